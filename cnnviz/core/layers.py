@@ -1,0 +1,367 @@
+"""The layer table of a model (shapes, parameter counts, receptive fields) and activation capture.
+
+Receptive fields are followed through the real forward pass: a ``TorchFunctionMode`` sees every torch
+call (convolutions, poolings, additions, concatenations, functional ReLUs) and carries each tensor's
+receptive field, so branching networks (ResNet, GoogLeNet) get the right numbers too.
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from cnnviz.core.hooks import HookSet
+from cnnviz.core.models import LoadedModel
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive-field geometry of a feature map, per axis (height, width), in input pixels.
+
+    ``size``: side of the input patch one unit sees; ``jump``: input pixels between neighbouring
+    units; ``start``: input-pixel coordinate of the centre of unit (0, 0) (may be fractional or
+    negative where padding is involved).
+    """
+
+    size: tuple[float, float]
+    jump: tuple[float, float]
+    start: tuple[float, float]
+
+    def box(self, position: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of unit ``position`` = (row, col) clipped to the input; bottom and
+        right are exclusive."""
+        bounds = []
+        for axis, index in enumerate(position):
+            centre = self.start[axis] + index * self.jump[axis]
+            half = (self.size[axis] - 1) / 2
+            low = max(0, int(math.floor(centre - half)))
+            high = min(input_size[axis], int(math.floor(centre + half)) + 1)
+            bounds.append((low, high))
+        (top, bottom), (left, right) = bounds
+        return top, left, bottom, right
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the layer table.
+
+    ``output_shape`` excludes the batch axis (None if the forward pass did not call the layer);
+    ``kernel``/``stride``/``padding`` are (h, w) pairs or None; ``receptive_field`` and ``jump`` are in
+    input pixels (the larger of the two axes) or None where the output has no spatial grid;
+    ``calls`` counts how often one forward pass called the layer (shapes and fields are of the last).
+    """
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...] | None
+    weights: int
+    biases: int
+    params: int
+    kernel: tuple[int, int] | None
+    stride: tuple[int, int] | None
+    padding: tuple[int, int] | None
+    receptive_field: int | None
+    jump: int | None
+    field: Field | None = None
+    calls: int = 1
+
+
+_POOLS = {"max_pool2d", "_max_pool2d", "max_pool2d_with_indices", "avg_pool2d"}
+_ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices",
+             "_adaptive_max_pool2d"}
+
+
+class _FieldTracker(TorchFunctionMode):
+    """Carries a :class:`Field` for every 4-D tensor through the torch calls of one forward pass."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        super().__init__()
+        self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
+        self.set(x, Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0)))
+
+    def set(self, tensor: torch.Tensor, field: Field | None) -> None:
+        if field is not None:
+            self.fields[id(tensor)] = (tensor, field)
+
+    def get(self, tensor: Any) -> Field | None:
+        entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+        return entry[1] if entry is not None and entry[0] is tensor else None
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        inputs = [(t, f) for t in _tensors((args, kwargs)) if (f := self.get(t)) is not None]
+        if not inputs:
+            return out
+        name = getattr(func, "__name__", "")
+        source, field = max(inputs, key=lambda pair: pair[1].size)
+        for result in _tensors(out):
+            if result.dim() < 3 or source.dim() < 3:
+                continue
+            if name == "conv2d":
+                self.set(result, _conv_field(field, args, kwargs))
+            elif name in _POOLS:
+                self.set(result, _pool_field(field, args, kwargs, dilated=name != "avg_pool2d"))
+            else:
+                self.set(result, _resampled_field(field, source.shape[-2:], result.shape[-2:]))
+            break
+        return out
+
+
+def _tensors(value: Any) -> Iterable[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+def _argument(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else default
+
+
+def _pair_of(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    values = tuple(int(v) for v in value)
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+def _advance(field: Field, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+             dilation: tuple[int, int]) -> Field:
+    sizes, jumps, starts = [], [], []
+    for axis in range(2):
+        effective = dilation[axis] * (kernel[axis] - 1) + 1
+        sizes.append(field.size[axis] + (effective - 1) * field.jump[axis])
+        starts.append(field.start[axis] + ((effective - 1) / 2 - padding[axis]) * field.jump[axis])
+        jumps.append(field.jump[axis] * stride[axis])
+    return Field(tuple(sizes), tuple(jumps), tuple(starts))
+
+
+def _conv_field(field: Field, args: tuple, kwargs: dict) -> Field:
+    weight = _argument(args, kwargs, 1, "weight", None)
+    kernel = (int(weight.shape[-2]), int(weight.shape[-1]))
+    stride = _pair_of(_argument(args, kwargs, 3, "stride", 1))
+    dilation = _pair_of(_argument(args, kwargs, 5, "dilation", 1))
+    padding = _argument(args, kwargs, 4, "padding", 0)
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same":
+        padding = tuple(dilation[a] * (kernel[a] - 1) // 2 for a in range(2))
+    return _advance(field, kernel, stride, _pair_of(padding), dilation)
+
+
+def _pool_field(field: Field, args: tuple, kwargs: dict, dilated: bool) -> Field:
+    kernel = _pair_of(_argument(args, kwargs, 1, "kernel_size", 1))
+    stride_value = _argument(args, kwargs, 2, "stride", None)
+    stride = kernel if stride_value in (None, [], ()) else _pair_of(stride_value)
+    padding = _pair_of(_argument(args, kwargs, 3, "padding", 0))
+    dilation = _pair_of(_argument(args, kwargs, 4, "dilation", 1)) if dilated else (1, 1)
+    return _advance(field, kernel, stride, padding, dilation)
+
+
+def _resampled_field(field: Field, size_in: torch.Size, size_out: torch.Size) -> Field:
+    """Field after an op that keeps (elementwise, concatenation) or resamples the spatial grid.
+
+    A shrink by a factor r (adaptive or global pooling, mean over space) is treated as an r×r pooling
+    window with stride r, so a global pooling sees the whole input.
+    """
+    if tuple(size_in) == tuple(size_out):
+        return field
+    kernel, stride = [], []
+    for axis in range(2):
+        ratio = size_in[axis] / max(1, size_out[axis])
+        kernel.append(max(1, math.ceil(ratio)))
+        stride.append(ratio)
+    sizes = tuple(field.size[a] + (kernel[a] - 1) * field.jump[a] for a in range(2))
+    starts = tuple(field.start[a] + (kernel[a] - 1) / 2 * field.jump[a] for a in range(2))
+    jumps = tuple(field.jump[a] * stride[a] for a in range(2))
+    return Field(sizes, jumps, starts)
+
+
+def _module_geometry(module: nn.Module) -> tuple[Any, Any, Any]:
+    if not isinstance(module, (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd,
+                               nn.modules.pooling._AvgPoolNd)):
+        return None, None, None
+    kernel = _pair_of(module.kernel_size)
+    stride_value = module.stride
+    stride = kernel if stride_value in (None, [], ()) else _pair_of(stride_value)
+    padding = module.padding
+    if isinstance(padding, str):
+        padding = (0, 0) if padding == "valid" else tuple((k - 1) // 2 for k in kernel)
+    return kernel, stride, _pair_of(padding)
+
+
+def _first_tensor(output: Any) -> torch.Tensor | None:
+    return next(iter(_tensors(output)), None)
+
+
+def layer_table(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = None,
+                in_channels: int | None = None) -> list[LayerRow]:
+    """One row per layer (leaf module, or any module holding parameters itself), in forward order.
+
+    ``input_size`` (H, W) defaults to the model's; for a bare ``nn.Module`` give ``input_size`` and
+    ``in_channels``. Layers the forward pass never calls (e.g. auxiliary heads in eval mode) come
+    last with ``output_shape`` None, so the parameter totals equal torch's count.
+    """
+    if isinstance(model, LoadedModel):
+        module = model.module
+        input_size = input_size or model.input_size
+        in_channels = in_channels or model.in_channels
+        device = model.device
+    else:
+        module = model
+        device = next((p.device for p in module.parameters()), torch.device("cpu"))
+        if input_size is None or in_channels is None:
+            raise ValueError("a bare nn.Module needs input_size and in_channels")
+    x = torch.zeros(1, in_channels, *input_size, device=device)
+    names = {id(sub): name for name, sub in module.named_modules() if name}
+    listed = [sub for name, sub in module.named_modules() if name and (
+        not any(True for _ in sub.children()) or any(True for _ in sub.parameters(recurse=False)))]
+    order: list[int] = []
+    seen: dict[int, dict[str, Any]] = {}
+    tracker = _FieldTracker(x)
+
+    def record(sub: nn.Module, _inputs: Any, output: Any) -> None:
+        tensor = _first_tensor(output)
+        entry = seen.setdefault(id(sub), {"calls": 0})
+        if entry["calls"] == 0:
+            order.append(id(sub))
+        entry["calls"] += 1
+        entry["shape"] = tuple(tensor.shape[1:]) if tensor is not None else None
+        entry["field"] = tracker.get(tensor) if tensor is not None and tensor.dim() >= 3 else None
+
+    with HookSet() as hooks, torch.no_grad():
+        for sub in listed:
+            hooks.add(sub.register_forward_hook(record))
+        with tracker:
+            module(x)
+    by_id = {id(sub): sub for sub in listed}
+    ordered = [by_id[i] for i in order] + [sub for sub in listed if id(sub) not in seen]
+    return [_row(names[id(sub)], sub, seen.get(id(sub))) for sub in ordered]
+
+
+def _row(name: str, module: nn.Module, entry: dict[str, Any] | None) -> LayerRow:
+    own = dict(module.named_parameters(recurse=False))
+    weights = own["weight"].numel() if "weight" in own else 0
+    biases = own["bias"].numel() if "bias" in own else 0
+    kernel, stride, padding = _module_geometry(module)
+    field = entry.get("field") if entry else None
+    return LayerRow(
+        name=name, type=type(module).__name__,
+        output_shape=entry.get("shape") if entry else None,
+        weights=weights, biases=biases, params=sum(p.numel() for p in own.values()),
+        kernel=kernel, stride=stride, padding=padding,
+        receptive_field=int(round(max(field.size))) if field else None,
+        jump=int(round(max(field.jump))) if field else None,
+        field=field, calls=entry["calls"] if entry else 0,
+    )
+
+
+def field_of(model: LoadedModel, layer: str) -> Field | None:
+    """Receptive-field geometry of ``layer``'s output (None for non-spatial outputs)."""
+    for row in layer_table(model):
+        if row.name == layer:
+            return row.field
+    raise KeyError(f"{layer!r} is not a row of the layer table")
+
+
+class _StopForward(Exception):
+    """Raised inside a hook to end a forward pass once every requested layer has been seen."""
+
+
+def capture(model: LoadedModel, x: torch.Tensor, names: list[str], stop_early: bool = False,
+            grad: bool = False) -> dict[str, torch.Tensor]:
+    """Outputs of the named layers for input ``x`` [N, C, H, W], in one forward pass.
+
+    Tensors are copies (an in-place ReLU after a conv does not change the conv's captured output),
+    detached unless ``grad``; for a layer called several times, the last call's output is kept.
+    ``stop_early`` ends the pass after every named layer has run once (faster for early layers).
+    Raises KeyError for a name that is not a submodule or that the forward pass did not call.
+    """
+    modules = dict(model.module.named_modules())
+    missing = [n for n in names if n not in modules or not n]
+    if missing:
+        raise KeyError(f"no layer called {', '.join(map(repr, missing))} in {model.name}")
+    wanted = set(names)
+    outputs: dict[str, torch.Tensor] = {}
+
+    def keep(name: str):
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            tensor = _first_tensor(output)
+            if tensor is not None:
+                outputs[name] = tensor.clone() if grad else tensor.detach().clone()
+            if stop_early and wanted.issubset(outputs):
+                raise _StopForward
+
+        return hook
+
+    with HookSet() as hooks, torch.set_grad_enabled(grad):
+        for name in wanted:
+            hooks.add(modules[name].register_forward_hook(keep(name)))
+        try:
+            model.module(x.to(model.device))
+        except _StopForward:
+            pass
+    not_called = [n for n in names if n not in outputs]
+    if not_called:
+        raise KeyError(f"the forward pass did not call {', '.join(map(repr, not_called))}")
+    return {name: outputs[name] for name in names}
+
+
+def totals(rows: list[LayerRow]) -> dict[str, int]:
+    """Sums of weights, biases and params over the table."""
+    return {key: sum(getattr(r, key) for r in rows) for key in ("weights", "biases", "params")}
+
+
+def _cells(row: LayerRow) -> list[str]:
+    def pair(value: tuple[int, int] | None) -> str:
+        if value is None:
+            return ""
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
+
+    shape = "×".join(map(str, row.output_shape)) if row.output_shape else ""
+    return [row.name, row.type, shape, str(row.weights), str(row.biases), str(row.params),
+            pair(row.kernel), pair(row.stride), pair(row.padding),
+            "" if row.receptive_field is None else str(row.receptive_field),
+            "" if row.jump is None else str(row.jump)]
+
+
+HEADERS = ["Layer", "Type", "Output shape", "Weights", "Biases", "Params", "Kernel", "Stride",
+           "Padding", "Receptive field (px)", "Jump (px)"]
+
+
+def table_cells(rows: list[LayerRow]) -> list[list[str]]:
+    """The table as text cells (one list per row, columns as :data:`HEADERS`), plus a totals row."""
+    sums = totals(rows)
+    total_row = ["Total", "", "", str(sums["weights"]), str(sums["biases"]), str(sums["params"]),
+                 "", "", "", "", ""]
+    return [_cells(r) for r in rows] + [total_row]
+
+
+def to_csv(rows: list[LayerRow]) -> str:
+    """The table with a header and totals row as CSV text."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADERS)
+    writer.writerows(table_cells(rows))
+    return buffer.getvalue()
+
+
+def to_markdown(rows: list[LayerRow]) -> str:
+    """The table with a header and totals row as a Markdown table."""
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table_cells(rows)]
+    return "\n".join(lines) + "\n"

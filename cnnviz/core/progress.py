@@ -1,0 +1,41 @@
+"""Progress reporting and cancellation shared by every long task in the core.
+
+A progress callback has the signature ``progress(done: int, total: int) -> bool | None``. Returning
+``False`` asks the task to stop: the task then raises :class:`Cancelled`. Any other return value
+(including ``None``) lets it go on.
+"""
+
+from collections.abc import Callable, Generator, Iterator
+from typing import Optional, TypeVar
+
+ProgressFn = Callable[[int, int], Optional[bool]]
+
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """Raised by a long task when its progress callback returned False."""
+
+
+def report(progress: ProgressFn | None, done: int, total: int) -> None:
+    """Call ``progress(done, total)`` if given; raise :class:`Cancelled` if it returned False."""
+    if progress is not None and progress(done, total) is False:
+        raise Cancelled(f"cancelled at {done}/{total}")
+
+
+def run_to_end(steps: Iterator[tuple[int, int]] | Generator[tuple[int, int], None, T],
+               progress: ProgressFn | None = None) -> T | None:
+    """Drive a generator that yields ``(done, total)`` pairs, reporting each to ``progress``.
+
+    Returns the generator's return value. Closing the generator on cancel runs its ``finally`` blocks.
+    """
+    try:
+        while True:
+            done, total = next(steps)
+            report(progress, done, total)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        close = getattr(steps, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,1 @@
+"""Bundled data files of cnnviz (installed as the package ``cnnviz.resources``)."""
