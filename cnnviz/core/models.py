@@ -412,6 +412,10 @@ def _load_torch_file(path: Path, arch: str | None, trust: bool) -> LoadedModel:
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        if "Weights only load failed" not in str(error):
+            raise ModelLoadError(
+                f"{path.name} is not a PyTorch weights file that can be read ({error})."
+            ) from error
         if not trust:
             raise UntrustedFileError(
                 f"{path.name} holds a pickled Python object (a whole model), not just weights. "
@@ -421,7 +425,7 @@ def _load_torch_file(path: Path, arch: str | None, trust: bool) -> LoadedModel:
             content = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as inner:
             raise ModelLoadError(f"{path.name} could not be unpickled: {inner}") from inner
-    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+    except Exception as error:
         raise ModelLoadError(
             f"{path.name} is not a PyTorch weights file that can be read ({error})."
         ) from error

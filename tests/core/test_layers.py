@@ -1,0 +1,148 @@
+"""Layer table (shapes, parameter counts, receptive fields) and activation capture."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from cnnviz.core import layers, models
+from cnnviz.core.hooks import hook_count
+
+
+def small_net() -> nn.Sequential:
+    """The issue's reference network: 3×32×32 input, three conv/ReLU/pool stages, two FC layers."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(2048, 64), nn.ReLU(), nn.Linear(64, 10),
+    )
+
+
+@pytest.fixture(scope="module")
+def alexnet():
+    return models.load_zoo("alexnet", pretrained=False)
+
+
+def test_small_net_shapes_and_totals():
+    rows = layers.layer_table(small_net(), input_size=(32, 32), in_channels=3)
+    assert [r.output_shape for r in rows] == [
+        (32, 32, 32), (32, 32, 32), (32, 16, 16), (64, 16, 16), (64, 16, 16), (64, 8, 8),
+        (128, 8, 8), (128, 8, 8), (128, 4, 4), (2048,), (64,), (64,), (10,)]
+    assert layers.totals(rows)["params"] == 390_410
+    conv = rows[0]
+    assert (conv.weights, conv.biases, conv.params) == (3 * 32 * 25, 32, 3 * 32 * 25 + 32)
+    assert (conv.kernel, conv.stride, conv.padding) == ((5, 5), (1, 1), (2, 2))
+    assert rows[9].receptive_field is None and rows[9].kernel is None
+
+
+def test_alexnet_totals_and_receptive_fields(alexnet):
+    rows = {r.name: r for r in layers.layer_table(alexnet)}
+    assert layers.totals(list(rows.values()))["params"] == 61_100_840
+    expected = {"features.0": 11, "features.2": 19, "features.3": 51, "features.5": 67,
+                "features.6": 99, "features.8": 131, "features.10": 163, "features.12": 195}
+    assert {name: rows[name].receptive_field for name in expected} == expected
+    assert [rows[n].jump for n in ("features.0", "features.2", "features.5", "features.12")] == [4, 8, 16, 32]
+    assert rows["features.0"].output_shape == (64, 55, 55)
+    assert rows["classifier.6"].output_shape == (1000,)
+
+
+def test_resnet18_total_and_branching_fields():
+    model = models.load_zoo("resnet18", pretrained=False)
+    rows = {r.name: r for r in layers.layer_table(model)}
+    assert layers.totals(list(rows.values()))["params"] == 11_689_512
+    assert rows["conv1"].receptive_field == 7 and rows["maxpool"].receptive_field == 11
+    # the residual addition keeps the larger field of its two branches
+    assert rows["layer1.0.relu"].calls == 2
+    assert rows["layer1.0.relu"].receptive_field == rows["layer1.0.bn2"].receptive_field == 27
+    assert rows["layer4.1.bn2"].receptive_field == 435
+
+
+def test_uncalled_auxiliary_layers_are_listed_last():
+    net = torchvision_googlenet_with_aux()
+    rows = layers.layer_table(net, input_size=(224, 224), in_channels=3)
+    assert layers.totals(rows)["params"] == sum(p.numel() for p in net.parameters())
+    unused = [r for r in rows if r.output_shape is None]
+    assert unused and all(r.name.startswith("aux") for r in unused)
+    assert rows[-len(unused):] == unused
+
+
+def torchvision_googlenet_with_aux():
+    import torchvision
+
+    return torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False).eval()
+
+
+def test_field_box_is_inside_the_input(alexnet):
+    field = layers.field_of(alexnet, "features.3")
+    assert field.start == (7.0, 7.0)  # conv1 centre 3, pool1 +4, conv2 +0
+    assert field.box((0, 0), (224, 224)) == (0, 0, 33, 33)  # 7 ± 25, clipped
+    top, left, bottom, right = field.box((13, 13), (224, 224))
+    assert bottom - top == right - left == 51
+    assert layers.field_of(alexnet, "classifier.6") is None
+
+
+def test_capture_shapes_and_copies(alexnet):
+    x = torch.randn(2, 3, 224, 224)
+    before = copy.deepcopy(alexnet.module.state_dict())
+    outputs = layers.capture(alexnet, x, ["features.0", "features.1", "classifier.6"])
+    assert outputs["features.0"].shape == (2, 64, 55, 55)
+    assert outputs["classifier.6"].shape == (2, 1000)
+    # features.1 is an in-place ReLU: the captured conv output keeps its negative values
+    assert (outputs["features.0"] < 0).any()
+    assert torch.equal(outputs["features.1"], outputs["features.0"].clamp(min=0))
+    assert torch.allclose(outputs["classifier.6"], alexnet.logits(x), atol=1e-5)
+    assert hook_count(alexnet.module) == 0
+    assert all(torch.equal(before[k], v) for k, v in alexnet.module.state_dict().items())
+
+
+def test_capture_stop_early_gives_the_same_values(alexnet):
+    x = torch.randn(1, 3, 224, 224)
+    full = layers.capture(alexnet, x, ["features.3"])
+    early = layers.capture(alexnet, x, ["features.3"], stop_early=True)
+    assert torch.equal(full["features.3"], early["features.3"])
+    assert hook_count(alexnet.module) == 0
+
+
+def test_capture_removes_hooks_after_an_error(alexnet):
+    with pytest.raises(RuntimeError):
+        layers.capture(alexnet, torch.randn(1, 5, 224, 224), ["features.0"])
+    assert hook_count(alexnet.module) == 0
+    with pytest.raises(KeyError, match="no layer"):
+        layers.capture(alexnet, torch.randn(1, 3, 224, 224), ["features.99"])
+
+
+def test_layer_table_leaves_the_model_unchanged(alexnet):
+    before = copy.deepcopy(alexnet.module.state_dict())
+    layers.layer_table(alexnet)
+    assert hook_count(alexnet.module) == 0
+    assert not alexnet.module.training
+    assert all(torch.equal(before[k], v) for k, v in alexnet.module.state_dict().items())
+
+
+def test_functional_relu_and_concatenation_keep_fields():
+    class TwoBranches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(1, 2, 3, padding=1)
+            self.b = nn.Conv2d(1, 2, 5, padding=2)
+            self.merge = nn.Conv2d(4, 1, 1)
+
+        def forward(self, x):
+            return self.merge(torch.relu(torch.cat([self.a(x), self.b(x)], 1)))
+
+    rows = {r.name: r for r in layers.layer_table(TwoBranches(), input_size=(16, 16), in_channels=1)}
+    assert (rows["a"].receptive_field, rows["b"].receptive_field, rows["merge"].receptive_field) == (3, 5, 5)
+
+
+def test_csv_and_markdown_exports(alexnet):
+    rows = layers.layer_table(alexnet)
+    csv_text = layers.to_csv(rows)
+    lines = csv_text.strip().split("\n")
+    assert lines[0].startswith("Layer,Type,Output shape")
+    assert lines[1].startswith("features.0,Conv2d,64×55×55,23232,64,23296,11,4,2,11,4")
+    assert lines[-1].startswith("Total,,,61090496,10344,61100840")
+    markdown = layers.to_markdown(rows)
+    assert markdown.count("\n") == len(rows) + 3
+    assert "| Total |" in markdown
