@@ -205,6 +205,64 @@ def _first_tensor(output: Any) -> torch.Tensor | None:
     return next(iter(_tensors(output)), None)
 
 
+@dataclass(frozen=True)
+class LayerTrace:
+    """What one forward pass showed of a module: ``calls``, the last call's ``output_shape``
+    (without batch) and its receptive-field geometry ``field`` (None where not spatial)."""
+
+    calls: int
+    output_shape: tuple[int, ...] | None
+    field: Field | None
+
+
+def trace(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = None,
+          in_channels: int | None = None) -> dict[str, LayerTrace]:
+    """Every submodule the forward pass calls (containers too), in call order, with its trace.
+
+    One forward pass on a zero input [1, C, H, W]; ``input_size``/``in_channels`` default to the
+    model's (a bare ``nn.Module`` needs both). Cached on a :class:`LoadedModel`.
+    """
+    if isinstance(model, LoadedModel):
+        input_size = tuple(input_size or model.input_size)
+        in_channels = in_channels or model.in_channels
+        key = ("trace", input_size, in_channels)
+        if key not in model.cache:
+            model.cache[key] = trace(model.module, input_size, in_channels)
+        return dict(model.cache[key])
+    if input_size is None or in_channels is None:
+        raise ValueError("a bare nn.Module needs input_size and in_channels")
+    module = model
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    x = torch.zeros(1, in_channels, *input_size, device=device)
+    tracker = _FieldTracker(x)
+    seen: dict[str, dict[str, Any]] = {}
+
+    def recorder(name: str):
+        def record(_sub: nn.Module, _inputs: Any, output: Any) -> None:
+            tensor = _first_tensor(output)
+            entry = seen.setdefault(name, {"calls": 0})
+            entry["calls"] += 1
+            entry["shape"] = tuple(tensor.shape[1:]) if tensor is not None else None
+            entry["field"] = tracker.get(tensor) if tensor is not None and tensor.dim() >= 3 else None
+
+        return record
+
+    def entered(name: str):
+        def enter(_sub: nn.Module, _inputs: Any) -> None:
+            seen.setdefault(name, {"calls": 0})
+
+        return enter
+
+    with HookSet() as hooks, torch.no_grad():
+        for name, sub in module.named_modules():
+            if name:
+                hooks.add(sub.register_forward_pre_hook(entered(name)))
+                hooks.add(sub.register_forward_hook(recorder(name)))
+        with tracker:
+            module(x)
+    return {name: LayerTrace(e["calls"], e.get("shape"), e.get("field")) for name, e in seen.items()}
+
+
 def layer_table(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = None,
                 in_channels: int | None = None) -> list[LayerRow]:
     """One row per layer (leaf module, or any module holding parameters itself), in forward order.
@@ -213,66 +271,38 @@ def layer_table(model: LoadedModel | nn.Module, input_size: tuple[int, int] | No
     ``in_channels``. Layers the forward pass never calls (e.g. auxiliary heads in eval mode) come
     last with ``output_shape`` None, so the parameter totals equal torch's count.
     """
-    if isinstance(model, LoadedModel):
-        module = model.module
-        input_size = input_size or model.input_size
-        in_channels = in_channels or model.in_channels
-        device = model.device
-    else:
-        module = model
-        device = next((p.device for p in module.parameters()), torch.device("cpu"))
-        if input_size is None or in_channels is None:
-            raise ValueError("a bare nn.Module needs input_size and in_channels")
-    x = torch.zeros(1, in_channels, *input_size, device=device)
-    names = {id(sub): name for name, sub in module.named_modules() if name}
-    listed = [sub for name, sub in module.named_modules() if name and (
-        not any(True for _ in sub.children()) or any(True for _ in sub.parameters(recurse=False)))]
-    order: list[int] = []
-    seen: dict[int, dict[str, Any]] = {}
-    tracker = _FieldTracker(x)
-
-    def record(sub: nn.Module, _inputs: Any, output: Any) -> None:
-        tensor = _first_tensor(output)
-        entry = seen.setdefault(id(sub), {"calls": 0})
-        if entry["calls"] == 0:
-            order.append(id(sub))
-        entry["calls"] += 1
-        entry["shape"] = tuple(tensor.shape[1:]) if tensor is not None else None
-        entry["field"] = tracker.get(tensor) if tensor is not None and tensor.dim() >= 3 else None
-
-    with HookSet() as hooks, torch.no_grad():
-        for sub in listed:
-            hooks.add(sub.register_forward_hook(record))
-        with tracker:
-            module(x)
-    by_id = {id(sub): sub for sub in listed}
-    ordered = [by_id[i] for i in order] + [sub for sub in listed if id(sub) not in seen]
-    return [_row(names[id(sub)], sub, seen.get(id(sub))) for sub in ordered]
+    traced = trace(model, input_size, in_channels)
+    module = model.module if isinstance(model, LoadedModel) else model
+    listed = {name: sub for name, sub in module.named_modules() if name and (
+        not any(True for _ in sub.children()) or any(True for _ in sub.parameters(recurse=False)))}
+    ordered = [name for name in traced if name in listed]
+    ordered += [name for name in listed if name not in traced]
+    return [_row(name, listed[name], traced.get(name)) for name in ordered]
 
 
-def _row(name: str, module: nn.Module, entry: dict[str, Any] | None) -> LayerRow:
+def _row(name: str, module: nn.Module, traced: LayerTrace | None) -> LayerRow:
     own = dict(module.named_parameters(recurse=False))
     weights = own["weight"].numel() if "weight" in own else 0
     biases = own["bias"].numel() if "bias" in own else 0
     kernel, stride, padding = _module_geometry(module)
-    field = entry.get("field") if entry else None
+    field = traced.field if traced else None
     return LayerRow(
         name=name, type=type(module).__name__,
-        output_shape=entry.get("shape") if entry else None,
+        output_shape=traced.output_shape if traced else None,
         weights=weights, biases=biases, params=sum(p.numel() for p in own.values()),
         kernel=kernel, stride=stride, padding=padding,
         receptive_field=int(round(max(field.size))) if field else None,
         jump=int(round(max(field.jump))) if field else None,
-        field=field, calls=entry["calls"] if entry else 0,
+        field=field, calls=traced.calls if traced else 0,
     )
 
 
 def field_of(model: LoadedModel, layer: str) -> Field | None:
     """Receptive-field geometry of ``layer``'s output (None for non-spatial outputs)."""
-    for row in layer_table(model):
-        if row.name == layer:
-            return row.field
-    raise KeyError(f"{layer!r} is not a row of the layer table")
+    traced = trace(model)
+    if layer not in traced:
+        raise KeyError(f"the forward pass of {model.name} does not call {layer!r}")
+    return traced[layer].field
 
 
 class _StopForward(Exception):

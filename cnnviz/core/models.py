@@ -55,6 +55,10 @@ class UntrustedFileError(ModelLoadError):
     """The file holds a pickled object whose loading would run code; it needs ``trust=True``."""
 
 
+class UnknownArchitectureError(ModelLoadError):
+    """A state_dict file matches no zoo architecture; load it again with ``arch`` chosen."""
+
+
 class WeightsDownloadError(ModelLoadError):
     """Pretrained weights could not be downloaded.
 
@@ -93,7 +97,8 @@ class LoadedModel:
     path: Path | None = None
     arch: str | None = None
     load_seconds: float = 0.0
-    _layer_names: list[str] | None = field(default=None, repr=False)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """Derived data that depends only on the architecture (layer order, layer tables)."""
 
     @property
     def device(self) -> torch.device:
@@ -171,9 +176,9 @@ class LoadedModel:
 
     def layer_names(self) -> list[str]:
         """Dotted names of the submodules a forward pass calls, in the order it calls them."""
-        if self._layer_names is None:
-            self._layer_names = forward_order(self.module, self.dummy_input())
-        return list(self._layer_names)
+        if "layer_names" not in self.cache:
+            self.cache["layer_names"] = forward_order(self.module, self.dummy_input())
+        return list(self.cache["layer_names"])
 
     def _stat(self, values: tuple[float, ...]) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.float32).view(-1, 1, 1)
@@ -434,7 +439,7 @@ def _load_torch_file(path: Path, arch: str | None, trust: bool) -> LoadedModel:
     state = _state_dict_of(content, path)
     arch = arch or guess_arch(state)
     if arch is None:
-        raise ModelLoadError(
+        raise UnknownArchitectureError(
             f"{path.name} holds weights only (a state_dict) that match no zoo architecture by name "
             "and shape. Choose the architecture they belong to, or load a .py file with build()."
         )
