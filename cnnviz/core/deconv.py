@@ -1,0 +1,300 @@
+"""Projecting one unit's activation back to pixel space (Zeiler & Fergus 2014 and relatives).
+
+One unit of a layer (channel, and a spatial position for conv layers) is kept and every other
+activation of that layer set to zero; the signal is then sent back to the input:
+
+- ``"deconvnet"``: each ReLU passes ``relu(signal)`` backwards, ignoring where its forward input was
+  negative; max-poolings route the signal through the switches recorded in the forward pass and
+  convolutions use their transposed filters (Zeiler & Fergus, *Visualizing and Understanding
+  Convolutional Networks*, 2014).
+- ``"guided"``: guided backpropagation (Springenberg et al. 2015): a ReLU passes ``relu(signal)``
+  only where its forward input was positive.
+- ``"gradient"``: the plain gradient of the unit with respect to the input (saliency).
+
+The signal sent back is 1 at the unit, so ``"gradient"`` equals ``torch.autograd.grad`` of the unit;
+the paper's projection of the activation *value* is this times that (positive) value.
+
+ReLUs are intercepted at the level of torch calls with a ``TorchFunctionMode``: ``nn.ReLU`` modules
+(in-place or not, reused or not), ``F.relu``/``torch.relu`` calls in a model's ``forward`` and
+ReLU6/hardtanh clamps are all handled, and the model itself is never modified.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.layers import field_of, trace
+from cnnviz.core.models import LoadedModel
+
+METHODS = ("deconvnet", "guided", "gradient")
+
+_RELU = {"relu", "relu_"}
+_CLAMPS = {"relu6", "hardtanh", "hardtanh_"}
+_OTHER_NONLINEAR = {"silu", "silu_", "gelu", "sigmoid", "sigmoid_", "tanh", "tanh_", "hardswish",
+                    "hardswish_", "hardsigmoid", "elu", "elu_", "leaky_relu", "leaky_relu_",
+                    "selu", "selu_", "celu", "mish", "softplus", "prelu"}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One unit's projection: its ``channel``, ``position`` (row, col) in the layer's output grid
+    (None for a layer without one), ``activation`` value, the projected ``image`` [C, H, W] (input
+    space, float32, CPU) and the unit's receptive-field ``box`` (top, left, bottom, right) in input
+    pixels, bottom/right exclusive, clipped to the input."""
+
+    channel: int
+    position: tuple[int, int] | None
+    activation: float
+    image: torch.Tensor
+    box: tuple[int, int, int, int]
+
+
+class _Rectified(torch.autograd.Function):
+    """Clamp forward (ReLU, ReLU6, hardtanh) with a backward rule chosen by the projection method."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, low: float, high: float, method: str) -> torch.Tensor:
+        ctx.method = method
+        ctx.save_for_backward((x > low) & (x < high))
+        return x.clamp(min=low, max=None if math.isinf(high) else high)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
+        (passing,) = ctx.saved_tensors
+        if ctx.method == "deconvnet":
+            return grad.clamp(min=0), None, None, None
+        return grad.clamp(min=0) * passing, None, None, None
+
+
+class _ReluRules(TorchFunctionMode):
+    """Replaces the backward pass of every ReLU-like call by the deconvnet or guided rule.
+
+    In-place calls keep their in-place meaning: the input tensor receives the result. Other
+    nonlinearities are recorded in ``unhandled`` (the projection is then not exact for the method).
+    """
+
+    def __init__(self, method: str) -> None:
+        super().__init__()
+        self.method = method
+        self.unhandled: set[str] = set()
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in _RELU or name in _CLAMPS:
+            x = args[0] if args else kwargs["input"]
+            if isinstance(x, torch.Tensor) and x.requires_grad:
+                low, high = _clamp_range(name, args, kwargs)
+                result = _Rectified.apply(x, low, high, self.method)
+                if _is_inplace(name, args, kwargs):
+                    return x.copy_(result)
+                return result
+        elif name in _OTHER_NONLINEAR:
+            self.unhandled.add(name)
+        return func(*args, **kwargs)
+
+
+def _is_inplace(name: str, args: tuple, kwargs: dict) -> bool:
+    """True for ``relu_``-style calls and for ``inplace=True`` (keyword or last positional)."""
+    if name.endswith("_") or kwargs.get("inplace"):
+        return True
+    return len(args) > 1 and isinstance(args[-1], bool) and args[-1]
+
+
+def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+def _clamp_range(name: str, args: tuple, kwargs: dict) -> tuple[float, float]:
+    if name in _RELU:
+        return 0.0, math.inf
+    if name == "relu6":
+        return 0.0, 6.0
+    low = _argument(args, kwargs, 1, "min_val")
+    high = _argument(args, kwargs, 2, "max_val")
+    return float(-1.0 if low is None else low), float(1.0 if high is None else high)
+
+
+class _Stop(Exception):
+    """Ends a forward pass once the target layer has produced its output."""
+
+
+def _forward_to(model: LoadedModel, x: torch.Tensor, layer: str, stop: bool) -> torch.Tensor:
+    """Run ``model`` on ``x`` and return ``layer``'s output (with its graph), stopping there if ``stop``."""
+    modules = dict(model.module.named_modules())
+    if not layer or layer not in modules:
+        raise KeyError(f"no layer called {layer!r} in {model.name}")
+    seen: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
+        tensor = output if isinstance(output, torch.Tensor) else next(
+            (o for o in output if isinstance(o, torch.Tensor)), None)
+        if tensor is not None:
+            seen.append(tensor.clone())
+        if stop:
+            raise _Stop
+
+    with HookSet() as hooks:
+        hooks.add(modules[layer].register_forward_hook(keep))
+        try:
+            model.module(x)
+        except _Stop:
+            pass
+    if not seen:
+        raise KeyError(f"the forward pass did not call {layer!r}")
+    return seen[-1]
+
+
+def _called_once(model: LoadedModel, layer: str) -> bool:
+    traced = trace(model).get(layer)
+    return traced is None or traced.calls <= 1
+
+
+def _units(activation: torch.Tensor, channels: list[int],
+           positions: list[tuple[int, int] | None]) -> torch.Tensor:
+    """The selected unit of each batch item: activation[i, channel_i, row_i, col_i] -> [N]."""
+    picked = []
+    for item, (channel, position) in enumerate(zip(channels, positions)):
+        if activation.dim() == 4:
+            picked.append(activation[item, channel, position[0], position[1]])
+        elif activation.dim() == 2:
+            picked.append(activation[item, channel])
+        else:
+            raise ValueError(f"cannot select units in an output of shape {tuple(activation.shape)}")
+    return torch.stack(picked)
+
+
+def strongest_unit(activation: torch.Tensor) -> tuple[int, tuple[int, int] | None]:
+    """(channel, position) of the largest value in one item's activation [C, H, W] or [C]."""
+    if activation.dim() == 1:
+        return int(activation.argmax()), None
+    flat = int(activation.flatten().argmax())
+    channel, rest = divmod(flat, activation.shape[1] * activation.shape[2])
+    return channel, divmod(rest, activation.shape[2])
+
+
+def channel_argmax(activation: torch.Tensor, channel: int) -> tuple[int, int] | None:
+    """Position (row, col) of the largest value of ``channel`` in activation [C, H, W]; None for [C]."""
+    if activation.dim() == 1:
+        return None
+    values = activation[channel]
+    return divmod(int(values.flatten().argmax()), values.shape[1])
+
+
+def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
+                 choose: Any) -> tuple[list[int], list[tuple[int, int] | None], torch.Tensor, torch.Tensor, set[str]]:
+    """Shared forward/backward pass: ``choose(activation[0]) -> (channels, positions)``; the input is
+    replicated once per chosen unit so all projections come from one batched backward pass."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    stop = _called_once(model, layer)
+    rules = _ReluRules(method)
+    with eval_and_frozen(model.module), torch.enable_grad():
+        with torch.no_grad():
+            first = _forward_to(model, x.to(model.device), layer, stop)
+        channels, positions = choose(first[0])
+        batch = x.detach().to(model.device).repeat(len(channels), *([1] * (x.dim() - 1)))
+        batch.requires_grad_(True)
+        if method == "gradient":
+            activation = _forward_to(model, batch, layer, stop)
+        else:
+            with rules:
+                activation = _forward_to(model, batch, layer, stop)
+        units = _units(activation, channels, positions)
+        (gradient,) = torch.autograd.grad(units.sum(), batch)
+    return channels, positions, units.detach(), gradient.detach(), rules.unhandled
+
+
+def project(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | None = None,
+            position: tuple[int, int] | None = None, method: str = "deconvnet") -> torch.Tensor:
+    """Projection [C, H, W] (like ``x[0]``) of one unit of ``layer`` back to input space.
+
+    ``x``: preprocessed input [1, C, H, W]. ``channel`` None picks the channel with the largest
+    activation; ``position`` (row, col) in the layer's output grid, None picks that channel's argmax.
+    """
+    return project_unit(model, x, layer, channel, position, method).image
+
+
+def project_unit(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | None = None,
+                 position: tuple[int, int] | None = None, method: str = "deconvnet") -> Projection:
+    """Like :func:`project`, returning the whole :class:`Projection` (unit, value, box)."""
+
+    def choose(activation: torch.Tensor) -> tuple[list[int], list[tuple[int, int] | None]]:
+        chosen = channel if channel is not None else strongest_unit(activation)[0]
+        if not 0 <= chosen < activation.shape[0]:
+            raise IndexError(f"{layer} has {activation.shape[0]} channels; {chosen} is out of range")
+        where = position if position is not None or activation.dim() == 1 else channel_argmax(activation, chosen)
+        if where is not None and activation.dim() == 3 and not (
+                0 <= where[0] < activation.shape[1] and 0 <= where[1] < activation.shape[2]):
+            raise IndexError(f"position {where} is outside {layer}'s {activation.shape[1]}×{activation.shape[2]} grid")
+        return [chosen], [None if activation.dim() == 1 else (int(where[0]), int(where[1]))]
+
+    channels, positions, values, gradient, _ = _backproject(model, x, layer, method, choose)
+    return Projection(channels[0], positions[0], float(values[0]), gradient[0].float().cpu(),
+                      receptive_box(model, layer, positions[0]))
+
+
+def top_units(model: LoadedModel, x: torch.Tensor, layer: str, k: int = 9,
+              method: str = "deconvnet") -> list[Projection]:
+    """Projections of the ``k`` channels of ``layer`` with the largest activation on ``x``, each at
+    its strongest position, strongest first (Fig. 2 of Zeiler & Fergus, for one image)."""
+
+    def choose(activation: torch.Tensor) -> tuple[list[int], list[tuple[int, int] | None]]:
+        peaks = activation.flatten(1).max(dim=1).values if activation.dim() == 3 else activation
+        order = peaks.argsort(descending=True)[: min(k, activation.shape[0])].tolist()
+        return order, [channel_argmax(activation, c) for c in order]
+
+    channels, positions, values, gradient, _ = _backproject(model, x, layer, method, choose)
+    return [Projection(c, p, float(v), g.float().cpu(), receptive_box(model, layer, p))
+            for c, p, v, g in zip(channels, positions, values, gradient)]
+
+
+def unhandled_nonlinearities(model: LoadedModel, x: torch.Tensor, layer: str) -> list[str]:
+    """Nonlinearities between the input and ``layer`` that have no deconvnet/guided rule (e.g. SiLU,
+    GELU, sigmoid): for such models those two methods are not exact. Empty for ReLU networks."""
+    _, _, _, _, unhandled = _backproject(model, x, layer, "guided", lambda a: ([0], [
+        None if a.dim() == 1 else (0, 0)]))
+    return sorted(unhandled)
+
+
+def receptive_box(model: LoadedModel, layer: str, position: tuple[int, int] | None) -> tuple[int, int, int, int]:
+    """Input-pixel box (top, left, bottom, right) seen by unit ``position`` of ``layer``; the whole
+    input for layers without a spatial grid."""
+    height, width = model.input_size
+    if position is None:
+        return 0, 0, height, width
+    field = field_of(model, layer)
+    if field is None:
+        return 0, 0, height, width
+    return field.box(position, (height, width))
+
+
+def to_display(image: torch.Tensor, mode: str = "symmetric") -> np.ndarray:
+    """Projection [C, H, W] -> display array [H, W, C] in [0, 1].
+
+    ``"symmetric"``: 0.5 + 0.5 · value / max|value| (grey = 0, so sign is visible);
+    ``"abs"``: |value| / max|value|.
+    """
+    values = image.detach().float().cpu().numpy().transpose(1, 2, 0)
+    scale = float(np.abs(values).max()) or 1.0
+    if mode == "symmetric":
+        return 0.5 + 0.5 * values / scale
+    if mode == "abs":
+        return np.abs(values) / scale
+    raise ValueError(f"mode must be 'symmetric' or 'abs', not {mode!r}")
+
+
+def crop(x: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+    """The part [C, h, w] of input [1, C, H, W] or [C, H, W] inside ``box`` (top, left, bottom, right)."""
+    image = x[0] if x.dim() == 4 else x
+    top, left, bottom, right = box
+    return image[:, top:bottom, left:right]
+
