@@ -160,7 +160,7 @@ def _called_once(model: LoadedModel, layer: str) -> bool:
 
 def _units(activation: torch.Tensor, channels: list[int],
            positions: list[tuple[int, int] | None]) -> torch.Tensor:
-    """The selected unit of each batch item: activation[i, channel_i, row_i, col_i] -> [N]."""
+    """Unit i of batch item i: activation[i, channel_i, row_i, col_i] (or [i, channel_i]) -> [K]."""
     picked = []
     for item, (channel, position) in enumerate(zip(channels, positions)):
         if activation.dim() == 4:
@@ -191,26 +191,27 @@ def channel_argmax(activation: torch.Tensor, channel: int) -> tuple[int, int] | 
 
 def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
                  choose: Any) -> tuple[list[int], list[tuple[int, int] | None], torch.Tensor, torch.Tensor, set[str]]:
-    """Shared forward/backward pass: ``choose(activation[0]) -> (channels, positions)``; the input is
-    replicated once per chosen unit so all projections come from one batched backward pass."""
+    """One forward pass to ``layer`` (with the method's ReLU rules), then one backward pass per unit
+    that ``choose(activation[0]) -> (channels, positions)`` picks, reusing the forward graph.
+
+    Returns the channels, positions, unit values [K] and projections [K, C, H, W].
+    """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     stop = _called_once(model, layer)
     rules = _ReluRules(method)
     with eval_and_frozen(model.module), torch.enable_grad():
-        with torch.no_grad():
-            first = _forward_to(model, x.to(model.device), layer, stop)
-        channels, positions = choose(first[0])
-        batch = x.detach().to(model.device).repeat(len(channels), *([1] * (x.dim() - 1)))
-        batch.requires_grad_(True)
+        source = x.detach().to(model.device).requires_grad_(True)
         if method == "gradient":
-            activation = _forward_to(model, batch, layer, stop)
+            activation = _forward_to(model, source, layer, stop)
         else:
             with rules:
-                activation = _forward_to(model, batch, layer, stop)
-        units = _units(activation, channels, positions)
-        (gradient,) = torch.autograd.grad(units.sum(), batch)
-    return channels, positions, units.detach(), gradient.detach(), rules.unhandled
+                activation = _forward_to(model, source, layer, stop)
+        channels, positions = choose(activation[0].detach())
+        units = _units(activation[:1].expand(len(channels), *activation.shape[1:]), channels, positions)
+        gradients = [torch.autograd.grad(unit, source, retain_graph=i < len(channels) - 1)[0][0]
+                     for i, unit in enumerate(units)]
+    return channels, positions, units.detach(), torch.stack(gradients).detach(), rules.unhandled
 
 
 def project(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | None = None,
