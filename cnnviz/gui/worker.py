@@ -1,0 +1,213 @@
+"""Running core functions off the GUI thread, with progress, cancellation and results on the GUI thread.
+
+A :class:`Worker` owns a thread pool. :meth:`Worker.submit` runs a callable there and returns a
+:class:`Task` whose signals arrive on the GUI thread:
+
+- ``progress(done, total)``: reported by the callable (throttled to a few dozen per second);
+- ``succeeded(result)``, ``failed(exception)`` or ``cancelled()``: exactly one of them;
+- ``finished()``: always, last.
+
+A callable either takes a ``progress`` keyword (``submit(..., with_progress=True)``; the core's
+progress callbacks return False to cancel, which makes the core raise
+:class:`~cnnviz.core.Cancelled`) or returns a generator of ``(done, total)`` pairs whose return value
+is the result; the worker then checks for a cancel between yields. Tasks submitted with the same
+``key`` replace each other: the older one is cancelled and its result, even if already computed, is
+dropped.
+
+The pool threads only see a plain :class:`_Job`; they report through a relay object that lives as
+long as the worker, so no Qt object of a task is ever touched or freed outside the GUI thread.
+Connect slots that do not keep the task itself alive (capture ``task.ident`` rather than ``task``).
+"""
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+
+from cnnviz.core.progress import Cancelled, run_to_end
+
+PROGRESS_INTERVAL_S = 0.03
+"""Least time between two progress signals of one task (the last step is always reported)."""
+
+_identities = itertools.count(1)
+
+
+class _Relay(QObject):
+    """Carries a job's progress and outcome from a pool thread to the worker on the GUI thread."""
+
+    progress = Signal(int, int, int)
+    outcome = Signal(int, str, object)
+
+
+class _Job:
+    """The pool-thread side of a task: the call to make, its cancel flag and its reporting."""
+
+    def __init__(self, ident: int, relay: _Relay, function: Callable[..., Any], args: tuple,
+                 kwargs: dict[str, Any], with_progress: bool) -> None:
+        self.ident = ident
+        self.relay = relay
+        self.function, self.args, self.kwargs = function, args, kwargs
+        self.with_progress = with_progress
+        self.cancel_event = threading.Event()
+        self._last_report = 0.0
+
+    def report(self, done: int, total: int) -> bool:
+        """Progress callback for the core; returns False once the task is cancelled."""
+        now = time.monotonic()
+        if done >= total > 0 or now - self._last_report >= PROGRESS_INTERVAL_S:
+            self._last_report = now
+            self.relay.progress.emit(self.ident, int(done), int(total))
+        return not self.cancel_event.is_set()
+
+    def run(self) -> None:
+        """Make the call on the current (pool) thread and send its outcome to the GUI thread."""
+        kind, payload = "cancelled", None
+        if not self.cancel_event.is_set():
+            kind, payload = self._call()
+        self.function = self.args = self.kwargs = None
+        self.relay.outcome.emit(self.ident, kind, payload)
+
+    def _call(self) -> tuple[str, object]:
+        try:
+            kwargs = {**self.kwargs, "progress": self.report} if self.with_progress else self.kwargs
+            result = self.function(*self.args, **kwargs)
+            if isinstance(result, Generator):
+                result = run_to_end(result, self.report)
+        except Cancelled:
+            return "cancelled", None
+        except Exception as error:  # noqa: BLE001 - every failure is handed to the GUI thread
+            return "failed", error
+        return "succeeded", result
+
+
+class Task(QObject):
+    """Handle of one submitted job; see the module docstring for its signals.
+
+    ``ident`` is unique per task; ``done`` is True once the outcome was delivered.
+    """
+
+    progress = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, name: str, job: _Job) -> None:
+        super().__init__()
+        self.name = name
+        self.ident = job.ident
+        self.done = False
+        self._cancel = job.cancel_event
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Ask the task to stop; it ends with ``cancelled`` unless it already ended."""
+        self._cancel.set()
+
+    def deliver(self, kind: str, payload: object) -> None:
+        """Emit the outcome (on the GUI thread); a success after a cancel counts as cancelled."""
+        self.done = True
+        if kind == "succeeded" and self._cancel.is_set():
+            kind = "cancelled"
+        if kind == "succeeded":
+            self.succeeded.emit(payload)
+        elif kind == "failed":
+            self.failed.emit(payload)
+        else:
+            self.cancelled.emit()
+        self.finished.emit()
+
+
+class Worker(QObject):
+    """A thread pool for core work whose tasks report back on the GUI thread.
+
+    ``threads`` is the most tasks run at once; use 1 for tasks that share a model, since hooks put
+    on a module by one task would see the forward passes of another.
+    Signal ``busy_changed(bool)``: the first task started, or the last one ended.
+    """
+
+    busy_changed = Signal(bool)
+
+    def __init__(self, name: str, threads: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+        self._pool.setObjectName(f"cnnviz-{name}")
+        self._relay = _Relay(self)
+        self._relay.progress.connect(self._on_progress)
+        self._relay.outcome.connect(self._on_outcome)
+        self._tasks: dict[int, Task] = {}
+        self._keyed: dict[str, int] = {}
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        """True while a submitted task has not delivered its outcome."""
+        return bool(self._tasks)
+
+    def submit(self, function: Callable[..., Any], *args: Any, key: str | None = None,
+               with_progress: bool = False, **kwargs: Any) -> Task:
+        """Run ``function(*args, **kwargs)`` on the pool; see the module docstring."""
+        job = _Job(next(_identities), self._relay, function, args, kwargs, with_progress)
+        task = Task(key or getattr(function, "__name__", "task"), job)
+        if self._closed:
+            task.cancel()
+        if key is not None:
+            self.cancel(key)
+            self._keyed[key] = task.ident
+        was_busy = self.busy
+        self._tasks[task.ident] = task
+        if not was_busy:
+            self.busy_changed.emit(True)
+        self._pool.start(job.run)
+        return task
+
+    def cancel(self, key: str) -> None:
+        """Cancel the current task submitted with ``key``, if any."""
+        task = self._tasks.get(self._keyed.get(key, 0))
+        if task is not None:
+            task.cancel()
+
+    def cancel_all(self) -> None:
+        """Cancel every task that has not ended yet."""
+        for task in self._tasks.values():
+            task.cancel()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel everything, refuse new work and wait for the threads; True if they all ended."""
+        self._closed = True
+        self.cancel_all()
+        return self._pool.waitForDone(timeout_ms)
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the running tasks have returned (their outcomes are still to be delivered)."""
+        return self._pool.waitForDone(timeout_ms)
+
+    @Slot(int, int, int)
+    def _on_progress(self, ident: int, done: int, total: int) -> None:
+        task = self._tasks.get(ident)
+        if task is not None and not task.is_cancelled:
+            task.progress.emit(done, total)
+
+    @Slot(int, str, object)
+    def _on_outcome(self, ident: int, kind: str, payload: object) -> None:
+        task = self._tasks.get(ident)
+        if task is None:
+            return
+        try:
+            task.deliver(kind, payload)
+        finally:
+            del self._tasks[ident]
+            for key, keyed in list(self._keyed.items()):
+                if keyed == ident:
+                    del self._keyed[key]
+            if not self._tasks:
+                self.busy_changed.emit(False)

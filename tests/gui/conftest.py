@@ -1,0 +1,106 @@
+"""Fixtures for the GUI tests: offscreen Qt, settings and torch cache in temporary folders, windows.
+
+Every test gets its own settings folder and torch cache, so the user's settings and downloaded
+weights are never read or written. Windows are closed and their background threads joined after
+each test.
+"""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch.hub  # noqa: E402
+from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+
+from cnnviz.core import images  # noqa: E402
+from cnnviz.gui.app import create_application  # noqa: E402
+from cnnviz.gui.main_window import MainWindow  # noqa: E402
+from cnnviz.gui.model_spec import ModelSpec  # noqa: E402
+
+SETTLE_MS = 60_000
+
+
+@pytest.fixture(scope="session")
+def app(qapp: QApplication) -> QApplication:
+    """The QApplication, set up as the cnnviz command sets it up."""
+    return create_application()
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private folder for QSettings (INI format, user scope) and for XDG config of subprocesses."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty torch cache (TORCH_HOME): no zoo weights are cached, none are written elsewhere."""
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail (instead of blocking) on a modal message box a test did not ask for."""
+
+    def unexpected(parent, title, text, *args, **kwargs):
+        raise AssertionError(f"unexpected message box {title!r}: {text}")
+
+    for name in ("critical", "warning", "information", "question"):
+        monkeypatch.setattr(QMessageBox, name, unexpected)
+
+
+@pytest.fixture
+def make_window(app: QApplication, qtbot) -> Iterator:
+    """Factory of shown main windows, closed with their worker threads joined after the test."""
+    windows: list[MainWindow] = []
+
+    def make(remember: bool = False) -> MainWindow:
+        window = MainWindow(remember=remember)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert window.controller.shutdown(30_000)
+    QThreadPool.globalInstance().waitForDone()
+    app.processEvents()
+
+
+@pytest.fixture
+def window(make_window) -> MainWindow:
+    """A main window that does not touch the settings, with nothing loaded yet."""
+    return make_window()
+
+
+@pytest.fixture
+def settle(qtbot):
+    """Function waiting until a window shows a model, an image, predictions and the layer table."""
+
+    def wait(window: MainWindow, timeout_ms: int = SETTLE_MS) -> MainWindow:
+        qtbot.waitUntil(lambda: window.controller.settled, timeout=timeout_ms)
+        return window
+
+    return wait
+
+
+@pytest.fixture
+def loaded_window(window: MainWindow, settle) -> MainWindow:
+    """A window showing the bundled model on the default sample image."""
+    window.controller.load_model(ModelSpec())
+    window.controller.open_sample(images.default_sample())
+    return settle(window)
