@@ -24,12 +24,13 @@ class ImageLoadError(Exception):
 
 @dataclass(frozen=True)
 class Sample:
-    """A bundled sample image: ``path`` on disk, a ``title`` for menus, its ``kind`` and ``label``."""
+    """A bundled sample image: ``path`` on disk, a ``title`` for menus, its ``kind``
+    (``"fashion-mnist"`` or ``"photo"``) and the class it shows (``label``; None if no class fits)."""
 
     path: Path
     title: str
     kind: str
-    label: str
+    label: str | None
 
 
 def load_image(path: str | Path) -> Image.Image:
