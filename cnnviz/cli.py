@@ -19,7 +19,7 @@ from cnnviz.gui.main_window import MainWindow
 from cnnviz.gui.model_spec import ModelSpec, load_model, spec_from_text
 from cnnviz.gui.panes import pane_keys
 from cnnviz.gui.screenshot import save_png
-from cnnviz.gui.startup import load_default_model, restore_session
+from cnnviz.gui.startup import restore_session
 
 DEFAULT_SCREENSHOT_SIZE = (1400, 900)
 SCREENSHOT_TIMEOUT_S = 600.0
@@ -213,12 +213,14 @@ def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] 
     if image is not None:
         window.controller.set_image(*image)
     if args.model is not None:
-        def loaded(success: bool) -> None:
-            if not success and window.state.model is None:
-                load_default_model(window.controller)
-
-        window.model_loader.done.connect(loaded)
-        window.model_loader.load(_spec(args))
+        spec = _spec(args)
+        if spec.source == "default":
+            window.model_loader.load(spec)
+        else:
+            # The bundled model first, so that the window has a model while the requested one
+            # loads, and keeps it if that fails or is cancelled.
+            first = window.controller.load_model(ModelSpec(device=args.device))
+            first.finished.connect(lambda: window.model_loader.load(spec))
     return int(app.exec())
 
 

@@ -29,7 +29,6 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     QApplication.setApplicationName(APPLICATION)
     QApplication.setOrganizationName(ORGANISATION)
-    QApplication.setApplicationDisplayName("cnnviz")
     icon = app_icon()
     if icon is not None:
         QApplication.setWindowIcon(icon)

@@ -93,8 +93,8 @@ def download_failed_dialog(parent: QWidget | None, error: WeightsDownloadError) 
 
 def untrusted_file_dialog(parent: QWidget | None, error: UntrustedFileError) -> ChoiceDialog:
     """The warning before unpickling a whole-model file: ``"trust"`` or ``""`` (cancel)."""
-    message = (f"{error}\n\nUnpickling runs Python code stored in the file, with your permissions. "
-               "Only continue if you know where the file comes from.")
+    message = (f"{error}\n\nThat code runs with your permissions. Only continue if you know where "
+               "the file comes from.")
     dialog = ChoiceDialog(parent, "Untrusted model file", message)
     dialog.add_choice("trust", TRUST_FILE, QDialogButtonBox.ButtonRole.AcceptRole)
     dialog.add_choice("", "Cancel", QDialogButtonBox.ButtonRole.RejectRole, default=True)

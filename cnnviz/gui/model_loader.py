@@ -95,6 +95,7 @@ class ModelLoader(QObject):
             return
         self._close_progress()
         self.task = None
+        self.controller.state.show_status(f"Could not load {spec.short_name}.")
         if isinstance(error, models.WeightsDownloadError):
             self._ask(download_failed_dialog(self.parent_widget, error), spec,
                       {"untrained": spec.with_changes(pretrained=False)})

@@ -92,13 +92,14 @@ class ModelPane(QWidget):
 
         self.cached: set[str] = set()
         self.file_spec: ModelSpec | None = None
+        self._cached_stale = True
         self.fill_models()
-        self.refresh_cached()
         self.model_combo.currentIndexChanged.connect(self._selection_changed)
         self.model_combo.activated.connect(self._activated)
         self.load_button.clicked.connect(self.load_selected)
         self.device_combo.currentTextChanged.connect(self.controller.set_device)
         self.state.model_changed.connect(self._show_model)
+        self.state.predictions_changed.connect(self._refresh_cached_if_stale)
         self.state.device_changed.connect(self._show_device)
         self._show_model(self.state.model)
         self._selection_changed()
@@ -124,11 +125,17 @@ class ModelPane(QWidget):
     def refresh_cached(self) -> Task:
         """Find out in the background which zoo models are cached, then mark them in the picker.
 
-        (Looking up the weight file names imports torchvision, which takes a second.)
+        Looking up the weight file names imports torchvision, which holds the interpreter for
+        a second in stretches, so this runs once the current model's first predictions are shown.
         """
+        self._cached_stale = False
         task = self.controller.loader.submit(cached_zoo_names)
         task.succeeded.connect(self._cached_found)
         return task
+
+    def _refresh_cached_if_stale(self) -> None:
+        if self._cached_stale:
+            self.refresh_cached()
 
     def _cached_found(self, names: set[str]) -> None:
         if names != self.cached:
@@ -184,7 +191,7 @@ class ModelPane(QWidget):
         if spec is not None and spec.source == "file":
             self.file_spec = spec
             self.fill_models()
-        self.refresh_cached()
+        self._cached_stale = True
         self._select_current_model()
         if model.source == "zoo":
             self.pretrained.setChecked(model.pretrained)

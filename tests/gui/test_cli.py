@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QTimer
 
 from cnnviz import cli
 from cnnviz.core import models
+from cnnviz.gui import settings
+from cnnviz.gui.main_window import MainWindow
 from cnnviz.gui.panes import pane_keys
 
 OPTIONS = ["--model", "--arch", "--image", "--device", "--untrained", "--trust", "--screenshot",
@@ -111,3 +114,24 @@ def test_real_window_under_xvfb(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_interactive_run_opens_the_requested_model_and_image(app, qtbot):
+    """``cnnviz --model alexnet --untrained --image NAME`` shows both, remembers them, and exits 0."""
+    seen = {}
+
+    def close_when_ready() -> None:
+        windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if windows and windows[0].controller.settled and windows[0].state.model.name == "alexnet":
+            seen["title"] = windows[0].windowTitle()
+            seen["image"] = windows[0].state.image_name
+            windows[0].close()
+        else:
+            QTimer.singleShot(50, close_when_ready)
+
+    QTimer.singleShot(50, close_when_ready)
+    assert cli.main(["--model", "alexnet", "--untrained", "--image", "fmnist_bag"]) == 0
+    assert "alexnet" in seen["title"] and "UNTRAINED" in seen["title"]
+    assert seen["image"] == "fmnist_bag.png"
+    assert settings.load_model_spec().name == "alexnet"
+    assert settings.load_image_path().name == "fmnist_bag.png"
