@@ -33,7 +33,7 @@ class ImageCanvas(pg.GraphicsView):
         self._box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False,
                                defaultPadding=0.0)
         self.setCentralItem(self._box)
-        self._item = pg.ImageItem()
+        self._item = pg.ImageItem(axisOrder="row-major")
         self._box.addItem(self._item)
         self._shape: tuple[int, ...] | None = None
         self.setMinimumSize(64, 64)

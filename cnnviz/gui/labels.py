@@ -37,12 +37,12 @@ def image_description(image: Image.Image) -> str:
 
 def format_bytes(count: int) -> str:
     """A byte count for people: ``812 B``, ``4.2 MB``, ``1.3 GB``."""
-    size = float(count)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    units = ("B", "kB", "MB", "GB")
+    size, unit = float(count), 0
+    while size >= 1000 and unit < len(units) - 1:
         size /= 1000
-    return f"{size:.1f} GB"
+        unit += 1
+    return f"{count} B" if unit == 0 else f"{size:.1f} {units[unit]}"
 
 
 def parameter_count(model: LoadedModel) -> int:

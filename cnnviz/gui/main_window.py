@@ -29,6 +29,11 @@ from cnnviz.gui.screenshot import save_png
 
 DEFAULT_SIZE = (1400, 900)
 STATUS_TIMEOUT_MS = 10_000
+SIDE_DOCK_WIDTH = 360
+FIRST_LEFT_DOCK_HEIGHT = 230
+OTHER_LEFT_DOCK_HEIGHT = 400
+BOTTOM_DOCK_HEIGHT = 280
+"""Starting sizes of the docks, in pixels (the window's layout is then remembered)."""
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
           "right": Qt.DockWidgetArea.RightDockWidgetArea,
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
@@ -189,15 +194,14 @@ class MainWindow(QMainWindow):
         for pane in DOCK_PANES:
             by_area.setdefault(pane.area, []).append(self.docks[pane.key])
         for area in ("left", "right"):
-            docks = by_area.get(area, [])
-            if docks:
-                self.resizeDocks([docks[0]], [360], Qt.Orientation.Horizontal)
+            if by_area.get(area):
+                self.resizeDocks(by_area[area][:1], [SIDE_DOCK_WIDTH], Qt.Orientation.Horizontal)
         left = by_area.get("left", [])
         if len(left) > 1:
-            self.resizeDocks(left, [230] + [400] * (len(left) - 1), Qt.Orientation.Vertical)
-        bottom = by_area.get("bottom", [])
-        if bottom:
-            self.resizeDocks(bottom[:1], [280], Qt.Orientation.Vertical)
+            heights = [FIRST_LEFT_DOCK_HEIGHT] + [OTHER_LEFT_DOCK_HEIGHT] * (len(left) - 1)
+            self.resizeDocks(left, heights, Qt.Orientation.Vertical)
+        if by_area.get("bottom"):
+            self.resizeDocks(by_area["bottom"][:1], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -3,7 +3,8 @@
 A :class:`Worker` owns a thread pool. :meth:`Worker.submit` runs a callable there and returns a
 :class:`Task` whose signals arrive on the GUI thread:
 
-- ``progress(done, total)``: reported by the callable (throttled to a few dozen per second);
+- ``progress(done, total)``: reported by the callable (throttled to a few dozen per second; Python
+  ints, so byte counts beyond 2**31 pass);
 - ``succeeded(result)``, ``failed(exception)`` or ``cancelled()``: exactly one of them;
 - ``finished()``: always, last.
 
@@ -38,7 +39,7 @@ _identities = itertools.count(1)
 class _Relay(QObject):
     """Carries a job's progress and outcome from a pool thread to the worker on the GUI thread."""
 
-    progress = Signal(int, int, int)
+    progress = Signal(int, object, object)
     outcome = Signal(int, str, object)
 
 
@@ -89,7 +90,7 @@ class Task(QObject):
     ``ident`` is unique per task; ``done`` is True once the outcome was delivered.
     """
 
-    progress = Signal(int, int)
+    progress = Signal(object, object)
     succeeded = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
@@ -191,7 +192,7 @@ class Worker(QObject):
         """Block until the running tasks have returned (their outcomes are still to be delivered)."""
         return self._pool.waitForDone(timeout_ms)
 
-    @Slot(int, int, int)
+    @Slot(int, object, object)
     def _on_progress(self, ident: int, done: int, total: int) -> None:
         task = self._tasks.get(ident)
         if task is not None and not task.is_cancelled:

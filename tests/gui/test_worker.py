@@ -139,3 +139,14 @@ def test_shutdown_cancels_and_refuses_new_work(app, qtbot):
     late = worker.submit(lambda: 1)
     with qtbot.waitSignal(late.cancelled, timeout=5000):
         pass
+
+
+def test_progress_counts_beyond_32_bits(worker, qtbot):
+    def big(progress):
+        report(progress, 5_000_000_000, 6_000_000_000)
+        return "ok"
+
+    task = worker.submit(big, with_progress=True)
+    with qtbot.waitSignal(task.progress, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [5_000_000_000, 6_000_000_000]
