@@ -1,0 +1,10 @@
+"""Qt front end of cnnviz: thin widgets over :mod:`cnnviz.core`.
+
+- :mod:`~cnnviz.gui.app_state`: the shared state and its signals; :mod:`~cnnviz.gui.controller` runs
+  core work on :mod:`~cnnviz.gui.worker` threads and writes results back into the state.
+- :mod:`~cnnviz.gui.panes`: the registry of panes (tabs and docks) of
+  :mod:`~cnnviz.gui.main_window`; one module per pane (``*_pane.py``).
+- :mod:`~cnnviz.gui.model_loader` and :mod:`~cnnviz.gui.dialogs`: loading a model for the user.
+- :mod:`~cnnviz.gui.screenshot`, :mod:`~cnnviz.gui.settings`, :mod:`~cnnviz.gui.startup`,
+  :mod:`~cnnviz.gui.app`: PNG export, remembered settings, what shows first, application set-up.
+"""
