@@ -21,17 +21,7 @@ import torchvision
 from cnnviz.core import images, layers, models
 from cnnviz.core.bundled_net import build_bundled_net
 from cnnviz.core.resources import resource_path
-
-
-def timed(function: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``function`` in seconds over ``repeats`` runs (after one warm-up)."""
-    function()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from timing import compare
 
 
 def raw_default_load() -> torch.nn.Module:
@@ -71,37 +61,47 @@ def main() -> None:
     parser.add_argument("--no-window", action="store_true", help="skip the first-window timing")
     args = parser.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    rows: list[tuple[str, float, str, float]] = []
+    rows: list[tuple[str, float, float, str]] = []
 
-    rows.append(("load bundled model", timed(models.load_default, args.repeats),
-                 "build + torch.load + load_state_dict", timed(raw_default_load, args.repeats)))
-    rows.append(("load alexnet (untrained)", timed(lambda: models.load_zoo("alexnet", pretrained=False), 2),
-                 "torchvision.models.alexnet()", timed(lambda: torchvision.models.alexnet().eval(), 2)))
+    rows.append(("load bundled model", *compare(models.load_default, raw_default_load, args.repeats),
+                 "build + torch.load + load_state_dict"))
+    rows.append(("load alexnet (untrained)",
+                 *compare(lambda: models.load_zoo("alexnet", pretrained=False),
+                          lambda: torchvision.models.alexnet().eval(), 3),
+                 "torchvision.models.alexnet()"))
 
     default = models.load_default()
     x_default = default.preprocess(images.load_image(images.default_sample().path))
     alexnet = models.load_zoo("alexnet", pretrained=False)
     x_alexnet = torch.randn(1, 3, 224, 224)
     for label, model, x in (("bundled", default, x_default), ("alexnet", alexnet, x_alexnet)):
-        baseline = timed(plain_forward(model.module, x), args.repeats)
-        rows.append((f"predict top-5, {label}", timed(lambda: model.predict(x), args.repeats),
-                     "plain forward", baseline))
+        forward = plain_forward(model.module, x)
         names = model.layer_names()
+
+        def fresh_table(model: models.LoadedModel = model) -> object:
+            model.cache.clear()
+            return layers.layer_table(model)
+
+        rows.append((f"predict top-5, {label}", *compare(lambda: model.predict(x), forward, args.repeats),
+                     "plain forward"))
         rows.append((f"capture all {len(names)} layers, {label}",
-                     timed(lambda: layers.capture(model, x, names), args.repeats), "plain forward", baseline))
-        rows.append((f"layer table, {label}", timed(lambda: layers.layer_table(model), 3),
-                     "plain forward", baseline))
+                     *compare(lambda: layers.capture(model, x, names), forward, args.repeats),
+                     "plain forward"))
+        rows.append((f"layer table (uncached), {label}", *compare(fresh_table, forward, 3),
+                     "plain forward"))
 
     if not args.no_window:
-        baseline = statistics.median(import_baseline_seconds() for _ in range(3))
-        rows.append(("first window (bundled, screenshot)", statistics.median(
-            first_window_seconds(["--model", "default"]) for _ in range(3)),
-            "python -c 'import torch, torchvision, PySide6'", baseline))
+        window, imports = [], []
+        for _ in range(3):
+            window.append(first_window_seconds(["--model", "default"]))
+            imports.append(import_baseline_seconds())
+        rows.append(("first window (bundled, screenshot)", statistics.median(window),
+                     statistics.median(imports), "python -c 'import torch, torchvision, PySide6'"))
 
     width = max(len(r[0]) for r in rows)
-    base_width = max(len(r[2]) for r in rows)
+    base_width = max(len(r[3]) for r in rows)
     print(f"{'operation':<{width}}  {'time':>10}  {'baseline':<{base_width}}  {'base time':>10}  ratio")
-    for name, seconds, baseline_name, baseline_seconds in rows:
+    for name, seconds, baseline_seconds, baseline_name in rows:
         print(f"{name:<{width}}  {seconds * 1e3:8.2f}ms  {baseline_name:<{base_width}}  "
               f"{baseline_seconds * 1e3:8.2f}ms  {seconds / baseline_seconds:5.2f}×")
 

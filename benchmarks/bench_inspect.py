@@ -11,25 +11,13 @@ Untrained weights (timing does not depend on them), 224×224, CPU. Run:
 
 import argparse
 import os
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 
 from cnnviz.core import activations, deconv, layers, models
 from cnnviz.core.atlas import make_atlas
-
-
-def timed(function: Callable[[], object], repeats: int) -> float:
-    """Median wall time in seconds over ``repeats`` runs, after one warm-up run."""
-    function()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from timing import compare
 
 
 def plain_forward(model: models.LoadedModel, x: torch.Tensor) -> Callable[[], object]:
@@ -77,7 +65,7 @@ def atlas_render_seconds(repeats: int) -> tuple[float, float]:
         item.setImage(blank, autoLevels=False, levels=(0.0, 1.0))
         app.processEvents()
 
-    result = timed(render, repeats), timed(bare, repeats)
+    result = compare(render, bare, repeats)
     widget.close()
     return result
 
@@ -88,23 +76,23 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     x = torch.randn(1, 3, 224, 224)
-    rows: list[tuple[str, float, str, float, str]] = []
+    rows: list[tuple[str, float, float, str, str]] = []
     for name, layer in (("alexnet", "features.10"), ("vgg16", "features.28"), ("resnet18", "layer4.1")):
         model = models.load_zoo(name, pretrained=False)
         names = model.layer_names()
-        rows.append((f"capture all {len(names)} layers, {name}",
-                     timed(lambda: layers.capture(model, x, names), args.repeats),
-                     "plain forward", timed(plain_forward(model, x), args.repeats), "≤ 1.3×"))
         layers.trace(model)
+        rows.append((f"capture all {len(names)} layers, {name}",
+                     *compare(lambda: layers.capture(model, x, names), plain_forward(model, x), args.repeats),
+                     "plain forward", "≤ 1.3×"))
         rows.append((f"deconvnet projection {layer}, {name}",
-                     timed(lambda: deconv.project(model, x, layer), args.repeats),
-                     "forward + backward", timed(forward_backward(model, x), args.repeats), "≤ 1.3×"))
+                     *compare(lambda: deconv.project(model, x, layer), forward_backward(model, x), args.repeats),
+                     "forward + backward", "≤ 1.3×"))
     render, bare = atlas_render_seconds(args.repeats)
-    rows.append(("512-map atlas render, vgg16 features.28", render, "bare setImage", bare, "≤ 150 ms"))
+    rows.append(("512-map atlas render, vgg16 features.28", render, bare, "bare setImage", "≤ 150 ms"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'operation':<{width}}  {'time':>10}  {'baseline':<18}  {'base time':>10}  {'ratio':>6}  goal")
-    for name, seconds, baseline, base_seconds, goal in rows:
+    for name, seconds, base_seconds, baseline, goal in rows:
         print(f"{name:<{width}}  {seconds * 1e3:8.1f}ms  {baseline:<18}  {base_seconds * 1e3:8.1f}ms  "
               f"{seconds / base_seconds:5.2f}×  {goal}")
 
