@@ -23,16 +23,16 @@ def report(progress: ProgressFn | None, done: int, total: int) -> None:
         raise Cancelled(f"cancelled at {done}/{total}")
 
 
-def run_to_end(steps: Iterator[tuple[int, int]] | Generator[tuple[int, int], None, T],
+def run_to_end(steps: Iterator[tuple] | Generator[tuple, None, T],
                progress: ProgressFn | None = None) -> T | None:
-    """Drive a generator that yields ``(done, total)`` pairs, reporting each to ``progress``.
+    """Drive a generator whose items start with ``(done, total, ...)``, reporting each to ``progress``.
 
     Returns the generator's return value. Closing the generator on cancel runs its ``finally`` blocks.
     """
     try:
         while True:
-            done, total = next(steps)
-            report(progress, done, total)
+            step = next(steps)
+            report(progress, step[0], step[1])
     except StopIteration as stop:
         return stop.value
     finally:

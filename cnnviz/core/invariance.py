@@ -1,0 +1,232 @@
+"""Invariance curves (Zeiler & Fergus 2014, Fig. 5): how outputs and features change as the image
+is rotated, translated or scaled.
+
+Transforms act on the preprocessed input, so uncovered pixels get the dataset mean (0 after
+normalisation). Rotations by multiples of 90° and integer translations are exact (no resampling);
+other angles and scales use bilinear resampling about the image centre.
+
+:func:`curve_steps` yields partial curves after every batch; :func:`curves` runs it to the end.
+"""
+
+import csv
+import io
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.core.batching import forward_batch, in_batches
+from cnnviz.core.layers import trace
+from cnnviz.core.models import LoadedModel
+from cnnviz.core.progress import ProgressFn, run_to_end
+
+KINDS = ("rotation", "vertical", "horizontal", "scale")
+"""Transform kinds: rotation (degrees, counter-clockwise), vertical and horizontal translation
+(pixels, positive = down/right), scale (zoom factor about the centre)."""
+
+UNITS = {"rotation": "°", "vertical": "px", "horizontal": "px", "scale": "×"}
+
+
+def default_values(kind: str, size: int = 224) -> np.ndarray:
+    """The paper's ranges: rotation 0–350° step 10; translation −60…60 px step 5 for a 224-px input
+    (scaled to other input sizes ``size``, at least 1 px steps); scale 1…1.8 step 0.05."""
+    if kind == "rotation":
+        return np.arange(0.0, 360.0, 10.0)
+    if kind in ("vertical", "horizontal"):
+        limit = max(1, round(60 * size / 224))
+        step = max(1, round(limit / 12))
+        return np.arange(-limit, limit + 1, step, dtype=np.float64)
+    if kind == "scale":
+        return np.round(np.arange(1.0, 1.8001, 0.05), 4)
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+
+
+def transform(x: torch.Tensor, kind: str, value: float, crop: bool = False) -> torch.Tensor:
+    """``x`` [N, C, H, W] transformed by ``value`` of ``kind``; the canvas keeps its size and
+    uncovered pixels are 0 (the dataset mean). ``crop`` then enlarges the centre square of side
+    min(H, W)/√2 (free of fill at any rotation angle) back to the full canvas."""
+    if kind == "rotation":
+        out = _rotate(x, value)
+    elif kind in ("vertical", "horizontal"):
+        out = _shift(x, int(round(value)), axis=-2 if kind == "vertical" else -1)
+    elif kind == "scale":
+        out = x.clone() if value == 1 else _affine(x, torch.eye(2) / value)
+    else:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    return _centre_crop(out) if crop else out
+
+
+def _rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    quarter, rest = divmod(float(degrees) % 360.0, 90.0)
+    if rest == 0 and x.shape[-1] == x.shape[-2]:
+        return torch.rot90(x, int(quarter), dims=(-2, -1)).clone()
+    angle = math.radians(degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+    # sampling matrix (output -> input) for a counter-clockwise rotation on screen (y down)
+    return _affine(x, torch.tensor([[cos, -sin], [sin, cos]]))
+
+
+def _affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """Resample ``x`` at ``matrix @ p`` for every output pixel p (pixel units about the centre)."""
+    height, width = x.shape[-2:]
+    scale = torch.tensor([[2.0 / width, 0.0], [0.0, 2.0 / height]])
+    theta = torch.zeros(1, 2, 3)
+    theta[0, :, :2] = scale @ matrix.float() @ torch.linalg.inv(scale)
+    grid = F.affine_grid(theta.to(x.device, x.dtype).expand(x.shape[0], 2, 3), list(x.shape),
+                         align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _shift(x: torch.Tensor, pixels: int, axis: int) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    size = x.shape[axis]
+    if abs(pixels) >= size:
+        return out
+    source = x.narrow(axis, max(0, -pixels), size - abs(pixels))
+    out.narrow(axis, max(0, pixels), size - abs(pixels)).copy_(source)
+    return out
+
+
+def _centre_crop(x: torch.Tensor) -> torch.Tensor:
+    height, width = x.shape[-2:]
+    side = max(1, int(min(height, width) / math.sqrt(2)))
+    top, left = (height - side) // 2, (width - side) // 2
+    patch = x[..., top:top + side, left:left + side]
+    return F.interpolate(patch, size=(height, width), mode="bilinear", align_corners=False)
+
+
+def default_layers(model: LoadedModel) -> list[str]:
+    """The paper's layers 1 and 7: the first nonlinearity (or pooling) after the first convolution,
+    and the penultimate layer (the last output before the final classifying layer)."""
+    modules = dict(model.module.named_modules())
+    traced = trace(model)
+    leaves = [n for n in traced if n in modules and not any(True for _ in modules[n].children())]
+    first_conv = next((i for i, n in enumerate(leaves) if isinstance(modules[n], nn.Conv2d)), None)
+    chosen: list[str] = []
+    if first_conv is not None:
+        after = [n for n in leaves[first_conv + 1:first_conv + 4]
+                 if isinstance(modules[n], (nn.ReLU, nn.ReLU6, nn.MaxPool2d))]
+        chosen.append(after[0] if after else leaves[first_conv])
+    parametric = [i for i, n in enumerate(leaves) if any(True for _ in modules[n].parameters(recurse=False))]
+    if parametric:
+        skip = (nn.Dropout, nn.Flatten, nn.Identity)
+        before = [n for n in leaves[:parametric[-1]] if not isinstance(modules[n], skip)]
+        if before and before[-1] not in chosen:
+            chosen.append(before[-1])
+    return chosen
+
+
+@dataclass(frozen=True)
+class InvarianceResult:
+    """Curves over the transform ``values`` [n] of ``kind``: target-class probability ``prob`` [n],
+    most probable class ``top_class`` [n] (-1 not yet computed), and per layer the Euclidean
+    ``distance`` ‖f(T(x)) − f(x)‖ and ``relative_distance`` (divided by ‖f(x)‖), each [n]; NaN where
+    not computed yet. ``done`` of ``total`` values are filled."""
+
+    kind: str
+    values: np.ndarray
+    prob: np.ndarray
+    top_class: np.ndarray
+    distance: dict[str, np.ndarray]
+    relative_distance: dict[str, np.ndarray]
+    target: int
+    crop: bool = False
+    done: int = 0
+    total: int = 0
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True once every value has been evaluated."""
+        return self.done == self.total
+
+    def to_csv(self) -> str:
+        """One line per transform value: value, target probability, top class (index and name) and
+        each layer's distance and relative distance."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        names = list(self.distance)
+        writer.writerow([f"{self.kind}_{UNITS[self.kind]}", "target_probability", "top_class", "top_class_name"]
+                        + [f"distance_{n}" for n in names] + [f"relative_distance_{n}" for n in names])
+        for i, value in enumerate(self.values):
+            if self.top_class[i] < 0:
+                continue
+            index = int(self.top_class[i])
+            name = self.classes[index] if index < len(self.classes) else f"class {index}"
+            writer.writerow([f"{value:g}", f"{self.prob[i]:.6g}", index, name]
+                            + [f"{self.distance[n][i]:.6g}" for n in names]
+                            + [f"{self.relative_distance[n][i]:.6g}" for n in names])
+        return buffer.getvalue()
+
+
+class InvarianceStep(NamedTuple):
+    """What :func:`curve_steps` yields after each batch: values ``done`` of ``total`` and the
+    partial ``result``."""
+
+    done: int
+    total: int
+    result: InvarianceResult
+
+
+def _flat(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.reshape(tensor.shape[0], -1).float()
+
+
+def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", values: np.ndarray | None = None,
+                layers: list[str] | None = None, target: int | None = None, batch_size: int | None = None,
+                crop: bool = False) -> Generator[InvarianceStep, None, InvarianceResult]:
+    """Invariance curves computed batch by batch; yields an :class:`InvarianceStep` after each batch
+    and returns the complete :class:`InvarianceResult`. See :func:`curves`."""
+    x = x[:1].detach().to(model.device)
+    axis = -2 if kind == "vertical" else -1
+    values = default_values(kind, x.shape[axis]) if values is None else np.asarray(values, dtype=np.float64)
+    layers = default_layers(model) if layers is None else list(layers)
+    reducers = {name: _flat for name in layers}
+    reference_input = transform(x, kind, 0.0 if kind != "scale" else 1.0, crop) if crop else x
+    base_probs, base_features = forward_batch(model, reference_input, reducers)
+    target = int(base_probs[0].argmax()) if target is None else int(target)
+    if not 0 <= target < base_probs.shape[1]:
+        raise IndexError(f"target class {target} is outside the model's {base_probs.shape[1]} classes")
+    count = len(values)
+    prob = np.full(count, np.nan, dtype=np.float64)
+    top_class = np.full(count, -1, dtype=np.int64)
+    distance = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
+    relative = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
+    norms = {name: float(base_features[name][0].norm()) for name in layers}
+    result = InvarianceResult(kind, values, prob, top_class, distance, relative, target, crop,
+                              0, count, list(model.categories))
+
+    def run(start: int, stop: int) -> None:
+        batch = torch.cat([transform(x, kind, float(v), crop) for v in values[start:stop]])
+        probs, features = forward_batch(model, batch, reducers)
+        prob[start:stop] = probs[:, target].double().cpu().numpy()
+        top_class[start:stop] = probs.argmax(dim=1).cpu().numpy()
+        for name in layers:
+            gaps = (features[name] - base_features[name]).norm(dim=1).double().cpu().numpy()
+            distance[name][start:stop] = gaps
+            relative[name][start:stop] = gaps / norms[name] if norms[name] > 0 else np.nan
+
+    for done in in_batches(count, batch_size, run):
+        yield InvarianceStep(done, count, replace(
+            result, prob=prob.copy(), top_class=top_class.copy(), done=done,
+            distance={k: v.copy() for k, v in distance.items()},
+            relative_distance={k: v.copy() for k, v in relative.items()}))
+    return replace(result, done=count)
+
+
+def curves(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", values: np.ndarray | None = None,
+           layers: list[str] | None = None, target: int | None = None, batch_size: int | None = None,
+           progress: ProgressFn | None = None, crop: bool = False) -> InvarianceResult:
+    """Invariance curves of preprocessed input ``x`` [1, C, H, W] under ``kind`` (see :data:`KINDS`).
+
+    ``values``: transform values (None: :func:`default_values` for the input's size); ``layers``: whose features are
+    compared (None: :func:`default_layers`); ``target``: class whose probability is plotted (None:
+    top-1 of ``x``); ``batch_size``: transformed images per forward pass (None: 64, halved on
+    out-of-memory); ``progress(done, total)`` returning False cancels; ``crop``: see :func:`transform`.
+    """
+    return run_to_end(curve_steps(model, x, kind, values, layers, target, batch_size, crop), progress)
