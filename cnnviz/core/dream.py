@@ -1,0 +1,349 @@
+"""Deep dream: gradient ascent on the input image to amplify what a layer responds to.
+
+:func:`run` is a generator of :class:`DreamStep` records; it reads its :class:`DreamConfig` again
+before every step, so a caller (the GUI) can change the layer, step size, objective or
+regularisation while it runs. Octaves follow the original deep-dream code: the image is processed
+from the smallest octave up and the detail gained at one octave is carried up to the next. Images
+larger than ``tile`` pixels are processed in overlapping tiles whose gradients are blended with
+smooth weights, so memory stays bounded and no seams appear.
+
+Objectives on the chosen layer's response ``a``: ``l2`` maximises ‖a‖² (gradient 2a); ``channel``
+the mean of one channel; ``class`` one class's pre-softmax logit (optionally squared); ``guided`` the
+dot product of ``a`` with the same layer's response to a guide image (resized to ``a``'s grid), or
+with ``best_match`` each position's best-matching guide feature vector.
+"""
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.models import LoadedModel, output_logits
+from cnnviz.core.progress import ProgressFn, report
+from cnnviz.core.smoothing import gaussian_blur
+
+OBJECTIVES = ("l2", "channel", "class", "guided")
+STARTS = ("image", "uniform", "gaussian")
+
+
+@dataclass
+class DreamConfig:
+    """Settings of a dream run; all may change between steps (octave count, scale, tile size and
+    start apply when a run starts).
+
+    ``step_size``: ascent step (with ``normalize``, the mean absolute change of a pixel per step, in
+    normalised units). ``iterations`` per octave; ``octaves`` image scales, each ``octave_scale``
+    times smaller. ``jitter``: random roll of up to this many pixels per step (undone after).
+    ``blur_every``/``blur_sigma``: Gaussian blur (σ in pixels) every N steps (0: never). ``clamp``:
+    keep pixels in their valid range. ``decay``: multiply the offset from the dataset mean by this
+    factor each step. ``channel`` for ``channel``; ``target`` for ``class`` (and the probability
+    curve; None: top-1 of the input); ``square_class``; ``guide`` [1, C, h, w] preprocessed guide
+    image for ``guided``, ``best_match`` for its best-match variant. ``cycle``: (layer, step size)
+    pairs used in turn, one per step, instead of ``layer``/``step_size``. ``tile``/``overlap`` in
+    pixels. ``start``: ``image``, or ``uniform``/``gaussian`` noise from ``seed``. ``prob_every``:
+    compute the target probability every N steps (0: never; it needs a full forward pass).
+    """
+
+    layer: str = ""
+    objective: str = "l2"
+    step_size: float = 0.02
+    normalize: bool = True
+    iterations: int = 20
+    octaves: int = 3
+    octave_scale: float = 1.4
+    jitter: int = 8
+    blur_every: int = 0
+    blur_sigma: float = 0.5
+    clamp: bool = True
+    decay: float = 1.0
+    channel: int | None = None
+    target: int | None = None
+    square_class: bool = False
+    guide: torch.Tensor | None = None
+    best_match: bool = False
+    cycle: list[tuple[str, float]] = field(default_factory=list)
+    tile: int = 512
+    overlap: int = 64
+    start: str = "image"
+    seed: int = 0
+    prob_every: int = 4
+
+
+@dataclass(frozen=True)
+class DreamStep:
+    """One completed ascent step.
+
+    ``index`` counts steps over the whole run (from 0); ``octave`` (0 = smallest) and ``iteration``
+    within it; ``image`` [1, C, h, w] the image after the step at this octave's size (CPU copy,
+    finite); ``objective`` its value before the step (‖a‖ for ``l2``); ``target_prob`` the target
+    class probability (None on steps where it is not computed); ``layer`` and ``step_size`` used;
+    ``update_mean`` the mean |change| before clamping; ``message`` set on the last step of a run
+    stopped by a non-finite value.
+    """
+
+    index: int
+    octave: int
+    iteration: int
+    image: torch.Tensor
+    objective: float
+    target_prob: float | None
+    layer: str
+    step_size: float
+    update_mean: float
+    message: str | None = None
+
+
+class _Stop(Exception):
+    """Ends the forward pass once the chosen layer has produced its output."""
+
+
+def _layer_output(model: LoadedModel, x: torch.Tensor, layer: str, full: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(layer output, logits or None). Without ``full`` the pass stops at the layer."""
+    module = dict(model.module.named_modules()).get(layer)
+    if module is None or not layer:
+        raise KeyError(f"no layer called {layer!r} in {model.name}")
+    kept: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
+        kept.append(output if isinstance(output, torch.Tensor) else output[0])
+        if not full:
+            raise _Stop
+
+    logits = None
+    with HookSet() as hooks:
+        hooks.add(module.register_forward_hook(keep))
+        try:
+            logits = output_logits(model.module(x))
+        except _Stop:
+            pass
+    if not kept:
+        raise KeyError(f"the forward pass did not reach {layer!r}")
+    return kept[-1], logits
+
+
+def _fit_to_model(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """``x`` resized (bilinear, differentiable) to the model's input size, for class scores."""
+    if tuple(x.shape[-2:]) == tuple(model.input_size):
+        return x
+    return F.interpolate(x, size=model.input_size, mode="bilinear", align_corners=False)
+
+
+def _guide_features(model: LoadedModel, cfg: DreamConfig, layer: str, cache: dict) -> torch.Tensor:
+    key = (layer, id(cfg.guide))
+    if key not in cache:
+        with torch.no_grad():
+            cache[key] = _layer_output(model, cfg.guide.to(model.device), layer, full=False)[0].detach()
+    return cache[key]
+
+
+def _objective(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str, target: int,
+               guide_cache: dict) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+    """(value to maximise, value to report, logits if computed) for image ``x``."""
+    if cfg.objective == "class":
+        logits = output_logits(model.module(_fit_to_model(model, x)))
+        score = logits[0, target]
+        value = score * score if cfg.square_class else score
+        return value, float(score.detach()), logits
+    activation, _ = _layer_output(model, x, layer, full=False)
+    if cfg.objective == "l2":
+        value = (activation.float() ** 2).sum()
+        return value, float(value.detach().sqrt()), None
+    if cfg.objective == "channel":
+        channel = cfg.channel if cfg.channel is not None else 0
+        if not 0 <= channel < activation.shape[1]:
+            raise IndexError(f"{layer} has {activation.shape[1]} channels; {channel} is out of range")
+        value = activation[:, channel].float().mean()
+        return value, float(value.detach()), None
+    if cfg.objective == "guided":
+        if cfg.guide is None:
+            raise ValueError("the guided objective needs a guide image")
+        guide = _guide_features(model, cfg, layer, guide_cache)
+        if activation.dim() == 4 and cfg.best_match:
+            flat = activation.flatten(2)[0].float()  # [C, P]
+            candidates = guide.flatten(2)[0].float()  # [C, Q]
+            best = (candidates.t() @ flat.detach()).argmax(dim=0)  # [P]
+            value = (flat * candidates[:, best]).sum()
+        else:
+            if activation.dim() == 4 and guide.shape[-2:] != activation.shape[-2:]:
+                guide = F.interpolate(guide, size=activation.shape[-2:], mode="bilinear", align_corners=False)
+            value = (activation.float() * guide.float()).sum()
+        return value, float(value.detach()), None
+    raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {cfg.objective!r}")
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` pixels covering ``length`` with at least ``overlap`` pixels
+    shared by neighbours; the last tile ends at the border."""
+    if length <= tile:
+        return [0]
+    step = max(1, tile - overlap)
+    starts = list(range(0, length - tile, step))
+    return starts + [length - tile]
+
+
+def _blend_weights(length: int, tile: int, overlap: int, start: int, total: int) -> torch.Tensor:
+    """1-D weights for a tile: a cosine ramp over ``overlap`` pixels at inner edges, 1 elsewhere."""
+    weights = torch.ones(length)
+    ramp = min(overlap, length // 2)
+    if ramp > 0:
+        rise = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, ramp + 2)[1:-1])
+        if start > 0:
+            weights[:ramp] = rise
+        if start + length < total:
+            weights[-ramp:] = rise.flip(0)
+    return weights
+
+
+def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str, target: int,
+              guide_cache: dict) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+    """Gradient of the objective w.r.t. ``x`` [1, C, H, W] (tiled above ``cfg.tile``), the reported
+    objective (summed over tiles) and logits if the objective computed them."""
+    height, width = x.shape[-2:]
+    if (height <= cfg.tile and width <= cfg.tile) or cfg.objective == "class":
+        source = x.detach().requires_grad_(True)
+        value, reported, logits = _objective(model, source, cfg, layer, target, guide_cache)
+        (gradient,) = torch.autograd.grad(value, source)
+        return gradient, reported, logits
+    total = torch.zeros_like(x)
+    weight_sum = torch.zeros(1, 1, height, width, device=x.device)
+    reported = 0.0
+    tile_h, tile_w = min(cfg.tile, height), min(cfg.tile, width)
+    for top in tile_starts(height, tile_h, cfg.overlap):
+        for left in tile_starts(width, tile_w, cfg.overlap):
+            crop = x[..., top:top + tile_h, left:left + tile_w].detach().requires_grad_(True)
+            value, part, _ = _objective(model, crop, cfg, layer, target, guide_cache)
+            (gradient,) = torch.autograd.grad(value, crop)
+            weights = (_blend_weights(tile_h, tile_h, cfg.overlap, top, height)[:, None]
+                       * _blend_weights(tile_w, tile_w, cfg.overlap, left, width)[None, :]).to(x.device)
+            total[..., top:top + tile_h, left:left + tile_w] += gradient * weights
+            weight_sum[..., top:top + tile_h, left:left + tile_w] += weights
+            reported += part
+    return total / weight_sum, reported, None
+
+
+def noise_image(model: LoadedModel, shape: torch.Size | tuple[int, ...], kind: str = "uniform",
+                seed: int = 0) -> torch.Tensor:
+    """A noise image [1, C, H, W] in normalised space: ``uniform`` pixels in [0, 1] or ``gaussian``
+    pixels around grey (0.5 ± 0.15), seeded."""
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "uniform":
+        pixels = torch.rand(shape, generator=generator)
+    elif kind == "gaussian":
+        pixels = (0.5 + 0.15 * torch.randn(shape, generator=generator)).clamp(0, 1)
+    else:
+        raise ValueError(f"noise must be uniform or gaussian, not {kind!r}")
+    mean = torch.tensor(model.mean).view(1, -1, 1, 1)
+    std = torch.tensor(model.std).view(1, -1, 1, 1)
+    return ((pixels - mean) / std).to(model.device)
+
+
+def pixel_bounds(model: LoadedModel, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lowest and highest normalised values [1, C, 1, 1] of valid pixels (0 and 1 before normalising)."""
+    mean = torch.tensor(model.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(model.std, device=device).view(1, -1, 1, 1)
+    return -mean / std, (1 - mean) / std
+
+
+def _octave_sizes(height: int, width: int, count: int, scale: float) -> list[tuple[int, int]]:
+    sizes = [(height, width)]
+    for _ in range(max(1, count) - 1):
+        h, w = sizes[-1]
+        smaller = (max(1, round(h / scale)), max(1, round(w / scale)))
+        if min(smaller) < 8:
+            break
+        sizes.append(smaller)
+    return sizes[::-1]
+
+
+def run(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> Generator[DreamStep, None, torch.Tensor]:
+    """Gradient ascent on ``x`` [1, C, H, W] (preprocessed; may be larger than the model's input
+    size for convolutional layers), one :class:`DreamStep` per step. Returns the final image.
+
+    ``cfg`` is read before every step, so changes apply from the next step. A non-finite objective,
+    gradient or image ends the run: the last step then carries a ``message`` and the last finite
+    image. The model's parameters get no gradients and its state is restored afterwards.
+    """
+    device = model.device
+    base = x[:1].detach().to(device).float()
+    if cfg.start != "image":
+        base = noise_image(model, base.shape, cfg.start, cfg.seed)
+    low, high = pixel_bounds(model, device)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    guide_cache: dict = {}
+    with torch.no_grad():
+        first_probs = torch.softmax(output_logits(model.module(_fit_to_model(model, base))).float(), dim=1)
+    target = cfg.target if cfg.target is not None else int(first_probs[0].argmax())
+    sizes = _octave_sizes(base.shape[-2], base.shape[-1], cfg.octaves, cfg.octave_scale)
+    detail = torch.zeros_like(F.interpolate(base, size=sizes[0], mode="bilinear", align_corners=False))
+    index = 0
+    image = base
+    with eval_and_frozen(model.module), torch.enable_grad():
+        for octave, size in enumerate(sizes):
+            octave_base = base if size == tuple(base.shape[-2:]) else F.interpolate(
+                base, size=size, mode="bilinear", align_corners=False)
+            if detail.shape[-2:] != octave_base.shape[-2:]:
+                detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
+            image = octave_base + detail
+            iteration = 0
+            while iteration < cfg.iterations:
+                layer, step_size = cfg.cycle[index % len(cfg.cycle)] if cfg.cycle else (cfg.layer, cfg.step_size)
+                shift = (0, 0)
+                if cfg.jitter > 0:
+                    shift = tuple(int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator))
+                rolled = torch.roll(image, shifts=shift, dims=(-2, -1))
+                gradient, objective, logits = _gradient(model, rolled, cfg, layer, target, guide_cache)
+                gradient = torch.roll(gradient, shifts=(-shift[0], -shift[1]), dims=(-2, -1))
+                if cfg.normalize:
+                    scale = gradient.abs().mean()
+                    update = gradient * (step_size / scale) if scale > 0 else torch.zeros_like(gradient)
+                else:
+                    update = gradient * step_size
+                candidate = (image + update).detach()
+                if cfg.decay != 1.0:
+                    candidate = candidate * cfg.decay
+                if cfg.blur_every > 0 and (index + 1) % cfg.blur_every == 0:
+                    candidate = gaussian_blur(candidate, cfg.blur_sigma)
+                if cfg.clamp:
+                    candidate = torch.maximum(torch.minimum(candidate, high), low)
+                if not (math.isfinite(objective) and torch.isfinite(update).all() and torch.isfinite(candidate).all()):
+                    yield DreamStep(index, octave, iteration, image.detach().cpu().clone(), objective, None,
+                                    layer, step_size, float("nan"),
+                                    message=f"Stopped at step {index}: the ascent diverged (non-finite values). "
+                                            "The last finite image is kept; try a smaller step size.")
+                    return image.detach()
+                image = candidate
+                probability = None
+                if logits is not None:
+                    probability = float(torch.softmax(logits.detach().float(), dim=1)[0, target])
+                elif cfg.prob_every > 0 and index % cfg.prob_every == 0:
+                    with torch.no_grad():
+                        probs = torch.softmax(output_logits(model.module(_fit_to_model(model, image))).float(), dim=1)
+                    probability = float(probs[0, target])
+                yield DreamStep(index, octave, iteration, image.detach().cpu().clone(), objective, probability,
+                                layer, step_size, float(update.abs().mean()))
+                index += 1
+                iteration += 1
+            detail = image - octave_base
+    return image.detach()
+
+
+def dream(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, progress: ProgressFn | None = None) -> torch.Tensor:
+    """Run :func:`run` to the end and return the final image (same shape as ``x``).
+
+    ``progress(done_steps, total_steps)``; returning False cancels (:class:`~cnnviz.core.Cancelled`).
+    """
+    steps = run(model, x, cfg)
+    total = cfg.iterations * len(_octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale))
+    try:
+        while True:
+            step = next(steps)
+            report(progress, step.index + 1, total)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        steps.close()
