@@ -275,9 +275,17 @@ def run(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> Generator[Drea
     low, high = pixel_bounds(model, device)
     generator = torch.Generator().manual_seed(cfg.seed)
     guide_cache: dict = {}
-    with torch.no_grad():
-        first_probs = torch.softmax(output_logits(model.module(_fit_to_model(model, base))).float(), dim=1)
-    target = cfg.target if cfg.target is not None else int(first_probs[0].argmax())
+    top_class: list[int] = []
+
+    def target_class() -> int:
+        """``cfg.target``, or the top-1 class of the starting image (one full pass, when first needed)."""
+        if cfg.target is not None:
+            return cfg.target
+        if not top_class:
+            with torch.no_grad():
+                top_class.append(int(output_logits(model.module(_fit_to_model(model, base))).argmax(dim=1)[0]))
+        return top_class[0]
+
     sizes = _octave_sizes(base.shape[-2], base.shape[-1], cfg.octaves, cfg.octave_scale)
     detail = torch.zeros_like(F.interpolate(base, size=sizes[0], mode="bilinear", align_corners=False))
     index = 0
@@ -296,6 +304,7 @@ def run(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> Generator[Drea
                 if cfg.jitter > 0:
                     shift = tuple(int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator))
                 rolled = torch.roll(image, shifts=shift, dims=(-2, -1))
+                target = target_class() if cfg.objective == "class" or cfg.prob_every > 0 else -1
                 gradient, objective, logits = _gradient(model, rolled, cfg, layer, target, guide_cache)
                 gradient = torch.roll(gradient, shifts=(-shift[0], -shift[1]), dims=(-2, -1))
                 if cfg.normalize:
