@@ -41,3 +41,19 @@ def shared_model():
         return path
 
     return find
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    """The bundled Fashion-MNIST model (loaded once per test module)."""
+    from cnnviz.core import models
+
+    return models.load_default()
+
+
+@pytest.fixture(scope="module")
+def boot(bundled):
+    """The bundled ankle-boot sample, preprocessed for the bundled model: [1, 1, 28, 28]."""
+    from cnnviz.core import images
+
+    return bundled.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))

@@ -11,16 +11,6 @@ from cnnviz.core.hooks import hook_count
 
 
 @pytest.fixture(scope="module")
-def bundled():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def boot(bundled):
-    return bundled.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))
-
-
-@pytest.fixture(scope="module")
 def resnet():
     torch.manual_seed(0)
     return models.load_zoo("resnet18", pretrained=False)

@@ -4,18 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core import Cancelled, images, invariance, layers, models
+from cnnviz.core import Cancelled, invariance, layers, models
 from cnnviz.core.hooks import hook_count
-
-
-@pytest.fixture(scope="module")
-def bundled():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def boot(bundled):
-    return bundled.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))
 
 
 def test_identity_values_give_zero_distance_and_the_original_probability(bundled, boot):

@@ -5,19 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.core import Cancelled, batching, images, layers, models, occlusion
+from cnnviz.core import Cancelled, batching, layers, occlusion
 from cnnviz.core.hooks import hook_count
 from cnnviz.core.models import LoadedModel
-
-
-@pytest.fixture(scope="module")
-def bundled():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def boot(bundled):
-    return bundled.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))
 
 
 def test_grid_size():
