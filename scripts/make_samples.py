@@ -119,7 +119,7 @@ def licences_markdown(picks: dict[str, tuple[int, float]]) -> str:
         "- Author: Zalando SE (Copyright (c) 2017 Zalando SE).",
         "- Licence: MIT; the full notice is in `../LICENSES.md`.",
         "- How made: the 28x28 uint8 test image is written unchanged as an 8-bit grayscale PNG. For each class,",
-        f"  it is the first test image of that class that the bundled model classifies correctly with",
+        "  it is the first test image of that class that the bundled model classifies correctly with",
         f"  probability >= {MIN_PROBABILITY}.",
         "",
         "| File | Class | Test-split index | Model probability |",
