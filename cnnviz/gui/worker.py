@@ -5,13 +5,16 @@ A :class:`Worker` owns a thread pool. :meth:`Worker.submit` runs a callable ther
 
 - ``progress(done, total)``: reported by the callable (throttled to a few dozen per second; Python
   ints, so byte counts beyond 2**31 pass);
+- ``partial(item)``: for a generator job, the latest item it yielded (e.g. a
+  ``(done, total, partial_result)`` step), sent along with the progress it carries and throttled
+  the same way, so items should hold whole partial results rather than increments;
 - ``succeeded(result)``, ``failed(exception)`` or ``cancelled()``: exactly one of them;
 - ``finished()``: always, last.
 
 A callable either takes a ``progress`` keyword (``submit(..., with_progress=True)``; the core's
 progress callbacks return False to cancel, which makes the core raise
-:class:`~cnnviz.core.Cancelled`) or returns a generator of ``(done, total)`` pairs whose return value
-is the result; the worker then checks for a cancel between yields. Tasks submitted with the same
+:class:`~cnnviz.core.Cancelled`) or returns a generator of items starting with ``(done, total)``
+whose return value is the result; the worker then checks for a cancel between yields. Tasks submitted with the same
 ``key`` replace each other: the older one is cancelled and its result, even if already computed, is
 dropped.
 
@@ -28,7 +31,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
-from cnnviz.core.progress import Cancelled, run_to_end
+from cnnviz.core.progress import Cancelled
 
 PROGRESS_INTERVAL_S = 0.03
 """Least time between two progress signals of one task (the last step is always reported)."""
@@ -39,7 +42,7 @@ _identities = itertools.count(1)
 class _Relay(QObject):
     """Carries a job's progress and outcome from a pool thread to the worker on the GUI thread."""
 
-    progress = Signal(int, object, object)
+    progress = Signal(int, object, object, object)
     outcome = Signal(int, str, object)
 
 
@@ -55,13 +58,26 @@ class _Job:
         self.cancel_event = threading.Event()
         self._last_report = 0.0
 
-    def report(self, done: int, total: int) -> bool:
-        """Progress callback for the core; returns False once the task is cancelled."""
+    def report(self, done: int, total: int, item: object = None) -> bool:
+        """Progress callback for the core (``item``: what a generator yielded, if any); returns
+        False once the task is cancelled."""
         now = time.monotonic()
         if done >= total > 0 or now - self._last_report >= PROGRESS_INTERVAL_S:
             self._last_report = now
-            self.relay.progress.emit(self.ident, int(done), int(total))
+            self.relay.progress.emit(self.ident, int(done), int(total), item)
         return not self.cancel_event.is_set()
+
+    def drive(self, steps: Generator) -> object:
+        """Run a generator job to its end, reporting every item; raise Cancelled between items."""
+        try:
+            while True:
+                item = next(steps)
+                if not self.report(item[0], item[1], item):
+                    raise Cancelled
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            steps.close()
 
     def run(self) -> None:
         """Make the call on the current (pool) thread and send its outcome to the GUI thread."""
@@ -76,7 +92,7 @@ class _Job:
             kwargs = {**self.kwargs, "progress": self.report} if self.with_progress else self.kwargs
             result = self.function(*self.args, **kwargs)
             if isinstance(result, Generator):
-                result = run_to_end(result, self.report)
+                result = self.drive(result)
         except Cancelled:
             return "cancelled", None
         except Exception as error:  # noqa: BLE001 - every failure is handed to the GUI thread
@@ -91,6 +107,7 @@ class Task(QObject):
     """
 
     progress = Signal(object, object)
+    partial = Signal(object)
     succeeded = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
@@ -192,11 +209,13 @@ class Worker(QObject):
         """Block until the running tasks have returned (their outcomes are still to be delivered)."""
         return self._pool.waitForDone(timeout_ms)
 
-    @Slot(int, object, object)
-    def _on_progress(self, ident: int, done: int, total: int) -> None:
+    @Slot(int, object, object, object)
+    def _on_progress(self, ident: int, done: int, total: int, item: object) -> None:
         task = self._tasks.get(ident)
         if task is not None and not task.is_cancelled:
             task.progress.emit(done, total)
+            if item is not None:
+                task.partial.emit(item)
 
     @Slot(int, str, object)
     def _on_outcome(self, ident: int, kind: str, payload: object) -> None:

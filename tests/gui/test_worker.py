@@ -150,3 +150,19 @@ def test_progress_counts_beyond_32_bits(worker, qtbot):
     with qtbot.waitSignal(task.progress, timeout=5000) as blocker:
         pass
     assert blocker.args == [5_000_000_000, 6_000_000_000]
+
+
+def test_generator_items_arrive_as_partial_results(worker, qtbot):
+    def steps():
+        for i in range(1, 4):
+            yield i, 3, {"rows": i}
+            time.sleep(0.05)  # longer than the throttle interval: every item is reported
+        return "all rows"
+
+    partials = []
+    task = worker.submit(steps)
+    task.partial.connect(lambda item: partials.append(item[2]["rows"]))
+    with qtbot.waitSignal(task.succeeded, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["all rows"]
+    assert partials == [1, 2, 3]
