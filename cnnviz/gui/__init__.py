@@ -7,4 +7,9 @@
 - :mod:`~cnnviz.gui.model_loader` and :mod:`~cnnviz.gui.dialogs`: loading a model for the user.
 - :mod:`~cnnviz.gui.screenshot`, :mod:`~cnnviz.gui.settings`, :mod:`~cnnviz.gui.startup`,
   :mod:`~cnnviz.gui.app`: PNG export, remembered settings, what shows first, application set-up.
+- :mod:`~cnnviz.gui.pyside_fixes`: work-arounds for binding bugs, applied when this package loads.
 """
+
+from cnnviz.gui.pyside_fixes import protect_bool_singletons
+
+protect_bool_singletons()
