@@ -10,6 +10,6 @@
 - :mod:`~cnnviz.gui.pyside_fixes`: work-arounds for binding bugs, applied when this package loads.
 """
 
-from cnnviz.gui.pyside_fixes import protect_bool_singletons
+from cnnviz.gui.pyside_fixes import protect_singletons
 
-protect_bool_singletons()
+protect_singletons()
