@@ -50,36 +50,54 @@ def transform(x: torch.Tensor, kind: str, value: float, crop: bool = False) -> t
     """``x`` [N, C, H, W] transformed by ``value`` of ``kind``; the canvas keeps its size and
     uncovered pixels are 0 (the dataset mean). ``crop`` then enlarges the centre square of side
     min(H, W)/√2 (free of fill at any rotation angle) back to the full canvas."""
-    if kind == "rotation":
-        out = _rotate(x, value)
-    elif kind in ("vertical", "horizontal"):
-        out = _shift(x, int(round(value)), axis=-2 if kind == "vertical" else -1)
-    elif kind == "scale":
-        out = x.clone() if value == 1 else _affine(x, torch.eye(2) / value)
-    else:
+    return transform_many(x[:1], kind, [value], crop) if x.shape[0] == 1 else torch.cat(
+        [transform_many(item[None], kind, [value], crop) for item in x])
+
+
+def transform_many(x: torch.Tensor, kind: str, values: list[float] | np.ndarray, crop: bool = False) -> torch.Tensor:
+    """One image ``x`` [1, C, H, W] transformed by each of ``values``: [len(values), C, H, W].
+
+    Exact cases (quarter turns of a square image, integer shifts, scale 1) copy pixels; the others
+    are resampled together in one bilinear pass."""
+    if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    values = [float(v) for v in values]
+    out = x.new_zeros((len(values),) + tuple(x.shape[1:]))
+    resampled: list[tuple[int, torch.Tensor]] = []
+    for index, value in enumerate(values):
+        if kind in ("vertical", "horizontal"):
+            out[index] = _shift(x, int(round(value)), axis=-2 if kind == "vertical" else -1)[0]
+        elif kind == "scale":
+            if value == 1:
+                out[index] = x[0]
+            else:
+                resampled.append((index, torch.eye(2) / value))
+        else:
+            quarter, rest = divmod(value % 360.0, 90.0)
+            if rest == 0 and x.shape[-1] == x.shape[-2]:
+                out[index] = torch.rot90(x[0], int(quarter), dims=(-2, -1))
+            else:
+                angle = math.radians(value)
+                cos, sin = math.cos(angle), math.sin(angle)
+                # sampling matrix (output -> input) of a counter-clockwise turn on screen (y down)
+                resampled.append((index, torch.tensor([[cos, -sin], [sin, cos]])))
+    if resampled:
+        indices = [i for i, _ in resampled]
+        out[indices] = _affine(x, torch.stack([m for _, m in resampled]))
     return _centre_crop(out) if crop else out
 
 
-def _rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    quarter, rest = divmod(float(degrees) % 360.0, 90.0)
-    if rest == 0 and x.shape[-1] == x.shape[-2]:
-        return torch.rot90(x, int(quarter), dims=(-2, -1)).clone()
-    angle = math.radians(degrees)
-    cos, sin = math.cos(angle), math.sin(angle)
-    # sampling matrix (output -> input) for a counter-clockwise rotation on screen (y down)
-    return _affine(x, torch.tensor([[cos, -sin], [sin, cos]]))
-
-
-def _affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-    """Resample ``x`` at ``matrix @ p`` for every output pixel p (pixel units about the centre)."""
+def _affine(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
+    """Resample image ``x`` [1, C, H, W] once per matrix [K, 2, 2]: output pixel p takes the input at
+    ``matrix @ p`` (pixel units about the centre). Returns [K, C, H, W]."""
     height, width = x.shape[-2:]
     scale = torch.tensor([[2.0 / width, 0.0], [0.0, 2.0 / height]])
-    theta = torch.zeros(1, 2, 3)
-    theta[0, :, :2] = scale @ matrix.float() @ torch.linalg.inv(scale)
-    grid = F.affine_grid(theta.to(x.device, x.dtype).expand(x.shape[0], 2, 3), list(x.shape),
-                         align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    unscale = torch.tensor([[width / 2.0, 0.0], [0.0, height / 2.0]])
+    theta = torch.zeros(matrices.shape[0], 2, 3)
+    theta[:, :, :2] = scale @ matrices.float() @ unscale
+    grid = F.affine_grid(theta.to(x.device, x.dtype), [matrices.shape[0], *x.shape[1:]], align_corners=False)
+    return F.grid_sample(x.expand(matrices.shape[0], -1, -1, -1), grid, mode="bilinear",
+                         padding_mode="zeros", align_corners=False)
 
 
 def _shift(x: torch.Tensor, pixels: int, axis: int) -> torch.Tensor:
@@ -186,9 +204,8 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", val
     axis = -2 if kind == "vertical" else -1
     values = default_values(kind, x.shape[axis]) if values is None else np.asarray(values, dtype=np.float64)
     layers = default_layers(model) if layers is None else list(layers)
-    reducers = {name: _flat for name in layers}
-    reference_input = transform(x, kind, 0.0 if kind != "scale" else 1.0, crop) if crop else x
-    base_probs, base_features = forward_batch(model, reference_input, reducers)
+    reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop) if crop else x
+    base_probs, base_features = forward_batch(model, reference_input, {name: _flat for name in layers})
     target = int(base_probs[0].argmax()) if target is None else int(target)
     if not 0 <= target < base_probs.shape[1]:
         raise IndexError(f"target class {target} is outside the model's {base_probs.shape[1]} classes")
@@ -201,15 +218,18 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", val
     result = InvarianceResult(kind, values, prob, top_class, distance, relative, target, crop,
                               0, count, list(model.categories))
 
+    def gap_to(reference: torch.Tensor):
+        return lambda output: (_flat(output) - reference).norm(dim=1)
+
+    reducers = {name: gap_to(base_features[name]) for name in layers}
+
     def run(start: int, stop: int) -> None:
-        batch = torch.cat([transform(x, kind, float(v), crop) for v in values[start:stop]])
-        probs, features = forward_batch(model, batch, reducers)
+        probs, gaps = forward_batch(model, transform_many(x, kind, values[start:stop], crop), reducers)
         prob[start:stop] = probs[:, target].double().cpu().numpy()
         top_class[start:stop] = probs.argmax(dim=1).cpu().numpy()
         for name in layers:
-            gaps = (features[name] - base_features[name]).norm(dim=1).double().cpu().numpy()
-            distance[name][start:stop] = gaps
-            relative[name][start:stop] = gaps / norms[name] if norms[name] > 0 else np.nan
+            distance[name][start:stop] = gaps[name].double().cpu().numpy()
+            relative[name][start:stop] = distance[name][start:stop] / norms[name] if norms[name] > 0 else np.nan
 
     for done in in_batches(count, batch_size, run):
         yield InvarianceStep(done, count, replace(
