@@ -2,9 +2,10 @@
 
 The :class:`Controller` owns two workers: ``loader`` (loading models and decoding images; these touch
 nothing shared) and ``compute`` (one thread: everything that runs the current model, so hooks of one
-task never see another task's forward pass). It keeps :class:`~cnnviz.gui.app_state.AppState` up to
-date: a new model or image is followed by a fresh input, predictions and, for a new model, the layer
-table.
+task never see another task's forward pass), and the ``activations`` store that captures and caches
+layer outputs of the current input on ``compute`` for the tool panes. It keeps
+:class:`~cnnviz.gui.app_state.AppState` up to date: a new model or image is followed by a fresh
+input, predictions and, for a new model, the layer table.
 """
 
 import time
@@ -19,6 +20,7 @@ from PySide6.QtGui import QImage
 
 from cnnviz.core import images, layers
 from cnnviz.core.models import LoadedModel
+from cnnviz.gui.activation_store import ActivationStore
 from cnnviz.gui.app_state import AppState, Predictions
 from cnnviz.gui.model_spec import ModelSpec, load_model
 from cnnviz.gui.worker import Task, Worker
@@ -109,6 +111,7 @@ class Controller(QObject):
         self.state = state
         self.loader = Worker("loader", threads=2, parent=self)
         self.compute = Worker("compute", threads=1, parent=self)
+        self.activations = ActivationStore(state, self.compute, self)
         self._follow_top1 = True
         for worker in (self.loader, self.compute):
             worker.busy_changed.connect(self._update_busy)

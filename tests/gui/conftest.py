@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch.hub  # noqa: E402
-from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
+from PySide6.QtCore import QSettings, Qt, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from cnnviz.core import images  # noqa: E402
@@ -104,3 +104,45 @@ def loaded_window(window: MainWindow, settle) -> MainWindow:
     window.controller.load_model(ModelSpec())
     window.controller.open_sample(images.default_sample())
     return settle(window)
+
+
+@pytest.fixture
+def show_pane(qtbot, settle):
+    """Function bringing a tool pane to the front of a window and waiting until it shows its results."""
+
+    def show(window: MainWindow, key: str, timeout_ms: int = SETTLE_MS):
+        pane = window.capture_target(key)
+        wait_for_pane(qtbot, window, pane, timeout_ms)
+        return pane
+
+    return show
+
+
+def wait_for_pane(qtbot, window: MainWindow, pane, timeout_ms: int = SETTLE_MS) -> None:
+    """Wait until ``pane`` and the window's background work are idle."""
+    qtbot.waitUntil(lambda: window.controller.settled and pane.settled, timeout=timeout_ms)
+
+
+@pytest.fixture
+def mouse(qtbot):
+    """Mouse actions on pyqtgraph views: ``mouse.click(view, where)`` and ``mouse.hover(view, where)``
+    with ``where()`` giving a scene position, asked only after pending layout changes are applied
+    (a title that wraps anew resizes the views, and with them their scene coordinates)."""
+
+    def settled_point(view, where):
+        QApplication.processEvents()
+        QApplication.processEvents()
+        return view.mapFromScene(where())
+
+    class Mouse:
+        @staticmethod
+        def click(view, where) -> None:
+            point = settled_point(view, where)
+            qtbot.mouseMove(view.viewport(), point)
+            qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+
+        @staticmethod
+        def hover(view, where) -> None:
+            qtbot.mouseMove(view.viewport(), settled_point(view, where))
+
+    return Mouse()
