@@ -13,6 +13,7 @@ from typing import Literal
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.architecture_pane import ArchitecturePane
+from cnnviz.gui.filters_pane import FiltersPane
 from cnnviz.gui.image_pane import ImagePane
 from cnnviz.gui.input_pane import InputPane
 from cnnviz.gui.model_pane import ModelPane
@@ -34,6 +35,7 @@ class Pane:
 
 CENTRAL_PANES: list[Pane] = [
     Pane("input", "Input", InputPane),
+    Pane("filters", "Filters", FiltersPane),
 ]
 
 DOCK_PANES: list[Pane] = [
