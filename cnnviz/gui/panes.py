@@ -12,6 +12,7 @@ from typing import Literal
 
 from PySide6.QtWidgets import QWidget
 
+from cnnviz.gui.activations_pane import ActivationsPane
 from cnnviz.gui.architecture_pane import ArchitecturePane
 from cnnviz.gui.filters_pane import FiltersPane
 from cnnviz.gui.image_pane import ImagePane
@@ -36,6 +37,7 @@ class Pane:
 CENTRAL_PANES: list[Pane] = [
     Pane("input", "Input", InputPane),
     Pane("filters", "Filters", FiltersPane),
+    Pane("activations", "Activations", ActivationsPane),
 ]
 
 DOCK_PANES: list[Pane] = [

@@ -1,0 +1,95 @@
+"""The Activations pane: channel grid, ordering, enlarged map and overlay, dead channels, bar chart."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cnnviz.core import activations, images, layers
+
+
+def pick_layer(pane, name: str) -> None:
+    index = pane.picker.findData(name)
+    assert index >= 0, name
+    pane.picker.setCurrentIndex(index)
+    pane.picker.activated.emit(index)
+
+
+def captured(window, layer: str):
+    state = window.state
+    return layers.capture(state.model, state.input_tensor, [layer])[layer][0]
+
+
+def show_layer(window, show_pane, qtbot, layer: str):
+    pane = show_pane(window, "activations")
+    pick_layer(pane, layer)
+    qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == layer)
+    return pane
+
+
+def test_grid_has_a_tile_per_channel_and_max_order_puts_the_strongest_first(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "activations")
+    assert pane.layer == "features.conv1"
+    assert pane.atlas.atlas.count == 32
+    pane = show_layer(loaded_window, show_pane, qtbot, "features.conv2")
+    assert pane.atlas.atlas.count == 64
+    assert list(pane.atlas.atlas.order) == list(range(64))
+    pane.order_combo.setCurrentIndex(pane.order_combo.findData("max"))
+    stats = activations.channel_stats(captured(loaded_window, "features.conv2"))
+    assert list(pane.atlas.atlas.order) == activations.channel_order(stats, "max")
+    assert pane.atlas.atlas.order[0] == int(np.argmax(stats.max))
+    np.testing.assert_allclose(pane.atlas.tile_array(pane.atlas.atlas.order[0]),
+                               captured(loaded_window, "features.conv2")[int(np.argmax(stats.max))].numpy())
+
+
+def test_clicking_a_channel_enlarges_it_and_overlays_it_on_the_input(loaded_window, show_pane, mouse, qtbot):
+    pane = show_layer(loaded_window, show_pane, qtbot, "features.relu2")
+    values = captured(loaded_window, "features.relu2")
+    mouse.click(pane.atlas, lambda: pane.atlas.scene_centre(17))
+    qtbot.waitUntil(lambda: pane.selected == 17)
+    assert (loaded_window.state.layer, loaded_window.state.channel) == ("features.relu2", 17)
+    np.testing.assert_array_equal(pane.map_panel.canvas.image, values[17].numpy())
+    assert pane.map_panel.canvas.colorbar.levels() == pytest.approx((float(values[17].min()), float(values[17].max())))
+    overlay = pane.overlay_panel.canvas.overlay
+    assert overlay.shape == loaded_window.state.model.input_size == (28, 28)
+    np.testing.assert_allclose(overlay, activations.upsample(values[17], (28, 28)))
+    assert pane.overlay_panel.canvas.image.shape[:2] == overlay.shape
+    pane.opacity.setValue(80)
+    assert pane.overlay_panel.canvas.overlay_item.opacity() == pytest.approx(0.8)
+    stats = activations.channel_stats(values)
+    assert f"zeros {stats.zero_fraction[17]:.1%}" in pane.stats_label.text()
+    qtbot.keyClick(pane.atlas, Qt.Key.Key_Right)
+    assert loaded_window.state.channel == 18
+
+
+def test_dead_channels_are_the_cores(loaded_window, show_pane, qtbot):
+    pane = show_layer(loaded_window, show_pane, qtbot, "features.relu3")
+    dead = activations.channel_stats(captured(loaded_window, "features.relu3")).dead
+    assert dead and pane.dead_channels == dead
+    assert f"{len(dead)} of 128 channels" in pane.summary.text()
+    assert ", ".join(str(i) for i in dead) in pane.summary.text()
+
+
+def test_fully_connected_logits_show_as_bars_with_class_names(loaded_window, show_pane, qtbot):
+    pane = show_layer(loaded_window, show_pane, qtbot, "classifier.fc2")
+    model = loaded_window.state.model
+    assert pane.grid_stack.currentWidget() is pane.vector_view and pane.detail.isHidden()
+    assert pane.vector_view.labels == model.categories
+    np.testing.assert_allclose(pane.vector_view.values, model.logits(loaded_window.state.input_tensor)[0].numpy(),
+                               rtol=1e-5, atol=1e-5)
+    top = loaded_window.state.predictions.top[0]
+    assert pane.selected == top[0] and top[1] in pane.stats_label.text()
+    pick_layer(pane, "classifier.fc1")
+    qtbot.waitUntil(lambda: pane.settled and pane.output.layer == "classifier.fc1")
+    assert pane.vector_view.labels[:3] == ["0", "1", "2"] and len(pane.vector_view.labels) == 128
+
+
+def test_a_new_image_updates_the_maps(loaded_window, show_pane, qtbot, settle):
+    pane = show_layer(loaded_window, show_pane, qtbot, "features.conv3")
+    before = pane.output
+    sneaker = images.sample("fmnist_sneaker")
+    loaded_window.controller.open_sample(sneaker)
+    qtbot.waitUntil(lambda: loaded_window.state.image_path == sneaker.path, timeout=10_000)
+    settle(loaded_window)
+    qtbot.waitUntil(lambda: pane.settled and pane.output is not before)
+    np.testing.assert_array_equal(pane.output.values.numpy(), captured(loaded_window, "features.conv3").numpy())
+    assert "fmnist_sneaker.png" in pane.title.text()
