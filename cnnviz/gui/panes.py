@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.activations_pane import ActivationsPane
 from cnnviz.gui.architecture_pane import ArchitecturePane
+from cnnviz.gui.deconv_pane import DeconvPane
 from cnnviz.gui.filters_pane import FiltersPane
 from cnnviz.gui.image_pane import ImagePane
 from cnnviz.gui.input_pane import InputPane
@@ -38,6 +39,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("input", "Input", InputPane),
     Pane("filters", "Filters", FiltersPane),
     Pane("activations", "Activations", ActivationsPane),
+    Pane("deconvnet", "Deconvnet", DeconvPane),
 ]
 
 DOCK_PANES: list[Pane] = [
