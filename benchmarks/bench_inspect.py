@@ -3,8 +3,9 @@
 Prints one table of ratios against baselines measured in the same run (goals from the issue):
 - capture of every layer vs a plain forward pass (goal ≤ 1.3×) for AlexNet, VGG16, ResNet18;
 - one deconvnet projection vs a plain forward + backward to the input (goal ≤ 1.3×);
-- building and showing the 512-map atlas of VGG16 ``features.28`` in a pyqtgraph ImageItem
-  (goal ≤ 150 ms; the baseline is one ``setImage`` of an image of the same size).
+- ordering, building and painting the 512-map atlas of VGG16 ``features.28`` in the Activations
+  pane's atlas view (goal ≤ 150 ms; the baseline is a bare ``setImage`` + paint of an image of the
+  same size in that view).
 Untrained weights (timing does not depend on them), 224×224, CPU. Run:
 ``.venv/bin/python benchmarks/bench_inspect.py``
 """
@@ -16,7 +17,6 @@ from collections.abc import Callable
 import torch
 
 from cnnviz.core import activations, deconv, layers, models
-from cnnviz.core.atlas import make_atlas
 from timing import compare
 
 
@@ -37,36 +37,35 @@ def forward_backward(model: models.LoadedModel, x: torch.Tensor) -> Callable[[],
 
 
 def atlas_render_seconds(repeats: int) -> tuple[float, float]:
-    """(seconds to build + show the VGG16 features.28 atlas, seconds for a bare setImage)."""
+    """(seconds to order, build and paint the VGG16 features.28 grid in the Activations pane's atlas
+    view, seconds for a bare setImage + paint of an image of the same size in the same view)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
+    from cnnviz.gui.activations_pane import show_channel_grid
+    from cnnviz.gui.app import create_application
+    from cnnviz.gui.atlas_view import AtlasView
 
-    pg.setConfigOptions(imageAxisOrder="row-major")
-    app = QApplication.instance() or QApplication([])
+    app = create_application([])
     vgg = models.load_zoo("vgg16", pretrained=False)
     maps = layers.capture(vgg, torch.randn(1, 3, 224, 224), ["features.28"])["features.28"][0]
-    widget = pg.PlotWidget()
-    item = pg.ImageItem()
-    widget.addItem(item)
-    widget.resize(900, 900)
-    widget.show()
+    view = AtlasView()
+    view.resize(900, 900)
+    view.show()
+    app.processEvents()
 
     def render() -> None:
         stats = activations.channel_stats(maps)
-        atlas = make_atlas(maps.numpy(), order=activations.channel_order(stats, "max"))
-        item.setImage(atlas.image, autoLevels=False, levels=(0.0, float(stats.max.max()) or 1.0))
-        app.processEvents()
+        show_channel_grid(view, maps.numpy(), activations.channel_order(stats, "max"), "layer", "viridis")
+        view.viewport().repaint()
 
-    shape = make_atlas(maps.numpy()).image.shape
-    blank = torch.rand(shape).numpy()
+    render()
+    blank = torch.rand(view.atlas.image.shape).numpy()
 
     def bare() -> None:
-        item.setImage(blank, autoLevels=False, levels=(0.0, 1.0))
-        app.processEvents()
+        view.image_item.setImage(blank, autoLevels=False, levels=(0.0, 1.0))
+        view.viewport().repaint()
 
     result = compare(render, bare, repeats)
-    widget.close()
+    view.close()
     return result
 
 

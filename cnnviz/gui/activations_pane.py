@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import activations
-from cnnviz.core.atlas import make_atlas
+from cnnviz.core.atlas import Atlas, make_atlas
 from cnnviz.gui.activation_store import LayerOutput
 from cnnviz.gui.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.colormaps import ColormapPicker
@@ -52,6 +52,17 @@ def scaled_tiles(values: np.ndarray, per: str) -> tuple[np.ndarray, tuple[float,
     low = flat.min(axis=1)[:, None, None]
     span = (flat.max(axis=1)[:, None, None] - low)
     return np.divide(values - low, span, out=np.zeros_like(values), where=span > 0), (0.0, 1.0)
+
+
+def show_channel_grid(view: AtlasView, values: np.ndarray, order: list[int], per: str,
+                      colormap_name: str) -> Atlas:
+    """Draw maps [C, H, W] in ``order`` as one atlas in ``view``, scaled as :func:`scaled_tiles`
+    says, with its colour bar; returns the atlas shown."""
+    tiles, levels = scaled_tiles(values, per)
+    atlas = make_atlas(tiles, order=order, pad=tile_gap(tiles.shape[1:3]))
+    view.show_atlas(atlas, levels, colormap_name)
+    view.set_colorbar(levels, colormap_name, "activation" if per == "layer" else "each channel: min → max")
+    return atlas
 
 
 def number_list(indices: list[int], limit: int = MAX_LISTED) -> str:
@@ -250,11 +261,7 @@ class ActivationsPane(ToolPane):
     def _draw_maps(self, output: LayerOutput) -> None:
         self.grid_stack.setCurrentWidget(self.atlas)
         self.detail.show()
-        tiles, levels = scaled_tiles(output.values.numpy(), self.per)
-        atlas = make_atlas(tiles, order=self.order, pad=tile_gap(tiles.shape[1:3]))
-        self.atlas.show_atlas(atlas, levels, self.colormap.name())
-        label = "activation" if self.per == "layer" else "each channel: min → max"
-        self.atlas.set_colorbar(levels, self.colormap.name(), label)
+        show_channel_grid(self.atlas, output.values.numpy(), self.order, self.per, self.colormap.name())
 
     def _draw_vector(self, output: LayerOutput, choice: LayerChoice) -> None:
         self.grid_stack.setCurrentWidget(self.vector_view)
