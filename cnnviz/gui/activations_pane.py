@@ -250,7 +250,11 @@ class ActivationsPane(ToolPane):
             self._drawn = (output, options)
             self.order = activations.channel_order(output.stats, self.order_by)
             self.dead_channels = output.stats.dead
-            if output.values.dim() == 3:
+            maps = output.values.dim() == 3
+            for control in (self.scale_combo, self.colormap, self.opacity):
+                control.setEnabled(maps)
+            self.show_info("")
+            if maps:
                 self._draw_maps(output)
             else:
                 self._draw_vector(output, choice)
@@ -295,7 +299,6 @@ class ActivationsPane(ToolPane):
             self.vector_view.select(channel)
             name = f" ({escape(self._unit_name(channel))})" if self._unit_name(channel) else ""
             self.stats_label.setText(f"Unit {channel}{name}: {float(output.values[channel]):.4g}")
-            self.show_info(f"unit {channel}{name}: {float(output.values[channel]):.4g}")
             return
         self.atlas.select(channel)
         values = output.values[channel].numpy()

@@ -171,6 +171,7 @@ class DeconvPane(ToolPane):
 
         self.map_panel = MapPanel(colorbar=True)
         self.vector_title = QLabel()
+        self.vector_title.setWordWrap(True)
         self.vector_view = VectorView()
         vector_panel = QWidget()
         vector_layout = QVBoxLayout(vector_panel)
@@ -183,6 +184,7 @@ class DeconvPane(ToolPane):
         self.projection_panel = MapPanel()
         self.input_panel = MapPanel()
         self.field_title = QLabel()
+        self.field_title.setWordWrap(True)
         self.field_view = AtlasView(colorbar=False)
         self.field_detail = QLabel()
         self.field_detail.setWordWrap(True)
@@ -440,8 +442,8 @@ class DeconvPane(ToolPane):
                      if choice is not None and choice.class_scores else None)
             self.vector_view.show_values(values.numpy(), list(range(values.shape[0])), names)
             self.vector_view.select(channel)
-            self.vector_title.setText(f"<b>{escape(self.layer)}</b>: unit {channel} = "
-                                      f"{float(values[channel]):.4g} (click a bar to project it)")
+            unit = f"unit {channel}{self._class_of(channel)} = {float(values[channel]):.4g}"
+            self.vector_title.setText(f"<b>{escape(self.layer)}</b>: {unit} (click a bar to project it)")
             return
         self.map_stack.setCurrentIndex(0)
         position = self.position
@@ -457,6 +459,13 @@ class DeconvPane(ToolPane):
         self.map_panel.set_title(f"{escape(self.layer)} · channel {channel}{strongest}")
         self.map_panel.detail.setText(f"unit {position} = {float(values[channel][position]):.4g}; "
                                       "click to pick a position")
+
+    def _class_of(self, channel: int) -> str:
+        """`` (class name)`` where the layer's units are the classes, else ""."""
+        choice = self.choice
+        if choice is None or not choice.class_scores or self.state.model is None:
+            return ""
+        return f" ({escape(self.state.model.class_name(channel))})"
 
     def _redraw(self) -> None:
         if self.top_mode:
@@ -475,7 +484,8 @@ class DeconvPane(ToolPane):
         method = METHODS[result.request[5]][0]
         self.projection_panel.canvas.set_image(display, (0.0, 1.0))
         self.projection_panel.canvas.set_box(projection.box)
-        self.projection_panel.set_title(f"{method}: channel {projection.channel}{where}")
+        unit = f"channel {projection.channel}{self._class_of(projection.channel)}"
+        self.projection_panel.set_title(f"{method}: {unit}{where}")
         self.projection_panel.detail.setText(f"activation {projection.activation:.4g} · "
                                              f"{DISPLAYS[self.display].lower()}")
         seen = self.state.seen_image

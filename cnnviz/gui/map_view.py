@@ -187,6 +187,7 @@ class MapPanel(QWidget):
         super().__init__(parent)
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
         self.canvas = MapCanvas(colorbar=colorbar, zoomable=zoomable)
         self.detail = QLabel()
         self.detail.setWordWrap(True)

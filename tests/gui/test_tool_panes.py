@@ -4,8 +4,10 @@ while hidden, the activation cache, and Export figure."""
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from cnnviz.core import layers
 from cnnviz.core.hooks import hook_count
 from cnnviz.gui.figure_export import PNG_AND_DATA, PNG_ONLY
 from cnnviz.gui.screenshot import grab
@@ -79,3 +81,19 @@ def test_export_writes_the_shown_figure_and_its_data(loaded_window, show_pane, q
         np.testing.assert_array_equal(np.load(tmp_path / f"figure-{name}.npy"), array)
     assert str(target) in loaded_window.statusBar().currentMessage()
     assert pane.export.action in pane.figure.actions()
+
+
+def test_page_down_steps_layers_and_only_the_last_one_is_shown(loaded_window, show_pane, mouse, qtbot):
+    pane = show_pane(loaded_window, "activations")
+    mouse.click(pane.atlas, lambda: pane.atlas.scene_centre(0))
+    names = [choice.name for choice in pane.picker.choices]
+    start = names.index(pane.layer)
+    for _ in range(4):
+        qtbot.keyClick(pane.atlas, Qt.Key.Key_PageDown)
+    assert pane.layer == loaded_window.state.layer == names[start + 4]
+    qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == names[start + 4])
+    state = loaded_window.state
+    expected = layers.capture(state.model, state.input_tensor, [pane.layer])[pane.layer][0]
+    np.testing.assert_array_equal(pane.output.values.numpy(), expected.numpy())
+    qtbot.keyClick(pane.atlas, Qt.Key.Key_PageUp)
+    assert pane.layer == names[start + 3]
