@@ -4,6 +4,12 @@
   core work on :mod:`~cnnviz.gui.worker` threads and writes results back into the state.
 - :mod:`~cnnviz.gui.panes`: the registry of panes (tabs and docks) of
   :mod:`~cnnviz.gui.main_window`; one module per pane (``*_pane.py``).
+- Tool panes (filters, activations, deconvnet) build on :mod:`~cnnviz.gui.tool_pane` (layer picker,
+  shared selection, background jobs) and :mod:`~cnnviz.gui.activation_store` (layer outputs cached
+  per input); their widgets: :mod:`~cnnviz.gui.atlas_view` (many maps as one image),
+  :mod:`~cnnviz.gui.map_view`, :mod:`~cnnviz.gui.vector_view`, :mod:`~cnnviz.gui.colormaps`,
+  :mod:`~cnnviz.gui.layer_picker`, :mod:`~cnnviz.gui.figure_export`, :mod:`~cnnviz.gui.shortcuts`,
+  :mod:`~cnnviz.gui.busy_indicator`.
 - :mod:`~cnnviz.gui.model_loader` and :mod:`~cnnviz.gui.dialogs`: loading a model for the user.
 - :mod:`~cnnviz.gui.screenshot`, :mod:`~cnnviz.gui.settings`, :mod:`~cnnviz.gui.startup`,
   :mod:`~cnnviz.gui.app`: PNG export, remembered settings, what shows first, application set-up.
