@@ -342,7 +342,7 @@ class DeconvPane(ToolPane):
             request = (model, x, layer, method)
             if self.top is not None and same_request(self.top.request, request):
                 self._show_top()
-            elif not same_request(request, self._requested):
+            elif not (self.is_running("project") and same_request(request, self._requested)):
                 self._requested = request
                 self.submit("project", f"Projecting the top {TOP_K} channels of {layer}…", top_job,
                             *request, check, done=self._top_ready)
@@ -351,7 +351,7 @@ class DeconvPane(ToolPane):
             request = (model, x, layer, self.channel, self.position, method)
             if self.result is not None and same_request(self.result.request, request):
                 self._show_result()
-            elif not same_request(request, self._requested):
+            elif not (self.is_running("project") and same_request(request, self._requested)):
                 self._requested = request
                 self.submit("project", f"Projecting {layer} ({method})…", project_job, *request, check,
                             done=self._result_ready)

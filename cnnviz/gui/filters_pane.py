@@ -225,7 +225,7 @@ class FiltersPane(ToolPane):
         if self.grid is not None and same_request(self.grid.request, request):
             self._show_filter()
             return
-        if not same_request(request, self._requested):
+        if not (self.is_running("grid") and same_request(request, self._requested)):
             self._requested = request
             self.submit("grid", f"Drawing the filters of {self.layer}…", filter_grid, *request,
                         done=self._grid_ready)

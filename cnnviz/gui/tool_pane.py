@@ -75,6 +75,7 @@ class ToolPane(QWidget):
         self._job_idents: dict[str, int] = {}
         self._waiting_for = ""
         self._dirty = True
+        self._showing_error = False
         self.picker.layer_chosen.connect(self.choose_layer)
         self.state.model_changed.connect(self._model_changed)
         self.state.input_changed.connect(lambda _tensor: self.schedule())
@@ -157,7 +158,10 @@ class ToolPane(QWidget):
     def submit(self, job: str, text: str, function: Callable[..., Any], *args: Any,
                done: Callable[[Any], None]) -> Task:
         """Run ``function(*args)`` on the compute worker as this pane's ``job`` (a newer one of the
-        same job replaces it); ``done(result)`` runs on success. ``text`` shows while it runs."""
+        same job replaces it); ``done(result)`` runs on success. ``text`` shows while it runs; a failure
+        shows on the info line until the next job starts."""
+        if self._showing_error:
+            self.show_info("")
         self._jobs[job] = text
         self._update_busy()
         task = self.controller.compute.submit(function, *args, key=f"{self.key}:{job}")
@@ -168,14 +172,20 @@ class ToolPane(QWidget):
         self._job_idents[job] = ident
         return task
 
+    def is_running(self, job: str) -> bool:
+        """True while this pane's ``job`` has not finished."""
+        return job in self._jobs
+
     def show_error(self, message: str) -> None:
         """Show ``message`` in red on the info line."""
+        self._showing_error = True
         self.info.setStyleSheet(ERROR_STYLE)
         self.info.setText(message)
         self.info.setToolTip(message)
 
     def show_info(self, text: str) -> None:
         """Show ``text`` on the info line (hover details, hints)."""
+        self._showing_error = False
         self.info.setStyleSheet("")
         self.info.setText(text)
         self.info.setToolTip("")

@@ -127,3 +127,21 @@ def test_a_new_image_projects_again_with_the_chosen_method(loaded_window, show_p
     expected = deconv.project_unit(loaded_window.state.model, loaded_window.state.input_tensor, "features.conv3",
                                    method="gradient")
     assert_same_projection(shown, expected)
+
+
+def test_a_failed_projection_is_reported_and_can_be_retried(loaded_window, show_pane, qtbot, monkeypatch):
+    pane = show_pane(loaded_window, "deconvnet")
+    projected(pane, qtbot)
+    real = deconv.project_unit
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(deconv, "project_unit", broken)
+    pane.channel_spin.setValue(3)
+    qtbot.waitUntil(lambda: pane.settled and "out of memory (simulated)" in pane.info.text())
+    assert "failed" in pane.info.text()
+    monkeypatch.setattr(deconv, "project_unit", real)
+    pane.picker.activated.emit(pane.picker.currentIndex())
+    shown = projected(pane, qtbot)
+    assert shown.channel == 3 and "failed" not in pane.info.text()
