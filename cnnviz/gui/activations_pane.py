@@ -37,7 +37,7 @@ from cnnviz.gui.tool_pane import ToolPane, shrinkable
 from cnnviz.gui.vector_view import VectorView
 
 ORDERS = {"index": "Index", "mean": "Mean (largest first)", "max": "Max (largest first)"}
-SCALES = {"layer": "Whole layer", "channel": "Each channel"}
+SCALES = {"layer": "Per layer", "channel": "Per channel"}
 DEFAULT_OPACITY = 50
 MAX_LISTED = 24
 """Dead channels listed by number in the summary (all of them are in its tooltip)."""
@@ -158,7 +158,6 @@ class ActivationsPane(ToolPane):
         options = QHBoxLayout()
         options.addWidget(QLabel("Order"))
         options.addWidget(self.order_combo)
-        options.addWidget(QLabel("Scale"))
         options.addWidget(self.scale_combo)
         options.addWidget(self.colormap)
         options.addWidget(QLabel("Opacity"))

@@ -41,7 +41,7 @@ from cnnviz.gui.tool_pane import ToolPane, same_request, shrinkable
 Levels = tuple[float, float]
 
 VIEWS = {"rgb": "RGB", "channel": "Input channel", "norm": "L2 norm over inputs"}
-SCALES = {"filter": "Each filter", "layer": "Whole layer"}
+SCALES = {"filter": "Per filter", "layer": "Per layer"}
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,6 @@ class FiltersPane(ToolPane):
         options.addWidget(self.view_combo)
         options.addWidget(self.channel_spin)
         options.addSpacing(8)
-        options.addWidget(QLabel("Scale"))
         options.addWidget(self.scale_combo)
         options.addSpacing(8)
         options.addWidget(self.colormap)
