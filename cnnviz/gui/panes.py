@@ -19,6 +19,7 @@ from cnnviz.gui.filters_pane import FiltersPane
 from cnnviz.gui.image_pane import ImagePane
 from cnnviz.gui.input_pane import InputPane
 from cnnviz.gui.model_pane import ModelPane
+from cnnviz.gui.occlusion_pane import OcclusionPane
 from cnnviz.gui.pane_context import PaneContext
 from cnnviz.gui.predictions_pane import PredictionsPane
 
@@ -40,6 +41,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("filters", "Filters", FiltersPane),
     Pane("activations", "Activations", ActivationsPane),
     Pane("deconvnet", "Deconvnet", DeconvPane),
+    Pane("occlusion", "Occlusion", OcclusionPane),
 ]
 
 DOCK_PANES: list[Pane] = [
