@@ -18,6 +18,7 @@ from cnnviz.gui.deconv_pane import DeconvPane
 from cnnviz.gui.filters_pane import FiltersPane
 from cnnviz.gui.image_pane import ImagePane
 from cnnviz.gui.input_pane import InputPane
+from cnnviz.gui.invariance_pane import InvariancePane
 from cnnviz.gui.model_pane import ModelPane
 from cnnviz.gui.occlusion_pane import OcclusionPane
 from cnnviz.gui.pane_context import PaneContext
@@ -42,6 +43,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("activations", "Activations", ActivationsPane),
     Pane("deconvnet", "Deconvnet", DeconvPane),
     Pane("occlusion", "Occlusion", OcclusionPane),
+    Pane("invariance", "Invariance", InvariancePane),
 ]
 
 DOCK_PANES: list[Pane] = [
