@@ -249,7 +249,9 @@ def pixel_bounds(model: LoadedModel, device: torch.device) -> tuple[torch.Tensor
     return -mean / std, (1 - mean) / std
 
 
-def _octave_sizes(height: int, width: int, count: int, scale: float) -> list[tuple[int, int]]:
+def octave_sizes(height: int, width: int, count: int, scale: float) -> list[tuple[int, int]]:
+    """(height, width) of each octave a run on an image of this size processes, smallest first:
+    up to ``count`` sizes, each ``scale`` times smaller than the next, none with a side under 8."""
     sizes = [(height, width)]
     for _ in range(max(1, count) - 1):
         h, w = sizes[-1]
@@ -286,7 +288,7 @@ def run(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> Generator[Drea
                 top_class.append(int(output_logits(model.module(_fit_to_model(model, base))).argmax(dim=1)[0]))
         return top_class[0]
 
-    sizes = _octave_sizes(base.shape[-2], base.shape[-1], cfg.octaves, cfg.octave_scale)
+    sizes = octave_sizes(base.shape[-2], base.shape[-1], cfg.octaves, cfg.octave_scale)
     detail = torch.zeros_like(F.interpolate(base, size=sizes[0], mode="bilinear", align_corners=False))
     index = 0
     image = base
@@ -347,7 +349,7 @@ def dream(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, progress: Progr
     ``progress(done_steps, total_steps)``; returning False cancels (:class:`~cnnviz.core.Cancelled`).
     """
     steps = run(model, x, cfg)
-    total = cfg.iterations * len(_octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale))
+    total = cfg.iterations * len(octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale))
     try:
         while True:
             step = next(steps)

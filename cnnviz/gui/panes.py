@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 from cnnviz.gui.activations_pane import ActivationsPane
 from cnnviz.gui.architecture_pane import ArchitecturePane
 from cnnviz.gui.deconv_pane import DeconvPane
+from cnnviz.gui.dream_pane import DreamPane
 from cnnviz.gui.filters_pane import FiltersPane
 from cnnviz.gui.image_pane import ImagePane
 from cnnviz.gui.input_pane import InputPane
@@ -42,6 +43,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("filters", "Filters", FiltersPane),
     Pane("activations", "Activations", ActivationsPane),
     Pane("deconvnet", "Deconvnet", DeconvPane),
+    Pane("dream", "Deep dream", DreamPane),
     Pane("occlusion", "Occlusion", OcclusionPane),
     Pane("invariance", "Invariance", InvariancePane),
 ]

@@ -1,0 +1,117 @@
+"""The background side of the Deep dream pane: the run as a worker job, with pause and lossless steps.
+
+:func:`dream_job` wraps :func:`cnnviz.core.dream.run` for the compute worker. The worker forwards
+only the latest yielded item, throttled, so steps are not handed over in the items themselves: each
+step goes into a :class:`StepInbox` that the GUI thread empties whenever an item arrives (and once
+more when the job ends), so no step record is lost. While the pause gate is closed the job waits
+between steps, yielding a heartbeat every :data:`PAUSE_POLL_S` seconds so that a cancel (Stop)
+still gets through.
+"""
+
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cnnviz.core import dream
+from cnnviz.core.dream import DreamConfig, DreamStep
+from cnnviz.core.images import to_channels
+from cnnviz.core.models import LoadedModel
+
+PAUSE_POLL_S = 0.05
+"""How often a paused job checks for resume or cancel, in seconds."""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What the pane keeps of one :class:`~cnnviz.core.dream.DreamStep`: everything but its image."""
+
+    index: int
+    octave: int
+    iteration: int
+    objective: float
+    target_prob: float | None
+    layer: str
+    step_size: float
+    update_mean: float
+    message: str | None = None
+
+
+def record_of(step: DreamStep) -> StepRecord:
+    """The :class:`StepRecord` of ``step``."""
+    return StepRecord(step.index, step.octave, step.iteration, step.objective, step.target_prob,
+                      step.layer, step.step_size, step.update_mean, step.message)
+
+
+class StepInbox:
+    """Steps handed from the job's thread to the GUI thread: every record, and the latest step
+    (with its image; earlier images are dropped so memory stays bounded)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[StepRecord] = []
+        self._latest: DreamStep | None = None
+
+    def put(self, step: DreamStep) -> None:
+        """Add ``step`` (job thread)."""
+        with self._lock:
+            self._records.append(record_of(step))
+            self._latest = step
+
+    def take(self) -> tuple[list[StepRecord], DreamStep | None]:
+        """The records added since the last call, oldest first, and the latest step if one was added
+        (GUI thread)."""
+        with self._lock:
+            records, latest = self._records, self._latest
+            self._records, self._latest = [], None
+        return records, latest
+
+
+def total_steps(x: torch.Tensor, cfg: DreamConfig) -> int:
+    """Steps a run of ``cfg`` on ``x`` [1, C, H, W] makes with the current iteration count."""
+    return cfg.iterations * len(dream.octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale))
+
+
+def dream_job(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, gate: threading.Event,
+              inbox: StepInbox) -> Generator[tuple[int, int, StepInbox], None, torch.Tensor]:
+    """Run the dream of ``x`` with ``cfg`` (compute worker), putting each step into ``inbox`` and
+    yielding ``(done, total, inbox)``; waits between steps while ``gate`` is clear (paused).
+    Returns the final image [1, C, h, w]."""
+    steps = dream.run(model, x, cfg)
+    done = 0
+    try:
+        while True:
+            while not gate.wait(PAUSE_POLL_S):
+                yield done, total_steps(x, cfg), inbox
+            try:
+                step = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            inbox.put(step)
+            done = step.index + 1
+            yield done, max(done, total_steps(x, cfg)), inbox
+    finally:
+        steps.close()
+
+
+def full_resolution_input(model: LoadedModel, image: Image.Image) -> torch.Tensor:
+    """``image`` at its own size, normalised with the model's mean and std (no resize, no crop):
+    [1, C, H, W] on the model's device, for dreaming at full resolution."""
+    pixels = np.asarray(to_channels(image, model.in_channels), dtype=np.float32) / 255.0
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
+    mean = torch.tensor(model.mean, dtype=torch.float32).view(-1, 1, 1)
+    std = torch.tensor(model.std, dtype=torch.float32).view(-1, 1, 1)
+    return ((x - mean) / std).unsqueeze(0).to(model.device)
+
+
+def start_image(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> torch.Tensor:
+    """The image a run of ``cfg`` on ``x`` starts from: ``x`` itself or the seeded noise the core
+    makes for ``cfg.start`` (same shape, CPU)."""
+    if cfg.start == "image":
+        return x.detach().float().cpu()
+    return dream.noise_image(model, x.shape, cfg.start, cfg.seed).cpu()
