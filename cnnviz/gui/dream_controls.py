@@ -162,6 +162,7 @@ class DreamControls(QWidget):
     def __init__(self, picker: LayerPicker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.picker = picker
+        picker.setMinimumContentsLength(10)
         self._guide_file: tuple[str, Image.Image] | None = None
         self._guide_sample: tuple[Path, Image.Image] | None = None
 
@@ -212,7 +213,7 @@ class DreamControls(QWidget):
         self.start = QComboBox()
         for key, title in START_TITLES.items():
             self.start.addItem(title, key)
-        self.seed = _spin(0, 2**31 - 1, 0, "Seed of the noise and of the jitter")
+        self.seed = _spin(0, 999_999, 0, "Seed of the noise and of the jitter")
         self.seed.setPrefix("seed ")
         self.work_at = QComboBox()
         for key, title in WORK_AT.items():

@@ -47,7 +47,7 @@ from cnnviz.gui.tool_pane import ToolPane
 
 REDRAW_MS = 50
 """Least time between two redraws of the image and plots (at most 20 per second)."""
-CONTROLS_WIDTH = 300
+CONTROLS_WIDTH = 280
 
 
 class DreamPane(ToolPane):
@@ -170,6 +170,8 @@ class DreamPane(ToolPane):
         choice = self.choice
         if choice is not None:
             self.controls.set_channels(choice.channels)
+        if self.controls.cycle.choices != self.picker.choices:
+            self.controls.cycle.set_choices(self.picker.choices)
         self.apply_settings()
         if self.current is None and not self.running:
             self._show_input()

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from cnnviz.gui.dream_job import StepRecord
 
+LEGEND_ROWS = 3
+"""Runs listed per legend column before another column starts (keeps the legend short)."""
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -46,8 +48,8 @@ def _plot(title: str, left: str, legend: bool) -> pg.PlotWidget:
     plot.setLabel("bottom", "step")
     plot.showGrid(x=True, y=True, alpha=0.25)
     if legend:
-        plot.addLegend(offset=(4, 4), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200),
-                       verSpacing=-6)
+        plot.addLegend(offset=(4, 4), labelTextColor="#222", labelTextSize="8pt",
+                       brush=pg.mkBrush(255, 255, 255, 200), verSpacing=-8)
     plot.setMinimumHeight(120)
     return plot
 
@@ -84,6 +86,8 @@ class DreamPlots(QWidget):
                                                    symbol="o", symbolSize=4, symbolPen=pen,
                                                    symbolBrush=pen.color()))
         self.runs.append(run)
+        legend = self.objective_plot.getPlotItem().legend
+        legend.setColumnCount(1 + (len(self.runs) - 1) // LEGEND_ROWS)
         return run
 
     def clear(self) -> None:
