@@ -10,6 +10,10 @@
   :mod:`~cnnviz.gui.map_view`, :mod:`~cnnviz.gui.vector_view`, :mod:`~cnnviz.gui.colormaps`,
   :mod:`~cnnviz.gui.layer_picker`, :mod:`~cnnviz.gui.figure_export`, :mod:`~cnnviz.gui.shortcuts`,
   :mod:`~cnnviz.gui.busy_indicator`.
+- The Deep dream pane (:mod:`~cnnviz.gui.dream_pane`) is a tool pane too; its settings column is
+  :mod:`~cnnviz.gui.dream_controls` (with :mod:`~cnnviz.gui.log_spin_box`), its plots
+  :mod:`~cnnviz.gui.dream_plots`, and :mod:`~cnnviz.gui.dream_job` runs the dream on the compute
+  worker with pause and no lost steps.
 - :mod:`~cnnviz.gui.model_loader` and :mod:`~cnnviz.gui.dialogs`: loading a model for the user.
 - :mod:`~cnnviz.gui.screenshot`, :mod:`~cnnviz.gui.settings`, :mod:`~cnnviz.gui.startup`,
   :mod:`~cnnviz.gui.app`: PNG export, remembered settings, what shows first, application set-up.
