@@ -33,7 +33,7 @@ from cnnviz.core import images
 from cnnviz.core.dream import DreamConfig
 from cnnviz.gui.dialogs import show_error
 from cnnviz.gui.layer_picker import LayerChoice, LayerPicker
-from cnnviz.gui.log_spin_box import LogSpinBox, LogSlider
+from cnnviz.gui.log_spin_box import LogSlider, LogSpinBox
 from cnnviz.gui.tool_pane import shrinkable
 
 OBJECTIVE_TITLES = {

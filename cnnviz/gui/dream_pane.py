@@ -9,7 +9,8 @@ hidden or the model or image changes, so it never holds up the other panes for l
 
 The view shows the current octave's image (redrawn at most :data:`REDRAW_MS` apart) with the
 octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.dream_plots`, below, across
-the pane; "Export figure…" saves them with their data) get one curve per run. A run that diverges stops with a message and keeps its last finite image.
+the pane; "Export figure…" saves them with their data) get one curve per run. A run that diverges
+stops with a message and keeps its last finite image.
 """
 
 import threading
@@ -240,15 +241,19 @@ class DreamPane(ToolPane):
         """Pause a running dream, or resume a paused one."""
         if self.paused:
             self.gate.set()
+            self.show_info("")
         elif self.running:
             self.gate.clear()
+            self.show_info("Paused: other panes' work waits until the run resumes or stops.")
         self._update_buttons()
 
     def stop_run(self) -> None:
         """Stop the run after its current step; its image and records are kept."""
         if self.running:
             self.controller.compute.cancel(f"{self.key}:run")
-        self.gate.set()
+        if self.paused:
+            self.gate.set()
+            self.show_info("")
         self._update_buttons()
 
     def reset(self) -> None:
@@ -325,7 +330,7 @@ class DreamPane(ToolPane):
             self.view.set_title(f"Start image · {width}×{height}")
             self.view.detail.setText("")
         else:
-            done, total = self._progress
+            total = self._progress[1]
             octaves = max(1, total // max(1, self.config.iterations)) if total else step.octave + 1
             self.view.set_title(f"Octave {step.octave + 1}/{octaves} · step {step.index + 1}"
                                 f"{f'/{total}' if total else ''} · {width}×{height}")
