@@ -318,6 +318,7 @@ class OcclusionPane(ToolPane):
         self.clear_result()
         self._shown = request
         self.cancelled = False
+        self.progress.setFormat("%v / %m positions")
         batch = self.batch_spin.value() or None
         _model, _x, target, window, stride, fill, layer, seed = request
         task = self.submit(JOB, "Occluding…", occlusion_job, model, x, target, window, stride, fill, layer,
@@ -347,6 +348,7 @@ class OcclusionPane(ToolPane):
         self.summary.clear()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("Press Run (Ctrl+R) to compute the maps")
         self.export.set_enabled(False)
         self.data_button.setEnabled(False)
         self._show_input()
