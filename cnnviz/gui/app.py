@@ -7,6 +7,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.core.resources import resource_path
+from cnnviz.gui import gui_thread_gc
 from cnnviz.gui.settings import APPLICATION, ORGANISATION
 
 
@@ -22,13 +23,15 @@ def app_icon() -> QIcon | None:
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication (the existing one if there is one), named and with the cnnviz icon."""
+    """The QApplication (the existing one if there is one), named and with the cnnviz icon, with
+    garbage collection moved to the GUI thread (:mod:`~cnnviz.gui.gui_thread_gc`)."""
     configure_pyqtgraph()
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     QApplication.setApplicationName(APPLICATION)
     QApplication.setOrganizationName(ORGANISATION)
+    gui_thread_gc.install(app)
     icon = app_icon()
     if icon is not None:
         QApplication.setWindowIcon(icon)

@@ -9,6 +9,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -25,9 +26,10 @@ from cnnviz.gui.model_spec import ModelSpec  # noqa: E402
 SETTLE_MS = 60_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def app(qapp: QApplication) -> QApplication:
-    """The QApplication, set up as the cnnviz command sets it up."""
+    """The QApplication, set up as the cnnviz command sets it up (for every test: garbage is then
+    collected on the GUI thread only)."""
     return create_application()
 
 
@@ -78,6 +80,7 @@ def make_window(app: QApplication, qtbot) -> Iterator:
         window.close()
         assert window.controller.shutdown(30_000)
     QThreadPool.globalInstance().waitForDone()
+    gc.collect()  # free closed windows here, on the GUI thread
     app.processEvents()
 
 
