@@ -14,10 +14,14 @@
   :mod:`~cnnviz.gui.dream_controls` (with :mod:`~cnnviz.gui.log_spin_box`), its plots
   :mod:`~cnnviz.gui.dream_plots`, and :mod:`~cnnviz.gui.dream_job` runs the dream on the compute
   worker with pause and no lost steps.
+- The Occlusion and Invariance panes (:mod:`~cnnviz.gui.occlusion_pane`,
+  :mod:`~cnnviz.gui.invariance_pane`) show partial results while their batches run; class colours
+  and legends come from :mod:`~cnnviz.gui.class_colours`.
 - :mod:`~cnnviz.gui.model_loader` and :mod:`~cnnviz.gui.dialogs`: loading a model for the user.
 - :mod:`~cnnviz.gui.screenshot`, :mod:`~cnnviz.gui.settings`, :mod:`~cnnviz.gui.startup`,
   :mod:`~cnnviz.gui.app`: PNG export, remembered settings, what shows first, application set-up.
-- :mod:`~cnnviz.gui.pyside_fixes`: work-arounds for binding bugs, applied when this package loads.
+- :mod:`~cnnviz.gui.pyside_fixes`: work-arounds for binding bugs, applied when this package loads;
+  :mod:`~cnnviz.gui.gui_thread_gc`: garbage collection on the GUI thread only.
 """
 
 from cnnviz.gui.pyside_fixes import protect_singletons
