@@ -12,7 +12,7 @@ import csv
 import io
 import math
 from collections.abc import Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -204,39 +204,61 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", val
     axis = -2 if kind == "vertical" else -1
     values = default_values(kind, x.shape[axis]) if values is None else np.asarray(values, dtype=np.float64)
     layers = default_layers(model) if layers is None else list(layers)
-    reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop) if crop else x
-    base_probs, base_features = forward_batch(model, reference_input, {name: _flat for name in layers})
-    target = int(base_probs[0].argmax()) if target is None else int(target)
-    if not 0 <= target < base_probs.shape[1]:
-        raise IndexError(f"target class {target} is outside the model's {base_probs.shape[1]} classes")
     count = len(values)
+    if count == 0:
+        raise ValueError("no transform values to evaluate")
+    reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop) if crop else x
     prob = np.full(count, np.nan, dtype=np.float64)
     top_class = np.full(count, -1, dtype=np.int64)
     distance = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
     relative = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
-    norms = {name: float(base_features[name][0].norm()) for name in layers}
-    result = InvarianceResult(kind, values, prob, top_class, distance, relative, target, crop,
-                              0, count, list(model.categories))
+    references: dict[str, torch.Tensor] = {}
+    chosen = {"target": target}
 
-    def gap_to(reference: torch.Tensor):
-        return lambda output: (_flat(output) - reference).norm(dim=1)
+    def reducer(name: str):
+        def reduce(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Distances of each item's features to the reference's; in the batch that carries the
+            reference image first, also that reference."""
+            flat = _flat(output)
+            if name in references:
+                return (flat - references[name]).norm(dim=1), None
+            reference = flat[:1].clone()
+            return (flat[1:] - reference).norm(dim=1), reference
 
-    reducers = {name: gap_to(base_features[name]) for name in layers}
+        return reduce
+
+    reducers = {name: reducer(name) for name in layers}
 
     def run(start: int, stop: int) -> None:
-        probs, gaps = forward_batch(model, transform_many(x, kind, values[start:stop], crop), reducers)
-        prob[start:stop] = probs[:, target].double().cpu().numpy()
+        first = not references
+        images = transform_many(x, kind, values[start:stop], crop)
+        if first:  # the untransformed image rides along in the first batch
+            images = torch.cat([reference_input, images])
+        probs, kept = forward_batch(model, images, reducers)
+        if first:
+            if chosen["target"] is None:
+                chosen["target"] = int(probs[0].argmax())
+            if not 0 <= chosen["target"] < probs.shape[1]:
+                raise IndexError(f"target class {chosen['target']} is outside the model's "
+                                 f"{probs.shape[1]} classes")
+            references.update({name: kept[name][1] for name in layers})
+            probs = probs[1:]
+        prob[start:stop] = probs[:, chosen["target"]].double().cpu().numpy()
         top_class[start:stop] = probs.argmax(dim=1).cpu().numpy()
         for name in layers:
-            distance[name][start:stop] = gaps[name].double().cpu().numpy()
-            relative[name][start:stop] = distance[name][start:stop] / norms[name] if norms[name] > 0 else np.nan
+            distance[name][start:stop] = kept[name][0].double().cpu().numpy()
+            norm = float(references[name].norm())
+            relative[name][start:stop] = distance[name][start:stop] / norm if norm > 0 else np.nan
+
+    def snapshot(done: int) -> InvarianceResult:
+        return InvarianceResult(kind, values, prob.copy(), top_class.copy(),
+                                {k: v.copy() for k, v in distance.items()},
+                                {k: v.copy() for k, v in relative.items()}, int(chosen["target"]), crop,
+                                done, count, list(model.categories))
 
     for done in in_batches(count, batch_size, run):
-        yield InvarianceStep(done, count, replace(
-            result, prob=prob.copy(), top_class=top_class.copy(), done=done,
-            distance={k: v.copy() for k, v in distance.items()},
-            relative_distance={k: v.copy() for k, v in relative.items()}))
-    return replace(result, done=count)
+        yield InvarianceStep(done, count, snapshot(done))
+    return snapshot(count)
 
 
 def curves(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", values: np.ndarray | None = None,
