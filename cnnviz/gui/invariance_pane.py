@@ -239,6 +239,7 @@ class InvariancePane(ToolPane):
         add_shortcut(self, QKeySequence("Ctrl+R"), self.run)
         self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state.model_changed.connect(self._model_reset)
+        self.state.target_changed.connect(self._target_changed)
         self.clear_curves()
 
     @property
@@ -420,6 +421,17 @@ class InvariancePane(ToolPane):
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, len(values))
         self.progress.setValue(0)
+
+    def _target_changed(self, index: int) -> None:
+        """A new target class: a single curve of the current image is re-plotted for it; curves of
+        several images keep the targets they were computed for (the status line says so)."""
+        if index < 0 or not self.curves or self.curves[-1].result.target == index:
+            return
+        if len(self.curves) == 1 and self.curves[0].name == (self.state.image_name or "image"):
+            self.run()
+        else:
+            self.state.show_status("The curves keep the target class they were computed for; "
+                                   "press Run to plot the current image for the new target.")
 
     def _step(self, ident: int, step: InvarianceStep) -> None:
         if ident == self._run_ident:

@@ -1,6 +1,8 @@
 """The Invariance pane: curves equal the core's, a second image adds a curve, a 4-fold symmetric
 image gives equal probabilities at quarter turns, exports are written, no hooks stay on the model."""
 
+import time
+
 import numpy as np
 from PIL import Image
 
@@ -97,3 +99,36 @@ def test_exports_write_a_non_blank_png_and_all_curves_as_csv(loaded_window, show
     written = pane.export.export()
     pixels = np.asarray(Image.open(written[0]).convert("RGB"), dtype=np.float32)
     assert pixels.shape[0] > 200 and pixels.std() > 20
+
+
+def test_a_new_target_class_replots_the_curve_for_it(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    first = run(pane, qtbot)
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    new_target = 7 if first.target != 7 else 5
+    loaded_window.state.set_target(new_target)
+    qtbot.waitUntil(lambda: not pane.running and len(pane.curves) == 1
+                    and pane.curves[0].result.target == new_target and pane.curves[0].result.complete,
+                    timeout=60_000)
+    expected = invariance.curves(model, x, "rotation", pane.values(), pane.layers, new_target)
+    np.testing.assert_allclose(plotted(pane, 0)[1], expected.prob, rtol=1e-5, atol=1e-7)
+
+
+def test_cancel_keeps_a_partial_curve(loaded_window, show_pane, qtbot, monkeypatch):
+    pane = show_pane(loaded_window, "invariance")
+    original = invariance.curve_steps
+
+    def slow_steps(model, x, kind, values, layers, target, batch_size, crop):
+        for step in original(model, x, kind, values, layers, target, 4, crop):
+            yield step
+            time.sleep(0.05)
+
+    monkeypatch.setattr(invariance, "curve_steps", slow_steps)
+    pane.run()
+    qtbot.waitUntil(lambda: bool(pane.curves) and pane.curves[0].result.done >= 4, timeout=30_000)
+    pane.cancel()
+    qtbot.waitUntil(lambda: not pane.running, timeout=30_000)
+    result = pane.curves[0].result
+    assert pane.cancelled and not result.complete
+    assert np.isfinite(result.prob[:result.done]).all() and np.isnan(result.prob[result.done:]).all()
+    assert hook_count(loaded_window.state.model.module) == 0
