@@ -27,7 +27,6 @@ from cnnviz.core.atlas import Atlas, make_atlas
 from cnnviz.gui.activation_store import LayerOutput
 from cnnviz.gui.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.colormaps import ColormapPicker
-from cnnviz.gui.figure_export import FigureExport
 from cnnviz.gui.image_view import image_array
 from cnnviz.gui.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.map_view import MapPanel
@@ -144,17 +143,8 @@ class ActivationsPane(ToolPane):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
-        self.figure = QWidget()
-        figure_layout = QVBoxLayout(self.figure)
-        figure_layout.setContentsMargins(0, 0, 0, 0)
-        figure_layout.addWidget(self.splitter)
-        self.export = FigureExport(self.figure, lambda: f"activations-{self.layer}", self._export_data,
-                                   self.state.show_status, self)
-
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Layer"))
-        top.addWidget(self.picker, 1)
-        top.addWidget(self.export.button)
+        self.make_figure(lambda: f"activations-{self.layer}", self._export_data, self.splitter)
+        top = self.layer_row()
         options = QHBoxLayout()
         options.addWidget(QLabel("Order"))
         options.addWidget(self.order_combo)

@@ -34,7 +34,6 @@ from cnnviz.core.deconv import Projection
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.activation_store import LayerOutput
 from cnnviz.gui.atlas_view import AtlasView
-from cnnviz.gui.figure_export import FigureExport
 from cnnviz.gui.image_view import image_array
 from cnnviz.gui.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.map_view import MapPanel
@@ -224,18 +223,8 @@ class DeconvPane(ToolPane):
         self.pages = QStackedWidget()
         self.pages.addWidget(single)
         self.pages.addWidget(top)
-        self.figure = QWidget()
-        figure_layout = QVBoxLayout(self.figure)
-        figure_layout.setContentsMargins(0, 0, 0, 0)
-        figure_layout.addWidget(self.warning)
-        figure_layout.addWidget(self.pages, 1)
-        self.export = FigureExport(self.figure, self._export_name, self._export_data,
-                                   self.state.show_status, self)
-
-        first = QHBoxLayout()
-        first.addWidget(QLabel("Layer"))
-        first.addWidget(self.picker, 1)
-        first.addWidget(self.export.button)
+        self.make_figure(self._export_name, self._export_data, self.warning, self.pages)
+        first = self.layer_row()
         second = QHBoxLayout()
         second.addWidget(self.channel_spin)
         second.addWidget(self.position_label)

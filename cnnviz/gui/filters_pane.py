@@ -31,7 +31,6 @@ from cnnviz.core.models import LoadedModel
 from cnnviz.gui.activation_store import LayerOutput
 from cnnviz.gui.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.colormaps import DIVERGING, ColormapPicker
-from cnnviz.gui.figure_export import FigureExport
 from cnnviz.gui.layer_picker import conv_choices
 from cnnviz.gui.map_view import MapPanel
 from cnnviz.gui.pane_context import PaneContext
@@ -154,17 +153,8 @@ class FiltersPane(ToolPane):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
-        self.figure = QWidget()
-        figure_layout = QVBoxLayout(self.figure)
-        figure_layout.setContentsMargins(0, 0, 0, 0)
-        figure_layout.addWidget(splitter)
-        self.export = FigureExport(self.figure, lambda: f"filters-{self.layer}", self._export_data,
-                                   self.state.show_status, self)
-
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Layer"))
-        top.addWidget(self.picker, 1)
-        top.addWidget(self.export.button)
+        self.make_figure(lambda: f"filters-{self.layer}", self._export_data, splitter)
+        top = self.layer_row()
         options = QHBoxLayout()
         options.addWidget(QLabel("Show"))
         options.addWidget(self.view_combo)

@@ -18,11 +18,12 @@ from typing import Any
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.activation_store import LayerOutput
 from cnnviz.gui.busy_indicator import BusyIndicator
+from cnnviz.gui.figure_export import FigureExport
 from cnnviz.gui.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.pane_context import PaneContext
 from cnnviz.gui.shortcuts import add_layer_keys
@@ -189,6 +190,26 @@ class ToolPane(QWidget):
         self.info.setStyleSheet("")
         self.info.setText(text)
         self.info.setToolTip("")
+
+    def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget) -> QWidget:
+        """The pane's figure (what *Export figure…* saves): ``parts`` stacked without margins, the last
+        one stretching; sets ``self.figure`` and ``self.export`` (file name from ``name()``, raw arrays
+        from ``data()``)."""
+        self.figure = QWidget()
+        layout = QVBoxLayout(self.figure)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for index, part in enumerate(parts):
+            layout.addWidget(part, 1 if index == len(parts) - 1 else 0)
+        self.export = FigureExport(self.figure, name, data, self.state.show_status, self)
+        return self.figure
+
+    def layer_row(self) -> QHBoxLayout:
+        """The top row: the layer picker and the *Export figure…* button (after :meth:`make_figure`)."""
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Layer"))
+        row.addWidget(self.picker, 1)
+        row.addWidget(self.export.button)
+        return row
 
     def status_row(self) -> QHBoxLayout:
         """A row with the info line and the busy indicator, for the bottom of the pane."""
