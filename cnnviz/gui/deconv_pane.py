@@ -224,7 +224,6 @@ class DeconvPane(ToolPane):
         self.pages.addWidget(single)
         self.pages.addWidget(top)
         self.make_figure(self._export_name, self._export_data, self.warning, self.pages)
-        first = self.layer_row()
         second = QHBoxLayout()
         second.addWidget(self.channel_spin)
         second.addWidget(self.position_label)
@@ -237,12 +236,7 @@ class DeconvPane(ToolPane):
         third.addWidget(self.display_combo)
         third.addWidget(self.top_button)
         third.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(first)
-        layout.addLayout(second)
-        layout.addLayout(third)
-        layout.addWidget(self.figure, 1)
-        layout.addLayout(self.status_row())
+        self.arrange(second, third)
 
         self.channel: int | None = None
         self.position: tuple[int, int] | None = None

@@ -211,6 +211,14 @@ class ToolPane(QWidget):
         row.addWidget(self.export.button)
         return row
 
+    def arrange(self, *option_rows: QHBoxLayout) -> None:
+        """Lay the pane out: the layer row, ``option_rows``, the figure (stretching), the status row."""
+        layout = QVBoxLayout(self)
+        for row in (self.layer_row(), *option_rows):
+            layout.addLayout(row)
+        layout.addWidget(self.figure, 1)
+        layout.addLayout(self.status_row())
+
     def status_row(self) -> QHBoxLayout:
         """A row with the info line and the busy indicator, for the bottom of the pane."""
         row = QHBoxLayout()
