@@ -17,9 +17,9 @@ import subprocess
 import sys
 
 import torch
+from timing import compare
 
 from cnnviz.core import dream, models
-from timing import compare
 
 
 class _Stop(Exception):

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 import torchvision
+from timing import compare
 
 from cnnviz.core import images, layers, models
 from cnnviz.core.bundled_net import build_bundled_net
 from cnnviz.core.resources import resource_path
-from timing import compare
 
 
 def raw_default_load() -> torch.nn.Module:

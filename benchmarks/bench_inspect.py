@@ -15,9 +15,9 @@ import os
 from collections.abc import Callable
 
 import torch
+from timing import compare
 
 from cnnviz.core import activations, deconv, layers, models
-from timing import compare
 
 
 def plain_forward(model: models.LoadedModel, x: torch.Tensor) -> Callable[[], object]:
@@ -40,9 +40,9 @@ def atlas_render_seconds(repeats: int) -> tuple[float, float]:
     """(seconds to order, build and paint the VGG16 features.28 grid in the Activations pane's atlas
     view, seconds for a bare setImage + paint of an image of the same size in the same view)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from cnnviz.gui.activations_pane import show_channel_grid
-    from cnnviz.gui.app import create_application
-    from cnnviz.gui.atlas_view import AtlasView
+    from cnnviz.gui.app.application import create_application
+    from cnnviz.gui.panes.activations import show_channel_grid
+    from cnnviz.gui.widgets.atlas_view import AtlasView
 
     app = create_application([])
     vgg = models.load_zoo("vgg16", pretrained=False)

@@ -13,10 +13,10 @@ Run: ``.venv/bin/python benchmarks/bench_perturb.py`` (add ``--quick`` to skip C
 import argparse
 
 import torch
+from timing import compare
 
 from cnnviz.core import invariance, models, occlusion
 from cnnviz.core.batching import DEFAULT_BATCH
-from timing import compare
 
 WINDOW, STRIDE = 32, 8
 

@@ -13,13 +13,13 @@ from PySide6.QtCore import QEventLoop, QTimer
 from cnnviz import __version__
 from cnnviz.core import images, models
 from cnnviz.core.progress import ProgressFn
-from cnnviz.gui.app import create_application
-from cnnviz.gui.labels import format_bytes
-from cnnviz.gui.main_window import MainWindow
-from cnnviz.gui.model_spec import ModelSpec, load_model, spec_from_text
-from cnnviz.gui.panes import pane_keys
-from cnnviz.gui.screenshot import save_png
-from cnnviz.gui.startup import restore_session
+from cnnviz.gui.app.application import create_application
+from cnnviz.gui.app.main_window import MainWindow
+from cnnviz.gui.app.registry import pane_keys
+from cnnviz.gui.app.screenshot import save_png
+from cnnviz.gui.app.startup import restore_session
+from cnnviz.gui.runtime.model_spec import ModelSpec, load_model, spec_from_text
+from cnnviz.gui.widgets.labels import format_bytes
 
 DEFAULT_SCREENSHOT_SIZE = (1400, 900)
 SCREENSHOT_TIMEOUT_S = 600.0

@@ -19,9 +19,9 @@ from PySide6.QtCore import QSettings, Qt, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from cnnviz.core import images  # noqa: E402
-from cnnviz.gui.app import create_application  # noqa: E402
-from cnnviz.gui.main_window import MainWindow  # noqa: E402
-from cnnviz.gui.model_spec import ModelSpec  # noqa: E402
+from cnnviz.gui.app.application import create_application  # noqa: E402
+from cnnviz.gui.app.main_window import MainWindow  # noqa: E402
+from cnnviz.gui.runtime.model_spec import ModelSpec  # noqa: E402
 
 SETTLE_MS = 60_000
 

@@ -1,0 +1,38 @@
+"""Application-wide set-up: the QApplication, its names and icon, and pyqtgraph's options."""
+
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from cnnviz.core.resources import resource_path
+from cnnviz.gui.app.settings import APPLICATION, ORGANISATION
+from cnnviz.gui.compat import gui_thread_gc
+
+
+def configure_pyqtgraph() -> None:
+    """Options every cnnviz image view relies on: row-major image arrays ([H, W(, C)])."""
+    pg.setConfigOptions(imageAxisOrder="row-major")
+
+
+def app_icon() -> QIcon | None:
+    """The cnnviz icon, or None while ``resources/icons/cnnviz.png`` is missing."""
+    path = resource_path("icons", "cnnviz.png")
+    return QIcon(str(path)) if path.is_file() else None
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (the existing one if there is one), named and with the cnnviz icon, with
+    garbage collection moved to the GUI thread (:mod:`~cnnviz.gui.compat.gui_thread_gc`)."""
+    configure_pyqtgraph()
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    QApplication.setApplicationName(APPLICATION)
+    QApplication.setOrganizationName(ORGANISATION)
+    gui_thread_gc.install(app)
+    icon = app_icon()
+    if icon is not None:
+        QApplication.setWindowIcon(icon)
+    return app

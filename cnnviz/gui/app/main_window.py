@@ -1,0 +1,314 @@
+"""The main window: tool tabs in the centre, docks for model, image, predictions and architecture.
+
+Menus: File (open/paste image, open model file, samples, export screenshot, quit), View (show or
+hide each dock, reset the layout) and Help. Image files dropped on the window are opened.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QWidget,
+)
+
+import cnnviz
+from cnnviz.core.models import LoadedModel
+from cnnviz.gui.app import settings
+from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
+from cnnviz.gui.app.screenshot import save_png
+from cnnviz.gui.panes.image import ask_image_file, available_samples, open_mime_data, paste_image
+from cnnviz.gui.panes.model import ask_model_file
+from cnnviz.gui.runtime.app_state import AppState, Predictions
+from cnnviz.gui.runtime.controller import Controller
+from cnnviz.gui.runtime.model_loader import ModelLoader
+from cnnviz.gui.widgets.dialogs import show_error
+from cnnviz.gui.widgets.export_dialog import ExportDialog
+from cnnviz.gui.widgets.labels import input_description, model_label, window_title
+
+DEFAULT_SIZE = (1400, 900)
+STATUS_TIMEOUT_MS = 10_000
+SIDE_DOCK_WIDTH = 360
+FIRST_LEFT_DOCK_HEIGHT = 230
+OTHER_LEFT_DOCK_HEIGHT = 400
+BOTTOM_DOCK_HEIGHT = 280
+"""Starting sizes of the docks, in pixels (the window's layout is then remembered)."""
+_AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
+          "right": Qt.DockWidgetArea.RightDockWidgetArea,
+          "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+
+
+class MainWindow(QMainWindow):
+    """The cnnviz window.
+
+    ``remember``: save the model, image, geometry and dock layout in the settings and restore the
+    layout (False for headless screenshots and tests that must not touch the settings).
+    ``panes`` maps every pane key to its widget; ``docks`` maps dock pane keys to their docks;
+    ``menu_actions`` maps names (open_image, paste_image, open_model, export, quit, reset_layout,
+    about) to the menu actions.
+    """
+
+    def __init__(self, state: AppState | None = None, controller: Controller | None = None,
+                 remember: bool = True) -> None:
+        super().__init__()
+        self.state = state or AppState(self)
+        self.controller = controller or Controller(self.state, self)
+        self.remember = remember
+        self.model_loader = ModelLoader(self.controller, self)
+        self.context = PaneContext(self.state, self.controller, self.model_loader)
+        self.panes: dict[str, QWidget] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        self.menu_actions: dict[str, QAction] = {}
+        self.setObjectName("cnnviz_main_window")
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.resize(*DEFAULT_SIZE)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        for pane in CENTRAL_PANES:
+            self.add_central_pane(pane)
+        for pane in DOCK_PANES:
+            self._add_dock(pane)
+        self._arrange_docks()
+        self._default_layout = self.saveState()
+        self._build_menus()
+        self._build_status_bar()
+
+        self.state.model_changed.connect(self._model_changed)
+        self.state.image_changed.connect(self._image_changed)
+        self.state.input_changed.connect(self._update_status_fields)
+        self.state.predictions_changed.connect(self._predictions_changed)
+        self.state.device_changed.connect(self._update_status_fields)
+        self.state.busy_changed.connect(self._busy_changed)
+        self.state.status_message.connect(self.show_status)
+        self.controller.image_failed.connect(self._image_failed)
+        self._model_changed(self.state.model)
+        if remember:
+            self.restore_layout()
+
+    def add_central_pane(self, pane: Pane) -> QWidget:
+        """Build ``pane`` and add it as a tab of the central area."""
+        widget = pane.factory(self.context)
+        widget.setObjectName(f"pane_{pane.key}")
+        self.tabs.addTab(widget, pane.title)
+        self.panes[pane.key] = widget
+        return widget
+
+    def capture_target(self, key: str) -> QWidget:
+        """The widget to grab for ``key``: ``"window"``, a dock pane (its dock) or a tab (shown first).
+
+        Raises KeyError for an unknown key.
+        """
+        if key == "window":
+            return self
+        if key in self.docks:
+            return self.docks[key]
+        widget = self.panes[key]
+        self.tabs.setCurrentWidget(widget)
+        return widget
+
+    def capture_choices(self) -> dict[str, str]:
+        """Title -> key of what can be captured now: the window, the current tab and visible docks."""
+        choices = {"Whole window": "window"}
+        current = self.tabs.currentWidget()
+        for pane in CENTRAL_PANES:
+            if self.panes[pane.key] is current:
+                choices[f"Current tab: {pane.title}"] = pane.key
+        for pane in DOCK_PANES:
+            if self.docks[pane.key].isVisible():
+                choices[f"{pane.title} pane"] = pane.key
+        return choices
+
+    def export_screenshot(self) -> ExportDialog:
+        """Open the Export screenshot dialog (window-modal); saving happens when it is accepted."""
+        dialog = ExportDialog(self.capture_choices(), "window", self)
+        dialog.accepted.connect(lambda: self.save_screenshot(dialog.key(), dialog.path()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def save_screenshot(self, key: str, path: Path) -> Path | None:
+        """Save the capture of ``key`` to ``path``; errors are shown in a dialog."""
+        try:
+            saved = save_png(self.capture_target(key), path)
+        except OSError as error:
+            show_error(self, "Could not save the screenshot", str(error))
+            return None
+        self.show_status(f"Saved screenshot {saved}")
+        return saved
+
+    def show_status(self, message: str) -> None:
+        """Show ``message`` in the status bar for a while."""
+        self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
+
+    def reset_layout(self) -> None:
+        """Put every dock back where it starts, and show them all."""
+        self.restoreState(self._default_layout)
+        for dock in self.docks.values():
+            dock.show()
+
+    def restore_layout(self) -> None:
+        """Restore the geometry and dock layout saved in the settings, if any."""
+        geometry, layout = settings.load_window()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if layout is not None:
+            self.restoreState(layout)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Remember the layout, stop background work, then close."""
+        if self.remember:
+            settings.save_window(self.saveGeometry(), self.saveState())
+        self.model_loader.cancel()
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        """Accept drops of files and image data."""
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        """Open the dropped image file or image data."""
+        if open_mime_data(self.controller, event.mimeData(), "dropped image") is not None:
+            event.acceptProposedAction()
+        else:
+            self.show_status("Nothing to open in what was dropped.")
+
+    def _add_dock(self, pane: Pane) -> None:
+        widget = pane.factory(self.context)
+        widget.setObjectName(f"pane_{pane.key}")
+        dock = QDockWidget(pane.title, self)
+        dock.setObjectName(f"dock_{pane.key}")
+        dock.setWidget(widget)
+        self.addDockWidget(_AREAS[pane.area], dock)
+        self.panes[pane.key] = widget
+        self.docks[pane.key] = dock
+
+    def _arrange_docks(self) -> None:
+        by_area: dict[str, list[QDockWidget]] = {}
+        for pane in DOCK_PANES:
+            by_area.setdefault(pane.area, []).append(self.docks[pane.key])
+        for area in ("left", "right"):
+            if by_area.get(area):
+                self.resizeDocks(by_area[area][:1], [SIDE_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        left = by_area.get("left", [])
+        if len(left) > 1:
+            heights = [FIRST_LEFT_DOCK_HEIGHT] + [OTHER_LEFT_DOCK_HEIGHT] * (len(left) - 1)
+            self.resizeDocks(left, heights, Qt.Orientation.Vertical)
+        if by_area.get("bottom"):
+            self.resizeDocks(by_area["bottom"][:1], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action("open_image", file_menu, "&Open image…", QKeySequence.StandardKey.Open,
+                     lambda: ask_image_file(self.controller, self))
+        self._action("paste_image", file_menu, "&Paste image", QKeySequence.StandardKey.Paste,
+                     lambda: paste_image(self.controller))
+        self._action("open_model", file_menu, "Open &model file…", QKeySequence("Ctrl+Shift+O"),
+                     lambda: ask_model_file(self.model_loader, self.state.device, self))
+        samples_menu = file_menu.addMenu("&Samples")
+        for sample in available_samples():
+            action = samples_menu.addAction(sample.title)
+            action.triggered.connect(lambda _checked=False, s=sample: self.controller.open_sample(s))
+        samples_menu.setEnabled(not samples_menu.isEmpty())
+        file_menu.addSeparator()
+        self._action("export", file_menu, "&Export screenshot…", QKeySequence("Ctrl+Shift+S"),
+                     self.export_screenshot)
+        file_menu.addSeparator()
+        self._action("quit", file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for pane in DOCK_PANES:
+            view_menu.addAction(self.docks[pane.key].toggleViewAction())
+        view_menu.addSeparator()
+        self._action("reset_layout", view_menu, "&Reset layout", None, self.reset_layout)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action("about", help_menu, "&About cnnviz", None, self._about)
+
+    def _action(self, name: str, menu: QMenu, text: str,
+                shortcut: QKeySequence | QKeySequence.StandardKey | None,
+                slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.menu_actions[name] = action
+        return action
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_status = QLabel()
+        self.device_status = QLabel()
+        self.input_status = QLabel()
+        self.forward_status = QLabel()
+        self.busy_indicator = QProgressBar()
+        self.busy_indicator.setRange(0, 0)
+        self.busy_indicator.setMaximumWidth(90)
+        self.busy_indicator.setMaximumHeight(14)
+        self.busy_indicator.setTextVisible(False)
+        self.busy_indicator.setToolTip("Working…")
+        self.busy_indicator.hide()
+        fields = (self.model_status, self.device_status, self.input_status, self.forward_status)
+        for index, widget in enumerate(fields):
+            if index:
+                separator = QFrame()
+                separator.setFrameShape(QFrame.Shape.VLine)
+                separator.setFrameShadow(QFrame.Shadow.Sunken)
+                bar.addPermanentWidget(separator)
+            bar.addPermanentWidget(widget)
+        bar.addPermanentWidget(self.busy_indicator)
+
+    def _model_changed(self, model: LoadedModel | None) -> None:
+        self.setWindowTitle(window_title(model))
+        if model is not None and self.remember and self.state.model_spec is not None:
+            settings.save_model_spec(self.state.model_spec)
+        self._update_status_fields()
+
+    def _image_changed(self, *_args: object) -> None:
+        if self.remember and self.state.image_path is not None:
+            settings.save_image_path(self.state.image_path)
+        self._update_status_fields()
+
+    def _predictions_changed(self, predictions: Predictions) -> None:
+        self.forward_status.setText(f"forward {predictions.forward_ms:.1f} ms")
+
+    def _update_status_fields(self, *_args: object) -> None:
+        model = self.state.model
+        self.model_status.setText(model_label(model))
+        self.model_status.setStyleSheet("" if model is None or model.pretrained
+                                        else "QLabel { color: #c62828; font-weight: bold; }")
+        self.device_status.setText(f"device: {self.state.device}")
+        self.input_status.setText(f"input {input_description(model)}" if model is not None else "")
+        if self.state.predictions is None:
+            self.forward_status.setText("forward …" if model is not None else "")
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.busy_indicator.setVisible(busy)
+
+    def _image_failed(self, message: str) -> None:
+        self.show_status("Could not open the image; keeping the previous one.")
+        show_error(self, "Could not open the image", message)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self, "About cnnviz",
+            f"<b>cnnviz {cnnviz.__version__}</b><p>Explore what convolutional networks learn: "
+            "predictions, architecture and receptive fields, filters, activations, deconvnet, "
+            "occlusion, invariance and deep dream.</p><p>MIT licence.</p>")
+

@@ -1,0 +1,66 @@
+"""The panes of the main window, registered in one place.
+
+A pane is a QWidget built by ``factory(context)`` from a
+:class:`~cnnviz.gui.app.pane_context.PaneContext`. Central panes become tabs, in list order; dock panes
+go to the named side of the window. Adding a tool is one line in :data:`CENTRAL_PANES`, e.g.
+``Pane("filters", "Filters", FiltersPane)``. The keys are the names ``cnnviz --pane`` accepts.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from PySide6.QtWidgets import QWidget
+
+from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.activations import ActivationsPane
+from cnnviz.gui.panes.architecture import ArchitecturePane
+from cnnviz.gui.panes.deconv import DeconvPane
+from cnnviz.gui.panes.dream.pane import DreamPane
+from cnnviz.gui.panes.filters import FiltersPane
+from cnnviz.gui.panes.image import ImagePane
+from cnnviz.gui.panes.input import InputPane
+from cnnviz.gui.panes.invariance import InvariancePane
+from cnnviz.gui.panes.model import ModelPane
+from cnnviz.gui.panes.occlusion import OcclusionPane
+from cnnviz.gui.panes.predictions import PredictionsPane
+
+Area = Literal["central", "left", "right", "bottom"]
+
+
+@dataclass(frozen=True)
+class Pane:
+    """A pane: ``key`` for the command line and object names, ``title`` for tabs, docks and menus."""
+
+    key: str
+    title: str
+    factory: Callable[[PaneContext], QWidget]
+    area: Area = "central"
+
+
+CENTRAL_PANES: list[Pane] = [
+    Pane("input", "Input", InputPane),
+    Pane("filters", "Filters", FiltersPane),
+    Pane("activations", "Activations", ActivationsPane),
+    Pane("deconvnet", "Deconvnet", DeconvPane),
+    Pane("dream", "Deep dream", DreamPane),
+    Pane("occlusion", "Occlusion", OcclusionPane),
+    Pane("invariance", "Invariance", InvariancePane),
+]
+
+DOCK_PANES: list[Pane] = [
+    Pane("model", "Model", ModelPane, "left"),
+    Pane("image", "Image", ImagePane, "left"),
+    Pane("predictions", "Predictions", PredictionsPane, "right"),
+    Pane("architecture", "Architecture", ArchitecturePane, "bottom"),
+]
+
+
+def all_panes() -> list[Pane]:
+    """Dock panes, then central panes."""
+    return DOCK_PANES + CENTRAL_PANES
+
+
+def pane_keys() -> list[str]:
+    """The keys of every pane, for ``--pane``."""
+    return [pane.key for pane in all_panes()]

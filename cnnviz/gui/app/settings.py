@@ -1,0 +1,80 @@
+"""What cnnviz remembers between runs (QSettings, organisation and application "cnnviz").
+
+The settings are an INI file in the user's configuration folder (``~/.config/cnnviz/cnnviz.ini`` on
+Linux); tests point ``QSettings.setPath`` for the INI format at a temporary folder.
+Remembered: the last model spec (never the permission to unpickle a file), the last image file,
+the window geometry and the dock layout.
+"""
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from cnnviz.gui.runtime.model_spec import ModelSpec
+
+ORGANISATION = "cnnviz"
+APPLICATION = "cnnviz"
+
+
+def open_settings() -> QSettings:
+    """The application's settings store."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+def save_model_spec(spec: ModelSpec) -> None:
+    """Remember ``spec`` as the last model (without its trust flag)."""
+    settings = open_settings()
+    settings.setValue("model/source", spec.source)
+    settings.setValue("model/name", spec.name)
+    settings.setValue("model/pretrained", spec.pretrained)
+    settings.setValue("model/arch", spec.arch or "")
+    settings.setValue("model/device", spec.device)
+
+
+def load_model_spec() -> ModelSpec | None:
+    """The last model spec remembered, or None."""
+    settings = open_settings()
+    source = str(settings.value("model/source", ""))
+    name = str(settings.value("model/name", ""))
+    if source not in ("default", "zoo", "file") or not name:
+        return None
+    return ModelSpec(
+        source=source, name=name,  # type: ignore[arg-type]
+        pretrained=_flag(settings.value("model/pretrained", True)),
+        arch=str(settings.value("model/arch", "")) or None,
+        device=str(settings.value("model/device", "cpu")) or "cpu",
+    )
+
+
+def save_image_path(path: Path) -> None:
+    """Remember ``path`` as the last image file."""
+    open_settings().setValue("image/path", str(path))
+
+
+def load_image_path() -> Path | None:
+    """The last image file remembered, or None."""
+    value = str(open_settings().value("image/path", "") or "")
+    return Path(value) if value else None
+
+
+def save_window(geometry: QByteArray, state: QByteArray) -> None:
+    """Remember the main window's geometry and dock layout."""
+    settings = open_settings()
+    settings.setValue("window/geometry", geometry)
+    settings.setValue("window/state", state)
+
+
+def load_window() -> tuple[QByteArray | None, QByteArray | None]:
+    """The remembered (geometry, dock state) of the main window; None where nothing is stored."""
+    settings = open_settings()
+    geometry = settings.value("window/geometry")
+    state = settings.value("window/state")
+    return (geometry if isinstance(geometry, QByteArray) else None,
+            state if isinstance(state, QByteArray) else None)
+
+
+def _flag(value: object) -> bool:
+    """A boolean read back from an INI file (where it may come back as the text "true")."""
+    if isinstance(value, str):
+        return value.lower() in ("true", "1", "yes")
+    return bool(value)

@@ -1,0 +1,1 @@
+"""Work-arounds for PySide6 bugs and Python's garbage collector across threads."""

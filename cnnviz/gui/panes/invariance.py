@@ -1,0 +1,571 @@
+"""The Invariance pane: how outputs and features change under rotation, translation and scale
+(Zeiler & Fergus 2014, Fig. 5).
+
+Choose a transform kind and its range (reset to the paper's defaults for the input size), optionally
+a centre crop, and the layers whose feature vectors are compared (default: the first conv block and
+the penultimate layer). "Run" plots, one point per value, the target-class probability, the top-1
+class (a strip of coloured markers, with a legend) and the distance ‖f(T(x)) − f(x)‖ per layer
+(or relative to ‖f(x)‖). "Add current image" keeps the curves shown and adds one for the current
+image (one colour per image, as the paper's five images). Hovering a plot shows the values there and
+the transformed input. The curves run on the compute worker
+(:func:`cnnviz.core.invariance.curve_steps`) with progress and cancel; exports: PNG and CSV.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core import invariance
+from cnnviz.core.invariance import InvarianceResult, InvarianceStep
+from cnnviz.core.models import LoadedModel
+from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.tool_pane import ToolPane, shrinkable
+from cnnviz.gui.widgets.class_colours import class_colour, legend_html
+from cnnviz.gui.widgets.dialogs import show_error
+from cnnviz.gui.widgets.export_dialog import default_folder
+from cnnviz.gui.widgets.figure_export import FigureExport
+from cnnviz.gui.widgets.image_view import CaptionedImage
+from cnnviz.gui.widgets.layer_picker import layer_choices
+from cnnviz.gui.widgets.shortcuts import add_shortcut
+
+KIND_TITLES = {"rotation": "Rotation", "vertical": "Vertical shift", "horizontal": "Horizontal shift",
+               "scale": "Scale"}
+LAYER_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+"""Pen style of each compared layer's distance curve, in list order (repeating)."""
+IMAGE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+"""Line colour of each image's curves, in the order the images were added (repeating)."""
+JOB = "curve"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One image's curves: its ``name``, the (possibly partial) ``result`` and its line ``colour``."""
+
+    name: str
+    result: InvarianceResult
+    colour: str
+
+
+def curves_csv(curves: list[Curve]) -> str:
+    """All curves as one CSV: an ``image`` column followed by the columns of
+    :meth:`InvarianceResult.to_csv` (layers missing from a curve are left empty)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header: list[str] = []
+    for curve in curves:
+        for name in next(csv.reader([curve.result.to_csv().splitlines()[0]])):
+            if name not in header:
+                header.append(name)
+    writer.writerow(["image"] + header)
+    for curve in curves:
+        for row in csv.DictReader(io.StringIO(curve.result.to_csv())):
+            writer.writerow([curve.name] + [row.get(name, "") for name in header])
+    return buffer.getvalue()
+
+
+def value_index(values: np.ndarray, x: float) -> int:
+    """Index of the transform value in ``values`` nearest to ``x``."""
+    return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - x)))
+
+
+class InvariancePane(ToolPane):
+    """Transform, range, layers and display choices; the three plots, hover thumbnail and exports."""
+
+    def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, "invariance", layer_choices, parent)
+        self.kind_combo = QComboBox()
+        for key, title in KIND_TITLES.items():
+            self.kind_combo.addItem(title, key)
+        self.kind_combo.setToolTip("How the image is transformed (the paper's three rows)")
+        self.from_spin, self.to_spin, self.step_spin = (QDoubleSpinBox() for _ in range(3))
+        for spin, tip in ((self.from_spin, "First value"), (self.to_spin, "Last value (included)"),
+                          (self.step_spin, "Step between values")):
+            spin.setRange(-100_000, 100_000)
+            spin.setDecimals(2)
+            spin.setToolTip(tip)
+        self.reset_button = QPushButton("Defaults")
+        self.reset_button.setToolTip("The paper's range for this kind, scaled to the input size")
+        self.crop_check = QCheckBox("Centre crop")
+        self.crop_check.setToolTip("Enlarge the centre square (free of fill at any angle) to the canvas")
+        self.layers_label = QLabel()
+        self.layers_label.setWordWrap(True)
+        self.add_layer_button = QPushButton("Add layer")
+        self.remove_layer_button = QPushButton("Remove layer")
+        self.default_layers_button = QPushButton("Default layers")
+        self.default_layers_button.setToolTip("The first conv block and the penultimate layer (the "
+                                              "paper's layers 1 and 7)")
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Curves for the current image, replacing those shown (Ctrl+R)")
+        self.add_button = QPushButton("Add current image")
+        self.add_button.setToolTip("Curves for the current image, keeping those shown")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.clear_button = QPushButton("Clear")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m values")
+        self.progress.setMinimumWidth(60)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.relative_check = QCheckBox("Relative distance")
+        self.relative_check.setToolTip("Plot ‖f(T(x)) − f(x)‖ / ‖f(x)‖ instead of ‖f(T(x)) − f(x)‖")
+        self.csv_button = QPushButton("Export CSV…")
+        shrinkable(self.kind_combo, self.from_spin, self.to_spin, self.step_spin)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground("w")
+        self.prob_plot = self.plots.addPlot(row=0, col=0)
+        self.distance_plot = self.plots.addPlot(row=1, col=0)
+        self.class_plot = self.plots.addPlot(row=2, col=0)
+        self.prob_plot.setLabel("left", "p(target)")
+        self.prob_plot.setYRange(0, 1.02, padding=0)
+        self.class_plot.setLabel("left", "top-1 (image)")
+        self.class_plot.getAxis("left").setWidth(60)
+        self.plots.ci.layout.setRowStretchFactor(0, 3)
+        self.plots.ci.layout.setRowStretchFactor(1, 3)
+        self.plots.ci.layout.setRowStretchFactor(2, 1)
+        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.getAxis("left").setWidth(60)
+            if plot is not self.prob_plot:
+                plot.setXLink(self.prob_plot)
+        legend_style = {"offset": (-10, 10), "brush": pg.mkBrush(255, 255, 255, 220),
+                        "pen": pg.mkPen("#bbb"), "labelTextColor": "#222"}
+        self.prob_legend = self.prob_plot.addLegend(**legend_style)
+        self.distance_legend = self.distance_plot.addLegend(**legend_style)
+        self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+                        for _ in range(3)]
+        for plot, cursor in zip((self.prob_plot, self.distance_plot, self.class_plot), self.cursors):
+            plot.addItem(cursor, ignoreBounds=True)
+            cursor.hide()
+        self.thumbnail = CaptionedImage("Transformed input")
+        self.thumbnail.setMinimumWidth(120)
+        self.thumbnail.setMaximumWidth(170)
+        self.class_legend = QLabel()
+        self.class_legend.setWordWrap(True)
+        self.class_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.hover_label = QLabel()
+        self.hover_label.setWordWrap(True)
+        self.hover_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.hover_label.setMaximumWidth(170)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        side = QVBoxLayout()
+        side.addWidget(self.thumbnail, 1)
+        side.addWidget(self.hover_label, 2)
+        self.figure = QWidget()
+        body = QHBoxLayout()
+        body.addWidget(self.plots, 1)
+        body.addLayout(side)
+        figure_layout = QVBoxLayout(self.figure)
+        figure_layout.setContentsMargins(0, 0, 0, 0)
+        figure_layout.addWidget(self.summary)
+        figure_layout.addLayout(body, 1)
+        figure_layout.addWidget(self.class_legend)
+        self.export = FigureExport(self.figure, self._export_name, dict, self.state.show_status, self)
+
+        first = QHBoxLayout()
+        first.addWidget(self.kind_combo)
+        first.addWidget(QLabel("from"))
+        first.addWidget(self.from_spin)
+        first.addWidget(QLabel("to"))
+        first.addWidget(self.to_spin)
+        first.addWidget(QLabel("step"))
+        first.addWidget(self.step_spin)
+        first.addWidget(self.reset_button)
+        first.addStretch(1)
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Layer"))
+        second.addWidget(self.picker, 1)
+        second.addWidget(self.add_layer_button)
+        second.addWidget(self.remove_layer_button)
+        second.addWidget(self.default_layers_button)
+        third = QHBoxLayout()
+        third.addWidget(self.run_button)
+        third.addWidget(self.add_button)
+        third.addWidget(self.cancel_button)
+        third.addWidget(self.clear_button)
+        third.addWidget(self.progress, 1)
+        fourth = QHBoxLayout()
+        fourth.addWidget(self.relative_check)
+        fourth.addWidget(self.crop_check)
+        fourth.addStretch(1)
+        fourth.addWidget(self.export.button)
+        fourth.addWidget(self.csv_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(first)
+        layout.addLayout(second)
+        layout.addWidget(self.layers_label)
+        layout.addLayout(third)
+        layout.addLayout(fourth)
+        layout.addWidget(self.figure, 1)
+        layout.addLayout(self.status_row())
+
+        self.layers: list[str] = []
+        self.curves: list[Curve] = []
+        self.cancelled = False
+        self._items: list[dict[str, object]] = []
+        self._run_ident = 0
+        self._hover_index: int | None = None
+
+        self.kind_combo.currentIndexChanged.connect(lambda _index: self.reset_range())
+        self.reset_button.clicked.connect(self.reset_range)
+        self.add_layer_button.clicked.connect(lambda: self.add_layer(self.layer))
+        self.remove_layer_button.clicked.connect(lambda: self.remove_layer(self.layer))
+        self.default_layers_button.clicked.connect(self.use_default_layers)
+        self.run_button.clicked.connect(self.run)
+        self.add_button.clicked.connect(self.add_image)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.clear_button.clicked.connect(self.clear_curves)
+        self.relative_check.toggled.connect(lambda _on: self._redraw())
+        self.csv_button.clicked.connect(self.export_csv)
+        add_shortcut(self, QKeySequence("Ctrl+R"), self.run)
+        self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.state.model_changed.connect(self._model_reset)
+        self.state.target_changed.connect(self._target_changed)
+        self.clear_curves()
+
+    @property
+    def kind(self) -> str:
+        """The transform kind: one of :data:`cnnviz.core.invariance.KINDS`."""
+        return str(self.kind_combo.currentData())
+
+    @property
+    def running(self) -> bool:
+        """True while a curve is being computed."""
+        return self.is_running(JOB)
+
+    def values(self) -> np.ndarray:
+        """The transform values from, to (included, within half a step) and step of the range fields."""
+        start, stop, step = self.from_spin.value(), self.to_spin.value(), self.step_spin.value()
+        if step <= 0 or stop < start:
+            return np.array([start])
+        count = int(np.floor((stop - start) / step + 0.5)) + 1
+        return np.round(start + step * np.arange(count), 6)
+
+    def set_values(self, start: float, stop: float, step: float) -> None:
+        """Set the range fields."""
+        self.from_spin.setValue(start)
+        self.to_spin.setValue(stop)
+        self.step_spin.setValue(step)
+
+    def reset_range(self) -> None:
+        """The kind's default range for the current input size (:func:`invariance.default_values`)."""
+        model = self.state.model
+        height, width = model.input_size if model is not None else (224, 224)
+        values = invariance.default_values(self.kind, height if self.kind == "vertical" else width)
+        unit = invariance.UNITS[self.kind]
+        for spin in (self.from_spin, self.to_spin, self.step_spin):
+            spin.setSuffix(f" {unit}" if unit != "×" else "×")
+        step = float(values[1] - values[0]) if len(values) > 1 else 1.0
+        self.set_values(float(values[0]), float(values[-1]), step)
+
+    def add_layer(self, name: str) -> None:
+        """Compare features of layer ``name`` too."""
+        if name and name not in self.layers:
+            self.layers.append(name)
+            self._show_layers()
+
+    def remove_layer(self, name: str) -> None:
+        """Stop comparing features of layer ``name``."""
+        if name in self.layers:
+            self.layers.remove(name)
+            self._show_layers()
+
+    def use_default_layers(self) -> None:
+        """Compare the default layers (:func:`invariance.default_layers`), listed on the compute worker."""
+        model = self.state.model
+        if model is not None:
+            self.submit("defaults", "Finding the default layers…", invariance.default_layers, model,
+                        done=lambda names: self._defaults_ready(model, names))
+
+    def choose_layer(self, name: str) -> None:
+        """Picking a layer here only selects it for Add/Remove layer (the shared selection stays)."""
+        self.picker.select(name)
+
+    def run(self) -> None:
+        """Curves for the current image, replacing those shown."""
+        self.clear_curves()
+        self._start()
+
+    def add_image(self) -> None:
+        """Curves for the current image, keeping those shown (cleared if they are of another kind)."""
+        if self.curves and self.curves[0].result.kind != self.kind:
+            self.clear_curves()
+            self.state.show_status("The earlier curves were of another transform; they were cleared.")
+        self._start()
+
+    def cancel(self) -> None:
+        """Stop the running curve; its values so far stay, marked partial."""
+        self.controller.compute.cancel(f"{self.key}:{JOB}")
+
+    def clear_curves(self) -> None:
+        """Remove every curve."""
+        self.cancel()
+        self.curves = []
+        self._items = []
+        self.cancelled = False
+        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
+            for item in list(plot.listDataItems()):
+                plot.removeItem(item)
+        for legend in (self.prob_legend, self.distance_legend):
+            legend.clear()
+        for cursor in self.cursors:
+            cursor.hide()
+        self.class_plot.getAxis("left").setTicks([[]])
+        self.class_legend.clear()
+        self.hover_label.clear()
+        self.summary.setText("Press Run (Ctrl+R) to plot the curves of the current image.")
+        self.thumbnail.show_image(None)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.export.set_enabled(False)
+        self.csv_button.setEnabled(False)
+
+    def clear_views(self) -> None:
+        """A new model: no curves, no layers."""
+        self.clear_curves()
+        self.layers = []
+        self._show_layers()
+
+    def refresh(self) -> None:
+        """Nothing to follow: curves belong to the images they were computed for."""
+
+    def hover_index(self, index: int | None) -> None:
+        """Show the values at transform value ``index`` of the latest curve and the transformed
+        current input (None hides the cursor)."""
+        self._hover_index = index
+        if index is None or not self.curves:
+            for cursor in self.cursors:
+                cursor.hide()
+            return
+        values = self.curves[-1].result.values
+        index = min(max(index, 0), len(values) - 1)
+        value = float(values[index])
+        for cursor in self.cursors:
+            cursor.setValue(value)
+            cursor.show()
+        unit = invariance.UNITS[self.kind_of_curves()]
+        lines = [f"<b>{self.kind_of_curves()} {value:g}{unit}</b>"]
+        for curve in self.curves:
+            lines.append(self._curve_text(curve, value))
+        self.hover_label.setText("<br>".join(lines))
+        model, x = self.state.model, self.state.input_tensor
+        if model is not None and x is not None:
+            result = self.curves[-1].result
+            image = model.deprocess(invariance.transform(x, result.kind, value, result.crop))
+            self.thumbnail.show_image(image, f"current input, {result.kind} {value:g}{unit}")
+
+    def kind_of_curves(self) -> str:
+        """The transform kind of the curves shown (the chosen kind when there are none)."""
+        return self.curves[0].result.kind if self.curves else self.kind
+
+    def export_csv(self, path: str | Path | None = None) -> Path | None:
+        """Save all curves as CSV (see :func:`curves_csv`) at ``path``, asking for one when None;
+        returns the path written, None if cancelled or failed."""
+        if not self.curves:
+            return None
+        if path is None:
+            suggested = str(default_folder() / f"cnnviz-{self._export_name()}.csv")
+            path, _filter = QFileDialog.getSaveFileName(self, "Export curves", suggested, "CSV (*.csv)")
+            if not path:
+                return None
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(curves_csv(self.curves), encoding="utf-8")
+        except OSError as error:
+            show_error(self, "Could not export the curves", str(error))
+            return None
+        self.state.show_status(f"Saved curves {path}")
+        return path
+
+    def _start(self) -> None:
+        model, x = self.state.model, self.state.input_tensor
+        if model is None or x is None:
+            return
+        target = self.state.target if self.state.target >= 0 else None
+        name = self.state.image_name or "image"
+        taken = {curve.name for curve in self.curves}
+        if name in taken:
+            name = next(f"{name} ({n})" for n in range(2, len(taken) + 3) if f"{name} ({n})" not in taken)
+        self.cancelled = False
+        values = self.values()
+        colour = IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)]
+        task = self.submit(JOB, "Transforming…", invariance.curve_steps, model, x, self.kind, values,
+                           list(self.layers), target, None, self.crop_check.isChecked(),
+                           done=lambda result: self._finished(ident, result))
+        ident = task.ident
+        self._run_ident = ident
+        self._pending = (name, colour)
+        task.partial.connect(lambda step: self._step(ident, step))
+        task.cancelled.connect(lambda: self._cancelled(ident))
+        task.finished.connect(lambda: self._ended(ident))
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, len(values))
+        self.progress.setValue(0)
+
+    def _target_changed(self, index: int) -> None:
+        """A new target class: a single curve of the current image is re-plotted for it; curves of
+        several images keep the targets they were computed for (the status line says so)."""
+        if index < 0 or not self.curves or self.curves[-1].result.target == index:
+            return
+        if len(self.curves) == 1 and self.curves[0].name == (self.state.image_name or "image"):
+            self.run()
+        else:
+            self.state.show_status("The curves keep the target class they were computed for; "
+                                   "press Run to plot the current image for the new target.")
+
+    def _step(self, ident: int, step: InvarianceStep) -> None:
+        if ident == self._run_ident:
+            self.progress.setValue(step.done)
+            self._put(step.result)
+
+    def _finished(self, ident: int, result: InvarianceResult) -> None:
+        if ident == self._run_ident:
+            self.progress.setValue(result.total)
+            self._put(result)
+
+    def _cancelled(self, ident: int) -> None:
+        if ident == self._run_ident:
+            self.cancelled = True
+            self._redraw()
+
+    def _ended(self, ident: int) -> None:
+        if ident == self._run_ident:
+            self._run_ident = 0
+            self.cancel_button.setEnabled(False)
+            self._redraw()
+
+    def _put(self, result: InvarianceResult) -> None:
+        """Store ``result`` as the curve being computed (added on its first step)."""
+        if self._run_ident and self.curves and self._items and self._items[-1].get("ident") == self._run_ident:
+            self.curves[-1] = replace(self.curves[-1], result=result)
+        else:
+            name, colour = self._pending
+            self.curves.append(Curve(name, result, colour))
+            self._items.append({"ident": self._run_ident})
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if not self.curves:
+            return
+        kind = self.kind_of_curves()
+        unit = invariance.UNITS[kind]
+        relative = self.relative_check.isChecked()
+        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
+            plot.setLabel("bottom", f"{KIND_TITLES[kind].lower()} ({unit})")
+        self.distance_plot.setLabel("left", "relative distance" if relative else "‖f(T(x)) − f(x)‖")
+        layer_order = list(dict.fromkeys(name for curve in self.curves for name in curve.result.distance))
+        for index, (curve, items) in enumerate(zip(self.curves, self._items)):
+            self._draw_curve(index, curve, items, layer_order, relative)
+        self.class_plot.getAxis("left").setTicks([[(i, f"#{i + 1}") for i in range(len(self.curves))]])
+        self.distance_legend.clear()
+        for index, name in enumerate(layer_order):
+            sample = pg.PlotDataItem(pen=pg.mkPen("#555", width=2, style=LAYER_STYLES[index % len(LAYER_STYLES)]))
+            self.distance_legend.addItem(sample, name)
+        self.class_plot.setYRange(-0.6, len(self.curves) - 0.4, padding=0)
+        counts: dict[int, int] = {}
+        for curve in self.curves:
+            for index in curve.result.top_class[curve.result.top_class >= 0]:
+                counts[int(index)] = counts.get(int(index), 0) + 1
+        self.class_legend.setText("Top-1 class: " + legend_html(counts, self.curves[0].result.classes))
+        styles = ", ".join(f"{name} {self._style_name(i)}" for i, name in enumerate(layer_order))
+        latest = self.curves[-1].result
+        status = ""
+        if not latest.complete:
+            state = "cancelled" if self.cancelled else "running" if self.running else "stopped"
+            status = f" — <b style='color:#c62828'>PARTIAL — {latest.done} of {latest.total} values ({state})</b>"
+        self.summary.setText(f"{len(self.curves)} image(s), {KIND_TITLES[kind].lower()}"
+                             f"{' with centre crop' if latest.crop else ''}; layers: {styles}{status}")
+        self.export.set_enabled(True)
+        self.csv_button.setEnabled(True)
+        if self._hover_index is not None:
+            self.hover_index(self._hover_index)
+
+    def _draw_curve(self, index: int, curve: Curve, items: dict[str, object], layer_order: list[str],
+                    relative: bool) -> None:
+        result = curve.result
+        label = f"#{index + 1} {curve.name}" + ("" if result.complete else " (partial)")
+        if "prob" not in items:
+            items["prob"] = self.prob_plot.plot(pen=pg.mkPen(curve.colour, width=2), symbol="o", symbolSize=5,
+                                                symbolBrush=curve.colour, symbolPen=None, name=label)
+            items["classes"] = pg.ScatterPlotItem(symbol="s", size=9, pen=pg.mkPen(curve.colour))
+            self.class_plot.addItem(items["classes"])
+        else:
+            self.prob_legend.getLabel(items["prob"]).setText(label)
+        items["prob"].setData(result.values, result.prob, connect="finite")
+        done = result.top_class >= 0
+        items["classes"].setData(x=result.values[done], y=np.full(int(done.sum()), index),
+                                 brush=[pg.mkBrush(class_colour(int(c))) for c in result.top_class[done]])
+        for name in result.distance:
+            key = f"distance:{name}"
+            style = LAYER_STYLES[layer_order.index(name) % len(LAYER_STYLES)]
+            if key not in items:
+                items[key] = self.distance_plot.plot(pen=pg.mkPen(curve.colour, width=2, style=style))
+            data = result.relative_distance[name] if relative else result.distance[name]
+            items[key].setData(result.values, data, connect="finite")
+
+    @staticmethod
+    def _style_name(index: int) -> str:
+        return ("solid", "dashed", "dotted", "dash-dotted")[index % len(LAYER_STYLES)]
+
+    def _curve_text(self, curve: Curve, value: float) -> str:
+        result = curve.result
+        i = value_index(result.values, value)
+        if result.values[i] != value or result.top_class[i] < 0:
+            return f"<span style='color:{curve.colour}'>■</span> {curve.name}: not computed"
+        index = int(result.top_class[i])
+        name = result.classes[index] if index < len(result.classes) else f"class {index}"
+        distances = result.relative_distance if self.relative_check.isChecked() else result.distance
+        parts = ", ".join(f"{layer} {distances[layer][i]:.4g}" for layer in distances)
+        return (f"<span style='color:{curve.colour}'>■</span> {curve.name}: p = {result.prob[i]:.4f}, "
+                f"top-1 {name}; distance {parts}")
+
+    def _mouse_moved(self, scene_pos: QPointF) -> None:
+        if not self.curves:
+            return
+        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
+            if plot.sceneBoundingRect().contains(scene_pos):
+                x = plot.vb.mapSceneToView(scene_pos).x()
+                self.hover_index(value_index(self.curves[-1].result.values, x))
+                return
+
+    def _model_reset(self, model: LoadedModel) -> None:
+        self.reset_range()
+        self.layers = []
+        self._show_layers()
+        self.use_default_layers()
+
+    def _defaults_ready(self, model: LoadedModel, names: list[str]) -> None:
+        if model is self.state.model:
+            self.layers = list(names)
+            self._show_layers()
+
+    def _show_layers(self) -> None:
+        if not self.layers:
+            self.layers_label.setText("Compared layers: none (only probability and class are plotted)")
+            return
+        styles = ", ".join(f"{name} ({self._style_name(i)})" for i, name in enumerate(self.layers))
+        self.layers_label.setText(f"Compared layers: {styles}")
+
+    def _export_name(self) -> str:
+        return f"invariance-{self.kind_of_curves()}"
+

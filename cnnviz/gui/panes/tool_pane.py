@@ -1,0 +1,290 @@
+"""What the filters, activations and deconvnet panes have in common.
+
+A :class:`ToolPane` lists the current model's layers in a :class:`~cnnviz.gui.widgets.layer_picker.LayerPicker`
+(listed on the compute worker once per model), keeps its layer and channel in step with the app
+state (choosing a layer in one pane, or in the Architecture table, selects it in every pane that
+lists it), runs its core work on the controller's compute worker with a busy indicator, drops
+results that arrive after the model, input or selection changed, and only computes while it is
+visible: changes made while it is hidden are caught up when it is shown. :meth:`refresh` may run
+more than once for one change, so subclasses skip work whose result is already shown or running.
+
+Subclasses implement :meth:`refresh` (show the current selection, requesting what is missing),
+:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from cnnviz.core.models import LoadedModel
+from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.runtime.activation_store import LayerOutput
+from cnnviz.gui.runtime.worker import Task
+from cnnviz.gui.widgets.busy_indicator import BusyIndicator
+from cnnviz.gui.widgets.figure_export import FigureExport
+from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
+from cnnviz.gui.widgets.shortcuts import add_layer_keys
+
+ERROR_STYLE = "QLabel { color: #c62828; }"
+SHRUNK_WIDTH = 56
+"""Least width of a toolbar control: controls keep their natural width when there is room and
+shrink (eliding their text) in a narrow window."""
+
+
+def same_request(a: tuple | None, b: tuple | None) -> bool:
+    """True if two requests (tuples of models, input tensors and plain values) ask for the same
+    thing: the same model and tensor objects (compared by identity) and equal plain values."""
+    if a is None or b is None or len(a) != len(b):
+        return a is b
+    return all(x is y or (not isinstance(x, (torch.Tensor, LoadedModel)) and x == y) for x, y in zip(a, b))
+
+
+def shrinkable(*widgets: QWidget) -> None:
+    """Let ``widgets`` shrink to :data:`SHRUNK_WIDTH` pixels in a narrow pane."""
+    for widget in widgets:
+        widget.setMinimumWidth(SHRUNK_WIDTH)
+
+
+class ToolPane(QWidget):
+    """Base of the tool panes; see the module docstring.
+
+    ``key`` names the pane's background jobs and its activation requests; ``list_layers(model)``
+    gives the layers it offers (run on the compute worker); ``default_layer(choices)`` picks one
+    when the shared selection names none of them.
+    """
+
+    def __init__(self, context: PaneContext, key: str,
+                 list_layers: Callable[[LoadedModel], list[LayerChoice]],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.state = context.state
+        self.controller = context.controller
+        self.store = context.controller.activations
+        self.list_layers = list_layers
+        self.picker = LayerPicker()
+        shrinkable(self.picker)
+        self.busy = BusyIndicator()
+        self.info = QLabel()
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._jobs: dict[str, str] = {}
+        self._job_idents: dict[str, int] = {}
+        self._waiting_for = ""
+        self._dirty = True
+        self._showing_error = False
+        self.picker.layer_chosen.connect(self.choose_layer)
+        self.state.model_changed.connect(self._model_changed)
+        self.state.input_changed.connect(lambda _tensor: self.schedule())
+        self.state.image_changed.connect(lambda _image: self._input_gone())
+        self.state.layer_changed.connect(self._state_layer_changed)
+        self.state.channel_changed.connect(self._state_channel_changed)
+        self.store.captured.connect(self._captured)
+        self.store.failed.connect(self._capture_failed)
+        add_layer_keys(self, self.picker.step)
+
+    @property
+    def layer(self) -> str:
+        """The layer shown ("" before the model's layers are listed)."""
+        choice = self.picker.current()
+        return choice.name if choice is not None else ""
+
+    @property
+    def choice(self) -> LayerChoice | None:
+        """The :class:`LayerChoice` of the layer shown."""
+        return self.picker.current()
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing this pane asked for is still being computed."""
+        return not self._jobs and not self._waiting_for and not self._dirty
+
+    def default_layer(self, choices: list[LayerChoice]) -> str:
+        """The layer to show when the shared selection is none of ``choices`` (default: the first)."""
+        return choices[0].name
+
+    def state_channel(self) -> int | None:
+        """The shared channel selection if it belongs to this pane's layer, else None."""
+        if self.state.layer == self.layer and self.state.channel >= 0:
+            return self.state.channel
+        return None
+
+    def choose_layer(self, name: str) -> None:
+        """The user picked layer ``name`` here: select it everywhere (and its channel: none)."""
+        self.picker.select(name)
+        self.state.set_layer(name)
+        self.schedule()
+
+    def choose_channel(self, channel: int) -> None:
+        """The user picked ``channel`` (-1: none) of this pane's layer: select layer and channel
+        everywhere."""
+        if self.state.layer != self.layer:
+            self.state.set_layer(self.layer)
+        self.state.set_channel(channel)
+
+    def schedule(self) -> None:
+        """Refresh now if visible, else when next shown."""
+        self._dirty = True
+        if self.isVisible() and self.layer and self.state.model is not None:
+            self._dirty = False
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Show the current selection, requesting what is not computed yet (subclasses)."""
+        raise NotImplementedError
+
+    def clear_views(self) -> None:
+        """Show nothing (a new model is being listed) (subclasses)."""
+        raise NotImplementedError
+
+    def output_ready(self, output: LayerOutput) -> None:
+        """A layer output this pane asked for arrived (subclasses that use layer outputs)."""
+
+    def channel_selected(self, channel: int | None) -> None:
+        """The shared channel selection of this pane's layer changed (None: none) (subclasses)."""
+        self.schedule()
+
+    def request_output(self, layer: str) -> LayerOutput | None:
+        """The output of ``layer`` for the current input if cached, else None and
+        :meth:`output_ready` follows."""
+        output = self.store.request(layer, self.key)
+        self._waiting_for = "" if output is not None or self.state.input_tensor is None else layer
+        self._update_busy()
+        return output
+
+    def submit(self, job: str, text: str, function: Callable[..., Any], *args: Any,
+               done: Callable[[Any], None]) -> Task:
+        """Run ``function(*args)`` on the compute worker as this pane's ``job`` (a newer one of the
+        same job replaces it); ``done(result)`` runs on success. ``text`` shows while it runs; a failure
+        shows on the info line until the next job starts."""
+        if self._showing_error:
+            self.show_info("")
+        self._jobs[job] = text
+        self._update_busy()
+        task = self.controller.compute.submit(function, *args, key=f"{self.key}:{job}")
+        ident = task.ident
+        task.succeeded.connect(done)
+        task.failed.connect(lambda error: self.show_error(f"{text.rstrip('…')} failed: {error}"))
+        task.finished.connect(lambda: self._job_finished(job, ident))
+        self._job_idents[job] = ident
+        return task
+
+    def is_running(self, job: str) -> bool:
+        """True while this pane's ``job`` has not finished."""
+        return job in self._jobs
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in red on the info line."""
+        self._showing_error = True
+        self.info.setStyleSheet(ERROR_STYLE)
+        self.info.setText(message)
+        self.info.setToolTip(message)
+
+    def show_info(self, text: str) -> None:
+        """Show ``text`` on the info line (hover details, hints)."""
+        self._showing_error = False
+        self.info.setStyleSheet("")
+        self.info.setText(text)
+        self.info.setToolTip("")
+
+    def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget) -> QWidget:
+        """The pane's figure (what *Export figure…* saves): ``parts`` stacked without margins, the last
+        one stretching; sets ``self.figure`` and ``self.export`` (file name from ``name()``, raw arrays
+        from ``data()``)."""
+        self.figure = QWidget()
+        layout = QVBoxLayout(self.figure)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for index, part in enumerate(parts):
+            layout.addWidget(part, 1 if index == len(parts) - 1 else 0)
+        self.export = FigureExport(self.figure, name, data, self.state.show_status, self)
+        return self.figure
+
+    def layer_row(self) -> QHBoxLayout:
+        """The top row: the layer picker and the *Export figure…* button (after :meth:`make_figure`)."""
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Layer"))
+        row.addWidget(self.picker, 1)
+        row.addWidget(self.export.button)
+        return row
+
+    def arrange(self, *option_rows: QHBoxLayout) -> None:
+        """Lay the pane out: the layer row, ``option_rows``, the figure (stretching), the status row."""
+        layout = QVBoxLayout(self)
+        for row in (self.layer_row(), *option_rows):
+            layout.addLayout(row)
+        layout.addWidget(self.figure, 1)
+        layout.addLayout(self.status_row())
+
+    def status_row(self) -> QHBoxLayout:
+        """A row with the info line and the busy indicator, for the bottom of the pane."""
+        row = QHBoxLayout()
+        row.addWidget(self.info, 1)
+        row.addWidget(self.busy)
+        return row
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        """Catch up with changes made while hidden."""
+        super().showEvent(event)
+        if self._dirty:
+            self.schedule()
+
+    def _update_busy(self) -> None:
+        texts = list(self._jobs.values())
+        if self._waiting_for:
+            texts.insert(0, f"Capturing {self._waiting_for}…")
+        self.busy.set_busy(texts[-1] if texts else "")
+
+    def _job_finished(self, job: str, ident: int) -> None:
+        if self._job_idents.get(job) == ident:
+            self._jobs.pop(job, None)
+            self._update_busy()
+
+    def _model_changed(self, model: LoadedModel) -> None:
+        self.picker.set_choices([])
+        self._waiting_for = ""
+        self.clear_views()
+        self.show_info("Listing the layers…")
+        self.submit("layers", "Listing layers…", self.list_layers, model,
+                    done=lambda choices: self._layers_listed(model, choices))
+
+    def _layers_listed(self, model: LoadedModel, choices: list[LayerChoice]) -> None:
+        if model is not self.state.model:
+            return
+        self.picker.set_choices(choices)
+        self.picker.setEnabled(bool(choices))
+        if not choices:
+            self.show_info("This model has no layer this pane can show.")
+            return
+        self.show_info("")
+        shared = self.state.layer
+        self.picker.select(shared if self.picker.choice(shared) else self.default_layer(choices))
+        self.schedule()
+
+    def _input_gone(self) -> None:
+        self._waiting_for = ""
+        self._update_busy()
+
+    def _state_layer_changed(self, name: str) -> None:
+        if name and name != self.layer and self.picker.select(name):
+            self.schedule()
+
+    def _state_channel_changed(self, channel: int) -> None:
+        if self.state.layer == self.layer and self.layer:
+            self.channel_selected(channel if channel >= 0 else None)
+
+    def _captured(self, output: LayerOutput) -> None:
+        if output.layer == self._waiting_for:
+            self._waiting_for = ""
+            self._update_busy()
+        if output.layer == self.layer:
+            self.output_ready(output)
+
+    def _capture_failed(self, layer: str, message: str) -> None:
+        if layer == self._waiting_for:
+            self._waiting_for = ""
+            self._update_busy()
+            self.show_error(f"Capturing {layer} failed: {message}")

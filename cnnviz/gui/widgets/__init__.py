@@ -1,0 +1,1 @@
+"""Reusable widgets: image, map, atlas and vector views, colormaps, pickers, dialogs, figure export."""

@@ -1,0 +1,205 @@
+"""One enlarged map or image with what the tool panes draw on it: a colour bar, a semi-transparent
+overlay, a receptive-field box and a marked position; clicks and hovers report pixel positions.
+
+:class:`MapCanvas` is the pyqtgraph view (aspect locked, row 0 at the top, pixels not smoothed);
+:class:`MapPanel` adds a title above and a detail line below. Coordinates are image pixels
+(row, col); pixel (r, c) covers [c, c+1) × [r, r+1) in the view, so an input-sized overlay lies
+exactly on the input image.
+"""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QGraphicsRectItem,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.gui.widgets.atlas_view import make_colorbar, safe_levels, selection_pen
+from cnnviz.gui.widgets.colormaps import colormap
+from cnnviz.gui.widgets.image_view import BACKGROUND
+
+Box = tuple[int, int, int, int]
+"""(top, left, bottom, right) in image pixels, bottom and right exclusive."""
+
+
+class MapCanvas(pg.GraphicsLayoutWidget):
+    """An image (grey/colormapped [H, W] or RGB [H, W, 3]), an optional overlay, box and marker.
+
+    Signals: ``clicked(row, col)`` for a left click on a pixel, ``hovered(row, col)`` for the pixel
+    under the mouse ((-1, -1) when it leaves the image). ``zoomable``: wheel zoom and drag pan (a
+    double click fits the image again).
+    """
+
+    clicked = Signal(int, int)
+    hovered = Signal(int, int)
+
+    def __init__(self, colorbar: bool = False, zoomable: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.view_box = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False,
+                                        enableMouse=zoomable, defaultPadding=0.0)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.overlay_item = pg.ImageItem(axisOrder="row-major")
+        self.overlay_item.setZValue(1)
+        self.view_box.addItem(self.image_item)
+        self.view_box.addItem(self.overlay_item)
+        self.box_item = QGraphicsRectItem(self.image_item)
+        self.box_item.setPen(selection_pen())
+        self.box_item.setZValue(2)
+        self.box_item.hide()
+        self.marker_item = QGraphicsRectItem(self.image_item)
+        self.marker_item.setPen(selection_pen(2.5))
+        self.marker_item.setZValue(3)
+        self.marker_item.hide()
+        self.colorbar = make_colorbar() if colorbar else None
+        if self.colorbar is not None:
+            self.addItem(self.colorbar, row=0, col=1)
+            self.colorbar.hide()
+        self.image: np.ndarray | None = None
+        self.overlay: np.ndarray | None = None
+        self._hovered = (-1, -1)
+        self.setMinimumSize(80, 80)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+
+    def set_image(self, array: np.ndarray, levels: tuple[float, float] = (0.0, 1.0),
+                  colormap_name: str = "grey") -> None:
+        """Show ``array``: [H, W] through ``colormap_name`` over ``levels``, or [H, W, 3] as RGB
+        with ``levels`` mapping to black..full colour. The view is fitted when the size changes."""
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        fit = self.image is None or self.image.shape[:2] != array.shape[:2]
+        self.image = array
+        if array.ndim == 2:
+            self.image_item.setColorMap(colormap(colormap_name))
+        else:
+            self.image_item.setLookupTable(None)
+        self.image_item.setImage(array, autoLevels=False, levels=safe_levels(levels))
+        if fit:
+            self.fit()
+
+    def set_overlay(self, array: np.ndarray | None, levels: tuple[float, float] = (0.0, 1.0),
+                    colormap_name: str = "viridis", opacity: float = 0.5) -> None:
+        """Draw map ``array`` [H, W] (the image's size) over the image through ``colormap_name``,
+        with ``opacity`` in [0, 1]; None removes the overlay."""
+        self.overlay = array
+        if array is None:
+            self.overlay_item.clear()
+            return
+        self.overlay_item.setColorMap(colormap(colormap_name))
+        self.overlay_item.setImage(array, autoLevels=False, levels=safe_levels(levels))
+        self.overlay_item.setOpacity(opacity)
+
+    def set_opacity(self, opacity: float) -> None:
+        """Opacity of the overlay, in [0, 1]."""
+        self.overlay_item.setOpacity(opacity)
+
+    def set_colorbar(self, values: tuple[float, float], colormap_name: str, label: str = "") -> None:
+        """Show the colour bar for ``values`` in ``colormap_name`` (only for a canvas built with one)."""
+        if self.colorbar is None:
+            return
+        self.colorbar.setColorMap(colormap(colormap_name))
+        self.colorbar.setLevels(safe_levels(values))
+        self.colorbar.getAxis("right").setLabel(label or None)
+        self.colorbar.show()
+
+    def set_box(self, box: Box | None) -> None:
+        """Outline ``box`` (top, left, bottom, right), or nothing for None."""
+        if box is None:
+            self.box_item.hide()
+            return
+        top, left, bottom, right = box
+        self.box_item.setRect(QRectF(left, top, right - left, bottom - top))
+        self.box_item.show()
+
+    def set_marker(self, position: tuple[int, int] | None) -> None:
+        """Outline pixel ``position`` (row, col), or nothing for None."""
+        if position is None:
+            self.marker_item.hide()
+            return
+        row, col = position
+        self.marker_item.setRect(QRectF(col, row, 1, 1))
+        self.marker_item.show()
+
+    def clear_image(self) -> None:
+        """Show nothing (no image, overlay, box or marker)."""
+        self.image = self.overlay = None
+        self.image_item.clear()
+        self.overlay_item.clear()
+        self.box_item.hide()
+        self.marker_item.hide()
+        if self.colorbar is not None:
+            self.colorbar.hide()
+
+    def fit(self) -> None:
+        """Zoom so that the whole image is visible."""
+        if self.image is not None:
+            height, width = self.image.shape[:2]
+            self.view_box.setRange(QRectF(0, 0, width, height), padding=0.0)
+
+    def pixel_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """(row, col) of the image pixel under scene position ``scene_pos``, or None."""
+        if self.image is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.image_item.mapFromScene(scene_pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        height, width = self.image.shape[:2]
+        return (row, col) if 0 <= row < height and 0 <= col < width else None
+
+    def scene_point(self, row: int, col: int) -> QPointF:
+        """Scene position of the centre of pixel (row, col) (for tests and automation)."""
+        return self.image_item.mapToScene(QPointF(col + 0.5, row + 0.5))
+
+    def _mouse_moved(self, scene_pos: QPointF) -> None:
+        pixel = self.pixel_at(scene_pos) or (-1, -1)
+        if pixel != self._hovered:
+            self._hovered = pixel
+            self.hovered.emit(*pixel)
+
+    def _mouse_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if event.double():
+            self.fit()
+            return
+        pixel = self.pixel_at(event.scenePos())
+        if pixel is not None:
+            self.clicked.emit(*pixel)
+
+    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+        """Report that no pixel is hovered any more."""
+        super().leaveEvent(event)
+        if self._hovered != (-1, -1):
+            self._hovered = (-1, -1)
+            self.hovered.emit(-1, -1)
+
+
+class MapPanel(QWidget):
+    """A :class:`MapCanvas` with a bold ``title`` above and a ``detail`` line below."""
+
+    def __init__(self, title: str = "", colorbar: bool = False, zoomable: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
+        self.canvas = MapCanvas(colorbar=colorbar, zoomable=zoomable)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.detail)
+        self.set_title(title)
+
+    def set_title(self, text: str) -> None:
+        """Set the (rich-text) title; shown bold."""
+        self.title.setText(f"<b>{text}</b>" if text else "")

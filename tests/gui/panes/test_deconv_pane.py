@@ -1,0 +1,147 @@
+"""The Deconvnet pane: projections equal the core's for the chosen layer, channel, position and
+method; clicking the map picks a position; the top-9 view; the not-exact warning."""
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from cnnviz.core import deconv, images, layers
+from cnnviz.core.hooks import hook_count
+from cnnviz.core.models import LoadedModel
+from cnnviz.gui.runtime.model_spec import ModelSpec
+
+
+def projected(pane, qtbot) -> deconv.Projection:
+    qtbot.waitUntil(lambda: pane.settled and pane._current_result() is not None
+                    and pane._current_result().request == pane._requested)
+    return pane.result.projection
+
+
+def assert_same_projection(shown: deconv.Projection, expected: deconv.Projection) -> None:
+    assert (shown.channel, shown.position, shown.box) == (expected.channel, expected.position, expected.box)
+    assert shown.activation == expected.activation
+    assert torch.equal(shown.image, expected.image)
+
+
+def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "deconvnet")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    assert pane.layer == "features.conv3" and pane.method == "deconvnet" and pane.channel is None
+    shown = projected(pane, qtbot)
+    expected = deconv.project_unit(model, x, "features.conv3", method="deconvnet")
+    assert_same_projection(shown, expected)
+    activation = layers.capture(model, x, ["features.conv3"])["features.conv3"][0]
+    assert (shown.channel, shown.position) == deconv.strongest_unit(activation)
+    np.testing.assert_array_equal(pane.projection_panel.canvas.image, deconv.to_display(expected.image)[:, :, 0])
+    np.testing.assert_array_equal(pane.map_panel.canvas.image, activation[shown.channel].numpy())
+    assert pane.map_panel.canvas.marker_item.isVisible()
+    assert pane.channel_spin.text() == "strongest"
+
+    pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
+    assert_same_projection(projected(pane, qtbot), deconv.project_unit(model, x, "features.conv3", method="guided"))
+    pane.channel_spin.setValue(5)
+    assert loaded_window.state.channel == 5
+    shown = projected(pane, qtbot)
+    assert_same_projection(shown, deconv.project_unit(model, x, "features.conv3", channel=5, method="guided"))
+    assert shown.position == deconv.channel_argmax(activation, 5)
+    pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
+    np.testing.assert_array_equal(pane.projection_panel.canvas.image,
+                                  deconv.to_display(shown.image, "abs")[:, :, 0])
+    assert not pane.warning.isVisible()
+
+
+def test_clicking_the_map_projects_that_position(loaded_window, show_pane, mouse, qtbot):
+    pane = show_pane(loaded_window, "deconvnet")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    pane.channel_spin.setValue(12)
+    first = projected(pane, qtbot)
+    target = (1, 5) if first.position != (1, 5) else (2, 2)
+    canvas = pane.map_panel.canvas
+    mouse.click(canvas, lambda: canvas.scene_point(*target))
+    assert pane.position == target
+    shown = projected(pane, qtbot)
+    expected = deconv.project_unit(model, x, "features.conv3", channel=12, position=target)
+    assert_same_projection(shown, expected)
+    assert canvas.marker_item.rect().topLeft().toTuple() == (target[1], target[0])
+    assert pane.input_panel.canvas.box_item.rect().getRect() == (
+        expected.box[1], expected.box[0], expected.box[3] - expected.box[1], expected.box[2] - expected.box[0])
+    assert f"position: {target}" == pane.position_label.text()
+    pane.strongest_button.click()
+    assert projected(pane, qtbot).position == first.position
+
+
+def test_top_nine_shows_the_cores_units_and_boxes(loaded_window, show_pane, mouse, qtbot):
+    pane = show_pane(loaded_window, "deconvnet")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    pane.top_button.click()
+    qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
+    expected = deconv.top_units(model, x, "features.conv3", k=9, method="deconvnet")
+    assert [u.box for u in pane.top.units] == [u.box for u in expected]
+    assert [u.channel for u in pane.top.units] == [u.channel for u in expected]
+    assert all(torch.equal(a.image, b.image) for a, b in zip(pane.top.units, expected))
+    assert pane.top_projections.atlas.count == 9 and pane.top_patches.atlas.count == 9
+    assert pane.pages.currentIndex() == 1
+    assert f"1: channel {expected[0].channel}" in pane.top_list.text()
+    view = pane.top_projections
+    mouse.click(view, lambda: view.scene_centre(4))
+    assert not pane.top_mode and loaded_window.state.channel == expected[4].channel
+    assert projected(pane, qtbot).position == expected[4].position
+
+
+def silu_model() -> LoadedModel:
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.SiLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                           nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    return LoadedModel(module=module.eval(), name="silu-net", categories=["a", "b", "c", "d"],
+                       input_size=(32, 32), mean=(0.5,) * 3, std=(0.25,) * 3, in_channels=3, resize_size=32,
+                       source="file")
+
+
+def test_a_model_with_silu_says_deconvnet_is_not_exact(window, settle, show_pane, qtbot):
+    model = silu_model()
+    window.controller.set_model(model, ModelSpec("file", "silu_net.py"))
+    window.controller.set_image(Image.new("RGB", (40, 40), (120, 60, 200)), "purple")
+    settle(window)
+    pane = show_pane(window, "deconvnet")
+    assert pane.layer == "2"
+    projected(pane, qtbot)
+    assert pane.warning.isVisible()
+    assert "silu" in pane.warning.text() and "Not exact" in pane.warning.text()
+    pane.method_combo.setCurrentIndex(pane.method_combo.findData("gradient"))
+    projected(pane, qtbot)
+    assert not pane.warning.isVisible()
+    assert hook_count(model.module) == 0
+
+
+def test_a_new_image_projects_again_with_the_chosen_method(loaded_window, show_pane, settle, qtbot):
+    pane = show_pane(loaded_window, "deconvnet")
+    pane.method_combo.setCurrentIndex(pane.method_combo.findData("gradient"))
+    before = projected(pane, qtbot)
+    bag = images.sample("fmnist_bag")
+    loaded_window.controller.open_sample(bag)
+    qtbot.waitUntil(lambda: loaded_window.state.image_path == bag.path, timeout=10_000)
+    settle(loaded_window)
+    shown = projected(pane, qtbot)
+    assert shown is not before
+    expected = deconv.project_unit(loaded_window.state.model, loaded_window.state.input_tensor, "features.conv3",
+                                   method="gradient")
+    assert_same_projection(shown, expected)
+
+
+def test_a_failed_projection_is_reported_and_can_be_retried(loaded_window, show_pane, qtbot, monkeypatch):
+    pane = show_pane(loaded_window, "deconvnet")
+    projected(pane, qtbot)
+    real = deconv.project_unit
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(deconv, "project_unit", broken)
+    pane.channel_spin.setValue(3)
+    qtbot.waitUntil(lambda: pane.settled and "out of memory (simulated)" in pane.info.text())
+    assert "failed" in pane.info.text()
+    monkeypatch.setattr(deconv, "project_unit", real)
+    pane.picker.activated.emit(pane.picker.currentIndex())
+    shown = projected(pane, qtbot)
+    assert shown.channel == 3 and "failed" not in pane.info.text()

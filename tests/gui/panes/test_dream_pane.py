@@ -1,0 +1,135 @@
+"""The Deep dream pane: settings changed while a run goes on apply from the next step; pause, resume
+and stop; one curve per run; saving, "use as input" and a diverging run."""
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cnnviz.core.hooks import hook_count
+from cnnviz.gui.widgets.image_view import image_array
+
+RUN_MS = 30_000
+
+
+def dream_pane(window, show_pane, iterations: int = 100_000):
+    pane = show_pane(window, "dream")
+    pane.controls.octaves.setValue(1)
+    pane.controls.iterations.setValue(iterations)
+    return pane
+
+
+def run_to_end(pane, qtbot) -> None:
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: not pane.running, timeout=RUN_MS)
+
+
+def stop(pane, qtbot) -> None:
+    pane.stop_button.click()
+    qtbot.waitUntil(lambda: not pane.running, timeout=RUN_MS)
+
+
+def switch_index(records, value_of, old, new) -> int:
+    """Index of the first record with ``new``; asserts every earlier one had ``old`` and every later
+    one ``new``."""
+    values = [value_of(record) for record in records]
+    first = values.index(new)
+    assert set(values[:first]) == {old} and set(values[first:]) == {new}
+    return first
+
+
+def test_step_size_and_layer_changed_while_running_apply_from_the_next_step(loaded_window, show_pane, qtbot):
+    pane = dream_pane(loaded_window, show_pane)
+    old_layer = pane.layer
+    new_layer = next(c.name for c in pane.picker.choices if not c.is_vector and c.name != old_layer)
+    pane.controls.step.set_value(0.01)
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: len(pane.records) >= 5, timeout=RUN_MS)
+    pane.controls.step.spin.setValue(0.05)
+    index = pane.picker.findData(new_layer)
+    pane.picker.setCurrentIndex(index)
+    pane.picker.activated.emit(index)
+    changed_at = len(pane.records)
+    qtbot.waitUntil(lambda: sum(r.step_size == 0.05 and r.layer == new_layer for r in pane.records) >= 5,
+                    timeout=RUN_MS)
+    stop(pane, qtbot)
+
+    records = pane.records
+    assert [r.index for r in records] == list(range(len(records)))
+    step_switch = switch_index(records, lambda r: r.step_size, 0.01, 0.05)
+    layer_switch = switch_index(records, lambda r: r.layer, old_layer, new_layer)
+    for switch in (step_switch, layer_switch):
+        assert changed_at <= switch <= len(records) - 5
+    assert loaded_window.state.layer == new_layer
+
+
+def test_pause_resume_and_stop_even_while_paused_leave_the_model_clean(loaded_window, show_pane, qtbot):
+    pane = dream_pane(loaded_window, show_pane)
+    model = loaded_window.state.model
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: len(pane.records) >= 3, timeout=RUN_MS)
+    pane.pause_button.click()
+    assert pane.paused and pane.pause_button.text() == "Resume"
+    qtbot.wait(200)
+    paused_at = len(pane.records)
+    qtbot.wait(400)
+    assert len(pane.records) == paused_at and pane.running
+    pane.pause_button.click()
+    assert pane.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: len(pane.records) >= paused_at + 5, timeout=RUN_MS)
+    pane.pause_button.click()
+    stop(pane, qtbot)
+    assert not pane.paused and not pane.stop_button.isEnabled()
+    assert hook_count(model.module) == 0
+    assert all(parameter.grad is None for parameter in model.module.parameters())
+
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: len(pane.records) >= 2, timeout=RUN_MS)
+    pane.pause_button.click()
+    stop(pane, qtbot)
+    assert hook_count(model.module) == 0
+
+
+def test_each_run_adds_a_curve_to_each_plot_and_clear_removes_them(loaded_window, show_pane, qtbot):
+    pane = dream_pane(loaded_window, show_pane, iterations=8)
+    pane.controls.prob_every.setValue(2)
+    run_to_end(pane, qtbot)
+    pane.controls.step.set_value(0.2)
+    run_to_end(pane, qtbot)
+    assert pane.plots.curve_counts() == (2, 2)
+    first, second = pane.plots.runs
+    assert first.steps == list(range(8)) and first.prob_steps == [0, 2, 4, 6]
+    assert "0.2" in second.objective_item.name()
+    assert "every 2 steps" in pane.plots.probability_plot.getPlotItem().titleLabel.text
+    pane.clear_button.click()
+    assert pane.plots.curve_counts() == (0, 0)
+
+
+def test_save_writes_the_full_resolution_image_and_use_as_input_makes_it_current(
+        loaded_window, show_pane, settle, qtbot, tmp_path):
+    picture = Image.fromarray((np.arange(48 * 64) % 251).astype(np.uint8).reshape(48, 64), mode="L")
+    loaded_window.controller.set_image(picture, "stripes")
+    settle(loaded_window)
+    pane = dream_pane(loaded_window, show_pane, iterations=3)
+    pane.controls.work_at.setCurrentIndex(pane.controls.work_at.findData("full"))
+    run_to_end(pane, qtbot)
+    assert tuple(pane.current.shape[-2:]) == (48, 64) and len(pane.records) == 3
+    saved = pane.save_image(tmp_path / "dream")
+    assert saved.suffix == ".png" and Image.open(saved).size == (64, 48)
+
+    expected = image_array(loaded_window.state.model.deprocess(pane.current))
+    pane.use_button.click()
+    assert loaded_window.state.image_name == "dream of stripes"
+    np.testing.assert_array_equal(np.asarray(loaded_window.state.image), expected)
+    settle(loaded_window)
+
+
+def test_a_diverging_run_stops_with_a_message_and_keeps_a_finite_image(loaded_window, show_pane, qtbot):
+    pane = dream_pane(loaded_window, show_pane, iterations=2000)
+    pane.controls.normalize.setChecked(False)
+    pane.controls.clamp.setChecked(False)
+    pane.controls.step.set_value(10.0)
+    run_to_end(pane, qtbot)
+    assert pane.records[-1].message and len(pane.records) < 2000
+    assert "diverged" in pane.info.text()
+    assert torch.isfinite(pane.current).all()
+    assert np.isfinite(pane.view.canvas.image.astype(float)).all()

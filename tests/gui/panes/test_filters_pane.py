@@ -1,0 +1,104 @@
+"""The Filters pane: the filter grid of a conv layer, views, normalisation, hover and click."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cnnviz.core import filters, layers
+from cnnviz.gui.panes.filters import filter_text
+
+
+def choose(combo, data) -> None:
+    """Pick the item of ``combo`` holding ``data``, as a user would."""
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)
+
+
+def pick_layer(pane, name: str) -> None:
+    index = pane.picker.findData(name)
+    pane.picker.setCurrentIndex(index)
+    pane.picker.activated.emit(index)
+
+
+def test_first_layer_grid_has_one_tile_per_filter(loaded_window, show_pane):
+    pane = show_pane(loaded_window, "filters")
+    model = loaded_window.state.model
+    assert pane.layer == filters.conv_layers(model)[0] == "features.conv1"
+    assert pane.atlas.atlas.count == 32
+    assert pane.view == "channel" and not pane.channel_spin.isEnabled()
+    rgb = pane.view_combo.model().item(pane.view_combo.findData("rgb"))
+    assert not rgb.isEnabled()
+    expected, _ = filters.filter_images(filters.weights(model, "features.conv1"), "channel", 0, "filter")
+    for index in (0, 13, 31):
+        np.testing.assert_array_equal(pane.atlas.tile_array(index), expected[index])
+    np.testing.assert_array_equal(pane.atlas.image_item.image, pane.atlas.atlas.image)
+    assert [type(item).__name__ for item in pane.atlas.view_box.addedItems] == ["ImageItem"]
+    assert "32 filters of 1×5×5" in pane.title.text()
+
+
+def test_deeper_layer_shows_an_input_channel_or_the_norm(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "filters")
+    pick_layer(pane, "features.conv2")
+    assert loaded_window.state.layer == "features.conv2"
+    pane.channel_spin.setValue(5)
+    qtbot.waitUntil(lambda: pane.settled and pane.grid.layer == "features.conv2" and pane.grid.channel == 5)
+    weights = filters.weights(loaded_window.state.model, "features.conv2")
+    assert pane.atlas.atlas.count == 64 and pane.channel_spin.maximum() == 31
+    expected, _ = filters.filter_images(weights, "channel", 5, "filter")
+    np.testing.assert_array_equal(pane.atlas.tile_array(40), expected[40])
+    choose(pane.view_combo, "norm")
+    qtbot.waitUntil(lambda: pane.settled and pane.grid.view == "norm")
+    assert not pane.channel_spin.isEnabled()
+    expected, _ = filters.filter_images(weights, "norm", per="filter")
+    np.testing.assert_array_equal(pane.atlas.tile_array(40), expected[40])
+
+
+def test_hover_and_click_select_a_filter_with_its_stats_and_activation(loaded_window, show_pane, mouse, qtbot):
+    pane = show_pane(loaded_window, "filters")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    stats = filters.stats(filters.weights(model, "features.conv1"))
+    bias = float(model.module.features.conv1.bias[7].detach())
+    mouse.hover(pane.atlas, lambda: pane.atlas.scene_centre(7))
+    assert pane.info.text() == filter_text(stats[7], bias)
+    assert "1×5×5" in pane.info.text() and f"L2 norm {stats[7].norm:.4g}" in pane.info.text()
+    mouse.click(pane.atlas, lambda: pane.atlas.scene_centre(7))
+    qtbot.waitUntil(lambda: pane.selected == 7 and pane.settled)
+    assert (loaded_window.state.layer, loaded_window.state.channel) == ("features.conv1", 7)
+    assert pane.atlas.selected == 7 and pane.atlas.outline.isVisible()
+    np.testing.assert_array_equal(pane.filter_panel.canvas.image, pane.grid.images[7])
+    assert pane.stats_label.text() == filter_text(stats[7], bias)
+    expected = layers.capture(model, x, ["features.conv1"])["features.conv1"][0, 7].numpy()
+    np.testing.assert_allclose(pane.activation_panel.canvas.image, expected, rtol=1e-6, atol=1e-6)
+    assert pane.activation_panel.canvas.image.shape == (28, 28)
+
+
+def test_per_filter_and_per_layer_normalisation_change_the_levels(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "filters")
+    weights = filters.weights(loaded_window.state.model, "features.conv1")
+    assert pane.per == "filter"
+    assert pane.atlas.colorbar.levels() == pytest.approx((0.0, 1.0))
+    per_filter = pane.atlas.tile_array(3).copy()
+    choose(pane.scale_combo, "layer")
+    qtbot.waitUntil(lambda: pane.settled and pane.grid.per == "layer")
+    expected, layer_range = filters.filter_images(weights, "channel", 0, "layer")
+    np.testing.assert_array_equal(pane.atlas.tile_array(3), expected[3])
+    assert not np.array_equal(pane.atlas.tile_array(3), per_filter)
+    assert pane.atlas.colorbar.levels() == pytest.approx(layer_range)
+    assert layer_range == pytest.approx((float(weights.min()), float(weights.max())))
+    pane.colormap.set_name("diverging")
+    bound = max(abs(layer_range[0]), abs(layer_range[1]))
+    assert pane.atlas.colorbar.levels() == pytest.approx((-bound, bound))
+    low, high = pane.atlas.image_item.getLevels()
+    centre = -layer_range[0] / (layer_range[1] - layer_range[0])
+    assert (low + high) / 2 == pytest.approx(centre)
+
+
+def test_arrow_keys_step_through_the_filters(loaded_window, show_pane, mouse, qtbot):
+    pane = show_pane(loaded_window, "filters")
+    mouse.click(pane.atlas, lambda: pane.atlas.scene_centre(4))
+    qtbot.waitUntil(lambda: pane.selected == 4)
+    qtbot.keyClick(pane.atlas, Qt.Key.Key_Right)
+    assert loaded_window.state.channel == 5
+    qtbot.keyClick(pane.atlas, Qt.Key.Key_Down)
+    assert loaded_window.state.channel == 5 + pane.atlas.atlas.columns

@@ -1,0 +1,134 @@
+"""The Invariance pane: curves equal the core's, a second image adds a curve, a 4-fold symmetric
+image gives equal probabilities at quarter turns, exports are written, no hooks stay on the model."""
+
+import time
+
+import numpy as np
+from PIL import Image
+
+from cnnviz.core import invariance
+from cnnviz.core.hooks import hook_count
+from cnnviz.gui.widgets.figure_export import PNG_ONLY
+
+
+def plotted(pane, index: int) -> tuple[np.ndarray, np.ndarray]:
+    return pane._items[index]["prob"].getData()
+
+
+def run(pane, qtbot, add: bool = False) -> invariance.InvarianceResult:
+    count = len(pane.curves) if add else 0
+    (pane.add_image if add else pane.run)()
+    qtbot.waitUntil(lambda: not pane.running and len(pane.curves) == count + 1
+                    and pane.curves[-1].result.complete, timeout=60_000)
+    return pane.curves[-1].result
+
+
+def test_rotation_curves_equal_the_cores(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    assert pane.kind == "rotation" and pane.layers == ["features.relu1", "classifier.relu4"]
+    np.testing.assert_array_equal(pane.values(), invariance.default_values("rotation", 28))
+    shown = run(pane, qtbot)
+    expected = invariance.curves(model, x, "rotation", pane.values(), pane.layers, loaded_window.state.target)
+    np.testing.assert_allclose(shown.prob, expected.prob, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(shown.top_class, expected.top_class)
+    for layer in pane.layers:
+        np.testing.assert_allclose(shown.distance[layer], expected.distance[layer], rtol=1e-4, atol=1e-4)
+    xs, ys = plotted(pane, 0)
+    np.testing.assert_array_equal(xs, expected.values)
+    np.testing.assert_allclose(ys, expected.prob, rtol=1e-5, atol=1e-7)
+    relative = pane._items[0]["distance:classifier.relu4"]
+    pane.relative_check.setChecked(True)
+    np.testing.assert_allclose(relative.getData()[1], expected.relative_distance["classifier.relu4"], rtol=1e-4)
+    pane.hover_index(9)
+    assert "rotation 90°" in pane.hover_label.text() and pane.thumbnail.canvas.has_image()
+    assert hook_count(model.module) == 0
+
+
+def test_translation_defaults_and_a_second_image_keeps_two_curves(loaded_window, show_pane, settle, qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    pane.kind_combo.setCurrentIndex(pane.kind_combo.findData("horizontal"))
+    np.testing.assert_array_equal(pane.values(), invariance.default_values("horizontal", 28))
+    run(pane, qtbot)
+    loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
+    settle(loaded_window)
+    second = run(pane, qtbot, add=True)
+    assert [c.name for c in pane.curves] == ["fmnist_ankle_boot.png", "bright"]
+    assert len(pane.prob_plot.listDataItems()) == 2
+    assert pane.curves[0].colour != pane.curves[1].colour
+    expected = invariance.curves(loaded_window.state.model, loaded_window.state.input_tensor, "horizontal",
+                                 pane.values(), pane.layers, loaded_window.state.target)
+    np.testing.assert_allclose(plotted(pane, 1)[1], expected.prob, rtol=1e-5, atol=1e-7)
+    assert second.kind == "horizontal"
+    pane.clear_button.click()
+    assert pane.curves == [] and not pane.prob_plot.listDataItems()
+
+
+def test_a_four_fold_symmetric_image_peaks_at_quarter_turns(loaded_window, show_pane, settle, qtbot):
+    rows, cols = np.mgrid[0:28, 0:28]
+    ring = np.maximum(np.abs(rows - 13.5), np.abs(cols - 13.5))
+    pixels = np.where((ring > 4) & (ring < 9), 230, 20).astype(np.uint8)
+    pixels[12:16, 2:6] = 255
+    pixels = np.maximum.reduce([np.rot90(pixels, k) for k in range(4)])
+    loaded_window.controller.set_image(Image.fromarray(pixels, "L"), "square")
+    settle(loaded_window)
+    pane = show_pane(loaded_window, "invariance")
+    result = run(pane, qtbot)
+    xs, ys = plotted(pane, 0)
+    quarter = [int(np.flatnonzero(xs == angle)[0]) for angle in (0, 90, 180, 270)]
+    assert len(set(ys[quarter].tolist())) == 1
+    distance = result.distance["features.relu1"]
+    off = int(np.flatnonzero(xs == 40)[0])
+    assert (distance[quarter] == 0).all() and distance[off] > 0
+
+
+def test_exports_write_a_non_blank_png_and_all_curves_as_csv(loaded_window, show_pane, qtbot, monkeypatch,
+                                                           tmp_path):
+    pane = show_pane(loaded_window, "invariance")
+    pane.set_values(0, 90, 30)
+    first = run(pane, qtbot)
+    run(pane, qtbot, add=True)
+    path = pane.export_csv(tmp_path / "curves.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("image,rotation_°,target_probability,top_class")
+    assert len(lines) == 1 + 2 * 4
+    assert lines[1].split(",")[:3] == ["fmnist_ankle_boot.png", "0", f"{first.prob[0]:.6g}"]
+    assert lines[5].startswith("fmnist_ankle_boot.png (2),0,")
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
+                        lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_ONLY))
+    written = pane.export.export()
+    pixels = np.asarray(Image.open(written[0]).convert("RGB"), dtype=np.float32)
+    assert pixels.shape[0] > 200 and pixels.std() > 20
+
+
+def test_a_new_target_class_replots_the_curve_for_it(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    first = run(pane, qtbot)
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    new_target = 7 if first.target != 7 else 5
+    loaded_window.state.set_target(new_target)
+    qtbot.waitUntil(lambda: not pane.running and len(pane.curves) == 1
+                    and pane.curves[0].result.target == new_target and pane.curves[0].result.complete,
+                    timeout=60_000)
+    expected = invariance.curves(model, x, "rotation", pane.values(), pane.layers, new_target)
+    np.testing.assert_allclose(plotted(pane, 0)[1], expected.prob, rtol=1e-5, atol=1e-7)
+
+
+def test_cancel_keeps_a_partial_curve(loaded_window, show_pane, qtbot, monkeypatch):
+    pane = show_pane(loaded_window, "invariance")
+    original = invariance.curve_steps
+
+    def slow_steps(model, x, kind, values, layers, target, batch_size, crop):
+        for step in original(model, x, kind, values, layers, target, 4, crop):
+            yield step
+            time.sleep(0.05)
+
+    monkeypatch.setattr(invariance, "curve_steps", slow_steps)
+    pane.run()
+    qtbot.waitUntil(lambda: bool(pane.curves) and pane.curves[0].result.done >= 4, timeout=30_000)
+    pane.cancel()
+    qtbot.waitUntil(lambda: not pane.running, timeout=30_000)
+    result = pane.curves[0].result
+    assert pane.cancelled and not result.complete
+    assert np.isfinite(result.prob[:result.done]).all() and np.isnan(result.prob[result.done:]).all()
+    assert hook_count(loaded_window.state.model.module) == 0

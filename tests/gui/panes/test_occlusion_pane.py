@@ -1,0 +1,133 @@
+"""The Occlusion pane: maps equal the core's, cancel leaves a marked partial result, a new target
+class runs again, exports hold the result, and no hooks stay on the model."""
+
+import time
+
+import numpy as np
+from PIL import Image
+
+from cnnviz.core import deconv, occlusion
+from cnnviz.core.hooks import hook_count
+from cnnviz.gui.panes import occlusion as occlusion_pane
+from cnnviz.gui.widgets.figure_export import PNG_ONLY
+from cnnviz.gui.widgets.image_view import image_array
+
+
+def run_to_end(pane, qtbot):
+    pane.run()
+    qtbot.waitUntil(lambda: not pane.running and pane.result is not None and pane.result.complete, timeout=60_000)
+    return pane.result
+
+
+def assert_same_maps(shown: occlusion.OcclusionResult, expected: occlusion.OcclusionResult) -> None:
+    np.testing.assert_allclose(shown.prob, expected.prob, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(shown.top_class, expected.top_class)
+    np.testing.assert_allclose(shown.feature, expected.feature, rtol=1e-5, atol=1e-4)
+    assert (shown.channel, shown.target, shown.done, shown.total) == (
+        expected.channel, expected.target, expected.done, expected.total)
+
+
+def test_run_shows_the_cores_maps_and_hover_shows_the_occluded_image(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "occlusion")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    assert (pane.window_spin.value(), pane.stride_spin.value(), pane.fill) == (8, 2, "mean")
+    assert pane.layer == "features.relu3"
+    shown = run_to_end(pane, qtbot)
+    expected = occlusion.occlude(model, x, loaded_window.state.target, 8, 2, "mean", "features.relu3")
+    assert_same_maps(shown, expected)
+    np.testing.assert_array_equal(pane.prob_panel.canvas.overlay, shown.prob)
+    np.testing.assert_array_equal(pane.feature_panel.canvas.overlay, shown.feature)
+    assert pane.prob_panel.canvas.overlay_item.opacity() == 0.7
+    projection = deconv.project_unit(model, x, "features.relu3", channel=expected.channel)
+    np.testing.assert_array_equal(pane.projection_panel.canvas.image, deconv.to_display(projection.image)[:, :, 0])
+    assert "Ankle boot" in pane.class_panel.detail.text() and not pane.partial_label.isVisible()
+    assert pane.progress.value() == pane.progress.maximum() == 121
+
+    pane.prob_panel.canvas.hovered.emit(10, 12)
+    i, j = occlusion_pane.cell_at(shown, 10, 12)
+    top, left = int(shown.positions[0][i]), int(shown.positions[1][j])
+    source = occlusion.fill_image(model, x, "mean", 8)
+    example = image_array(model.deprocess(occlusion.occluded(x, source, top, left, 8)))
+    np.testing.assert_array_equal(pane.input_panel.canvas.image, example)
+    assert f"top {top}, left {left}" in pane.info.text() and f"{shown.prob[i, j]:.4f}" in pane.info.text()
+    assert hook_count(model.module) == 0
+
+
+def slowed(real):
+    def job(*args):
+        steps = real(*args)
+        try:
+            while True:
+                try:
+                    item = next(steps)
+                except StopIteration as stop:
+                    return stop.value
+                time.sleep(0.05)
+                yield item
+        finally:
+            steps.close()
+
+    return job
+
+
+def test_cancel_keeps_a_partial_result_marked_partial(loaded_window, show_pane, qtbot, monkeypatch):
+    monkeypatch.setattr(occlusion_pane, "occlusion_job", slowed(occlusion_pane.occlusion_job))
+    pane = show_pane(loaded_window, "occlusion")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    pane.batch_spin.setValue(4)
+    pane.run()
+    qtbot.waitUntil(lambda: pane.result is not None, timeout=30_000)
+    pane.cancel_button.click()
+    qtbot.waitUntil(lambda: not pane.running, timeout=30_000)
+    partial = pane.result
+    assert pane.cancelled and 0 < partial.done < partial.total == 121 and not partial.complete
+    assert pane.partial_label.isVisible()
+    assert pane.partial_label.text().startswith(f"PARTIAL — {partial.done} of 121 positions")
+    computed = np.arange(121) < partial.done
+    flat = partial.prob.reshape(-1)
+    assert np.isfinite(flat[computed]).all() and np.isnan(flat[~computed]).all()
+    assert (partial.top_class.reshape(-1)[~computed] == -1).all()
+    full = occlusion.occlude(model, x, loaded_window.state.target, 8, 2, "mean", "features.relu3")
+    np.testing.assert_allclose(flat[computed], full.prob.reshape(-1)[computed], rtol=1e-5, atol=1e-6)
+    assert hook_count(model.module) == 0
+
+
+def test_a_new_target_class_runs_again(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "occlusion")
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    first = run_to_end(pane, qtbot)
+    other = 5 if first.target != 5 else 7
+    loaded_window.controller.choose_target(other)
+    qtbot.waitUntil(lambda: not pane.running and pane.result is not None and pane.result.target == other
+                    and pane.result.complete, timeout=60_000)
+    assert_same_maps(pane.result, occlusion.occlude(model, x, other, 8, 2, "mean", "features.relu3"))
+    assert "Sandal" in pane.prob_panel.title.text()
+    assert hook_count(model.module) == 0
+
+
+def test_a_new_image_clears_the_maps(loaded_window, show_pane, settle, qtbot):
+    pane = show_pane(loaded_window, "occlusion")
+    run_to_end(pane, qtbot)
+    loaded_window.controller.set_image(Image.new("L", (28, 28), 90), "grey")
+    settle(loaded_window)
+    qtbot.waitUntil(lambda: pane.settled)
+    assert pane.result is None and not pane.data_button.isEnabled()
+
+
+def test_exports_write_the_figure_and_the_raw_maps(loaded_window, show_pane, qtbot, monkeypatch, tmp_path):
+    pane = show_pane(loaded_window, "occlusion")
+    result = run_to_end(pane, qtbot)
+    dialog = "PySide6.QtWidgets.QFileDialog.getSaveFileName"
+    monkeypatch.setattr(dialog, lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_ONLY))
+    written = pane.export.export()
+    assert written == [tmp_path / "figure.png"]
+    pixels = np.asarray(Image.open(written[0]).convert("RGB"), dtype=np.float32)
+    assert pixels.shape[0] > 200 and pixels.std() > 20
+
+    monkeypatch.setattr(dialog, lambda *args, **kwargs: (str(tmp_path / "maps"), ""))
+    written = pane.export_data()
+    assert [p.name for p in written] == ["maps_prob.npy", "maps_top_class.npy", "maps_feature.npy", "maps.csv"]
+    for name, array in result.arrays().items():
+        np.testing.assert_array_equal(np.load(tmp_path / f"maps_{name}.npy"), array)
+    assert (tmp_path / "maps.csv").read_text(encoding="utf-8") == result.to_csv()
+    assert len(result.to_csv().splitlines()) == 122
