@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.forward import forward_to
+from cnnviz.core.hooks import eval_and_frozen
 from cnnviz.core.layers import field_of, trace
 from cnnviz.core.models import LoadedModel
 
@@ -123,36 +123,6 @@ def _clamp_range(name: str, args: tuple, kwargs: dict) -> tuple[float, float]:
     return float(-1.0 if low is None else low), float(1.0 if high is None else high)
 
 
-class _Stop(Exception):
-    """Ends a forward pass once the target layer has produced its output."""
-
-
-def _forward_to(model: LoadedModel, x: torch.Tensor, layer: str, stop: bool) -> torch.Tensor:
-    """Run ``model`` on ``x`` and return ``layer``'s output (with its graph), stopping there if ``stop``."""
-    modules = dict(model.module.named_modules())
-    if not layer or layer not in modules:
-        raise KeyError(f"no layer called {layer!r} in {model.name}")
-    seen: list[torch.Tensor] = []
-
-    def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
-        tensor = output if isinstance(output, torch.Tensor) else next(
-            (o for o in output if isinstance(o, torch.Tensor)), None)
-        if tensor is not None:
-            seen.append(tensor.clone())
-        if stop:
-            raise _Stop
-
-    with HookSet() as hooks:
-        hooks.add(modules[layer].register_forward_hook(keep))
-        try:
-            model.module(x)
-        except _Stop:
-            pass
-    if not seen:
-        raise KeyError(f"the forward pass did not call {layer!r}")
-    return seen[-1]
-
-
 def _called_once(model: LoadedModel, layer: str) -> bool:
     traced = trace(model).get(layer)
     return traced is None or traced.calls <= 1
@@ -203,10 +173,10 @@ def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
     with eval_and_frozen(model.module), torch.enable_grad():
         source = x.detach().to(model.device).requires_grad_(True)
         if method == "gradient":
-            activation = _forward_to(model, source, layer, stop)
+            activation = forward_to(model, source, layer, stop_early=stop, keep_graph=True)[layer]
         else:
             with rules:
-                activation = _forward_to(model, source, layer, stop)
+                activation = forward_to(model, source, layer, stop_early=stop, keep_graph=True)[layer]
         channels, positions = choose(activation[0].detach())
         units = _units(activation[:1].expand(len(channels), *activation.shape[1:]), channels, positions)
         gradients = [torch.autograd.grad(unit, source, retain_graph=i < len(channels) - 1)[0][0]

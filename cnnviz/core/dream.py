@@ -16,13 +16,12 @@ with ``best_match`` each position's best-matching guide feature vector.
 import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.forward import forward_to
+from cnnviz.core.hooks import eval_and_frozen
 from cnnviz.core.models import LoadedModel, output_logits
 from cnnviz.core.progress import ProgressFn, report
 from cnnviz.core.smoothing import gaussian_blur
@@ -98,34 +97,6 @@ class DreamStep:
     message: str | None = None
 
 
-class _Stop(Exception):
-    """Ends the forward pass once the chosen layer has produced its output."""
-
-
-def _layer_output(model: LoadedModel, x: torch.Tensor, layer: str, full: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(layer output, logits or None). Without ``full`` the pass stops at the layer."""
-    module = dict(model.module.named_modules()).get(layer)
-    if module is None or not layer:
-        raise KeyError(f"no layer called {layer!r} in {model.name}")
-    kept: list[torch.Tensor] = []
-
-    def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
-        kept.append(output if isinstance(output, torch.Tensor) else output[0])
-        if not full:
-            raise _Stop
-
-    logits = None
-    with HookSet() as hooks:
-        hooks.add(module.register_forward_hook(keep))
-        try:
-            logits = output_logits(model.module(x))
-        except _Stop:
-            pass
-    if not kept:
-        raise KeyError(f"the forward pass did not reach {layer!r}")
-    return kept[-1], logits
-
-
 def _fit_to_model(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     """``x`` resized (bilinear, differentiable) to the model's input size, for class scores."""
     if tuple(x.shape[-2:]) == tuple(model.input_size):
@@ -137,7 +108,7 @@ def _guide_features(model: LoadedModel, cfg: DreamConfig, layer: str, cache: dic
     key = (layer, id(cfg.guide))
     if key not in cache:
         with torch.no_grad():
-            cache[key] = _layer_output(model, cfg.guide.to(model.device), layer, full=False)[0].detach()
+            cache[key] = forward_to(model, cfg.guide, layer)[layer]
     return cache[key]
 
 
@@ -149,7 +120,7 @@ def _objective(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str
         score = logits[0, target]
         value = score * score if cfg.square_class else score
         return value, float(score.detach()), logits
-    activation, _ = _layer_output(model, x, layer, full=False)
+    activation = forward_to(model, x, layer, keep_graph=True)[layer]
     if cfg.objective == "l2":
         value = (activation.float() ** 2).sum()
         return value, float(value.detach().sqrt()), None

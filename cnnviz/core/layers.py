@@ -6,7 +6,6 @@ receptive field, so branching networks (ResNet, GoogLeNet) get the right numbers
 """
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from cnnviz.core.forward import first_tensor, forward_to, tensors_in
 from cnnviz.core.hooks import HookSet
 from cnnviz.core.models import LoadedModel
 
@@ -94,12 +94,12 @@ class _FieldTracker(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        inputs = [(t, f) for t in _tensors((args, kwargs)) if (f := self.get(t)) is not None]
+        inputs = [(t, f) for t in tensors_in((args, kwargs)) if (f := self.get(t)) is not None]
         if not inputs:
             return out
         name = getattr(func, "__name__", "")
         source, field = max(inputs, key=lambda pair: pair[1].size)
-        for result in _tensors(out):
+        for result in tensors_in(out):
             if result.dim() < 3 or source.dim() < 3:
                 continue
             if name == "conv2d":
@@ -110,17 +110,6 @@ class _FieldTracker(TorchFunctionMode):
                 self.set(result, _resampled_field(field, source.shape[-2:], result.shape[-2:]))
             break
         return out
-
-
-def _tensors(value: Any) -> Iterable[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
 
 
 def _argument(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
@@ -201,10 +190,6 @@ def _module_geometry(module: nn.Module) -> tuple[Any, Any, Any]:
     return kernel, stride, _pair_of(padding)
 
 
-def _first_tensor(output: Any) -> torch.Tensor | None:
-    return next(iter(_tensors(output)), None)
-
-
 @dataclass(frozen=True)
 class LayerTrace:
     """What one forward pass showed of a module: ``calls``, the last call's ``output_shape``
@@ -239,7 +224,7 @@ def trace(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = N
 
     def recorder(name: str):
         def record(_sub: nn.Module, _inputs: Any, output: Any) -> None:
-            tensor = _first_tensor(output)
+            tensor = first_tensor(output)
             entry = seen.setdefault(name, {"calls": 0})
             entry["calls"] += 1
             entry["shape"] = tuple(tensor.shape[1:]) if tensor is not None else None
@@ -305,10 +290,6 @@ def field_of(model: LoadedModel, layer: str) -> Field | None:
     return traced[layer].field
 
 
-class _StopForward(Exception):
-    """Raised inside a hook to end a forward pass once every requested layer has been seen."""
-
-
 def capture(model: LoadedModel, x: torch.Tensor, names: list[str], stop_early: bool = False,
             grad: bool = False) -> dict[str, torch.Tensor]:
     """Outputs of the named layers for input ``x`` [N, C, H, W], in one forward pass.
@@ -318,34 +299,7 @@ def capture(model: LoadedModel, x: torch.Tensor, names: list[str], stop_early: b
     ``stop_early`` ends the pass after every named layer has run once (faster for early layers).
     Raises KeyError for a name that is not a submodule or that the forward pass did not call.
     """
-    modules = dict(model.module.named_modules())
-    missing = [n for n in names if n not in modules or not n]
-    if missing:
-        raise KeyError(f"no layer called {', '.join(map(repr, missing))} in {model.name}")
-    wanted = set(names)
-    outputs: dict[str, torch.Tensor] = {}
-
-    def keep(name: str):
-        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
-            tensor = _first_tensor(output)
-            if tensor is not None:
-                outputs[name] = tensor.clone() if grad else tensor.detach().clone()
-            if stop_early and wanted.issubset(outputs):
-                raise _StopForward
-
-        return hook
-
-    with HookSet() as hooks, torch.set_grad_enabled(grad):
-        for name in wanted:
-            hooks.add(modules[name].register_forward_hook(keep(name)))
-        try:
-            model.module(x.to(model.device))
-        except _StopForward:
-            pass
-    not_called = [n for n in names if n not in outputs]
-    if not_called:
-        raise KeyError(f"the forward pass did not call {', '.join(map(repr, not_called))}")
-    return {name: outputs[name] for name in names}
+    return forward_to(model, x, names, stop_early=stop_early, keep_graph=grad).outputs
 
 
 def totals(rows: list[LayerRow]) -> dict[str, int]:
