@@ -208,15 +208,13 @@ def noise_image(model: LoadedModel, shape: torch.Size | tuple[int, ...], kind: s
         pixels = (0.5 + 0.15 * torch.randn(shape, generator=generator)).clamp(0, 1)
     else:
         raise ValueError(f"noise must be uniform or gaussian, not {kind!r}")
-    mean = torch.tensor(model.mean).view(1, -1, 1, 1)
-    std = torch.tensor(model.std).view(1, -1, 1, 1)
+    mean, std = model.stats("cpu")
     return ((pixels - mean) / std).to(model.device)
 
 
 def pixel_bounds(model: LoadedModel, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Lowest and highest normalised values [1, C, 1, 1] of valid pixels (0 and 1 before normalising)."""
-    mean = torch.tensor(model.mean, device=device).view(1, -1, 1, 1)
-    std = torch.tensor(model.std, device=device).view(1, -1, 1, 1)
+    mean, std = model.stats(device)
     return -mean / std, (1 - mean) / std
 
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from cnnviz.core.batching import forward_batch, in_batches
 from cnnviz.core.layers import trace
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.models import LoadedModel, class_name
 from cnnviz.core.progress import ProgressFn, run_to_end
 
 KINDS = ("rotation", "vertical", "horizontal", "scale")
@@ -175,7 +175,7 @@ class InvarianceResult:
             if self.top_class[i] < 0:
                 continue
             index = int(self.top_class[i])
-            name = self.classes[index] if index < len(self.classes) else f"class {index}"
+            name = class_name(self.classes, index)
             writer.writerow([f"{value:g}", f"{self.prob[i]:.6g}", index, name]
                             + [f"{self.distance[n][i]:.6g}" for n in names]
                             + [f"{self.relative_distance[n][i]:.6g}" for n in names])

@@ -142,14 +142,15 @@ class LoadedModel:
         if pixels.ndim == 2:
             pixels = pixels[:, :, None]
         x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
-        x = (x - self._stat(self.mean)) / self._stat(self.std)
-        return x.unsqueeze(0).to(self.device)
+        mean, std = self.stats("cpu")
+        return ((x.unsqueeze(0) - mean) / std).to(self.device)
 
     def deprocess(self, x: torch.Tensor) -> Image.Image:
         """Normalised tensor [1, C, H, W] or [C, H, W] -> 8-bit PIL image (L or RGB), clamped to [0, 1]."""
         if x.dim() == 4:
             x = x[0]
-        pixels = x.detach().float().cpu() * self._stat(self.std) + self._stat(self.mean)
+        mean, std = self.stats("cpu")
+        pixels = (x.detach().float().cpu() * std[0] + mean[0])
         array = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
         if array.shape[2] == 1:
             return Image.fromarray(array[:, :, 0], mode="L")
@@ -172,7 +173,16 @@ class LoadedModel:
 
     def class_name(self, index: int) -> str:
         """Name of output ``index`` (``"class N"`` when the model has no names for its outputs)."""
-        return self.categories[index] if 0 <= index < len(self.categories) else f"class {index}"
+        return class_name(self.categories, index)
+
+    def stats(self, device: torch.device | str | None = None,
+              dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        """The normalisation ``(mean, std)`` as tensors [1, C, 1, 1] (for pixels in [0, 1]) on
+        ``device`` (default: the model's)."""
+        where = self.device if device is None else torch.device(device)
+        mean = torch.tensor(self.mean, dtype=dtype, device=where).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=dtype, device=where).view(1, -1, 1, 1)
+        return mean, std
 
     def layer_names(self) -> list[str]:
         """Dotted names of the submodules a forward pass calls, in the order it calls them."""
@@ -180,8 +190,11 @@ class LoadedModel:
             self.cache["layer_names"] = forward_order(self.module, self.dummy_input())
         return list(self.cache["layer_names"])
 
-    def _stat(self, values: tuple[float, ...]) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.float32).view(-1, 1, 1)
+
+def class_name(names: list[str] | tuple[str, ...], index: int) -> str:
+    """``names[index]``, or ``"class N"`` where there is no name for output ``index``: the one place
+    cnnviz names a class."""
+    return names[index] if 0 <= index < len(names) else f"class {index}"
 
 
 def output_logits(output: Any) -> torch.Tensor:

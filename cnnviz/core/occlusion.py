@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from cnnviz.core.batching import forward_batch, in_batches
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.models import LoadedModel, class_name
 from cnnviz.core.progress import ProgressFn, run_to_end
 from cnnviz.core.smoothing import gaussian_blur
 
@@ -87,7 +87,7 @@ class OcclusionResult:
                 if self.top_class[i, j] < 0:
                     continue
                 index = int(self.top_class[i, j])
-                name = self.classes[index] if index < len(self.classes) else f"class {index}"
+                name = class_name(self.classes, index)
                 row = [int(top), int(left), f"{self.prob[i, j]:.6g}", index, name]
                 if self.feature is not None:
                     row.append(f"{self.feature[i, j]:.6g}")
@@ -122,8 +122,7 @@ def fill_image(model: LoadedModel, x: torch.Tensor, fill: str, window: int, seed
     if fill == "mean":
         return torch.zeros_like(x)
     if fill == "zero":
-        mean = torch.tensor(model.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(model.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        mean, std = model.stats(x.device, x.dtype)
         return (-mean / std).expand_as(x).clone()
     if fill == "blur":
         return gaussian_blur(x, window / 4)

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
@@ -27,7 +33,12 @@ from cnnviz.gui.app import settings
 from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
 from cnnviz.gui.app.screenshot import save_png
-from cnnviz.gui.panes.image import ask_image_file, available_samples, open_mime_data, paste_image
+from cnnviz.gui.panes.image import (
+    ask_image_file,
+    available_samples,
+    open_mime_data,
+    paste_image,
+)
 from cnnviz.gui.panes.model import ask_model_file
 from cnnviz.gui.runtime.app_state import AppState, Predictions
 from cnnviz.gui.runtime.controller import Controller

@@ -16,7 +16,12 @@ from cnnviz.core import models
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.runtime.worker import Task
-from cnnviz.gui.widgets.dialogs import ChoiceDialog, download_failed_dialog, show_error, untrusted_file_dialog
+from cnnviz.gui.widgets.dialogs import (
+    ChoiceDialog,
+    download_failed_dialog,
+    show_error,
+    untrusted_file_dialog,
+)
 from cnnviz.gui.widgets.labels import format_bytes, model_label
 
 

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from cnnviz.core.models import class_name
+
 
 def class_colour(index: int) -> QColor:
     """A colour for class ``index`` (≥ 0); neighbouring indices get clearly different hues."""
@@ -27,7 +29,7 @@ def legend_html(counts: dict[int, int], names: list[str], unit: str = "") -> str
     frequent first), each followed by its name and, with ``unit``, the count (e.g. ``12 positions``)."""
     items = []
     for index, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = names[index] if index < len(names) else f"class {index}"
+        name = class_name(names, index)
         suffix = f" ({count} {unit})" if unit else ""
         items.append(f'<span style="color:{class_colour(index).name()}">■</span>&nbsp;'
                      f"{escape(name)}{suffix}")

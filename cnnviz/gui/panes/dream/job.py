@@ -104,9 +104,8 @@ def full_resolution_input(model: LoadedModel, image: Image.Image) -> torch.Tenso
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
-    mean = torch.tensor(model.mean, dtype=torch.float32).view(-1, 1, 1)
-    std = torch.tensor(model.std, dtype=torch.float32).view(-1, 1, 1)
-    return ((x - mean) / std).unsqueeze(0).to(model.device)
+    mean, std = model.stats("cpu")
+    return ((x.unsqueeze(0) - mean) / std).to(model.device)
 
 
 def start_image(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> torch.Tensor:

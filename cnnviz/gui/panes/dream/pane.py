@@ -35,7 +35,13 @@ from cnnviz.core.dream import DreamConfig, DreamStep
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.panes.dream.controls import DreamControls
-from cnnviz.gui.panes.dream.job import StepInbox, StepRecord, dream_job, full_resolution_input, start_image
+from cnnviz.gui.panes.dream.job import (
+    StepInbox,
+    StepRecord,
+    dream_job,
+    full_resolution_input,
+    start_image,
+)
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
 from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.widgets.dialogs import show_error
