@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cnnviz.core.hooks import HookSet
-from cnnviz.core.models import LoadedModel, output_logits
+from cnnviz.core.loaded_model import LoadedModel, output_logits
 
 DEFAULT_BATCH = 64
 """Items per batch to start with when the caller gives none."""

@@ -30,7 +30,7 @@ from torch.overrides import TorchFunctionMode
 from cnnviz.core.forward import forward_to
 from cnnviz.core.hooks import eval_and_frozen
 from cnnviz.core.layers import field_of, trace
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.loaded_model import LoadedModel
 
 METHODS = ("deconvnet", "guided", "gradient")
 

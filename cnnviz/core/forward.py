@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from cnnviz.core.hooks import HookSet
-from cnnviz.core.models import LoadedModel, output_logits
+from cnnviz.core.loaded_model import LoadedModel, output_logits
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from torch import nn
 
 from cnnviz.core.batching import forward_batch, in_batches
 from cnnviz.core.layers import trace
-from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import ProgressFn, run_to_end
 
 KINDS = ("rotation", "vertical", "horizontal", "scale")

@@ -15,7 +15,7 @@ from torch.overrides import TorchFunctionMode
 
 from cnnviz.core.forward import first_tensor, forward_to, tensors_in
 from cnnviz.core.hooks import HookSet
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.loaded_model import LoadedModel
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from cnnviz.core.batching import forward_batch, in_batches
-from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import ProgressFn, run_to_end
 from cnnviz.core.smoothing import gaussian_blur
 
