@@ -10,7 +10,7 @@ from collections.abc import Callable, Generator
 import torch
 from torch import nn
 
-from cnnviz.core.hooks import HookSet
+from cnnviz.core.hooks import HookSet, eval_and_frozen
 from cnnviz.core.loaded_model import LoadedModel, output_logits
 
 DEFAULT_BATCH = 64
@@ -31,7 +31,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 def forward_batch(model: LoadedModel, batch: torch.Tensor,
                   reducers: dict[str, Reducer] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Probabilities [N, classes] for ``batch`` [N, C, H, W], and ``reducers[name](output)`` of each
-    named layer's output (last call), all detached, in one forward pass without gradients."""
+    named layer's output (last call), all detached, in one forward pass in eval mode without gradients."""
     reducers = reducers or {}
     modules = dict(model.module.named_modules())
     kept: dict[str, torch.Tensor] = {}
@@ -43,7 +43,7 @@ def forward_batch(model: LoadedModel, batch: torch.Tensor,
 
         return hook
 
-    with HookSet() as hooks, torch.no_grad():
+    with HookSet() as hooks, eval_and_frozen(model.module), torch.no_grad():
         for name, reduce in reducers.items():
             hooks.add(modules[name].register_forward_hook(keeper(name, reduce)))
         logits = output_logits(model.module(batch.to(model.device)))
