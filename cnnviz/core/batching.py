@@ -10,6 +10,7 @@ from collections.abc import Callable, Generator
 import torch
 from torch import nn
 
+from cnnviz.core.forward import first_tensor
 from cnnviz.core.hooks import HookSet, eval_and_frozen
 from cnnviz.core.loaded_model import LoadedModel, output_logits
 
@@ -28,7 +29,7 @@ def is_out_of_memory(error: BaseException) -> bool:
         "out of memory" in text or "can't allocate memory" in text or isinstance(error, MemoryError))
 
 
-def forward_batch(model: LoadedModel, batch: torch.Tensor,
+def forward_batch(model: LoadedModel, batch: torch.Tensor, *,
                   reducers: dict[str, Reducer] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Probabilities [N, classes] for ``batch`` [N, C, H, W], and ``reducers[name](output)`` of each
     named layer's output (last call), all detached, in one forward pass in eval mode without gradients."""
@@ -38,8 +39,9 @@ def forward_batch(model: LoadedModel, batch: torch.Tensor,
 
     def keeper(name: str, reduce: Reducer):
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
-            tensor = output if isinstance(output, torch.Tensor) else output[0]
-            kept[name] = reduce(tensor.detach())
+            tensor = first_tensor(output)
+            if tensor is not None:
+                kept[name] = reduce(tensor.detach())
 
         return hook
 

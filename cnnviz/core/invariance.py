@@ -236,7 +236,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
         images = transform_many(x, kind, values[start:stop], crop=crop)
         if first:  # the untransformed image rides along in the first batch
             images = torch.cat([reference_input, images])
-        probs, kept = forward_batch(model, images, reducers)
+        probs, kept = forward_batch(model, images, reducers=reducers)
         if first:
             if chosen["target"] is None:
                 chosen["target"] = int(probs[0].argmax())

@@ -153,7 +153,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
     x = one_image(x, "occlusion").detach().to(model.device)
     tops, lefts = grid(tuple(x.shape[-2:]), window, stride)
     source = fill_image(model, x, fill=fill, window=window, seed=seed)
-    baseline_probs, baseline_maps = forward_batch(model, x, {layer: lambda a: a} if layer else None)
+    baseline_probs, baseline_maps = forward_batch(model, x, reducers={layer: lambda a: a} if layer else None)
     target = int(baseline_probs[0].argmax()) if target is None else int(target)
     if not 0 <= target < baseline_probs.shape[1]:
         raise IndexError(f"target class {target} is outside the model's {baseline_probs.shape[1]} classes")
@@ -176,7 +176,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
         for item, index in enumerate(range(start, stop)):
             top, left = tops[index // cols], lefts[index % cols]
             batch[item, :, top:top + window, left:left + window] = source[0, :, top:top + window, left:left + window]
-        probs, kept = forward_batch(model, batch, reducers)
+        probs, kept = forward_batch(model, batch, reducers=reducers)
         flat = slice(start, stop)
         prob.reshape(-1)[flat] = probs[:, target].cpu().numpy()
         top_class.reshape(-1)[flat] = probs.argmax(dim=1).cpu().numpy()

@@ -119,11 +119,11 @@ def test_out_of_memory_halves_the_batch(bundled, boot, monkeypatch):
     sizes = []
     original = batching.forward_batch
 
-    def limited(model, batch, reducers=None):
+    def limited(model, batch, *, reducers=None):
         sizes.append(batch.shape[0])
         if batch.shape[0] > 16:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return original(model, batch, reducers)
+        return original(model, batch, reducers=reducers)
 
     monkeypatch.setattr(occlusion, "forward_batch", limited)
     result = occlusion.occlude(bundled, boot, window=8, stride=2)
