@@ -84,7 +84,7 @@ def main() -> None:
                      *compare(lambda: layers.capture(model, x, names), plain_forward(model, x), args.repeats),
                      "plain forward", "≤ 1.3×"))
         rows.append((f"deconvnet projection {layer}, {name}",
-                     *compare(lambda: deconv.project(model, x, layer), forward_backward(model, x), args.repeats),
+                     *compare(lambda: deconv.project(model, x, layer=layer), forward_backward(model, x), args.repeats),
                      "forward + backward", "≤ 1.3×"))
     render, bare = atlas_render_seconds(args.repeats)
     rows.append(("512-map atlas render, vgg16 features.28", render, bare, "bare setImage", "≤ 150 ms"))

@@ -10,8 +10,9 @@ from collections.abc import Callable, Generator
 import torch
 from torch import nn
 
-from cnnviz.core.hooks import HookSet
-from cnnviz.core.models import LoadedModel, output_logits
+from cnnviz.core.forward import first_tensor
+from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.loaded_model import LoadedModel, output_logits
 
 DEFAULT_BATCH = 64
 """Items per batch to start with when the caller gives none."""
@@ -28,22 +29,23 @@ def is_out_of_memory(error: BaseException) -> bool:
         "out of memory" in text or "can't allocate memory" in text or isinstance(error, MemoryError))
 
 
-def forward_batch(model: LoadedModel, batch: torch.Tensor,
+def forward_batch(model: LoadedModel, batch: torch.Tensor, *,
                   reducers: dict[str, Reducer] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Probabilities [N, classes] for ``batch`` [N, C, H, W], and ``reducers[name](output)`` of each
-    named layer's output (last call), all detached, in one forward pass without gradients."""
+    named layer's output (last call), all detached, in one forward pass in eval mode without gradients."""
     reducers = reducers or {}
     modules = dict(model.module.named_modules())
     kept: dict[str, torch.Tensor] = {}
 
     def keeper(name: str, reduce: Reducer):
         def hook(_module: nn.Module, _inputs: object, output: object) -> None:
-            tensor = output if isinstance(output, torch.Tensor) else output[0]
-            kept[name] = reduce(tensor.detach())
+            tensor = first_tensor(output)
+            if tensor is not None:
+                kept[name] = reduce(tensor.detach())
 
         return hook
 
-    with HookSet() as hooks, torch.no_grad():
+    with HookSet() as hooks, eval_and_frozen(model.module), torch.no_grad():
         for name, reduce in reducers.items():
             hooks.add(modules[name].register_forward_hook(keeper(name, reduce)))
         logits = output_logits(model.module(batch.to(model.device)))

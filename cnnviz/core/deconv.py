@@ -29,8 +29,9 @@ from torch.overrides import TorchFunctionMode
 
 from cnnviz.core.forward import forward_to
 from cnnviz.core.hooks import eval_and_frozen
+from cnnviz.core.inputs import one_image
 from cnnviz.core.layers import field_of, trace
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.loaded_model import LoadedModel
 
 METHODS = ("deconvnet", "guided", "gradient")
 
@@ -46,13 +47,29 @@ class Projection:
     """One unit's projection: its ``channel``, ``position`` (row, col) in the layer's output grid
     (None for a layer without one), ``activation`` value, the projected ``image`` [C, H, W] (input
     space, float32, CPU) and the unit's receptive-field ``box`` (top, left, bottom, right) in input
-    pixels, bottom/right exclusive, clipped to the input."""
+    pixels, bottom/right exclusive, clipped to the input. ``layer`` and ``method`` say how it was
+    made; ``unhandled`` names the nonlinearities met on the way (e.g. ``"silu"``) that have no rule
+    for ``method``, where the plain gradient passed instead (empty: the projection is exact)."""
 
     channel: int
     position: tuple[int, int] | None
     activation: float
     image: torch.Tensor
     box: tuple[int, int, int, int]
+    layer: str = ""
+    method: str = "deconvnet"
+    unhandled: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> str:
+        """A sentence saying why the projection is not exact, or "" when it is."""
+        if not self.unhandled:
+            return ""
+        names = ", ".join(self.unhandled)
+        verb = "has" if len(self.unhandled) == 1 else "have"
+        return (f"Not exact for this model: {names} between the input and {self.layer or 'the layer'} "
+                f"{verb} no {self.method} rule, so the plain gradient passes through there. "
+                "The gradient method is exact.")
 
 
 class _Rectified(torch.autograd.Function):
@@ -160,14 +177,15 @@ def channel_argmax(activation: torch.Tensor, channel: int) -> tuple[int, int] | 
 
 
 def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
-                 choose: Any) -> tuple[list[int], list[tuple[int, int] | None], torch.Tensor, torch.Tensor, set[str]]:
+                 choose: Any) -> list[Projection]:
     """One forward pass to ``layer`` (with the method's ReLU rules), then one backward pass per unit
     that ``choose(activation[0]) -> (channels, positions)`` picks, reusing the forward graph.
 
-    Returns the channels, positions, unit values [K] and projections [K, C, H, W].
+    Returns one :class:`Projection` per chosen unit, each listing the nonlinearities without a rule.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    one_image(x, "a projection")
     stop = _called_once(model, layer)
     rules = _ReluRules(method)
     with eval_and_frozen(model.module), torch.enable_grad():
@@ -178,25 +196,29 @@ def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
             with rules:
                 activation = forward_to(model, source, layer, stop_early=stop, keep_graph=True)[layer]
         channels, positions = choose(activation[0].detach())
-        units = _units(activation[:1].expand(len(channels), *activation.shape[1:]), channels, positions)
+        units = _units(activation.expand(len(channels), *activation.shape[1:]), channels, positions)
         gradients = [torch.autograd.grad(unit, source, retain_graph=i < len(channels) - 1)[0][0]
                      for i, unit in enumerate(units)]
-    return channels, positions, units.detach(), torch.stack(gradients).detach(), rules.unhandled
+    unhandled = tuple(sorted(rules.unhandled))
+    return [Projection(c, p, float(v), g.detach().float().cpu(), receptive_box(model, layer, p), layer, method,
+                       unhandled) for c, p, v, g in zip(channels, positions, units.detach(), gradients)]
 
 
-def project(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | None = None,
+def project(model: LoadedModel, x: torch.Tensor, *, layer: str, channel: int | None = None,
             position: tuple[int, int] | None = None, method: str = "deconvnet") -> torch.Tensor:
     """Projection [C, H, W] (like ``x[0]``) of one unit of ``layer`` back to input space.
 
-    ``x``: preprocessed input [1, C, H, W]. ``channel`` None picks the channel with the largest
-    activation; ``position`` (row, col) in the layer's output grid, None picks that channel's argmax.
+    ``x``: preprocessed input [1, C, H, W] (one image; a larger batch is a ValueError). ``channel``
+    None picks the channel with the largest activation; ``position`` (row, col) in the layer's
+    output grid, None picks that channel's argmax; ``method``: one of :data:`METHODS`.
     """
-    return project_unit(model, x, layer, channel, position, method).image
+    return project_unit(model, x, layer=layer, channel=channel, position=position, method=method).image
 
 
-def project_unit(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | None = None,
+def project_unit(model: LoadedModel, x: torch.Tensor, *, layer: str, channel: int | None = None,
                  position: tuple[int, int] | None = None, method: str = "deconvnet") -> Projection:
-    """Like :func:`project`, returning the whole :class:`Projection` (unit, value, box)."""
+    """Like :func:`project`, returning the whole :class:`Projection` (unit, value, box and the
+    nonlinearities without a rule for ``method``, from the same pass)."""
 
     def choose(activation: torch.Tensor) -> tuple[list[int], list[tuple[int, int] | None]]:
         chosen = channel if channel is not None else strongest_unit(activation)[0]
@@ -208,32 +230,27 @@ def project_unit(model: LoadedModel, x: torch.Tensor, layer: str, channel: int |
             raise IndexError(f"position {where} is outside {layer}'s {activation.shape[1]}×{activation.shape[2]} grid")
         return [chosen], [None if activation.dim() == 1 else (int(where[0]), int(where[1]))]
 
-    channels, positions, values, gradient, _ = _backproject(model, x, layer, method, choose)
-    return Projection(channels[0], positions[0], float(values[0]), gradient[0].float().cpu(),
-                      receptive_box(model, layer, positions[0]))
+    return _backproject(model, x, layer, method, choose)[0]
 
 
-def top_units(model: LoadedModel, x: torch.Tensor, layer: str, k: int = 9,
+def top_units(model: LoadedModel, x: torch.Tensor, *, layer: str, k: int = 9,
               method: str = "deconvnet") -> list[Projection]:
-    """Projections of the ``k`` channels of ``layer`` with the largest activation on ``x``, each at
-    its strongest position, strongest first (Fig. 2 of Zeiler & Fergus, for one image)."""
+    """Projections of the ``k`` channels of ``layer`` with the largest activation on one image ``x``
+    [1, C, H, W], each at its strongest position, strongest first (Fig. 2 of Zeiler & Fergus)."""
 
     def choose(activation: torch.Tensor) -> tuple[list[int], list[tuple[int, int] | None]]:
         peaks = activation.flatten(1).max(dim=1).values if activation.dim() == 3 else activation
         order = peaks.argsort(descending=True)[: min(k, activation.shape[0])].tolist()
         return order, [channel_argmax(activation, c) for c in order]
 
-    channels, positions, values, gradient, _ = _backproject(model, x, layer, method, choose)
-    return [Projection(c, p, float(v), g.float().cpu(), receptive_box(model, layer, p))
-            for c, p, v, g in zip(channels, positions, values, gradient)]
+    return _backproject(model, x, layer, method, choose)
 
 
-def unhandled_nonlinearities(model: LoadedModel, x: torch.Tensor, layer: str) -> list[str]:
+def unhandled_nonlinearities(model: LoadedModel, x: torch.Tensor, *, layer: str) -> list[str]:
     """Nonlinearities between the input and ``layer`` that have no deconvnet/guided rule (e.g. SiLU,
-    GELU, sigmoid): for such models those two methods are not exact. Empty for ReLU networks."""
-    _, _, _, _, unhandled = _backproject(model, x, layer, "guided", lambda a: ([0], [
-        None if a.dim() == 1 else (0, 0)]))
-    return sorted(unhandled)
+    GELU, sigmoid): for such models those two methods are not exact. Empty for ReLU networks.
+    A projection lists the same in :attr:`Projection.unhandled`; this makes one for channel 0."""
+    return list(project_unit(model, x, layer=layer, channel=0, method="guided").unhandled)
 
 
 def receptive_box(model: LoadedModel, layer: str, position: tuple[int, int] | None) -> tuple[int, int, int, int]:
@@ -265,7 +282,7 @@ def to_display(image: torch.Tensor, mode: str = "symmetric") -> np.ndarray:
 
 def crop(x: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
     """The part [C, h, w] of input [1, C, H, W] or [C, H, W] inside ``box`` (top, left, bottom, right)."""
-    image = x[0] if x.dim() == 4 else x
+    image = one_image(x, "crop")[0] if x.dim() == 4 else x
     top, left, bottom, right = box
     return image[:, top:bottom, left:right]
 

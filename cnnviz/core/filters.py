@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.loaded_model import LoadedModel
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.core.hooks import HookSet
-from cnnviz.core.models import LoadedModel, output_logits
+from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.loaded_model import LoadedModel, output_logits
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,9 @@ def forward_to(model: LoadedModel, x: torch.Tensor, layers: str | Sequence[str],
     module called several times pass False to get its last call). ``keep_graph`` runs with autograd
     on and keeps each output's graph (for a backward pass to the input); otherwise the pass runs
     under ``no_grad`` and outputs are detached. ``detach_rest`` (with a full pass) hands the rest of
-    the network detached copies, so no graph is recorded after the layers. Raises KeyError for a
-    name that is not a submodule or that the forward pass did not call.
+    the network detached copies, so no graph is recorded after the layers. The pass runs in eval
+    mode with frozen parameters (both restored after; gradients reach only ``x``). Raises KeyError
+    for a name that is not a submodule or that the forward pass did not call.
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     modules = dict(model.module.named_modules())
@@ -94,7 +95,7 @@ def forward_to(model: LoadedModel, x: torch.Tensor, layers: str | Sequence[str],
         return hook
 
     logits = None
-    with HookSet() as hooks, torch.set_grad_enabled(keep_graph):
+    with HookSet() as hooks, eval_and_frozen(model.module), torch.set_grad_enabled(keep_graph):
         for name in wanted:
             hooks.add(modules[name].register_forward_hook(keeper(name)))
         try:

@@ -67,7 +67,7 @@ def forward_order(module: nn.Module, x: torch.Tensor) -> list[str]:
     """Dotted names of the submodules of ``module`` in the order a forward pass on ``x`` enters them.
 
     A container comes before its children; a module called several times is listed once, at its
-    first call; modules the forward pass does not call are left out.
+    first call; modules the forward pass does not call are left out. The pass runs in eval mode.
     """
     names = {id(sub): name for name, sub in module.named_modules() if name}
     order: list[str] = []
@@ -79,7 +79,7 @@ def forward_order(module: nn.Module, x: torch.Tensor) -> list[str]:
             seen.add(name)
             order.append(name)
 
-    with HookSet() as hooks, torch.no_grad():
+    with HookSet() as hooks, eval_and_frozen(module), torch.no_grad():
         for _, sub in module.named_modules():
             hooks.add(sub.register_forward_pre_hook(enter))
         module(x)

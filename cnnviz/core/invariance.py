@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.core.batching import forward_batch, in_batches
+from cnnviz.core.inputs import one_image
 from cnnviz.core.layers import trace
-from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import ProgressFn, run_to_end
 
 KINDS = ("rotation", "vertical", "horizontal", "scale")
@@ -46,19 +47,20 @@ def default_values(kind: str, size: int = 224) -> np.ndarray:
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 
-def transform(x: torch.Tensor, kind: str, value: float, crop: bool = False) -> torch.Tensor:
+def transform(x: torch.Tensor, kind: str, value: float, *, crop: bool = False) -> torch.Tensor:
     """``x`` [N, C, H, W] transformed by ``value`` of ``kind``; the canvas keeps its size and
     uncovered pixels are 0 (the dataset mean). ``crop`` then enlarges the centre square of side
     min(H, W)/√2 (free of fill at any rotation angle) back to the full canvas."""
-    return transform_many(x[:1], kind, [value], crop) if x.shape[0] == 1 else torch.cat(
-        [transform_many(item[None], kind, [value], crop) for item in x])
+    return torch.cat([transform_many(item[None], kind, [value], crop=crop) for item in x])
 
 
-def transform_many(x: torch.Tensor, kind: str, values: list[float] | np.ndarray, crop: bool = False) -> torch.Tensor:
+def transform_many(x: torch.Tensor, kind: str, values: list[float] | np.ndarray, *,
+                   crop: bool = False) -> torch.Tensor:
     """One image ``x`` [1, C, H, W] transformed by each of ``values``: [len(values), C, H, W].
 
     Exact cases (quarter turns of a square image, integer shifts, scale 1) copy pixels; the others
     are resampled together in one bilinear pass."""
+    one_image(x, "transform_many")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     values = [float(v) for v in values]
@@ -195,19 +197,19 @@ def _flat(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(tensor.shape[0], -1).float()
 
 
-def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", values: np.ndarray | None = None,
+def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", values: np.ndarray | None = None,
                 layers: list[str] | None = None, target: int | None = None, batch_size: int | None = None,
                 crop: bool = False) -> Generator[InvarianceStep, None, InvarianceResult]:
     """Invariance curves computed batch by batch; yields an :class:`InvarianceStep` after each batch
     and returns the complete :class:`InvarianceResult`. See :func:`curves`."""
-    x = x[:1].detach().to(model.device)
+    x = one_image(x, "invariance").detach().to(model.device)
     axis = -2 if kind == "vertical" else -1
     values = default_values(kind, x.shape[axis]) if values is None else np.asarray(values, dtype=np.float64)
     layers = default_layers(model) if layers is None else list(layers)
     count = len(values)
     if count == 0:
         raise ValueError("no transform values to evaluate")
-    reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop) if crop else x
+    reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop=crop) if crop else x
     prob = np.full(count, np.nan, dtype=np.float64)
     top_class = np.full(count, -1, dtype=np.int64)
     distance = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
@@ -231,10 +233,10 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", val
 
     def run(start: int, stop: int) -> None:
         first = not references
-        images = transform_many(x, kind, values[start:stop], crop)
+        images = transform_many(x, kind, values[start:stop], crop=crop)
         if first:  # the untransformed image rides along in the first batch
             images = torch.cat([reference_input, images])
-        probs, kept = forward_batch(model, images, reducers)
+        probs, kept = forward_batch(model, images, reducers=reducers)
         if first:
             if chosen["target"] is None:
                 chosen["target"] = int(probs[0].argmax())
@@ -261,14 +263,17 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", val
     return snapshot(count)
 
 
-def curves(model: LoadedModel, x: torch.Tensor, kind: str = "rotation", values: np.ndarray | None = None,
+def curves(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", values: np.ndarray | None = None,
            layers: list[str] | None = None, target: int | None = None, batch_size: int | None = None,
            progress: ProgressFn | None = None, crop: bool = False) -> InvarianceResult:
-    """Invariance curves of preprocessed input ``x`` [1, C, H, W] under ``kind`` (see :data:`KINDS`).
+    """Invariance curves of preprocessed input ``x`` [1, C, H, W] (one image; a larger batch is a
+    ValueError) under ``kind`` (see :data:`KINDS`).
 
     ``values``: transform values (None: :func:`default_values` for the input's size); ``layers``: whose features are
     compared (None: :func:`default_layers`); ``target``: class whose probability is plotted (None:
     top-1 of ``x``); ``batch_size``: transformed images per forward pass (None: 64, halved on
     out-of-memory); ``progress(done, total)`` returning False cancels; ``crop``: see :func:`transform`.
     """
-    return run_to_end(curve_steps(model, x, kind, values, layers, target, batch_size, crop), progress)
+    steps = curve_steps(model, x, kind=kind, values=values, layers=layers, target=target,
+                        batch_size=batch_size, crop=crop)
+    return run_to_end(steps, progress)

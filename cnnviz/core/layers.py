@@ -6,6 +6,7 @@ receptive field, so branching networks (ResNet, GoogLeNet) get the right numbers
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnviz.core.forward import first_tensor, forward_to, tensors_in
-from cnnviz.core.hooks import HookSet
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.loaded_model import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -200,19 +201,19 @@ class LayerTrace:
     field: Field | None
 
 
-def trace(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = None,
+def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None = None,
           in_channels: int | None = None) -> dict[str, LayerTrace]:
     """Every submodule the forward pass calls (containers too), in call order, with its trace.
 
-    One forward pass on a zero input [1, C, H, W]; ``input_size``/``in_channels`` default to the
-    model's (a bare ``nn.Module`` needs both). Cached on a :class:`LoadedModel`.
+    One forward pass in eval mode on a zero input [1, C, H, W]; ``input_size``/``in_channels``
+    default to the model's (a bare ``nn.Module`` needs both). Cached on a :class:`LoadedModel`.
     """
     if isinstance(model, LoadedModel):
         input_size = tuple(input_size or model.input_size)
         in_channels = in_channels or model.in_channels
         key = ("trace", input_size, in_channels)
         if key not in model.cache:
-            model.cache[key] = trace(model.module, input_size, in_channels)
+            model.cache[key] = trace(model.module, input_size=input_size, in_channels=in_channels)
         return dict(model.cache[key])
     if input_size is None or in_channels is None:
         raise ValueError("a bare nn.Module needs input_size and in_channels")
@@ -238,7 +239,7 @@ def trace(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = N
 
         return enter
 
-    with HookSet() as hooks, torch.no_grad():
+    with HookSet() as hooks, eval_and_frozen(module), torch.no_grad():
         for name, sub in module.named_modules():
             if name:
                 hooks.add(sub.register_forward_pre_hook(entered(name)))
@@ -248,7 +249,7 @@ def trace(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = N
     return {name: LayerTrace(e["calls"], e.get("shape"), e.get("field")) for name, e in seen.items()}
 
 
-def layer_table(model: LoadedModel | nn.Module, input_size: tuple[int, int] | None = None,
+def layer_table(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None = None,
                 in_channels: int | None = None) -> list[LayerRow]:
     """One row per layer (leaf module, or any module holding parameters itself), in forward order.
 
@@ -256,7 +257,7 @@ def layer_table(model: LoadedModel | nn.Module, input_size: tuple[int, int] | No
     ``in_channels``. Layers the forward pass never calls (e.g. auxiliary heads in eval mode) come
     last with ``output_shape`` None, so the parameter totals equal torch's count.
     """
-    traced = trace(model, input_size, in_channels)
+    traced = trace(model, input_size=input_size, in_channels=in_channels)
     module = model.module if isinstance(model, LoadedModel) else model
     listed = {name: sub for name, sub in module.named_modules() if name and (
         not any(True for _ in sub.children()) or any(True for _ in sub.parameters(recurse=False)))}
@@ -290,16 +291,17 @@ def field_of(model: LoadedModel, layer: str) -> Field | None:
     return traced[layer].field
 
 
-def capture(model: LoadedModel, x: torch.Tensor, names: list[str], stop_early: bool = False,
-            grad: bool = False) -> dict[str, torch.Tensor]:
-    """Outputs of the named layers for input ``x`` [N, C, H, W], in one forward pass.
+def capture(model: LoadedModel, x: torch.Tensor, layers: str | Sequence[str], *, stop_early: bool = False,
+            keep_graph: bool = False) -> dict[str, torch.Tensor]:
+    """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass
+    in eval mode (the module's modes and ``requires_grad`` flags are restored after).
 
     Tensors are copies (an in-place ReLU after a conv does not change the conv's captured output),
-    detached unless ``grad``; for a layer called several times, the last call's output is kept.
+    detached unless ``keep_graph``; for a layer called several times, the last call's output is kept.
     ``stop_early`` ends the pass after every named layer has run once (faster for early layers).
     Raises KeyError for a name that is not a submodule or that the forward pass did not call.
     """
-    return forward_to(model, x, names, stop_early=stop_early, keep_graph=grad).outputs
+    return forward_to(model, x, layers, stop_early=stop_early, keep_graph=keep_graph).outputs
 
 
 def totals(rows: list[LayerRow]) -> dict[str, int]:

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from cnnviz.core.batching import forward_batch, in_batches
-from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.inputs import one_image
+from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import ProgressFn, run_to_end
 from cnnviz.core.smoothing import gaussian_blur
 
@@ -115,7 +116,7 @@ def grid(size: tuple[int, int], window: int, stride: int) -> tuple[np.ndarray, n
     return np.arange(0, height - window + 1, stride), np.arange(0, width - window + 1, stride)
 
 
-def fill_image(model: LoadedModel, x: torch.Tensor, fill: str, window: int, seed: int = 0) -> torch.Tensor:
+def fill_image(model: LoadedModel, x: torch.Tensor, *, fill: str, window: int, seed: int = 0) -> torch.Tensor:
     """What the occluder shows, as a full image [1, C, H, W] in the model's normalised space:
     ``mean`` 0 (the dataset mean colour), ``zero`` black pixels, ``blur`` the input blurred with
     σ = window/4 px, ``noise`` Gaussian noise with the dataset's spread (seeded)."""
@@ -144,15 +145,15 @@ def strongest_channel(activation: torch.Tensor) -> int:
     return int(activation.reshape(activation.shape[0], -1).max(dim=1).values.argmax())
 
 
-def occlusion_steps(model: LoadedModel, x: torch.Tensor, target: int | None = None, window: int = 8,
+def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None = None, window: int = 8,
                     stride: int = 2, fill: str = "mean", layer: str | None = None,
                     batch_size: int | None = None, seed: int = 0) -> Generator[OcclusionStep, None, OcclusionResult]:
     """Occlusion maps computed batch by batch; yields an :class:`OcclusionStep` after each batch and
     returns the complete :class:`OcclusionResult`. See :func:`occlude` for the arguments."""
-    x = x[:1].detach().to(model.device)
+    x = one_image(x, "occlusion").detach().to(model.device)
     tops, lefts = grid(tuple(x.shape[-2:]), window, stride)
-    source = fill_image(model, x, fill, window, seed)
-    baseline_probs, baseline_maps = forward_batch(model, x, {layer: lambda a: a} if layer else None)
+    source = fill_image(model, x, fill=fill, window=window, seed=seed)
+    baseline_probs, baseline_maps = forward_batch(model, x, reducers={layer: lambda a: a} if layer else None)
     target = int(baseline_probs[0].argmax()) if target is None else int(target)
     if not 0 <= target < baseline_probs.shape[1]:
         raise IndexError(f"target class {target} is outside the model's {baseline_probs.shape[1]} classes")
@@ -175,7 +176,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, target: int | None = No
         for item, index in enumerate(range(start, stop)):
             top, left = tops[index // cols], lefts[index % cols]
             batch[item, :, top:top + window, left:left + window] = source[0, :, top:top + window, left:left + window]
-        probs, kept = forward_batch(model, batch, reducers)
+        probs, kept = forward_batch(model, batch, reducers=reducers)
         flat = slice(start, stop)
         prob.reshape(-1)[flat] = probs[:, target].cpu().numpy()
         top_class.reshape(-1)[flat] = probs.argmax(dim=1).cpu().numpy()
@@ -189,10 +190,11 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, target: int | None = No
     return replace(result, done=total)
 
 
-def occlude(model: LoadedModel, x: torch.Tensor, target: int | None = None, window: int = 8,
+def occlude(model: LoadedModel, x: torch.Tensor, *, target: int | None = None, window: int = 8,
             stride: int = 2, fill: str = "mean", layer: str | None = None,
             batch_size: int | None = None, progress: ProgressFn | None = None, seed: int = 0) -> OcclusionResult:
-    """Occlusion sensitivity maps of preprocessed input ``x`` [1, C, H, W].
+    """Occlusion sensitivity maps of preprocessed input ``x`` [1, C, H, W] (one image; a larger
+    batch is a ValueError).
 
     ``target``: class whose probability is mapped (None: the top-1 class of ``x``); ``window`` and
     ``stride`` in input pixels; ``fill``: one of :data:`FILLS`; ``layer``: whose strongest map's total
@@ -200,5 +202,6 @@ def occlude(model: LoadedModel, x: torch.Tensor, target: int | None = None, wind
     at 64 and halve on out-of-memory); ``progress(done, total)`` returning False cancels
     (:class:`~cnnviz.core.Cancelled`); ``seed`` for the ``noise`` fill.
     """
-    return run_to_end(occlusion_steps(model, x, target, window, stride, fill, layer, batch_size, seed),
-                      progress)
+    steps = occlusion_steps(model, x, target=target, window=window, stride=stride, fill=fill, layer=layer,
+                            batch_size=batch_size, seed=seed)
+    return run_to_end(steps, progress)

@@ -60,7 +60,7 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 def test_gradient_equals_autograd(layer):
     model = wrap(plain_net())
     x = torch.randn(1, 3, 32, 32)
-    projection = deconv.project_unit(model, x, layer, method="gradient")
+    projection = deconv.project_unit(model, x, layer=layer, method="gradient")
     reference_input = x.clone().requires_grad_(True)
     unit = Unit(model.module, layer, projection.channel, projection.position)(reference_input)
     (expected,) = torch.autograd.grad(unit.sum(), reference_input)
@@ -73,7 +73,7 @@ def test_gradient_equals_autograd(layer):
 def test_matches_captum(method, reference, layer, channel, position):
     model = wrap(plain_net())
     x = torch.randn(1, 3, 32, 32)
-    projection = deconv.project_unit(model, x, layer, channel=channel, position=position, method=method)
+    projection = deconv.project_unit(model, x, layer=layer, channel=channel, position=position, method=method)
     unit = Unit(copy.deepcopy(model.module), layer, projection.channel, projection.position)
     expected = getattr(captum_attr, reference)(unit).attribute(x.clone())
     assert projection.image.abs().max() > 0
@@ -84,7 +84,7 @@ def test_strongest_unit_is_the_default():
     model = wrap(plain_net())
     x = torch.randn(1, 3, 32, 32)
     activation = layers.capture(model, x, ["7"])["7"][0]
-    projection = deconv.project_unit(model, x, "7")
+    projection = deconv.project_unit(model, x, layer="7")
     assert projection.activation == pytest.approx(float(activation.max()))
     assert activation[projection.channel, projection.position[0], projection.position[1]] == activation.max()
 
@@ -123,9 +123,9 @@ def resnet18():
 def test_resnet18_inplace_shared_relus_equal_unshared_copy(resnet18, method, reference):
     x = torch.randn(1, 3, 224, 224)
     layer = "layer2.1"
-    ours = deconv.project_unit(resnet18, x, layer, method=method)
+    ours = deconv.project_unit(resnet18, x, layer=layer, method=method)
     copy_model = wrap(unshared_resnet18(resnet18.module), size=(224, 224))
-    on_copy = deconv.project_unit(copy_model, x, layer, channel=ours.channel, position=ours.position,
+    on_copy = deconv.project_unit(copy_model, x, layer=layer, channel=ours.channel, position=ours.position,
                                   method=method)
     assert relative_error(ours.image, on_copy.image) < 1e-5
     unit = Unit(copy_model.module, layer, ours.channel, ours.position)
@@ -144,12 +144,12 @@ def test_model_is_unchanged_after_runs_and_errors(resnet18):
     flags = [p.requires_grad for p in module.parameters()]
     x = torch.randn(1, 3, 224, 224)
     before_output = module(x).detach()
-    deconv.project(resnet18, x, "layer1.0", method="deconvnet")
-    deconv.top_units(resnet18, x, "layer1.1", k=3, method="guided")
+    deconv.project(resnet18, x, layer="layer1.0", method="deconvnet")
+    deconv.top_units(resnet18, x, layer="layer1.1", k=3, method="guided")
     with pytest.raises(IndexError):
-        deconv.project(resnet18, x, "layer1.0", channel=10_000)
+        deconv.project(resnet18, x, layer="layer1.0", channel=10_000)
     with pytest.raises(RuntimeError):
-        deconv.project(resnet18, torch.randn(1, 4, 224, 224), "layer1.0")
+        deconv.project(resnet18, torch.randn(1, 4, 224, 224), layer="layer1.0")
     assert structure(module) == before_structure
     assert hook_count(module) == 0
     assert [p.requires_grad for p in module.parameters()] == flags
@@ -163,13 +163,13 @@ def test_top_units_are_the_strongest_channels_with_boxes(resnet18):
     x = torch.randn(1, 3, 224, 224)
     layer = "layer2.0.conv1"
     activation = layers.capture(resnet18, x, [layer])[layer][0]
-    units = deconv.top_units(resnet18, x, layer, k=9)
+    units = deconv.top_units(resnet18, x, layer=layer, k=9)
     peaks = activation.flatten(1).max(dim=1).values
     assert [u.channel for u in units] == peaks.argsort(descending=True)[:9].tolist()
     field = layers.field_of(resnet18, layer)
     for unit in units:
         assert unit.activation == pytest.approx(float(peaks[unit.channel]), rel=1e-5)
-        single = deconv.project(resnet18, x, layer, channel=unit.channel, position=unit.position)
+        single = deconv.project(resnet18, x, layer=layer, channel=unit.channel, position=unit.position)
         assert relative_error(unit.image, single) < 1e-5
         top, left, bottom, right = unit.box
         centre_row = field.start[0] + unit.position[0] * field.jump[0]
@@ -181,7 +181,7 @@ def test_top_units_are_the_strongest_channels_with_boxes(resnet18):
 def test_projection_of_the_input_side_stays_inside_the_receptive_field():
     model = wrap(plain_net())
     x = torch.randn(1, 3, 32, 32)
-    projection = deconv.project_unit(model, x, "4", channel=2, position=(3, 4))
+    projection = deconv.project_unit(model, x, layer="4", channel=2, position=(3, 4))
     top, left, bottom, right = projection.box
     outside = projection.image.clone()
     outside[:, top:bottom, left:right] = 0
@@ -206,15 +206,15 @@ def test_functional_relus_are_handled():
     as_modules = nn.Sequential(functional.module.conv1, nn.ReLU(), functional.module.conv2, nn.ReLU())
     x = torch.randn(1, 3, 16, 16)
     for method, reference in (("deconvnet", "Deconvolution"), ("guided", "GuidedBackprop")):
-        ours = deconv.project_unit(functional, x, "conv2", channel=1, position=(8, 8), method=method)
+        ours = deconv.project_unit(functional, x, layer="conv2", channel=1, position=(8, 8), method=method)
         expected = getattr(captum_attr, reference)(Unit(as_modules, "2", 1, (8, 8))).attribute(x.clone())
         assert relative_error(ours.image, expected[0]) < 1e-5
-    assert deconv.unhandled_nonlinearities(functional, x, "conv2") == []
+    assert deconv.unhandled_nonlinearities(functional, x, layer="conv2") == []
 
 
 def test_unhandled_nonlinearities_are_reported():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SiLU(), nn.Conv2d(4, 2, 3))
-    assert deconv.unhandled_nonlinearities(wrap(net, size=(12, 12)), torch.randn(1, 3, 12, 12), "2") == ["silu"]
+    assert deconv.unhandled_nonlinearities(wrap(net, size=(12, 12)), torch.randn(1, 3, 12, 12), layer="2") == ["silu"]
 
 
 def test_display_scalings():

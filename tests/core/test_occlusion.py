@@ -71,7 +71,7 @@ def test_occluding_the_object_drops_the_target_probability(bundled, boot):
 def test_feature_map_sum_matches_a_direct_forward(bundled, boot):
     result = occlusion.occlude(bundled, boot, window=6, stride=11, layer="features.conv2")
     top, left = result.positions[0][1], result.positions[1][2]
-    source = occlusion.fill_image(bundled, boot, "mean", 6)
+    source = occlusion.fill_image(bundled, boot, fill="mean", window=6)
     image = occlusion.occluded(boot, source, int(top), int(left), 6)
     activation = layers.capture(bundled, image, ["features.conv2"])["features.conv2"][0]
     assert result.feature[1, 2] == pytest.approx(float(activation[result.channel].sum()), rel=1e-4)
@@ -86,17 +86,17 @@ def test_batch_size_does_not_change_results(bundled, boot):
 
 
 def test_fills(bundled, boot):
-    mean = occlusion.fill_image(bundled, boot, "mean", 8)
+    mean = occlusion.fill_image(bundled, boot, fill="mean", window=8)
     assert torch.count_nonzero(mean) == 0
-    zero = occlusion.fill_image(bundled, boot, "zero", 8)
+    zero = occlusion.fill_image(bundled, boot, fill="zero", window=8)
     assert np.asarray(bundled.deprocess(zero)).max() == 0
-    blur = occlusion.fill_image(bundled, boot, "blur", 8)
+    blur = occlusion.fill_image(bundled, boot, fill="blur", window=8)
     assert blur.shape == boot.shape and blur.std() < boot.std()
-    first = occlusion.fill_image(bundled, boot, "noise", 8, seed=1)
-    assert torch.equal(first, occlusion.fill_image(bundled, boot, "noise", 8, seed=1))
-    assert not torch.equal(first, occlusion.fill_image(bundled, boot, "noise", 8, seed=2))
+    first = occlusion.fill_image(bundled, boot, fill="noise", window=8, seed=1)
+    assert torch.equal(first, occlusion.fill_image(bundled, boot, fill="noise", window=8, seed=1))
+    assert not torch.equal(first, occlusion.fill_image(bundled, boot, fill="noise", window=8, seed=2))
     with pytest.raises(ValueError):
-        occlusion.fill_image(bundled, boot, "sparkles", 8)
+        occlusion.fill_image(bundled, boot, fill="sparkles", window=8)
 
 
 def test_steps_yield_partial_results_and_cancel_keeps_them(bundled, boot):
@@ -119,11 +119,11 @@ def test_out_of_memory_halves_the_batch(bundled, boot, monkeypatch):
     sizes = []
     original = batching.forward_batch
 
-    def limited(model, batch, reducers=None):
+    def limited(model, batch, *, reducers=None):
         sizes.append(batch.shape[0])
         if batch.shape[0] > 16:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return original(model, batch, reducers)
+        return original(model, batch, reducers=reducers)
 
     monkeypatch.setattr(occlusion, "forward_batch", limited)
     result = occlusion.occlude(bundled, boot, window=8, stride=2)

@@ -89,16 +89,16 @@ def project_job(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | 
                 position: tuple[int, int] | None, method: str, check: bool) -> ProjectionResult:
     """One projection with its input crop (compute worker); ``check`` also lists the model's
     nonlinearities without a rule for ``layer``."""
-    projection = deconv.project_unit(model, x, layer, channel, position, method)
-    unhandled = deconv.unhandled_nonlinearities(model, x, layer) if check else None
+    projection = deconv.project_unit(model, x, layer=layer, channel=channel, position=position, method=method)
+    unhandled = list(projection.unhandled) if check else None
     return ProjectionResult((model, x, layer, channel, position, method), projection,
                             input_crop(model, x, projection.box), unhandled)
 
 
 def top_job(model: LoadedModel, x: torch.Tensor, layer: str, method: str, check: bool) -> TopResult:
     """The :data:`TOP_K` strongest channels' projections with their input crops (compute worker)."""
-    units = deconv.top_units(model, x, layer, k=TOP_K, method=method)
-    unhandled = deconv.unhandled_nonlinearities(model, x, layer) if check else None
+    units = deconv.top_units(model, x, layer=layer, k=TOP_K, method=method)
+    unhandled = list(units[0].unhandled) if check and units else None
     return TopResult((model, x, layer, method), units, [input_crop(model, x, u.box) for u in units],
                      unhandled)
 

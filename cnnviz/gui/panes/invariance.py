@@ -14,6 +14,7 @@ the transformed input. The curves run on the compute worker
 import csv
 import io
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -370,7 +371,7 @@ class InvariancePane(ToolPane):
         model, x = self.state.model, self.state.input_tensor
         if model is not None and x is not None:
             result = self.curves[-1].result
-            image = model.deprocess(invariance.transform(x, result.kind, value, result.crop))
+            image = model.deprocess(invariance.transform(x, result.kind, value, crop=result.crop))
             self.thumbnail.show_image(image, f"current input, {result.kind} {value:g}{unit}")
 
     def kind_of_curves(self) -> str:
@@ -409,9 +410,9 @@ class InvariancePane(ToolPane):
         self.cancelled = False
         values = self.values()
         colour = IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)]
-        task = self.submit(JOB, "Transforming…", invariance.curve_steps, model, x, self.kind, values,
-                           list(self.layers), target, None, self.crop_check.isChecked(),
-                           done=lambda result: self._finished(ident, result))
+        steps = partial(invariance.curve_steps, kind=self.kind, values=values, layers=list(self.layers),
+                        target=target, crop=self.crop_check.isChecked())
+        task = self.submit(JOB, "Transforming…", steps, model, x, done=lambda result: self._finished(ident, result))
         ident = task.ident
         self._run_ident = ident
         self._pending = (name, colour)

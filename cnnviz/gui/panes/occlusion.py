@@ -85,7 +85,8 @@ def occlusion_job(model: LoadedModel, x: torch.Tensor, target: int | None, windo
     """Occlusion maps batch by batch (compute worker), with the strongest map's deconvnet projection
     computed once, after the first batch has chosen the channel. Arguments as
     :func:`cnnviz.core.occlusion.occlude`."""
-    steps = occlusion.occlusion_steps(model, x, target, window, stride, fill, layer, batch_size, seed)
+    steps = occlusion.occlusion_steps(model, x, target=target, window=window, stride=stride, fill=fill, layer=layer,
+                                      batch_size=batch_size, seed=seed)
     projection, error = None, ""
     try:
         first = True
@@ -98,7 +99,7 @@ def occlusion_job(model: LoadedModel, x: torch.Tensor, target: int | None, windo
             if first and layer is not None:
                 first = False
                 try:
-                    projection = deconv.project_unit(model, x, layer, channel=step.result.channel)
+                    projection = deconv.project_unit(model, x, layer=layer, channel=step.result.channel)
                 except (RuntimeError, ValueError, IndexError) as failure:
                     error = str(failure)
             yield OcclusionRun(step.done, step.total, step.result, projection, error)
@@ -558,7 +559,7 @@ class OcclusionPane(ToolPane):
         model, x, _target, window, _stride, fill, _layer, seed = self._shown
         key = (window, fill, seed)
         if self._fill_source is None or self._fill_source[0] != key:
-            self._fill_source = (key, occlusion.fill_image(model, x, fill, window, seed))
+            self._fill_source = (key, occlusion.fill_image(model, x, fill=fill, window=window, seed=seed))
         example = occlusion.occluded(x, self._fill_source[1], top, left, window)
         self.input_panel.canvas.set_image(image_array(model.deprocess(example)), (0, 255))
         self.input_panel.set_title(f"Occluded at ({top}, {left})")

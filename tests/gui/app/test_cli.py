@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from cnnviz import cli
-from cnnviz.core import models
+from cnnviz.core import models, zoo
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
@@ -62,11 +62,11 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys, tmp_path):
 
 def test_screenshot_of_an_uncached_zoo_model_explains_the_download_failure(capsys, tmp_path,
                                                                           monkeypatch):
-    def refuse(name, timeout=30.0):
+    def refuse(name, *, timeout=30.0):
         raise models.WeightsDownloadError(models.zoo_weights(name).url, models.weights_path(name),
                                           "network error: offline")
 
-    monkeypatch.setattr(models, "download_weights", refuse)
+    monkeypatch.setattr(zoo, "download_weights", refuse)
     assert cli.main(["--model", "alexnet", "--screenshot", str(tmp_path / "out.png")]) == 2
     err = capsys.readouterr().err
     assert models.zoo_weights("alexnet").url in err

@@ -29,7 +29,7 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     model, x = loaded_window.state.model, loaded_window.state.input_tensor
     assert pane.layer == "features.conv3" and pane.method == "deconvnet" and pane.channel is None
     shown = projected(pane, qtbot)
-    expected = deconv.project_unit(model, x, "features.conv3", method="deconvnet")
+    expected = deconv.project_unit(model, x, layer="features.conv3", method="deconvnet")
     assert_same_projection(shown, expected)
     activation = layers.capture(model, x, ["features.conv3"])["features.conv3"][0]
     assert (shown.channel, shown.position) == deconv.strongest_unit(activation)
@@ -39,11 +39,12 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     assert pane.channel_spin.text() == "strongest"
 
     pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
-    assert_same_projection(projected(pane, qtbot), deconv.project_unit(model, x, "features.conv3", method="guided"))
+    assert_same_projection(projected(pane, qtbot),
+                           deconv.project_unit(model, x, layer="features.conv3", method="guided"))
     pane.channel_spin.setValue(5)
     assert loaded_window.state.channel == 5
     shown = projected(pane, qtbot)
-    assert_same_projection(shown, deconv.project_unit(model, x, "features.conv3", channel=5, method="guided"))
+    assert_same_projection(shown, deconv.project_unit(model, x, layer="features.conv3", channel=5, method="guided"))
     assert shown.position == deconv.channel_argmax(activation, 5)
     pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
     np.testing.assert_array_equal(pane.projection_panel.canvas.image,
@@ -61,7 +62,7 @@ def test_clicking_the_map_projects_that_position(loaded_window, show_pane, mouse
     mouse.click(canvas, lambda: canvas.scene_point(*target))
     assert pane.position == target
     shown = projected(pane, qtbot)
-    expected = deconv.project_unit(model, x, "features.conv3", channel=12, position=target)
+    expected = deconv.project_unit(model, x, layer="features.conv3", channel=12, position=target)
     assert_same_projection(shown, expected)
     assert canvas.marker_item.rect().topLeft().toTuple() == (target[1], target[0])
     assert pane.input_panel.canvas.box_item.rect().getRect() == (
@@ -76,7 +77,7 @@ def test_top_nine_shows_the_cores_units_and_boxes(loaded_window, show_pane, mous
     model, x = loaded_window.state.model, loaded_window.state.input_tensor
     pane.top_button.click()
     qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
-    expected = deconv.top_units(model, x, "features.conv3", k=9, method="deconvnet")
+    expected = deconv.top_units(model, x, layer="features.conv3", k=9, method="deconvnet")
     assert [u.box for u in pane.top.units] == [u.box for u in expected]
     assert [u.channel for u in pane.top.units] == [u.channel for u in expected]
     assert all(torch.equal(a.image, b.image) for a, b in zip(pane.top.units, expected))
@@ -124,7 +125,7 @@ def test_a_new_image_projects_again_with_the_chosen_method(loaded_window, show_p
     settle(loaded_window)
     shown = projected(pane, qtbot)
     assert shown is not before
-    expected = deconv.project_unit(loaded_window.state.model, loaded_window.state.input_tensor, "features.conv3",
+    expected = deconv.project_unit(loaded_window.state.model, loaded_window.state.input_tensor, layer="features.conv3",
                                    method="gradient")
     assert_same_projection(shown, expected)
 

@@ -29,7 +29,8 @@ def test_rotation_curves_equal_the_cores(loaded_window, show_pane, qtbot):
     assert pane.kind == "rotation" and pane.layers == ["features.relu1", "classifier.relu4"]
     np.testing.assert_array_equal(pane.values(), invariance.default_values("rotation", 28))
     shown = run(pane, qtbot)
-    expected = invariance.curves(model, x, "rotation", pane.values(), pane.layers, loaded_window.state.target)
+    expected = invariance.curves(model, x, kind="rotation", values=pane.values(), layers=pane.layers,
+                                 target=loaded_window.state.target)
     np.testing.assert_allclose(shown.prob, expected.prob, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(shown.top_class, expected.top_class)
     for layer in pane.layers:
@@ -56,8 +57,8 @@ def test_translation_defaults_and_a_second_image_keeps_two_curves(loaded_window,
     assert [c.name for c in pane.curves] == ["fmnist_ankle_boot.png", "bright"]
     assert len(pane.prob_plot.listDataItems()) == 2
     assert pane.curves[0].colour != pane.curves[1].colour
-    expected = invariance.curves(loaded_window.state.model, loaded_window.state.input_tensor, "horizontal",
-                                 pane.values(), pane.layers, loaded_window.state.target)
+    expected = invariance.curves(loaded_window.state.model, loaded_window.state.input_tensor, kind="horizontal",
+                                 values=pane.values(), layers=pane.layers, target=loaded_window.state.target)
     np.testing.assert_allclose(plotted(pane, 1)[1], expected.prob, rtol=1e-5, atol=1e-7)
     assert second.kind == "horizontal"
     pane.clear_button.click()
@@ -110,7 +111,7 @@ def test_a_new_target_class_replots_the_curve_for_it(loaded_window, show_pane, q
     qtbot.waitUntil(lambda: not pane.running and len(pane.curves) == 1
                     and pane.curves[0].result.target == new_target and pane.curves[0].result.complete,
                     timeout=60_000)
-    expected = invariance.curves(model, x, "rotation", pane.values(), pane.layers, new_target)
+    expected = invariance.curves(model, x, kind="rotation", values=pane.values(), layers=pane.layers, target=new_target)
     np.testing.assert_allclose(plotted(pane, 0)[1], expected.prob, rtol=1e-5, atol=1e-7)
 
 
@@ -118,8 +119,8 @@ def test_cancel_keeps_a_partial_curve(loaded_window, show_pane, qtbot, monkeypat
     pane = show_pane(loaded_window, "invariance")
     original = invariance.curve_steps
 
-    def slow_steps(model, x, kind, values, layers, target, batch_size, crop):
-        for step in original(model, x, kind, values, layers, target, 4, crop):
+    def slow_steps(model, x, **options):
+        for step in original(model, x, **{**options, "batch_size": 4}):
             yield step
             time.sleep(0.05)
 

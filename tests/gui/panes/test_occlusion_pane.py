@@ -33,12 +33,13 @@ def test_run_shows_the_cores_maps_and_hover_shows_the_occluded_image(loaded_wind
     assert (pane.window_spin.value(), pane.stride_spin.value(), pane.fill) == (8, 2, "mean")
     assert pane.layer == "features.relu3"
     shown = run_to_end(pane, qtbot)
-    expected = occlusion.occlude(model, x, loaded_window.state.target, 8, 2, "mean", "features.relu3")
+    expected = occlusion.occlude(model, x, target=loaded_window.state.target, window=8, stride=2, fill="mean",
+                                 layer="features.relu3")
     assert_same_maps(shown, expected)
     np.testing.assert_array_equal(pane.prob_panel.canvas.overlay, shown.prob)
     np.testing.assert_array_equal(pane.feature_panel.canvas.overlay, shown.feature)
     assert pane.prob_panel.canvas.overlay_item.opacity() == 0.7
-    projection = deconv.project_unit(model, x, "features.relu3", channel=expected.channel)
+    projection = deconv.project_unit(model, x, layer="features.relu3", channel=expected.channel)
     np.testing.assert_array_equal(pane.projection_panel.canvas.image, deconv.to_display(projection.image)[:, :, 0])
     assert "Ankle boot" in pane.class_panel.detail.text() and not pane.partial_label.isVisible()
     assert pane.progress.value() == pane.progress.maximum() == 121
@@ -46,7 +47,7 @@ def test_run_shows_the_cores_maps_and_hover_shows_the_occluded_image(loaded_wind
     pane.prob_panel.canvas.hovered.emit(10, 12)
     i, j = occlusion_pane.cell_at(shown, 10, 12)
     top, left = int(shown.positions[0][i]), int(shown.positions[1][j])
-    source = occlusion.fill_image(model, x, "mean", 8)
+    source = occlusion.fill_image(model, x, fill="mean", window=8)
     example = image_array(model.deprocess(occlusion.occluded(x, source, top, left, 8)))
     np.testing.assert_array_equal(pane.input_panel.canvas.image, example)
     assert f"top {top}, left {left}" in pane.info.text() and f"{shown.prob[i, j]:.4f}" in pane.info.text()
@@ -87,7 +88,8 @@ def test_cancel_keeps_a_partial_result_marked_partial(loaded_window, show_pane, 
     flat = partial.prob.reshape(-1)
     assert np.isfinite(flat[computed]).all() and np.isnan(flat[~computed]).all()
     assert (partial.top_class.reshape(-1)[~computed] == -1).all()
-    full = occlusion.occlude(model, x, loaded_window.state.target, 8, 2, "mean", "features.relu3")
+    full = occlusion.occlude(model, x, target=loaded_window.state.target, window=8, stride=2, fill="mean",
+                             layer="features.relu3")
     np.testing.assert_allclose(flat[computed], full.prob.reshape(-1)[computed], rtol=1e-5, atol=1e-6)
     assert hook_count(model.module) == 0
 
@@ -100,7 +102,8 @@ def test_a_new_target_class_runs_again(loaded_window, show_pane, qtbot):
     loaded_window.controller.choose_target(other)
     qtbot.waitUntil(lambda: not pane.running and pane.result is not None and pane.result.target == other
                     and pane.result.complete, timeout=60_000)
-    assert_same_maps(pane.result, occlusion.occlude(model, x, other, 8, 2, "mean", "features.relu3"))
+    assert_same_maps(pane.result, occlusion.occlude(model, x, target=other, window=8, stride=2, fill="mean",
+                                                    layer="features.relu3"))
     assert "Sandal" in pane.prob_panel.title.text()
     assert hook_count(model.module) == 0
 

@@ -48,7 +48,7 @@ def test_resnet18_filters_block_activations_and_projection(window, settle, show_
     assert pane.layer == "layer1.1.relu"
     pick_layer(pane, "layer1.1")
     qtbot.waitUntil(lambda: pane.settled and pane.result is not None and pane.result.request[2] == "layer1.1")
-    expected = deconv.project_unit(model, x, "layer1.1", method="deconvnet")
+    expected = deconv.project_unit(model, x, layer="layer1.1", method="deconvnet")
     shown = pane.result.projection
     assert (shown.channel, shown.position, shown.box) == (expected.channel, expected.position, expected.box)
     assert torch.equal(shown.image, expected.image)

@@ -8,19 +8,19 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QProgressDialog, QPushButton
 from torch import nn
 
-from cnnviz.core import models
+from cnnviz.core import models, zoo
 from cnnviz.gui.runtime.model_spec import spec_from_text
 from cnnviz.gui.widgets.dialogs import LOAD_UNTRAINED, TRUST_FILE, ChoiceDialog
 from cnnviz.gui.widgets.labels import UNTRAINED
 
 
-def refuse_download(name, timeout=30.0):
+def refuse_download(name, *, timeout=30.0):
     url = models.zoo_weights(name).url
     raise models.WeightsDownloadError(url, models.weights_path(name), "network error: no internet here")
 
 
 def test_download_failure_offers_the_untrained_model(loaded_window, qtbot, monkeypatch, settle):
-    monkeypatch.setattr(models, "download_weights", refuse_download)
+    monkeypatch.setattr(zoo, "download_weights", refuse_download)
     pane = loaded_window.panes["model"]
     pane.select("resnet18")
     assert pane.pretrained.isChecked()
@@ -46,7 +46,7 @@ def test_download_failure_offers_the_untrained_model(loaded_window, qtbot, monke
 
 
 def test_cancelling_the_download_dialog_keeps_the_model(loaded_window, qtbot, monkeypatch):
-    monkeypatch.setattr(models, "download_weights", refuse_download)
+    monkeypatch.setattr(zoo, "download_weights", refuse_download)
     previous = loaded_window.state.model
     with qtbot.waitSignal(loaded_window.model_loader.done, timeout=30_000) as blocker:
         loaded_window.model_loader.load(spec_from_text("alexnet"))
@@ -59,7 +59,7 @@ def test_cancelling_the_download_dialog_keeps_the_model(loaded_window, qtbot, mo
 def test_cancelling_a_slow_download_keeps_the_previous_model(loaded_window, qtbot, monkeypatch):
     closed = threading.Event()
 
-    def slow_download(name, timeout=30.0):
+    def slow_download(name, *, timeout=30.0):
         total = 200 * 1_000_000
         try:
             for step in range(1, 201):
@@ -69,7 +69,7 @@ def test_cancelling_a_slow_download_keeps_the_previous_model(loaded_window, qtbo
         finally:
             closed.set()
 
-    monkeypatch.setattr(models, "download_weights", slow_download)
+    monkeypatch.setattr(zoo, "download_weights", slow_download)
     loader = loaded_window.model_loader
     previous = loaded_window.state.model
     loader.load(spec_from_text("alexnet"))

@@ -1,0 +1,228 @@
+"""The :class:`LoadedModel` every analysis works on, and :func:`wrap` to make one of any module.
+
+A :class:`LoadedModel` is an ``nn.Module`` plus what is needed to feed it images and name its
+outputs (class names, input size, normalisation). Looking at a model never changes it: every
+forward pass cnnviz makes runs in eval mode with frozen parameters and restores both afterwards.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from cnnviz.core.hooks import eval_and_frozen, forward_order
+from cnnviz.core.images import to_channels
+from cnnviz.core.inputs import one_image
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for cnnviz: the module plus how to feed it images and name its outputs.
+
+    ``input_size`` is (H, W) in pixels; ``mean``/``std`` are per-channel, for pixels scaled to [0, 1];
+    ``resize_size`` is the length of the shorter side an image is resized to before the centre crop
+    to ``input_size``. ``pretrained`` is False for a model with random (untrained) weights.
+    """
+
+    module: nn.Module
+    name: str
+    categories: list[str]
+    input_size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    in_channels: int
+    resize_size: int
+    source: str = "default"
+    pretrained: bool = True
+    path: Path | None = None
+    arch: str | None = None
+    load_seconds: float = 0.0
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """Derived data that depends only on the architecture (layer order, layer tables)."""
+
+    @property
+    def device(self) -> torch.device:
+        """The device the module's parameters are on (CPU for a model without parameters)."""
+        for parameter in self.module.parameters():
+            return parameter.device
+        return torch.device("cpu")
+
+    @property
+    def display_name(self) -> str:
+        """Name for titles and labels, marked ``(untrained)`` where the weights are random."""
+        return self.name if self.pretrained else f"{self.name} (untrained)"
+
+    def to(self, device: str | torch.device) -> "LoadedModel":
+        """Move the module to ``device`` (``"cpu"``, ``"cuda"``, ``"mps"``) and return self."""
+        self.module.to(torch.device(device))
+        return self
+
+    def dummy_input(self) -> torch.Tensor:
+        """A zero input [1, C, H, W] on the model's device (zero = the dataset mean after normalising)."""
+        return torch.zeros(1, self.in_channels, *self.input_size, device=self.device)
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """PIL image (any mode) -> normalised tensor [1, C, H, W] on the model's device.
+
+        The shorter side is resized to ``resize_size`` (bilinear, antialiased), the centre
+        ``input_size`` is cropped, pixels are scaled to [0, 1] and normalised with ``mean``/``std``.
+        """
+        image = to_channels(image, self.in_channels)
+        width, height = image.size
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = self.resize_size, int(self.resize_size * long / short)
+        size = (new_short, new_long) if width <= height else (new_long, new_short)
+        if size != image.size:
+            image = image.resize(size, Image.Resampling.BILINEAR)
+        crop_h, crop_w = self.input_size
+        top = int(round((image.height - crop_h) / 2.0))
+        left = int(round((image.width - crop_w) / 2.0))
+        image = image.crop((left, top, left + crop_w, top + crop_h))
+        pixels = np.asarray(image, dtype=np.float32) / 255.0
+        if pixels.ndim == 2:
+            pixels = pixels[:, :, None]
+        x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
+        mean, std = self.stats("cpu")
+        return ((x.unsqueeze(0) - mean) / std).to(self.device)
+
+    def deprocess(self, x: torch.Tensor) -> Image.Image:
+        """Normalised tensor [1, C, H, W] or [C, H, W] -> 8-bit PIL image (L or RGB), clamped to [0, 1]."""
+        if x.dim() == 4:
+            x = one_image(x, "deprocess")[0]
+        mean, std = self.stats("cpu")
+        pixels = (x.detach().float().cpu() * std[0] + mean[0])
+        array = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        if array.shape[2] == 1:
+            return Image.fromarray(array[:, :, 0], mode="L")
+        return Image.fromarray(np.ascontiguousarray(array[:, :, :3]), mode="RGB")
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw outputs [N, classes] of the model for a preprocessed batch ``x`` (no gradient; eval
+        mode for the pass, the module's own mode restored after)."""
+        with eval_and_frozen(self.module), torch.no_grad():
+            return output_logits(self.module(x.to(self.device)))
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Softmax probabilities [N, classes] for a preprocessed batch ``x``."""
+        return torch.softmax(self.logits(x).float(), dim=1)
+
+    def predict(self, x: torch.Tensor, *, k: int = 5) -> list[tuple[int, str, float]]:
+        """Top-``k`` (class index, class name, probability) for one image ``x`` [1, C, H, W], best first."""
+        probs = self.probabilities(one_image(x, "predict"))[0]
+        values, indices = probs.topk(min(k, probs.numel()))
+        return [(int(i), self.class_name(int(i)), float(v)) for v, i in zip(values, indices)]
+
+    def class_name(self, index: int) -> str:
+        """Name of output ``index`` (``"class N"`` when the model has no names for its outputs)."""
+        return class_name(self.categories, index)
+
+    def stats(self, device: torch.device | str | None = None,
+              dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        """The normalisation ``(mean, std)`` as tensors [1, C, 1, 1] (for pixels in [0, 1]) on
+        ``device`` (default: the model's)."""
+        where = self.device if device is None else torch.device(device)
+        mean = torch.tensor(self.mean, dtype=dtype, device=where).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=dtype, device=where).view(1, -1, 1, 1)
+        return mean, std
+
+    def layer_names(self) -> list[str]:
+        """Dotted names of the submodules a forward pass calls, in the order it calls them."""
+        if "layer_names" not in self.cache:
+            self.cache["layer_names"] = forward_order(self.module, self.dummy_input())
+        return list(self.cache["layer_names"])
+
+
+def class_name(names: list[str] | tuple[str, ...], index: int) -> str:
+    """``names[index]``, or ``"class N"`` where there is no name for output ``index``: the one place
+    cnnviz names a class."""
+    return names[index] if 0 <= index < len(names) else f"class {index}"
+
+
+def output_logits(output: Any) -> torch.Tensor:
+    """The class-score tensor of a model output (a tensor, a named tuple with ``logits``, or a tuple)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if hasattr(output, "logits"):
+        return output.logits
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    raise TypeError(f"cannot find class scores in a model output of type {type(output).__name__}")
+
+
+def available_devices() -> list[str]:
+    """Devices torch can run on here: always ``"cpu"``, plus ``"cuda"`` and ``"mps"`` when present."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def default_stats(in_channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Normalisation ``(mean, std)`` assumed when a model comes without one: ImageNet's for 3
+    channels, otherwise mean 0 and std 1 per channel (pixels in [0, 1] are used as they are)."""
+    if in_channels == 3:
+        return IMAGENET_MEAN, IMAGENET_STD
+    return (0.0,) * in_channels, (1.0,) * in_channels
+
+
+def first_conv_channels(module: nn.Module) -> int | None:
+    """Input channels of the first ``nn.Conv2d`` in ``module`` (registration order), None if none."""
+    for sub in module.modules():
+        if isinstance(sub, nn.Conv2d):
+            return int(sub.in_channels)
+    return None
+
+
+def default_resize(crop: int) -> int:
+    """ImageNet convention: resize the shorter side to crop / 0.875 (256 for 224), small inputs as is."""
+    return int(round(crop / 0.875)) if crop >= 64 else crop
+
+
+def pixel_pair(value: int | Sequence[int]) -> tuple[int, int]:
+    """``value`` as (height, width) in pixels: an int is a square."""
+    if isinstance(value, int):
+        return value, value
+    height, width = value
+    return int(height), int(width)
+
+
+def wrap(module: nn.Module, *, input_size: int | tuple[int, int] = (224, 224),
+         mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+         categories: Sequence[str] | None = None, name: str | None = None, in_channels: int | None = None,
+         resize_size: int | None = None, source: str = "wrapped", path: Path | None = None,
+         arch: str | None = None, pretrained: bool = True) -> LoadedModel:
+    """Any ``nn.Module`` as a :class:`LoadedModel`, to script the analyses on it.
+
+    ``input_size`` (H, W) in pixels; ``in_channels`` defaults to the first ``nn.Conv2d``'s (a
+    ValueError if there is none); ``mean``/``std`` (per channel, for pixels in [0, 1]) default to
+    :func:`default_stats`; ``categories`` to none (outputs are then called ``"class N"``);
+    ``resize_size`` (shorter side before the centre crop) to :func:`default_resize`; ``name`` to
+    the module's class name. The module is not changed: its mode and device stay as they are.
+    """
+    channels = in_channels or first_conv_channels(module)
+    if channels is None:
+        raise ValueError(f"{type(module).__name__} has no nn.Conv2d to read the input channels from; "
+                         "pass in_channels=")
+    default_mean, default_std = default_stats(channels)
+    mean = tuple(float(v) for v in (default_mean if mean is None else mean))
+    std = tuple(float(v) for v in (default_std if std is None else std))
+    if len(mean) != channels or len(std) != channels:
+        raise ValueError(f"mean and std need {channels} values (one per input channel); "
+                         f"got {len(mean)} and {len(std)}")
+    height, width = pixel_pair(input_size)
+    return LoadedModel(
+        module=module, name=name or type(module).__name__, categories=[str(c) for c in categories or []],
+        input_size=(height, width), mean=mean, std=std, in_channels=channels,
+        resize_size=resize_size or default_resize(min(height, width)), source=source,
+        pretrained=pretrained, path=path, arch=arch,
+    )
