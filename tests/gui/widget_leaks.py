@@ -10,6 +10,7 @@ import shiboken6
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+
 def widget_address(widget: QWidget) -> int:
     """The address of ``widget``'s C++ object."""
     return shiboken6.getCppPointer(widget)[0]

@@ -247,7 +247,7 @@ class DeconvPane(ToolPane):
         self._unhandled: dict[str, list[str]] = {}
         self._selection_for: tuple | None = None
 
-        self.channel_spin.valueChanged.connect(self._spin_changed)
+        self.channel_spin.valueChanged.connect(self.choose_channel)
         self.strongest_button.clicked.connect(lambda: self.choose_position(None))
         self.method_combo.currentIndexChanged.connect(lambda _i: self.schedule())
         self.display_combo.currentIndexChanged.connect(lambda _i: self._redraw())
@@ -368,9 +368,6 @@ class DeconvPane(ToolPane):
             "position: strongest" if self.position is None else f"position: {self.position}"))
         self.strongest_button.setEnabled(not vector and self.position is not None and not self.top_mode)
         self.channel_spin.setEnabled(not self.top_mode)
-
-    def _spin_changed(self, value: int) -> None:
-        self.choose_channel(value)
 
     def _result_ready(self, result: ProjectionResult) -> None:
         self._note_unhandled(result.request[2], result.unhandled)

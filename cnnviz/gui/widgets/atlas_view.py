@@ -94,11 +94,6 @@ class AtlasView(pg.GraphicsLayoutWidget):
         if shape_changed:
             self.fit()
 
-    def set_colormap(self, colormap_name: str) -> None:
-        """Use colormap ``colormap_name`` for a single-channel atlas (a colour atlas is unchanged)."""
-        if self.atlas is not None and self.atlas.image.ndim == 2:
-            self.image_item.setColorMap(colormap(colormap_name))
-
     def set_colorbar(self, values: tuple[float, float], colormap_name: str, label: str = "") -> None:
         """Show the colour bar for ``values`` in colormap ``colormap_name`` with an axis ``label``
         (nothing for a view built without one)."""
