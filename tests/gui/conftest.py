@@ -13,6 +13,7 @@ import gc  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
 import torch.hub  # noqa: E402
 from PySide6.QtCore import QSettings, Qt, QThreadPool  # noqa: E402
@@ -148,9 +149,11 @@ def wait_for_pane(qtbot, window: MainWindow, pane, timeout_ms: int = SETTLE_MS) 
 def mouse(qtbot):
     """Mouse actions on pyqtgraph views: ``mouse.click(view, where)`` and ``mouse.hover(view, where)``
     with ``where()`` giving a scene position, asked only after pending layout changes are applied
-    (a title that wraps anew resizes the views, and with them their scene coordinates)."""
+    (a title that wraps anew resizes the views, and with them their scene coordinates). Each action
+    first waits out pyqtgraph's mouse rate limit, which drops moves that follow too closely."""
 
     def settled_point(view, where):
+        qtbot.wait(1000 // max(1, pg.getConfigOption("mouseRateLimit")) + 1)
         QApplication.processEvents()
         QApplication.processEvents()
         return view.mapFromScene(where())
