@@ -1,5 +1,5 @@
-"""Small builders for the controls and layouts the panes repeat: option combos, wrapped labels,
-margin-less columns, option rows and the atlas/detail splitter."""
+"""Small builders for the controls and layouts the panes and views repeat: option combos, wrapped
+labels, margin-less columns, option rows and the atlas/detail splitter."""
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -26,16 +26,21 @@ def wrapped_label(selectable: bool = False) -> QLabel:
     return label
 
 
-def column(*widgets: QWidget, stretch: tuple[int, ...] = (1,), spacing: int | None = None) -> QWidget:
-    """A margin-less widget stacking ``widgets`` top to bottom; those at positions ``stretch`` share
-    the spare height. ``spacing`` between them in pixels (None: the style's)."""
-    holder = QWidget()
+def stack(holder: QWidget, *widgets: QWidget, stretch: tuple[int, ...] = (1,), spacing: int | None = None) -> None:
+    """Lay ``widgets`` out in ``holder`` top to bottom without margins; those at positions ``stretch``
+    share the spare height. ``spacing`` between them in pixels (None: the style's)."""
     layout = QVBoxLayout(holder)
     layout.setContentsMargins(0, 0, 0, 0)
     if spacing is not None:
         layout.setSpacing(spacing)
     for position, widget in enumerate(widgets):
         layout.addWidget(widget, 1 if position in stretch else 0)
+
+
+def column(*widgets: QWidget, stretch: tuple[int, ...] = (1,), spacing: int | None = None) -> QWidget:
+    """A new widget holding ``widgets`` laid out by :func:`stack`."""
+    holder = QWidget()
+    stack(holder, *widgets, stretch=stretch, spacing=spacing)
     return holder
 
 

@@ -10,22 +10,12 @@ exactly on the input image.
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import (
-    QGraphicsRectItem,
-    QLabel,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QWidget
 
-from cnnviz.gui.widgets.atlas_view import (
-    make_colorbar,
-    safe_levels,
-    selection_pen,
-    show_colorbar,
-)
+from cnnviz.gui.widgets.atlas_view import make_colorbar, safe_levels, selection_pen, show_colorbar
 from cnnviz.gui.widgets.colormaps import colormap
 from cnnviz.gui.widgets.image_view import BACKGROUND
+from cnnviz.gui.widgets.layouts import stack, wrapped_label
 from cnnviz.gui.widgets.pointer import PointerReports
 
 Box = tuple[int, int, int, int]
@@ -169,15 +159,8 @@ class MapPanel(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
         self.canvas = MapCanvas(colorbar=colorbar, zoomable=zoomable)
-        self.detail = QLabel()
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.detail)
+        self.detail = wrapped_label(selectable=True)
+        stack(self, self.title, self.canvas, self.detail, spacing=2)
         self.set_title(title)
 
     def set_title(self, text: str) -> None:
