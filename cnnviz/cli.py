@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 
 from cnnviz import __version__
 from cnnviz.core import images, models
@@ -203,6 +203,7 @@ def _screenshot(args: argparse.Namespace, image: tuple[Image.Image, str, Path] |
 def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] | None) -> int:
     app = create_application()
     window = MainWindow(remember=True)
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # the Python side may outlive exec()
     if args.size:
         window.resize(*args.size)
     if args.pane:

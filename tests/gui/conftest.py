@@ -2,7 +2,7 @@
 
 Every test gets its own settings folder and torch cache, so the user's settings and downloaded
 weights are never read or written. Windows are closed and their background threads joined after
-each test.
+each test, and a test fails when it leaves a top-level widget alive.
 """
 
 import os
@@ -13,10 +13,12 @@ import gc  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
 import torch.hub  # noqa: E402
 from PySide6.QtCore import QSettings, Qt, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from widget_leaks import new_top_level_widgets, top_level_addresses  # noqa: E402
 
 from cnnviz.core import images  # noqa: E402
 from cnnviz.gui.app.application import create_application  # noqa: E402
@@ -63,8 +65,25 @@ def no_unexpected_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(QMessageBox, name, unexpected)
 
 
+@pytest.fixture(autouse=True)
+def no_leaked_widgets(app: QApplication, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a passing test that leaves a new top-level widget alive after its own teardown.
+
+    ``make_window`` depends on this fixture, so its cleanup (windows closed, threads joined) runs
+    before this check; widgets added to ``qtbot`` are closed and deleted (deleteLater) by pytest-qt
+    before any fixture is torn down. A failed test is not checked: its traceback keeps its widgets.
+    """
+    before = top_level_addresses()
+    failures = request.session.testsfailed
+    yield
+    request.node.funcargs.clear()  # pytest keeps the fixture values (windows) until after teardown
+    if request.session.testsfailed == failures:
+        leaked = new_top_level_widgets(before)
+        assert not leaked, f"top-level widgets left alive: {', '.join(leaked)}"
+
+
 @pytest.fixture
-def make_window(app: QApplication, qtbot) -> Iterator:
+def make_window(app: QApplication, qtbot, no_leaked_widgets) -> Iterator:
     """Factory of shown main windows, closed with their worker threads joined after the test."""
     windows: list[MainWindow] = []
 
@@ -130,9 +149,11 @@ def wait_for_pane(qtbot, window: MainWindow, pane, timeout_ms: int = SETTLE_MS) 
 def mouse(qtbot):
     """Mouse actions on pyqtgraph views: ``mouse.click(view, where)`` and ``mouse.hover(view, where)``
     with ``where()`` giving a scene position, asked only after pending layout changes are applied
-    (a title that wraps anew resizes the views, and with them their scene coordinates)."""
+    (a title that wraps anew resizes the views, and with them their scene coordinates). Each action
+    first waits out pyqtgraph's mouse rate limit, which drops moves that follow too closely."""
 
     def settled_point(view, where):
+        qtbot.wait(1000 // max(1, pg.getConfigOption("mouseRateLimit")) + 1)
         QApplication.processEvents()
         QApplication.processEvents()
         return view.mapFromScene(where())

@@ -11,16 +11,7 @@ from html import escape
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QSlider,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QSlider, QStackedWidget, QWidget
 
 from cnnviz.core import activations
 from cnnviz.core.atlas import Atlas, make_atlas
@@ -31,6 +22,7 @@ from cnnviz.gui.widgets.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
+from cnnviz.gui.widgets.layouts import column, grid_and_detail, option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.map_view import MapPanel
 from cnnviz.gui.widgets.shortcuts import add_channel_keys
 from cnnviz.gui.widgets.vector_view import VectorView
@@ -84,16 +76,23 @@ class ActivationsPane(ToolPane):
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "activations", layer_choices, parent)
-        self.order_combo = QComboBox()
-        for key, title in ORDERS.items():
-            self.order_combo.addItem(title.split(" (")[0], key)
-            self.order_combo.setItemData(self.order_combo.count() - 1, title, Qt.ItemDataRole.ToolTipRole)
-        self.order_combo.setToolTip("Order of the channels")
-        self.scale_combo = QComboBox()
-        for key, title in SCALES.items():
-            self.scale_combo.addItem(title, key)
-        self.scale_combo.setToolTip("One colour scale for the layer, or each channel stretched to its "
-                                    "own range")
+        self.output: LayerOutput | None = None
+        self.order: list[int] = []
+        self.selected: int | None = None
+        self.dead_channels: list[int] = []
+        self.overlay: np.ndarray | None = None
+        self._drawn: tuple | None = None
+        self._build_controls()
+        self._build_figure()
+        self._connect()
+        self._opacity_changed(self.opacity.value())
+        self.clear_views()
+
+    def _build_controls(self) -> None:
+        self.order_combo = option_combo({key: title.split(" (")[0] for key, title in ORDERS.items()},
+                                        "Order of the channels", tips=ORDERS)
+        self.scale_combo = option_combo(SCALES, "One colour scale for the layer, or each channel stretched to "
+                                                "its own range")
         self.colormap = ColormapPicker("viridis")
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
@@ -103,58 +102,24 @@ class ActivationsPane(ToolPane):
         self.opacity_label = QLabel()
         shrinkable(self.order_combo, self.scale_combo, self.colormap, self.opacity)
 
+    def _build_figure(self) -> None:
         self.atlas = AtlasView()
         self.vector_view = VectorView()
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title = wrapped_label()
+        self.summary = wrapped_label(selectable=True)
         self.map_panel = MapPanel(colorbar=True)
         self.overlay_panel = MapPanel(colorbar=True)
-        self.stats_label = QLabel()
-        self.stats_label.setWordWrap(True)
-        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.output: LayerOutput | None = None
-        self.order: list[int] = []
-        self.selected: int | None = None
-        self.dead_channels: list[int] = []
-        self.overlay: np.ndarray | None = None
-        self._drawn: tuple | None = None
-
+        self.stats_label = wrapped_label(selectable=True)
         self.grid_stack = QStackedWidget()
         self.grid_stack.addWidget(self.atlas)
         self.grid_stack.addWidget(self.vector_view)
-        grid_side = QWidget()
-        grid_layout = QVBoxLayout(grid_side)
-        grid_layout.setContentsMargins(0, 0, 0, 0)
-        grid_layout.addWidget(self.title)
-        grid_layout.addWidget(self.grid_stack, 1)
-        grid_layout.addWidget(self.summary)
-        self.detail = QWidget()
-        detail_layout = QVBoxLayout(self.detail)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        detail_layout.addWidget(self.map_panel, 1)
-        detail_layout.addWidget(self.overlay_panel, 1)
-        detail_layout.addWidget(self.stats_label)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(grid_side)
-        self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setChildrenCollapsible(False)
+        self.detail = column(self.map_panel, self.overlay_panel, self.stats_label, stretch=(0, 1))
+        self.splitter = grid_and_detail(column(self.title, self.grid_stack, self.summary), self.detail)
         self.make_figure(lambda: f"activations-{self.layer}", self._export_data, self.splitter)
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Order"))
-        options.addWidget(self.order_combo)
-        options.addWidget(self.scale_combo)
-        options.addWidget(self.colormap)
-        options.addWidget(QLabel("Opacity"))
-        options.addWidget(self.opacity)
-        options.addWidget(self.opacity_label)
-        options.addStretch(1)
-        self.arrange(options)
+        self.arrange(option_row("Order", self.order_combo, self.scale_combo, self.colormap, "Opacity", self.opacity,
+                                self.opacity_label))
 
+    def _connect(self) -> None:
         self.order_combo.currentIndexChanged.connect(lambda _i: self._redraw())
         self.scale_combo.currentIndexChanged.connect(lambda _i: self._redraw())
         self.colormap.colormap_changed.connect(lambda _name: self._redraw())
@@ -166,8 +131,6 @@ class ActivationsPane(ToolPane):
         self.map_panel.canvas.hovered.connect(self._map_hovered)
         self.overlay_panel.canvas.hovered.connect(self._overlay_hovered)
         add_channel_keys(self.figure, self._step, self._row_length)
-        self._opacity_changed(self.opacity.value())
-        self.clear_views()
 
     @property
     def order_by(self) -> str:

@@ -15,18 +15,7 @@ from html import escape
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSpinBox,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox, QStackedWidget, QWidget
 
 from cnnviz.core import deconv
 from cnnviz.core.atlas import make_atlas
@@ -38,6 +27,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
+from cnnviz.gui.widgets.layouts import column, option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.map_view import MapPanel
 from cnnviz.gui.widgets.shortcuts import add_channel_keys
 from cnnviz.gui.widgets.vector_view import VectorView
@@ -141,6 +131,20 @@ class DeconvPane(ToolPane):
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "deconv", layer_choices, parent)
+        self.channel: int | None = None
+        self.position: tuple[int, int] | None = None
+        self.result: ProjectionResult | None = None
+        self.top: TopResult | None = None
+        self.output: LayerOutput | None = None
+        self._requested: tuple | None = None
+        self._unhandled: dict[str, list[str]] = {}
+        self._selection_for: tuple | None = None
+        self._build_controls()
+        self._build_figure()
+        self._connect()
+        self.clear_views()
+
+    def _build_controls(self) -> None:
         self.channel_spin = QSpinBox()
         self.channel_spin.setRange(-1, 0)
         self.channel_spin.setSpecialValueText("strongest")
@@ -150,104 +154,69 @@ class DeconvPane(ToolPane):
         self.strongest_button = QPushButton("Strongest position")
         self.strongest_button.setToolTip("Use the channel's strongest position (click the map to pick "
                                          "another)")
-        self.method_combo = QComboBox()
-        for key, (title, tip) in METHODS.items():
-            self.method_combo.addItem(title, key)
-            self.method_combo.setItemData(self.method_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.method_combo.setToolTip("How the unit is projected back to the input")
-        self.display_combo = QComboBox()
-        for key, title in DISPLAYS.items():
-            self.display_combo.addItem(title, key)
+        self.method_combo = option_combo({key: title for key, (title, _tip) in METHODS.items()},
+                                         "How the unit is projected back to the input",
+                                         tips={key: tip for key, (_title, tip) in METHODS.items()})
+        self.display_combo = option_combo(DISPLAYS)
         self.top_button = QPushButton(f"Top {TOP_K}")
         self.top_button.setCheckable(True)
         self.top_button.setToolTip(f"Projections of the {TOP_K} strongest channels of the layer, with "
                                    "their input patches")
         shrinkable(self.channel_spin, self.method_combo, self.display_combo)
-        self.warning = QLabel()
-        self.warning.setWordWrap(True)
+        self.warning = wrapped_label()
         self.warning.setStyleSheet(WARNING_STYLE)
         self.warning.hide()
 
+    def _build_figure(self) -> None:
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._build_single())
+        self.pages.addWidget(self._build_top())
+        self.make_figure(self._export_name, self._export_data, self.warning, self.pages)
+        self.arrange(option_row(self.channel_spin, self.position_label, self.strongest_button),
+                     option_row("Method", self.method_combo, "Show", self.display_combo, self.top_button))
+
+    def _build_single(self) -> QWidget:
+        """The page for one unit: its map (or bars), projection, input and receptive field."""
         self.map_panel = MapPanel(colorbar=True)
-        self.vector_title = QLabel()
-        self.vector_title.setWordWrap(True)
+        self.vector_title = wrapped_label()
         self.vector_view = VectorView()
-        vector_panel = QWidget()
-        vector_layout = QVBoxLayout(vector_panel)
-        vector_layout.setContentsMargins(0, 0, 0, 0)
-        vector_layout.addWidget(self.vector_title)
-        vector_layout.addWidget(self.vector_view, 1)
         self.map_stack = QStackedWidget()
         self.map_stack.addWidget(self.map_panel)
-        self.map_stack.addWidget(vector_panel)
+        self.map_stack.addWidget(column(self.vector_title, self.vector_view))
         self.projection_panel = MapPanel()
         self.input_panel = MapPanel()
-        self.field_title = QLabel()
-        self.field_title.setWordWrap(True)
+        self.field_title = wrapped_label()
         self.field_view = AtlasView(colorbar=False)
-        self.field_detail = QLabel()
-        self.field_detail.setWordWrap(True)
-        field_panel = QWidget()
-        field_layout = QVBoxLayout(field_panel)
-        field_layout.setContentsMargins(0, 0, 0, 0)
-        field_layout.setSpacing(2)
-        field_layout.addWidget(self.field_title)
-        field_layout.addWidget(self.field_view, 1)
-        field_layout.addWidget(self.field_detail)
+        self.field_detail = wrapped_label()
         single = QWidget()
-        single_layout = QGridLayout(single)
-        single_layout.setContentsMargins(0, 0, 0, 0)
-        single_layout.addWidget(self.map_stack, 0, 0)
-        single_layout.addWidget(self.projection_panel, 0, 1)
-        single_layout.addWidget(self.input_panel, 1, 0)
-        single_layout.addWidget(field_panel, 1, 1)
+        layout = QGridLayout(single)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.map_stack, 0, 0)
+        layout.addWidget(self.projection_panel, 0, 1)
+        layout.addWidget(self.input_panel, 1, 0)
+        layout.addWidget(column(self.field_title, self.field_view, self.field_detail, spacing=2), 1, 1)
+        return single
 
-        self.top_title = QLabel()
-        self.top_title.setWordWrap(True)
+    def _build_top(self) -> QWidget:
+        """The page for the layer's strongest channels: projections and input patches side by side."""
+        self.top_title = wrapped_label()
         self.top_projections = AtlasView(colorbar=False)
         self.top_patches = AtlasView(colorbar=False)
-        self.top_list = QLabel()
-        self.top_list.setWordWrap(True)
-        self.top_list.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.top_list = wrapped_label(selectable=True)
         top = QWidget()
-        top_layout = QGridLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.top_title, 0, 0, 1, 2)
-        top_layout.addWidget(QLabel("<b>Projections</b>"), 1, 0)
-        top_layout.addWidget(QLabel("<b>Input patches</b>"), 1, 1)
-        top_layout.addWidget(self.top_projections, 2, 0)
-        top_layout.addWidget(self.top_patches, 2, 1)
-        top_layout.addWidget(self.top_list, 3, 0, 1, 2)
-        top_layout.setRowStretch(2, 1)
+        layout = QGridLayout(top)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.top_title, 0, 0, 1, 2)
+        layout.addWidget(QLabel("<b>Projections</b>"), 1, 0)
+        layout.addWidget(QLabel("<b>Input patches</b>"), 1, 1)
+        layout.addWidget(self.top_projections, 2, 0)
+        layout.addWidget(self.top_patches, 2, 1)
+        layout.addWidget(self.top_list, 3, 0, 1, 2)
+        layout.setRowStretch(2, 1)
+        return top
 
-        self.pages = QStackedWidget()
-        self.pages.addWidget(single)
-        self.pages.addWidget(top)
-        self.make_figure(self._export_name, self._export_data, self.warning, self.pages)
-        second = QHBoxLayout()
-        second.addWidget(self.channel_spin)
-        second.addWidget(self.position_label)
-        second.addWidget(self.strongest_button)
-        second.addStretch(1)
-        third = QHBoxLayout()
-        third.addWidget(QLabel("Method"))
-        third.addWidget(self.method_combo)
-        third.addWidget(QLabel("Show"))
-        third.addWidget(self.display_combo)
-        third.addWidget(self.top_button)
-        third.addStretch(1)
-        self.arrange(second, third)
-
-        self.channel: int | None = None
-        self.position: tuple[int, int] | None = None
-        self.result: ProjectionResult | None = None
-        self.top: TopResult | None = None
-        self.output: LayerOutput | None = None
-        self._requested: tuple | None = None
-        self._unhandled: dict[str, list[str]] = {}
-        self._selection_for: tuple | None = None
-
-        self.channel_spin.valueChanged.connect(self._spin_changed)
+    def _connect(self) -> None:
+        self.channel_spin.valueChanged.connect(self.choose_channel)
         self.strongest_button.clicked.connect(lambda: self.choose_position(None))
         self.method_combo.currentIndexChanged.connect(lambda _i: self.schedule())
         self.display_combo.currentIndexChanged.connect(lambda _i: self._redraw())
@@ -260,7 +229,6 @@ class DeconvPane(ToolPane):
         self.top_projections.hovered.connect(self._top_hovered)
         self.top_patches.hovered.connect(self._top_hovered)
         add_channel_keys(self.figure, self._step, lambda: 1)
-        self.clear_views()
 
     @property
     def method(self) -> str:
@@ -368,9 +336,6 @@ class DeconvPane(ToolPane):
             "position: strongest" if self.position is None else f"position: {self.position}"))
         self.strongest_button.setEnabled(not vector and self.position is not None and not self.top_mode)
         self.channel_spin.setEnabled(not self.top_mode)
-
-    def _spin_changed(self, value: int) -> None:
-        self.choose_channel(value)
 
     def _result_ready(self, result: ProjectionResult) -> None:
         self._note_unhandled(result.request[2], result.unhandled)

@@ -13,16 +13,7 @@ from html import escape
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QSpinBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QSpinBox, QWidget
 
 from cnnviz.core import filters
 from cnnviz.core.atlas import Atlas, make_atlas
@@ -34,6 +25,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.widgets.colormaps import DIVERGING, ColormapPicker
 from cnnviz.gui.widgets.layer_picker import conv_choices
+from cnnviz.gui.widgets.layouts import column, grid_and_detail, option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.map_view import MapPanel
 from cnnviz.gui.widgets.shortcuts import add_channel_keys
 
@@ -108,63 +100,37 @@ class FiltersPane(ToolPane):
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "filters", conv_choices, parent)
-        self.view_combo = QComboBox()
-        for key, title in VIEWS.items():
-            self.view_combo.addItem(title, key)
-        self.view_combo.setToolTip("How a filter with several input channels is drawn")
-        self.channel_spin = QSpinBox()
-        self.channel_spin.setPrefix("in ")
-        self.channel_spin.setToolTip("Input channel shown")
-        self.scale_combo = QComboBox()
-        for key, title in SCALES.items():
-            self.scale_combo.addItem(title, key)
-        self.scale_combo.setToolTip("Normalise each filter to its own min..max, or all filters to the "
-                                    "layer's")
-        self.colormap = ColormapPicker("grey")
-        shrinkable(self.view_combo, self.channel_spin, self.scale_combo, self.colormap)
-
-        self.atlas = AtlasView()
-        self.filter_panel = MapPanel(colorbar=True)
-        self.activation_panel = MapPanel(colorbar=True)
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        self.stats_label = QLabel()
-        self.stats_label.setWordWrap(True)
-        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.grid: FilterGrid | None = None
         self.selected: int | None = None
         self._requested: tuple | None = None
         self._in_channels = 0
+        self._build_controls()
+        self._build_figure()
+        self._connect()
+        self.clear_views()
 
-        detail = QWidget()
-        detail_layout = QVBoxLayout(detail)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        detail_layout.addWidget(self.filter_panel, 1)
-        detail_layout.addWidget(self.activation_panel, 1)
-        detail_layout.addWidget(self.stats_label)
-        grid_side = QWidget()
-        grid_layout = QVBoxLayout(grid_side)
-        grid_layout.setContentsMargins(0, 0, 0, 0)
-        grid_layout.addWidget(self.title)
-        grid_layout.addWidget(self.atlas, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(grid_side)
-        splitter.addWidget(detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
+    def _build_controls(self) -> None:
+        self.view_combo = option_combo(VIEWS, "How a filter with several input channels is drawn")
+        self.channel_spin = QSpinBox()
+        self.channel_spin.setPrefix("in ")
+        self.channel_spin.setToolTip("Input channel shown")
+        self.scale_combo = option_combo(SCALES, "Normalise each filter to its own min..max, or all filters to "
+                                                "the layer's")
+        self.colormap = ColormapPicker("grey")
+        shrinkable(self.view_combo, self.channel_spin, self.scale_combo, self.colormap)
+
+    def _build_figure(self) -> None:
+        self.atlas = AtlasView()
+        self.filter_panel = MapPanel(colorbar=True)
+        self.activation_panel = MapPanel(colorbar=True)
+        self.title = wrapped_label()
+        self.stats_label = wrapped_label(selectable=True)
+        splitter = grid_and_detail(column(self.title, self.atlas, stretch=(1,)),
+                                   column(self.filter_panel, self.activation_panel, self.stats_label, stretch=(0, 1)))
         self.make_figure(lambda: f"filters-{self.layer}", self._export_data, splitter)
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Show"))
-        options.addWidget(self.view_combo)
-        options.addWidget(self.channel_spin)
-        options.addSpacing(8)
-        options.addWidget(self.scale_combo)
-        options.addSpacing(8)
-        options.addWidget(self.colormap)
-        options.addStretch(1)
-        self.arrange(options)
+        self.arrange(option_row("Show", self.view_combo, self.channel_spin, 8, self.scale_combo, 8, self.colormap))
 
+    def _connect(self) -> None:
         self.view_combo.currentIndexChanged.connect(lambda _i: self._options_changed())
         self.channel_spin.valueChanged.connect(lambda _v: self._options_changed())
         self.scale_combo.currentIndexChanged.connect(lambda _i: self._options_changed())
@@ -174,7 +140,6 @@ class FiltersPane(ToolPane):
         self.filter_panel.canvas.hovered.connect(self._filter_hovered)
         self.activation_panel.canvas.hovered.connect(self._activation_hovered)
         add_channel_keys(self.figure, self._step, lambda: self.atlas.atlas.columns if self.atlas.atlas else 1)
-        self.clear_views()
 
     @property
     def view(self) -> str:

@@ -144,13 +144,6 @@ class PredictionsPane(QWidget):
         self._show_model(self.state.model)
         self._show_predictions()
 
-    def row_of_class(self, index: int) -> int:
-        """The table row showing class ``index``, or -1."""
-        for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(CLASS_ROLE) == index:
-                return row
-        return -1
-
     def _show_model(self, model: LoadedModel | None) -> None:
         if model is None:
             self.model_label.setText("<i>No model loaded</i>")

@@ -92,11 +92,6 @@ def run_input(model: LoadedModel, image: Image.Image, k: int = TOP_K) -> InputRe
     return InputResult(tensor, seen, Predictions(top, probabilities.numpy(), forward_ms))
 
 
-def move_model(model: LoadedModel, device: str) -> LoadedModel:
-    """Move ``model`` to ``device`` (on the compute thread) and return it."""
-    return model.to(device)
-
-
 class Controller(QObject):
     """Runs loading and forward passes in the background and writes the results into ``state``.
 
@@ -157,10 +152,6 @@ class Controller(QObject):
         """Load a bundled sample image in the background."""
         return self._load_image(decode_file, sample.path)
 
-    def open_image_bytes(self, data: bytes, name: str) -> Task:
-        """Decode encoded image bytes in the background."""
-        return self._load_image(decode_bytes, data, name)
-
     def open_qimage(self, qimage: QImage, name: str = "pasted image") -> Task:
         """Use a QImage (from the clipboard or a drop) as the image."""
         return self._load_image(decode_qimage, QImage(qimage), name)
@@ -187,7 +178,7 @@ class Controller(QObject):
         if model is None or device == self.state.device:
             self.state.set_device(device)
             return None
-        task = self.compute.submit(move_model, model, device, key="device")
+        task = self.compute.submit(model.to, device, key="device")
         task.succeeded.connect(lambda moved: self._device_moved(moved, device))
         task.failed.connect(lambda error: self.state.show_status(f"Could not use {device}: {error}"))
         return task

@@ -9,13 +9,14 @@ a double click fits the whole grid again.
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
 from cnnviz.core.atlas import Atlas
 from cnnviz.gui.widgets.colormaps import colormap
 from cnnviz.gui.widgets.image_view import BACKGROUND
+from cnnviz.gui.widgets.pointer import PointerReports
 
 SELECTION_COLOUR = "#ff9800"
 PADDING = 0.01
@@ -26,6 +27,18 @@ COLORBAR_WIDTH = 14
 def make_colorbar() -> pg.ColorBarItem:
     """A read-only vertical colour bar (no handles, no colormap menu) for a graphics layout."""
     return pg.ColorBarItem(width=COLORBAR_WIDTH, interactive=False, colorMapMenu=False)
+
+
+def show_colorbar(colorbar: pg.ColorBarItem | None, values: tuple[float, float], colormap_name: str,
+                  label: str = "") -> None:
+    """Show ``colorbar`` for ``values`` (low, high) in colormap ``colormap_name`` with an axis ``label``
+    (nothing for None: a view built without a colour bar)."""
+    if colorbar is None:
+        return
+    colorbar.setColorMap(colormap(colormap_name))
+    colorbar.setLevels(safe_levels(values))
+    colorbar.getAxis("right").setLabel(label or None)
+    colorbar.show()
 
 
 def tile_gap(tile: tuple[int, int]) -> int:
@@ -49,7 +62,7 @@ def selection_pen(width: float = 2.0) -> QPen:
     return pen
 
 
-class AtlasView(pg.GraphicsLayoutWidget):
+class AtlasView(PointerReports, pg.GraphicsLayoutWidget):
     """One atlas image with a selection outline and a colour bar; see the module docstring.
 
     ``atlas`` is the atlas shown (None before the first); ``image_item`` and ``colorbar`` (None when
@@ -75,10 +88,8 @@ class AtlasView(pg.GraphicsLayoutWidget):
             self.addItem(self.colorbar, row=0, col=1)
         self.atlas: Atlas | None = None
         self.selected: int | None = None
-        self._hovered = -1
         self.setMinimumSize(160, 120)
-        self.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+        self.track_pointer(-1)
 
     def show_atlas(self, atlas: Atlas, levels: tuple[float, float], colormap_name: str | None) -> None:
         """Show ``atlas``: a single-channel atlas through ``colormap_name`` over ``levels``, a colour
@@ -94,20 +105,10 @@ class AtlasView(pg.GraphicsLayoutWidget):
         if shape_changed:
             self.fit()
 
-    def set_colormap(self, colormap_name: str) -> None:
-        """Use colormap ``colormap_name`` for a single-channel atlas (a colour atlas is unchanged)."""
-        if self.atlas is not None and self.atlas.image.ndim == 2:
-            self.image_item.setColorMap(colormap(colormap_name))
-
     def set_colorbar(self, values: tuple[float, float], colormap_name: str, label: str = "") -> None:
         """Show the colour bar for ``values`` in colormap ``colormap_name`` with an axis ``label``
         (nothing for a view built without one)."""
-        if self.colorbar is None:
-            return
-        self.colorbar.setColorMap(colormap(colormap_name))
-        self.colorbar.setLevels(safe_levels(values))
-        self.colorbar.getAxis("right").setLabel(label or None)
-        self.colorbar.show()
+        show_colorbar(self.colorbar, values, colormap_name, label)
 
     def clear_image(self) -> None:
         """Show nothing."""
@@ -120,6 +121,10 @@ class AtlasView(pg.GraphicsLayoutWidget):
         """Zoom so that the whole grid is visible."""
         self.view_box.autoRange(padding=PADDING)
 
+    def double_clicked(self) -> None:
+        """Fit the whole grid again."""
+        self.fit()
+
     def select(self, index: int | None) -> None:
         """Outline map ``index`` (None: no outline)."""
         self.selected = index
@@ -131,7 +136,7 @@ class AtlasView(pg.GraphicsLayoutWidget):
         self.outline.setRect(QRectF(left, top, width, height))
         self.outline.show()
 
-    def index_at(self, scene_pos: QPointF) -> int | None:
+    def item_at(self, scene_pos: QPointF) -> int | None:
         """Index of the map under scene position ``scene_pos``, or None."""
         if self.atlas is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None
@@ -153,27 +158,3 @@ class AtlasView(pg.GraphicsLayoutWidget):
         top, left = self.atlas.origin(index)
         height, width = self.atlas.tile
         return self.atlas.image[top:top + height, left:left + width]
-
-    def _mouse_moved(self, scene_pos: QPointF) -> None:
-        index = self.index_at(scene_pos)
-        index = -1 if index is None else index
-        if index != self._hovered:
-            self._hovered = index
-            self.hovered.emit(index)
-
-    def _mouse_clicked(self, event: object) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        if event.double():
-            self.fit()
-            return
-        index = self.index_at(event.scenePos())
-        if index is not None:
-            self.clicked.emit(index)
-
-    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
-        """Report that nothing is hovered any more."""
-        super().leaveEvent(event)
-        if self._hovered != -1:
-            self._hovered = -1
-            self.hovered.emit(-1)

@@ -6,10 +6,10 @@ Pixels are drawn without smoothing, so a 28×28 input scaled up shows its real p
 import numpy as np
 import pyqtgraph as pg
 from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from cnnviz.core.images import to_channels
+from cnnviz.gui.widgets.layouts import stack, wrapped_label
 
 BACKGROUND = "#3c3f41"
 """Colour around the image, so that black or white image borders stay visible."""
@@ -70,15 +70,8 @@ class CaptionedImage(QWidget):
         super().__init__(parent)
         self.title = QLabel(f"<b>{title}</b>")
         self.canvas = ImageCanvas()
-        self.detail = QLabel()
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.detail)
+        self.detail = wrapped_label(selectable=True)
+        stack(self, self.title, self.canvas, self.detail, spacing=2)
 
     def show_image(self, image: Image.Image | None, detail: str = "") -> None:
         """Show ``image`` with ``detail`` under it."""

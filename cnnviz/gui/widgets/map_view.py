@@ -10,23 +10,19 @@ exactly on the input image.
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import (
-    QGraphicsRectItem,
-    QLabel,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QWidget
 
-from cnnviz.gui.widgets.atlas_view import make_colorbar, safe_levels, selection_pen
+from cnnviz.gui.widgets.atlas_view import make_colorbar, safe_levels, selection_pen, show_colorbar
 from cnnviz.gui.widgets.colormaps import colormap
 from cnnviz.gui.widgets.image_view import BACKGROUND
+from cnnviz.gui.widgets.layouts import stack, wrapped_label
+from cnnviz.gui.widgets.pointer import PointerReports
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in image pixels, bottom and right exclusive."""
 
 
-class MapCanvas(pg.GraphicsLayoutWidget):
+class MapCanvas(PointerReports, pg.GraphicsLayoutWidget):
     """An image (grey/colormapped [H, W] or RGB [H, W, 3]), an optional overlay, box and marker.
 
     Signals: ``clicked(row, col)`` for a left click on a pixel, ``hovered(row, col)`` for the pixel
@@ -61,11 +57,9 @@ class MapCanvas(pg.GraphicsLayoutWidget):
             self.colorbar.hide()
         self.image: np.ndarray | None = None
         self.overlay: np.ndarray | None = None
-        self._hovered = (-1, -1)
         self.setMinimumSize(80, 80)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+        self.track_pointer((-1, -1))
 
     def set_image(self, array: np.ndarray, levels: tuple[float, float] = (0.0, 1.0),
                   colormap_name: str = "grey") -> None:
@@ -101,12 +95,7 @@ class MapCanvas(pg.GraphicsLayoutWidget):
 
     def set_colorbar(self, values: tuple[float, float], colormap_name: str, label: str = "") -> None:
         """Show the colour bar for ``values`` in ``colormap_name`` (only for a canvas built with one)."""
-        if self.colorbar is None:
-            return
-        self.colorbar.setColorMap(colormap(colormap_name))
-        self.colorbar.setLevels(safe_levels(values))
-        self.colorbar.getAxis("right").setLabel(label or None)
-        self.colorbar.show()
+        show_colorbar(self.colorbar, values, colormap_name, label)
 
     def set_box(self, box: Box | None) -> None:
         """Outline ``box`` (top, left, bottom, right), or nothing for None."""
@@ -142,7 +131,11 @@ class MapCanvas(pg.GraphicsLayoutWidget):
             height, width = self.image.shape[:2]
             self.view_box.setRange(QRectF(0, 0, width, height), padding=0.0)
 
-    def pixel_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+    def double_clicked(self) -> None:
+        """Fit the whole image again."""
+        self.fit()
+
+    def item_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         """(row, col) of the image pixel under scene position ``scene_pos``, or None."""
         if self.image is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None
@@ -155,29 +148,6 @@ class MapCanvas(pg.GraphicsLayoutWidget):
         """Scene position of the centre of pixel (row, col) (for tests and automation)."""
         return self.image_item.mapToScene(QPointF(col + 0.5, row + 0.5))
 
-    def _mouse_moved(self, scene_pos: QPointF) -> None:
-        pixel = self.pixel_at(scene_pos) or (-1, -1)
-        if pixel != self._hovered:
-            self._hovered = pixel
-            self.hovered.emit(*pixel)
-
-    def _mouse_clicked(self, event: object) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        if event.double():
-            self.fit()
-            return
-        pixel = self.pixel_at(event.scenePos())
-        if pixel is not None:
-            self.clicked.emit(*pixel)
-
-    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
-        """Report that no pixel is hovered any more."""
-        super().leaveEvent(event)
-        if self._hovered != (-1, -1):
-            self._hovered = (-1, -1)
-            self.hovered.emit(-1, -1)
-
 
 class MapPanel(QWidget):
     """A :class:`MapCanvas` with a bold ``title`` above and a ``detail`` line below."""
@@ -189,15 +159,8 @@ class MapPanel(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
         self.canvas = MapCanvas(colorbar=colorbar, zoomable=zoomable)
-        self.detail = QLabel()
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.detail)
+        self.detail = wrapped_label(selectable=True)
+        stack(self, self.title, self.canvas, self.detail, spacing=2)
         self.set_title(title)
 
     def set_title(self, text: str) -> None:

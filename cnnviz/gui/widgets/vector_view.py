@@ -10,19 +10,20 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.widgets.atlas_view import SELECTION_COLOUR
 from cnnviz.gui.widgets.image_view import BACKGROUND
+from cnnviz.gui.widgets.pointer import PointerReports
 
 MAX_LABELS = 40
 BAR_COLOUR = "#3d7ebf"
 BAR_HEIGHT = 0.8
 
 
-class VectorView(pg.PlotWidget):
+class VectorView(PointerReports, pg.PlotWidget):
     """Horizontal bars of ``values[order[slot]]`` at row ``slot``; see the module docstring.
 
     ``labels`` are the axis texts of the units, in slot order (for every slot, shown or not).
@@ -45,10 +46,8 @@ class VectorView(pg.PlotWidget):
         self.order: list[int] = []
         self.labels: list[str] = []
         self.selected: int | None = None
-        self._hovered = -1
         self.setMinimumSize(160, 120)
-        self.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+        self.track_pointer(-1)
 
     def show_values(self, values: np.ndarray, order: list[int], names: list[str] | None = None) -> None:
         """Show ``values`` [C] in ``order``; ``names`` [C] label the units (None: their index)."""
@@ -75,7 +74,7 @@ class VectorView(pg.PlotWidget):
         if self.bars is not None:
             self.bars.setOpts(brushes=self._brushes())
 
-    def index_at(self, scene_pos: QPointF) -> int | None:
+    def item_at(self, scene_pos: QPointF) -> int | None:
         """Unit whose bar row is under scene position ``scene_pos``, or None."""
         box = self.plot_item.getViewBox()
         if not self.order or not box.sceneBoundingRect().contains(scene_pos):
@@ -92,16 +91,3 @@ class VectorView(pg.PlotWidget):
     def _brushes(self) -> list[QBrush]:
         normal, chosen = pg.mkBrush(BAR_COLOUR), pg.mkBrush(SELECTION_COLOUR)
         return [chosen if i == self.selected else normal for i in self.order]
-
-    def _mouse_moved(self, scene_pos: QPointF) -> None:
-        index = self.index_at(scene_pos)
-        index = -1 if index is None else index
-        if index != self._hovered:
-            self._hovered = index
-            self.hovered.emit(index)
-
-    def _mouse_clicked(self, event: object) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and not event.double():
-            index = self.index_at(event.scenePos())
-            if index is not None:
-                self.clicked.emit(index)
