@@ -80,7 +80,7 @@ class OcclusionPane(RunPane):
         self.run_button.setToolTip("Compute the occlusion maps (Ctrl+R)")
         self._build_controls()
         self._build_figure()
-        self.arrange(self._settings_row(), self.run_row(), self._display_row())
+        self.arrange(*self._settings_rows(), self.run_row(), self._display_row())
         self.result: OcclusionResult | None = None
         self.projection: Projection | None = None
         self._fill_source: tuple[tuple, torch.Tensor] | None = None
@@ -150,13 +150,15 @@ class OcclusionPane(RunPane):
         header.addWidget(self.partial_label)
         self.make_figure(self._export_name, self._export_data, header, grid)
 
-    def _settings_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        for widget in (QLabel("Fill"), self.fill_combo, self.seed_spin, QLabel("Window"), self.window_spin,
-                       QLabel("Stride"), self.stride_spin, self.batch_spin, self.auto_check):
-            row.addWidget(widget)
-        row.addStretch(1)
-        return row
+    def _settings_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+        rows = (QHBoxLayout(), QHBoxLayout())
+        for row, widgets in zip(rows, ((QLabel("Fill"), self.fill_combo, self.seed_spin, self.batch_spin,
+                                        self.auto_check),
+                                       (QLabel("Window"), self.window_spin, QLabel("Stride"), self.stride_spin))):
+            for widget in widgets:
+                row.addWidget(widget)
+            row.addStretch(1)
+        return rows
 
     def _display_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -31,7 +31,7 @@ PARTIAL_STYLE = ("QLabel { color: white; background: #c62828; font-weight: bold;
 
 def clock(seconds: float) -> str:
     """``seconds`` (≥ 0) as m:ss, or h:mm:ss from an hour on."""
-    minutes, secs = divmod(int(round(max(0.0, seconds))), 60)
+    minutes, secs = divmod(round(max(0.0, seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 

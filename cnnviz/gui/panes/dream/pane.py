@@ -6,13 +6,14 @@ pane builds a whole new frozen :class:`DreamConfig` and swaps it into the runnin
 layer, step size, objective or regularisation applies from the next step and no step mixes two
 settings. The run is a job on the controller's compute worker (:mod:`~cnnviz.gui.panes.dream.job`)
 started through :class:`~cnnviz.gui.panes.run_pane.RunPane` (Start, Ctrl+Return; Stop, Esc; a
-progress bar with the time left); Pause (Space) holds it between steps. Since the compute worker runs one job at a time, a run is stopped when the pane is
-hidden or the model or image changes, so it never holds up the other panes for long.
+progress bar with the time left); Pause (Space) holds it between steps. Since the compute worker
+runs one job at a time, a run is stopped when the pane is hidden or the model or image changes,
+so it never holds up the other panes for long.
 
 The view shows the current octave's image (redrawn at most :data:`REDRAW_MS` apart) with the
-octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.panes.dream.plots`, below, across
-the pane; "Export figure…" saves them with their data) get one curve per run. A run that diverges
-stops with a message and keeps its last finite image.
+octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.panes.dream.plots`, below,
+across the pane; "Export figure…" saves them with their data) get one curve per run. A run that
+diverges stops with a message and keeps its last finite image.
 """
 
 import threading
@@ -38,7 +39,13 @@ from cnnviz.core.dream import DreamConfig, DreamStep
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.panes.dream.controls import DreamControls
-from cnnviz.gui.panes.dream.job import ConfigBox, StepInbox, dream_job, full_resolution_input, start_image
+from cnnviz.gui.panes.dream.job import (
+    ConfigBox,
+    StepInbox,
+    dream_job,
+    full_resolution_input,
+    start_image,
+)
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.widgets.dialogs import show_error
@@ -129,7 +136,6 @@ class DreamPane(RunPane):
         result_buttons = QGridLayout()
         for index, button in enumerate((self.use_button, self.save_button, self.export.button, self.clear_button)):
             result_buttons.addWidget(button, index // 2, index % 2)
-        result_buttons.addWidget(self.progress, 0, 2, 2, 1)
         result_buttons.setColumnStretch(2, 1)
         top = QWidget()
         top_layout = QHBoxLayout(top)
@@ -137,6 +143,7 @@ class DreamPane(RunPane):
         top_layout.addWidget(left_panel)
         right = QVBoxLayout()
         right.addLayout(result_buttons)
+        right.addWidget(self.progress)
         right.addWidget(self.view, 1)
         top_layout.addLayout(right, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
