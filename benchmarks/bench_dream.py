@@ -5,6 +5,9 @@ Prints:
   224×224 for an early layer (features.8) and a late one (features.28); goal ≤ 1.15×. The
   probability curve is off (``prob_every=0``) and jitter on, as in normal use;
 - the speed-up of the truncated forward vs a full forward for the early layer;
+- on SqueezeNet at 224×224 (``../shared/models/squeezenet1_0_imagenet``, skipped when absent): ms per
+  step with the default probability curve (``prob_every=4``, from the step's own pass) vs the ascent
+  alone (``prob_every=0``); goal ≤ 1.1×;
 - peak resident memory of one process per case: 224×224 untiled, 1024×1024 in 224-px tiles and
   1024×1024 untiled (tiling keeps memory bounded).
 Run: ``.venv/bin/python benchmarks/bench_dream.py``
@@ -15,11 +18,15 @@ import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 from timing import compare
 
 from cnnviz.core import dream, models
+
+
+SQUEEZENET = Path(__file__).resolve().parents[2] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"
 
 
 class _Stop(Exception):
@@ -50,11 +57,11 @@ def bare_step(model: models.LoadedModel, x: torch.Tensor, layer: str):
     return run
 
 
-def dream_steps(model: models.LoadedModel, x: torch.Tensor, layer: str, steps: int):
-    cfg = dream.DreamConfig(layer=layer, iterations=steps, octaves=1, jitter=8, prob_every=0)
+def dream_steps(model: models.LoadedModel, x: torch.Tensor, layer: str, steps: int, prob_every: int = 0):
+    cfg = dream.DreamConfig(layer=layer, iterations=steps, octaves=1, jitter=8, prob_every=prob_every, target=0)
 
     def run() -> None:
-        for _ in dream.run(model, x, cfg):
+        for _ in dream.run(model, x, config=cfg):
             pass
 
     return run
@@ -72,7 +79,7 @@ def memory_case(size: int, tile: int) -> None:
     """Child process: two dream steps at ``size``×``size`` with ``tile``; prints peak RSS in MB."""
     model = models.load_zoo("vgg16", pretrained=False)
     cfg = dream.DreamConfig(layer="features.15", iterations=2, octaves=1, tile=tile, overlap=32, prob_every=0)
-    dream.dream(model, torch.randn(1, 3, size, size) * 0.5, cfg)
+    dream.dream(model, torch.randn(1, 3, size, size) * 0.5, config=cfg)
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -98,6 +105,13 @@ def main() -> None:
     truncated, full = compare(bare_step(model, x, "features.8"), full_step(model, x), args.repeats)
     print(f"{'truncated (features.8) vs full fwd+bwd':<42} {truncated * 1e3:8.1f}ms {full * 1e3:8.1f}ms "
           f"{full / truncated:6.2f}× faster")
+    if SQUEEZENET.is_file():
+        squeezenet = models.load_file(SQUEEZENET)
+        layer, count = "features.7", 4 * steps
+        with_prob, without = compare(dream_steps(squeezenet, x, layer, count, prob_every=4),
+                                     dream_steps(squeezenet, x, layer, count, prob_every=0), args.repeats)
+        print(f"{'SqueezeNet ' + layer + ': prob_every=4 vs 0':<42} {with_prob / count * 1e3:8.1f}ms "
+              f"{without / count * 1e3:8.1f}ms {with_prob / without:6.2f}×  ≤ 1.1×")
     print("\npeak resident memory, one process per case (features.15, 2 steps):")
     for size, tile in ((224, 4096), (1024, 224), (1024, 4096)):
         output = subprocess.run([sys.executable, __file__, "--memory-case", str(size), str(tile)],

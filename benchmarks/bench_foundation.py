@@ -85,7 +85,7 @@ def main() -> None:
         rows.append((f"predict top-5, {label}", *compare(lambda: model.predict(x), forward, args.repeats),
                      "plain forward"))
         rows.append((f"capture all {len(names)} layers, {label}",
-                     *compare(lambda: layers.capture(model, x, names), forward, args.repeats),
+                     *compare(lambda: layers.capture(model, x, layers=names), forward, args.repeats),
                      "plain forward"))
         rows.append((f"layer table (uncached), {label}", *compare(fresh_table, forward, 3),
                      "plain forward"))

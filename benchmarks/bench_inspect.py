@@ -46,7 +46,7 @@ def atlas_render_seconds(repeats: int) -> tuple[float, float]:
 
     app = create_application([])
     vgg = models.load_zoo("vgg16", pretrained=False)
-    maps = layers.capture(vgg, torch.randn(1, 3, 224, 224), ["features.28"])["features.28"][0]
+    maps = layers.capture(vgg, torch.randn(1, 3, 224, 224), layers=["features.28"])["features.28"][0]
     view = AtlasView()
     view.resize(900, 900)
     view.show()
@@ -81,7 +81,7 @@ def main() -> None:
         names = model.layer_names()
         layers.trace(model)
         rows.append((f"capture all {len(names)} layers, {name}",
-                     *compare(lambda: layers.capture(model, x, names), plain_forward(model, x), args.repeats),
+                     *compare(lambda: layers.capture(model, x, layers=names), plain_forward(model, x), args.repeats),
                      "plain forward", "≤ 1.3×"))
         rows.append((f"deconvnet projection {layer}, {name}",
                      *compare(lambda: deconv.project(model, x, layer=layer), forward_backward(model, x), args.repeats),

@@ -191,10 +191,10 @@ def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
     with eval_and_frozen(model.module), torch.enable_grad():
         source = x.detach().to(model.device).requires_grad_(True)
         if method == "gradient":
-            activation = forward_to(model, source, layer, stop_early=stop, keep_graph=True)[layer]
+            activation = forward_to(model, source, layers=layer, stop_early=stop, keep_graph=True)[layer]
         else:
             with rules:
-                activation = forward_to(model, source, layer, stop_early=stop, keep_graph=True)[layer]
+                activation = forward_to(model, source, layers=layer, stop_early=stop, keep_graph=True)[layer]
         channels, positions = choose(activation[0].detach())
         units = _units(activation.expand(len(channels), *activation.shape[1:]), channels, positions)
         gradients = [torch.autograd.grad(unit, source, retain_graph=i < len(channels) - 1)[0][0]

@@ -1,27 +1,35 @@
 """Deep dream: gradient ascent on the input image to amplify what a layer responds to.
 
-:func:`run` is a generator of :class:`DreamStep` records; it reads its :class:`DreamConfig` again
-before every step, so a caller (the GUI) can change the layer, step size, objective or
-regularisation while it runs. Octaves follow the original deep-dream code: the image is processed
-from the smallest octave up and the detail gained at one octave is carried up to the next. Images
-larger than ``tile`` pixels are processed in overlapping tiles whose gradients are blended with
-smooth weights, so memory stays bounded and no seams appear.
+:func:`run` is a generator of :class:`DreamStep` records. Its ``config`` is a frozen
+:class:`DreamConfig` or a zero-argument callable returning the current one; the callable is read
+once at the start of every step and that one snapshot is used for the whole step, so a caller (the
+GUI) can swap in a new config — another layer, step size, objective or regularisation — while it
+runs, and no step mixes two settings. Octaves follow the original deep-dream code: the image is
+processed from the smallest octave up and the detail gained at one octave is carried up to the next.
+Images larger than ``tile`` pixels are processed in overlapping tiles whose gradients are blended
+with smooth weights, so memory stays bounded and no seams appear.
 
 Objectives on the chosen layer's response ``a``: ``l2`` maximises ‖a‖² (gradient 2a); ``channel``
 the mean of one channel; ``class`` one class's pre-softmax logit (optionally squared); ``guided`` the
 dot product of ``a`` with the same layer's response to a guide image (resized to ``a``'s grid), or
 with ``best_match`` each position's best-matching guide feature vector.
+
+The target-class probability (``prob_every``) comes from the step's own forward pass where it can:
+on those steps the pass runs on to the class scores (recording no graph after the layer) instead of
+stopping at the layer. A separate pass is made when the image is not at the model's input size, in
+tiles, or when the layer is called more than once per forward pass.
 """
 
 import math
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
 from cnnviz.core.forward import forward_to
-from cnnviz.core.hooks import eval_and_frozen
+from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.inputs import one_image
 from cnnviz.core.models import LoadedModel, output_logits
 from cnnviz.core.progress import ProgressFn, report
 from cnnviz.core.smoothing import gaussian_blur
@@ -30,9 +38,10 @@ OBJECTIVES = ("l2", "channel", "class", "guided")
 STARTS = ("image", "uniform", "gaussian")
 
 
-@dataclass
+@dataclass(frozen=True)
 class DreamConfig:
-    """Settings of a dream run; all may change between steps (octave count, scale, tile size and
+    """Settings of a dream run (frozen: make a changed copy with :func:`dataclasses.replace`). A run
+    given a callable reads it every step, so all may change between steps (octave count, scale and
     start apply when a run starts).
 
     ``step_size``: ascent step (with ``normalize``, the mean absolute change of a pixel per step, in
@@ -43,9 +52,10 @@ class DreamConfig:
     factor each step. ``channel`` for ``channel``; ``target`` for ``class`` (and the probability
     curve; None: top-1 of the input); ``square_class``; ``guide`` [1, C, h, w] preprocessed guide
     image for ``guided``, ``best_match`` for its best-match variant. ``cycle``: (layer, step size)
-    pairs used in turn, one per step, instead of ``layer``/``step_size``. ``tile``/``overlap`` in
-    pixels. ``start``: ``image``, or ``uniform``/``gaussian`` noise from ``seed``. ``prob_every``:
-    compute the target probability every N steps (0: never; it needs a full forward pass).
+    pairs used in turn, one per step, instead of ``layer``/``step_size`` (any sequence of pairs is
+    stored as a tuple of tuples). ``tile``/``overlap`` in pixels. ``start``: ``image``, or
+    ``uniform``/``gaussian`` noise from ``seed``. ``prob_every``: compute the target probability
+    every N steps (0: never; see the module docstring for its cost).
     """
 
     layer: str = ""
@@ -65,12 +75,23 @@ class DreamConfig:
     square_class: bool = False
     guide: torch.Tensor | None = None
     best_match: bool = False
-    cycle: list[tuple[str, float]] = field(default_factory=list)
+    cycle: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     tile: int = 512
     overlap: int = 64
     start: str = "image"
     seed: int = 0
     prob_every: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cycle", tuple((str(layer), float(step)) for layer, step in self.cycle))
+
+    def layer_and_step(self, index: int) -> tuple[str, float]:
+        """The (layer, step size) of step ``index``: from the cycle when there is one."""
+        return self.cycle[index % len(self.cycle)] if self.cycle else (self.layer, self.step_size)
+
+
+ConfigSource = DreamConfig | Callable[[], DreamConfig]
+"""What :func:`run` takes: a config, or a zero-argument callable giving the current one."""
 
 
 @dataclass(frozen=True)
@@ -79,22 +100,37 @@ class DreamStep:
 
     ``index`` counts steps over the whole run (from 0); ``octave`` (0 = smallest) and ``iteration``
     within it; ``image`` [1, C, h, w] the image after the step at this octave's size (CPU copy,
-    finite); ``objective`` its value before the step (‖a‖ for ``l2``); ``target_prob`` the target
-    class probability (None on steps where it is not computed); ``layer`` and ``step_size`` used;
-    ``update_mean`` the mean |change| before clamping; ``message`` set on the last step of a run
-    stopped by a non-finite value.
+    finite; None in records that keep only the numbers, e.g. ``dataclasses.replace(step, image=None)``);
+    ``objective`` its value before the step (‖a‖ for ``l2``); ``target_prob`` the target class
+    probability of the image the step started from, as the network saw it in the step (rolled by the
+    step's jitter; resized to the model's input size if needed) — None on steps where it is not
+    computed; ``layer`` and ``step_size`` used; ``update_mean`` the mean |change| before clamping;
+    ``message`` set on the last step of a run stopped by a non-finite value.
     """
 
     index: int
     octave: int
     iteration: int
-    image: torch.Tensor
+    image: torch.Tensor | None
     objective: float
     target_prob: float | None
     layer: str
     step_size: float
     update_mean: float
     message: str | None = None
+
+
+def total_steps(x: torch.Tensor, *, config: DreamConfig) -> int:
+    """Steps a run of ``config`` on ``x`` [1, C, H, W] makes: iterations × octaves that fit the size."""
+    return config.iterations * len(octave_sizes(x.shape[-2], x.shape[-1], config.octaves, config.octave_scale))
+
+
+def _reader(config: ConfigSource) -> Callable[[], DreamConfig]:
+    if isinstance(config, DreamConfig):
+        return lambda: config
+    if callable(config):
+        return config
+    raise TypeError(f"config must be a DreamConfig or a callable returning one, not {type(config).__name__}")
 
 
 def _fit_to_model(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
@@ -104,36 +140,64 @@ def _fit_to_model(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, size=model.input_size, mode="bilinear", align_corners=False)
 
 
+@dataclass
+class _Caches:
+    """What a run keeps between steps: guide features by (layer, guide), layers called several times
+    per pass and the top-1 class of the start image."""
+
+    guides: dict = field(default_factory=dict)
+    multi_call: set[str] = field(default_factory=set)
+    top_class: list[int] = field(default_factory=list)
+
+
 def _guide_features(model: LoadedModel, cfg: DreamConfig, layer: str, cache: dict) -> torch.Tensor:
     key = (layer, id(cfg.guide))
     if key not in cache:
         with torch.no_grad():
-            cache[key] = forward_to(model, cfg.guide, layer)[layer]
+            cache[key] = forward_to(model, cfg.guide, layers=layer)[layer]
     return cache[key]
 
 
+def _layer_pass(model: LoadedModel, x: torch.Tensor, layer: str, full: bool,
+                multi_call: set[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``layer``'s response to ``x`` with its graph and, with ``full``, the class logits of the same
+    pass (the rest of the network records no graph). A layer found to be called several times per
+    pass joins ``multi_call`` and gets the truncated pass (first call, no logits) from then on."""
+    module = dict(model.module.named_modules()).get(layer) if layer else None
+    if full and module is not None and layer not in multi_call:
+        calls: list[int] = []
+        with HookSet() as hooks:
+            hooks.add(module.register_forward_hook(lambda *_args: calls.append(1)))
+            outputs = forward_to(model, x, layers=layer, stop_early=False, keep_graph=True, detach_rest=True)
+        if len(calls) == 1:
+            return outputs[layer], outputs.logits
+        multi_call.add(layer)
+    return forward_to(model, x, layers=layer, keep_graph=True)[layer], None
+
+
 def _objective(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str, target: int,
-               guide_cache: dict) -> tuple[torch.Tensor, float, torch.Tensor | None]:
-    """(value to maximise, value to report, logits if computed) for image ``x``."""
+               caches: "_Caches", full: bool = False) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+    """(value to maximise, value to report, logits if computed) for image ``x``; ``full`` asks for
+    the logits from the same pass (see :func:`_layer_pass`)."""
     if cfg.objective == "class":
         logits = output_logits(model.module(_fit_to_model(model, x)))
         score = logits[0, target]
         value = score * score if cfg.square_class else score
         return value, float(score.detach()), logits
-    activation = forward_to(model, x, layer, keep_graph=True)[layer]
+    activation, logits = _layer_pass(model, x, layer, full, caches.multi_call)
     if cfg.objective == "l2":
         value = (activation.float() ** 2).sum()
-        return value, float(value.detach().sqrt()), None
+        return value, float(value.detach().sqrt()), logits
     if cfg.objective == "channel":
         channel = cfg.channel if cfg.channel is not None else 0
         if not 0 <= channel < activation.shape[1]:
             raise IndexError(f"{layer} has {activation.shape[1]} channels; {channel} is out of range")
         value = activation[:, channel].float().mean()
-        return value, float(value.detach()), None
+        return value, float(value.detach()), logits
     if cfg.objective == "guided":
         if cfg.guide is None:
             raise ValueError("the guided objective needs a guide image")
-        guide = _guide_features(model, cfg, layer, guide_cache)
+        guide = _guide_features(model, cfg, layer, caches.guides)
         if activation.dim() == 4 and cfg.best_match:
             flat = activation.flatten(2)[0].float()  # [C, P]
             candidates = guide.flatten(2)[0].float()  # [C, Q]
@@ -143,7 +207,7 @@ def _objective(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str
             if activation.dim() == 4 and guide.shape[-2:] != activation.shape[-2:]:
                 guide = F.interpolate(guide, size=activation.shape[-2:], mode="bilinear", align_corners=False)
             value = (activation.float() * guide.float()).sum()
-        return value, float(value.detach()), None
+        return value, float(value.detach()), logits
     raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {cfg.objective!r}")
 
 
@@ -171,13 +235,15 @@ def _blend_weights(length: int, tile: int, overlap: int, start: int, total: int)
 
 
 def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str, target: int,
-              guide_cache: dict) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+              caches: "_Caches", want_logits: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
     """Gradient of the objective w.r.t. ``x`` [1, C, H, W] (tiled above ``cfg.tile``), the reported
-    objective (summed over tiles) and logits if the objective computed them."""
+    objective (summed over tiles) and logits if the pass computed them (``want_logits``: from the
+    same pass where ``x`` is at the model's input size and untiled)."""
     height, width = x.shape[-2:]
     if (height <= cfg.tile and width <= cfg.tile) or cfg.objective == "class":
         source = x.detach().requires_grad_(True)
-        value, reported, logits = _objective(model, source, cfg, layer, target, guide_cache)
+        full = want_logits and tuple(x.shape[-2:]) == tuple(model.input_size)
+        value, reported, logits = _objective(model, source, cfg, layer, target, caches, full)
         (gradient,) = torch.autograd.grad(value, source)
         return gradient, reported, logits
     total = torch.zeros_like(x)
@@ -187,7 +253,7 @@ def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str,
     for top in tile_starts(height, tile_h, cfg.overlap):
         for left in tile_starts(width, tile_w, cfg.overlap):
             crop = x[..., top:top + tile_h, left:left + tile_w].detach().requires_grad_(True)
-            value, part, _ = _objective(model, crop, cfg, layer, target, guide_cache)
+            value, part, _ = _objective(model, crop, cfg, layer, target, caches)
             (gradient,) = torch.autograd.grad(value, crop)
             weights = (_blend_weights(tile_h, tile_h, cfg.overlap, top, height)[:, None]
                        * _blend_weights(tile_w, tile_w, cfg.overlap, left, width)[None, :]).to(x.device)
@@ -231,33 +297,80 @@ def octave_sizes(height: int, width: int, count: int, scale: float) -> list[tupl
     return sizes[::-1]
 
 
-def run(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> Generator[DreamStep, None, torch.Tensor]:
+def _target_class(model: LoadedModel, base: torch.Tensor, cfg: DreamConfig, caches: _Caches) -> int:
+    """``cfg.target``, or the top-1 class of the start image ``base`` (one full pass, when first needed)."""
+    if cfg.target is not None:
+        return cfg.target
+    if not caches.top_class:
+        with torch.no_grad():
+            caches.top_class.append(int(output_logits(model.module(_fit_to_model(model, base))).argmax(dim=1)[0]))
+    return caches.top_class[0]
+
+
+def _probability(model: LoadedModel, rolled: torch.Tensor, logits: torch.Tensor | None, target: int) -> float:
+    """Target probability of ``rolled`` from ``logits`` of its pass, or from a separate pass."""
+    if logits is None:
+        with torch.no_grad():
+            logits = output_logits(model.module(_fit_to_model(model, rolled)))
+    return float(torch.softmax(logits.detach().float(), dim=1)[0, target])
+
+
+def _ascend(model: LoadedModel, image: torch.Tensor, cfg: DreamConfig, index: int, base: torch.Tensor,
+            generator: torch.Generator, caches: _Caches) -> tuple[torch.Tensor, DreamStep]:
+    """One ascent step on ``image`` with the snapshot ``cfg``: the new image and the step's record
+    (octave and iteration left 0 for the caller; ``message`` set when it diverged, and then the
+    image is ``image`` unchanged)."""
+    layer, step_size = cfg.layer_and_step(index)
+    shift = (0, 0)
+    if cfg.jitter > 0:
+        shift = tuple(int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator))
+    rolled = torch.roll(image, shifts=shift, dims=(-2, -1))
+    want_prob = cfg.prob_every > 0 and index % cfg.prob_every == 0
+    target = _target_class(model, base, cfg, caches) if cfg.objective == "class" or want_prob else -1
+    gradient, objective, logits = _gradient(model, rolled, cfg, layer, target, caches, want_prob)
+    gradient = torch.roll(gradient, shifts=(-shift[0], -shift[1]), dims=(-2, -1))
+    if cfg.normalize:
+        scale = gradient.abs().mean()
+        update = gradient * (step_size / scale) if scale > 0 else torch.zeros_like(gradient)
+    else:
+        update = gradient * step_size
+    candidate = (image + update).detach()
+    if cfg.decay != 1.0:
+        candidate = candidate * cfg.decay
+    if cfg.blur_every > 0 and (index + 1) % cfg.blur_every == 0:
+        candidate = gaussian_blur(candidate, cfg.blur_sigma)
+    if cfg.clamp:
+        low, high = pixel_bounds(model, image.device)
+        candidate = torch.maximum(torch.minimum(candidate, high), low)
+    if not (math.isfinite(objective) and torch.isfinite(update).all() and torch.isfinite(candidate).all()):
+        message = (f"Stopped at step {index}: the ascent diverged (non-finite values). "
+                   "The last finite image is kept; try a smaller step size.")
+        return image, DreamStep(index, 0, 0, image.detach().cpu().clone(), objective, None, layer, step_size,
+                                float("nan"), message=message)
+    probability = _probability(model, rolled, logits, target) if want_prob or logits is not None else None
+    return candidate, DreamStep(index, 0, 0, candidate.cpu().clone(), objective, probability, layer, step_size,
+                                float(update.abs().mean()))
+
+
+def run(model: LoadedModel, x: torch.Tensor, *,
+        config: ConfigSource) -> Generator[DreamStep, None, torch.Tensor]:
     """Gradient ascent on ``x`` [1, C, H, W] (preprocessed; may be larger than the model's input
     size for convolutional layers), one :class:`DreamStep` per step. Returns the final image.
 
-    ``cfg`` is read before every step, so changes apply from the next step. A non-finite objective,
+    ``config``: a :class:`DreamConfig`, or a callable read once per step (one snapshot for the whole
+    step; the first one also fixes the start, seed, octave count and scale). A non-finite objective,
     gradient or image ends the run: the last step then carries a ``message`` and the last finite
     image. The model's parameters get no gradients and its state is restored afterwards.
     """
+    read = _reader(config)
+    first = read()
     device = model.device
-    base = x[:1].detach().to(device).float()
-    if cfg.start != "image":
-        base = noise_image(model, base.shape, cfg.start, cfg.seed)
-    low, high = pixel_bounds(model, device)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    guide_cache: dict = {}
-    top_class: list[int] = []
-
-    def target_class() -> int:
-        """``cfg.target``, or the top-1 class of the starting image (one full pass, when first needed)."""
-        if cfg.target is not None:
-            return cfg.target
-        if not top_class:
-            with torch.no_grad():
-                top_class.append(int(output_logits(model.module(_fit_to_model(model, base))).argmax(dim=1)[0]))
-        return top_class[0]
-
-    sizes = octave_sizes(base.shape[-2], base.shape[-1], cfg.octaves, cfg.octave_scale)
+    base = one_image(x, "deep dream").detach().to(device).float()
+    if first.start != "image":
+        base = noise_image(model, base.shape, first.start, first.seed)
+    generator = torch.Generator().manual_seed(first.seed)
+    caches = _Caches()
+    sizes = octave_sizes(base.shape[-2], base.shape[-1], first.octaves, first.octave_scale)
     detail = torch.zeros_like(F.interpolate(base, size=sizes[0], mode="bilinear", align_corners=False))
     index = 0
     image = base
@@ -269,60 +382,29 @@ def run(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> Generator[Drea
                 detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
             image = octave_base + detail
             iteration = 0
-            while iteration < cfg.iterations:
-                layer, step_size = cfg.cycle[index % len(cfg.cycle)] if cfg.cycle else (cfg.layer, cfg.step_size)
-                shift = (0, 0)
-                if cfg.jitter > 0:
-                    shift = tuple(int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator))
-                rolled = torch.roll(image, shifts=shift, dims=(-2, -1))
-                target = target_class() if cfg.objective == "class" or cfg.prob_every > 0 else -1
-                gradient, objective, logits = _gradient(model, rolled, cfg, layer, target, guide_cache)
-                gradient = torch.roll(gradient, shifts=(-shift[0], -shift[1]), dims=(-2, -1))
-                if cfg.normalize:
-                    scale = gradient.abs().mean()
-                    update = gradient * (step_size / scale) if scale > 0 else torch.zeros_like(gradient)
-                else:
-                    update = gradient * step_size
-                candidate = (image + update).detach()
-                if cfg.decay != 1.0:
-                    candidate = candidate * cfg.decay
-                if cfg.blur_every > 0 and (index + 1) % cfg.blur_every == 0:
-                    candidate = gaussian_blur(candidate, cfg.blur_sigma)
-                if cfg.clamp:
-                    candidate = torch.maximum(torch.minimum(candidate, high), low)
-                if not (math.isfinite(objective) and torch.isfinite(update).all() and torch.isfinite(candidate).all()):
-                    yield DreamStep(index, octave, iteration, image.detach().cpu().clone(), objective, None,
-                                    layer, step_size, float("nan"),
-                                    message=f"Stopped at step {index}: the ascent diverged (non-finite values). "
-                                            "The last finite image is kept; try a smaller step size.")
+            while iteration < (cfg := read()).iterations:
+                image, step = _ascend(model, image, cfg, index, base, generator, caches)
+                yield replace(step, octave=octave, iteration=iteration)
+                if step.message:
                     return image.detach()
-                image = candidate
-                probability = None
-                if logits is not None:
-                    probability = float(torch.softmax(logits.detach().float(), dim=1)[0, target])
-                elif cfg.prob_every > 0 and index % cfg.prob_every == 0:
-                    with torch.no_grad():
-                        probs = torch.softmax(output_logits(model.module(_fit_to_model(model, image))).float(), dim=1)
-                    probability = float(probs[0, target])
-                yield DreamStep(index, octave, iteration, image.detach().cpu().clone(), objective, probability,
-                                layer, step_size, float(update.abs().mean()))
                 index += 1
                 iteration += 1
             detail = image - octave_base
     return image.detach()
 
 
-def dream(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, progress: ProgressFn | None = None) -> torch.Tensor:
+def dream(model: LoadedModel, x: torch.Tensor, *, config: ConfigSource,
+          progress: ProgressFn | None = None) -> torch.Tensor:
     """Run :func:`run` to the end and return the final image (same shape as ``x``).
 
     ``progress(done_steps, total_steps)``; returning False cancels (:class:`~cnnviz.core.Cancelled`).
     """
-    steps = run(model, x, cfg)
-    total = cfg.iterations * len(octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale))
+    read = _reader(config)
+    steps = run(model, x, config=read)
     try:
         while True:
             step = next(steps)
-            report(progress, step.index + 1, total)
+            report(progress, step.index + 1, max(step.index + 1, total_steps(x, config=read())))
     except StopIteration as stop:
         return stop.value
     finally:

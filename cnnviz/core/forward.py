@@ -60,7 +60,7 @@ def _scores(output: Any) -> torch.Tensor | None:
         return None
 
 
-def forward_to(model: LoadedModel, x: torch.Tensor, layers: str | Sequence[str], *,
+def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[str],
                stop_early: bool = True, keep_graph: bool = False,
                detach_rest: bool = False) -> LayerOutputs:
     """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass.

@@ -11,7 +11,7 @@ other angles and scales use bilinear resampling about the image centre.
 import csv
 import io
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -277,3 +277,43 @@ def curves(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", value
     steps = curve_steps(model, x, kind=kind, values=values, layers=layers, target=target,
                         batch_size=batch_size, crop=crop)
     return run_to_end(steps, progress)
+
+
+def value_range(start: float, stop: float, step: float) -> np.ndarray:
+    """The transform values ``start``, ``start + step``, … up to ``stop`` (included when within half a
+    step), rounded to 6 decimals; just ``[start]`` for a step ≤ 0 or ``stop < start``."""
+    if step <= 0 or stop < start:
+        return np.array([float(start)])
+    count = int(np.floor((stop - start) / step + 0.5)) + 1
+    return np.round(start + step * np.arange(count), 6)
+
+
+def default_range(kind: str, size: int = 224) -> tuple[float, float, float]:
+    """(first value, last value, step) of :func:`default_values` for ``kind`` and an input of ``size``
+    pixels (step 1 when there is a single value; rounded to 6 decimals); :func:`value_range` of them
+    gives the values back."""
+    values = default_values(kind, size)
+    step = round(float(values[1] - values[0]), 6) if len(values) > 1 else 1.0
+    return float(values[0]), float(values[-1]), step
+
+
+def value_index(values: np.ndarray, value: float) -> int:
+    """Index of the transform value in ``values`` [n] nearest to ``value``."""
+    return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - value)))
+
+
+def curves_csv(curves: Sequence[tuple[str, InvarianceResult]]) -> str:
+    """Several images' curves as one CSV: an ``image`` column (the name of each (name, result) pair)
+    followed by the columns of :meth:`InvarianceResult.to_csv`; a layer missing from a curve is left
+    empty. Only computed values get a line."""
+    tables = [(name, result.to_csv()) for name, result in curves]
+    header: list[str] = []
+    for _name, table in tables:
+        header.extend(column for column in next(csv.reader(io.StringIO(table))) if column not in header)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["image"] + header)
+    for name, table in tables:
+        for row in csv.DictReader(io.StringIO(table)):
+            writer.writerow([name] + [row.get(column, "") for column in header])
+    return buffer.getvalue()

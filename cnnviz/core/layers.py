@@ -291,7 +291,7 @@ def field_of(model: LoadedModel, layer: str) -> Field | None:
     return traced[layer].field
 
 
-def capture(model: LoadedModel, x: torch.Tensor, layers: str | Sequence[str], *, stop_early: bool = False,
+def capture(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[str], stop_early: bool = False,
             keep_graph: bool = False) -> dict[str, torch.Tensor]:
     """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass
     in eval mode (the module's modes and ``requires_grad`` flags are restored after).
@@ -301,7 +301,7 @@ def capture(model: LoadedModel, x: torch.Tensor, layers: str | Sequence[str], *,
     ``stop_early`` ends the pass after every named layer has run once (faster for early layers).
     Raises KeyError for a name that is not a submodule or that the forward pass did not call.
     """
-    return forward_to(model, x, layers, stop_early=stop_early, keep_graph=keep_graph).outputs
+    return forward_to(model, x, layers=layers, stop_early=stop_early, keep_graph=keep_graph).outputs
 
 
 def totals(rows: list[LayerRow]) -> dict[str, int]:

@@ -13,14 +13,29 @@ import torch
 
 from cnnviz.core.bundled_net import build_bundled_net
 from cnnviz.core.loaded_model import (
-    IMAGENET_MEAN, IMAGENET_STD, LoadedModel, available_devices, class_name, default_stats, output_logits, wrap,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LoadedModel,
+    available_devices,
+    class_name,
+    default_stats,
+    output_logits,
+    wrap,
 )
 from cnnviz.core.model_files import UnknownArchitectureError, UntrustedFileError, guess_arch, load_file
 from cnnviz.core.progress import ProgressFn
 from cnnviz.core.resources import resource_path
 from cnnviz.core.zoo import (
-    ZOO, ModelLoadError, WeightsDownloadError, download_weights, is_cached, load_zoo, weights_cache_dir, weights_path,
-    zoo_names, zoo_weights,
+    ZOO,
+    ModelLoadError,
+    WeightsDownloadError,
+    download_weights,
+    is_cached,
+    load_zoo,
+    weights_cache_dir,
+    weights_path,
+    zoo_names,
+    zoo_weights,
 )
 
 __all__ = [

@@ -6,18 +6,21 @@ activation of the strongest feature map of a chosen layer (the channel with the 
 on the unoccluded image), (c) the most probable class.
 
 :func:`occlusion_steps` is a generator that yields partial results after every batch;
-:func:`occlude` runs it to the end.
+:func:`occlude` runs it to the end. :func:`occlusion_job` adds the strongest map's deconvnet
+projection (the paper's column (c)); :func:`save_data` writes a result's raw maps.
 """
 
 import csv
 import io
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
+from cnnviz.core import deconv
 from cnnviz.core.batching import forward_batch, in_batches
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel, class_name
@@ -205,3 +208,81 @@ def occlude(model: LoadedModel, x: torch.Tensor, *, target: int | None = None, w
     steps = occlusion_steps(model, x, target=target, window=window, stride=stride, fill=fill, layer=layer,
                             batch_size=batch_size, seed=seed)
     return run_to_end(steps, progress)
+
+
+class OcclusionRun(NamedTuple):
+    """What :func:`occlusion_job` yields and returns: positions ``done`` of ``total``, the (partial)
+    ``result`` and the deconvnet ``projection`` of the strongest map on the unoccluded image (None
+    without a layer; ``projection_error`` says why it is missing when it failed)."""
+
+    done: int
+    total: int
+    result: OcclusionResult
+    projection: deconv.Projection | None
+    projection_error: str = ""
+
+
+def default_window(size: int) -> int:
+    """Occluder side in pixels for an input of ``size`` pixels: about a seventh of it (32 for 224),
+    but at least 8 px (or half the input, if smaller)."""
+    return max(1, max(round(size / 7), min(8, size // 2)))
+
+
+def default_stride(window: int) -> int:
+    """Occluder step in pixels: a quarter of the window (8 for 32, 2 for 8), at least 1."""
+    return max(1, window // 4)
+
+
+def occlusion_job(model: LoadedModel, x: torch.Tensor, *, target: int | None = None, window: int = 8,
+                  stride: int = 2, fill: str = "mean", layer: str | None = None, batch_size: int | None = None,
+                  seed: int = 0) -> Generator[OcclusionRun, None, OcclusionRun]:
+    """Occlusion maps batch by batch (as :func:`occlusion_steps`, same arguments) with the strongest
+    map's deconvnet projection, computed once after the first batch has chosen the channel; yields an
+    :class:`OcclusionRun` after each batch and returns the complete one."""
+    steps = occlusion_steps(model, x, target=target, window=window, stride=stride, fill=fill, layer=layer,
+                            batch_size=batch_size, seed=seed)
+    projection, error, first = None, "", True
+    try:
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as stop:
+                result = stop.value
+                return OcclusionRun(result.total, result.total, result, projection, error)
+            if first and layer is not None:
+                first = False
+                try:
+                    projection = deconv.project_unit(model, x, layer=layer, channel=step.result.channel)
+                except (RuntimeError, ValueError, IndexError) as failure:
+                    error = str(failure)
+            yield OcclusionRun(step.done, step.total, step.result, projection, error)
+    finally:
+        steps.close()
+
+
+def cell_at(result: OcclusionResult, row: float, col: float) -> tuple[int, int]:
+    """The map cell (i, j) whose stride×stride square (see :meth:`OcclusionResult.extent`) holds
+    input pixel (``row``, ``col``), clamped to the grid."""
+    left, top, _width, _height = result.extent()
+    rows, cols = result.prob.shape
+    i = int(np.clip(np.floor((row - top) / result.stride), 0, rows - 1))
+    j = int(np.clip(np.floor((col - left) / result.stride), 0, cols - 1))
+    return i, j
+
+
+def save_data(result: OcclusionResult, path: str | Path) -> list[Path]:
+    """Write the raw maps of ``result`` beside ``path``: ``<name>_prob.npy``, ``<name>_top_class.npy``,
+    ``<name>_feature.npy`` (with a layer) and ``<name>.csv`` (:meth:`OcclusionResult.to_csv`), where
+    ``<name>`` is ``path`` without a ``.csv``/``.npy`` suffix. Returns the paths written; raises OSError."""
+    path = Path(path)
+    base = path.with_suffix("") if path.suffix in (".csv", ".npy") else path
+    base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, array in result.arrays().items():
+        file = base.with_name(f"{base.name}_{name}.npy")
+        np.save(file, array)
+        written.append(file)
+    csv_path = base.with_name(f"{base.name}.csv")
+    csv_path.write_text(result.to_csv(), encoding="utf-8")
+    written.append(csv_path)
+    return written

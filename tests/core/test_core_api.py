@@ -53,7 +53,7 @@ def test_a_batch_where_one_image_is_supported_is_a_clear_error(bundled, boot):
         bundled.predict(batch)
     with pytest.raises(ValueError, match=r"needs an input of shape \[1, C, H, W\]"):
         occlusion.occlude(bundled, boot[0])
-    assert layers.capture(bundled, batch, "features.relu1")["features.relu1"].shape[0] == 4
+    assert layers.capture(bundled, batch, layers="features.relu1")["features.relu1"].shape[0] == 4
 
 
 def test_one_projection_call_gives_the_warning_for_silu():

@@ -83,7 +83,7 @@ def test_matches_captum(method, reference, layer, channel, position):
 def test_strongest_unit_is_the_default():
     model = wrap(plain_net())
     x = torch.randn(1, 3, 32, 32)
-    activation = layers.capture(model, x, ["7"])["7"][0]
+    activation = layers.capture(model, x, layers=["7"])["7"][0]
     projection = deconv.project_unit(model, x, layer="7")
     assert projection.activation == pytest.approx(float(activation.max()))
     assert activation[projection.channel, projection.position[0], projection.position[1]] == activation.max()
@@ -162,7 +162,7 @@ def test_model_is_unchanged_after_runs_and_errors(resnet18):
 def test_top_units_are_the_strongest_channels_with_boxes(resnet18):
     x = torch.randn(1, 3, 224, 224)
     layer = "layer2.0.conv1"
-    activation = layers.capture(resnet18, x, [layer])[layer][0]
+    activation = layers.capture(resnet18, x, layers=[layer])[layer][0]
     units = deconv.top_units(resnet18, x, layer=layer, k=9)
     peaks = activation.flatten(1).max(dim=1).values
     assert [u.channel for u in units] == peaks.argsort(descending=True)[:9].tolist()

@@ -89,5 +89,5 @@ def test_dead_channels_on_a_real_forward():
         net[0].weight.zero_()
         net[0].bias.copy_(torch.tensor([-1.0, 1.0, -2.0, 0.5]))
     model = models.LoadedModel(net.eval(), "n", [], (8, 8), (0.0,), (1.0,), 1, 8)
-    output = layers.capture(model, torch.randn(1, 1, 8, 8), ["1"])["1"][0]
+    output = layers.capture(model, torch.randn(1, 1, 8, 8), layers=["1"])["1"][0]
     assert activations.channel_stats(output).dead == [0, 2]

@@ -58,8 +58,8 @@ def test_rotation_turns_counter_clockwise():
 def test_distances_match_a_direct_computation(bundled, boot):
     layer = "features.relu2"
     result = invariance.curves(bundled, boot, kind="scale", values=[1.3], layers=[layer])
-    original = layers.capture(bundled, boot, [layer])[layer].flatten()
-    scaled = layers.capture(bundled, invariance.transform(boot, "scale", 1.3), [layer])[layer].flatten()
+    original = layers.capture(bundled, boot, layers=[layer])[layer].flatten()
+    scaled = layers.capture(bundled, invariance.transform(boot, "scale", 1.3), layers=[layer])[layer].flatten()
     expected = float((scaled - original).norm())
     assert result.distance[layer][0] == pytest.approx(expected, rel=1e-5)
     assert result.relative_distance[layer][0] == pytest.approx(expected / float(original.norm()), rel=1e-5)

@@ -86,7 +86,7 @@ def test_field_box_is_inside_the_input(alexnet):
 def test_capture_shapes_and_copies(alexnet):
     x = torch.randn(2, 3, 224, 224)
     before = copy.deepcopy(alexnet.module.state_dict())
-    outputs = layers.capture(alexnet, x, ["features.0", "features.1", "classifier.6"])
+    outputs = layers.capture(alexnet, x, layers=["features.0", "features.1", "classifier.6"])
     assert outputs["features.0"].shape == (2, 64, 55, 55)
     assert outputs["classifier.6"].shape == (2, 1000)
     # features.1 is an in-place ReLU: the captured conv output keeps its negative values
@@ -99,18 +99,18 @@ def test_capture_shapes_and_copies(alexnet):
 
 def test_capture_stop_early_gives_the_same_values(alexnet):
     x = torch.randn(1, 3, 224, 224)
-    full = layers.capture(alexnet, x, ["features.3"])
-    early = layers.capture(alexnet, x, ["features.3"], stop_early=True)
+    full = layers.capture(alexnet, x, layers=["features.3"])
+    early = layers.capture(alexnet, x, layers=["features.3"], stop_early=True)
     assert torch.equal(full["features.3"], early["features.3"])
     assert hook_count(alexnet.module) == 0
 
 
 def test_capture_removes_hooks_after_an_error(alexnet):
     with pytest.raises(RuntimeError):
-        layers.capture(alexnet, torch.randn(1, 5, 224, 224), ["features.0"])
+        layers.capture(alexnet, torch.randn(1, 5, 224, 224), layers=["features.0"])
     assert hook_count(alexnet.module) == 0
     with pytest.raises(KeyError, match="no layer"):
-        layers.capture(alexnet, torch.randn(1, 3, 224, 224), ["features.99"])
+        layers.capture(alexnet, torch.randn(1, 3, 224, 224), layers=["features.99"])
 
 
 def test_layer_table_leaves_the_model_unchanged(alexnet):

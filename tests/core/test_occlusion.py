@@ -61,7 +61,7 @@ def test_occluding_the_object_drops_the_target_probability(bundled, boot):
     assert result.baseline_prob > 0.99
     assert np.nanmin(result.prob) < result.baseline_prob - 0.3
     assert result.prob[0, 0] > 0.99  # top-left corner is background
-    activation = layers.capture(bundled, boot, ["features.relu3"])["features.relu3"][0]
+    activation = layers.capture(bundled, boot, layers=["features.relu3"])["features.relu3"][0]
     assert result.channel == int(activation.flatten(1).max(dim=1).values.argmax())
     assert result.baseline_feature == pytest.approx(float(activation[result.channel].sum()), rel=1e-5)
     assert set(np.unique(result.top_class)) >= {9}
@@ -73,7 +73,7 @@ def test_feature_map_sum_matches_a_direct_forward(bundled, boot):
     top, left = result.positions[0][1], result.positions[1][2]
     source = occlusion.fill_image(bundled, boot, fill="mean", window=6)
     image = occlusion.occluded(boot, source, int(top), int(left), 6)
-    activation = layers.capture(bundled, image, ["features.conv2"])["features.conv2"][0]
+    activation = layers.capture(bundled, image, layers=["features.conv2"])["features.conv2"][0]
     assert result.feature[1, 2] == pytest.approx(float(activation[result.channel].sum()), rel=1e-4)
     assert result.prob[1, 2] == pytest.approx(float(bundled.probabilities(image)[0, result.target]), rel=1e-5)
 

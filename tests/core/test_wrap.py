@@ -105,7 +105,7 @@ def test_layer_table_capture_filters_and_predict(setup):
     rows = {row.name: row for row in layers.layer_table(model)}
     assert rows["conv"].output_shape == (6, 16, 16) and rows["pool"].output_shape == (6, 8, 8)
     assert rows["fc"].output_shape == (5,) and rows["pool"].receptive_field == 4
-    captured = layers.capture(model, x, ["relu", "fc"])
+    captured = layers.capture(model, x, layers=["relu", "fc"])
     with torch.no_grad():
         assert torch.allclose(captured["relu"], reference.relu(reference.bn(reference.conv(x))), atol=1e-6)
         expected = torch.softmax(reference(x), dim=1)[0]

@@ -8,19 +8,17 @@ class (a strip of coloured markers, with a legend) and the distance ‖f(T(x)) �
 (or relative to ‖f(x)‖). "Add current image" keeps the curves shown and adds one for the current
 image (one colour per image, as the paper's five images). Hovering a plot shows the values there and
 the transformed input. The curves run on the compute worker
-(:func:`cnnviz.core.invariance.curve_steps`) with progress and cancel; exports: PNG and CSV.
+(:func:`cnnviz.core.invariance.curve_steps`) with Run/Cancel, progress and PARTIAL from
+:class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: PNG and CSV.
 """
 
-import csv
-import io
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,7 +26,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,16 +33,15 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core import invariance
 from cnnviz.core.invariance import InvarianceResult, InvarianceStep
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.models import LoadedModel, class_name
 from cnnviz.gui.app.pane_context import PaneContext
-from cnnviz.gui.panes.tool_pane import ToolPane, shrinkable
+from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.class_colours import class_colour, legend_html
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
-from cnnviz.gui.widgets.figure_export import FigureExport
 from cnnviz.gui.widgets.image_view import CaptionedImage
 from cnnviz.gui.widgets.layer_picker import layer_choices
-from cnnviz.gui.widgets.shortcuts import add_shortcut
 
 KIND_TITLES = {"rotation": "Rotation", "vertical": "Vertical shift", "horizontal": "Horizontal shift",
                "scale": "Scale"}
@@ -53,7 +49,6 @@ LAYER_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine
 """Pen style of each compared layer's distance curve, in list order (repeating)."""
 IMAGE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 """Line colour of each image's curves, in the order the images were added (repeating)."""
-JOB = "curve"
 
 
 @dataclass(frozen=True)
@@ -65,33 +60,46 @@ class Curve:
     colour: str
 
 
-def curves_csv(curves: list[Curve]) -> str:
-    """All curves as one CSV: an ``image`` column followed by the columns of
-    :meth:`InvarianceResult.to_csv` (layers missing from a curve are left empty)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    header: list[str] = []
-    for curve in curves:
-        for name in next(csv.reader([curve.result.to_csv().splitlines()[0]])):
-            if name not in header:
-                header.append(name)
-    writer.writerow(["image"] + header)
-    for curve in curves:
-        for row in csv.DictReader(io.StringIO(curve.result.to_csv())):
-            writer.writerow([curve.name] + [row.get(name, "") for name in header])
-    return buffer.getvalue()
+@dataclass(frozen=True, eq=False)
+class InvarianceRequest:
+    """What one run computes: the curves of input ``x`` under ``model`` (both compared by identity)
+    for transform ``kind`` at ``values``, comparing ``layers``, for class ``target`` (None: top-1),
+    with or without centre ``crop``; shown as curve ``name`` in ``colour``."""
+
+    model: LoadedModel
+    x: torch.Tensor
+    kind: str
+    values: tuple[float, ...]
+    layers: tuple[str, ...]
+    target: int | None
+    crop: bool
+    name: str
+    colour: str
 
 
-def value_index(values: np.ndarray, x: float) -> int:
-    """Index of the transform value in ``values`` nearest to ``x``."""
-    return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - x)))
-
-
-class InvariancePane(ToolPane):
+class InvariancePane(RunPane):
     """Transform, range, layers and display choices; the three plots, hover thumbnail and exports."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, "invariance", layer_choices, parent)
+        super().__init__(context, "invariance", layer_choices, parent, unit="values")
+        self.run_button.setToolTip("Curves for the current image, replacing those shown (Ctrl+R)")
+        self._build_controls()
+        self._build_plots()
+        self._build_figure()
+        layers_row = QHBoxLayout()
+        layers_row.addWidget(self.layers_label, 1)
+        layers_row.addWidget(self.default_layers_button)
+        self.arrange(self._range_row(), layers_row, self.run_row(self.add_button, self.clear_button),
+                     self._display_row(), layer_widgets=(self.add_layer_button, self.remove_layer_button))
+        self.layers: list[str] = []
+        self.curves: list[Curve] = []
+        self._items: list[dict[str, object]] = []
+        self._open_curve = False
+        self._hover_index: int | None = None
+        self._connect()
+        self.clear_curves()
+
+    def _build_controls(self) -> None:
         self.kind_combo = QComboBox()
         for key, title in KIND_TITLES.items():
             self.kind_combo.addItem(title, key)
@@ -113,23 +121,15 @@ class InvariancePane(ToolPane):
         self.default_layers_button = QPushButton("Default layers")
         self.default_layers_button.setToolTip("The first conv block and the penultimate layer (the "
                                               "paper's layers 1 and 7)")
-        self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Curves for the current image, replacing those shown (Ctrl+R)")
         self.add_button = QPushButton("Add current image")
         self.add_button.setToolTip("Curves for the current image, keeping those shown")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
         self.clear_button = QPushButton("Clear")
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m values")
-        self.progress.setMinimumWidth(60)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
         self.relative_check = QCheckBox("Relative distance")
         self.relative_check.setToolTip("Plot ‖f(T(x)) − f(x)‖ / ‖f(x)‖ instead of ‖f(T(x)) − f(x)‖")
         self.csv_button = QPushButton("Export CSV…")
         shrinkable(self.kind_combo, self.from_spin, self.to_spin, self.step_spin)
 
+    def _build_plots(self) -> None:
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         self.prob_plot = self.plots.addPlot(row=0, col=0)
@@ -138,10 +138,8 @@ class InvariancePane(ToolPane):
         self.prob_plot.setLabel("left", "p(target)")
         self.prob_plot.setYRange(0, 1.02, padding=0)
         self.class_plot.setLabel("left", "top-1 (image)")
-        self.class_plot.getAxis("left").setWidth(60)
-        self.plots.ci.layout.setRowStretchFactor(0, 3)
-        self.plots.ci.layout.setRowStretchFactor(1, 3)
-        self.plots.ci.layout.setRowStretchFactor(2, 1)
+        for row, stretch in enumerate((3, 3, 1)):
+            self.plots.ci.layout.setRowStretchFactor(row, stretch)
         for plot in (self.prob_plot, self.distance_plot, self.class_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").setWidth(60)
@@ -156,6 +154,8 @@ class InvariancePane(ToolPane):
         for plot, cursor in zip((self.prob_plot, self.distance_plot, self.class_plot), self.cursors):
             plot.addItem(cursor, ignoreBounds=True)
             cursor.hide()
+
+    def _build_figure(self) -> None:
         self.thumbnail = CaptionedImage("Transformed input")
         self.thumbnail.setMinimumWidth(120)
         self.thumbnail.setMaximumWidth(170)
@@ -168,98 +168,55 @@ class InvariancePane(ToolPane):
         self.hover_label.setMaximumWidth(170)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        header = QHBoxLayout()
+        header.addWidget(self.summary, 1)
+        header.addWidget(self.partial_label)
         side = QVBoxLayout()
         side.addWidget(self.thumbnail, 1)
         side.addWidget(self.hover_label, 2)
-        self.figure = QWidget()
         body = QHBoxLayout()
         body.addWidget(self.plots, 1)
         body.addLayout(side)
-        figure_layout = QVBoxLayout(self.figure)
-        figure_layout.setContentsMargins(0, 0, 0, 0)
-        figure_layout.addWidget(self.summary)
-        figure_layout.addLayout(body, 1)
-        figure_layout.addWidget(self.class_legend)
-        self.export = FigureExport(self.figure, self._export_name, dict, self.state.show_status, self)
+        self.make_figure(self._export_name, dict, header, body, self.class_legend, stretch=1)
 
-        first = QHBoxLayout()
-        first.addWidget(self.kind_combo)
-        first.addWidget(QLabel("from"))
-        first.addWidget(self.from_spin)
-        first.addWidget(QLabel("to"))
-        first.addWidget(self.to_spin)
-        first.addWidget(QLabel("step"))
-        first.addWidget(self.step_spin)
-        first.addWidget(self.reset_button)
-        first.addStretch(1)
-        second = QHBoxLayout()
-        second.addWidget(QLabel("Layer"))
-        second.addWidget(self.picker, 1)
-        second.addWidget(self.add_layer_button)
-        second.addWidget(self.remove_layer_button)
-        second.addWidget(self.default_layers_button)
-        third = QHBoxLayout()
-        third.addWidget(self.run_button)
-        third.addWidget(self.add_button)
-        third.addWidget(self.cancel_button)
-        third.addWidget(self.clear_button)
-        third.addWidget(self.progress, 1)
-        fourth = QHBoxLayout()
-        fourth.addWidget(self.relative_check)
-        fourth.addWidget(self.crop_check)
-        fourth.addStretch(1)
-        fourth.addWidget(self.export.button)
-        fourth.addWidget(self.csv_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(first)
-        layout.addLayout(second)
-        layout.addWidget(self.layers_label)
-        layout.addLayout(third)
-        layout.addLayout(fourth)
-        layout.addWidget(self.figure, 1)
-        layout.addLayout(self.status_row())
+    def _range_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for widget in (self.kind_combo, QLabel("from"), self.from_spin, QLabel("to"), self.to_spin,
+                       QLabel("step"), self.step_spin, self.reset_button):
+            row.addWidget(widget)
+        row.addStretch(1)
+        return row
 
-        self.layers: list[str] = []
-        self.curves: list[Curve] = []
-        self.cancelled = False
-        self._items: list[dict[str, object]] = []
-        self._run_ident = 0
-        self._hover_index: int | None = None
+    def _display_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.relative_check)
+        row.addWidget(self.crop_check)
+        row.addStretch(1)
+        row.addWidget(self.csv_button)
+        return row
 
+    def _connect(self) -> None:
         self.kind_combo.currentIndexChanged.connect(lambda _index: self.reset_range())
         self.reset_button.clicked.connect(self.reset_range)
         self.add_layer_button.clicked.connect(lambda: self.add_layer(self.layer))
         self.remove_layer_button.clicked.connect(lambda: self.remove_layer(self.layer))
         self.default_layers_button.clicked.connect(self.use_default_layers)
-        self.run_button.clicked.connect(self.run)
         self.add_button.clicked.connect(self.add_image)
-        self.cancel_button.clicked.connect(self.cancel)
         self.clear_button.clicked.connect(self.clear_curves)
         self.relative_check.toggled.connect(lambda _on: self._redraw())
         self.csv_button.clicked.connect(self.export_csv)
-        add_shortcut(self, QKeySequence("Ctrl+R"), self.run)
         self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state.model_changed.connect(self._model_reset)
         self.state.target_changed.connect(self._target_changed)
-        self.clear_curves()
 
     @property
     def kind(self) -> str:
         """The transform kind: one of :data:`cnnviz.core.invariance.KINDS`."""
         return str(self.kind_combo.currentData())
 
-    @property
-    def running(self) -> bool:
-        """True while a curve is being computed."""
-        return self.is_running(JOB)
-
     def values(self) -> np.ndarray:
-        """The transform values from, to (included, within half a step) and step of the range fields."""
-        start, stop, step = self.from_spin.value(), self.to_spin.value(), self.step_spin.value()
-        if step <= 0 or stop < start:
-            return np.array([start])
-        count = int(np.floor((stop - start) / step + 0.5)) + 1
-        return np.round(start + step * np.arange(count), 6)
+        """The transform values of the range fields (:func:`cnnviz.core.invariance.value_range`)."""
+        return invariance.value_range(self.from_spin.value(), self.to_spin.value(), self.step_spin.value())
 
     def set_values(self, start: float, stop: float, step: float) -> None:
         """Set the range fields."""
@@ -268,15 +225,13 @@ class InvariancePane(ToolPane):
         self.step_spin.setValue(step)
 
     def reset_range(self) -> None:
-        """The kind's default range for the current input size (:func:`invariance.default_values`)."""
+        """The kind's default range for the current input size (:func:`invariance.default_range`)."""
         model = self.state.model
         height, width = model.input_size if model is not None else (224, 224)
-        values = invariance.default_values(self.kind, height if self.kind == "vertical" else width)
         unit = invariance.UNITS[self.kind]
         for spin in (self.from_spin, self.to_spin, self.step_spin):
             spin.setSuffix(f" {unit}" if unit != "×" else "×")
-        step = float(values[1] - values[0]) if len(values) > 1 else 1.0
-        self.set_values(float(values[0]), float(values[-1]), step)
+        self.set_values(*invariance.default_range(self.kind, height if self.kind == "vertical" else width))
 
     def add_layer(self, name: str) -> None:
         """Compare features of layer ``name`` too."""
@@ -313,16 +268,12 @@ class InvariancePane(ToolPane):
             self.state.show_status("The earlier curves were of another transform; they were cleared.")
         self._start()
 
-    def cancel(self) -> None:
-        """Stop the running curve; its values so far stay, marked partial."""
-        self.controller.compute.cancel(f"{self.key}:{JOB}")
-
     def clear_curves(self) -> None:
         """Remove every curve."""
         self.cancel()
         self.curves = []
         self._items = []
-        self.cancelled = False
+        self._open_curve = False
         for plot in (self.prob_plot, self.distance_plot, self.class_plot):
             for item in list(plot.listDataItems()):
                 plot.removeItem(item)
@@ -335,8 +286,8 @@ class InvariancePane(ToolPane):
         self.hover_label.clear()
         self.summary.setText("Press Run (Ctrl+R) to plot the curves of the current image.")
         self.thumbnail.show_image(None)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.reset_progress()
+        self.update_partial()
         self.export.set_enabled(False)
         self.csv_button.setEnabled(False)
 
@@ -379,8 +330,8 @@ class InvariancePane(ToolPane):
         return self.curves[0].result.kind if self.curves else self.kind
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
-        """Save all curves as CSV (see :func:`curves_csv`) at ``path``, asking for one when None;
-        returns the path written, None if cancelled or failed."""
+        """Save all curves as CSV (:func:`cnnviz.core.invariance.curves_csv`) at ``path``, asking for
+        one when None; returns the path written, None if cancelled or failed."""
         if not self.curves:
             return None
         if path is None:
@@ -391,37 +342,51 @@ class InvariancePane(ToolPane):
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(curves_csv(self.curves), encoding="utf-8")
+            table = invariance.curves_csv([(curve.name, curve.result) for curve in self.curves])
+            path.write_text(table, encoding="utf-8")
         except OSError as error:
             show_error(self, "Could not export the curves", str(error))
             return None
         self.state.show_status(f"Saved curves {path}")
         return path
 
+    def on_partial(self, item: InvarianceStep) -> None:
+        """Show the curve so far."""
+        self._put(item.result)
+
+    def on_done(self, result: InvarianceResult) -> None:
+        """Show the complete curve."""
+        self._put(result)
+
+    def on_cancelled(self) -> None:
+        """Keep the partial curve (marked partial)."""
+        self._redraw()
+
+    def on_ended(self) -> None:
+        """The curve is complete or stays partial."""
+        self._open_curve = False
+        self._redraw()
+
+    def partial_progress(self) -> tuple[int, int] | None:
+        """(done, total) values of the latest curve."""
+        return (self.curves[-1].result.done, self.curves[-1].result.total) if self.curves else None
+
     def _start(self) -> None:
         model, x = self.state.model, self.state.input_tensor
         if model is None or x is None:
             return
-        target = self.state.target if self.state.target >= 0 else None
         name = self.state.image_name or "image"
         taken = {curve.name for curve in self.curves}
         if name in taken:
             name = next(f"{name} ({n})" for n in range(2, len(taken) + 3) if f"{name} ({n})" not in taken)
-        self.cancelled = False
-        values = self.values()
-        colour = IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)]
-        steps = partial(invariance.curve_steps, kind=self.kind, values=values, layers=list(self.layers),
-                        target=target, crop=self.crop_check.isChecked())
-        task = self.submit(JOB, "Transforming…", steps, model, x, done=lambda result: self._finished(ident, result))
-        ident = task.ident
-        self._run_ident = ident
-        self._pending = (name, colour)
-        task.partial.connect(lambda step: self._step(ident, step))
-        task.cancelled.connect(lambda: self._cancelled(ident))
-        task.finished.connect(lambda: self._ended(ident))
-        self.cancel_button.setEnabled(True)
-        self.progress.setRange(0, len(values))
-        self.progress.setValue(0)
+        request = InvarianceRequest(
+            model=model, x=x, kind=self.kind, values=tuple(self.values().tolist()), layers=tuple(self.layers),
+            target=self.state.target if self.state.target >= 0 else None, crop=self.crop_check.isChecked(),
+            name=name, colour=IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)])
+        self._open_curve = False
+        self.start(invariance.curve_steps, request, model, x, text="Transforming…", kind=request.kind,
+                   values=np.array(request.values), layers=list(request.layers), target=request.target,
+                   batch_size=None, crop=request.crop)
 
     def _target_changed(self, index: int) -> None:
         """A new target class: a single curve of the current image is re-plotted for it; curves of
@@ -434,35 +399,16 @@ class InvariancePane(ToolPane):
             self.state.show_status("The curves keep the target class they were computed for; "
                                    "press Run to plot the current image for the new target.")
 
-    def _step(self, ident: int, step: InvarianceStep) -> None:
-        if ident == self._run_ident:
-            self.progress.setValue(step.done)
-            self._put(step.result)
-
-    def _finished(self, ident: int, result: InvarianceResult) -> None:
-        if ident == self._run_ident:
-            self.progress.setValue(result.total)
-            self._put(result)
-
-    def _cancelled(self, ident: int) -> None:
-        if ident == self._run_ident:
-            self.cancelled = True
-            self._redraw()
-
-    def _ended(self, ident: int) -> None:
-        if ident == self._run_ident:
-            self._run_ident = 0
-            self.cancel_button.setEnabled(False)
-            self._redraw()
-
     def _put(self, result: InvarianceResult) -> None:
         """Store ``result`` as the curve being computed (added on its first step)."""
-        if self._run_ident and self.curves and self._items and self._items[-1].get("ident") == self._run_ident:
+        if self._open_curve:
             self.curves[-1] = replace(self.curves[-1], result=result)
         else:
-            name, colour = self._pending
-            self.curves.append(Curve(name, result, colour))
-            self._items.append({"ident": self._run_ident})
+            request = self.run_request
+            self.curves.append(Curve(request.name, result, request.colour))
+            self._items.append({})
+            self._open_curve = True
+        self.update_partial()
         self._redraw()
 
     def _redraw(self) -> None:
@@ -490,12 +436,8 @@ class InvariancePane(ToolPane):
         self.class_legend.setText("Top-1 class: " + legend_html(counts, self.curves[0].result.classes))
         styles = ", ".join(f"{name} {self._style_name(i)}" for i, name in enumerate(layer_order))
         latest = self.curves[-1].result
-        status = ""
-        if not latest.complete:
-            state = "cancelled" if self.cancelled else "running" if self.running else "stopped"
-            status = f" — <b style='color:#c62828'>PARTIAL — {latest.done} of {latest.total} values ({state})</b>"
         self.summary.setText(f"{len(self.curves)} image(s), {KIND_TITLES[kind].lower()}"
-                             f"{' with centre crop' if latest.crop else ''}; layers: {styles}{status}")
+                             f"{' with centre crop' if latest.crop else ''}; layers: {styles}")
         self.export.set_enabled(True)
         self.csv_button.setEnabled(True)
         if self._hover_index is not None:
@@ -530,11 +472,11 @@ class InvariancePane(ToolPane):
 
     def _curve_text(self, curve: Curve, value: float) -> str:
         result = curve.result
-        i = value_index(result.values, value)
+        i = invariance.value_index(result.values, value)
         if result.values[i] != value or result.top_class[i] < 0:
             return f"<span style='color:{curve.colour}'>■</span> {curve.name}: not computed"
         index = int(result.top_class[i])
-        name = result.classes[index] if index < len(result.classes) else f"class {index}"
+        name = class_name(result.classes, index)
         distances = result.relative_distance if self.relative_check.isChecked() else result.distance
         parts = ", ".join(f"{layer} {distances[layer][i]:.4g}" for layer in distances)
         return (f"<span style='color:{curve.colour}'>■</span> {curve.name}: p = {result.prob[i]:.4f}, "
@@ -546,7 +488,7 @@ class InvariancePane(ToolPane):
         for plot in (self.prob_plot, self.distance_plot, self.class_plot):
             if plot.sceneBoundingRect().contains(scene_pos):
                 x = plot.vb.mapSceneToView(scene_pos).x()
-                self.hover_index(value_index(self.curves[-1].result.values, x))
+                self.hover_index(invariance.value_index(self.curves[-1].result.values, x))
                 return
 
     def _model_reset(self, model: LoadedModel) -> None:

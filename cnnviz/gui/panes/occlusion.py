@@ -8,17 +8,16 @@ class, each over the input with an opacity slider. Maps fill in as batches compl
 keeps its partial maps, marked "PARTIAL". Hovering a map shows the occluder there, the values and
 the occluded image. A new target class runs again; a new image or model clears the result (or runs
 again with "Auto"), as does any change of the settings with "Auto". The work runs on the compute
-worker (:func:`cnnviz.core.occlusion.occlusion_steps`).
+worker (:func:`cnnviz.core.occlusion.occlusion_job`), with Run/Cancel, progress and PARTIAL from
+:class:`~cnnviz.gui.panes.run_pane.RunPane`.
 """
 
-from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,118 +25,46 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from cnnviz.core import deconv, occlusion
 from cnnviz.core.deconv import Projection
-from cnnviz.core.models import LoadedModel
-from cnnviz.core.occlusion import OcclusionResult
+from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
 from cnnviz.gui.app.pane_context import PaneContext
-from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
+from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.panes.tool_pane import same_request, shrinkable
 from cnnviz.gui.widgets.class_colours import class_counts, class_image, legend_html
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
-from cnnviz.gui.widgets.figure_export import FigureExport
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.map_view import MapCanvas, MapPanel
-from cnnviz.gui.widgets.shortcuts import add_shortcut
 
 FILL_TITLES = {"mean": "Mean (grey)", "zero": "Black", "blur": "Blurred patch", "noise": "Noise"}
-PARTIAL_STYLE = ("QLabel { background: #c62828; color: white; font-weight: bold; padding: 3px 8px; "
-                 "border-radius: 3px; }")
-JOB = "run"
+IDLE_TEXT = "Press Run (Ctrl+R) to compute the maps"
 
 
-class OcclusionRun(NamedTuple):
-    """What :func:`occlusion_job` yields and returns: positions ``done`` of ``total``, the (partial)
-    ``result`` and the deconvnet ``projection`` of the strongest map on the unoccluded image (None
-    without a layer; ``projection_error`` says why it is missing when it failed)."""
+@dataclass(frozen=True, eq=False)
+class OcclusionRequest:
+    """What one run computes: ``model`` and input ``x`` (compared by identity), the ``target`` class
+    (None: top-1), occluder ``window``/``stride`` (px), ``fill``, ``layer`` (None: no feature map),
+    noise ``seed`` and ``batch_size`` (None: automatic)."""
 
-    done: int
-    total: int
-    result: OcclusionResult
-    projection: Projection | None
-    projection_error: str = ""
-
-
-def default_window(size: int) -> int:
-    """Occluder side in pixels for an input of ``size`` pixels: about a seventh of it (32 for 224),
-    but at least 8 px (or half the input, if smaller)."""
-    return max(1, max(round(size / 7), min(8, size // 2)))
-
-
-def default_stride(window: int) -> int:
-    """Occluder step in pixels: a quarter of the window (8 for 32, 2 for 8)."""
-    return max(1, window // 4)
-
-
-def occlusion_job(model: LoadedModel, x: torch.Tensor, target: int | None, window: int, stride: int,
-                  fill: str, layer: str | None, batch_size: int | None,
-                  seed: int) -> Generator[OcclusionRun, None, OcclusionRun]:
-    """Occlusion maps batch by batch (compute worker), with the strongest map's deconvnet projection
-    computed once, after the first batch has chosen the channel. Arguments as
-    :func:`cnnviz.core.occlusion.occlude`."""
-    steps = occlusion.occlusion_steps(model, x, target=target, window=window, stride=stride, fill=fill, layer=layer,
-                                      batch_size=batch_size, seed=seed)
-    projection, error = None, ""
-    try:
-        first = True
-        while True:
-            try:
-                step = next(steps)
-            except StopIteration as stop:
-                result = stop.value
-                return OcclusionRun(result.total, result.total, result, projection, error)
-            if first and layer is not None:
-                first = False
-                try:
-                    projection = deconv.project_unit(model, x, layer=layer, channel=step.result.channel)
-                except (RuntimeError, ValueError, IndexError) as failure:
-                    error = str(failure)
-            yield OcclusionRun(step.done, step.total, step.result, projection, error)
-    finally:
-        steps.close()
-
-
-def cell_image(values: np.ndarray) -> np.ndarray:
-    """A float map [nH, nW] for an overlay: NaN cells (not computed) stay NaN (transparent)."""
-    return np.asarray(values, dtype=np.float32)
-
-
-def cell_at(result: OcclusionResult, row: int, col: int) -> tuple[int, int]:
-    """The map cell (i, j) whose stride×stride square (see ``extent``) holds input pixel (row, col),
-    clamped to the grid."""
-    left, top, _width, _height = result.extent()
-    rows, cols = result.prob.shape
-    i = int(np.clip(np.floor((row - top) / result.stride), 0, rows - 1))
-    j = int(np.clip(np.floor((col - left) / result.stride), 0, cols - 1))
-    return i, j
-
-
-def save_data(result: OcclusionResult, path: str | Path) -> list[Path]:
-    """Write the raw maps of ``result`` beside ``path``: ``<name>_prob.npy``, ``<name>_top_class.npy``,
-    ``<name>_feature.npy`` (with a layer) and ``<name>.csv`` (one line per computed position), where
-    ``<name>`` is ``path`` without its suffix. Returns the paths written; raises OSError."""
-    path = Path(path)
-    base = path.with_suffix("") if path.suffix in (".csv", ".npy") else path
-    base.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, array in result.arrays().items():
-        target = base.with_name(f"{base.name}_{name}.npy")
-        np.save(target, array)
-        written.append(target)
-    csv_path = base.with_name(f"{base.name}.csv")
-    csv_path.write_text(result.to_csv(), encoding="utf-8")
-    written.append(csv_path)
-    return written
+    model: LoadedModel
+    x: torch.Tensor
+    target: int | None
+    window: int
+    stride: int
+    fill: str
+    layer: str | None
+    seed: int
+    batch_size: int | None
 
 
 def place_overlay(canvas: MapCanvas, result: OcclusionResult) -> None:
@@ -145,19 +72,25 @@ def place_overlay(canvas: MapCanvas, result: OcclusionResult) -> None:
     canvas.overlay_item.setRect(QRectF(*result.extent()))
 
 
-class OcclusionPane(ToolPane):
+class OcclusionPane(RunPane):
     """Occluder settings, Run/Cancel with progress, the Fig. 7 figure and its exports."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, "occlusion", layer_choices, parent)
-        self.window_spin = QSpinBox()
-        self.window_spin.setRange(1, 4096)
-        self.window_spin.setSuffix(" px")
-        self.window_spin.setToolTip("Side of the square occluder, in input pixels")
-        self.stride_spin = QSpinBox()
-        self.stride_spin.setRange(1, 4096)
-        self.stride_spin.setSuffix(" px")
-        self.stride_spin.setToolTip("Step between occluder positions, in input pixels")
+        super().__init__(context, "occlusion", layer_choices, parent, unit="positions")
+        self.run_button.setToolTip("Compute the occlusion maps (Ctrl+R)")
+        self._build_controls()
+        self._build_figure()
+        self.arrange(*self._settings_rows(), self.run_row(), self._display_row())
+        self.result: OcclusionResult | None = None
+        self.projection: Projection | None = None
+        self._fill_source: tuple[tuple, torch.Tensor] | None = None
+        self._connect()
+        self._fill_changed()
+        self.clear_views()
+
+    def _build_controls(self) -> None:
+        self.window_spin = self._pixel_spin("Side of the square occluder, in input pixels")
+        self.stride_spin = self._pixel_spin("Step between occluder positions, in input pixels")
         self.fill_combo = QComboBox()
         for key, title in FILL_TITLES.items():
             self.fill_combo.addItem(title, key)
@@ -171,20 +104,10 @@ class OcclusionPane(ToolPane):
         self.batch_spin.setRange(0, 4096)
         self.batch_spin.setSpecialValueText("auto")
         self.batch_spin.setPrefix("batch ")
-        self.batch_spin.setToolTip("Occluded images per forward pass (auto: 64, halved when memory "
-                                   "runs out)")
+        self.batch_spin.setToolTip("Occluded images per forward pass (auto: 64, halved when memory runs out)")
         self.auto_check = QCheckBox("Auto")
         self.auto_check.setToolTip("Run again when the image, model, layer or settings change "
                                    "(otherwise a new image clears the maps)")
-        self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Compute the occlusion maps (Ctrl+R)")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m positions")
-        self.progress.setMinimumWidth(60)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
         self.colormap_picker = ColormapPicker("inferno")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
@@ -197,9 +120,15 @@ class OcclusionPane(ToolPane):
         shrinkable(self.window_spin, self.stride_spin, self.fill_combo, self.seed_spin, self.batch_spin,
                    self.colormap_picker)
 
-        self.partial_label = QLabel()
-        self.partial_label.setStyleSheet(PARTIAL_STYLE)
-        self.partial_label.hide()
+    @staticmethod
+    def _pixel_spin(tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(1, 4096)
+        spin.setSuffix(" px")
+        spin.setToolTip(tip)
+        return spin
+
+    def _build_figure(self) -> None:
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.input_panel = MapPanel("Input", zoomable=False)
@@ -208,9 +137,7 @@ class OcclusionPane(ToolPane):
         self.prob_panel = MapPanel("(d) Target probability", colorbar=True, zoomable=False)
         self.class_panel = MapPanel("(e) Most probable class", zoomable=False)
         self.class_panel.detail.setTextFormat(Qt.TextFormat.RichText)
-        self.figure = QWidget()
         grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.input_panel, 0, 0)
         grid.addWidget(self.feature_panel, 0, 1)
         grid.addWidget(self.projection_panel, 0, 2)
@@ -218,60 +145,30 @@ class OcclusionPane(ToolPane):
         grid.addWidget(self.class_panel, 1, 1, 1, 2)
         for index in range(3):
             grid.setColumnStretch(index, 1)
-        figure_layout = QVBoxLayout(self.figure)
-        figure_layout.setContentsMargins(0, 0, 0, 0)
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
         header.addWidget(self.partial_label)
-        figure_layout.addLayout(header)
-        figure_layout.addLayout(grid, 1)
-        self.export = FigureExport(self.figure, self._export_name, self._export_data,
-                                   self.state.show_status, self)
+        self.make_figure(self._export_name, self._export_data, header, grid)
 
-        first = QHBoxLayout()
-        first.addWidget(QLabel("Layer"))
-        first.addWidget(self.picker, 1)
-        first.addWidget(QLabel("Fill"))
-        first.addWidget(self.fill_combo)
-        first.addWidget(self.seed_spin)
-        second = QHBoxLayout()
-        second.addWidget(QLabel("Window"))
-        second.addWidget(self.window_spin)
-        second.addWidget(QLabel("Stride"))
-        second.addWidget(self.stride_spin)
-        second.addWidget(self.batch_spin)
-        second.addWidget(self.auto_check)
-        second.addStretch(1)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.run_button)
-        run_row.addWidget(self.cancel_button)
-        run_row.addWidget(self.progress, 1)
-        third = QHBoxLayout()
-        third.addWidget(QLabel("Colormap"))
-        third.addWidget(self.colormap_picker)
-        third.addWidget(QLabel("Opacity"))
-        third.addWidget(self.opacity_slider)
-        third.addStretch(1)
-        third.addWidget(self.export.button)
-        third.addWidget(self.data_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(first)
-        layout.addLayout(second)
-        layout.addLayout(run_row)
-        layout.addLayout(third)
-        layout.addWidget(self.figure, 1)
-        layout.addLayout(self.status_row())
+    def _settings_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+        rows = (QHBoxLayout(), QHBoxLayout())
+        for row, widgets in zip(rows, ((QLabel("Fill"), self.fill_combo, self.seed_spin, self.batch_spin,
+                                        self.auto_check),
+                                       (QLabel("Window"), self.window_spin, QLabel("Stride"), self.stride_spin))):
+            for widget in widgets:
+                row.addWidget(widget)
+            row.addStretch(1)
+        return rows
 
-        self.result: OcclusionResult | None = None
-        self.projection: Projection | None = None
-        self.cancelled = False
-        self._shown: tuple | None = None
-        self._run_ident = 0
-        self._fill_source: tuple[tuple, torch.Tensor] | None = None
+    def _display_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for widget in (QLabel("Colormap"), self.colormap_picker, QLabel("Opacity"), self.opacity_slider):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.data_button)
+        return row
 
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        add_shortcut(self, QKeySequence("Ctrl+R"), self.run)
+    def _connect(self) -> None:
         self.data_button.clicked.connect(self.export_data)
         self.colormap_picker.colormap_changed.connect(lambda _name: self._redraw())
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
@@ -284,18 +181,11 @@ class OcclusionPane(ToolPane):
         for panel in (self.input_panel, self.feature_panel, self.projection_panel, self.prob_panel,
                       self.class_panel):
             panel.canvas.hovered.connect(self._hovered)
-        self._fill_changed()
-        self.clear_views()
 
     @property
     def fill(self) -> str:
         """The occluder fill: one of :data:`cnnviz.core.occlusion.FILLS`."""
         return str(self.fill_combo.currentData())
-
-    @property
-    def running(self) -> bool:
-        """True while a run has not finished."""
-        return self.is_running(JOB)
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The last ReLU or convolution with feature maps (else the last layer with maps, else the
@@ -304,52 +194,36 @@ class OcclusionPane(ToolPane):
         preferred = [c.name for c in maps if c.type in ("ReLU", "Conv2d")]
         return (preferred or [c.name for c in maps] or [choices[0].name])[-1]
 
-    def request(self) -> tuple:
-        """(model, input, target or None, window, stride, fill, layer, seed) of a run now."""
-        target = self.state.target if self.state.target >= 0 else None
-        return (self.state.model, self.state.input_tensor, target, self.window_spin.value(),
-                self.stride_spin.value(), self.fill, self.layer or None, self.seed_spin.value())
+    def request(self) -> OcclusionRequest:
+        """The :class:`OcclusionRequest` of a run now."""
+        return OcclusionRequest(
+            model=self.state.model, x=self.state.input_tensor,
+            target=self.state.target if self.state.target >= 0 else None, window=self.window_spin.value(),
+            stride=self.stride_spin.value(), fill=self.fill, layer=self.layer or None,
+            seed=self.seed_spin.value(), batch_size=self.batch_spin.value() or None)
 
     def run(self) -> None:
         """Start computing the maps with the current settings (a running one is replaced)."""
         request = self.request()
-        model, x = request[0], request[1]
-        if model is None or x is None or not self.layer:
+        if request.model is None or request.x is None or not self.layer:
             return
         self.clear_result()
-        self._shown = request
-        self.cancelled = False
-        self.progress.setFormat("%v / %m positions")
-        batch = self.batch_spin.value() or None
-        _model, _x, target, window, stride, fill, layer, seed = request
-        task = self.submit(JOB, "Occluding…", occlusion_job, model, x, target, window, stride, fill, layer,
-                           batch, seed, done=self._finished)
-        ident = task.ident
-        self._run_ident = ident
-        task.partial.connect(lambda step: self._step(ident, step))
-        task.cancelled.connect(lambda: self._cancelled(ident))
-        task.finished.connect(lambda: self._run_ended(ident))
-        self.cancel_button.setEnabled(True)
-
-    def cancel(self) -> None:
-        """Stop the run; the maps computed so far stay, marked PARTIAL."""
-        self.controller.compute.cancel(f"{self.key}:{JOB}")
+        self.start(occlusion.occlusion_job, request, request.model, request.x, text="Occluding…",
+                   target=request.target, window=request.window, stride=request.stride, fill=request.fill,
+                   layer=request.layer, batch_size=request.batch_size, seed=request.seed)
 
     def clear_result(self) -> None:
         """Forget the shown result and empty the maps."""
         self.result = self.projection = None
         self._fill_source = None
-        self.cancelled = False
         for panel in (self.feature_panel, self.prob_panel, self.class_panel, self.projection_panel):
             panel.canvas.clear_image()
             panel.detail.clear()
         self.input_panel.canvas.set_box(None)
         self.input_panel.detail.clear()
-        self.partial_label.hide()
+        self.update_partial()
         self.summary.clear()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("Press Run (Ctrl+R) to compute the maps")
+        self.reset_progress(IDLE_TEXT)
         self.export.set_enabled(False)
         self.data_button.setEnabled(False)
         self._show_input()
@@ -357,7 +231,7 @@ class OcclusionPane(ToolPane):
     def clear_views(self) -> None:
         """Show nothing (new model)."""
         self.cancel()
-        self._shown = None
+        self.run_request = None
         self.clear_result()
         self.input_panel.canvas.clear_image()
 
@@ -366,26 +240,27 @@ class OcclusionPane(ToolPane):
         again with Auto); a new target class runs again when maps are shown or being computed."""
         if self.state.input_tensor is None:
             return
-        wanted = self.request()
-        if self._shown is None:
+        wanted, shown = self.request(), self.run_request
+        if shown is None:
             self._show_input()
             if self.auto_check.isChecked():
                 self.run()
             return
-        if not same_request(self._shown[:2], wanted[:2]):
+        if not same_request((shown.model, shown.x), (wanted.model, wanted.x)):
             if self.auto_check.isChecked():
                 self.run()
             else:
                 self.clear_views()
                 self.show_info("The image or model changed: press Run (Ctrl+R) for new maps.")
             return
-        if same_request(self._shown, wanted):
+        if same_request(shown, wanted):
             return
-        if self.auto_check.isChecked() or self._shown[2] != wanted[2]:
+        if self.auto_check.isChecked() or shown.target != wanted.target:
             self.run()
 
     def export_data(self) -> list[Path] | None:
-        """Ask for a file name and save the raw maps (see :func:`save_data`); None if cancelled."""
+        """Ask for a file name and save the raw maps (:func:`cnnviz.core.occlusion.save_data`); None
+        if cancelled."""
         if self.result is None:
             return None
         suggested = str(default_folder() / f"cnnviz-{self._export_name()}")
@@ -394,12 +269,24 @@ class OcclusionPane(ToolPane):
         if not path:
             return None
         try:
-            written = save_data(self.result, path)
+            written = occlusion.save_data(self.result, path)
         except OSError as error:
             show_error(self, "Could not export the data", str(error))
             return None
         self.state.show_status(f"Saved {len(written)} files beside {written[0]}")
         return written
+
+    def on_partial(self, item: OcclusionRun) -> None:
+        """Show the maps so far."""
+        self._show(item)
+
+    def on_done(self, result: OcclusionRun) -> None:
+        """Show the complete maps."""
+        self._show(result)
+
+    def partial_progress(self) -> tuple[int, int] | None:
+        """(done, total) positions of the maps shown."""
+        return (self.result.done, self.result.total) if self.result is not None else None
 
     def _settings_changed(self) -> None:
         if self.auto_check.isChecked():
@@ -414,8 +301,8 @@ class OcclusionPane(ToolPane):
             spin.blockSignals(True)
         self.window_spin.setRange(1, size)
         self.stride_spin.setRange(1, size)
-        self.window_spin.setValue(default_window(size))
-        self.stride_spin.setValue(default_stride(default_window(size)))
+        self.window_spin.setValue(occlusion.default_window(size))
+        self.stride_spin.setValue(occlusion.default_stride(occlusion.default_window(size)))
         for spin in (self.window_spin, self.stride_spin):
             spin.blockSignals(False)
 
@@ -433,29 +320,8 @@ class OcclusionPane(ToolPane):
             else:
                 canvas.set_image(pixels, (0, 255))
 
-    def _step(self, ident: int, step: OcclusionRun) -> None:
-        if ident != self._run_ident:
-            return
-        self.progress.setRange(0, step.total)
-        self.progress.setValue(step.done)
-        self._show(step.result, step.projection, step.projection_error)
-
-    def _finished(self, run: OcclusionRun) -> None:
-        self.progress.setRange(0, run.total)
-        self.progress.setValue(run.done)
-        self._show(run.result, run.projection, run.projection_error)
-
-    def _cancelled(self, ident: int) -> None:
-        if ident == self._run_ident:
-            self.cancelled = True
-            self._update_partial()
-
-    def _run_ended(self, ident: int) -> None:
-        if ident == self._run_ident:
-            self.cancel_button.setEnabled(False)
-            self._update_partial()
-
-    def _show(self, result: OcclusionResult, projection: Projection | None, projection_error: str) -> None:
+    def _show(self, run: OcclusionRun) -> None:
+        result, projection, projection_error = run.result, run.projection, run.projection_error
         if self.result is None or self.result.target != result.target:
             self._fill_source = None
         self.result, self.projection = result, projection
@@ -471,23 +337,14 @@ class OcclusionPane(ToolPane):
             self.projection_panel.detail.setText(f"No projection: {projection_error}")
         self.export.set_enabled(True)
         self.data_button.setEnabled(True)
-        self._update_partial()
-
-    def _update_partial(self) -> None:
-        result = self.result
-        if result is None or result.complete:
-            self.partial_label.hide()
-            return
-        state = "cancelled" if self.cancelled else "running" if self.running else "stopped"
-        self.partial_label.setText(f"PARTIAL — {result.done} of {result.total} positions ({state})")
-        self.partial_label.show()
+        self.update_partial()
 
     def _redraw(self) -> None:
         result = self.result
         if result is None:
             return
         names = result.classes
-        target_name = names[result.target] if result.target < len(names) else f"class {result.target}"
+        target_name = class_name(names, result.target)
         self.summary.setText(
             f"Occluder {result.window}×{result.window} px, stride {result.stride} px, fill "
             f"{FILL_TITLES[result.fill].lower()} — {len(result.positions[0])}×{len(result.positions[1])} "
@@ -495,13 +352,13 @@ class OcclusionPane(ToolPane):
         colormap_name = self.colormap_picker.name()
         opacity = self.opacity_slider.value() / 100
         self.prob_panel.set_title(f"(d) Probability of {target_name}")
-        self.prob_panel.canvas.set_overlay(cell_image(result.prob), (0.0, 1.0), colormap_name, opacity)
+        self.prob_panel.canvas.set_overlay(result.prob, (0.0, 1.0), colormap_name, opacity)
         self.prob_panel.canvas.set_colorbar((0.0, 1.0), colormap_name, "probability")
         place_overlay(self.prob_panel.canvas, result)
         if result.feature is not None:
             levels = self._feature_levels(result)
             self.feature_panel.set_title(f"(b) {result.layer}, map {result.channel}: total activation")
-            self.feature_panel.canvas.set_overlay(cell_image(result.feature), levels, colormap_name, opacity)
+            self.feature_panel.canvas.set_overlay(result.feature, levels, colormap_name, opacity)
             self.feature_panel.canvas.set_colorbar(levels, colormap_name, "Σ activation")
             self.feature_panel.detail.setText(f"unoccluded: {result.baseline_feature:.4g}")
             place_overlay(self.feature_panel.canvas, result)
@@ -527,13 +384,13 @@ class OcclusionPane(ToolPane):
     def _hovered(self, row: int, col: int) -> None:
         result = self.result
         canvases = [p.canvas for p in (self.input_panel, self.feature_panel, self.prob_panel, self.class_panel)]
-        if result is None or row < 0 or self._shown is None:
+        if result is None or row < 0 or self.run_request is None:
             for canvas in canvases:
                 canvas.set_box(None)
             self.input_panel.set_title("Input")
             self._show_input_only()
             return
-        i, j = cell_at(result, row, col)
+        i, j = occlusion.cell_at(result, row, col)
         top, left = int(result.positions[0][i]), int(result.positions[1][j])
         box = (top, left, top + result.window, left + result.window)
         for canvas in canvases:
@@ -546,7 +403,7 @@ class OcclusionPane(ToolPane):
         if result.top_class[i, j] < 0:
             return f"{where}: not computed"
         index = int(result.top_class[i, j])
-        name = result.classes[index] if index < len(result.classes) else f"class {index}"
+        name = class_name(result.classes, index)
         feature = f" · Σ map {result.channel} = {result.feature[i, j]:.4g}" if result.feature is not None else ""
         return f"{where}: p(target) = {result.prob[i, j]:.4f}{feature} · top class: {name}"
 
@@ -556,7 +413,8 @@ class OcclusionPane(ToolPane):
             self.input_panel.canvas.set_image(pixels, (0, 255))
 
     def _show_occluded(self, top: int, left: int) -> None:
-        model, x, _target, window, _stride, fill, _layer, seed = self._shown
+        shown = self.run_request
+        model, x, window, fill, seed = shown.model, shown.x, shown.window, shown.fill, shown.seed
         key = (window, fill, seed)
         if self._fill_source is None or self._fill_source[0] != key:
             self._fill_source = (key, occlusion.fill_image(model, x, fill=fill, window=window, seed=seed))

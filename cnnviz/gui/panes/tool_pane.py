@@ -12,13 +12,21 @@ Subclasses implement :meth:`refresh` (show the current selection, requesting wha
 :meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`.
 """
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app.pane_context import PaneContext
@@ -35,11 +43,18 @@ SHRUNK_WIDTH = 56
 shrink (eliding their text) in a narrow window."""
 
 
-def same_request(a: tuple | None, b: tuple | None) -> bool:
-    """True if two requests (tuples of models, input tensors and plain values) ask for the same
-    thing: the same model and tensor objects (compared by identity) and equal plain values."""
-    if a is None or b is None or len(a) != len(b):
+def same_request(a: Any, b: Any) -> bool:
+    """True if two requests ask for the same thing: dataclasses of one type (e.g. a pane's frozen
+    request) or tuples, whose models and tensors are the same objects (compared by identity) and
+    whose other values are equal. None equals only None."""
+    if a is None or b is None:
         return a is b
+    if dataclasses.is_dataclass(a):
+        if type(a) is not type(b):
+            return False
+        a, b = (tuple(getattr(r, f.name) for f in dataclasses.fields(r)) for r in (a, b))
+    if len(a) != len(b):
+        return False
     return all(x is y or (not isinstance(x, (torch.Tensor, LoadedModel)) and x == y) for x, y in zip(a, b))
 
 
@@ -191,32 +206,50 @@ class ToolPane(QWidget):
         self.info.setText(text)
         self.info.setToolTip("")
 
-    def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget) -> QWidget:
-        """The pane's figure (what *Export figure…* saves): ``parts`` stacked without margins, the last
-        one stretching; sets ``self.figure`` and ``self.export`` (file name from ``name()``, raw arrays
-        from ``data()``)."""
+    def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget | QLayout,
+                    stretch: int = -1) -> QWidget:
+        """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
+        of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
+        taking the spare height; sets ``self.figure`` and ``self.export`` (file name from ``name()``,
+        raw arrays from ``data()``)."""
         self.figure = QWidget()
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
+        stretching = stretch % len(parts) if parts else 0
         for index, part in enumerate(parts):
-            layout.addWidget(part, 1 if index == len(parts) - 1 else 0)
+            factor = 1 if index == stretching else 0
+            if isinstance(part, QLayout):
+                part.setContentsMargins(0, 0, 0, 0)
+                layout.addLayout(part, factor)
+            else:
+                layout.addWidget(part, factor)
         self.export = FigureExport(self.figure, name, data, self.state.show_status, self)
         return self.figure
 
-    def layer_row(self) -> QHBoxLayout:
-        """The top row: the layer picker and the *Export figure…* button (after :meth:`make_figure`)."""
+    def layer_row(self, *widgets: QWidget) -> QHBoxLayout:
+        """The top row: the layer picker, ``widgets`` and the *Export figure…* button (after
+        :meth:`make_figure`)."""
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         row.addWidget(self.picker, 1)
+        for widget in widgets:
+            row.addWidget(widget)
         row.addWidget(self.export.button)
         return row
 
-    def arrange(self, *option_rows: QHBoxLayout) -> None:
-        """Lay the pane out: the layer row, ``option_rows``, the figure (stretching), the status row."""
+    def arrange(self, *option_rows: QLayout | QWidget, layer_widgets: Sequence[QWidget] = (),
+                body: QWidget | None = None, with_layer_row: bool = True) -> None:
+        """Lay the pane out: the layer row (with ``layer_widgets``; left out without
+        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure;
+        stretching) and the status row."""
         layout = QVBoxLayout(self)
-        for row in (self.layer_row(), *option_rows):
-            layout.addLayout(row)
-        layout.addWidget(self.figure, 1)
+        rows = (self.layer_row(*layer_widgets),) if with_layer_row else ()
+        for row in (*rows, *option_rows):
+            if isinstance(row, QLayout):
+                layout.addLayout(row)
+            else:
+                layout.addWidget(row)
+        layout.addWidget(self.figure if body is None else body, 1)
         layout.addLayout(self.status_row())
 
     def status_row(self) -> QHBoxLayout:

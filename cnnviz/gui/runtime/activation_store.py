@@ -42,7 +42,7 @@ def capture_layer(model: LoadedModel, x: torch.Tensor, layer: str) -> LayerOutpu
     """Capture ``layer`` for input ``x`` (the last call's output where a pass calls it several times)."""
     traced = layers.trace(model).get(layer)
     once = traced is not None and traced.calls <= 1
-    values = layers.capture(model, x, [layer], stop_early=once)[layer][0].detach().float().cpu()
+    values = layers.capture(model, x, layers=[layer], stop_early=once)[layer][0].detach().float().cpu()
     return LayerOutput(model, x, layer, values, activations.channel_stats(values))
 
 

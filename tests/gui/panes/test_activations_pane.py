@@ -16,7 +16,7 @@ def pick_layer(pane, name: str) -> None:
 
 def captured(window, layer: str):
     state = window.state
-    return layers.capture(state.model, state.input_tensor, [layer])[layer][0]
+    return layers.capture(state.model, state.input_tensor, layers=[layer])[layer][0]
 
 
 def show_layer(window, show_pane, qtbot, layer: str):

@@ -31,7 +31,7 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     shown = projected(pane, qtbot)
     expected = deconv.project_unit(model, x, layer="features.conv3", method="deconvnet")
     assert_same_projection(shown, expected)
-    activation = layers.capture(model, x, ["features.conv3"])["features.conv3"][0]
+    activation = layers.capture(model, x, layers=["features.conv3"])["features.conv3"][0]
     assert (shown.channel, shown.position) == deconv.strongest_unit(activation)
     np.testing.assert_array_equal(pane.projection_panel.canvas.image, deconv.to_display(expected.image)[:, :, 0])
     np.testing.assert_array_equal(pane.map_panel.canvas.image, activation[shown.channel].numpy())

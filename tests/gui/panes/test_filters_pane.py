@@ -68,7 +68,7 @@ def test_hover_and_click_select_a_filter_with_its_stats_and_activation(loaded_wi
     assert pane.atlas.selected == 7 and pane.atlas.outline.isVisible()
     np.testing.assert_array_equal(pane.filter_panel.canvas.image, pane.grid.images[7])
     assert pane.stats_label.text() == filter_text(stats[7], bias)
-    expected = layers.capture(model, x, ["features.conv1"])["features.conv1"][0, 7].numpy()
+    expected = layers.capture(model, x, layers=["features.conv1"])["features.conv1"][0, 7].numpy()
     np.testing.assert_allclose(pane.activation_panel.canvas.image, expected, rtol=1e-6, atol=1e-6)
     assert pane.activation_panel.canvas.image.shape == (28, 28)
 

@@ -8,7 +8,6 @@ from PIL import Image
 
 from cnnviz.core import deconv, occlusion
 from cnnviz.core.hooks import hook_count
-from cnnviz.gui.panes import occlusion as occlusion_pane
 from cnnviz.gui.widgets.figure_export import PNG_ONLY
 from cnnviz.gui.widgets.image_view import image_array
 
@@ -45,7 +44,7 @@ def test_run_shows_the_cores_maps_and_hover_shows_the_occluded_image(loaded_wind
     assert pane.progress.value() == pane.progress.maximum() == 121
 
     pane.prob_panel.canvas.hovered.emit(10, 12)
-    i, j = occlusion_pane.cell_at(shown, 10, 12)
+    i, j = occlusion.cell_at(shown, 10, 12)
     top, left = int(shown.positions[0][i]), int(shown.positions[1][j])
     source = occlusion.fill_image(model, x, fill="mean", window=8)
     example = image_array(model.deprocess(occlusion.occluded(x, source, top, left, 8)))
@@ -55,8 +54,8 @@ def test_run_shows_the_cores_maps_and_hover_shows_the_occluded_image(loaded_wind
 
 
 def slowed(real):
-    def job(*args):
-        steps = real(*args)
+    def job(*args, **kwargs):
+        steps = real(*args, **kwargs)
         try:
             while True:
                 try:
@@ -72,7 +71,7 @@ def slowed(real):
 
 
 def test_cancel_keeps_a_partial_result_marked_partial(loaded_window, show_pane, qtbot, monkeypatch):
-    monkeypatch.setattr(occlusion_pane, "occlusion_job", slowed(occlusion_pane.occlusion_job))
+    monkeypatch.setattr(occlusion, "occlusion_job", slowed(occlusion.occlusion_job))
     pane = show_pane(loaded_window, "occlusion")
     model, x = loaded_window.state.model, loaded_window.state.input_tensor
     pane.batch_spin.setValue(4)

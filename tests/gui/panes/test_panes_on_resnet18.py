@@ -37,7 +37,7 @@ def test_resnet18_filters_block_activations_and_projection(window, settle, show_
     pick_layer(pane, "layer1.1")
     qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == "layer1.1")
     assert pane.choice.type == "BasicBlock" and pane.atlas.atlas.count == 64
-    block = layers.capture(model, x, ["layer1.1"])["layer1.1"][0]
+    block = layers.capture(model, x, layers=["layer1.1"])["layer1.1"][0]
     np.testing.assert_array_equal(pane.output.values.numpy(), block.numpy())
     pick_layer(pane, "layer1.1.relu")
     qtbot.waitUntil(lambda: pane.settled and pane.output.layer == "layer1.1.relu")

@@ -93,7 +93,7 @@ def test_page_down_steps_layers_and_only_the_last_one_is_shown(loaded_window, sh
     assert pane.layer == loaded_window.state.layer == names[start + 4]
     qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == names[start + 4])
     state = loaded_window.state
-    expected = layers.capture(state.model, state.input_tensor, [pane.layer])[pane.layer][0]
+    expected = layers.capture(state.model, state.input_tensor, layers=[pane.layer])[pane.layer][0]
     np.testing.assert_array_equal(pane.output.values.numpy(), expected.numpy())
     qtbot.keyClick(pane.atlas, Qt.Key.Key_PageUp)
     assert pane.layer == names[start + 3]

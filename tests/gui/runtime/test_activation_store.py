@@ -17,7 +17,7 @@ def test_capture_once_then_cached_bounded_and_reset_by_a_new_image(loaded_window
         assert store.is_running("features.conv2")
     output = blocker.args[0]
     assert output.layer == "features.conv2" and output.input is state.input_tensor
-    expected = layers.capture(state.model, state.input_tensor, ["features.conv2"])["features.conv2"][0]
+    expected = layers.capture(state.model, state.input_tensor, layers=["features.conv2"])["features.conv2"][0]
     assert torch.equal(output.values, expected)
     assert store.request("features.conv2", "other") is output
     assert not store.is_running("features.conv2")

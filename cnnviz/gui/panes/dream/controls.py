@@ -1,15 +1,17 @@
 """The settings column of the Deep dream pane: objective, step, octaves, regularisation, start, size
 and the layer cycle.
 
-:class:`DreamControls` holds the widgets and writes their values into a
-:class:`~cnnviz.core.dream.DreamConfig` with :meth:`DreamControls.fill`; it emits ``changed()``
-whenever the user changes one, so the pane can apply it to the running dream from the next step.
+:class:`DreamControls` holds the widgets and builds a whole new
+:class:`~cnnviz.core.dream.DreamConfig` of their values with :meth:`DreamControls.config`; it emits
+``changed()`` whenever the user changes one, so the pane can swap the new config into the running
+dream, which reads it from its next step.
 The guide image is kept as a PIL image (:meth:`DreamControls.guide_image`); the pane preprocesses it
 for the current model.
 """
 
 from pathlib import Path
 
+import torch
 from PIL import Image
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -319,29 +321,18 @@ class DreamControls(QWidget):
         self.open_guide.setToolTip(str(path))
         self.guide_changed.emit()
 
-    def fill(self, cfg: DreamConfig) -> None:
-        """Write every setting except the layer, guide tensor and target into ``cfg``."""
-        cfg.objective = self.objective.currentData()
-        cfg.channel = self.channel.value()
-        cfg.target = self.target.currentData()
-        cfg.square_class = self.squared.isChecked()
-        cfg.best_match = self.best_match.isChecked()
-        cfg.step_size = self.step.value()
-        cfg.normalize = self.normalize.isChecked()
-        cfg.iterations = self.iterations.value()
-        cfg.octaves = self.octaves.value()
-        cfg.octave_scale = self.octave_scale.value()
-        cfg.jitter = self.jitter.value()
-        cfg.blur_every = self.blur_every.value()
-        cfg.blur_sigma = self.blur_sigma.value()
-        cfg.clamp = self.clamp.isChecked()
-        cfg.decay = self.decay.value()
-        cfg.start = self.start.currentData()
-        cfg.seed = self.seed.value()
-        cfg.tile = self.tile.value()
-        cfg.overlap = self.overlap.value()
-        cfg.prob_every = self.prob_every.value()
-        cfg.cycle = self.cycle.pairs()
+    def config(self, layer: str, guide: torch.Tensor | None) -> DreamConfig:
+        """A new :class:`DreamConfig` of every setting, for ``layer`` and the preprocessed ``guide``
+        image tensor (None: none)."""
+        return DreamConfig(
+            layer=layer, objective=self.objective.currentData(), step_size=self.step.value(),
+            normalize=self.normalize.isChecked(), iterations=self.iterations.value(),
+            octaves=self.octaves.value(), octave_scale=self.octave_scale.value(), jitter=self.jitter.value(),
+            blur_every=self.blur_every.value(), blur_sigma=self.blur_sigma.value(), clamp=self.clamp.isChecked(),
+            decay=self.decay.value(), channel=self.channel.value(), target=self.target.currentData(),
+            square_class=self.squared.isChecked(), guide=guide, best_match=self.best_match.isChecked(),
+            cycle=tuple(self.cycle.pairs()), tile=self.tile.value(), overlap=self.overlap.value(),
+            start=self.start.currentData(), seed=self.seed.value(), prob_every=self.prob_every.value())
 
     @property
     def full_resolution(self) -> bool:

@@ -5,12 +5,12 @@ only the latest yielded item, throttled, so steps are not handed over in the ite
 step goes into a :class:`StepInbox` that the GUI thread empties whenever an item arrives (and once
 more when the job ends), so no step record is lost. While the pause gate is closed the job waits
 between steps, yielding a heartbeat every :data:`PAUSE_POLL_S` seconds so that a cancel (Stop)
-still gets through.
+still gets through. The job reads its settings from a :class:`ConfigBox`, once per step.
 """
 
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -25,74 +25,64 @@ PAUSE_POLL_S = 0.05
 """How often a paused job checks for resume or cancel, in seconds."""
 
 
-@dataclass(frozen=True)
-class StepRecord:
-    """What the pane keeps of one :class:`~cnnviz.core.dream.DreamStep`: everything but its image."""
+class ConfigBox:
+    """The config a running dream reads: the GUI thread swaps in a whole new frozen
+    :class:`DreamConfig` with :meth:`set` (one assignment), and the job calls the box once per step."""
 
-    index: int
-    octave: int
-    iteration: int
-    objective: float
-    target_prob: float | None
-    layer: str
-    step_size: float
-    update_mean: float
-    message: str | None = None
+    def __init__(self, config: DreamConfig) -> None:
+        self._config = config
 
+    def set(self, config: DreamConfig) -> None:
+        """Make ``config`` the one the next step reads (GUI thread)."""
+        self._config = config
 
-def record_of(step: DreamStep) -> StepRecord:
-    """The :class:`StepRecord` of ``step``."""
-    return StepRecord(step.index, step.octave, step.iteration, step.objective, step.target_prob,
-                      step.layer, step.step_size, step.update_mean, step.message)
+    def __call__(self) -> DreamConfig:
+        """The current config (job thread)."""
+        return self._config
 
 
 class StepInbox:
-    """Steps handed from the job's thread to the GUI thread: every record, and the latest step
-    (with its image; earlier images are dropped so memory stays bounded)."""
+    """Steps handed from the job's thread to the GUI thread: every step without its image (a record),
+    and the latest step with its image (earlier images are dropped so memory stays bounded)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: list[StepRecord] = []
+        self._records: list[DreamStep] = []
         self._latest: DreamStep | None = None
 
     def put(self, step: DreamStep) -> None:
         """Add ``step`` (job thread)."""
         with self._lock:
-            self._records.append(record_of(step))
+            self._records.append(replace(step, image=None))
             self._latest = step
 
-    def take(self) -> tuple[list[StepRecord], DreamStep | None]:
-        """The records added since the last call, oldest first, and the latest step if one was added
-        (GUI thread)."""
+    def take(self) -> tuple[list[DreamStep], DreamStep | None]:
+        """The records (steps without images) added since the last call, oldest first, and the latest
+        step with its image if one was added (GUI thread)."""
         with self._lock:
             records, latest = self._records, self._latest
             self._records, self._latest = [], None
         return records, latest
 
 
-def total_steps(x: torch.Tensor, cfg: DreamConfig) -> int:
-    """Steps a run of ``cfg`` on ``x`` [1, C, H, W] makes with the current iteration count."""
-    return cfg.iterations * len(dream.octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale))
-
-
-def dream_job(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, gate: threading.Event,
+def dream_job(model: LoadedModel, x: torch.Tensor, config: ConfigBox, gate: threading.Event,
               inbox: StepInbox) -> Generator[tuple[int, int, StepInbox], None, torch.Tensor]:
-    """Run the dream of ``x`` with ``cfg`` (compute worker), putting each step into ``inbox`` and
-    yielding ``(done, total, inbox)``; waits between steps while ``gate`` is clear (paused).
-    Returns the final image [1, C, h, w]."""
-    steps = dream.run(model, x, cfg)
+    """Run the dream of ``x`` reading ``config`` once per step (compute worker), putting each step
+    into ``inbox`` and yielding ``(done, total, inbox)``; waits between steps while ``gate`` is clear
+    (paused). Returns the final image [1, C, h, w]."""
+    steps = dream.run(model, x, config=config)
     done = 0
     try:
         while True:
             while not gate.wait(PAUSE_POLL_S):
-                yield done, total_steps(x, cfg), inbox
+                yield done, dream.total_steps(x, config=config()), inbox
             try:
                 step = next(steps)
             except StopIteration as stop:
                 return stop.value
             inbox.put(step)
             done = step.index + 1
-            yield done, max(done, total_steps(x, cfg)), inbox
+            yield done, max(done, dream.total_steps(x, config=config())), inbox
     finally:
         steps.close()
 
@@ -108,9 +98,9 @@ def full_resolution_input(model: LoadedModel, image: Image.Image) -> torch.Tenso
     return ((x.unsqueeze(0) - mean) / std).to(model.device)
 
 
-def start_image(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> torch.Tensor:
-    """The image a run of ``cfg`` on ``x`` starts from: ``x`` itself or the seeded noise the core
-    makes for ``cfg.start`` (same shape, CPU)."""
-    if cfg.start == "image":
+def start_image(model: LoadedModel, x: torch.Tensor, config: DreamConfig) -> torch.Tensor:
+    """The image a run of ``config`` on ``x`` starts from: ``x`` itself or the seeded noise the core
+    makes for ``config.start`` (same shape, CPU)."""
+    if config.start == "image":
         return x.detach().float().cpu()
-    return dream.noise_image(model, x.shape, cfg.start, cfg.seed).cpu()
+    return dream.noise_image(model, x.shape, config.start, config.seed).cpu()

@@ -1,24 +1,28 @@
 """The Deep dream pane: gradient ascent on the input image, watched live and steered while it runs.
 
-The settings column (:mod:`~cnnviz.gui.panes.dream.controls`) writes into the :class:`DreamConfig` of the
-running dream whenever a control changes, and the core reads it before every step, so a new layer,
-step size, objective or regularisation applies from the next step. The run is a job on the
-controller's compute worker (:mod:`~cnnviz.gui.panes.dream.job`); Pause holds it between steps, Stop
-cancels it. Since the compute worker runs one job at a time, a run is stopped when the pane is
-hidden or the model or image changes, so it never holds up the other panes for long.
+Whenever a control of the settings column (:mod:`~cnnviz.gui.panes.dream.controls`) changes, the
+pane builds a whole new frozen :class:`DreamConfig` and swaps it into the running dream's
+:class:`~cnnviz.gui.panes.dream.job.ConfigBox`; the core reads the box once per step, so a new
+layer, step size, objective or regularisation applies from the next step and no step mixes two
+settings. The run is a job on the controller's compute worker (:mod:`~cnnviz.gui.panes.dream.job`)
+started through :class:`~cnnviz.gui.panes.run_pane.RunPane` (Start, Ctrl+Return; Stop, Esc; a
+progress bar with the time left); Pause (Space) holds it between steps. Since the compute worker
+runs one job at a time, a run is stopped when the pane is hidden or the model or image changes,
+so it never holds up the other panes for long.
 
 The view shows the current octave's image (redrawn at most :data:`REDRAW_MS` apart) with the
-octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.panes.dream.plots`, below, across
-the pane; "Export figure…" saves them with their data) get one curve per run. A run that diverges
-stops with a message and keeps its last finite image.
+octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.panes.dream.plots`, below,
+across the pane; "Export figure…" saves them with their data) get one curve per run. A run that
+diverges stops with a message and keeps its last finite image.
 """
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QHideEvent, QKeySequence
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -36,17 +40,16 @@ from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.panes.dream.controls import DreamControls
 from cnnviz.gui.panes.dream.job import (
+    ConfigBox,
     StepInbox,
-    StepRecord,
     dream_job,
     full_resolution_input,
     start_image,
 )
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
-from cnnviz.gui.panes.tool_pane import ToolPane
+from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
-from cnnviz.gui.widgets.figure_export import FigureExport
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.map_view import MapPanel
@@ -57,35 +60,50 @@ REDRAW_MS = 50
 CONTROLS_WIDTH = 280
 
 
-class DreamPane(ToolPane):
+@dataclass(frozen=True, eq=False)
+class DreamRequest:
+    """What one run dreams: ``x`` (the input, or the image at full resolution) with ``model``."""
+
+    model: LoadedModel
+    x: torch.Tensor
+
+
+class DreamPane(RunPane):
     """Settings on the left; buttons, the live image and the plots on the right."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, "dream", layer_choices, parent)
+        super().__init__(context, "dream", layer_choices, parent, unit="steps", run_title="Start",
+                         cancel_title="Stop", run_key="Ctrl+Return", cancel_key="Esc")
+        self.start_button, self.stop_button = self.run_button, self.cancel_button
+        self.start_button.setToolTip("Start a dream with these settings (Ctrl+Return)")
+        self.stop_button.setToolTip("Stop the run, keeping its image (Esc)")
         self.controls = DreamControls(self.picker)
-        self.config = DreamConfig()
+        self.settings = ConfigBox(DreamConfig())
         self.gate = threading.Event()
         self.gate.set()
-        self.records: list[StepRecord] = []
+        self.records: list[DreamStep] = []
         self.current: torch.Tensor | None = None
-        self.start: torch.Tensor | None = None
+        self.origin: torch.Tensor | None = None
         self.run_model: LoadedModel | None = None
         self._latest: DreamStep | None = None
         self._progress = (0, 0)
         self._curves: RunCurves | None = None
-        self._run_ident = 0
-        self._guide_key: tuple | None = None
+        self._inbox = StepInbox()
+        self._guide: tuple[tuple, torch.Tensor] | None = None
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(REDRAW_MS)
         self._redraw_timer.timeout.connect(self._redraw)
+        self._build_controls()
+        self._build_figure()
+        self.arrange(body=self._build_body(), with_layer_row=False)
+        self._connect()
+        self._update_buttons()
+        self.apply_settings()
 
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Start a dream with these settings (Ctrl+Return)")
+    def _build_controls(self) -> None:
         self.pause_button = QPushButton("Pause")
         self.pause_button.setToolTip("Pause or resume the run (Space)")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the run, keeping its image (Esc)")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("Show the start image again")
         self.use_button = QPushButton("Use as input")
@@ -95,11 +113,12 @@ class DreamPane(ToolPane):
         self.clear_button = QPushButton("Clear plots")
         self.clear_button.setToolTip("Remove every run's curves")
 
+    def _build_figure(self) -> None:
         self.view = MapPanel()
         self.plots = DreamPlots()
-        self.export = FigureExport(self.plots, self._export_name, self.plots.data,
-                                   self.state.show_status, self)
+        self.make_figure(self._export_name, self.plots.data, self.plots)
 
+    def _build_body(self) -> QSplitter:
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
@@ -108,41 +127,35 @@ class DreamPane(ToolPane):
         run_buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button, self.reset_button):
             run_buttons.addWidget(button)
-        left = QVBoxLayout()
+        left_panel = QWidget()
+        left = QVBoxLayout(left_panel)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addLayout(run_buttons)
         left.addWidget(scroll, 1)
-        left_panel = QWidget()
-        left_panel.setLayout(left)
         left_panel.setFixedWidth(CONTROLS_WIDTH)
-        left.setContentsMargins(0, 0, 0, 0)
         result_buttons = QGridLayout()
-        result_buttons.addWidget(self.use_button, 0, 0)
-        result_buttons.addWidget(self.save_button, 0, 1)
-        result_buttons.addWidget(self.export.button, 1, 0)
-        result_buttons.addWidget(self.clear_button, 1, 1)
+        for index, button in enumerate((self.use_button, self.save_button, self.export.button, self.clear_button)):
+            result_buttons.addWidget(button, index // 2, index % 2)
         result_buttons.setColumnStretch(2, 1)
-        right = QVBoxLayout()
-        right.setContentsMargins(0, 0, 0, 0)
-        right.addLayout(result_buttons)
-        right.addWidget(self.view, 1)
         top = QWidget()
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(left_panel)
+        right = QVBoxLayout()
+        right.addLayout(result_buttons)
+        right.addWidget(self.progress)
+        right.addWidget(self.view, 1)
         top_layout.addLayout(right, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.plots)
+        splitter.addWidget(self.figure)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(self.status_row())
+        return splitter
 
-        self.start_button.clicked.connect(self.start_run)
+    def _connect(self) -> None:
         self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button.clicked.connect(self.stop_run)
         self.reset_button.clicked.connect(self.reset)
         self.use_button.clicked.connect(self.use_as_input)
         self.save_button.clicked.connect(self._save_clicked)
@@ -151,16 +164,12 @@ class DreamPane(ToolPane):
         self.controls.guide_changed.connect(self.apply_settings)
         self.state.target_changed.connect(self.controls.set_target)
         self.state.image_changed.connect(lambda _image: self._image_replaced())
-        add_shortcut(self, QKeySequence("Ctrl+Return"), self.start_run)
         add_shortcut(self, Qt.Key.Key_Space, self.toggle_pause)
-        add_shortcut(self, Qt.Key.Key_Escape, self.stop_run)
-        self._update_buttons()
-        self.apply_settings()
 
     @property
-    def running(self) -> bool:
-        """True while a run has not ended."""
-        return self.is_running("run")
+    def config(self) -> DreamConfig:
+        """The settings the running (or next) dream reads from its next step."""
+        return self.settings()
 
     @property
     def paused(self) -> bool:
@@ -186,7 +195,7 @@ class DreamPane(ToolPane):
     def clear_views(self) -> None:
         """A new model: stop the run, forget its images and list the new classes."""
         self.stop_run()
-        self.current = self.start = self._latest = None
+        self.current = self.origin = self._latest = None
         self.view.canvas.clear_image()
         self.view.set_title("")
         self.view.detail.setText("")
@@ -196,20 +205,18 @@ class DreamPane(ToolPane):
             self.controls.set_classes(names, self.state.target)
 
     def apply_settings(self) -> None:
-        """Write the controls into the running dream's config (applied from its next step)."""
-        cfg = self.config
-        self.controls.fill(cfg)
-        cfg.layer = self.layer
+        """Swap a new config of the controls into the running dream (read from its next step)."""
         model = self.state.model
-        if cfg.objective == "guided" and model is not None:
-            guide = self.controls.guide_image()
-            key = (id(model), id(guide))
-            if guide is not None and key != self._guide_key:
-                cfg.guide = model.preprocess(guide).detach().cpu().to(model.device)
-                self._guide_key = key
-        target = cfg.target if cfg.target is not None else self.state.target
+        guided = self.controls.objective.currentData() == "guided"
+        config = self.controls.config(self.layer, self._guide_tensor(model) if guided else None)
+        self.settings.set(config)
+        target = config.target if config.target is not None else self.state.target
         name = model.class_name(target) if model is not None and target >= 0 else "target class"
-        self.plots.describe(cfg.objective, name, cfg.prob_every)
+        self.plots.describe(config.objective, name, config.prob_every)
+
+    def run(self) -> None:
+        """Start a dream (see :meth:`start_run`)."""
+        self.start_run()
 
     def start_run(self) -> None:
         """Start a dream from the current image (or noise) with the current settings."""
@@ -218,28 +225,35 @@ class DreamPane(ToolPane):
             self.show_error("Load a model and an image first.")
             return
         self.stop_run()
-        self.config = DreamConfig()
-        self._guide_key = None
+        self.settings = ConfigBox(DreamConfig())
+        self._guide = None
         self.apply_settings()
         if self.controls.full_resolution and self.state.image is not None:
             x = full_resolution_input(model, self.state.image)
         else:
             x = self.state.input_tensor
+        config = self.config
         self.run_model = model
-        self.start = start_image(model, x, self.config)
-        self.current, self._latest, self._progress = self.start, None, (0, 0)
+        self.origin = start_image(model, x, config)
+        self.current, self._latest, self._progress = self.origin, None, (0, 0)
         self.records = []
         self.gate.set()
-        cfg = self.config
-        label = (f"cycle of {len(cfg.cycle)}" if cfg.cycle else cfg.layer) + f" · step {cfg.step_size:.2g}"
+        label = (f"cycle of {len(config.cycle)}" if config.cycle else config.layer) + f" · step {config.step_size:.2g}"
         self._curves = self.plots.start_run(label)
-        inbox = StepInbox()
-        task = self.submit("run", "Dreaming…", dream_job, model, x, cfg, self.gate, inbox,
-                           done=lambda _image: None)
-        ident = task.ident
-        self._run_ident = ident
-        task.partial.connect(lambda item: self._collect(ident, item[2], item[:2]))
-        task.finished.connect(lambda: self._run_finished(ident, inbox))
+        self._inbox = StepInbox()
+        self.start(dream_job, DreamRequest(model, x), model, x, self.settings, self.gate, self._inbox,
+                   text="Dreaming…")
+        self._update_buttons()
+        self._redraw()
+
+    def on_partial(self, item: tuple[int, int, StepInbox]) -> None:
+        """Take the steps the run made since the last item."""
+        self._collect(item[:2])
+
+    def on_ended(self) -> None:
+        """Take the last steps and open the gate for the next run."""
+        self._collect()
+        self.gate.set()
         self._update_buttons()
         self._redraw()
 
@@ -253,10 +267,14 @@ class DreamPane(ToolPane):
             self.show_info("Paused: other panes' work waits until the run resumes or stops.")
         self._update_buttons()
 
+    def cancel(self) -> None:
+        """Stop the run after its current step; its image and records are kept (Stop, Esc)."""
+        self.stop_run()
+
     def stop_run(self) -> None:
         """Stop the run after its current step; its image and records are kept."""
         if self.running:
-            self.controller.compute.cancel(f"{self.key}:run")
+            super().cancel()
         if self.paused:
             self.gate.set()
             self.show_info("")
@@ -265,8 +283,8 @@ class DreamPane(ToolPane):
     def reset(self) -> None:
         """Stop the run and show its start image again."""
         self.stop_run()
-        if self.start is not None:
-            self.current, self._latest = self.start, None
+        if self.origin is not None:
+            self.current, self._latest = self.origin, None
             self._redraw()
 
     def use_as_input(self) -> None:
@@ -298,14 +316,22 @@ class DreamPane(ToolPane):
 
     def _image_replaced(self) -> None:
         self.stop_run()
-        self.current = self.start = self._latest = None
+        self.current = self.origin = self._latest = None
 
-    def _collect(self, ident: int, inbox: StepInbox, progress: tuple[int, int] | None = None) -> None:
-        if ident != self._run_ident:
-            return
+    def _guide_tensor(self, model: LoadedModel | None) -> torch.Tensor | None:
+        """The guide image preprocessed for ``model``, made again only when either changes."""
+        guide = self.controls.guide_image()
+        if model is None or guide is None:
+            return None
+        key = (id(model), id(guide))
+        if self._guide is None or self._guide[0] != key:
+            self._guide = (key, model.preprocess(guide).detach().cpu().to(model.device))
+        return self._guide[1]
+
+    def _collect(self, progress: tuple[int, int] | None = None) -> None:
         if progress is not None:
             self._progress = progress
-        records, latest = inbox.take()
+        records, latest = self._inbox.take()
         if records and self._curves is not None:
             self.records.extend(records)
             self._curves.add(records)
@@ -316,13 +342,6 @@ class DreamPane(ToolPane):
             self.show_error(message)
         if (records or latest is not None) and not self._redraw_timer.isActive():
             self._redraw_timer.start()
-
-    def _run_finished(self, ident: int, inbox: StepInbox) -> None:
-        self._collect(ident, inbox)
-        if ident == self._run_ident:
-            self.gate.set()
-            self._update_buttons()
-            self._redraw()
 
     def _redraw(self) -> None:
         self._redraw_timer.stop()

@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from cnnviz.gui.panes.dream.job import StepRecord
+from cnnviz.core.dream import DreamStep
 
 LEGEND_ROWS = 3
 """Runs listed per legend column before another column starts (keeps the legend short)."""
@@ -25,7 +25,7 @@ class RunCurves:
         self.prob_steps: list[int] = []
         self.probabilities: list[float] = []
 
-    def add(self, records: list[StepRecord]) -> None:
+    def add(self, records: list[DreamStep]) -> None:
         """Append the finite values of ``records``."""
         for record in records:
             if np.isfinite(record.objective):
