@@ -25,7 +25,6 @@ from timing import compare
 
 from cnnviz.core import dream, models
 
-
 SQUEEZENET = Path(__file__).resolve().parents[2] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"
 
 
@@ -98,8 +97,8 @@ def main() -> None:
     steps = args.steps
     print(f"{'measure':<42} {'ours':>10} {'baseline':>10} {'ratio':>7}  goal")
     for layer in ("features.8", "features.28"):
-        ours, bare = compare(dream_steps(model, x, layer, steps), lambda: [bare_step(model, x, layer)() for _ in range(steps)],
-                             args.repeats)
+        bare_steps = lambda: [bare_step(model, x, layer)() for _ in range(steps)]  # noqa: E731
+        ours, bare = compare(dream_steps(model, x, layer, steps), bare_steps, args.repeats)
         print(f"{'ms per step, ' + layer:<42} {ours / steps * 1e3:8.1f}ms {bare / steps * 1e3:8.1f}ms "
               f"{ours / bare:6.2f}×  ≤ 1.15×")
     truncated, full = compare(bare_step(model, x, "features.8"), full_step(model, x), args.repeats)

@@ -16,10 +16,10 @@ from cnnviz.core.progress import ProgressFn
 from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
-from cnnviz.gui.app.screenshot import save_png
 from cnnviz.gui.app.startup import restore_session
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model, spec_from_text
 from cnnviz.gui.widgets.labels import format_bytes
+from cnnviz.gui.widgets.screenshot import save_png
 
 DEFAULT_SCREENSHOT_SIZE = (1400, 900)
 SCREENSHOT_TIMEOUT_S = 600.0

@@ -30,7 +30,7 @@ from torch.overrides import TorchFunctionMode
 from cnnviz.core.forward import forward_to
 from cnnviz.core.hooks import eval_and_frozen
 from cnnviz.core.inputs import one_image
-from cnnviz.core.layers import field_of, trace
+from cnnviz.core.layers import called_once, field_of
 from cnnviz.core.loaded_model import LoadedModel
 
 METHODS = ("deconvnet", "guided", "gradient")
@@ -140,17 +140,12 @@ def _clamp_range(name: str, args: tuple, kwargs: dict) -> tuple[float, float]:
     return float(-1.0 if low is None else low), float(1.0 if high is None else high)
 
 
-def _called_once(model: LoadedModel, layer: str) -> bool:
-    traced = trace(model).get(layer)
-    return traced is None or traced.calls <= 1
-
-
 def _units(activation: torch.Tensor, channels: list[int],
            positions: list[tuple[int, int] | None]) -> torch.Tensor:
     """Unit i of batch item i: activation[i, channel_i, row_i, col_i] (or [i, channel_i]) -> [K]."""
     picked = []
     for item, (channel, position) in enumerate(zip(channels, positions)):
-        if activation.dim() == 4:
+        if activation.dim() == 4 and position is not None:
             picked.append(activation[item, channel, position[0], position[1]])
         elif activation.dim() == 2:
             picked.append(activation[item, channel])
@@ -186,7 +181,7 @@ def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     one_image(x, "a projection")
-    stop = _called_once(model, layer)
+    stop = called_once(model, layer)
     rules = _ReluRules(method)
     with eval_and_frozen(model.module), torch.enable_grad():
         source = x.detach().to(model.device).requires_grad_(True)
@@ -228,7 +223,9 @@ def project_unit(model: LoadedModel, x: torch.Tensor, *, layer: str, channel: in
         if where is not None and activation.dim() == 3 and not (
                 0 <= where[0] < activation.shape[1] and 0 <= where[1] < activation.shape[2]):
             raise IndexError(f"position {where} is outside {layer}'s {activation.shape[1]}×{activation.shape[2]} grid")
-        return [chosen], [None if activation.dim() == 1 else (int(where[0]), int(where[1]))]
+        if where is None:
+            return [chosen], [None]
+        return [chosen], [(int(where[0]), int(where[1]))]
 
     return _backproject(model, x, layer, method, choose)[0]
 

@@ -28,8 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from cnnviz.core.forward import forward_to
-from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.hooks import eval_and_frozen
 from cnnviz.core.inputs import one_image
+from cnnviz.core.layers import called_once
 from cnnviz.core.models import LoadedModel, output_logits
 from cnnviz.core.progress import ProgressFn, report
 from cnnviz.core.smoothing import gaussian_blur
@@ -142,15 +143,16 @@ def _fit_to_model(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class _Caches:
-    """What a run keeps between steps: guide features by (layer, guide), layers called several times
-    per pass and the top-1 class of the start image."""
+    """What a run keeps between steps: guide features by (layer, guide) and the top-1 class of the
+    start image."""
 
     guides: dict = field(default_factory=dict)
-    multi_call: set[str] = field(default_factory=set)
     top_class: list[int] = field(default_factory=list)
 
 
 def _guide_features(model: LoadedModel, cfg: DreamConfig, layer: str, cache: dict) -> torch.Tensor:
+    if cfg.guide is None:
+        raise ValueError("the guided objective needs a guide image")
     key = (layer, id(cfg.guide))
     if key not in cache:
         with torch.no_grad():
@@ -158,20 +160,14 @@ def _guide_features(model: LoadedModel, cfg: DreamConfig, layer: str, cache: dic
     return cache[key]
 
 
-def _layer_pass(model: LoadedModel, x: torch.Tensor, layer: str, full: bool,
-                multi_call: set[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _layer_pass(model: LoadedModel, x: torch.Tensor, layer: str,
+                full: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``layer``'s response to ``x`` with its graph and, with ``full``, the class logits of the same
-    pass (the rest of the network records no graph). A layer found to be called several times per
-    pass joins ``multi_call`` and gets the truncated pass (first call, no logits) from then on."""
-    module = dict(model.module.named_modules()).get(layer) if layer else None
-    if full and module is not None and layer not in multi_call:
-        calls: list[int] = []
-        with HookSet() as hooks:
-            hooks.add(module.register_forward_hook(lambda *_args: calls.append(1)))
-            outputs = forward_to(model, x, layers=layer, stop_early=False, keep_graph=True, detach_rest=True)
-        if len(calls) == 1:
-            return outputs[layer], outputs.logits
-        multi_call.add(layer)
+    pass (the rest of the network records no graph). A layer called several times per pass gets
+    the truncated pass (its first call) and no logits."""
+    if full and called_once(model, layer):
+        outputs = forward_to(model, x, layers=layer, stop_early=False, keep_graph=True, detach_rest=True)
+        return outputs[layer], outputs.logits
     return forward_to(model, x, layers=layer, keep_graph=True)[layer], None
 
 
@@ -180,11 +176,11 @@ def _objective(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str
     """(value to maximise, value to report, logits if computed) for image ``x``; ``full`` asks for
     the logits from the same pass (see :func:`_layer_pass`)."""
     if cfg.objective == "class":
-        logits = output_logits(model.module(_fit_to_model(model, x)))
-        score = logits[0, target]
+        scores = output_logits(model.module(_fit_to_model(model, x)))
+        score = scores[0, target]
         value = score * score if cfg.square_class else score
-        return value, float(score.detach()), logits
-    activation, logits = _layer_pass(model, x, layer, full, caches.multi_call)
+        return value, float(score.detach()), scores
+    activation, logits = _layer_pass(model, x, layer, full)
     if cfg.objective == "l2":
         value = (activation.float() ** 2).sum()
         return value, float(value.detach().sqrt()), logits
@@ -323,7 +319,8 @@ def _ascend(model: LoadedModel, image: torch.Tensor, cfg: DreamConfig, index: in
     layer, step_size = cfg.layer_and_step(index)
     shift = (0, 0)
     if cfg.jitter > 0:
-        shift = tuple(int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator))
+        rows, cols = torch.randint(-cfg.jitter, cfg.jitter + 1, (2,), generator=generator).tolist()
+        shift = (rows, cols)
     rolled = torch.roll(image, shifts=shift, dims=(-2, -1))
     want_prob = cfg.prob_every > 0 and index % cfg.prob_every == 0
     target = _target_class(model, base, cfg, caches) if cfg.objective == "class" or want_prob else -1

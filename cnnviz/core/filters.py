@@ -38,7 +38,7 @@ def stats(filters: torch.Tensor) -> list[FilterStats]:
     """Per-filter statistics of weights [out, in, kH, kW]."""
     flat = filters.flatten(1)
     norms, lows, highs = flat.norm(dim=1), flat.min(dim=1).values, flat.max(dim=1).values
-    shape = tuple(int(v) for v in filters.shape[1:])
+    shape = (int(filters.shape[1]), int(filters.shape[2]), int(filters.shape[3]))
     return [FilterStats(i, shape, float(norms[i]), float(lows[i]), float(highs[i]))
             for i in range(filters.shape[0])]
 

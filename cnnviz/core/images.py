@@ -56,7 +56,7 @@ def load_image_bytes(data: bytes, name: str = "the image") -> Image.Image:
     if not data:
         raise ImageLoadError(f"{name} is empty (0 bytes).")
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as error:
         raise ImageLoadError(
             f"{name} is not an image Pillow can read. Use PNG, JPEG, BMP, GIF, TIFF or WebP."
@@ -96,9 +96,7 @@ def to_channels(image: Image.Image, channels: int) -> Image.Image:
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / (high - low) * 255.0 if high > low else np.zeros_like(values)
         image = Image.fromarray(np.round(scaled).astype(np.uint8), mode="L")
-    elif mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    elif mode == "PA":
+    elif (mode == "P" and "transparency" in image.info) or mode == "PA":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "RGBa", "La"):
         rgba = image.convert("RGBA")

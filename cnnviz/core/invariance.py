@@ -68,7 +68,7 @@ def transform_many(x: torch.Tensor, kind: str, values: list[float] | np.ndarray,
     resampled: list[tuple[int, torch.Tensor]] = []
     for index, value in enumerate(values):
         if kind in ("vertical", "horizontal"):
-            out[index] = _shift(x, int(round(value)), axis=-2 if kind == "vertical" else -1)[0]
+            out[index] = _shift(x, round(value), axis=-2 if kind == "vertical" else -1)[0]
         elif kind == "scale":
             if value == 1:
                 out[index] = x[0]
@@ -215,7 +215,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
     distance = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
     relative = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
     references: dict[str, torch.Tensor] = {}
-    chosen = {"target": target}
+    chosen: list[int] = [] if target is None else [target]  # the target, once known
 
     def reducer(name: str):
         def reduce(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -238,14 +238,13 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
             images = torch.cat([reference_input, images])
         probs, kept = forward_batch(model, images, reducers=reducers)
         if first:
-            if chosen["target"] is None:
-                chosen["target"] = int(probs[0].argmax())
-            if not 0 <= chosen["target"] < probs.shape[1]:
-                raise IndexError(f"target class {chosen['target']} is outside the model's "
-                                 f"{probs.shape[1]} classes")
+            if not chosen:
+                chosen.append(int(probs[0].argmax()))
+            if not 0 <= chosen[0] < probs.shape[1]:
+                raise IndexError(f"target class {chosen[0]} is outside the model's {probs.shape[1]} classes")
             references.update({name: kept[name][1] for name in layers})
             probs = probs[1:]
-        prob[start:stop] = probs[:, chosen["target"]].double().cpu().numpy()
+        prob[start:stop] = probs[:, chosen[0]].double().cpu().numpy()
         top_class[start:stop] = probs.argmax(dim=1).cpu().numpy()
         for name in layers:
             distance[name][start:stop] = kept[name][0].double().cpu().numpy()
@@ -255,7 +254,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
     def snapshot(done: int) -> InvarianceResult:
         return InvarianceResult(kind, values, prob.copy(), top_class.copy(),
                                 {k: v.copy() for k, v in distance.items()},
-                                {k: v.copy() for k, v in relative.items()}, int(chosen["target"]), crop,
+                                {k: v.copy() for k, v in relative.items()}, chosen[0], crop,
                                 done, count, list(model.categories))
 
     for done in in_batches(count, batch_size, run):

@@ -6,7 +6,7 @@ receptive field, so branching networks (ResNet, GoogLeNet) get the right numbers
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,8 @@ class Field:
         for axis, index in enumerate(position):
             centre = self.start[axis] + index * self.jump[axis]
             half = (self.size[axis] - 1) / 2
-            low = max(0, int(math.floor(centre - half)))
-            high = min(input_size[axis], int(math.floor(centre + half)) + 1)
+            low = max(0, math.floor(centre - half))
+            high = min(input_size[axis], math.floor(centre + half) + 1)
             bounds.append((low, high))
         (top, bottom), (left, right) = bounds
         return top, left, bottom, right
@@ -128,13 +128,16 @@ def _pair_of(value: Any) -> tuple[int, int]:
 
 def _advance(field: Field, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
              dilation: tuple[int, int]) -> Field:
-    sizes, jumps, starts = [], [], []
-    for axis in range(2):
-        effective = dilation[axis] * (kernel[axis] - 1) + 1
-        sizes.append(field.size[axis] + (effective - 1) * field.jump[axis])
-        starts.append(field.start[axis] + ((effective - 1) / 2 - padding[axis]) * field.jump[axis])
-        jumps.append(field.jump[axis] * stride[axis])
-    return Field(tuple(sizes), tuple(jumps), tuple(starts))
+    effective = [dilation[a] * (kernel[a] - 1) + 1 for a in range(2)]
+    return Field(
+        _pair(lambda a: field.size[a] + (effective[a] - 1) * field.jump[a]),
+        _pair(lambda a: field.jump[a] * stride[a]),
+        _pair(lambda a: field.start[a] + ((effective[a] - 1) / 2 - padding[a]) * field.jump[a]))
+
+
+def _pair(value_of: Callable[[int], float]) -> tuple[float, float]:
+    """(value_of(0), value_of(1)): one value per axis (height, width)."""
+    return value_of(0), value_of(1)
 
 
 def _conv_field(field: Field, args: tuple, kwargs: dict) -> Field:
@@ -172,10 +175,9 @@ def _resampled_field(field: Field, size_in: torch.Size, size_out: torch.Size) ->
         ratio = size_in[axis] / max(1, size_out[axis])
         kernel.append(max(1, math.ceil(ratio)))
         stride.append(ratio)
-    sizes = tuple(field.size[a] + (kernel[a] - 1) * field.jump[a] for a in range(2))
-    starts = tuple(field.start[a] + (kernel[a] - 1) / 2 * field.jump[a] for a in range(2))
-    jumps = tuple(field.jump[a] * stride[a] for a in range(2))
-    return Field(sizes, jumps, starts)
+    return Field(_pair(lambda a: field.size[a] + (kernel[a] - 1) * field.jump[a]),
+                 _pair(lambda a: field.jump[a] * stride[a]),
+                 _pair(lambda a: field.start[a] + (kernel[a] - 1) / 2 * field.jump[a]))
 
 
 def _module_geometry(module: nn.Module) -> tuple[Any, Any, Any]:
@@ -209,7 +211,8 @@ def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None 
     default to the model's (a bare ``nn.Module`` needs both). Cached on a :class:`LoadedModel`.
     """
     if isinstance(model, LoadedModel):
-        input_size = tuple(input_size or model.input_size)
+        size = input_size or model.input_size
+        input_size = (int(size[0]), int(size[1]))
         in_channels = in_channels or model.in_channels
         key = ("trace", input_size, in_channels)
         if key not in model.cache:
@@ -277,10 +280,17 @@ def _row(name: str, module: nn.Module, traced: LayerTrace | None) -> LayerRow:
         output_shape=traced.output_shape if traced else None,
         weights=weights, biases=biases, params=sum(p.numel() for p in own.values()),
         kernel=kernel, stride=stride, padding=padding,
-        receptive_field=int(round(max(field.size))) if field else None,
-        jump=int(round(max(field.jump))) if field else None,
+        receptive_field=round(max(field.size)) if field else None,
+        jump=round(max(field.jump)) if field else None,
         field=field, calls=traced.calls if traced else 0,
     )
+
+
+def called_once(model: LoadedModel, layer: str) -> bool:
+    """True unless one forward pass calls ``layer`` several times (a reused module); from the cached
+    :func:`trace`. A layer the trace did not see counts as called once."""
+    traced = trace(model).get(layer)
+    return traced is None or traced.calls <= 1
 
 
 def field_of(model: LoadedModel, layer: str) -> Field | None:

@@ -83,8 +83,8 @@ class LoadedModel:
         if size != image.size:
             image = image.resize(size, Image.Resampling.BILINEAR)
         crop_h, crop_w = self.input_size
-        top = int(round((image.height - crop_h) / 2.0))
-        left = int(round((image.width - crop_w) / 2.0))
+        top = round((image.height - crop_h) / 2.0)
+        left = round((image.width - crop_w) / 2.0)
         image = image.crop((left, top, left + crop_w, top + crop_h))
         pixels = np.asarray(image, dtype=np.float32) / 255.0
         if pixels.ndim == 2:
@@ -167,6 +167,17 @@ def available_devices() -> list[str]:
     return devices
 
 
+def settle(module: nn.Module) -> nn.Module:
+    """A module the loaders built themselves, put in eval mode with frozen parameters, and returned.
+
+    Only for modules cnnviz loaded (a user's module passed to :func:`wrap` is never changed). Since
+    its flags then never change, analyses on several threads cannot leave them changed either.
+    """
+    module.eval()
+    module.requires_grad_(False)
+    return module
+
+
 def default_stats(in_channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Normalisation ``(mean, std)`` assumed when a model comes without one: ImageNet's for 3
     channels, otherwise mean 0 and std 1 per channel (pixels in [0, 1] are used as they are)."""
@@ -185,7 +196,7 @@ def first_conv_channels(module: nn.Module) -> int | None:
 
 def default_resize(crop: int) -> int:
     """ImageNet convention: resize the shorter side to crop / 0.875 (256 for 224), small inputs as is."""
-    return int(round(crop / 0.875)) if crop >= 64 else crop
+    return round(crop / 0.875) if crop >= 64 else crop
 
 
 def pixel_pair(value: int | Sequence[int]) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.core.loaded_model import LoadedModel, first_conv_channels, pixel_pair, wrap
+from cnnviz.core.loaded_model import LoadedModel, first_conv_channels, pixel_pair, settle, wrap
 from cnnviz.core.zoo import ZOO, ModelLoadError, untrained_module, zoo_model, zoo_weights
 
 
@@ -91,7 +91,7 @@ def _run_build(path: Path) -> tuple[nn.Module, Any]:
 
 def _load_python(path: Path) -> LoadedModel:
     module, code = _run_build(path)
-    module.eval()
+    settle(module)
     in_channels = int(getattr(code, "IN_CHANNELS", 0) or first_conv_channels(module) or 3)
     height, width = pixel_pair(getattr(code, "INPUT_SIZE", (224, 224)))
     try:
@@ -125,7 +125,7 @@ def _load_torch_file(path: Path, arch: str | None, trust: bool) -> LoadedModel:
             f"{path.name} is not a PyTorch weights file that can be read ({error})."
         ) from error
     if isinstance(content, nn.Module):
-        return _pickled_module(content.eval(), path, arch)
+        return _pickled_module(settle(content), path, arch)
     state = _state_dict_of(content, path)
     arch = arch or guess_arch(state)
     if arch is None:
@@ -159,7 +159,7 @@ def _zoo_with_state(arch: str, state: dict[str, torch.Tensor], path: Path) -> Lo
     if missing or unexpected or wrong_shape:
         raise ModelLoadError(_mismatch_message(path, arch, missing, unexpected, wrong_shape))
     module.load_state_dict(state, strict=True)
-    module.eval()
+    settle(module)
     return zoo_model(module, arch, name=f"{arch} ({path.name})", source="file", path=path)
 
 

@@ -20,6 +20,7 @@ from cnnviz.core.loaded_model import (
     class_name,
     default_stats,
     output_logits,
+    settle,
     wrap,
 )
 from cnnviz.core.model_files import UnknownArchitectureError, UntrustedFileError, guess_arch, load_file
@@ -53,7 +54,7 @@ def load_default() -> LoadedModel:
     module = build_bundled_net()
     state = torch.load(resource_path("default_model.pth"), map_location="cpu", weights_only=True)
     module.load_state_dict(state)
-    module.eval()
+    settle(module)
     loaded = wrap(module, input_size=tuple(meta["input_size"]), mean=meta["mean"], std=meta["std"],
                   categories=meta["classes"], name=meta["name"], in_channels=int(meta["in_channels"]),
                   resize_size=min(meta["input_size"]), source="default", path=resource_path("default_model.pth"))

@@ -154,7 +154,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
     """Occlusion maps computed batch by batch; yields an :class:`OcclusionStep` after each batch and
     returns the complete :class:`OcclusionResult`. See :func:`occlude` for the arguments."""
     x = one_image(x, "occlusion").detach().to(model.device)
-    tops, lefts = grid(tuple(x.shape[-2:]), window, stride)
+    tops, lefts = grid((int(x.shape[-2]), int(x.shape[-1])), window, stride)
     source = fill_image(model, x, fill=fill, window=window, seed=seed)
     baseline_probs, baseline_maps = forward_batch(model, x, reducers={layer: lambda a: a} if layer else None)
     target = int(baseline_probs[0].argmax()) if target is None else int(target)
@@ -183,7 +183,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
         flat = slice(start, stop)
         prob.reshape(-1)[flat] = probs[:, target].cpu().numpy()
         top_class.reshape(-1)[flat] = probs.argmax(dim=1).cpu().numpy()
-        if feature is not None:
+        if feature is not None and layer is not None:
             feature.reshape(-1)[flat] = kept[layer].cpu().numpy()
 
     for done in in_batches(total, batch_size, run):

@@ -5,10 +5,10 @@ A progress callback has the signature ``progress(done: int, total: int) -> bool 
 (including ``None``) lets it go on.
 """
 
-from collections.abc import Callable, Generator, Iterator
-from typing import Optional, TypeVar
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
-ProgressFn = Callable[[int, int], Optional[bool]]
+ProgressFn = Callable[[int, int], bool | None]
 
 T = TypeVar("T")
 
@@ -23,8 +23,7 @@ def report(progress: ProgressFn | None, done: int, total: int) -> None:
         raise Cancelled(f"cancelled at {done}/{total}")
 
 
-def run_to_end(steps: Iterator[tuple] | Generator[tuple, None, T],
-               progress: ProgressFn | None = None) -> T | None:
+def run_to_end(steps: Generator[Any, None, T], progress: ProgressFn | None = None) -> T:
     """Drive a generator whose items start with ``(done, total, ...)``, reporting each to ``progress``.
 
     Returns the generator's return value. Closing the generator on cancel runs its ``finally`` blocks.
@@ -36,6 +35,4 @@ def run_to_end(steps: Iterator[tuple] | Generator[tuple, None, T],
     except StopIteration as stop:
         return stop.value
     finally:
-        close = getattr(steps, "close", None)
-        if close is not None:
-            close()
+        steps.close()

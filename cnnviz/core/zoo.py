@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.core.loaded_model import LoadedModel, wrap
+from cnnviz.core.loaded_model import LoadedModel, settle, wrap
 from cnnviz.core.progress import ProgressFn, run_to_end
 
 ZOO = ("alexnet", "vgg11", "vgg16", "vgg19", "googlenet", "resnet18", "resnet34", "resnet50",
@@ -167,7 +167,7 @@ def load_zoo(name: str, *, pretrained: bool = True, progress: ProgressFn | None 
             ) from error
     else:
         module = untrained_module(name)
-    module.eval().to(torch.device(device))
+    settle(module).to(torch.device(device))
     loaded = zoo_model(module, name, source="zoo", pretrained=pretrained,
                        path=weights_path(name) if pretrained else None)
     loaded.load_seconds = time.perf_counter() - start

@@ -1,12 +1,13 @@
 """Qt front end of cnnviz: thin widgets over :mod:`cnnviz.core`.
 
-The package is grouped by role; a module only imports from its own group and the groups listed
-after it (``app`` → ``panes`` → ``widgets``/``runtime`` → ``compat``):
+The package is grouped by role; a module imports only from its own group and the groups below it,
+in this order: ``app`` → ``panes`` → ``runtime`` → ``widgets`` → ``compat`` (an import-linter
+contract in ``pyproject.toml`` checks it):
 
 - :mod:`cnnviz.gui.app`: the application shell. :mod:`~cnnviz.gui.app.main_window` (tabs, docks,
   menus), :mod:`~cnnviz.gui.app.registry` (every pane, in one list: adding a tool is one line),
-  :mod:`~cnnviz.gui.app.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
-  :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.app.screenshot` (PNG of
+  :mod:`~cnnviz.gui.panes.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
+  :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.widgets.screenshot` (PNG of
   a widget) and :mod:`~cnnviz.gui.app.application` (the QApplication set-up).
 - :mod:`cnnviz.gui.runtime`: what runs behind the panes. :mod:`~cnnviz.gui.runtime.app_state` (the
   shared state and its signals), :mod:`~cnnviz.gui.runtime.controller` (runs core calls on
@@ -14,15 +15,17 @@ after it (``app`` → ``panes`` → ``widgets``/``runtime`` → ``compat``):
   :mod:`~cnnviz.gui.runtime.activation_store` (layer outputs cached per input),
   :mod:`~cnnviz.gui.runtime.model_loader` and :mod:`~cnnviz.gui.runtime.model_spec` (loading a model
   for the user).
-- :mod:`cnnviz.gui.panes`: one module per pane. :mod:`~cnnviz.gui.panes.tool_pane` is the base of
+- :mod:`cnnviz.gui.panes`: one module per pane, each built from a
+  :mod:`~cnnviz.gui.panes.pane_context`. :mod:`~cnnviz.gui.panes.tool_pane` is the base of
   the panes that show a layer (layer picker, shared selection, jobs on the compute worker, work only
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
   partial results and dropping superseded runs, for the Occlusion, Invariance and Deep dream panes.
   The Deep dream pane is the subpackage :mod:`cnnviz.gui.panes.dream` (pane, settings column, plots,
   worker job).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
-  views, colormaps, class colours, layer picker, log-scale spin box, busy indicator, dialogs, figure
-  export, shortcuts and labels.
+  views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
+  layer picker, log-scale spin box, busy indicator, dialogs, layout builders, figure export,
+  screenshots (:mod:`~cnnviz.gui.widgets.screenshot`), shortcuts and labels.
 - :mod:`cnnviz.gui.compat`: work-arounds for binding bugs (:mod:`~cnnviz.gui.compat.pyside_fixes`,
   applied when this package loads) and garbage collection on the GUI thread only
   (:mod:`~cnnviz.gui.compat.gui_thread_gc`).

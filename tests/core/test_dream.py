@@ -1,6 +1,7 @@
 """Deep dream: objectives rise, normalised steps, live config changes, tiles, divergence, model safety."""
 
 import copy
+import itertools
 import random
 import threading
 from dataclasses import replace
@@ -21,7 +22,7 @@ def resnet():
 
 
 def rises(values: list[float]) -> bool:
-    return values[-1] > values[0] and sum(b > a for a, b in zip(values, values[1:])) >= 0.7 * (len(values) - 1)
+    return values[-1] > values[0] and sum(b > a for a, b in itertools.pairwise(values)) >= 0.7 * (len(values) - 1)
 
 
 @pytest.mark.parametrize("objective", ["l2", "channel", "class", "guided"])
@@ -59,7 +60,8 @@ def test_guided_dot_product_with_the_guide_response_grows(bundled, boot):
     from cnnviz.core import layers
 
     def dot(image):
-        return float((layers.capture(bundled, image, layers=[layer])[layer] * layers.capture(bundled, guide, layers=[layer])[layer]).sum())
+        response = layers.capture(bundled, image, layers=layer)[layer]
+        return float((response * layers.capture(bundled, guide, layers=layer)[layer]).sum())
 
     assert dot(final) > dot(boot) * 1.05
 
@@ -114,7 +116,7 @@ def test_clamp_keeps_valid_pixels_and_decay_shrinks(bundled, boot):
 def test_tiles_equal_untiled_when_the_input_fits_one_tile(resnet):
     torch.manual_seed(2)
     x = torch.randn(1, 3, 100, 100) * 0.5
-    base = dict(layer="layer1.0", iterations=2, octaves=1, jitter=0, prob_every=0)
+    base = {"layer": "layer1.0", "iterations": 2, "octaves": 1, "jitter": 0, "prob_every": 0}
     untiled = dream.dream(resnet, x, config=dream.DreamConfig(tile=4096, **base))
     one_tile = dream.dream(resnet, x, config=dream.DreamConfig(tile=100, overlap=16, **base))
     assert torch.equal(untiled, one_tile)

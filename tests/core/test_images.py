@@ -24,7 +24,7 @@ def gradient(width=8, height=6):
 def test_every_mode_converts_to_what_the_model_needs(mode, channels):
     image = Image.fromarray(gradient()).convert(mode) if mode not in ("I;16", "I", "F") else None
     if mode == "I;16":
-        image = Image.fromarray((gradient().astype(np.uint16) * 257))
+        image = Image.fromarray(gradient().astype(np.uint16) * 257)
         assert image.mode == "I;16"
     elif mode in ("I", "F"):
         image = Image.fromarray(gradient().astype(np.int32 if mode == "I" else np.float32))

@@ -109,7 +109,7 @@ def test_shared_squeezenet_recognises_the_cat(shared_model):
     skimage_data = pytest.importorskip("skimage.data")
     model = models.load_file(shared_model("squeezenet1_0_imagenet"))
     assert (model.input_size, model.resize_size, len(model.categories)) == ((224, 224), 256, 1000)
-    index, name, probability = model.predict(model.preprocess(Image.fromarray(skimage_data.chelsea())))[0]
+    _index, name, probability = model.predict(model.preprocess(Image.fromarray(skimage_data.chelsea())))[0]
     assert name == "Egyptian cat" and probability > 0.4
 
 

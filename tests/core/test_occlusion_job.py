@@ -61,7 +61,7 @@ def test_the_job_yields_the_cores_maps_and_the_strongest_maps_projection(bundled
     last = runs[-1]
     np.testing.assert_allclose(last.result.prob, expected.prob, rtol=1e-5, atol=1e-6)
     assert last.result.channel == expected.channel and last.projection_error == ""
-    projection = deconv.project_unit(bundled, boot, "features.relu3", channel=expected.channel)
+    projection = deconv.project_unit(bundled, boot, layer="features.relu3", channel=expected.channel)
     np.testing.assert_allclose(last.projection.image, projection.image, rtol=1e-5, atol=1e-6)
     assert all(run.projection is last.projection for run in runs)
 

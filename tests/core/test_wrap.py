@@ -93,7 +93,7 @@ def test_wrap_reads_the_channels_of_the_first_conv():
     assert model.class_name(1) == "b" and model.class_name(2) == "class 2"
     two = wrap(nn.Sequential(nn.Conv2d(2, 4, 3)))
     assert (two.mean, two.std) == ((0.0, 0.0), (1.0, 1.0))
-    with pytest.raises(ValueError, match="no nn.Conv2d.*in_channels="):
+    with pytest.raises(ValueError, match=r"no nn\.Conv2d.*in_channels="):
         wrap(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
     assert wrap(nn.Linear(4, 2), in_channels=4).in_channels == 4
     with pytest.raises(ValueError, match="mean and std need 1 values"):
@@ -156,7 +156,7 @@ def test_occlusion_and_invariance(setup):
 def test_dream(setup):
     net, model, reference, x, before = setup
     cfg = dream.DreamConfig(layer="relu", iterations=4, octaves=1, jitter=0, prob_every=0)
-    final = dream.dream(model, x, cfg)
+    final = dream.dream(model, x, config=cfg)
     assert final.shape == x.shape and torch.isfinite(final).all()
     with torch.no_grad():
         def energy(image: torch.Tensor) -> float:

@@ -59,8 +59,7 @@ def test_download_reports_progress_and_checks_the_hash(torch_home, monkeypatch):
     steps = models.download_weights("alexnet")
     seen = []
     with pytest.raises(WeightsDownloadError, match="checksum"):
-        for step in steps:
-            seen.append(step)
+        seen.extend(steps)
     assert seen[0] == (0, 3500) and seen[-1] == (3500, 3500)
     assert not models.is_cached("alexnet")
     assert not list(models.weights_cache_dir().glob("*.partial"))

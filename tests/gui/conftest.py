@@ -9,21 +9,21 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import gc  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import gc
+from collections.abc import Iterator
+from pathlib import Path
 
-import pyqtgraph as pg  # noqa: E402
-import pytest  # noqa: E402
-import torch.hub  # noqa: E402
-from PySide6.QtCore import QSettings, Qt, QThreadPool  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
-from widget_leaks import new_top_level_widgets, top_level_addresses  # noqa: E402
+import pyqtgraph as pg
+import pytest
+import torch.hub
+from PySide6.QtCore import QSettings, Qt, QThreadPool
+from PySide6.QtWidgets import QApplication, QMessageBox
+from widget_leaks import new_top_level_widgets, top_level_addresses
 
-from cnnviz.core import images  # noqa: E402
-from cnnviz.gui.app.application import create_application  # noqa: E402
-from cnnviz.gui.app.main_window import MainWindow  # noqa: E402
-from cnnviz.gui.runtime.model_spec import ModelSpec  # noqa: E402
+from cnnviz.core import images
+from cnnviz.gui.app.application import create_application
+from cnnviz.gui.app.main_window import MainWindow
+from cnnviz.gui.runtime.model_spec import ModelSpec
 
 SETTLE_MS = 60_000
 

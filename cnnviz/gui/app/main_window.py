@@ -30,9 +30,7 @@ from PySide6.QtWidgets import (
 import cnnviz
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app import settings
-from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
-from cnnviz.gui.app.screenshot import save_png
 from cnnviz.gui.panes.image import (
     ask_image_file,
     available_samples,
@@ -40,12 +38,14 @@ from cnnviz.gui.panes.image import (
     paste_image,
 )
 from cnnviz.gui.panes.model import ask_model_file
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.app_state import AppState, Predictions
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_loader import ModelLoader
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import ExportDialog
 from cnnviz.gui.widgets.labels import input_description, model_label, window_title
+from cnnviz.gui.widgets.screenshot import save_png
 
 DEFAULT_SIZE = (1400, 900)
 STATUS_TIMEOUT_MS = 10_000

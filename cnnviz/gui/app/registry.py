@@ -1,7 +1,7 @@
 """The panes of the main window, registered in one place.
 
 A pane is a QWidget built by ``factory(context)`` from a
-:class:`~cnnviz.gui.app.pane_context.PaneContext`. Central panes become tabs, in list order; dock panes
+:class:`~cnnviz.gui.panes.pane_context.PaneContext`. Central panes become tabs, in list order; dock panes
 go to the named side of the window. Adding a tool is one line in :data:`CENTRAL_PANES`, e.g.
 ``Pane("filters", "Filters", FiltersPane)``. The keys are the names ``cnnviz --pane`` accepts.
 """
@@ -12,7 +12,6 @@ from typing import Literal
 
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.panes.activations import ActivationsPane
 from cnnviz.gui.panes.architecture import ArchitecturePane
 from cnnviz.gui.panes.deconv import DeconvPane
@@ -23,6 +22,7 @@ from cnnviz.gui.panes.input import InputPane
 from cnnviz.gui.panes.invariance import InvariancePane
 from cnnviz.gui.panes.model import ModelPane
 from cnnviz.gui.panes.occlusion import OcclusionPane
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.predictions import PredictionsPane
 
 Area = Literal["central", "left", "right", "bottom"]

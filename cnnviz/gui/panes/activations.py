@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QSlider, QStackedWidget, QWidget
 
 from cnnviz.core import activations
 from cnnviz.core.atlas import Atlas, make_atlas
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView, tile_gap

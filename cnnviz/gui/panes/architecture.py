@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import layers
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 
 NUMERIC_COLUMNS = frozenset({3, 4, 5, 9, 10})
 """Columns of :data:`cnnviz.core.layers.HEADERS` holding counts, shown right-aligned."""
@@ -41,6 +41,8 @@ CELL_PADDING = 18
 TITLE_PADDING = 6
 """Extra pixels for a column title (header sections have wider margins than cells)."""
 
+_ROOT = QModelIndex()
+"""The invisible root of the table model (Qt's default parent index)."""
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -73,11 +75,11 @@ class LayerTableModel(QAbstractTableModel):
         """True for the totals row."""
         return bool(self._cells) and row == len(self._cells) - 1
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent: AnyIndex = _ROOT) -> int:  # noqa: N802 - Qt API
         """Number of layers plus the totals row."""
         return 0 if parent.isValid() else len(self._cells)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent: AnyIndex = _ROOT) -> int:  # noqa: N802 - Qt API
         """Number of columns (:data:`cnnviz.core.layers.HEADERS`)."""
         return 0 if parent.isValid() else len(layers.HEADERS)
 

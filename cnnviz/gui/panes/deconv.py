@@ -21,7 +21,7 @@ from cnnviz.core import deconv
 from cnnviz.core.atlas import make_atlas
 from cnnviz.core.deconv import Projection
 from cnnviz.core.models import LoadedModel
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView

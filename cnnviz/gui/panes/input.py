@@ -2,7 +2,7 @@
 
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.widgets.image_view import CaptionedImage
 from cnnviz.gui.widgets.labels import image_description, input_description
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from cnnviz.core import invariance
 from cnnviz.core.invariance import InvarianceResult, InvarianceStep
 from cnnviz.core.models import LoadedModel, class_name
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.class_colours import class_colour, legend_html
@@ -316,8 +316,7 @@ class InvariancePane(RunPane):
             cursor.show()
         unit = invariance.UNITS[self.kind_of_curves()]
         lines = [f"<b>{self.kind_of_curves()} {value:g}{unit}</b>"]
-        for curve in self.curves:
-            lines.append(self._curve_text(curve, value))
+        lines += [self._curve_text(curve, value) for curve in self.curves]
         self.hover_label.setText("<br>".join(lines))
         model, x = self.state.model, self.state.input_tensor
         if model is not None and x is not None:

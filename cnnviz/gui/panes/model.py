@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import models
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.model_loader import ModelLoader
 from cnnviz.gui.runtime.model_spec import ModelSpec, default_model_name, spec_from_text
 from cnnviz.gui.runtime.worker import Task

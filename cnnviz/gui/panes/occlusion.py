@@ -35,7 +35,7 @@ from cnnviz.core import deconv, occlusion
 from cnnviz.core.deconv import Projection
 from cnnviz.core.models import LoadedModel, class_name
 from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request, shrinkable
 from cnnviz.gui.widgets.class_colours import class_counts, class_image, legend_html

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core.models import LoadedModel
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.app_state import Predictions
 from cnnviz.gui.runtime.controller import TOP_K
 from cnnviz.gui.widgets.labels import UNTRAINED, model_label

@@ -19,7 +19,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from cnnviz.core.models import LoadedModel
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 from cnnviz.gui.widgets.shortcuts import add_shortcut

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core.models import LoadedModel
-from cnnviz.gui.app.pane_context import PaneContext
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.runtime.worker import Task
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator

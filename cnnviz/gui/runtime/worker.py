@@ -95,7 +95,7 @@ class _Job:
                 result = self.drive(result)
         except Cancelled:
             return "cancelled", None
-        except Exception as error:  # noqa: BLE001 - every failure is handed to the GUI thread
+        except Exception as error:
             return "failed", error
         return "succeeded", result
 

@@ -14,9 +14,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
-from cnnviz.gui.app.screenshot import save_png
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
+from cnnviz.gui.widgets.screenshot import save_png
 
 PNG_ONLY = "PNG image (*.png)"
 PNG_AND_DATA = "PNG image and data as .npy (*.png)"

@@ -37,9 +37,9 @@ def test_choosing_each_fashion_sample_in_the_pane_predicts_its_label(loaded_wind
     assert len(samples) >= 5
     for sample in samples:
         pane.choose_sample(sample.title)
-        qtbot.waitUntil(lambda: loaded_window.state.image_path == sample.path, timeout=10_000)
+        qtbot.waitUntil(lambda path=sample.path: loaded_window.state.image_path == path, timeout=10_000)
         settle(loaded_window)
-        top_index, top_name, top_probability = loaded_window.state.predictions.top[0]
+        top_index, top_name, _top_probability = loaded_window.state.predictions.top[0]
         assert top_name == sample.label, sample.title
         assert predictions.table.item(0, 0).text() == sample.label
         assert loaded_window.state.target == top_index

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from cnnviz.core import layers
 from cnnviz.core.hooks import hook_count
-from cnnviz.gui.app.screenshot import grab
 from cnnviz.gui.widgets.figure_export import PNG_AND_DATA, PNG_ONLY
+from cnnviz.gui.widgets.screenshot import grab
 
 TOOL_PANES = ("filters", "activations", "deconvnet")
 

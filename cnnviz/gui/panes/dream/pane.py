@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core.dream import DreamConfig, DreamStep
 from cnnviz.core.models import LoadedModel
-from cnnviz.gui.app.pane_context import PaneContext
 from cnnviz.gui.panes.dream.controls import DreamControls
 from cnnviz.gui.panes.dream.job import (
     ConfigBox,
@@ -47,6 +46,7 @@ from cnnviz.gui.panes.dream.job import (
     start_image,
 )
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
+from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from cnnviz.gui.app.screenshot import save_png
+from cnnviz.gui.widgets.screenshot import save_png
 
 MIN_STD = 10.0
 
