@@ -12,7 +12,7 @@ import csv
 import io
 import math
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +24,7 @@ from cnnviz.core.batching import forward_batch, in_batches
 from cnnviz.core.inputs import one_image
 from cnnviz.core.layers import trace
 from cnnviz.core.loaded_model import LoadedModel, class_name
-from cnnviz.core.progress import ProgressFn, run_to_end
+from cnnviz.core.progress import PartialResult, ProgressFn, run_to_end
 
 KINDS = ("rotation", "vertical", "horizontal", "scale")
 """Transform kinds: rotation (degrees, counter-clockwise), vertical and horizontal translation
@@ -142,7 +142,7 @@ def default_layers(model: LoadedModel) -> list[str]:
 
 
 @dataclass(frozen=True)
-class InvarianceResult:
+class InvarianceResult(PartialResult):
     """Curves over the transform ``values`` [n] of ``kind``: target-class probability ``prob`` [n],
     most probable class ``top_class`` [n] (-1 not yet computed), and per layer the Euclidean
     ``distance`` ‖f(T(x)) − f(x)‖ and ``relative_distance`` (divided by ‖f(x)‖), each [n]; NaN where
@@ -156,14 +156,6 @@ class InvarianceResult:
     relative_distance: dict[str, np.ndarray]
     target: int
     crop: bool = False
-    done: int = 0
-    total: int = 0
-    classes: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """True once every value has been evaluated."""
-        return self.done == self.total
 
     def to_csv(self) -> str:
         """One line per transform value: value, target probability, top class (index and name) and
@@ -255,7 +247,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
         return InvarianceResult(kind, values, prob.copy(), top_class.copy(),
                                 {k: v.copy() for k, v in distance.items()},
                                 {k: v.copy() for k, v in relative.items()}, chosen[0], crop,
-                                done, count, list(model.categories))
+                                done=done, total=count, classes=list(model.categories))
 
     for done in in_batches(count, batch_size, run):
         yield InvarianceStep(done, count, snapshot(done))

@@ -13,7 +13,7 @@ projection (the paper's column (c)); :func:`save_data` writes a result's raw map
 import csv
 import io
 from collections.abc import Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,14 +24,14 @@ from cnnviz.core import deconv
 from cnnviz.core.batching import forward_batch, in_batches
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel, class_name
-from cnnviz.core.progress import ProgressFn, run_to_end
+from cnnviz.core.progress import PartialResult, ProgressFn, run_to_end
 from cnnviz.core.smoothing import gaussian_blur
 
 FILLS = ("mean", "zero", "blur", "noise")
 
 
 @dataclass(frozen=True)
-class OcclusionResult:
+class OcclusionResult(PartialResult):
     """Maps over occluder positions, each [nH, nW] (row i = occluder top ``positions[0][i]``).
 
     ``prob``: target-class probability (NaN where not computed yet); ``top_class``: most probable
@@ -53,14 +53,6 @@ class OcclusionResult:
     layer: str | None
     baseline_prob: float
     baseline_feature: float | None
-    done: int = 0
-    total: int = 0
-    classes: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """True once every occluder position has been evaluated."""
-        return self.done == self.total
 
     def extent(self) -> tuple[float, float, float, float]:
         """(left, top, width, height) in input pixels of the area the maps cover when each cell is

@@ -6,11 +6,27 @@ A progress callback has the signature ``progress(done: int, total: int) -> bool 
 """
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 ProgressFn = Callable[[int, int], bool | None]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartialResult:
+    """What every result computed in batches has: ``done`` of ``total`` units (positions, transform
+    values…) computed so far, and the model's class names ``classes`` for naming outputs."""
+
+    done: int = 0
+    total: int = 0
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True once every unit has been computed."""
+        return self.done == self.total
 
 
 class Cancelled(Exception):
