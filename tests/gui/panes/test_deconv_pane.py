@@ -33,7 +33,8 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     assert_same_projection(shown, expected)
     activation = layers.capture(model, x, layers=["features.conv3"])["features.conv3"][0]
     assert (shown.channel, shown.position) == deconv.strongest_unit(activation)
-    np.testing.assert_array_equal(pane.unit_view.projection_panel.canvas.image, deconv.to_display(expected.image)[:, :, 0])
+    np.testing.assert_array_equal(pane.unit_view.projection_panel.canvas.image,
+                                  deconv.to_display(expected.image)[:, :, 0])
     np.testing.assert_array_equal(pane.unit_view.map_panel.canvas.image, activation[shown.channel].numpy())
     assert pane.unit_view.map_panel.canvas.marker_item.isVisible()
     assert pane.channel_spin.text() == "strongest"
