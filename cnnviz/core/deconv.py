@@ -283,3 +283,26 @@ def crop(x: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
     top, left, bottom, right = box
     return image[:, top:bottom, left:right]
 
+
+
+def crop_array(array: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The part [h, w(, C)] of an image array [H, W(, C)] inside ``box`` (top, left, bottom, right)."""
+    top, left, bottom, right = box
+    return array[top:bottom, left:right]
+
+
+def field_tiles(crops: list[np.ndarray], boxes: list[tuple[int, int, int, int]],
+                input_size: tuple[int, int]) -> np.ndarray:
+    """Crops [h, w(, C)] of different sizes (receptive fields clipped at the input's border) as equal
+    tiles [N, max h, max w(, C)] float32: each crop sits where its field ``box`` (top, left, bottom,
+    right) lies in an input of ``input_size`` (height, width), against the border it was clipped at;
+    the rest of each tile is NaN."""
+    height = max(c.shape[0] for c in crops)
+    width = max(c.shape[1] for c in crops)
+    tiles = np.full((len(crops), height, width) + crops[0].shape[2:], np.nan, dtype=np.float32)
+    for tile, crop, (top, left, bottom, right) in zip(tiles, crops, boxes):
+        rows, cols = crop.shape[:2]
+        row = height - rows if top == 0 and bottom < input_size[0] else 0
+        col = width - cols if left == 0 and right < input_size[1] else 0
+        tile[row:row + rows, col:col + cols] = crop
+    return tiles

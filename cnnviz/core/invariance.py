@@ -189,6 +189,51 @@ def _flat(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(tensor.shape[0], -1).float()
 
 
+def _distance_reducer(name: str, references: dict[str, torch.Tensor]):
+    """A reducer of layer ``name``'s output [N, ...] to each item's feature distance [N] to the
+    reference's, ``references[name]`` [1, D]; in the batch that carries the reference image first
+    (before ``references`` has it), the distances of the other items [N - 1] and that reference."""
+
+    def reduce(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        flat = _flat(output)
+        if name in references:
+            return (flat - references[name]).norm(dim=1), None
+        reference = flat[:1].clone()
+        return (flat[1:] - reference).norm(dim=1), reference
+
+    return reduce
+
+
+class _CurveArrays:
+    """The curves being filled in over ``count`` values for ``layers``: probability, top class and
+    per-layer distances, NaN (class -1) where not computed yet."""
+
+    def __init__(self, count: int, layers: list[str]) -> None:
+        self.prob = np.full(count, np.nan, dtype=np.float64)
+        self.top_class = np.full(count, -1, dtype=np.int64)
+        self.distance = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
+        self.relative = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
+
+    def put(self, start: int, stop: int, probs: torch.Tensor, target: int, distances: dict[str, torch.Tensor],
+            references: dict[str, torch.Tensor]) -> None:
+        """Fill values ``start:stop`` from their probabilities [n, classes] and feature ``distances``
+        [n] per layer (relative to the norm of ``references[name]``)."""
+        self.prob[start:stop] = probs[:, target].double().cpu().numpy()
+        self.top_class[start:stop] = probs.argmax(dim=1).cpu().numpy()
+        for name, distance in distances.items():
+            self.distance[name][start:stop] = distance.double().cpu().numpy()
+            norm = float(references[name].norm())
+            self.relative[name][start:stop] = self.distance[name][start:stop] / norm if norm > 0 else np.nan
+
+    def snapshot(self, kind: str, values: np.ndarray, target: int, crop: bool, done: int,
+                 classes: Sequence[str]) -> InvarianceResult:
+        """A copy of the curves so far as a result with ``done`` of ``len(values)`` values filled."""
+        return InvarianceResult(kind, values, self.prob.copy(), self.top_class.copy(),
+                                {k: v.copy() for k, v in self.distance.items()},
+                                {k: v.copy() for k, v in self.relative.items()}, target, crop,
+                                done=done, total=len(values), classes=list(classes))
+
+
 def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", values: np.ndarray | None = None,
                 layers: list[str] | None = None, target: int | None = None, batch_size: int | None = None,
                 crop: bool = False) -> Generator[InvarianceStep, None, InvarianceResult]:
@@ -202,26 +247,10 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
     if count == 0:
         raise ValueError("no transform values to evaluate")
     reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop=crop) if crop else x
-    prob = np.full(count, np.nan, dtype=np.float64)
-    top_class = np.full(count, -1, dtype=np.int64)
-    distance = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
-    relative = {name: np.full(count, np.nan, dtype=np.float64) for name in layers}
+    arrays = _CurveArrays(count, layers)
     references: dict[str, torch.Tensor] = {}
+    reducers = {name: _distance_reducer(name, references) for name in layers}
     chosen: list[int] = [] if target is None else [target]  # the target, once known
-
-    def reducer(name: str):
-        def reduce(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-            """Distances of each item's features to the reference's; in the batch that carries the
-            reference image first, also that reference."""
-            flat = _flat(output)
-            if name in references:
-                return (flat - references[name]).norm(dim=1), None
-            reference = flat[:1].clone()
-            return (flat[1:] - reference).norm(dim=1), reference
-
-        return reduce
-
-    reducers = {name: reducer(name) for name in layers}
 
     def run(start: int, stop: int) -> None:
         first = not references
@@ -236,22 +265,11 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
                 raise IndexError(f"target class {chosen[0]} is outside the model's {probs.shape[1]} classes")
             references.update({name: kept[name][1] for name in layers})
             probs = probs[1:]
-        prob[start:stop] = probs[:, chosen[0]].double().cpu().numpy()
-        top_class[start:stop] = probs.argmax(dim=1).cpu().numpy()
-        for name in layers:
-            distance[name][start:stop] = kept[name][0].double().cpu().numpy()
-            norm = float(references[name].norm())
-            relative[name][start:stop] = distance[name][start:stop] / norm if norm > 0 else np.nan
-
-    def snapshot(done: int) -> InvarianceResult:
-        return InvarianceResult(kind, values, prob.copy(), top_class.copy(),
-                                {k: v.copy() for k, v in distance.items()},
-                                {k: v.copy() for k, v in relative.items()}, chosen[0], crop,
-                                done=done, total=count, classes=list(model.categories))
+        arrays.put(start, stop, probs, chosen[0], {name: kept[name][0] for name in layers}, references)
 
     for done in in_batches(count, batch_size, run):
-        yield InvarianceStep(done, count, snapshot(done))
-    return snapshot(count)
+        yield InvarianceStep(done, count, arrays.snapshot(kind, values, chosen[0], crop, done, model.categories))
+    return arrays.snapshot(kind, values, chosen[0], crop, count, model.categories)
 
 
 def curves(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", values: np.ndarray | None = None,

@@ -3,6 +3,7 @@
 import copy
 import types
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -221,3 +222,29 @@ def test_display_scalings():
     image = torch.tensor([[[-2.0, 0.0], [1.0, 2.0]]])
     assert deconv.to_display(image, "symmetric")[:, :, 0].tolist() == [[0.0, 0.5], [0.75, 1.0]]
     assert deconv.to_display(image, "abs")[:, :, 0].tolist() == [[1.0, 0.0], [0.5, 1.0]]
+
+
+def test_crop_array_takes_the_box():
+    array = np.arange(5 * 6 * 3).reshape(5, 6, 3)
+    np.testing.assert_array_equal(deconv.crop_array(array, (1, 2, 4, 5)), array[1:4, 2:5])
+    assert deconv.crop_array(array[:, :, 0], (0, 0, 2, 3)).tolist() == [[0, 3, 6], [18, 21, 24]]
+
+
+def test_field_tiles_place_clipped_crops_against_their_border():
+    full = np.ones((3, 3))
+    clipped_top_left = np.full((2, 1), 2.0)  # field (-1, -2, 2, 1) clipped to (0, 0, 2, 1)
+    clipped_bottom_right = np.full((1, 2), 3.0)  # field clipped at the bottom and right of a 10 × 10 input
+    tiles = deconv.field_tiles([full, clipped_top_left, clipped_bottom_right],
+                               [(4, 4, 7, 7), (0, 0, 2, 1), (9, 8, 10, 10)], (10, 10))
+    assert tiles.shape == (3, 3, 3) and tiles.dtype == np.float32
+    np.testing.assert_array_equal(tiles[0], full)
+    nan = np.nan
+    np.testing.assert_array_equal(tiles[1], [[nan, nan, nan], [nan, nan, 2], [nan, nan, 2]])
+    np.testing.assert_array_equal(tiles[2], [[3, 3, nan], [nan, nan, nan], [nan, nan, nan]])
+
+
+def test_field_tiles_keep_colour_channels():
+    tiles = deconv.field_tiles([np.zeros((2, 2, 3)), np.ones((1, 2, 3))], [(0, 0, 2, 2), (0, 0, 1, 2)], (4, 4))
+    assert tiles.shape == (2, 2, 2, 3)
+    np.testing.assert_array_equal(tiles[1, 1], np.ones((2, 3)))
+    assert np.isnan(tiles[1, 0]).all()

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.panes.activations import ActivationsPane
 from cnnviz.gui.panes.architecture import ArchitecturePane
-from cnnviz.gui.panes.deconv import DeconvPane
+from cnnviz.gui.panes.deconv.pane import DeconvPane
 from cnnviz.gui.panes.dream.pane import DreamPane
 from cnnviz.gui.panes.filters import FiltersPane
 from cnnviz.gui.panes.image import ImagePane
 from cnnviz.gui.panes.input import InputPane
-from cnnviz.gui.panes.invariance import InvariancePane
+from cnnviz.gui.panes.invariance.pane import InvariancePane
 from cnnviz.gui.panes.model import ModelPane
 from cnnviz.gui.panes.occlusion import OcclusionPane
 from cnnviz.gui.panes.pane_context import PaneContext

@@ -60,7 +60,17 @@ class ModelPane(QWidget):
         self.state = context.state
         self.controller = context.controller
         self.loader = context.model_loader
+        self._build_controls()
+        self._arrange()
+        self.cached: set[str] = set()
+        self.file_spec: ModelSpec | None = None
+        self._cached_stale = True
+        self.fill_models()
+        self._connect()
+        self._show_model(self.state.model)
+        self._selection_changed()
 
+    def _build_controls(self) -> None:
         self.model_combo = QComboBox()
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setMinimumContentsLength(16)
@@ -71,7 +81,6 @@ class ModelPane(QWidget):
         self.device_combo.addItems(models.available_devices())
         self.load_button = QPushButton("Load")
         self.load_button.setDefault(True)
-
         self.name_label = QLabel()
         self.name_label.setWordWrap(True)
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -80,6 +89,7 @@ class ModelPane(QWidget):
         self.details = QLabel()
         self.details.setWordWrap(True)
 
+    def _arrange(self) -> None:
         picker = QFormLayout()
         picker.addRow("Model", self.model_combo)
         options = QHBoxLayout()
@@ -100,10 +110,7 @@ class ModelPane(QWidget):
         layout.addWidget(self.details)
         layout.addStretch(1)
 
-        self.cached: set[str] = set()
-        self.file_spec: ModelSpec | None = None
-        self._cached_stale = True
-        self.fill_models()
+    def _connect(self) -> None:
         self.model_combo.currentIndexChanged.connect(self._selection_changed)
         self.model_combo.activated.connect(self._activated)
         self.load_button.clicked.connect(self.load_selected)
@@ -111,8 +118,6 @@ class ModelPane(QWidget):
         self.state.model_changed.connect(self._show_model)
         self.state.predictions_changed.connect(self._refresh_cached_if_stale)
         self.state.device_changed.connect(self._show_device)
-        self._show_model(self.state.model)
-        self._selection_changed()
 
     def fill_models(self) -> None:
         """(Re)fill the model picker, marking the zoo models last found cached."""

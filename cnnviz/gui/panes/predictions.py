@@ -89,7 +89,21 @@ class PredictionsPane(QWidget):
         super().__init__(parent)
         self.state = context.state
         self.controller = context.controller
+        self._class_count = -1
+        self._build_table()
+        self._build_target()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.model_label)
+        layout.addWidget(self.table)
+        layout.addLayout(self._target_row())
+        layout.addWidget(self.target_label)
+        layout.addStretch(1)
+        self._connect()
+        self._show_model(self.state.model)
+        self._show_predictions()
 
+    def _build_table(self) -> None:
+        """The model line and the table of the top classes with probability bars."""
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         self.table = QTableWidget(0, 2)
@@ -108,6 +122,8 @@ class PredictionsPane(QWidget):
                                   + ROW_HEIGHT * TOP_K + 2 * self.table.frameWidth())
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
+    def _build_target(self) -> None:
+        """The class search, the Top-1 button and the target line."""
         self.search = QComboBox()
         self.search.setEditable(True)
         self.search.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -122,18 +138,14 @@ class PredictionsPane(QWidget):
         self.target_label = QLabel()
         self.target_label.setWordWrap(True)
 
+    def _target_row(self) -> QHBoxLayout:
         pick = QHBoxLayout()
         pick.addWidget(QLabel("Target"))
         pick.addWidget(self.search, 1)
         pick.addWidget(self.follow_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.model_label)
-        layout.addWidget(self.table)
-        layout.addLayout(pick)
-        layout.addWidget(self.target_label)
-        layout.addStretch(1)
+        return pick
 
-        self._class_count = -1
+    def _connect(self) -> None:
         self.table.cellClicked.connect(self._row_clicked)
         self.search.activated.connect(self._search_chosen)
         self.follow_button.clicked.connect(self.controller.follow_top_prediction)
@@ -141,8 +153,6 @@ class PredictionsPane(QWidget):
         self.state.predictions_changed.connect(self._show_predictions)
         self.state.image_changed.connect(self._show_predictions)
         self.state.target_changed.connect(self._show_target)
-        self._show_model(self.state.model)
-        self._show_predictions()
 
     def _show_model(self, model: LoadedModel | None) -> None:
         if model is None:

@@ -33,9 +33,10 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     assert_same_projection(shown, expected)
     activation = layers.capture(model, x, layers=["features.conv3"])["features.conv3"][0]
     assert (shown.channel, shown.position) == deconv.strongest_unit(activation)
-    np.testing.assert_array_equal(pane.projection_panel.canvas.image, deconv.to_display(expected.image)[:, :, 0])
-    np.testing.assert_array_equal(pane.map_panel.canvas.image, activation[shown.channel].numpy())
-    assert pane.map_panel.canvas.marker_item.isVisible()
+    np.testing.assert_array_equal(pane.unit_view.projection_panel.canvas.image,
+                                  deconv.to_display(expected.image)[:, :, 0])
+    np.testing.assert_array_equal(pane.unit_view.map_panel.canvas.image, activation[shown.channel].numpy())
+    assert pane.unit_view.map_panel.canvas.marker_item.isVisible()
     assert pane.channel_spin.text() == "strongest"
 
     pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
@@ -47,7 +48,7 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     assert_same_projection(shown, deconv.project_unit(model, x, layer="features.conv3", channel=5, method="guided"))
     assert shown.position == deconv.channel_argmax(activation, 5)
     pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
-    np.testing.assert_array_equal(pane.projection_panel.canvas.image,
+    np.testing.assert_array_equal(pane.unit_view.projection_panel.canvas.image,
                                   deconv.to_display(shown.image, "abs")[:, :, 0])
     assert not pane.warning.isVisible()
 
@@ -58,14 +59,14 @@ def test_clicking_the_map_projects_that_position(loaded_window, show_pane, mouse
     pane.channel_spin.setValue(12)
     first = projected(pane, qtbot)
     target = (1, 5) if first.position != (1, 5) else (2, 2)
-    canvas = pane.map_panel.canvas
+    canvas = pane.unit_view.map_panel.canvas
     mouse.click(canvas, lambda: canvas.scene_point(*target))
     assert pane.position == target
     shown = projected(pane, qtbot)
     expected = deconv.project_unit(model, x, layer="features.conv3", channel=12, position=target)
     assert_same_projection(shown, expected)
     assert canvas.marker_item.rect().topLeft().toTuple() == (target[1], target[0])
-    assert pane.input_panel.canvas.box_item.rect().getRect() == (
+    assert pane.unit_view.input_panel.canvas.box_item.rect().getRect() == (
         expected.box[1], expected.box[0], expected.box[3] - expected.box[1], expected.box[2] - expected.box[0])
     assert f"position: {target}" == pane.position_label.text()
     pane.strongest_button.click()
@@ -81,10 +82,10 @@ def test_top_nine_shows_the_cores_units_and_boxes(loaded_window, show_pane, mous
     assert [u.box for u in pane.top.units] == [u.box for u in expected]
     assert [u.channel for u in pane.top.units] == [u.channel for u in expected]
     assert all(torch.equal(a.image, b.image) for a, b in zip(pane.top.units, expected))
-    assert pane.top_projections.atlas.count == 9 and pane.top_patches.atlas.count == 9
+    assert pane.top_view.projections.atlas.count == 9 and pane.top_view.patches.atlas.count == 9
     assert pane.pages.currentIndex() == 1
-    assert f"1: channel {expected[0].channel}" in pane.top_list.text()
-    view = pane.top_projections
+    assert f"1: channel {expected[0].channel}" in pane.top_view.units_label.text()
+    view = pane.top_view.projections
     mouse.click(view, lambda: view.scene_centre(4))
     assert not pane.top_mode and loaded_window.state.channel == expected[4].channel
     assert projected(pane, qtbot).position == expected[4].position

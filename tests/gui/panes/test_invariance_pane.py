@@ -12,7 +12,7 @@ from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
 
 def plotted(pane, index: int) -> tuple[np.ndarray, np.ndarray]:
-    return pane._items[index]["prob"].getData()
+    return pane.plots.items[index]["prob"].getData()
 
 
 def run(pane, qtbot, add: bool = False) -> invariance.InvarianceResult:
@@ -38,31 +38,31 @@ def test_rotation_curves_equal_the_cores(loaded_window, show_pane, qtbot):
     xs, ys = plotted(pane, 0)
     np.testing.assert_array_equal(xs, expected.values)
     np.testing.assert_allclose(ys, expected.prob, rtol=1e-5, atol=1e-7)
-    relative = pane._items[0]["distance:classifier.relu4"]
+    relative = pane.plots.items[0]["distance:classifier.relu4"]
     pane.relative_check.setChecked(True)
     np.testing.assert_allclose(relative.getData()[1], expected.relative_distance["classifier.relu4"], rtol=1e-4)
     pane.hover_index(9)
-    assert "rotation 90°" in pane.hover_label.text() and pane.thumbnail.canvas.has_image()
+    assert "rotation 90°" in pane.hover_panel.hover_label.text() and pane.hover_panel.thumbnail.canvas.has_image()
     assert hook_count(model.module) == 0
 
 
 def test_translation_defaults_and_a_second_image_keeps_two_curves(loaded_window, show_pane, settle, qtbot):
     pane = show_pane(loaded_window, "invariance")
-    pane.kind_combo.setCurrentIndex(pane.kind_combo.findData("horizontal"))
+    pane.range_row.kind_combo.setCurrentIndex(pane.range_row.kind_combo.findData("horizontal"))
     np.testing.assert_array_equal(pane.values(), invariance.default_values("horizontal", 28))
     run(pane, qtbot)
     loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
     settle(loaded_window)
     second = run(pane, qtbot, add=True)
     assert [c.name for c in pane.curves] == ["fmnist_ankle_boot.png", "bright"]
-    assert len(pane.prob_plot.listDataItems()) == 2
+    assert len(pane.plots.prob_plot.listDataItems()) == 2
     assert pane.curves[0].colour != pane.curves[1].colour
     expected = invariance.curves(loaded_window.state.model, loaded_window.state.input_tensor, kind="horizontal",
                                  values=pane.values(), layers=pane.layers, target=loaded_window.state.target)
     np.testing.assert_allclose(plotted(pane, 1)[1], expected.prob, rtol=1e-5, atol=1e-7)
     assert second.kind == "horizontal"
     pane.clear_button.click()
-    assert pane.curves == [] and not pane.prob_plot.listDataItems()
+    assert pane.curves == [] and not pane.plots.prob_plot.listDataItems()
 
 
 def test_a_four_fold_symmetric_image_peaks_at_quarter_turns(loaded_window, show_pane, settle, qtbot):

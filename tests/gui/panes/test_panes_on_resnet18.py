@@ -52,7 +52,7 @@ def test_resnet18_filters_block_activations_and_projection(window, settle, show_
     shown = pane.result.projection
     assert (shown.channel, shown.position, shown.box) == (expected.channel, expected.position, expected.box)
     assert torch.equal(shown.image, expected.image)
-    assert pane.projection_panel.canvas.image.shape == (224, 224, 3)
+    assert pane.unit_view.projection_panel.canvas.image.shape == (224, 224, 3)
     assert not pane.warning.isVisible()
 
     assert hook_count(module) == 0

@@ -168,6 +168,17 @@ class DreamControls(QWidget):
         self._guide_file: tuple[str, Image.Image] | None = None
         self._guide_sample: tuple[Path, Image.Image] | None = None
 
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        for box in (self._build_objective(), self._build_step(), self._build_regularisation(),
+                    self._build_start_and_size(), self._build_cycle()):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self._connect()
+        self._update_enabled()
+
+    def _build_objective(self) -> QGroupBox:
+        """The layer, objective, channel, class, guide and probability settings."""
         self.objective = QComboBox()
         for key, (title, tip) in OBJECTIVE_TITLES.items():
             self.objective.addItem(title, key)
@@ -187,8 +198,25 @@ class DreamControls(QWidget):
         self.best_match = QCheckBox("best match")
         self.best_match.setToolTip("Match each position with the guide feature vector of highest dot "
                                    "product (as in the original deep-dream code)")
+        self.prob_every = _spin(0, 1000, 4, "Compute the target probability every N steps (a full "
+                                            "forward pass; 0: never)")
+        self.prob_every.setSpecialValueText("never")
+        self.prob_every.setPrefix("every ")
+        self.prob_every.setSuffix(" steps")
         shrinkable(self.objective, self.target, self.guide)
+        box = QGroupBox("Objective")
+        form = QFormLayout(box)
+        form.addRow("Layer", self.picker)
+        form.addRow("Objective", self.objective)
+        form.addRow("Channel", self.channel)
+        form.addRow("Class", _row(self.target, self.squared))
+        form.addRow("Guide", _row(self.guide, self.open_guide))
+        form.addRow("", self.best_match)
+        form.addRow("Probability", self.prob_every)
+        return box
 
+    def _build_step(self) -> QGroupBox:
+        """Step size, its normalisation, iterations and octaves."""
         self.step = LogSlider(1e-6, 10.0, 0.02)
         self.step.setToolTip("Step size (1e-6 … 10); with 'normalised step', the mean change of a pixel "
                              "per step in normalised units")
@@ -200,6 +228,16 @@ class DreamControls(QWidget):
         self.octaves = _spin(1, 12, 3, "Image scales, processed smallest first; the detail gained at one "
                                        "is carried up to the next")
         self.octave_scale = _float_spin(1.05, 4.0, 1.4, 0.05, 2, "Size ratio between octaves")
+        box = QGroupBox("Step")
+        form = QFormLayout(box)
+        form.addRow("Step size", self.step)
+        form.addRow("", self.normalize)
+        form.addRow("Iterations", self.iterations)
+        form.addRow("Octaves", _row(self.octaves, self.octave_scale))
+        return box
+
+    def _build_regularisation(self) -> QGroupBox:
+        """Jitter, blur, decay and clamping."""
         self.jitter = _spin(0, 256, 8, "Random roll of up to this many pixels per step, undone after",
                             " px")
         self.blur_every = _spin(0, 1000, 0, "Blur the image every N steps (0: never)")
@@ -212,6 +250,16 @@ class DreamControls(QWidget):
         self.clamp.setToolTip("Keep pixels inside the range the model's normalisation allows")
         self.decay = _float_spin(0.5, 1.0, 1.0, 0.005, 3, "Multiply the offset from the dataset mean "
                                                          "by this factor each step (1: off)")
+        box = QGroupBox("Regularisation")
+        form = QFormLayout(box)
+        form.addRow("Jitter", self.jitter)
+        form.addRow("Blur", _row(self.blur_every, self.blur_sigma))
+        form.addRow("Decay", self.decay)
+        form.addRow("", self.clamp)
+        return box
+
+    def _build_start_and_size(self) -> QGroupBox:
+        """The start image and seed, the resolution worked at and the tiles."""
         self.start = QComboBox()
         for key, title in START_TITLES.items():
             self.start.addItem(title, key)
@@ -224,49 +272,22 @@ class DreamControls(QWidget):
                                 "resolution (convolutional layers; large images run in tiles)")
         self.tile = _spin(32, 8192, 512, "Images larger than this run in overlapping tiles", " px")
         self.overlap = _spin(0, 1024, 64, "Overlap of neighbouring tiles (blended, so no seams)", " px")
-        self.prob_every = _spin(0, 1000, 4, "Compute the target probability every N steps (a full "
-                                            "forward pass; 0: never)")
-        self.prob_every.setSpecialValueText("never")
-        self.prob_every.setPrefix("every ")
-        self.prob_every.setSuffix(" steps")
-        self.cycle = CycleEditor()
         shrinkable(self.start, self.work_at)
-
-        objective_box = QGroupBox("Objective")
-        form = QFormLayout(objective_box)
-        form.addRow("Layer", picker)
-        form.addRow("Objective", self.objective)
-        form.addRow("Channel", self.channel)
-        form.addRow("Class", _row(self.target, self.squared))
-        form.addRow("Guide", _row(self.guide, self.open_guide))
-        form.addRow("", self.best_match)
-        form.addRow("Probability", self.prob_every)
-        step_box = QGroupBox("Step")
-        form = QFormLayout(step_box)
-        form.addRow("Step size", self.step)
-        form.addRow("", self.normalize)
-        form.addRow("Iterations", self.iterations)
-        form.addRow("Octaves", _row(self.octaves, self.octave_scale))
-        regular_box = QGroupBox("Regularisation")
-        form = QFormLayout(regular_box)
-        form.addRow("Jitter", self.jitter)
-        form.addRow("Blur", _row(self.blur_every, self.blur_sigma))
-        form.addRow("Decay", self.decay)
-        form.addRow("", self.clamp)
-        start_box = QGroupBox("Start and size")
-        form = QFormLayout(start_box)
+        box = QGroupBox("Start and size")
+        form = QFormLayout(box)
         form.addRow("Start from", _row(self.start, self.seed))
         form.addRow("Work at", self.work_at)
         form.addRow("Tiles", _row(self.tile, self.overlap))
-        cycle_box = QGroupBox("Layer cycle")
-        cycle_layout = QVBoxLayout(cycle_box)
-        cycle_layout.addWidget(self.cycle)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 4, 0)
-        for box in (objective_box, step_box, regular_box, start_box, cycle_box):
-            layout.addWidget(box)
-        layout.addStretch(1)
+        return box
 
+    def _build_cycle(self) -> QGroupBox:
+        """The layer cycle editor."""
+        self.cycle = CycleEditor()
+        box = QGroupBox("Layer cycle")
+        QVBoxLayout(box).addWidget(self.cycle)
+        return box
+
+    def _connect(self) -> None:
         for widget in (self.objective, self.target, self.start, self.work_at):
             widget.currentIndexChanged.connect(self._changed)
         for widget in (self.channel, self.iterations, self.octaves, self.jitter, self.blur_every,
@@ -282,7 +303,6 @@ class DreamControls(QWidget):
         self.open_guide.clicked.connect(self._open_guide_file)
         self.cycle.add_button.clicked.connect(
             lambda: self.cycle.add_row(self.picker.currentData() or "", self.step.value()))
-        self._update_enabled()
 
     def set_classes(self, names: list[str], target: int) -> None:
         """List the class ``names`` and select ``target`` (-1: the first)."""

@@ -10,120 +10,24 @@ without a deconvnet/guided rule (SiLU, GELU, sigmoid, …) a warning says the pr
 All projections run on the compute worker (:mod:`cnnviz.core.deconv`); the model is never changed.
 """
 
-from dataclasses import dataclass
 from html import escape
 
 import numpy as np
 import torch
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QStackedWidget, QWidget
 
 from cnnviz.core import deconv
-from cnnviz.core.atlas import make_atlas
-from cnnviz.core.deconv import Projection
-from cnnviz.core.models import LoadedModel
+from cnnviz.gui.panes.deconv.job import TOP_K, ProjectionResult, TopResult, project_job, top_job
+from cnnviz.gui.panes.deconv.views import DISPLAYS, METHODS, TopView, UnitView, unit_text
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
-from cnnviz.gui.widgets.atlas_view import AtlasView
-from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
-from cnnviz.gui.widgets.layouts import column, option_combo, option_row, wrapped_label
-from cnnviz.gui.widgets.map_view import MapPanel
+from cnnviz.gui.widgets.layouts import option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.shortcuts import add_channel_keys
-from cnnviz.gui.widgets.vector_view import VectorView
 
-METHODS = {
-    "deconvnet": ("Deconvnet", ("Zeiler & Fergus: ReLUs pass relu(signal) backwards, max-poolings use the "
-                                "forward switches, convolutions their transposed filters")),
-    "guided": ("Guided backprop", ("Guided backpropagation: ReLUs pass relu(signal) only where their "
-                                   "forward input was positive")),
-    "gradient": ("Gradient", "Plain gradient of the unit with respect to the input (saliency)"),
-}
-DISPLAYS = {"symmetric": "Signed (grey = 0)", "abs": "Absolute value"}
-TOP_K = 9
 WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c068; "
                  "border-radius: 3px; padding: 3px 6px; }")
-
-Request = tuple
-"""(model, input, layer, channel or None, position or None, method) of a single projection."""
-
-
-@dataclass(frozen=True)
-class ProjectionResult:
-    """A single unit's ``projection`` for ``request``, the ``input_crop`` under its receptive field
-    (8-bit pixels [h, w] or [h, w, 3]) and, when checked, the ``unhandled`` nonlinearities."""
-
-    request: Request
-    projection: Projection
-    input_crop: np.ndarray
-    unhandled: list[str] | None
-
-
-@dataclass(frozen=True)
-class TopResult:
-    """The strongest channels' ``units`` (strongest first) for ``request`` (model, input, layer,
-    method), their ``input_crops`` and, when checked, the ``unhandled`` nonlinearities."""
-
-    request: tuple
-    units: list[Projection]
-    input_crops: list[np.ndarray]
-    unhandled: list[str] | None
-
-
-def input_crop(model: LoadedModel, x: torch.Tensor, box: tuple[int, int, int, int]) -> np.ndarray:
-    """8-bit pixels of the input ``x`` inside ``box``, as the network sees them."""
-    return image_array(model.deprocess(deconv.crop(x, box)))
-
-
-def project_job(model: LoadedModel, x: torch.Tensor, layer: str, channel: int | None,
-                position: tuple[int, int] | None, method: str, check: bool) -> ProjectionResult:
-    """One projection with its input crop (compute worker); ``check`` also lists the model's
-    nonlinearities without a rule for ``layer``."""
-    projection = deconv.project_unit(model, x, layer=layer, channel=channel, position=position, method=method)
-    unhandled = list(projection.unhandled) if check else None
-    return ProjectionResult((model, x, layer, channel, position, method), projection,
-                            input_crop(model, x, projection.box), unhandled)
-
-
-def top_job(model: LoadedModel, x: torch.Tensor, layer: str, method: str, check: bool) -> TopResult:
-    """The :data:`TOP_K` strongest channels' projections with their input crops (compute worker)."""
-    units = deconv.top_units(model, x, layer=layer, k=TOP_K, method=method)
-    unhandled = list(units[0].unhandled) if check and units else None
-    return TopResult((model, x, layer, method), units, [input_crop(model, x, u.box) for u in units],
-                     unhandled)
-
-
-def projection_display(image: torch.Tensor, mode: str) -> np.ndarray:
-    """A projection [C, H, W] for display in [0, 1]: [H, W, 3] for colour, [H, W] for one channel."""
-    display = deconv.to_display(image, mode)
-    return display[:, :, 0] if display.shape[2] == 1 else display
-
-
-def crop_display(display: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The part of a display array [H, W(, 3)] inside ``box`` (top, left, bottom, right)."""
-    top, left, bottom, right = box
-    return display[top:bottom, left:right]
-
-
-def field_tiles(crops: list[np.ndarray], boxes: list[tuple[int, int, int, int]],
-                input_size: tuple[int, int]) -> np.ndarray:
-    """Crops of different sizes (fields clipped at the input's border) as equal tiles [N, h, w(, 3)]:
-    each crop sits where its field lies (against the border it was clipped at); the rest is NaN."""
-    height = max(c.shape[0] for c in crops)
-    width = max(c.shape[1] for c in crops)
-    tiles = np.full((len(crops), height, width) + crops[0].shape[2:], np.nan, dtype=np.float32)
-    for tile, crop, (top, left, bottom, right) in zip(tiles, crops, boxes):
-        rows, cols = crop.shape[:2]
-        row = height - rows if top == 0 and bottom < input_size[0] else 0
-        col = width - cols if left == 0 and right < input_size[1] else 0
-        tile[row:row + rows, col:col + cols] = crop
-    return tiles
-
-
-def unit_text(unit: Projection) -> str:
-    """``channel 12 = 3.41 at (5, 7)`` (no position for a vector layer)."""
-    where = f" at {unit.position}" if unit.position is not None else ""
-    return f"channel {unit.channel} = {unit.activation:.4g}{where}"
 
 
 class DeconvPane(ToolPane):
@@ -168,52 +72,14 @@ class DeconvPane(ToolPane):
         self.warning.hide()
 
     def _build_figure(self) -> None:
+        self.unit_view = UnitView()
+        self.top_view = TopView()
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._build_single())
-        self.pages.addWidget(self._build_top())
+        self.pages.addWidget(self.unit_view)
+        self.pages.addWidget(self.top_view)
         self.make_figure(self._export_name, self._export_data, self.warning, self.pages)
         self.arrange(option_row(self.channel_spin, self.position_label, self.strongest_button),
                      option_row("Method", self.method_combo, "Show", self.display_combo, self.top_button))
-
-    def _build_single(self) -> QWidget:
-        """The page for one unit: its map (or bars), projection, input and receptive field."""
-        self.map_panel = MapPanel(colorbar=True)
-        self.vector_title = wrapped_label()
-        self.vector_view = VectorView()
-        self.map_stack = QStackedWidget()
-        self.map_stack.addWidget(self.map_panel)
-        self.map_stack.addWidget(column(self.vector_title, self.vector_view))
-        self.projection_panel = MapPanel()
-        self.input_panel = MapPanel()
-        self.field_title = wrapped_label()
-        self.field_view = AtlasView(colorbar=False)
-        self.field_detail = wrapped_label()
-        single = QWidget()
-        layout = QGridLayout(single)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.map_stack, 0, 0)
-        layout.addWidget(self.projection_panel, 0, 1)
-        layout.addWidget(self.input_panel, 1, 0)
-        layout.addWidget(column(self.field_title, self.field_view, self.field_detail, spacing=2), 1, 1)
-        return single
-
-    def _build_top(self) -> QWidget:
-        """The page for the layer's strongest channels: projections and input patches side by side."""
-        self.top_title = wrapped_label()
-        self.top_projections = AtlasView(colorbar=False)
-        self.top_patches = AtlasView(colorbar=False)
-        self.top_list = wrapped_label(selectable=True)
-        top = QWidget()
-        layout = QGridLayout(top)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.top_title, 0, 0, 1, 2)
-        layout.addWidget(QLabel("<b>Projections</b>"), 1, 0)
-        layout.addWidget(QLabel("<b>Input patches</b>"), 1, 1)
-        layout.addWidget(self.top_projections, 2, 0)
-        layout.addWidget(self.top_patches, 2, 1)
-        layout.addWidget(self.top_list, 3, 0, 1, 2)
-        layout.setRowStretch(2, 1)
-        return top
 
     def _connect(self) -> None:
         self.channel_spin.valueChanged.connect(self.choose_channel)
@@ -221,13 +87,12 @@ class DeconvPane(ToolPane):
         self.method_combo.currentIndexChanged.connect(lambda _i: self.schedule())
         self.display_combo.currentIndexChanged.connect(lambda _i: self._redraw())
         self.top_button.toggled.connect(lambda _on: self.schedule())
-        self.map_panel.canvas.clicked.connect(lambda row, col: self.choose_position((row, col)))
-        self.map_panel.canvas.hovered.connect(self._map_hovered)
-        self.vector_view.clicked.connect(self.choose_channel)
-        self.top_projections.clicked.connect(self._top_clicked)
-        self.top_patches.clicked.connect(self._top_clicked)
-        self.top_projections.hovered.connect(self._top_hovered)
-        self.top_patches.hovered.connect(self._top_hovered)
+        self.unit_view.map_panel.canvas.clicked.connect(lambda row, col: self.choose_position((row, col)))
+        self.unit_view.map_panel.canvas.hovered.connect(self._map_hovered)
+        self.unit_view.vector_view.clicked.connect(self.choose_channel)
+        for atlas in (self.top_view.projections, self.top_view.patches):
+            atlas.clicked.connect(self._top_clicked)
+            atlas.hovered.connect(self._top_hovered)
         add_channel_keys(self.figure, self._step, lambda: 1)
 
     @property
@@ -263,16 +128,9 @@ class DeconvPane(ToolPane):
         self._requested = None
         self._selection_for = None
         self._unhandled = {}
-        for canvas in (self.map_panel.canvas, self.projection_panel.canvas, self.input_panel.canvas):
-            canvas.clear_image()
-        for view in (self.field_view, self.top_projections, self.top_patches):
-            view.clear_image()
-        for panel in (self.map_panel, self.projection_panel, self.input_panel):
-            panel.set_title("")
-            panel.detail.clear()
-        for label in (self.field_title, self.field_detail, self.top_title, self.top_list,
-                      self.vector_title, self.position_label):
-            label.clear()
+        self.unit_view.clear()
+        self.top_view.clear()
+        self.position_label.clear()
         self.warning.hide()
         self.export.set_enabled(False)
 
@@ -384,29 +242,21 @@ class DeconvPane(ToolPane):
         values = output.values
         channel = self.channel if self.channel is not None else deconv.strongest_unit(values)[0]
         if values.dim() == 1:
-            self.map_stack.setCurrentIndex(1)
             choice = self.choice
             names = ([output.model.class_name(i) for i in range(values.shape[0])]
                      if choice is not None and choice.class_scores else None)
-            self.vector_view.show_values(values.numpy(), list(range(values.shape[0])), names)
-            self.vector_view.select(channel)
             unit = f"unit {channel}{self._class_of(channel)} = {float(values[channel]):.4g}"
-            self.vector_title.setText(f"<b>{escape(self.layer)}</b>: {unit} (click a bar to project it)")
+            self.unit_view.show_vector(values.numpy(), names, channel,
+                                       f"<b>{escape(self.layer)}</b>: {unit} (click a bar to project it)")
             return
-        self.map_stack.setCurrentIndex(0)
         position = self.position
         if position is None:
             projected = result is not None and result.projection.channel == channel
             position = result.projection.position if projected else deconv.channel_argmax(values, channel)
-        plane = values[channel].numpy()
-        levels = (float(plane.min()), float(plane.max()))
-        self.map_panel.canvas.set_image(plane, levels, "viridis")
-        self.map_panel.canvas.set_colorbar(levels, "viridis")
-        self.map_panel.canvas.set_marker(position)
         strongest = " (strongest)" if self.channel is None else ""
-        self.map_panel.set_title(f"{escape(self.layer)} · channel {channel}{strongest}")
-        self.map_panel.detail.setText(f"unit {position} = {float(values[channel][position]):.4g}; "
-                                      "click to pick a position")
+        self.unit_view.show_map(values[channel].numpy(), position,
+                                f"{escape(self.layer)} · channel {channel}{strongest}",
+                                f"unit {position} = {float(values[channel][position]):.4g}; click to pick a position")
 
     def _class_of(self, channel: int) -> str:
         """`` (class name)`` where the layer's units are the classes, else ""."""
@@ -426,27 +276,10 @@ class DeconvPane(ToolPane):
         if result is None or self.top_mode:
             return
         projection = result.projection
-        display = projection_display(projection.image, self.display)
-        top, left, bottom, right = projection.box
         where = f" at {projection.position}" if projection.position is not None else ""
-        method = METHODS[result.request[5]][0]
-        self.projection_panel.canvas.set_image(display, (0.0, 1.0))
-        self.projection_panel.canvas.set_box(projection.box)
         unit = f"channel {projection.channel}{self._class_of(projection.channel)}"
-        self.projection_panel.set_title(f"{method}: {unit}{where}")
-        self.projection_panel.detail.setText(f"activation {projection.activation:.4g} · "
-                                             f"{DISPLAYS[self.display].lower()}")
-        seen = self.state.seen_image
-        if seen is not None:
-            self.input_panel.canvas.set_image(image_array(seen), (0, 255))
-            self.input_panel.canvas.set_box(projection.box)
-        self.input_panel.set_title("Input and receptive field")
-        self.input_panel.detail.setText(f"{bottom - top}×{right - left} px box from ({top}, {left})")
-        crops = [result.input_crop.astype(np.float32) / 255, crop_display(display, projection.box)]
-        pair = make_atlas(np.stack(crops), columns=2, pad=max(1, crops[0].shape[1] // 12))
-        self.field_view.show_atlas(pair, (0.0, 1.0), "grey")
-        self.field_title.setText("<b>Receptive field</b>: input | projection")
-        self.field_detail.setText(f"{right - left}×{bottom - top} px")
+        self.unit_view.show_projection(result, self.display, f"{METHODS[result.request[5]][0]}: {unit}{where}",
+                                       self.state.seen_image)
         self.export.set_enabled(True)
         self._sync_controls()
 
@@ -454,20 +287,7 @@ class DeconvPane(ToolPane):
         top = self.top
         if top is None or not self._is_current(top.request[:3]):
             return
-        size = self.state.model.input_size
-        boxes = [u.box for u in top.units]
-        projections = [crop_display(projection_display(u.image, self.display), u.box) for u in top.units]
-        patches = [c.astype(np.float32) / 255 for c in top.input_crops]
-        pad = max(1, max(p.shape[1] for p in patches) // 12)
-        self.top_projections.show_atlas(make_atlas(field_tiles(projections, boxes, size), columns=3, pad=pad),
-                                        (0.0, 1.0), "grey")
-        self.top_patches.show_atlas(make_atlas(field_tiles(patches, boxes, size), columns=3, pad=pad),
-                                    (0.0, 1.0), "grey")
-        method = METHODS[top.request[3]][0]
-        self.top_title.setText(f"<b>{escape(self.layer)}</b>: {method} projections of the {len(top.units)} "
-                               "strongest channels, each at its strongest position (row by row, strongest "
-                               "first; click one to inspect it)")
-        self.top_list.setText(" · ".join(f"{i + 1}: {unit_text(u)}" for i, u in enumerate(top.units)))
+        self.top_view.show_units(top, self.display, self.state.model.input_size, self.layer)
         self.export.set_enabled(True)
 
     def _top_clicked(self, index: int) -> None:

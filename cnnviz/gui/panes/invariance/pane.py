@@ -16,48 +16,36 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from cnnviz.core import invariance
 from cnnviz.core.invariance import InvarianceResult, InvarianceStep
-from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.models import LoadedModel
+from cnnviz.gui.panes.invariance.controls import RangeRow
+from cnnviz.gui.panes.invariance.hover import HoverPanel
+from cnnviz.gui.panes.invariance.plots import (
+    IMAGE_COLOURS,
+    KIND_TITLES,
+    Curve,
+    InvariancePlots,
+    class_counts,
+    style_name,
+)
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
-from cnnviz.gui.panes.tool_pane import shrinkable
-from cnnviz.gui.widgets.class_colours import class_colour, legend_html
+from cnnviz.gui.widgets.class_colours import legend_html
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
-from cnnviz.gui.widgets.image_view import CaptionedImage
 from cnnviz.gui.widgets.layer_picker import layer_choices
-
-KIND_TITLES = {"rotation": "Rotation", "vertical": "Vertical shift", "horizontal": "Horizontal shift",
-               "scale": "Scale"}
-LAYER_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
-"""Pen style of each compared layer's distance curve, in list order (repeating)."""
-IMAGE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-"""Line colour of each image's curves, in the order the images were added (repeating)."""
-
-
-@dataclass(frozen=True)
-class Curve:
-    """One image's curves: its ``name``, the (possibly partial) ``result`` and its line ``colour``."""
-
-    name: str
-    result: InvarianceResult
-    colour: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,34 +72,21 @@ class InvariancePane(RunPane):
         super().__init__(context, "invariance", layer_choices, parent, unit="values")
         self.run_button.setToolTip("Curves for the current image, replacing those shown (Ctrl+R)")
         self._build_controls()
-        self._build_plots()
         self._build_figure()
         layers_row = QHBoxLayout()
         layers_row.addWidget(self.layers_label, 1)
         layers_row.addWidget(self.default_layers_button)
-        self.arrange(self._range_row(), layers_row, self.run_row(self.add_button, self.clear_button),
+        self.arrange(self.range_row, layers_row, self.run_row(self.add_button, self.clear_button),
                      self._display_row(), layer_widgets=(self.add_layer_button, self.remove_layer_button))
         self.layers: list[str] = []
         self.curves: list[Curve] = []
-        self._items: list[dict[str, object]] = []
         self._open_curve = False
         self._hover_index: int | None = None
         self._connect()
         self.clear_curves()
 
     def _build_controls(self) -> None:
-        self.kind_combo = QComboBox()
-        for key, title in KIND_TITLES.items():
-            self.kind_combo.addItem(title, key)
-        self.kind_combo.setToolTip("How the image is transformed (the paper's three rows)")
-        self.from_spin, self.to_spin, self.step_spin = (QDoubleSpinBox() for _ in range(3))
-        for spin, tip in ((self.from_spin, "First value"), (self.to_spin, "Last value (included)"),
-                          (self.step_spin, "Step between values")):
-            spin.setRange(-100_000, 100_000)
-            spin.setDecimals(2)
-            spin.setToolTip(tip)
-        self.reset_button = QPushButton("Defaults")
-        self.reset_button.setToolTip("The paper's range for this kind, scaled to the input size")
+        self.range_row = RangeRow()
         self.crop_check = QCheckBox("Centre crop")
         self.crop_check.setToolTip("Enlarge the centre square (free of fill at any angle) to the canvas")
         self.layers_label = QLabel()
@@ -127,65 +102,22 @@ class InvariancePane(RunPane):
         self.relative_check = QCheckBox("Relative distance")
         self.relative_check.setToolTip("Plot ‖f(T(x)) − f(x)‖ / ‖f(x)‖ instead of ‖f(T(x)) − f(x)‖")
         self.csv_button = QPushButton("Export CSV…")
-        shrinkable(self.kind_combo, self.from_spin, self.to_spin, self.step_spin)
-
-    def _build_plots(self) -> None:
-        self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground("w")
-        self.prob_plot = self.plots.addPlot(row=0, col=0)
-        self.distance_plot = self.plots.addPlot(row=1, col=0)
-        self.class_plot = self.plots.addPlot(row=2, col=0)
-        self.prob_plot.setLabel("left", "p(target)")
-        self.prob_plot.setYRange(0, 1.02, padding=0)
-        self.class_plot.setLabel("left", "top-1 (image)")
-        for row, stretch in enumerate((3, 3, 1)):
-            self.plots.ci.layout.setRowStretchFactor(row, stretch)
-        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.getAxis("left").setWidth(60)
-            if plot is not self.prob_plot:
-                plot.setXLink(self.prob_plot)
-        legend_style = {"offset": (-10, 10), "brush": pg.mkBrush(255, 255, 255, 220),
-                        "pen": pg.mkPen("#bbb"), "labelTextColor": "#222"}
-        self.prob_legend = self.prob_plot.addLegend(**legend_style)
-        self.distance_legend = self.distance_plot.addLegend(**legend_style)
-        self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
-                        for _ in range(3)]
-        for plot, cursor in zip((self.prob_plot, self.distance_plot, self.class_plot), self.cursors):
-            plot.addItem(cursor, ignoreBounds=True)
-            cursor.hide()
 
     def _build_figure(self) -> None:
-        self.thumbnail = CaptionedImage("Transformed input")
-        self.thumbnail.setMinimumWidth(120)
-        self.thumbnail.setMaximumWidth(170)
+        self.plots = InvariancePlots()
+        self.hover_panel = HoverPanel()
         self.class_legend = QLabel()
         self.class_legend.setWordWrap(True)
         self.class_legend.setTextFormat(Qt.TextFormat.RichText)
-        self.hover_label = QLabel()
-        self.hover_label.setWordWrap(True)
-        self.hover_label.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.hover_label.setMaximumWidth(170)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
         header.addWidget(self.partial_label)
-        side = QVBoxLayout()
-        side.addWidget(self.thumbnail, 1)
-        side.addWidget(self.hover_label, 2)
         body = QHBoxLayout()
         body.addWidget(self.plots, 1)
-        body.addLayout(side)
+        body.addWidget(self.hover_panel)
         self.make_figure(self._export_name, dict, header, body, self.class_legend, stretch=1)
-
-    def _range_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        for widget in (self.kind_combo, QLabel("from"), self.from_spin, QLabel("to"), self.to_spin,
-                       QLabel("step"), self.step_spin, self.reset_button):
-            row.addWidget(widget)
-        row.addStretch(1)
-        return row
 
     def _display_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -196,8 +128,8 @@ class InvariancePane(RunPane):
         return row
 
     def _connect(self) -> None:
-        self.kind_combo.currentIndexChanged.connect(lambda _index: self.reset_range())
-        self.reset_button.clicked.connect(self.reset_range)
+        self.range_row.kind_combo.currentIndexChanged.connect(lambda _index: self.reset_range())
+        self.range_row.reset_button.clicked.connect(self.reset_range)
         self.add_layer_button.clicked.connect(lambda: self.add_layer(self.layer))
         self.remove_layer_button.clicked.connect(lambda: self.remove_layer(self.layer))
         self.default_layers_button.clicked.connect(self.use_default_layers)
@@ -212,26 +144,20 @@ class InvariancePane(RunPane):
     @property
     def kind(self) -> str:
         """The transform kind: one of :data:`cnnviz.core.invariance.KINDS`."""
-        return str(self.kind_combo.currentData())
+        return self.range_row.kind
 
     def values(self) -> np.ndarray:
         """The transform values of the range fields (:func:`cnnviz.core.invariance.value_range`)."""
-        return invariance.value_range(self.from_spin.value(), self.to_spin.value(), self.step_spin.value())
+        return self.range_row.values()
 
     def set_values(self, start: float, stop: float, step: float) -> None:
         """Set the range fields."""
-        self.from_spin.setValue(start)
-        self.to_spin.setValue(stop)
-        self.step_spin.setValue(step)
+        self.range_row.set_values(start, stop, step)
 
     def reset_range(self) -> None:
         """The kind's default range for the current input size (:func:`invariance.default_range`)."""
         model = self.state.model
-        height, width = model.input_size if model is not None else (224, 224)
-        unit = invariance.UNITS[self.kind]
-        for spin in (self.from_spin, self.to_spin, self.step_spin):
-            spin.setSuffix(f" {unit}" if unit != "×" else "×")
-        self.set_values(*invariance.default_range(self.kind, height if self.kind == "vertical" else width))
+        self.range_row.reset(model.input_size if model is not None else (224, 224))
 
     def add_layer(self, name: str) -> None:
         """Compare features of layer ``name`` too."""
@@ -272,20 +198,11 @@ class InvariancePane(RunPane):
         """Remove every curve."""
         self.cancel()
         self.curves = []
-        self._items = []
         self._open_curve = False
-        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
-            for item in list(plot.listDataItems()):
-                plot.removeItem(item)
-        for legend in (self.prob_legend, self.distance_legend):
-            legend.clear()
-        for cursor in self.cursors:
-            cursor.hide()
-        self.class_plot.getAxis("left").setTicks([[]])
+        self.plots.clear_curves()
         self.class_legend.clear()
-        self.hover_label.clear()
+        self.hover_panel.clear()
         self.summary.setText("Press Run (Ctrl+R) to plot the curves of the current image.")
-        self.thumbnail.show_image(None)
         self.reset_progress()
         self.update_partial()
         self.export.set_enabled(False)
@@ -305,24 +222,14 @@ class InvariancePane(RunPane):
         current input (None hides the cursor)."""
         self._hover_index = index
         if index is None or not self.curves:
-            for cursor in self.cursors:
-                cursor.hide()
+            self.plots.show_cursor(None)
             return
         values = self.curves[-1].result.values
         index = min(max(index, 0), len(values) - 1)
         value = float(values[index])
-        for cursor in self.cursors:
-            cursor.setValue(value)
-            cursor.show()
-        unit = invariance.UNITS[self.kind_of_curves()]
-        lines = [f"<b>{self.kind_of_curves()} {value:g}{unit}</b>"]
-        lines += [self._curve_text(curve, value) for curve in self.curves]
-        self.hover_label.setText("<br>".join(lines))
-        model, x = self.state.model, self.state.input_tensor
-        if model is not None and x is not None:
-            result = self.curves[-1].result
-            image = model.deprocess(invariance.transform(x, result.kind, value, crop=result.crop))
-            self.thumbnail.show_image(image, f"current input, {result.kind} {value:g}{unit}")
+        self.plots.show_cursor(value)
+        self.hover_panel.show_value(self.curves, value, self.relative_check.isChecked(), self.state.model,
+                                    self.state.input_tensor)
 
     def kind_of_curves(self) -> str:
         """The transform kind of the curves shown (the chosen kind when there are none)."""
@@ -405,7 +312,6 @@ class InvariancePane(RunPane):
         else:
             request = self.run_request
             self.curves.append(Curve(request.name, result, request.colour))
-            self._items.append({})
             self._open_curve = True
         self.update_partial()
         self._redraw()
@@ -414,26 +320,10 @@ class InvariancePane(RunPane):
         if not self.curves:
             return
         kind = self.kind_of_curves()
-        unit = invariance.UNITS[kind]
-        relative = self.relative_check.isChecked()
-        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
-            plot.setLabel("bottom", f"{KIND_TITLES[kind].lower()} ({unit})")
-        self.distance_plot.setLabel("left", "relative distance" if relative else "‖f(T(x)) − f(x)‖")
-        layer_order = list(dict.fromkeys(name for curve in self.curves for name in curve.result.distance))
-        for index, (curve, items) in enumerate(zip(self.curves, self._items)):
-            self._draw_curve(index, curve, items, layer_order, relative)
-        self.class_plot.getAxis("left").setTicks([[(i, f"#{i + 1}") for i in range(len(self.curves))]])
-        self.distance_legend.clear()
-        for index, name in enumerate(layer_order):
-            sample = pg.PlotDataItem(pen=pg.mkPen("#555", width=2, style=LAYER_STYLES[index % len(LAYER_STYLES)]))
-            self.distance_legend.addItem(sample, name)
-        self.class_plot.setYRange(-0.6, len(self.curves) - 0.4, padding=0)
-        counts: dict[int, int] = {}
-        for curve in self.curves:
-            for index in curve.result.top_class[curve.result.top_class >= 0]:
-                counts[int(index)] = counts.get(int(index), 0) + 1
-        self.class_legend.setText("Top-1 class: " + legend_html(counts, self.curves[0].result.classes))
-        styles = ", ".join(f"{name} {self._style_name(i)}" for i, name in enumerate(layer_order))
+        layer_order = self.plots.draw(self.curves, kind, self.relative_check.isChecked())
+        self.class_legend.setText("Top-1 class: " + legend_html(class_counts(self.curves),
+                                                                self.curves[0].result.classes))
+        styles = ", ".join(f"{name} {style_name(i)}" for i, name in enumerate(layer_order))
         latest = self.curves[-1].result
         self.summary.setText(f"{len(self.curves)} image(s), {KIND_TITLES[kind].lower()}"
                              f"{' with centre crop' if latest.crop else ''}; layers: {styles}")
@@ -442,53 +332,12 @@ class InvariancePane(RunPane):
         if self._hover_index is not None:
             self.hover_index(self._hover_index)
 
-    def _draw_curve(self, index: int, curve: Curve, items: dict[str, object], layer_order: list[str],
-                    relative: bool) -> None:
-        result = curve.result
-        label = f"#{index + 1} {curve.name}" + ("" if result.complete else " (partial)")
-        if "prob" not in items:
-            items["prob"] = self.prob_plot.plot(pen=pg.mkPen(curve.colour, width=2), symbol="o", symbolSize=5,
-                                                symbolBrush=curve.colour, symbolPen=None, name=label)
-            items["classes"] = pg.ScatterPlotItem(symbol="s", size=9, pen=pg.mkPen(curve.colour))
-            self.class_plot.addItem(items["classes"])
-        else:
-            self.prob_legend.getLabel(items["prob"]).setText(label)
-        items["prob"].setData(result.values, result.prob, connect="finite")
-        done = result.top_class >= 0
-        items["classes"].setData(x=result.values[done], y=np.full(int(done.sum()), index),
-                                 brush=[pg.mkBrush(class_colour(int(c))) for c in result.top_class[done]])
-        for name in result.distance:
-            key = f"distance:{name}"
-            style = LAYER_STYLES[layer_order.index(name) % len(LAYER_STYLES)]
-            if key not in items:
-                items[key] = self.distance_plot.plot(pen=pg.mkPen(curve.colour, width=2, style=style))
-            data = result.relative_distance[name] if relative else result.distance[name]
-            items[key].setData(result.values, data, connect="finite")
-
-    @staticmethod
-    def _style_name(index: int) -> str:
-        return ("solid", "dashed", "dotted", "dash-dotted")[index % len(LAYER_STYLES)]
-
-    def _curve_text(self, curve: Curve, value: float) -> str:
-        result = curve.result
-        i = invariance.value_index(result.values, value)
-        if result.values[i] != value or result.top_class[i] < 0:
-            return f"<span style='color:{curve.colour}'>■</span> {curve.name}: not computed"
-        index = int(result.top_class[i])
-        name = class_name(result.classes, index)
-        distances = result.relative_distance if self.relative_check.isChecked() else result.distance
-        parts = ", ".join(f"{layer} {distances[layer][i]:.4g}" for layer in distances)
-        return (f"<span style='color:{curve.colour}'>■</span> {curve.name}: p = {result.prob[i]:.4f}, "
-                f"top-1 {name}; distance {parts}")
-
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         if not self.curves:
             return
-        for plot in (self.prob_plot, self.distance_plot, self.class_plot):
-            if plot.sceneBoundingRect().contains(scene_pos):
-                x = plot.vb.mapSceneToView(scene_pos).x()
-                self.hover_index(invariance.value_index(self.curves[-1].result.values, x))
-                return
+        x = self.plots.value_at(scene_pos)
+        if x is not None:
+            self.hover_index(invariance.value_index(self.curves[-1].result.values, x))
 
     def _model_reset(self, model: LoadedModel) -> None:
         self.reset_range()
@@ -505,7 +354,7 @@ class InvariancePane(RunPane):
         if not self.layers:
             self.layers_label.setText("Compared layers: none (only probability and class are plotted)")
             return
-        styles = ", ".join(f"{name} ({self._style_name(i)})" for i, name in enumerate(self.layers))
+        styles = ", ".join(f"{name} ({style_name(i)})" for i, name in enumerate(self.layers))
         self.layers_label.setText(f"Compared layers: {styles}")
 
     def _export_name(self) -> str:

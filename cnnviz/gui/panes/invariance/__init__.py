@@ -1,0 +1,1 @@
+"""The Invariance pane: the pane and its plots of the curves."""
