@@ -20,8 +20,9 @@ contract in ``pyproject.toml`` checks it):
   the panes that show a layer (layer picker, shared selection, jobs on the compute worker, work only
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
   partial results and dropping superseded runs, for the Occlusion, Invariance and Deep dream panes.
-  The Deep dream pane is the subpackage :mod:`cnnviz.gui.panes.dream` (pane, settings column, plots,
-  worker job).
+  Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane, settings column,
+  plots, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs) and
+  :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
   views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
   layer picker, log-scale spin box, busy indicator, dialogs, layout builders, figure export,

@@ -1,5 +1,6 @@
 """The repository's promises: CI runs the README's test command, the desktop entry is valid."""
 
+import tomllib
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -31,3 +32,9 @@ def test_desktop_entry_and_icons():
 
     for icon in (ROOT / "packaging" / "cnnviz.png", ROOT / "resources" / "icons" / "cnnviz.png"):
         assert Image.open(icon).size == (256, 256)
+
+
+def test_every_package_is_listed_for_installation():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "cnnviz").rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"

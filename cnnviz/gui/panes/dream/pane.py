@@ -199,6 +199,7 @@ class DreamPane(RunPane):
         self.view.canvas.clear_image()
         self.view.set_title("")
         self.view.detail.setText("")
+        self.reset_progress("Press Start (Ctrl+Return) to dream")
         model = self.state.model
         if model is not None:
             names = [model.class_name(i) for i in range(len(model.categories))]

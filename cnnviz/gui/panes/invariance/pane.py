@@ -203,7 +203,7 @@ class InvariancePane(RunPane):
         self.class_legend.clear()
         self.hover_panel.clear()
         self.summary.setText("Press Run (Ctrl+R) to plot the curves of the current image.")
-        self.reset_progress()
+        self.reset_progress("Press Run (Ctrl+R) to compute the curves")
         self.update_partial()
         self.export.set_enabled(False)
         self.csv_button.setEnabled(False)
