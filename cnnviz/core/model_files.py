@@ -2,6 +2,7 @@
 architecture (guessed from its keys and shapes) or, only when trusted, a whole pickled module."""
 
 import hashlib
+import importlib.machinery
 import importlib.util
 import pickle
 import sys
@@ -84,7 +85,8 @@ def guess_arch(state_dict: dict[str, torch.Tensor]) -> str | None:
 def _run_build(path: Path) -> tuple[nn.Module, Any]:
     """Import ``path`` (its folder on ``sys.path`` meanwhile) and call its ``build()``: (module, code)."""
     module_name = f"cnnviz_user_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    loader = importlib.machinery.SourceFileLoader(module_name, str(path))  # any suffix, e.g. UPPER.PY
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
     if spec is None or spec.loader is None:
         raise ModelLoadError(f"{path} cannot be imported as a Python file.")
     code = importlib.util.module_from_spec(spec)
