@@ -50,8 +50,6 @@ class LoadedModel:
     path: Path | None = None
     arch: str | None = None
     load_seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    """What the first-run check found doubtful but not fatal (e.g. some non-finite outputs), for the user."""
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     """Derived data that depends only on the architecture (layer order, layer tables)."""
 

@@ -242,8 +242,8 @@ def _pickled_module(module: nn.Module, path: Path, arch: str | None) -> LoadedMo
 
 def _check_runs(loaded: LoadedModel) -> None:
     """Run one forward pass on a zero input to check the model accepts its input and gives class scores
-    [1, classes]: a ModelLoadError if not, or if every score is NaN or infinite; a note in
-    ``loaded.warnings`` if only some are. Fills in ImageNet's class names for 1000 unnamed outputs."""
+    [1, classes]: a ModelLoadError if not, or if any score is NaN or infinite (the panes would show NaN).
+    Fills in ImageNet's class names for 1000 unnamed outputs."""
     shape = "×".join(str(v) for v in (1, loaded.in_channels, *loaded.input_size))
     with user_code(f"The model's forward pass on an input of shape {shape}",
                    hint="Check INPUT_SIZE and the number of input channels."):
@@ -258,12 +258,10 @@ def _check_runs(loaded: LoadedModel) -> None:
         )
     finite = torch.isfinite(outputs)
     count = outputs.shape[1]
-    if not bool(finite.any()):
-        raise ModelLoadError(f"Every output of the model is NaN or infinite (input of shape {shape}); "
-                             "check its weights and its normalisation (MEAN, STD).")
     if not bool(finite.all()):
-        loaded.warnings.append(f"{count - int(finite.sum())} of the model's {count} outputs are NaN or "
-                               "infinite on a blank input; its predictions may not be usable.")
+        which = "All outputs" if not bool(finite.any()) else f"{count - int(finite.sum())} of the {count} outputs"
+        raise ModelLoadError(f"{which} of the model are NaN or infinite on a blank input of shape {shape}; "
+                             "check its weights and its normalisation (MEAN, STD).")
     if not loaded.categories and count == 1000:
         loaded.categories = list(zoo_weights("resnet18").meta["categories"])
     if loaded.categories and len(loaded.categories) != count:

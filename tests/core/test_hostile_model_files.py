@@ -187,8 +187,8 @@ def outputs_net(outputs: str) -> str:
     ("x", "outputs of shape 1×3×8×8 for one image; cnnviz needs class scores of shape 1×classes"),
     ("x.flatten()", "outputs of shape 192 for one image"),
     ("x.flatten(1)[:, :0]", "outputs of shape 1×0 for one image"),
-    ("torch.full((1, 4), float('nan'))", "Every output of the model is NaN or infinite"),
-    ("torch.full((1, 4), float('inf'))", "Every output of the model is NaN or infinite"),
+    ("torch.full((1, 4), float('nan'))", "^All outputs of the model are NaN or infinite on a blank input"),
+    ("torch.full((1, 4), float('inf'))", "^All outputs of the model are NaN or infinite on a blank input"),
     ("'scores'", "forward pass .* failed: TypeError: cannot find class scores"),
 ])
 def test_outputs_that_are_not_class_scores_are_refused(tmp_path, outputs, message):
@@ -196,9 +196,7 @@ def test_outputs_that_are_not_class_scores_are_refused(tmp_path, outputs, messag
         models.load_file(model_py(tmp_path, build=outputs_net(outputs)))
 
 
-def test_some_non_finite_outputs_load_with_a_warning(tmp_path):
+def test_some_non_finite_outputs_are_refused(tmp_path):
     build = outputs_net("torch.tensor([[1.0, float('nan'), 2.0, float('inf')]])")
-    model = models.load_file(model_py(tmp_path, build=build))
-    assert model.warnings == ["2 of the model's 4 outputs are NaN or infinite on a blank input; "
-                              "its predictions may not be usable."]
-    assert models.load_file(model_py(tmp_path)).warnings == []
+    with pytest.raises(ModelLoadError, match=r"^2 of the 4 outputs of the model are NaN or infinite"):
+        models.load_file(model_py(tmp_path, build=build))
