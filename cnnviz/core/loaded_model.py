@@ -5,6 +5,7 @@ outputs (class names, input size, normalisation). Looking at a model never chang
 forward pass cnnviz makes runs in eval mode with frozen parameters and restores both afterwards.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,10 @@ from cnnviz.core.inputs import one_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+MAX_INPUT_SIDE = 4096
+"""Longest input side in pixels a model may ask for (a dummy input is then at most 4096² pixels)."""
+MAX_RESIZE = 2 * MAX_INPUT_SIDE
+"""Longest shorter side in pixels an image may be resized to before the centre crop."""
 
 
 @dataclass
@@ -207,6 +212,45 @@ def pixel_pair(value: int | Sequence[int]) -> tuple[int, int]:
     return int(height), int(width)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def checked_side(value: Any, label: str, limit: int = MAX_INPUT_SIDE) -> int:
+    """``value`` as a size in pixels, 1 to ``limit``; a ValueError naming ``label`` otherwise."""
+    if not _is_int(value) or not 1 <= value <= limit:
+        raise ValueError(f"{label} must be a whole number of pixels from 1 to {limit}, not {value!r}")
+    return int(value)
+
+
+def checked_size(value: Any, label: str) -> tuple[int, int]:
+    """``value`` (an int or an (H, W) pair) as (height, width) in pixels, each 1 to
+    :data:`MAX_INPUT_SIDE`; a ValueError naming ``label`` otherwise."""
+    if _is_int(value):
+        side = checked_side(value, label)
+        return side, side
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{label} must be a size in pixels or a (height, width) pair, not {value!r}")
+    return checked_side(value[0], f"{label} height"), checked_side(value[1], f"{label} width")
+
+
+def checked_stats(values: Any, channels: int, label: str, *, positive: bool = False) -> tuple[float, ...]:
+    """``values`` as ``channels`` finite floats (all > 0 when ``positive``); a ValueError naming ``label``
+    otherwise."""
+    if isinstance(values, (torch.Tensor, np.ndarray)):
+        values = values.tolist()
+    if not isinstance(values, (tuple, list)) or not all(
+            isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{label} must be a list of {channels} numbers (one per input channel), not {values!r}")
+    if len(values) != channels:
+        raise ValueError(f"{label} needs {channels} values (one per input channel); got {len(values)}")
+    numbers = tuple(float(v) for v in values)
+    if not all(math.isfinite(v) for v in numbers) or (positive and min(numbers) <= 0):
+        wanted = "finite numbers above 0" if positive else "finite numbers"
+        raise ValueError(f"{label} must hold {wanted}, not {values!r}")
+    return numbers
+
+
 def wrap(module: nn.Module, *, input_size: int | tuple[int, int] = (224, 224),
          mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
          categories: Sequence[str] | None = None, name: str | None = None, in_channels: int | None = None,
@@ -224,16 +268,15 @@ def wrap(module: nn.Module, *, input_size: int | tuple[int, int] = (224, 224),
     if channels is None:
         raise ValueError(f"{type(module).__name__} has no nn.Conv2d to read the input channels from; "
                          "pass in_channels=")
+    channels = checked_side(channels, "in_channels")
     default_mean, default_std = default_stats(channels)
-    mean = tuple(float(v) for v in (default_mean if mean is None else mean))
-    std = tuple(float(v) for v in (default_std if std is None else std))
-    if len(mean) != channels or len(std) != channels:
-        raise ValueError(f"mean and std need {channels} values (one per input channel); "
-                         f"got {len(mean)} and {len(std)}")
-    height, width = pixel_pair(input_size)
+    mean = checked_stats(default_mean if mean is None else mean, channels, "mean")
+    std = checked_stats(default_std if std is None else std, channels, "std", positive=True)
+    height, width = checked_size(input_size, "input_size")
+    resize = default_resize(min(height, width)) if resize_size is None else resize_size
     return LoadedModel(
         module=module, name=name or type(module).__name__, categories=[str(c) for c in categories or []],
         input_size=(height, width), mean=mean, std=std, in_channels=channels,
-        resize_size=resize_size or default_resize(min(height, width)), source=source,
+        resize_size=checked_side(resize, "resize_size", MAX_RESIZE), source=source,
         pretrained=pretrained, path=path, arch=arch,
     )

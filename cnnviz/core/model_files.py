@@ -2,19 +2,33 @@
 architecture (guessed from its keys and shapes) or, only when trusted, a whole pickled module."""
 
 import hashlib
+import importlib.machinery
 import importlib.util
 import pickle
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from cnnviz.core.loaded_model import LoadedModel, first_conv_channels, pixel_pair, settle, wrap
+from cnnviz.core.loaded_model import (
+    MAX_RESIZE,
+    LoadedModel,
+    checked_side,
+    checked_size,
+    checked_stats,
+    first_conv_channels,
+    settle,
+    wrap,
+)
+from cnnviz.core.model_file_kinds import model_file_kind
+from cnnviz.core.user_code import user_code
 from cnnviz.core.zoo import ZOO, ModelLoadError, untrained_module, zoo_model, zoo_weights
+
+FED_CHANNELS = (1, 3)
+"""Input channels the app can feed a model: grey or RGB images."""
 
 
 class UntrustedFileError(ModelLoadError):
@@ -41,11 +55,17 @@ def load_file(path: str | Path, *, arch: str | None = None, trust: bool = False,
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"{path} does not exist or is not a file.")
-    if path.suffix == ".py":
+    if model_file_kind(path) == "source":
         loaded = _load_python(path)
     else:
         loaded = _load_torch_file(path, arch, trust)
-    loaded.module.to(torch.device(device))
+    with user_code(f"Moving {path.name} to {device}"):
+        loaded.module.to(torch.device(device))
+    if loaded.in_channels not in FED_CHANNELS:
+        raise ModelLoadError(
+            f"{path.name}: the model takes {loaded.in_channels} input channels, but cnnviz can only feed it "
+            "grey (1 channel) or RGB (3 channel) images. Set IN_CHANNELS or change the first layer."
+        )
     _check_runs(loaded)
     loaded.load_seconds = time.perf_counter() - start
     return loaded
@@ -65,67 +85,69 @@ def guess_arch(state_dict: dict[str, torch.Tensor]) -> str | None:
 def _run_build(path: Path) -> tuple[nn.Module, Any]:
     """Import ``path`` (its folder on ``sys.path`` meanwhile) and call its ``build()``: (module, code)."""
     module_name = f"cnnviz_user_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    loader = importlib.machinery.SourceFileLoader(module_name, str(path))  # any suffix, e.g. UPPER.PY
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
     if spec is None or spec.loader is None:
         raise ModelLoadError(f"{path} cannot be imported as a Python file.")
     code = importlib.util.module_from_spec(spec)
     folder = str(path.parent.resolve())
     sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(code)
-        build = getattr(code, "build", None)
-        if not callable(build):
-            raise ModelLoadError(f"{path.name} must define a function build() that returns the model.")
-        module = build()
-    except ModelLoadError:
-        raise
-    except Exception as error:
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        raise ModelLoadError(f"Running {path.name} failed: {detail}") from error
+        with user_code(f"Running {path.name}"):
+            spec.loader.exec_module(code)
+            build = getattr(code, "build", None)
+            if not callable(build):
+                raise ModelLoadError(f"{path.name} must define a function build() that returns the model.")
+            module = build()
+            if not isinstance(module, nn.Module):
+                raise ModelLoadError(
+                    f"build() in {path.name} returned {type(module).__name__}, not an nn.Module.")
+            settle(module)
     finally:
-        sys.path.remove(folder)
-    if not isinstance(module, nn.Module):
-        raise ModelLoadError(f"build() in {path.name} returned {type(module).__name__}, not an nn.Module.")
+        if folder in sys.path:
+            sys.path.remove(folder)
     return module, code
 
 
 def _load_python(path: Path) -> LoadedModel:
     module, code = _run_build(path)
-    settle(module)
-    in_channels = int(getattr(code, "IN_CHANNELS", 0) or first_conv_channels(module) or 3)
-    height, width = pixel_pair(getattr(code, "INPUT_SIZE", (224, 224)))
     try:
-        return wrap(module, input_size=(height, width), mean=getattr(code, "MEAN", None),
-                    std=getattr(code, "STD", None), categories=getattr(code, "CATEGORIES", None),
-                    name=path.parent.name if path.stem == "model" else path.stem, in_channels=in_channels,
-                    resize_size=int(getattr(code, "RESIZE", 0) or 0) or None, source="file", path=path)
+        fields = _file_settings(code, module)
     except ValueError as error:
-        raise ModelLoadError(f"{path.name}: {error}") from error
+        raise ModelLoadError(f"{path.name}: {error}.") from error
+    return wrap(module, name=path.parent.name if path.stem == "model" else path.stem, source="file",
+                path=path, **fields)
+
+
+def _file_settings(code: Any, module: nn.Module) -> dict[str, Any]:
+    """The optional names of a model file, checked, as :func:`wrap` arguments (None = not given);
+    a ValueError naming the variable for a bad value."""
+    def given(name: str) -> Any:
+        return getattr(code, name, None)
+
+    channels = given("IN_CHANNELS")
+    channels = (first_conv_channels(module) or 3) if channels is None else checked_side(channels, "IN_CHANNELS")
+    if channels not in FED_CHANNELS:
+        raise ValueError(f"IN_CHANNELS (or the first convolution's input channels) is {channels}; cnnviz "
+                         "feeds 1 (grey) or 3 (RGB) channels")
+    categories = given("CATEGORIES")
+    if categories is not None and (not isinstance(categories, (list, tuple))
+                                   or not all(isinstance(c, str) for c in categories)):
+        raise ValueError(f"CATEGORIES must be a list of class names (strings), not {categories!r:.80}")
+    mean, std, size, resize = given("MEAN"), given("STD"), given("INPUT_SIZE"), given("RESIZE")
+    return {
+        "in_channels": channels, "categories": categories,
+        "mean": None if mean is None else checked_stats(mean, channels, "MEAN"),
+        "std": None if std is None else checked_stats(std, channels, "STD", positive=True),
+        "input_size": (224, 224) if size is None else checked_size(size, "INPUT_SIZE"),
+        "resize_size": None if resize is None else checked_side(resize, "RESIZE", MAX_RESIZE),
+    }
 
 
 def _load_torch_file(path: Path, arch: str | None, trust: bool) -> LoadedModel:
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "Weights only load failed" not in str(error):
-            raise ModelLoadError(
-                f"{path.name} is not a PyTorch weights file that can be read ({error})."
-            ) from error
-        if not trust:
-            raise UntrustedFileError(
-                f"{path.name} holds a pickled Python object (a whole model), not just weights. "
-                "Unpickling runs code stored in the file: load it only if you trust its source."
-            ) from error
-        try:
-            content = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as inner:
-            raise ModelLoadError(f"{path.name} could not be unpickled: {inner}") from inner
-    except Exception as error:
-        raise ModelLoadError(
-            f"{path.name} is not a PyTorch weights file that can be read ({error})."
-        ) from error
+    content = _torch_content(path, trust)
     if isinstance(content, nn.Module):
-        return _pickled_module(settle(content), path, arch)
+        return _pickled_module(content, path, arch)
     state = _state_dict_of(content, path)
     arch = arch or guess_arch(state)
     if arch is None:
@@ -136,6 +158,28 @@ def _load_torch_file(path: Path, arch: str | None, trust: bool) -> LoadedModel:
     return _zoo_with_state(arch, state, path)
 
 
+def _torch_content(path: Path, trust: bool) -> Any:
+    """What torch.save stored in ``path`` (a file :func:`model_file_kind` found to be PyTorch's):
+    read with ``weights_only=True``, or unpickled in full when it holds more and ``trust`` is set."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "Weights only load failed" not in str(error):
+            raise ModelLoadError(f"{path.name} is not a PyTorch weights file that can be read ({error}).") from error
+        if not trust:
+            raise UntrustedFileError(
+                f"{path.name} holds a pickled Python object (a whole model), not just weights. "
+                "Unpickling runs code stored in the file: load it only if you trust its source."
+            ) from error
+    except Exception as error:
+        raise ModelLoadError(f"{path.name} is not a PyTorch weights file that can be read ({error}).") from error
+    with user_code(f"Unpickling {path.name}"):
+        content = torch.load(path, map_location="cpu", weights_only=False)
+        if isinstance(content, nn.Module):
+            settle(content)
+    return content
+
+
 def _state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
     if isinstance(content, dict):
         for key in ("state_dict", "model_state_dict", "model"):
@@ -144,9 +188,24 @@ def _state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
                 break
     if not isinstance(content, dict) or not all(isinstance(v, torch.Tensor) for v in content.values()):
         raise ModelLoadError(f"{path.name} holds neither a model nor a state_dict of tensors.")
+    odd = [key for key in content if not isinstance(key, str)]
+    if odd:
+        raise ModelLoadError(f"{path.name} is not a state_dict: its keys must be parameter names (strings), "
+                             f"but {len(odd)} are not, e.g. {odd[0]!r:.40}.")
     if content and all(k.startswith("module.") for k in content):
         content = {k[len("module."):]: v for k, v in content.items()}
+    _check_finite(content, path)
     return content
+
+
+def _check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
+    """A ModelLoadError naming the tensors of ``state`` that hold NaN or infinite values."""
+    bad = [key for key, value in state.items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        shown = ", ".join(bad[:6]) + (f", … ({len(bad)} in all)" if len(bad) > 6 else "")
+        raise ModelLoadError(f"{path.name} holds NaN or infinite weights (in {shown}); a model with them "
+                             "gives no usable outputs.")
 
 
 def _zoo_with_state(arch: str, state: dict[str, torch.Tensor], path: Path) -> LoadedModel:
@@ -182,19 +241,30 @@ def _pickled_module(module: nn.Module, path: Path, arch: str | None) -> LoadedMo
 
 
 def _check_runs(loaded: LoadedModel) -> None:
-    """Run one forward pass to check the model accepts its input; fill in ImageNet names if fitting."""
-    try:
+    """Run one forward pass on a zero input to check the model accepts its input and gives class scores
+    [1, classes]: a ModelLoadError if not, or if any score is NaN or infinite (the panes would show NaN).
+    Fills in ImageNet's class names for 1000 unnamed outputs."""
+    shape = "×".join(str(v) for v in (1, loaded.in_channels, *loaded.input_size))
+    with user_code(f"The model's forward pass on an input of shape {shape}",
+                   hint="Check INPUT_SIZE and the number of input channels."):
         outputs = loaded.logits(loaded.dummy_input())
-    except Exception as error:
-        shape = "×".join(str(v) for v in loaded.dummy_input().shape)
+        if not isinstance(outputs, torch.Tensor):
+            raise TypeError(f"it returned {type(outputs).__name__}, not a tensor")
+    if outputs.dim() != 2 or outputs.shape[0] != 1 or outputs.shape[1] < 1:
+        got = "×".join(str(v) for v in outputs.shape) or "a single number (0-d)"
         raise ModelLoadError(
-            f"The model failed on an input of shape {shape}: {error}. Check INPUT_SIZE and the "
-            "number of input channels."
-        ) from error
-    count = outputs.shape[1] if outputs.dim() == 2 else 0
+            f"The model gives outputs of shape {got} for one image; cnnviz needs class scores of shape "
+            "1×classes. End the model with a pooling and flattening layer, or a linear layer."
+        )
+    finite = torch.isfinite(outputs)
+    count = outputs.shape[1]
+    if not bool(finite.all()):
+        which = "All outputs" if not bool(finite.any()) else f"{count - int(finite.sum())} of the {count} outputs"
+        raise ModelLoadError(f"{which} of the model are NaN or infinite on a blank input of shape {shape}; "
+                             "check its weights and its normalisation (MEAN, STD).")
     if not loaded.categories and count == 1000:
         loaded.categories = list(zoo_weights("resnet18").meta["categories"])
-    if loaded.categories and count and len(loaded.categories) != count:
+    if loaded.categories and len(loaded.categories) != count:
         raise ModelLoadError(
             f"The model has {count} outputs but {len(loaded.categories)} class names (CATEGORIES)."
         )

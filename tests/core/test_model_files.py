@@ -41,7 +41,7 @@ def test_python_file_errors_are_clear(tmp_path):
     wrong_size.write_text(
         "import torch.nn as nn\nINPUT_SIZE = (8, 8)\n"
         "def build():\n    return nn.Sequential(nn.Flatten(), nn.Linear(100, 2))\n")
-    with pytest.raises(ModelLoadError, match="failed on an input"):
+    with pytest.raises(ModelLoadError, match="forward pass on an input of shape 1×3×8×8 failed"):
         models.load_file(wrong_size)
 
 

@@ -96,7 +96,7 @@ def test_wrap_reads_the_channels_of_the_first_conv():
     with pytest.raises(ValueError, match=r"no nn\.Conv2d.*in_channels="):
         wrap(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
     assert wrap(nn.Linear(4, 2), in_channels=4).in_channels == 4
-    with pytest.raises(ValueError, match="mean and std need 1 values"):
+    with pytest.raises(ValueError, match="mean needs 1 values"):
         wrap(grey, mean=(0.5, 0.5, 0.5))
 
 

@@ -130,3 +130,25 @@ def test_a_missing_model_file_shows_an_error(loaded_window, qtbot, tmp_path, mon
     qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
     assert "gone.pth" in shown[0][1]
     assert loaded_window.state.model.source == "default"
+
+
+def exiting_file(tmp_path, code):
+    path = tmp_path / "hostile.py"
+    path.write_text(code + "\nimport torch.nn as nn\ndef build():\n    return nn.Conv2d(3, 2, 3)\n")
+    return path
+
+
+def test_a_file_that_exits_or_interrupts_ends_with_the_error_dialog(loaded_window, qtbot, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append((title, text)))
+    loader = loaded_window.model_loader
+    previous = loaded_window.state.model
+    for code, said in (("import sys\nsys.exit(2)", "sys.exit(2)"), ("raise KeyboardInterrupt", "KeyboardInterrupt")):
+        shown.clear()
+        with qtbot.waitSignal(loader.done, timeout=30_000) as blocker:
+            loader.load(spec_from_text(str(exiting_file(tmp_path, code))))
+        assert blocker.args == [False]
+        assert shown[0][0] == "Could not load the model"
+        assert "Running hostile.py failed" in shown[0][1] and said in shown[0][1]
+        assert loader.task is None and loaded_window.state.model is previous
+
