@@ -124,8 +124,15 @@ def os_error_message(path: Path, error: OSError) -> str:
 
 def too_many_bytes(name: str, size: int, limit: int) -> str:
     """The message for an encoded image of ``size`` bytes over the ``limit``."""
-    return (f"{name} is {size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB for an image file. "
+    return (f"{name} is {byte_size(size)}; the limit is {byte_size(limit)} for an image file. "
             "Use a smaller or more compressed file.")
+
+
+def byte_size(count: int) -> str:
+    """``count`` bytes in words: ``"512 MB"``, ``"3 KB"`` or ``"100 bytes"``."""
+    if count >= 2**20:
+        return f"{count / 2**20:.0f} MB"
+    return f"{count / 2**10:.0f} KB" if count >= 2**10 else f"{count} bytes"
 
 
 def load_image_bytes(data: bytes, name: str = "the image") -> Image.Image:
