@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from cnnviz.core.hooks import eval_and_frozen, forward_order
-from cnnviz.core.images import to_channels
+from cnnviz.core.images import resize_shorter_side, to_channels
 from cnnviz.core.inputs import one_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -77,16 +77,12 @@ class LoadedModel:
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """PIL image (any mode) -> normalised tensor [1, C, H, W] on the model's device.
 
-        The shorter side is resized to ``resize_size`` (bilinear, antialiased), the centre
-        ``input_size`` is cropped, pixels are scaled to [0, 1] and normalised with ``mean``/``std``.
+        The shorter side is resized to ``resize_size`` (bilinear, antialiased; the longer side is
+        capped at :data:`~cnnviz.core.images.MAX_ASPECT_RATIO` times that, a thinner image padded
+        with the mean colour), the centre ``input_size`` is cropped, pixels are scaled to [0, 1] and
+        normalised with ``mean``/``std``.
         """
-        image = to_channels(image, self.in_channels)
-        width, height = image.size
-        short, long = (width, height) if width <= height else (height, width)
-        new_short, new_long = self.resize_size, int(self.resize_size * long / short)
-        size = (new_short, new_long) if width <= height else (new_long, new_short)
-        if size != image.size:
-            image = image.resize(size, Image.Resampling.BILINEAR)
+        image = resize_shorter_side(to_channels(image, self.in_channels), self.resize_size, self.mean_colour())
         crop_h, crop_w = self.input_size
         top = round((image.height - crop_h) / 2.0)
         left = round((image.width - crop_w) / 2.0)
@@ -97,6 +93,11 @@ class LoadedModel:
         x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
         mean, std = self.stats("cpu")
         return ((x.unsqueeze(0) - mean) / std).to(self.device)
+
+    def mean_colour(self) -> int | tuple[int, ...]:
+        """The 8-bit pixel of the normalisation mean (0 after normalising): an int for one channel."""
+        colour = tuple(round(min(max(m, 0.0), 1.0) * 255) for m in self.mean)
+        return colour[0] if len(colour) == 1 else colour
 
     def deprocess(self, x: torch.Tensor) -> Image.Image:
         """Normalised tensor [1, C, H, W] or [C, H, W] -> 8-bit PIL image (L or RGB), clamped to [0, 1]."""

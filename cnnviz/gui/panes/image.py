@@ -50,11 +50,20 @@ def open_mime_data(controller: Controller, mime: QMimeData | None, name: str) ->
         image = mime.imageData()
         if image is not None and not image.isNull():
             return controller.open_qimage(image, name)
-    if mime.hasText():
-        text = mime.text().strip()
-        if text and "\n" not in text and Path(text).expanduser().is_file():
-            return controller.open_image(Path(text).expanduser())
-    return None
+    path = named_file(mime.text()) if mime.hasText() else None
+    return controller.open_image(path) if path is not None else None
+
+
+def named_file(text: str) -> Path | None:
+    """The existing regular file that one line of pasted or dropped text names, or None."""
+    text = text.strip()
+    if not text or "\n" in text:
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_file() else None
+    except (OSError, RuntimeError):  # a name too long for the file system, an unknown home folder
+        return None
 
 
 def paste_image(controller: Controller) -> Task | None:
