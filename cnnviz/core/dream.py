@@ -63,6 +63,10 @@ class DreamConfig:
     stored as a tuple of tuples). ``tile``/``overlap`` in pixels. ``start``: ``image``, or
     ``uniform``/``gaussian`` noise from ``seed``. ``prob_every``: compute the target probability
     every N steps (0: never; see the module docstring for its cost).
+
+    Values are checked on creation (a ValueError names the field and what works: ``tile`` ≥
+    :data:`MIN_TILE`, 0 ≤ ``overlap`` < ``tile``, ``octave_scale`` > 1, ``target`` ≥ 0, …);
+    :meth:`validate` adds the checks that need the model and image.
     """
 
     layer: str = ""
