@@ -233,7 +233,10 @@ def project_unit(model: LoadedModel, x: torch.Tensor, *, layer: str, channel: in
 def top_units(model: LoadedModel, x: torch.Tensor, *, layer: str, k: int = 9,
               method: str = "deconvnet") -> list[Projection]:
     """Projections of the ``k`` channels of ``layer`` with the largest activation on one image ``x``
-    [1, C, H, W], each at its strongest position, strongest first (Fig. 2 of Zeiler & Fergus)."""
+    [1, C, H, W], each at its strongest position, strongest first (Fig. 2 of Zeiler & Fergus).
+    ``k`` ≥ 1 (a ValueError otherwise); more than the layer's channels gives every channel."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"top_units: k must be a whole number of at least 1 unit, not {k!r}")
 
     def choose(activation: torch.Tensor) -> tuple[list[int], list[tuple[int, int] | None]]:
         peaks = activation.flatten(1).max(dim=1).values if activation.dim() == 3 else activation

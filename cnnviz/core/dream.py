@@ -38,6 +38,12 @@ from cnnviz.core.smoothing import gaussian_blur
 OBJECTIVES = ("l2", "channel", "class", "guided")
 STARTS = ("image", "uniform", "gaussian")
 
+MIN_TILE = 32
+"""Smallest tile side in pixels (smaller tiles make very many passes per step)."""
+
+Tick = None
+"""What :func:`run_ticks` yields between the tiles of a step (a point where a cancel can get through)."""
+
 
 @dataclass(frozen=True)
 class DreamConfig:
@@ -57,6 +63,10 @@ class DreamConfig:
     stored as a tuple of tuples). ``tile``/``overlap`` in pixels. ``start``: ``image``, or
     ``uniform``/``gaussian`` noise from ``seed``. ``prob_every``: compute the target probability
     every N steps (0: never; see the module docstring for its cost).
+
+    Values are checked on creation (a ValueError names the field and what works: ``tile`` ≥
+    :data:`MIN_TILE`, 0 ≤ ``overlap`` < ``tile``, ``octave_scale`` > 1, ``target`` ≥ 0, …);
+    :meth:`validate` adds the checks that need the model and image.
     """
 
     layer: str = ""
@@ -85,10 +95,39 @@ class DreamConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cycle", tuple((str(layer), float(step)) for layer, step in self.cycle))
+        for problem in _config_problems(self):
+            raise ValueError(f"deep dream: {problem}")
+
+    def validate(self, model: LoadedModel, x: torch.Tensor) -> None:
+        """Raise ValueError unless this config can run on ``model`` with image ``x`` [1, C, H, W]: see
+        :func:`check_config`."""
+        check_config(model, x, self)
 
     def layer_and_step(self, index: int) -> tuple[str, float]:
         """The (layer, step size) of step ``index``: from the cycle when there is one."""
         return self.cycle[index % len(self.cycle)] if self.cycle else (self.layer, self.step_size)
+
+
+def _config_problems(cfg: DreamConfig) -> list[str]:
+    """What is wrong with the values of ``cfg`` taken alone (no model needed), each saying what works."""
+    checks = [
+        (cfg.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}, not {cfg.objective!r}"),
+        (cfg.start in STARTS, f"start must be one of {', '.join(STARTS)}, not {cfg.start!r}"),
+        (cfg.iterations >= 1, f"iterations must be at least 1, not {cfg.iterations}"),
+        (cfg.octaves >= 1, f"octaves must be at least 1, not {cfg.octaves}"),
+        (math.isfinite(cfg.octave_scale) and cfg.octave_scale > 1,
+         f"octave_scale must be a finite number above 1, not {cfg.octave_scale}"),
+        (cfg.tile >= MIN_TILE, f"tile must be at least {MIN_TILE} px, not {cfg.tile}"),
+        (0 <= cfg.overlap < cfg.tile, f"overlap must be from 0 to tile - 1 ({cfg.tile - 1}) px, not {cfg.overlap}"),
+        (cfg.jitter >= 0, f"jitter must be 0 or more pixels, not {cfg.jitter}"),
+        (cfg.blur_every >= 0 and cfg.prob_every >= 0, "blur_every and prob_every must be 0 (never) or more steps"),
+        (math.isfinite(cfg.blur_sigma) and cfg.blur_sigma >= 0, f"blur_sigma must be 0 or more, not {cfg.blur_sigma}"),
+        (all(math.isfinite(v) for v in (cfg.step_size, cfg.decay, *(s for _, s in cfg.cycle))),
+         "step sizes and decay must be finite numbers"),
+        (cfg.target is None or cfg.target >= 0, f"target must be a class index from 0, not {cfg.target}"),
+        (cfg.channel is None or cfg.channel >= 0, f"channel must be an index from 0, not {cfg.channel}"),
+    ]
+    return [message for ok, message in checks if not ok]
 
 
 ConfigSource = DreamConfig | Callable[[], DreamConfig]
@@ -134,6 +173,71 @@ def _reader(config: ConfigSource) -> Callable[[], DreamConfig]:
     raise TypeError(f"config must be a DreamConfig or a callable returning one, not {type(config).__name__}")
 
 
+def check_config(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig) -> None:
+    """Raise ValueError unless ``cfg`` can run on ``model`` from image ``x`` [1, C, H, W]: every layer
+    (a KeyError names a missing one) taking each octave's size
+    (octaves are limited by the smallest size the layer accepts, found by trial passes), and a
+    layer without a spatial grid (a vector, e.g. a fully connected layer) only with one octave, the
+    image at the model's input size and no tiles (refused otherwise, never silently changed). A
+    ``target`` beyond the model's classes is refused by the run when first used (from its own pass)."""
+    if cfg.objective == "class":
+        return
+    sizes = octave_sizes(x.shape[-2], x.shape[-1], cfg.octaves, cfg.octave_scale)
+    for layer in dict.fromkeys(name for name, _ in ([(cfg.layer, 0)] if not cfg.cycle else cfg.cycle)):
+        _check_layer(model, x, cfg, layer, sizes)
+
+
+def _checked_target(logits: torch.Tensor, target: int) -> int:
+    """``target``, or a ValueError when it is not a class of ``logits`` [1, classes]."""
+    classes = logits.shape[1]
+    if not 0 <= target < classes:
+        raise ValueError(f"deep dream: target class {target} is outside the model's {classes} classes "
+                         f"(0 to {classes - 1})")
+    return target
+
+
+def _probe(model: LoadedModel, channels: int, size: tuple[int, int], layer: str) -> torch.Tensor | None:
+    """``layer``'s response to a zero image of ``size`` (H, W), or None when the model cannot take it."""
+    try:
+        with torch.no_grad():
+            return forward_to(model, torch.zeros(1, channels, *size, device=model.device), layers=layer)[layer]
+    except RuntimeError:
+        return None
+
+
+def _check_layer(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str,
+                 sizes: list[tuple[int, int]]) -> None:
+    """Trial passes of ``layer`` at each octave size, largest first (see :func:`check_config`); a
+    passed check is remembered in ``model.cache``."""
+    key = ("dream check", layer, tuple(sizes), cfg.tile, int(x.shape[1]))
+    if key in model.cache:
+        return
+    fits = 0
+    channels, input_size = int(x.shape[1]), (int(model.input_size[0]), int(model.input_size[1]))
+    for size in reversed(sizes):
+        output = _probe(model, channels, size, layer)
+        if output is None:
+            break
+        if output.dim() != 4 and (len(sizes) > 1 or max(size) > cfg.tile or size != input_size):
+            _refuse_vector(model, layer, output)
+        fits += 1
+    if fits < len(sizes):
+        height, width = sizes[len(sizes) - 1 - fits]
+        at_input = _probe(model, channels, input_size, layer) if fits == 0 else None
+        if at_input is not None and at_input.dim() != 4:
+            _refuse_vector(model, layer, at_input)
+        what = f"use at most {fits} octaves" if fits else "use an image of the model's input size"
+        raise ValueError(f"deep dream: {layer} cannot take the image at {height}×{width} px "
+                         f"(octaves={cfg.octaves}, octave_scale={cfg.octave_scale:g}); {what}")
+    model.cache[key] = True
+
+
+def _refuse_vector(model: LoadedModel, layer: str, output: torch.Tensor) -> None:
+    size = "×".join(map(str, model.input_size))
+    raise ValueError(f"deep dream: {layer} has no spatial grid (its output is {tuple(output.shape)}), so octaves "
+                     f"and tiles do not apply: use octaves=1 and the image at the model's input size {size} px")
+
+
 def _fit_to_model(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     """``x`` resized (bilinear, differentiable) to the model's input size, for class scores."""
     if tuple(x.shape[-2:]) == tuple(model.input_size):
@@ -177,7 +281,7 @@ def _objective(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str
     the logits from the same pass (see :func:`_layer_pass`)."""
     if cfg.objective == "class":
         scores = output_logits(model.module(_fit_to_model(model, x)))
-        score = scores[0, target]
+        score = scores[0, _checked_target(scores, target)]
         value = score * score if cfg.square_class else score
         return value, float(score.detach()), scores
     activation, logits = _layer_pass(model, x, layer, full)
@@ -230,11 +334,11 @@ def _blend_weights(length: int, tile: int, overlap: int, start: int, total: int)
     return weights
 
 
-def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str, target: int,
-              caches: "_Caches", want_logits: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str, target: int, caches: "_Caches",
+              want_logits: bool) -> Generator[None, None, tuple[torch.Tensor, float, torch.Tensor | None]]:
     """Gradient of the objective w.r.t. ``x`` [1, C, H, W] (tiled above ``cfg.tile``), the reported
     objective (summed over tiles) and logits if the pass computed them (``want_logits``: from the
-    same pass where ``x`` is at the model's input size and untiled)."""
+    same pass where ``x`` is at the model's input size and untiled). Yields :data:`Tick` after each tile."""
     height, width = x.shape[-2:]
     if (height <= cfg.tile and width <= cfg.tile) or cfg.objective == "class":
         source = x.detach().requires_grad_(True)
@@ -242,6 +346,7 @@ def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str,
         value, reported, logits = _objective(model, source, cfg, layer, target, caches, full)
         (gradient,) = torch.autograd.grad(value, source)
         return gradient, reported, logits
+    yield from ()
     total = torch.zeros_like(x)
     weight_sum = torch.zeros(1, 1, height, width, device=x.device)
     reported = 0.0
@@ -256,6 +361,7 @@ def _gradient(model: LoadedModel, x: torch.Tensor, cfg: DreamConfig, layer: str,
             total[..., top:top + tile_h, left:left + tile_w] += gradient * weights
             weight_sum[..., top:top + tile_h, left:left + tile_w] += weights
             reported += part
+            yield Tick
     return total / weight_sum, reported, None
 
 
@@ -308,14 +414,14 @@ def _probability(model: LoadedModel, rolled: torch.Tensor, logits: torch.Tensor 
     if logits is None:
         with torch.no_grad():
             logits = output_logits(model.module(_fit_to_model(model, rolled)))
-    return float(torch.softmax(logits.detach().float(), dim=1)[0, target])
+    return float(torch.softmax(logits.detach().float(), dim=1)[0, _checked_target(logits, target)])
 
 
 def _ascend(model: LoadedModel, image: torch.Tensor, cfg: DreamConfig, index: int, base: torch.Tensor,
-            generator: torch.Generator, caches: _Caches) -> tuple[torch.Tensor, DreamStep]:
-    """One ascent step on ``image`` with the snapshot ``cfg``: the new image and the step's record
-    (octave and iteration left 0 for the caller; ``message`` set when it diverged, and then the
-    image is ``image`` unchanged)."""
+            generator: torch.Generator, caches: _Caches) -> Generator[None, None, tuple[torch.Tensor, DreamStep]]:
+    """One ascent step on ``image`` with the snapshot ``cfg``, yielding :data:`Tick` between tiles:
+    returns the new image and the step's record (octave and iteration left 0 for the caller;
+    ``message`` set when it diverged, and then the image is ``image`` unchanged)."""
     layer, step_size = cfg.layer_and_step(index)
     shift = (0, 0)
     if cfg.jitter > 0:
@@ -324,7 +430,7 @@ def _ascend(model: LoadedModel, image: torch.Tensor, cfg: DreamConfig, index: in
     rolled = torch.roll(image, shifts=shift, dims=(-2, -1))
     want_prob = cfg.prob_every > 0 and index % cfg.prob_every == 0
     target = _target_class(model, base, cfg, caches) if cfg.objective == "class" or want_prob else -1
-    gradient, objective, logits = _gradient(model, rolled, cfg, layer, target, caches, want_prob)
+    gradient, objective, logits = yield from _gradient(model, rolled, cfg, layer, target, caches, want_prob)
     gradient = torch.roll(gradient, shifts=(-shift[0], -shift[1]), dims=(-2, -1))
     if cfg.normalize:
         scale = gradient.abs().mean()
@@ -355,22 +461,40 @@ def run(model: LoadedModel, x: torch.Tensor, *,
     size for convolutional layers), one :class:`DreamStep` per step. Returns the final image.
 
     ``config``: a :class:`DreamConfig`, or a callable read once per step (one snapshot for the whole
-    step; the first one also fixes the start, seed, octave count and scale). A non-finite objective,
+    step; the first one also fixes the start, seed, octave count and scale). Each new config is
+    checked with :func:`check_config` (a ValueError says what would work). A non-finite objective,
     gradient or image ends the run: the last step then carries a ``message`` and the last finite
     image. The model's parameters get no gradients and its state is restored afterwards.
+    :func:`run_ticks` is the same run with a yield between the tiles of a step.
     """
+    ticks = run_ticks(model, x, config=config)
+    try:
+        while True:
+            try:
+                item = next(ticks)
+            except StopIteration as stop:
+                return stop.value
+            if item is not None:
+                yield item
+    finally:
+        ticks.close()
+
+
+def run_ticks(model: LoadedModel, x: torch.Tensor, *,
+              config: ConfigSource) -> Generator[DreamStep | None, None, torch.Tensor]:
+    """:func:`run`, also yielding :data:`Tick` (None) after every tile of a tiled step, so that a
+    caller can cancel between tiles (closing the generator stops the run there)."""
     read = _reader(config)
     first = read()
-    device = model.device
-    base = one_image(x, "deep dream").detach().to(device).float()
+    base = one_image(x, "deep dream").detach().to(model.device).float()
+    check_config(model, base, first)
     if first.start != "image":
         base = noise_image(model, base.shape, first.start, first.seed)
     generator = torch.Generator().manual_seed(first.seed)
     caches = _Caches()
     sizes = octave_sizes(base.shape[-2], base.shape[-1], first.octaves, first.octave_scale)
     detail = torch.zeros_like(F.interpolate(base, size=sizes[0], mode="bilinear", align_corners=False))
-    index = 0
-    image = base
+    index, image, checked = 0, base, first
     with eval_and_frozen(model.module), torch.enable_grad():
         for octave, size in enumerate(sizes):
             octave_base = base if size == tuple(base.shape[-2:]) else F.interpolate(
@@ -380,7 +504,10 @@ def run(model: LoadedModel, x: torch.Tensor, *,
             image = octave_base + detail
             iteration = 0
             while iteration < (cfg := read()).iterations:
-                image, step = _ascend(model, image, cfg, index, base, generator, caches)
+                if cfg is not checked:
+                    check_config(model, image, replace(cfg, octaves=1))
+                    checked = cfg
+                image, step = yield from _ascend(model, image, cfg, index, base, generator, caches)
                 yield replace(step, octave=octave, iteration=iteration)
                 if step.message:
                     return image.detach()

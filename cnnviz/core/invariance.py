@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.batching import forward_batch, in_batches
+from cnnviz.core.batching import batch_cap, check_layer, forward_batch, in_batches, item_cost
 from cnnviz.core.inputs import one_image
 from cnnviz.core.layers import trace
 from cnnviz.core.loaded_model import LoadedModel, class_name
@@ -31,6 +31,25 @@ KINDS = ("rotation", "vertical", "horizontal", "scale")
 (pixels, positive = down/right), scale (zoom factor about the centre)."""
 
 UNITS = {"rotation": "°", "vertical": "px", "horizontal": "px", "scale": "×"}
+
+MAX_VALUES = 2000
+"""Most transform values one set of curves may have."""
+
+
+def check_values(kind: str, values: np.ndarray) -> np.ndarray:
+    """``values`` as a 1-D float array after checking them for ``kind``: 1 to :data:`MAX_VALUES` values,
+    all finite, and scale factors above 0; a ValueError saying what would work otherwise."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(values) == 0:
+        raise ValueError("invariance: no transform values to evaluate")
+    if len(values) > MAX_VALUES:
+        raise ValueError(f"invariance: {len(values)} transform values are too many; at most {MAX_VALUES} "
+                         "(use a larger step or a shorter range)")
+    if not np.isfinite(values).all():
+        raise ValueError(f"invariance: {kind} values must be finite numbers (no NaN or infinity)")
+    if kind == "scale" and (values <= 0).any():
+        raise ValueError(f"invariance: scale factors must be above 0, not {float(values.min()):g}")
+    return values
 
 
 def default_values(kind: str, size: int = 224) -> np.ndarray:
@@ -241,11 +260,13 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
     and returns the complete :class:`InvarianceResult`. See :func:`curves`."""
     x = one_image(x, "invariance").detach().to(model.device)
     axis = -2 if kind == "vertical" else -1
-    values = default_values(kind, x.shape[axis]) if values is None else np.asarray(values, dtype=np.float64)
+    values = default_values(kind, x.shape[axis]) if values is None else check_values(kind, values)
     layers = default_layers(model) if layers is None else list(layers)
+    for name in layers:
+        check_layer(model, name, "invariance")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"invariance: batch_size must be at least 1 (or None for automatic), not {batch_size}")
     count = len(values)
-    if count == 0:
-        raise ValueError("no transform values to evaluate")
     reference_input = transform_many(x, kind, [0.0 if kind != "scale" else 1.0], crop=crop) if crop else x
     arrays = _CurveArrays(count, layers)
     references: dict[str, torch.Tensor] = {}
@@ -267,7 +288,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
             probs = probs[1:]
         arrays.put(start, stop, probs, chosen[0], {name: kept[name][0] for name in layers}, references)
 
-    for done in in_batches(count, batch_size, run):
+    for done in in_batches(count, batch_size, run, cap=batch_cap(item_cost(model, x))):
         yield InvarianceStep(done, count, arrays.snapshot(kind, values, chosen[0], crop, done, model.categories))
     return arrays.snapshot(kind, values, chosen[0], crop, count, model.categories)
 
@@ -280,8 +301,9 @@ def curves(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", value
 
     ``values``: transform values (None: :func:`default_values` for the input's size); ``layers``: whose features are
     compared (None: :func:`default_layers`); ``target``: class whose probability is plotted (None:
-    top-1 of ``x``); ``batch_size``: transformed images per forward pass (None: 64, halved on
-    out-of-memory); ``progress(done, total)`` returning False cancels; ``crop``: see :func:`transform`.
+    top-1 of ``x``); ``batch_size``: transformed images per forward pass (None: 64; clamped to what
+    fits in memory, halved on out-of-memory or when slow); ``progress(done, total)`` returning False
+    cancels; ``crop``: see :func:`transform`. At most :data:`MAX_VALUES` finite values (scale > 0).
     """
     steps = curve_steps(model, x, kind=kind, values=values, layers=layers, target=target,
                         batch_size=batch_size, crop=crop)
@@ -290,10 +312,16 @@ def curves(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", value
 
 def value_range(start: float, stop: float, step: float) -> np.ndarray:
     """The transform values ``start``, ``start + step``, … up to ``stop`` (included when within half a
-    step), rounded to 6 decimals; just ``[start]`` for a step ≤ 0 or ``stop < start``."""
+    step), rounded to 6 decimals; just ``[start]`` for a step ≤ 0 or ``stop < start``. More than
+    :data:`MAX_VALUES` values or a non-finite bound is a ValueError."""
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise ValueError(f"invariance: the range {start:g} to {stop:g} step {step:g} must be finite numbers")
     if step <= 0 or stop < start:
         return np.array([float(start)])
     count = int(np.floor((stop - start) / step + 0.5)) + 1
+    if count > MAX_VALUES:
+        raise ValueError(f"invariance: {start:g} to {stop:g} in steps of {step:g} gives {count} values; at most "
+                         f"{MAX_VALUES} (use a larger step or a shorter range)")
     return np.round(start + step * np.arange(count), 6)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from cnnviz.core import deconv
-from cnnviz.core.batching import forward_batch, in_batches
+from cnnviz.core.batching import batch_cap, check_layer, forward_batch, in_batches, item_cost
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import PartialResult, ProgressFn, run_to_end
@@ -146,6 +146,10 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
     """Occlusion maps computed batch by batch; yields an :class:`OcclusionStep` after each batch and
     returns the complete :class:`OcclusionResult`. See :func:`occlude` for the arguments."""
     x = one_image(x, "occlusion").detach().to(model.device)
+    if layer is not None:
+        check_layer(model, layer, "occlusion")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"occlusion: batch_size must be at least 1 (or None for automatic), not {batch_size}")
     tops, lefts = grid((int(x.shape[-2]), int(x.shape[-1])), window, stride)
     source = fill_image(model, x, fill=fill, window=window, seed=seed)
     baseline_probs, baseline_maps = forward_batch(model, x, reducers={layer: lambda a: a} if layer else None)
@@ -178,7 +182,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
         if feature is not None and layer is not None:
             feature.reshape(-1)[flat] = kept[layer].cpu().numpy()
 
-    for done in in_batches(total, batch_size, run):
+    for done in in_batches(total, batch_size, run, cap=batch_cap(item_cost(model, x))):
         snapshot = feature.copy() if feature is not None else None
         yield OcclusionStep(done, total, replace(result, prob=prob.copy(), top_class=top_class.copy(),
                                                  feature=snapshot, done=done))
@@ -194,7 +198,8 @@ def occlude(model: LoadedModel, x: torch.Tensor, *, target: int | None = None, w
     ``target``: class whose probability is mapped (None: the top-1 class of ``x``); ``window`` and
     ``stride`` in input pixels; ``fill``: one of :data:`FILLS`; ``layer``: whose strongest map's total
     activation is mapped (None: skip); ``batch_size``: occluded images per forward pass (None: start
-    at 64 and halve on out-of-memory); ``progress(done, total)`` returning False cancels
+    at 64; either is clamped to what fits in memory, see :func:`~cnnviz.core.batching.batch_cap`, and
+    halved on out-of-memory or when a batch is slow); ``progress(done, total)`` returning False cancels
     (:class:`~cnnviz.core.Cancelled`); ``seed`` for the ``noise`` fill.
     """
     steps = occlusion_steps(model, x, target=target, window=window, stride=stride, fill=fill, layer=layer,

@@ -244,6 +244,7 @@ def test_configs_swapped_every_millisecond_apply_whole_per_step(bundled, boot):
 def test_the_probability_from_the_steps_own_pass_equals_a_separate_forward(bundled, boot):
     cfg = dream.DreamConfig(layer="features.relu2", iterations=6, octaves=1, jitter=3, seed=7, prob_every=1,
                             target=3, clamp=False)
+    cfg.validate(bundled, boot)  # the start-up check's trial pass, remembered, is not counted below
     calls = []
     handle = bundled.module.features.conv1.register_forward_pre_hook(lambda module, inputs: calls.append(1))
     try:

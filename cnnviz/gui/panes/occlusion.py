@@ -48,6 +48,8 @@ from cnnviz.gui.widgets.map_view import MapCanvas, MapPanel
 
 FILL_TITLES = {"mean": "Mean (grey)", "zero": "Black", "blur": "Blurred patch", "noise": "Noise"}
 IDLE_TEXT = "Press Run (Ctrl+R) to compute the maps"
+MAX_BATCH = 512
+"""Largest batch the batch box offers (the core lowers any batch to what fits in memory)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,10 +103,11 @@ class OcclusionPane(RunPane):
         self.seed_spin.setPrefix("seed ")
         self.seed_spin.setToolTip("Seed of the noise fill")
         self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(0, 4096)
+        self.batch_spin.setRange(0, MAX_BATCH)
         self.batch_spin.setSpecialValueText("auto")
         self.batch_spin.setPrefix("batch ")
-        self.batch_spin.setToolTip("Occluded images per forward pass (auto: 64, halved when memory runs out)")
+        self.batch_spin.setToolTip(f"Occluded images per forward pass, at most {MAX_BATCH} (auto: 64); either is "
+                                   "lowered to what fits in memory and keeps a batch short")
         self.auto_check = QCheckBox("Auto")
         self.auto_check.setToolTip("Run again when the image, model, layer or settings change "
                                    "(otherwise a new image clears the maps)")

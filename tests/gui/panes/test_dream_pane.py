@@ -133,3 +133,34 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_a_finite_image(loaded_wi
     assert "diverged" in pane.info.text()
     assert torch.isfinite(pane.current).all()
     assert np.isfinite(pane.view.canvas.image.astype(float)).all()
+
+
+def test_a_vector_layer_disables_octaves_and_tiles_and_dreams_one_octave(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "dream")
+    pane.controls.octaves.setValue(3)
+    pane.controls.iterations.setValue(3)
+    vector = next(c.name for c in pane.picker.choices if c.is_vector and not c.class_scores)
+    index = pane.picker.findData(vector)
+    pane.picker.setCurrentIndex(index)
+    pane.picker.activated.emit(index)
+    controls = pane.controls
+    assert pane.layer == vector
+    assert not controls.octaves.isEnabled() and not controls.octave_scale.isEnabled()
+    assert not controls.work_at.isEnabled() and not controls.full_resolution
+    config = controls.config(vector, None)
+    assert config.octaves == 1 and config.tile == controls.tile.maximum()
+    run_to_end(pane, qtbot)
+    assert [r.layer for r in pane.records] == [vector] * 3 and [r.octave for r in pane.records] == [0, 0, 0]
+    spatial = next(c.name for c in pane.picker.choices if not c.is_vector)
+    pane.picker.setCurrentIndex(pane.picker.findData(spatial))
+    pane.picker.activated.emit(pane.picker.findData(spatial))
+    assert controls.octaves.isEnabled() and controls.config(spatial, None).octaves == 3
+
+
+def test_the_overlap_box_stays_below_the_tile(loaded_window, show_pane):
+    controls = show_pane(loaded_window, "dream").controls
+    controls.tile.setValue(40)
+    assert controls.overlap.maximum() == 39
+    controls.overlap.setValue(1024)
+    assert controls.overlap.value() == 39 and controls.tile.minimum() == 32
+    controls.config("features.relu2", None)  # accepted by the core's checks

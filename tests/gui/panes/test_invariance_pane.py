@@ -133,3 +133,24 @@ def test_cancel_keeps_a_partial_curve(loaded_window, show_pane, qtbot, monkeypat
     assert pane.cancelled and not result.complete
     assert np.isfinite(result.prob[:result.done]).all() and np.isnan(result.prob[result.done:]).all()
     assert hook_count(loaded_window.state.model.module) == 0
+
+
+def test_range_boxes_are_bounded_and_too_many_values_are_refused_with_a_message(loaded_window, show_pane,
+                                                                               monkeypatch):
+    pane = show_pane(loaded_window, "invariance")
+    row = pane.range_row
+    row.from_spin.setValue(-100_000)
+    assert row.from_spin.value() == -3600 and row.to_spin.maximum() == 3600
+    pane.set_values(-3600, 3600, 0.01)
+    assert row.limit_label.isVisibleTo(pane) and "at most 2000 values" in row.limit_label.text()
+    shown = []
+    monkeypatch.setattr(loaded_window.state, "show_status", shown.append)
+    pane.run()
+    assert not pane.running and pane.curves == []
+    assert shown and "720001 values; at most 2000" in shown[-1]
+    pane.set_values(0, 350, 10)
+    assert not row.limit_label.isVisibleTo(pane)
+    row.kind_combo.setCurrentIndex(row.kind_combo.findData("scale"))
+    assert row.from_spin.minimum() == 0.01  # scale 0 cannot be entered
+    row.kind_combo.setCurrentIndex(row.kind_combo.findData("horizontal"))
+    assert (row.from_spin.minimum(), row.to_spin.maximum()) == (-28, 28)

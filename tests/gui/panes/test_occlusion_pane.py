@@ -133,3 +133,10 @@ def test_exports_write_the_figure_and_the_raw_maps(loaded_window, show_pane, qtb
         np.testing.assert_array_equal(np.load(tmp_path / f"maps_{name}.npy"), array)
     assert (tmp_path / "maps.csv").read_text(encoding="utf-8") == result.to_csv()
     assert len(result.to_csv().splitlines()) == 122
+
+
+def test_the_batch_box_is_bounded_and_its_batch_reaches_the_core(loaded_window, show_pane):
+    pane = show_pane(loaded_window, "occlusion")
+    assert (pane.batch_spin.minimum(), pane.batch_spin.maximum()) == (0, 512)
+    pane.batch_spin.setValue(100_000)
+    assert pane.batch_spin.value() == 512

@@ -167,6 +167,7 @@ class DreamControls(QWidget):
         picker.setMinimumContentsLength(10)
         self._guide_file: tuple[str, Image.Image] | None = None
         self._guide_sample: tuple[Path, Image.Image] | None = None
+        self._vector_layer = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
@@ -271,7 +272,8 @@ class DreamControls(QWidget):
         self.work_at.setToolTip("Dream on the network input, or on the original image at its own "
                                 "resolution (convolutional layers; large images run in tiles)")
         self.tile = _spin(32, 8192, 512, "Images larger than this run in overlapping tiles", " px")
-        self.overlap = _spin(0, 1024, 64, "Overlap of neighbouring tiles (blended, so no seams)", " px")
+        self.overlap = _spin(0, 511, 64, "Overlap of neighbouring tiles (blended, so no seams; less than the tile)",
+                             " px")
         shrinkable(self.start, self.work_at)
         box = QGroupBox("Start and size")
         form = QFormLayout(box)
@@ -322,6 +324,13 @@ class DreamControls(QWidget):
         """Let the channel spin box range over a layer's ``channels``."""
         self.channel.setRange(0, max(0, channels - 1))
 
+    def set_vector_layer(self, vector: bool) -> None:
+        """Whether the dreamed layer has no spatial grid (e.g. a fully connected layer): octaves, tiles
+        and full resolution do not apply to it, so their controls are disabled and the config asks
+        for one octave at the model's input size."""
+        self._vector_layer = vector
+        self._update_enabled()
+
     def guide_image(self) -> Image.Image | None:
         """The chosen guide image (an opened file wins until another sample is chosen), or None."""
         if self._guide_file is not None:
@@ -343,21 +352,24 @@ class DreamControls(QWidget):
 
     def config(self, layer: str, guide: torch.Tensor | None) -> DreamConfig:
         """A new :class:`DreamConfig` of every setting, for ``layer`` and the preprocessed ``guide``
-        image tensor (None: none)."""
+        image tensor (None: none); one octave for a vector layer (:meth:`set_vector_layer`)."""
         return DreamConfig(
             layer=layer, objective=self.objective.currentData(), step_size=self.step.value(),
             normalize=self.normalize.isChecked(), iterations=self.iterations.value(),
-            octaves=self.octaves.value(), octave_scale=self.octave_scale.value(), jitter=self.jitter.value(),
+            octaves=1 if self._vector_layer else self.octaves.value(), octave_scale=self.octave_scale.value(),
+            jitter=self.jitter.value(),
             blur_every=self.blur_every.value(), blur_sigma=self.blur_sigma.value(), clamp=self.clamp.isChecked(),
             decay=self.decay.value(), channel=self.channel.value(), target=self.target.currentData(),
             square_class=self.squared.isChecked(), guide=guide, best_match=self.best_match.isChecked(),
-            cycle=tuple(self.cycle.pairs()), tile=self.tile.value(), overlap=self.overlap.value(),
+            cycle=tuple(self.cycle.pairs()), tile=self.tile.maximum() if self._vector_layer else self.tile.value(),
+            overlap=self.overlap.value(),
             start=self.start.currentData(), seed=self.seed.value(), prob_every=self.prob_every.value())
 
     @property
     def full_resolution(self) -> bool:
-        """True when the dream should run on the original image at its own resolution."""
-        return self.work_at.currentData() == "full"
+        """True when the dream should run on the original image at its own resolution (never for a
+        vector layer)."""
+        return self.work_at.currentData() == "full" and not self._vector_layer
 
     def _changed(self, *_args: object) -> None:
         self._update_enabled()
@@ -373,6 +385,9 @@ class DreamControls(QWidget):
         self.seed.setEnabled(self.start.currentData() != "image" or self.jitter.value() > 0)
         self.tile.setEnabled(self.full_resolution)
         self.overlap.setEnabled(self.full_resolution)
+        self.overlap.setMaximum(self.tile.value() - 1)
+        for widget in (self.octaves, self.octave_scale, self.work_at):
+            widget.setEnabled(not self._vector_layer)
 
     def _guide_sample_chosen(self, _index: int) -> None:
         self._guide_file = None

@@ -69,8 +69,8 @@ def dream_job(model: LoadedModel, x: torch.Tensor, config: ConfigBox, gate: thre
               inbox: StepInbox) -> Generator[tuple[int, int, StepInbox], None, torch.Tensor]:
     """Run the dream of ``x`` reading ``config`` once per step (compute worker), putting each step
     into ``inbox`` and yielding ``(done, total, inbox)``; waits between steps while ``gate`` is clear
-    (paused). Returns the final image [1, C, h, w]."""
-    steps = dream.run(model, x, config=config)
+    (paused) and yields between the tiles of a step too. Returns the final image [1, C, h, w]."""
+    steps = dream.run_ticks(model, x, config=config)
     done = 0
     try:
         while True:
@@ -80,6 +80,9 @@ def dream_job(model: LoadedModel, x: torch.Tensor, config: ConfigBox, gate: thre
                 step = next(steps)
             except StopIteration as stop:
                 return stop.value
+            if step is None:  # between the tiles of a step: a point where a cancel gets through
+                yield done, dream.total_steps(x, config=config()), inbox
+                continue
             inbox.put(step)
             done = step.index + 1
             yield done, max(done, dream.total_steps(x, config=config())), inbox

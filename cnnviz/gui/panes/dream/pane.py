@@ -186,6 +186,7 @@ class DreamPane(RunPane):
         choice = self.choice
         if choice is not None:
             self.controls.set_channels(choice.channels)
+            self.controls.set_vector_layer(choice.is_vector)
         if self.controls.cycle.choices != self.picker.choices:
             self.controls.cycle.set_choices(self.picker.choices)
         self.apply_settings()

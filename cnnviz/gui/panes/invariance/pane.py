@@ -281,6 +281,10 @@ class InvariancePane(RunPane):
         model, x = self.state.model, self.state.input_tensor
         if model is None or x is None:
             return
+        message = self.range_row.limit_message()
+        if message:
+            self.state.show_status(message)
+            return
         name = self.state.image_name or "image"
         taken = {curve.name for curve in self.curves}
         if name in taken:
