@@ -166,3 +166,18 @@ def test_generator_items_arrive_as_partial_results(worker, qtbot):
         pass
     assert blocker.args == ["all rows"]
     assert partials == [1, 2, 3]
+
+
+@pytest.mark.parametrize("stop", [SystemExit(3), KeyboardInterrupt()])
+def test_system_exit_or_interrupt_in_a_job_is_a_failure(worker, qtbot, stop):
+    def leaves():
+        raise stop
+
+    task = worker.submit(leaves)
+    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+        pass
+    assert type(stop).__name__ in str(blocker.args[0])
+    ok = worker.submit(lambda: 7)
+    with qtbot.waitSignal(ok.succeeded, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [7]
