@@ -172,14 +172,15 @@ class _Pool:
             try:
                 job = self._queue.get(timeout=IDLE_EXIT_S)
             except queue.Empty:
-                job = None
-            with self._lock:
-                if job is not None:
-                    return job
-                if not self._queue.empty():
-                    continue
-                self._threads -= 1
-                return None
+                with self._lock:
+                    if self._queue.empty():
+                        self._threads -= 1
+                        return None
+                continue
+            if job is None:
+                with self._lock:
+                    self._threads -= 1
+            return job
 
 
 class Task(QObject):
