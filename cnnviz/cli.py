@@ -18,6 +18,7 @@ from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
 from cnnviz.gui.app.startup import restore_session
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model, spec_from_text
+from cnnviz.gui.runtime.worker import running_jobs
 from cnnviz.gui.widgets.labels import format_bytes
 from cnnviz.gui.widgets.screenshot import save_png
 
@@ -95,7 +96,34 @@ def build_parser(pane_names: list[str]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run cnnviz with the command-line arguments ``argv`` (default: ``sys.argv[1:]``)."""
+    """Run cnnviz with the command-line arguments ``argv`` (default: ``sys.argv[1:]``).
+
+    Run as the command (``argv`` None), the process ends at once if a background job is still stuck
+    in user code when the window has closed (see :func:`exit_now_if_stuck`); called with a list
+    (as tests do), it always returns.
+    """
+    status = _run(argv)
+    if argv is None:
+        exit_now_if_stuck(status)
+    return status
+
+
+def exit_now_if_stuck(status: int) -> None:
+    """End the process with ``status`` right away (``os._exit``) if a worker job is still running.
+
+    Closing the window waits only a bounded time for jobs to stop; one stuck in user code (a model
+    file's ``build()`` that sleeps, a long C call) runs on in its daemon thread. A normal exit would
+    then tear down the interpreter, torch and Qt while that thread may still use them, which can
+    hang or crash, so this skips the teardown after flushing the standard streams.
+    """
+    if running_jobs() == 0:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser(pane_keys())
     try:
         args = parser.parse_args(argv)

@@ -54,6 +54,8 @@ FIRST_LEFT_DOCK_HEIGHT = 230
 OTHER_LEFT_DOCK_HEIGHT = 400
 BOTTOM_DOCK_HEIGHT = 280
 """Starting sizes of the docks, in pixels (the window's layout is then remembered)."""
+CLOSE_WAIT_MS = 2500
+"""Longest wait on closing for background jobs to stop; one that does not is left to its thread."""
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
           "right": Qt.DockWidgetArea.RightDockWidgetArea,
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
@@ -179,11 +181,11 @@ class MainWindow(QMainWindow):
             self.restoreState(layout)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Remember the layout, stop background work, then close."""
+        """Remember the layout, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
         if self.remember:
             settings.save_window(self.saveGeometry(), self.saveState())
         self.model_loader.cancel()
-        self.controller.shutdown()
+        self.controller.shutdown(CLOSE_WAIT_MS)
         super().closeEvent(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API

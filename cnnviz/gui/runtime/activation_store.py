@@ -23,7 +23,8 @@ from cnnviz.gui.runtime.worker import Worker
 
 MAX_LAYERS = 8
 MAX_BYTES = 512 * 2**20
-"""Cache limits: layers and bytes of layer outputs kept for the current input."""
+"""Cache limits: layers and bytes of layer outputs kept for the current input (the newest output is
+kept even when it alone is larger, so that the pane that asked for it can show it)."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,13 @@ class ActivationStore(QObject):
             return
         self._cache[output.layer] = output
         self._cache.move_to_end(output.layer)
-        while len(self._cache) > MAX_LAYERS or (len(self._cache) > 1 and self._bytes() > MAX_BYTES):
+        while len(self._cache) > MAX_LAYERS or (len(self._cache) > 1 and self.cached_bytes > MAX_BYTES):
             self._cache.popitem(last=False)
         self.captured.emit(output)
 
-    def _bytes(self) -> int:
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of the layer outputs in the cache."""
         return sum(o.values.numel() * o.values.element_size() for o in self._cache.values())
 
     def _failed(self, layer: str, ident: int, error: Exception) -> None:

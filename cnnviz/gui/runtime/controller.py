@@ -204,9 +204,17 @@ class Controller(QObject):
         return task
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel all background work and wait for it; True if every thread ended in time."""
-        loader_done = self.loader.shutdown(timeout_ms)
-        return self.compute.shutdown(timeout_ms) and loader_done
+        """Cancel all background work and wait at most ``timeout_ms`` in all for it; True if every
+        job returned in time (one stuck in user code is left to its daemon thread)."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        for worker in (self.loader, self.compute):
+            worker.shutdown(0)
+        self.activations.reset()
+        done = True
+        for worker in (self.loader, self.compute):
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            done = worker.wait(left_ms) and done
+        return done
 
     def _load_image(self, decode: Callable[..., LoadedImage], *args: object, quiet: bool = False) -> Task:
         task = self.loader.submit(decode, *args, key="image")

@@ -21,22 +21,44 @@ dropped.
 The pool threads only see a plain :class:`_Job`; they report through a relay object that lives as
 long as the worker, so no Qt object of a task is ever touched or freed outside the GUI thread.
 Connect slots that do not keep the task itself alive (capture ``task.ident`` rather than ``task``).
+
+The threads are Python daemon threads (not a ``QThreadPool``, whose destructor waits for every
+job): a job stuck in user code (a model file's ``build()`` that sleeps, a long C call) can neither
+hold up closing a window nor the interpreter's exit. :func:`running_jobs` tells an application's
+exit path whether such a job is still running.
 """
 
 import itertools
+import queue
 import threading
 import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from cnnviz.core.progress import Cancelled
 
 PROGRESS_INTERVAL_S = 0.03
 """Least time between two progress signals of one task (the last step is always reported)."""
 
+IDLE_EXIT_S = 30.0
+"""A pool thread with nothing to do for this long ends (a later job starts a new one)."""
+
 _identities = itertools.count(1)
+_running_lock = threading.Lock()
+_running = 0
+
+
+def running_jobs() -> int:
+    """How many jobs of all workers are being run by a pool thread right now."""
+    return _running
+
+
+def _count_running(change: int) -> None:
+    global _running
+    with _running_lock:
+        _running += change
 
 
 class _Relay(QObject):
@@ -97,7 +119,68 @@ class _Job:
             return "cancelled", None
         except Exception as error:
             return "failed", error
+        except BaseException as error:  # SystemExit or KeyboardInterrupt raised by user code here
+            return "failed", RuntimeError(f"the task stopped with {type(error).__name__}: {error}")
         return "succeeded", result
+
+
+class _Pool:
+    """Up to ``size`` daemon threads running queued jobs in order; threads start on demand and end
+    when idle for :data:`IDLE_EXIT_S` or when :meth:`close` asks them to."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name, self.size = name, size
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Condition()
+        self._threads = 0
+        self._unfinished = 0
+
+    def start(self, job: "_Job") -> None:
+        """Queue ``job``; start a thread for it if fewer than ``size`` run and all are taken."""
+        with self._lock:
+            self._unfinished += 1
+            self._queue.put(job)
+            if self._threads < min(self.size, self._unfinished):
+                self._threads += 1
+                threading.Thread(target=self._serve, name=f"cnnviz-{self.name}", daemon=True).start()
+
+    def wait(self, timeout_s: float | None) -> bool:
+        """Block until every queued job has returned or ``timeout_s`` passed; True if they all did."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._unfinished == 0, timeout_s)
+
+    def close(self) -> None:
+        """Let each thread end once the jobs queued before have run."""
+        with self._lock:
+            for _ in range(self._threads):
+                self._queue.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._next()) is not None:
+            _count_running(1)
+            try:
+                job.run()
+            finally:
+                _count_running(-1)
+                with self._lock:
+                    self._unfinished -= 1
+                    self._lock.notify_all()
+
+    def _next(self) -> "_Job | None":
+        """The next job, or None when this thread should end (it is then no longer counted)."""
+        while True:
+            try:
+                job = self._queue.get(timeout=IDLE_EXIT_S)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._threads -= 1
+                        return None
+                continue
+            if job is None:
+                with self._lock:
+                    self._threads -= 1
+            return job
 
 
 class Task(QObject):
@@ -156,12 +239,11 @@ class Worker(QObject):
     def __init__(self, name: str, threads: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
-        self._pool.setObjectName(f"cnnviz-{name}")
+        self._pool = _Pool(name, threads)
         self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
-        self._relay.outcome.connect(self._on_outcome)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._relay.progress.connect(self._on_progress, queued)
+        self._relay.outcome.connect(self._on_outcome, queued)
         self._tasks: dict[int, Task] = {}
         self._keyed: dict[str, int] = {}
         self._closed = False
@@ -185,7 +267,10 @@ class Worker(QObject):
         self._tasks[task.ident] = task
         if not was_busy:
             self.busy_changed.emit(True)
-        self._pool.start(job.run)
+        if self._closed:
+            self._relay.outcome.emit(job.ident, "cancelled", None)
+        else:
+            self._pool.start(job)
         return task
 
     def cancel(self, key: str) -> None:
@@ -200,14 +285,18 @@ class Worker(QObject):
             task.cancel()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel everything, refuse new work and wait for the threads; True if they all ended."""
+        """Cancel everything, refuse new work (later tasks end cancelled at once) and wait up to
+        ``timeout_ms`` for the running jobs; True if they all returned. A job that did not is left
+        to its daemon thread, which holds up neither the caller nor the interpreter's exit."""
         self._closed = True
         self.cancel_all()
-        return self._pool.waitForDone(timeout_ms)
+        self._pool.close()
+        return self.wait(timeout_ms)
 
     def wait(self, timeout_ms: int = -1) -> bool:
-        """Block until the running tasks have returned (their outcomes are still to be delivered)."""
-        return self._pool.waitForDone(timeout_ms)
+        """Block until the running tasks have returned (their outcomes are still to be delivered);
+        ``timeout_ms`` < 0 waits for ever. True if they all returned in time."""
+        return self._pool.wait(None if timeout_ms < 0 else timeout_ms / 1000.0)
 
     @Slot(int, object, object, object)
     def _on_progress(self, ident: int, done: int, total: int, item: object) -> None:

@@ -59,3 +59,26 @@ def test_layer_choices_include_blocks_and_mark_class_scores():
     assert choices["layer3.1"].type == "BasicBlock" and choices["layer3.1.relu"].calls == 2
     assert choices["fc"].class_scores and not choices["avgpool"].is_vector
     assert "layer3.1.relu" in choices["layer3.1.relu"].label and "256×14×14" in choices["layer3.1"].label
+
+
+def test_cache_is_bounded_in_bytes_keeping_the_newest(loaded_window, qtbot, monkeypatch):
+    store = loaded_window.controller.activations
+    names = ("features.conv1", "features.conv2", "features.conv3")
+    sizes = {}
+    for name in names:
+        with qtbot.waitSignal(store.captured, timeout=10_000) as blocker:
+            store.request(name, "test")
+        sizes[name] = blocker.args[0].values.numel() * 4
+    assert store.cached_bytes == sum(sizes.values())
+    store.reset()
+    assert store.cached_bytes == 0
+    monkeypatch.setattr(activation_store, "MAX_BYTES", sizes["features.conv2"] + sizes["features.conv3"])
+    for name in names:
+        with qtbot.waitSignal(store.captured, timeout=10_000):
+            store.request(name, "test")
+    assert [name for name in names if store.get(name) is not None] == ["features.conv2", "features.conv3"]
+    assert store.cached_bytes == sizes["features.conv2"] + sizes["features.conv3"]
+    monkeypatch.setattr(activation_store, "MAX_BYTES", 1)
+    with qtbot.waitSignal(store.captured, timeout=10_000):
+        store.request("features.conv1", "test")
+    assert store.get("features.conv1") is not None and store.cached_bytes == sizes["features.conv1"]

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from cnnviz.core.progress import report
+from cnnviz.gui.runtime import worker as worker_module
 from cnnviz.gui.runtime.worker import Worker
 
 
@@ -166,3 +167,34 @@ def test_generator_items_arrive_as_partial_results(worker, qtbot):
         pass
     assert blocker.args == ["all rows"]
     assert partials == [1, 2, 3]
+
+
+@pytest.mark.parametrize("stop", [SystemExit(3), KeyboardInterrupt()])
+def test_system_exit_or_interrupt_in_a_job_is_a_failure(worker, qtbot, stop):
+    def leaves():
+        raise stop
+
+    task = worker.submit(leaves)
+    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+        pass
+    assert type(stop).__name__ in str(blocker.args[0])
+    ok = worker.submit(lambda: 7)
+    with qtbot.waitSignal(ok.succeeded, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [7]
+
+
+def test_idle_threads_end_and_a_later_job_starts_a_new_one(app, qtbot, monkeypatch):
+    monkeypatch.setattr(worker_module, "IDLE_EXIT_S", 0.05)
+    worker = Worker("idle", threads=2)
+
+    def threads():
+        return [t for t in threading.enumerate() if t.name == "cnnviz-idle"]
+
+    for value in (1, 2):
+        task = worker.submit(lambda v=value: v * 10)
+        with qtbot.waitSignal(task.succeeded, timeout=5000) as blocker:
+            pass
+        assert blocker.args == [value * 10]
+        qtbot.waitUntil(lambda: not threads(), timeout=5000)
+    assert worker.shutdown(1000)

@@ -1,0 +1,182 @@
+"""GUI soak: about 100 random actions (fixed seed) across panes, layers, channels, images, model
+reloads, Run/Cancel of the run panes and one window close and reopen, offscreen.
+
+Asserts that no exception reached a hook and Qt logged no error-like message, that no hook is left on
+the model once everything settled, that every closed window's model was freed, and that the GUI
+thread never stalled over :data:`STALL_LIMIT_S` after start-up (measured from the first settle of
+each window: a 50 ms timer records the longest gap between its ticks).
+"""
+
+import gc
+import random
+import sys
+import threading
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
+
+from cnnviz.core import images
+from cnnviz.core.hooks import hook_count
+from cnnviz.gui.app.main_window import MainWindow
+from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime.model_spec import ModelSpec
+
+SEED = 9
+ACTIONS = 100
+REOPEN_AT = 50
+STALL_LIMIT_S = 0.5
+TICK_MS = 50
+SETTLE_MS = 60_000
+ERROR_WORDS = ("error", "exception", "traceback", "cannot", "failed", "invalid", "destroyed while")
+"""A Qt warning containing one of these (lower case) counts as an error; critical and fatal always do."""
+
+
+class StallMeter:
+    """The longest gap in seconds between ticks of a :data:`TICK_MS` timer while started."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._last: float | None = None
+        self._timer = QTimer()
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.monotonic()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._tick()
+        self._last = None
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self._last is not None:
+            self.worst = max(self.worst, now - self._last)
+        self._last = now
+
+
+@pytest.fixture
+def errors(monkeypatch) -> Iterator[list[str]]:
+    """Exceptions that reach sys.excepthook or threading.excepthook, and Qt error-like messages."""
+    seen: list[str] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: seen.append(f"{kind.__name__}: {value}"))
+    monkeypatch.setattr(threading, "excepthook", lambda hook: seen.append(f"thread: {hook.exc_value!r}"))
+
+    def on_message(kind: QtMsgType, _context: object, message: str) -> None:
+        lowered = message.lower()
+        if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) or (
+                kind == QtMsgType.QtWarningMsg and any(word in lowered for word in ERROR_WORDS)):
+            seen.append(f"Qt: {message}")
+
+    previous = qInstallMessageHandler(on_message)
+    yield seen
+    qInstallMessageHandler(previous)
+
+
+def open_window(qtbot, meter: StallMeter) -> MainWindow:
+    """A shown window with the bundled model and default sample, settled; the meter runs from then."""
+    window = MainWindow(remember=False)
+    window.show()
+    window.controller.load_model(ModelSpec())
+    window.controller.open_sample(images.default_sample())
+    qtbot.waitUntil(lambda: window.controller.settled, timeout=SETTLE_MS)
+    meter.start()
+    return window
+
+
+def close_window(window: MainWindow, meter: StallMeter) -> weakref.ref:
+    """Close and delete ``window``; a weak reference to its model."""
+    meter.stop()
+    model = weakref.ref(window.state.model)
+    window.close()
+    assert window.controller.shutdown(30_000)
+    window.deleteLater()
+    return model
+
+
+def actions(qtbot, window: MainWindow, rng: random.Random, clicks: Counter) -> dict[str, Callable[[], object]]:
+    """The random actions on ``window``, by name; ``clicks`` counts the buttons clicked by title."""
+    state, controller = window.state, window.controller
+
+    run_panes = [pane for pane in window.panes.values() if isinstance(pane, RunPane)]
+
+    def click(name: str, among: list[RunPane]) -> None:
+        """Bring one of ``among`` to the front and click its button ``name`` if enabled."""
+        if not among:
+            return
+        pane = rng.choice(among)
+        window.tabs.setCurrentWidget(pane)
+        button = getattr(pane, name)
+        if button.isEnabled():
+            clicks[f"{pane.key}.{name}"] += 1
+            button.click()
+
+    def run_and_cancel() -> None:
+        click("run_button", run_panes)
+        qtbot.wait(rng.randrange(0, 60))
+        click("cancel_button", [pane for pane in run_panes if pane.running])
+
+    def layer() -> None:
+        if state.layer_rows:
+            state.set_layer(rng.choice(state.layer_rows).name)
+
+    return {
+        "tab": lambda: window.tabs.setCurrentIndex(rng.randrange(window.tabs.count())),
+        "layer": layer,
+        "channel": lambda: state.set_channel(rng.randrange(-1, 8)),
+        "image": lambda: controller.open_sample(rng.choice(images.samples())),
+        "model": lambda: controller.load_model(ModelSpec()),
+        "run": lambda: click("run_button", run_panes),
+        "cancel": lambda: click("cancel_button", [pane for pane in run_panes if pane.running]),
+        "run_and_cancel": run_and_cancel,
+    }
+
+
+WEIGHTS = {"tab": 6, "layer": 4, "channel": 3, "image": 2, "model": 1, "run": 4, "cancel": 2, "run_and_cancel": 3}
+
+
+def settle_all(qtbot, window: MainWindow) -> None:
+    """Cancel the runs and wait until the window and every visible pane are idle (hidden panes
+    compute nothing)."""
+    for pane in window.panes.values():
+        if isinstance(pane, RunPane):
+            pane.cancel()
+    qtbot.waitUntil(lambda: window.controller.settled and all(
+        getattr(pane, "settled", True) for pane in window.panes.values() if pane.isVisible()),
+        timeout=SETTLE_MS)
+
+
+def test_random_actions_raise_nothing_leave_no_hook_and_never_stall(qtbot, errors):
+    rng = random.Random(SEED)
+    meter = StallMeter()
+    window = open_window(qtbot, meter)
+    names = list(WEIGHTS)
+    freed: list[weakref.ref] = []
+    clicks: Counter = Counter()
+    for index in range(ACTIONS):
+        if index == REOPEN_AT:
+            settle_all(qtbot, window)
+            freed.append(close_window(window, meter))
+            del window
+            qtbot.wait(50)
+            window = open_window(qtbot, meter)
+        actions(qtbot, window, rng, clicks)[rng.choices(names, [WEIGHTS[name] for name in names])[0]]()
+        qtbot.wait(rng.randrange(10, 250))
+    settle_all(qtbot, window)
+    meter.stop()
+    assert hook_count(window.state.model.module) == 0
+    freed.append(close_window(window, meter))
+    del window
+    qtbot.wait(50)
+    gc.collect()
+    assert [ref() for ref in freed] == [None, None]
+    assert errors == []
+    for key in ("occlusion", "invariance", "dream"):
+        assert clicks[f"{key}.run_button"] >= 2 and clicks[f"{key}.cancel_button"] >= 1, clicks
+    assert meter.worst < STALL_LIMIT_S, f"the GUI thread stalled for {meter.worst * 1000:.0f} ms"
