@@ -4,6 +4,7 @@ Clicking a row makes that class the target; the search box picks any class. Unti
 one, the target follows the top prediction.
 """
 
+import math
 from html import escape
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
@@ -40,7 +41,10 @@ TARGET_BAR_COLOUR = QColor("#e08a1e")
 
 
 def percent(probability: float) -> str:
-    """A probability as a percentage with sensible precision: ``97.3%``, ``0.42%``, ``<0.01%``."""
+    """A probability as a percentage with sensible precision: ``97.3%``, ``0.42%``, ``<0.01%``;
+    ``n/a`` for a non-finite value (a model whose output is NaN or inf)."""
+    if not math.isfinite(probability):
+        return "n/a"
     value = probability * 100
     if value >= 10:
         return f"{value:.1f}%"
@@ -72,7 +76,8 @@ class ProbabilityBarDelegate(QStyledItemDelegate):
         painter.setBrush(option.palette.color(QPalette.ColorRole.AlternateBase).darker(108))
         painter.drawRoundedRect(rect, 2, 2)
         bar = QRect(rect)
-        bar.setWidth(max(1, round(rect.width() * float(probability))))
+        fraction = float(probability) if math.isfinite(float(probability)) else 0.0
+        bar.setWidth(max(1, round(rect.width() * fraction)))
         painter.setBrush(TARGET_BAR_COLOUR if is_target else BAR_COLOUR)
         painter.drawRoundedRect(bar, 2, 2)
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))

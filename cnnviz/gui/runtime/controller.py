@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
@@ -26,6 +27,8 @@ from cnnviz.gui.runtime.model_spec import ModelSpec, load_model
 from cnnviz.gui.runtime.worker import Task, Worker
 
 TOP_K = 5
+NON_FINITE_WARNING = ("Warning: the model's output for this image is not finite (NaN or inf), so its "
+                      "predictions are meaningless.")
 PREVIEW_SIDE = 1024
 """Longest side of the copy of an image used for display."""
 
@@ -239,6 +242,8 @@ class Controller(QObject):
             return
         self.state.set_input(result.tensor, result.seen)
         self.state.set_predictions(result.predictions)
+        if not np.isfinite(result.predictions.probabilities).all():
+            self.state.show_status(NON_FINITE_WARNING)
         if self._follow_top1 or self.state.target < 0:
             self.state.set_target(result.predictions.top[0][0])
 
