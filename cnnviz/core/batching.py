@@ -104,7 +104,8 @@ def batch_cap(cost: ItemCost, available: int | None = None) -> int:
 def forward_batch(model: LoadedModel, batch: torch.Tensor, *,
                   reducers: dict[str, Reducer] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Probabilities [N, classes] for ``batch`` [N, C, H, W], and ``reducers[name](output)`` of each
-    named layer's output (last call), all detached, in one forward pass in eval mode without gradients."""
+    named layer's output (last call), all detached, in one forward pass in eval mode without gradients.
+    Raises ValueError when the model's class scores are not all finite."""
     reducers = reducers or {}
     modules = dict(model.module.named_modules())
     kept: dict[str, torch.Tensor] = {}
@@ -121,6 +122,9 @@ def forward_batch(model: LoadedModel, batch: torch.Tensor, *,
         for name, reduce in reducers.items():
             hooks.add(modules[name].register_forward_hook(keeper(name, reduce)))
         logits = output_logits(model.module(batch.to(model.device)))
+    if not torch.isfinite(logits).all():
+        raise ValueError(f"{model.display_name} gives non-finite class scores (NaN or inf) for this image, "
+                         "so its probabilities would be meaningless")
     return torch.softmax(logits.float(), dim=1), kept
 
 

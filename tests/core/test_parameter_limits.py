@@ -136,3 +136,25 @@ def test_top_units_clamps_k_to_the_channels(bundled, boot):
 def test_cancel_still_raises_cancelled(bundled, boot):
     with pytest.raises(Cancelled):
         occlusion.occlude(bundled, boot, batch_size=8, progress=lambda done, total: done < 16)
+
+
+def test_non_finite_class_scores_are_refused_not_mapped(boot):
+    from torch import nn
+
+    from cnnviz.core import wrap
+
+    class NanOnBright(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.fc = nn.Linear(2, 3)
+
+        def forward(self, x):
+            pooled = self.conv(x).mean(dim=(2, 3))
+            return self.fc(pooled) * torch.sqrt(0.5 - x.amax())
+
+    model = wrap(NanOnBright(), input_size=(28, 28), mean=(0.5,), std=(0.5,))
+    with pytest.raises(ValueError, match="non-finite class scores"):
+        occlusion.occlude(model, boot, window=8, stride=8)
+    with pytest.raises(ValueError, match="non-finite class scores"):
+        invariance.curves(model, boot, kind="rotation", values=[0.0, 90.0])
