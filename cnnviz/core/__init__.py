@@ -16,6 +16,8 @@ from cnnviz.core import (
     datasets,
     deconv,
     dream,
+    embedding,
+    features,
     filters,
     forward,
     images,
@@ -23,6 +25,7 @@ from cnnviz.core import (
     layers,
     models,
     occlusion,
+    retrieval,
     scan,
     top_patches,
 )
@@ -30,6 +33,6 @@ from cnnviz.core.loaded_model import LoadedModel, wrap
 from cnnviz.core.progress import Cancelled, ProgressFn
 
 __all__ = [
-    "Cancelled", "LoadedModel", "ProgressFn", "datasets", "deconv", "dream", "filters", "forward", "images",
-    "invariance", "layers", "models", "occlusion", "scan", "top_patches", "wrap",
+    "Cancelled", "LoadedModel", "ProgressFn", "datasets", "deconv", "dream", "embedding", "features", "filters",
+    "forward", "images", "invariance", "layers", "models", "occlusion", "retrieval", "scan", "top_patches", "wrap",
 ]
