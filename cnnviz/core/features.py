@@ -98,6 +98,15 @@ def feature_size(shape: tuple[int, ...], pooling: str) -> int:
     return int(np.prod(shape[1:]))
 
 
+def of_image(model: LoadedModel, x: torch.Tensor, layer: str, pooling: str = "auto", p: float = 3.0) -> np.ndarray:
+    """The feature vector [D] float32 of one preprocessed image ``x`` [1, C, H, W] (e.g. an image
+    from outside the dataset, as a retrieval query), made as :func:`extract` makes them."""
+    _check(pooling, p)
+    output = forward_to(model, x, layers=layer, stop_early=called_once(model, layer),
+                        reduce=lambda _name, out: pooled(out, pooling, p).float())[layer]
+    return output[0].cpu().numpy().astype(np.float32)
+
+
 def _check(pooling: str, p: float) -> None:
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")

@@ -7,6 +7,7 @@ images of the query's class as the relevant ones; tied similarities count as one
 scikit-learn's ``average_precision_score``.
 """
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -127,3 +128,29 @@ def evaluate(features: Features, ks: Sequence[int] = (1, 5, 15), progress: Progr
                  if bool((valid & (labels == c)).any())}
     precision = {k: float(torch.cat(parts)[valid].mean()) for k, parts in top.items()}
     return RetrievalScores(float(ap[valid].mean()), per_class, precision, int(valid.sum()))
+
+
+@dataclass(frozen=True)
+class PoolingScore:
+    """How well one pooling of a layer retrieves: its ``pooling``, feature ``size``, the
+    :class:`RetrievalScores` and the mean ``seconds_per_query`` of a :func:`search` (k = 15)."""
+
+    pooling: str
+    size: int
+    scores: RetrievalScores
+    seconds_per_query: float
+
+
+def timed_search(features: Features, queries: int = 20) -> float:
+    """Mean seconds of one :func:`search` (k = 15) over the first ``queries`` images."""
+    began = time.perf_counter()
+    count = min(queries, len(features.images))
+    for row in range(count):
+        search(features, int(features.images[row]))
+    return (time.perf_counter() - began) / max(count, 1)
+
+
+def compare(features_by_pooling: dict[str, Features]) -> list[PoolingScore]:
+    """:class:`PoolingScore` of each pooling's features (e.g. :func:`~cnnviz.core.features.extract` of
+    one layer with "avg", "max", "gem" and "flatten"), in the order given."""
+    return [PoolingScore(name, f.size, evaluate(f), timed_search(f)) for name, f in features_by_pooling.items()]
