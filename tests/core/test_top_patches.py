@@ -79,7 +79,7 @@ def test_hits_csv_has_one_row_per_hit(full_index, fashion_folder, layer):
     expected = [(c, r, h) for c in (2, 0) for r, h in enumerate(full_index.top(layer, c))]
     assert len(rows) == len(expected) == 18
     for row, (channel, rank, hit) in zip(rows, expected):
-        assert (int(row["unit"]), int(row["rank"])) == (channel, rank)
+        assert (int(row["unit"]), int(row["rank"])) == (channel, rank + 1)  # 1 = best in the table
         assert row["file"] in (fashion_folder.files[hit.image], str(fashion_folder.path(hit.image)))
         assert row["label"] == fashion_folder.label_name(hit.image)
         assert abs(float(row["activation"]) - hit.activation) <= 1e-5 * max(1.0, abs(hit.activation))
