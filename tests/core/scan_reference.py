@@ -75,17 +75,18 @@ def write_bad_folder(root: Path) -> dict[str, str]:
     return kinds
 
 
-def brute_force(module: torch.nn.Module, inputs: list[torch.Tensor], layers: list[str]) -> dict[str, Reference]:
-    """Scores of every channel of ``layers`` for each preprocessed input [1, C, H, W], one forward
-    pass per image with plain forward hooks that clone the whole output."""
+def brute_force(module: torch.nn.Module, inputs: list[torch.Tensor], layers: list[str],
+                chunk: int = 50) -> dict[str, Reference]:
+    """Scores of every channel of ``layers`` for each preprocessed input [1, C, H, W], by forward
+    passes over ``chunk`` inputs at a time with plain forward hooks that clone the whole output."""
     modules = dict(module.named_modules())
     kept: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     handles = [modules[name].register_forward_hook(
         lambda _m, _i, out, name=name: kept[name].append(out.detach().clone())) for name in layers]
     try:
         with torch.no_grad():
-            for x in inputs:
-                module(x)
+            for start in range(0, len(inputs), chunk):
+                module(torch.cat(inputs[start:start + chunk]))
     finally:
         for handle in handles:
             handle.remove()
