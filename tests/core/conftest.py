@@ -57,3 +57,50 @@ def boot(bundled):
     from cnnviz.core import images
 
     return bundled.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))
+
+
+@pytest.fixture(scope="session")
+def fashion_test_split():
+    """The Fashion-MNIST test split (images [10000, 28, 28] uint8, labels [10000]); skips when absent."""
+    from cnnviz.core import fashion_mnist
+
+    if not fashion_mnist.available():
+        pytest.skip(f"Fashion-MNIST is not installed in {fashion_mnist.DATA_DIR}")
+    return fashion_mnist.load_split("test")
+
+
+@pytest.fixture(scope="session")
+def fashion_tree(tmp_path_factory, fashion_test_split):
+    """The first 1 000 test images as PNGs in a class-per-folder tree: (root, original index of each
+    file in sorted order)."""
+    from scan_reference import SCAN_IMAGES, write_fashion_tree
+
+    root = tmp_path_factory.mktemp("fashion_tree")
+    images, labels = fashion_test_split
+    return root, write_fashion_tree(root, images, labels, SCAN_IMAGES)
+
+
+@pytest.fixture(scope="session")
+def scan_model():
+    """The bundled model for the scan tests (one per session; tests must not change it)."""
+    from cnnviz.core import models
+
+    return models.load_default()
+
+
+@pytest.fixture(scope="session")
+def fashion_folder(fashion_tree):
+    """``datasets.open_folder`` of the 1 000-image tree."""
+    from cnnviz.core import datasets
+
+    return datasets.open_folder(fashion_tree[0])
+
+
+@pytest.fixture(scope="session")
+def full_index(scan_model, fashion_folder):
+    """One uninterrupted scan of the 1 000-image tree on ``SCAN_LAYERS``, k = 9, workers = 0."""
+    from scan_reference import SCAN_LAYERS
+
+    from cnnviz.core import scan
+
+    return scan.build(scan_model, fashion_folder, layers=SCAN_LAYERS, k=9, batch_size=64, workers=0)
