@@ -110,7 +110,7 @@ def new_index(model: LoadedModel, dataset: ImageDataset, layers: str | Sequence[
         raise ValueError(f"k must be a whole number of at least 1 image, not {k!r}")
     labels = None if dataset.labels is None else np.asarray(dataset.labels, dtype=np.int64)
     return ScanIndex(model_name=model.display_name, weights=weights_checksum(model), dataset=dataset.identity(),
-                     labels=labels, classes=list(dataset.classes), layers=_checked_layers(model, layers), k=k,
+                     label_array=labels, classes=list(dataset.classes), layers=_checked_layers(model, layers), k=k,
                      shard=shard, total=len(shard_images(len(dataset), shard)), seen=np.zeros(len(dataset), bool),
                      class_count=np.zeros(len(dataset.classes) if labels is not None else 0, np.int64))
 
@@ -155,8 +155,8 @@ def add_batch(model: LoadedModel, index: ScanIndex, batch: Batch, *, stop_early:
                          reduce=_reducer(index.grids))
     images = batch.indices.numpy()
     onehot = None
-    if index.labels is not None:
-        onehot = np.eye(len(index.classes))[index.labels[images]]
+    if index.label_array is not None:
+        onehot = np.eye(len(index.classes))[index.label_array[images]]
         index.class_count += onehot.sum(axis=0).astype(np.int64)
     for layer in index.layers:
         scores, where = reduced[layer].cpu().numpy().transpose(2, 0, 1)

@@ -29,7 +29,7 @@ def save(index: ScanIndex, path: str | Path) -> Path:
     arrays: dict[str, np.ndarray] = {
         "meta": np.frombuffer(json.dumps(_header(index)).encode("utf-8"), dtype=np.uint8),
         "seen": index.seen, "class_count": index.class_count,
-        "labels": np.asarray(index.labels if index.labels is not None else [], dtype=np.int64),
+        "labels": index.label_array if index.label_array is not None else np.zeros(0, np.int64),
     }
     for number, layer in enumerate(index.layers):
         if layer in index.tallies:
@@ -49,7 +49,7 @@ def save(index: ScanIndex, path: str | Path) -> Path:
 def _header(index: ScanIndex) -> dict[str, Any]:
     return {
         "format": FORMAT, "model_name": index.model_name, "weights": index.weights, "dataset": index.dataset,
-        "labelled": index.labels is not None, "classes": index.classes, "layers": index.layers, "k": index.k,
+        "labelled": index.label_array is not None, "classes": index.classes, "layers": index.layers, "k": index.k,
         "shard": list(index.shard) if index.shard else None, "total": index.total, "count": index.count,
         "grids": {name: list(grid) if grid else None for name, grid in index.grids.items()},
         "spatial": {name: tally.spatial for name, tally in index.tallies.items()},
@@ -83,7 +83,7 @@ def _index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ScanIndex:
             tallies[layer] = Tally(**fields, spatial=bool(meta["spatial"][layer]))
     return ScanIndex(
         model_name=meta["model_name"], weights=meta["weights"], dataset=meta["dataset"],
-        labels=arrays["labels"] if meta["labelled"] else None, classes=list(meta["classes"]),
+        label_array=arrays["labels"] if meta["labelled"] else None, classes=list(meta["classes"]),
         layers=list(meta["layers"]), k=int(meta["k"]), shard=tuple(meta["shard"]) if meta["shard"] else None,
         total=int(meta["total"]), seen=arrays["seen"].astype(bool), count=int(meta["count"]),
         class_count=arrays["class_count"], tallies=tallies,

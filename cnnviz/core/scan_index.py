@@ -117,8 +117,9 @@ class ScanIndex:
     """The result of a scan of dataset ``dataset`` (its identity: kind, name, root, files) by the
     model ``model_name`` with weights checksum ``weights``, over ``layers`` with ``k`` hits per unit.
 
-    ``seen`` [N] marks the images scored or skipped; ``total`` is how many the index covers when
-    complete (for ``shard`` (i, n), the images whose index % n == i - 1). ``skipped`` holds
+    ``label_array`` [N] int64 holds the labels (None without; :attr:`labels` as a list). ``seen`` [N]
+    marks the images scored or skipped; ``total`` is how many the index covers when complete (for
+    ``shard`` (i, n), the images whose index % n == i - 1). ``skipped`` holds
     (dataset index, reason) of the images that could not be decoded. ``grids`` maps each layer to its
     output grid (H, W), or None for a layer without one.
     """
@@ -126,7 +127,7 @@ class ScanIndex:
     model_name: str
     weights: str
     dataset: dict[str, Any]
-    labels: np.ndarray | None
+    label_array: np.ndarray | None
     classes: list[str]
     layers: list[str]
     k: int
@@ -138,6 +139,11 @@ class ScanIndex:
     tallies: dict[str, Tally] = field(default_factory=dict)
     grids: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[int] | None:
+        """The dataset's labels (class indices), None without labels."""
+        return None if self.label_array is None else self.label_array.tolist()
 
     @property
     def scanned(self) -> int:
@@ -192,7 +198,7 @@ class ScanIndex:
         """Per-channel statistics of ``layer`` over the images scored so far."""
         tally = self.tally(layer)
         count = max(self.count, 1)
-        if self.labels is None:
+        if self.label_array is None:
             return UnitStats(layer, self.count, tally.fired / count, tally.total / count, tally.values[:, 0].copy())
         per_class = self.class_count.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -106,8 +106,6 @@ def test_index_describes_the_scan(full_index, scan_model, fashion_folder, refere
     assert [full_index.channels(n) for n in SCAN_LAYERS] == [32, 128, 128]
 
 
-@pytest.mark.xfail(strict=True, reason="ScanIndex.labels is an int64 ndarray; the issue-10 API says list[int] | None "
-                   "(as ImageDataset.labels), so `index.labels == ds.labels` is an array, not a bool")
 def test_index_labels_are_a_list_like_the_datasets(full_index, fashion_folder):
     assert isinstance(full_index.labels, list) and full_index.labels == fashion_folder.labels
 
