@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
+from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.layers import LayerRow
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.runtime.model_spec import ModelSpec
@@ -52,6 +53,8 @@ class AppState(QObject):
     - ``target_changed(int)``: the target class index (for class-specific tools).
     - ``layer_changed(str)``: the selected layer's dotted name ("" for none).
     - ``channel_changed(int)``: the selected channel of that layer (-1 for none).
+    - ``dataset_changed(object)``: the image collection the dataset tools work on
+      (:class:`~cnnviz.core.datasets.ImageDataset`, None for none; chosen in any of their panes).
     - ``device_changed(str)``: the device the model runs on ("cpu", "cuda", "mps").
     - ``busy_changed(bool)``: background work started (True) or everything finished (False).
     - ``status_message(str)``: a short message for the status bar.
@@ -65,6 +68,7 @@ class AppState(QObject):
     target_changed = Signal(int)
     layer_changed = Signal(str)
     channel_changed = Signal(int)
+    dataset_changed = Signal(object)
     device_changed = Signal(str)
     busy_changed = Signal(bool)
     status_message = Signal(str)
@@ -84,6 +88,7 @@ class AppState(QObject):
         self.target = -1
         self.layer = ""
         self.channel = -1
+        self.dataset: ImageDataset | None = None
         self.device = "cpu"
         self.busy = False
 
@@ -140,6 +145,12 @@ class AppState(QObject):
         if index != self.channel:
             self.channel = index
             self.channel_changed.emit(index)
+
+    def set_dataset(self, dataset: ImageDataset | None) -> None:
+        """Make ``dataset`` the collection the dataset tools work on (None for none)."""
+        if dataset is not self.dataset:
+            self.dataset = dataset
+            self.dataset_changed.emit(dataset)
 
     def set_device(self, device: str) -> None:
         """Record that the model now runs on ``device``."""
