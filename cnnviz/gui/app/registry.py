@@ -16,6 +16,7 @@ from cnnviz.gui.panes.activations import ActivationsPane
 from cnnviz.gui.panes.architecture import ArchitecturePane
 from cnnviz.gui.panes.deconv.pane import DeconvPane
 from cnnviz.gui.panes.dream.pane import DreamPane
+from cnnviz.gui.panes.features.pane import FeaturesPane
 from cnnviz.gui.panes.filters import FiltersPane
 from cnnviz.gui.panes.image import ImagePane
 from cnnviz.gui.panes.input import InputPane
@@ -46,6 +47,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("dream", "Deep dream", DreamPane),
     Pane("occlusion", "Occlusion", OcclusionPane),
     Pane("invariance", "Invariance", InvariancePane),
+    Pane("features", "Feature space", FeaturesPane),
 ]
 
 DOCK_PANES: list[Pane] = [

@@ -1,0 +1,1 @@
+"""The Feature space pane: t-SNE/PCA/UMAP maps of a dataset's features and image retrieval."""

@@ -1,0 +1,162 @@
+"""The background side of the Feature space pane: a map (features, then the 2-D embedding and the
+retrieval scores, in one job), a retrieval query and the pooling comparison. Each job is a plain
+function handed to a worker; the generators yield ``(done, total, item)`` as
+:mod:`cnnviz.gui.runtime.worker` expects, ``done``/``total`` counting images and embedding iterations
+together, each item a whole partial result.
+"""
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cnnviz.core import embedding, features, retrieval
+from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.embedding import Embedding
+from cnnviz.core.features import Features
+from cnnviz.core.models import LoadedModel
+from cnnviz.core.retrieval import Match, PoolingScore, RetrievalScores
+from cnnviz.gui.panes.features.thumbs import thumbnails
+
+COMPARED = ("avg", "max", "gem", "flatten")
+"""The poolings "Compare poolings" scores."""
+BATCH_SIZE = 64
+
+
+@dataclass(frozen=True, eq=False)
+class MapRequest:
+    """One map: ``model`` over ``dataset`` (both compared by identity) at ``layer`` pooled by ``pooling``
+    (GeM exponent ``p``), embedded by ``method`` (t-SNE with ``perplexity``, ``seed`` and ``iterations``),
+    features cached in ``cache`` (None: not cached)."""
+
+    model: LoadedModel
+    dataset: ImageDataset
+    layer: str
+    pooling: str
+    p: float
+    method: str
+    perplexity: float
+    seed: int
+    iterations: tuple[int, int]
+    cache: Path | None
+
+
+@dataclass(frozen=True, eq=False)
+class MapResult:
+    """A finished map: its ``request``, the ``features``, the ``embedding`` and the retrieval ``scores``
+    (None without labels; ``scores_note`` then says why)."""
+
+    request: MapRequest
+    features: Features
+    embedding: Embedding
+    scores: RetrievalScores | None
+    scores_note: str = ""
+
+
+MapItem = tuple[int, int, Features | None, np.ndarray | None]
+"""(done, total, features once extracted, partial map [N, 2] while embedding)."""
+
+
+def map_steps(request: MapRequest) -> int:
+    """How many embedding steps the progress of ``request`` counts after the images."""
+    return sum(request.iterations) if request.method == "tsne" else 1
+
+
+def cached_features(model: LoadedModel, dataset: ImageDataset, layer: str, pooling: str, p: float,
+                    cache: Path | None, offset: int = 0, total: int | None = None
+                    ) -> Generator[MapItem, None, Features]:
+    """:func:`cnnviz.core.features.extract_steps` reading and writing the cache file of
+    :func:`cnnviz.core.features.cache_path` (as ``extract(cache=...)`` does); yields (offset + images
+    done, ``total`` (default: the images), None, None)."""
+    total = len(dataset) if total is None else total
+    path = features.cache_path(cache, model, dataset, layer, pooling, p) if cache is not None else None
+    if path is not None and path.is_file():
+        try:
+            return features.load(path)
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)
+    steps = features.extract_steps(model, dataset, layer, pooling, p, batch_size=BATCH_SIZE)
+    try:
+        while True:
+            done, _ = next(steps)
+            yield offset + done, total, None, None
+    except StopIteration as stop:
+        result: Features = stop.value
+    finally:
+        steps.close()
+    if path is not None:
+        features.save(result, path)
+    return result
+
+
+def scores_of(f: Features) -> tuple[RetrievalScores | None, str]:
+    """The retrieval scores of ``f`` and "" or None and why there are none."""
+    try:
+        return retrieval.evaluate(f), ""
+    except ValueError as error:
+        return None, str(error)
+
+
+def map_job(request: MapRequest) -> Generator[MapItem, None, MapResult]:
+    """Features, then the map (items: :data:`MapItem`), then the retrieval scores."""
+    images = len(request.dataset)
+    total = images + map_steps(request)
+    f = yield from cached_features(request.model, request.dataset, request.layer, request.pooling, request.p,
+                                   request.cache, total=total)
+    yield images, total, f, None
+    steps = embedding.project_steps(f, request.method, request.seed, request.perplexity,
+                                    iterations=request.iterations)
+    try:
+        while True:
+            done, _, xy = next(steps)
+            yield images + done, total, f, xy
+    except StopIteration as stop:
+        result: Embedding = stop.value
+    finally:
+        steps.close()
+    scores, note = scores_of(f)
+    return MapResult(request, f, result, scores, note)
+
+
+def compare_job(model: LoadedModel, dataset: ImageDataset, layer: str, p: float, cache: Path | None
+                ) -> Generator[MapItem, None, list[PoolingScore]]:
+    """The features of ``layer`` with each pooling of :data:`COMPARED`, then their retrieval scores."""
+    total = len(dataset) * len(COMPARED)
+    by_pooling: dict[str, Features] = {}
+    for number, pooling in enumerate(COMPARED):
+        by_pooling[pooling] = yield from cached_features(model, dataset, layer, pooling, p, cache,
+                                                         number * len(dataset), total)
+    yield total, total, None, None
+    return retrieval.compare(by_pooling)
+
+
+@dataclass(frozen=True, eq=False)
+class QueryResult:
+    """The nearest images to the query of ``map_result`` (``image``: its dataset index, None for an image
+    from outside the dataset), the query's ``label`` (None: unknown) and the matches' thumbnails."""
+
+    map_result: MapResult
+    image: int | None
+    label: int | None
+    matches: list[Match]
+    pictures: list[Image.Image | None]
+
+
+def query_job(result: MapResult, image: int | None, x: torch.Tensor | None, k: int = 15) -> QueryResult:
+    """The ``k`` images nearest to dataset image ``image`` or, when None, to the input ``x`` [1, C, H, W]
+    pooled as the map's features (for an image from outside the dataset)."""
+    f, request = result.features, result.request
+    label = None
+    if image is not None:
+        row = f.row_of(image)
+        label = None if f.labels is None or row is None else int(f.labels[row])
+        matches = retrieval.search(f, image, k)
+    elif x is None:
+        raise ValueError("there is no current input to search with")
+    else:
+        vector = features.of_image(request.model, x, request.layer, request.pooling, request.p)
+        matches = retrieval.search(f, vector, k)
+    return QueryResult(result, image, label, matches, thumbnails(request.dataset, [m.image for m in matches]))

@@ -1,0 +1,459 @@
+"""The Feature space pane: a dataset's images as a 2-D map of one layer's features (t-SNE, PCA or
+UMAP), coloured by class, and image retrieval with those features.
+
+Choose the dataset (shared with the other dataset tools), the layer (its feature size is shown), the
+pooling and the method; Compute runs :func:`~cnnviz.gui.panes.features.job.map_job` on the compute
+worker (features, cached in the data folder, then the map, whose partial t-SNE maps are shown as they
+come, then the retrieval scores). Hover a point to see its image, click it to make it the current
+image, drag with Shift to select images. "Keep for comparison" keeps the map shown on the left of the
+next one. The current image (also one from outside the dataset) is the retrieval query; "Compare
+poolings" scores the layer's average, max, GeM and flatten features. A new model or dataset clears the maps.
+"""
+
+from html import escape
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
+
+from cnnviz.core import datasets, feature_tables
+from cnnviz.core.datasets import ImageDataset
+from cnnviz.gui.panes.features import job
+from cnnviz.gui.panes.features.controls import METHOD_TITLES, POOLING_TITLES, SettingsRow, size_text
+from cnnviz.gui.panes.features.legend import ClassLegend
+from cnnviz.gui.panes.features.scatter import SELECT_MODES, MapView
+from cnnviz.gui.panes.features.side import SidePanel
+from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnails
+from cnnviz.gui.panes.pane_context import PaneContext
+from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.widgets.dialogs import show_error
+from cnnviz.gui.widgets.export_dialog import default_folder
+from cnnviz.gui.widgets.layer_picker import layer_choices
+
+IDLE_TEXT = "Choose a dataset, a layer and a method, then Compute (Ctrl+R)"
+MAX_SELECTION = 200
+"""Most thumbnails the selection grid shows."""
+
+
+def default_cache() -> Path:
+    """Where the features are cached: ``features`` in the application's data folder."""
+    root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(root or Path.home() / ".cnnviz") / "features"
+
+
+def caption(result: job.MapResult) -> str:
+    """HTML caption of a map: model, layer, pooling, method, KL divergence (t-SNE) and mAP."""
+    request, f, e = result.request, result.features, result.embedding
+    pooling = "vector" if f.pooling == "none" else POOLING_TITLES.get(f.pooling, f.pooling)
+    if f.pooling == "gem":
+        pooling += f" p={f.p:g}"
+    parts = [f"<b>{escape(f.model_name)}</b>", escape(f.layer), f"{pooling} ({f.size})", METHOD_TITLES[e.method]]
+    if e.kl_divergence is not None:
+        parts.append(f"KL {e.kl_divergence:.3f}")
+    parts.append(f"mAP {result.scores.mean_average_precision:.3f}" if result.scores is not None else "no mAP")
+    return " · ".join(parts) + f"<br>{escape(request.dataset.name)}: {len(f.images)} images"
+
+
+class FeaturesPane(RunPane):
+    """See the module docstring. ``maps``: [kept map or None, current map or None]; ``query``: the shown
+    retrieval; ``comparison``: the pooling scores shown; ``cache_folder``: where features are cached."""
+
+    def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, "features", layer_choices, parent, unit="steps", run_title="Compute")
+        self.run_button.setToolTip("Extract the features and compute the map (Ctrl+R)")
+        self.maps: list[job.MapResult | None] = [None, None]
+        self.query: job.QueryResult | None = None
+        self.comparison: list = []
+        self.cache_folder: Path | None = default_cache()
+        self.iterations = (250, 500)
+        self.thumbs = ThumbnailCache()
+        self._picked: tuple[object, int] | None = None
+        self._query_for: tuple | None = None
+        self._shown_progress: tuple[int, int] | None = None
+        self._build_controls()
+        self._build_figure()
+        self.side = SidePanel()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.figure)
+        splitter.addWidget(self.side)
+        splitter.setStretchFactor(0, 1)
+        self.arrange(self._source_row(), self.settings_row,
+                     self.run_row(self.keep_button, self.select_combo, self.partial_label),
+                     layer_widgets=(self.size_label,), body=splitter)
+        self._connect()
+        self.clear_views()
+        self._dataset_changed(self.state.dataset)
+
+    def _build_controls(self) -> None:
+        self.size_label = QLabel()
+        self.size_label.setToolTip("Feature length per image with this layer and pooling")
+        self.settings_row = SettingsRow()
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.setToolTip("An image folder: one subfolder per class, or a flat folder (no labels)")
+        self.mnist_button = QPushButton("Fashion-MNIST test")
+        self.mnist_button.setToolTip("The installed Fashion-MNIST test set (10 000 labelled images)")
+        self.mnist_button.setVisible(datasets.fashion_mnist_available())
+        self.dataset_label = QLabel()
+        self.keep_button = QPushButton("Keep for comparison")
+        self.keep_button.setToolTip("Keep this map on the left; the next Compute shows its map beside it")
+        self.select_combo = QComboBox()
+        for mode, title in zip(SELECT_MODES, ("Pan (Shift+drag selects)", "Select rectangle", "Select lasso")):
+            self.select_combo.addItem(title, mode)
+        self.select_combo.setToolTip("What dragging on a map does")
+
+    def _build_figure(self) -> None:
+        self.views = [MapView(), MapView()]
+        self.legend = ClassLegend()
+        maps = QHBoxLayout()
+        for view in self.views:
+            maps.addWidget(view, 1)
+        maps.addWidget(self.legend)
+        self.make_figure(self._export_name, self._export_data, maps)
+        self.map_csv_button = QPushButton("Map CSV…")
+        self.map_csv_button.setToolTip("Save the current map's coordinates and labels (index, file, label, x, y)")
+
+    def _source_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Dataset"))
+        for widget in (self.folder_button, self.mnist_button):
+            row.addWidget(widget)
+        row.addWidget(self.dataset_label, 1)
+        row.addWidget(self.map_csv_button)
+        return row
+
+    def _connect(self) -> None:
+        self.folder_button.clicked.connect(self.ask_folder)
+        self.mnist_button.clicked.connect(lambda: self.open_dataset(datasets.fashion_mnist, "test"))
+        self.settings_row.pooling_combo.currentIndexChanged.connect(lambda _i: self._show_size())
+        self.picker.layer_chosen.connect(lambda _name: self._show_size())
+        self.keep_button.clicked.connect(self.keep)
+        self.select_combo.currentIndexChanged.connect(self._select_mode_changed)
+        self.legend.hidden_changed.connect(self._hidden_changed)
+        for slot, view in enumerate(self.views):
+            view.hovered.connect(lambda row, slot=slot: self.hover(slot, row))
+            view.clicked.connect(lambda row, slot=slot: self.pick(slot, row))
+            view.selected.connect(lambda rows, slot=slot: self.select(slot, rows))
+        self.state.dataset_changed.connect(self._dataset_changed)
+        self.side.selection.image_clicked.connect(self.open_image)
+        self.side.retrieval.matches.image_clicked.connect(self.open_image)
+        self.side.retrieval.compare_button.clicked.connect(self.compare_poolings)
+        self.side.retrieval.scores_csv_button.clicked.connect(lambda: self._ask_csv("scores", self.export_scores_csv))
+        self.side.retrieval.compare_csv_button.clicked.connect(
+            lambda: self._ask_csv("poolings", self.export_comparison_csv))
+        self.map_csv_button.clicked.connect(lambda: self._ask_csv("map", self.export_map_csv))
+
+    # Dataset.
+
+    @property
+    def dataset(self) -> ImageDataset | None:
+        """The shared dataset."""
+        return self.state.dataset
+
+    @property
+    def current(self) -> job.MapResult | None:
+        """The map retrieval uses: the latest one (the kept one while no later map is shown)."""
+        return self.maps[1] or self.maps[0]
+
+    def ask_folder(self) -> None:
+        """Ask for an image folder and open it."""
+        start = self.dataset.root if self.dataset is not None and self.dataset.kind == "folder" else Path.home()
+        chosen = QFileDialog.getExistingDirectory(self, "Open an image folder", str(start))
+        if chosen:
+            self.open_dataset(datasets.open_folder, Path(chosen))
+
+    def open_dataset(self, opener, *args) -> None:
+        """Open a dataset with ``opener(*args)`` on the loader worker; it becomes the shared dataset."""
+        self._load("open", "Opening the dataset…", opener, *args, done=self.state.set_dataset)
+
+    def _load(self, name: str, text: str, function, *args, done) -> None:
+        task = self.controller.loader.submit(function, *args, key=f"{self.key}:{name}")
+        task.succeeded.connect(done)
+        task.failed.connect(lambda error: self.show_error(f"{text.rstrip('…')} failed: {error}"))
+
+    def _dataset_changed(self, ds: ImageDataset | None) -> None:
+        self.cancel()
+        self.thumbs.set_dataset(ds)
+        self._picked = None
+        if ds is None:
+            self.dataset_label.setText("No dataset chosen.")
+        else:
+            classes = f"{len(ds.classes)} classes" if ds.labels is not None else "no labels"
+            self.dataset_label.setText(f"<b>{escape(ds.name)}</b>: {len(ds)} images, {classes}")
+        self.clear_maps()
+
+    # Runs.
+
+    def refresh(self) -> None:
+        """Show the layer's feature size and search with the current image."""
+        self._show_size()
+        self.search()
+
+    def clear_views(self) -> None:
+        """Forget the maps (a new model)."""
+        self.cancel()
+        self.clear_maps()
+
+    def clear_maps(self) -> None:
+        """Show no map, retrieval or comparison."""
+        self.maps = [None, None]
+        self.query = self._query_for = None
+        self.comparison = []
+        self._shown_progress = None
+        for view in self.views:
+            view.clear()
+        self.views[0].hide()
+        self.legend.set_classes([], None, 0)
+        self.side.clear()
+        self.reset_progress(IDLE_TEXT)
+        self._sync_buttons()
+        self.update_partial()
+
+    def run(self) -> None:
+        """Compute a map with the current settings (replacing the current map; a kept one stays)."""
+        request = self._map_request()
+        if request is None:
+            return
+        self._shown_progress = None
+        self.start(job.map_job, request, request, text="Computing the map…")
+
+    def _map_request(self) -> job.MapRequest | None:
+        model, ds = self.state.model, self.dataset
+        if model is None or ds is None or not self.layer:
+            self.show_error("Choose a dataset and a layer first." if model is not None else "Load a model first.")
+            return None
+        s = self.settings_row.settings()
+        return job.MapRequest(model, ds, self.layer, s.pooling, s.p, s.method, s.perplexity, s.seed,
+                              tuple(self.iterations), self.cache_folder)
+
+    def compare_poolings(self) -> None:
+        """Score the current map's layer with each pooling of :data:`job.COMPARED` (as a run, with progress)."""
+        result = self.current
+        if result is None or result.features.labels is None:
+            self.show_error("Compute a map of a labelled dataset first.")
+            return
+        r = result.request
+        self.start(job.compare_job, ("compare", r.model, r.dataset, r.layer), r.model, r.dataset, r.layer, r.p,
+                   r.cache, text="Comparing poolings…")
+
+    def on_partial(self, item: job.MapItem) -> None:
+        """A partial map of the latest run: show it in the current map's place."""
+        done, total, f, xy = item
+        if not isinstance(self.run_request, job.MapRequest) or f is None or xy is None:
+            return
+        view = self.views[1]
+        if view.count != len(xy):
+            view.set_map(xy, f.labels, "")
+            self.legend.set_classes(f.classes, f.labels, len(xy))
+        else:
+            view.move_points(xy)
+        view.set_caption(f"{METHOD_TITLES[self.run_request.method]} of {escape(f.layer)}: {done} / {total} steps")
+        self.maps[1] = None
+        self._shown_progress = (done, total)
+        self.update_partial()
+
+    def on_done(self, result) -> None:
+        """A finished map or pooling comparison."""
+        if isinstance(result, job.MapResult):
+            self._show_map(result)
+        else:
+            self.comparison = result
+            self.side.retrieval.show_comparison(result)
+
+    def _show_map(self, result: job.MapResult) -> None:
+        if result.request.model is not self.state.model or result.request.dataset is not self.dataset:
+            return
+        self.maps[1] = result
+        self._shown_progress = None
+        self.views[1].set_map(result.embedding.xy, result.features.labels, caption(result))
+        self.views[1].set_hidden(self.legend.hidden)
+        if self.maps[0] is None:
+            self.legend.set_classes(result.features.classes, result.features.labels, len(result.features.images))
+        self.side.retrieval.show_scores(result.scores, result.scores_note)
+        self._sync_buttons()
+        self.search()
+
+    def on_ended(self) -> None:
+        """Buttons follow the outcome."""
+        self._sync_buttons()
+
+    def partial_progress(self) -> tuple[int, int] | None:
+        """(steps done, steps) of a partial map shown."""
+        return self._shown_progress
+
+    def keep(self) -> None:
+        """Keep the current map on the left for comparison with the next one."""
+        if self.maps[1] is None:
+            return
+        self.maps = [self.maps[1], None]
+        self.views[0].set_map(self.maps[0].embedding.xy, self.maps[0].features.labels, caption(self.maps[0]))
+        self.views[0].set_hidden(self.legend.hidden)
+        self.views[0].show()
+        self.views[1].clear()
+        self.views[1].set_caption("Compute another map to compare it with the kept one.")
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        has_map = self.maps[1] is not None
+        self.keep_button.setEnabled(has_map)
+        self.map_csv_button.setEnabled(self.current is not None)
+        self.export.set_enabled(self.current is not None)
+        labelled = self.current is not None and self.current.features.labels is not None
+        self.side.retrieval.compare_button.setEnabled(labelled)
+
+    def _show_size(self) -> None:
+        self.size_label.setText(size_text(self.choice, self.settings_row.pooling))
+
+    # Hover, click, selection.
+
+    def _result(self, slot: int) -> job.MapResult | None:
+        return self.maps[slot]
+
+    def hover(self, slot: int, row: int) -> None:
+        """Show the image of point ``row`` of map ``slot`` (-1: none)."""
+        result = self._result(slot)
+        if result is None or not 0 <= row < len(result.features.images):
+            return
+        f = result.features
+        image = int(f.images[row])
+        label = feature_tables.label_name(f, row) or "no label"
+        self.side.show_hover(self.thumbs.get(image), f"<b>{escape(f.paths[row])}</b><br>{escape(label)}")
+
+    def pick(self, slot: int, row: int) -> None:
+        """Make the image of point ``row`` of map ``slot`` the current image."""
+        result = self._result(slot)
+        if result is not None and 0 <= row < len(result.features.images):
+            self.open_image(int(result.features.images[row]))
+
+    def open_image(self, image: int) -> None:
+        """Make dataset image ``image`` the current image (decoded on the loader worker)."""
+        ds = self.dataset
+        if ds is None:
+            return
+        self._load("pick", "Opening the image…", ds.image, image,
+                   done=lambda picture: self._picked_image(ds, image, picture))
+
+    def _picked_image(self, ds: ImageDataset, image: int, picture) -> None:
+        if ds is not self.dataset:
+            return
+        self._picked = (picture, image)
+        path = ds.path(image) if ds.kind == "folder" else None
+        self.controller.set_image(picture, Path(ds.files[image]).name, path)
+
+    def select(self, slot: int, rows: np.ndarray) -> None:
+        """Show the images of ``rows`` of map ``slot`` as a thumbnail grid (decoded on the loader worker)."""
+        result = self._result(slot)
+        if result is None or self.dataset is None:
+            return
+        f, shown = result.features, np.asarray(rows)[:MAX_SELECTION]
+        images = [int(i) for i in f.images[shown]]
+        names = [(f.paths[r], feature_tables.label_name(f, int(r))) for r in shown]
+        more = f" (the first {MAX_SELECTION} shown)" if len(rows) > MAX_SELECTION else ""
+        self.side.clear_selection(f"{len(rows)} images selected{more}.")
+        self.side.tabs.setCurrentIndex(1)
+        self._load("select", "Loading thumbnails…", thumbnails, self.dataset, images,
+                   done=lambda pictures: self.side.selection.show_tiles(
+                       [Tile(i, p, Path(n).name, f"{n} · {c}") for i, p, (n, c) in zip(images, pictures, names)]))
+
+    def _hidden_changed(self, hidden: frozenset[int]) -> None:
+        for view in self.views:
+            view.set_hidden(hidden)
+
+    def _select_mode_changed(self) -> None:
+        for view in self.views:
+            view.box.mode = str(self.select_combo.currentData())
+
+    # Retrieval.
+
+    def query_image(self) -> int | None:
+        """The dataset index of the current image, None when it is not one of the dataset's images."""
+        ds, image = self.dataset, self.state.image
+        if ds is None or image is None:
+            return None
+        if self._picked is not None and self._picked[0] is image:
+            return self._picked[1]
+        if ds.kind == "folder" and self.state.image_path is not None:
+            try:
+                relative = Path(self.state.image_path).resolve().relative_to(ds.root).as_posix()
+            except ValueError:
+                return None
+            return ds.files.index(relative) if relative in ds.files else None
+        return None
+
+    def search(self) -> None:
+        """Find the nearest images to the current image in the current map's features (on the compute worker)."""
+        result, x = self.current, self.state.input_tensor
+        if result is None:
+            return
+        image = self.query_image()
+        if image is not None and result.features.row_of(image) is None:
+            image = None
+        if image is None and x is None:
+            return
+        key = (result, image, x if image is None else None)
+        if self._query_for is not None and all(a is b for a, b in zip(key, self._query_for)):
+            return
+        self._query_for = key
+        self.submit("query", "Searching…", job.query_job, result, image, x, done=self._query_done)
+
+    def _query_done(self, found: job.QueryResult) -> None:
+        if found.map_result is not self.current:
+            return
+        self.query = found
+        where = f"image {found.image} of the dataset" if found.image is not None else "from outside the dataset"
+        text = f"<b>Query:</b> {escape(self.state.image_name)} ({where}) — the {len(found.matches)} nearest images"
+        self.side.retrieval.show_matches(found.map_result.features, found.matches, found.label, found.pictures, text)
+
+    # Export.
+
+    def export_map_csv(self, path: str | Path) -> Path:
+        """Write the current map's coordinates and labels as CSV to ``path``."""
+        result = self.current
+        if result is None:
+            raise ValueError("there is no map to export")
+        return self._write(path, feature_tables.map_csv(result.features, result.embedding.xy))
+
+    def export_scores_csv(self, path: str | Path) -> Path:
+        """Write the current map's retrieval scores as CSV to ``path``."""
+        result = self.current
+        if result is None or result.scores is None:
+            raise ValueError("there are no retrieval scores to export")
+        return self._write(path, feature_tables.scores_csv(result.scores))
+
+    def export_comparison_csv(self, path: str | Path) -> Path:
+        """Write the pooling comparison as CSV to ``path``."""
+        if not self.comparison:
+            raise ValueError("there is no pooling comparison to export")
+        return self._write(path, feature_tables.pooling_csv(self.comparison))
+
+    @staticmethod
+    def _write(path: str | Path, text: str) -> Path:
+        path = Path(path)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def _ask_csv(self, what: str, write) -> None:
+        suggested = str(default_folder() / f"cnnviz-{self._export_name()}-{what}.csv")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the {what} as CSV", suggested, "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            self.state.show_status(f"Saved {write(path)}")
+        except (OSError, ValueError) as error:
+            show_error(self, "Could not export the CSV", str(error))
+
+    def _export_name(self) -> str:
+        result = self.current
+        if result is None:
+            return "features"
+        return f"features-{result.features.layer}-{result.features.pooling}-{result.embedding.method}"
+
+    def _export_data(self) -> dict[str, np.ndarray]:
+        result = self.current
+        if result is None:
+            return {}
+        f = result.features
+        data = {"xy": result.embedding.xy, "images": f.images}
+        if f.labels is not None:
+            data["labels"] = f.labels
+        return data

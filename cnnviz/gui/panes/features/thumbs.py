@@ -1,0 +1,121 @@
+"""Thumbnails of dataset images: decoding and shrinking (for a worker), a small cache for hovering, and
+a grid of captioned thumbnails (a selection of the map, the nearest images of a query).
+"""
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+
+from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.images import ImageLoadError
+
+SIDE = 72
+"""Longest side of a thumbnail, in pixels."""
+CACHED = 64
+"""Thumbnails the hover cache keeps (least recently used dropped first)."""
+
+
+def thumbnail(dataset: ImageDataset, image: int, side: int = SIDE) -> Image.Image | None:
+    """Image ``image`` of ``dataset`` as RGB, scaled so that its longest side is ``side`` (small images
+    are enlarged without smoothing); None when it cannot be decoded."""
+    try:
+        picture = dataset.image(image).convert("RGB")
+    except (ImageLoadError, OSError, ValueError):
+        return None
+    scale = side / max(picture.size)
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    method = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.BILINEAR
+    return picture.resize(size, method)
+
+
+def thumbnails(dataset: ImageDataset, images: Sequence[int], side: int = SIDE) -> list[Image.Image | None]:
+    """:func:`thumbnail` of each of ``images`` (for a worker thread)."""
+    return [thumbnail(dataset, int(i), side) for i in images]
+
+
+def pixmap_of(picture: Image.Image | None) -> QPixmap:
+    """An RGB PIL image as a QPixmap (an empty one for None)."""
+    if picture is None:
+        return QPixmap()
+    rgb = picture.convert("RGB")
+    data = rgb.tobytes()
+    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimage.copy())
+
+
+class ThumbnailCache:
+    """The last :data:`CACHED` thumbnails of one dataset, decoded when first asked for (for hovering)."""
+
+    def __init__(self, dataset: ImageDataset | None = None) -> None:
+        self.dataset = dataset
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+
+    def set_dataset(self, dataset: ImageDataset | None) -> None:
+        """Serve ``dataset`` (forgets the thumbnails of the previous one)."""
+        if dataset is not self.dataset:
+            self.dataset = dataset
+            self._pixmaps.clear()
+
+    def get(self, image: int) -> QPixmap:
+        """The thumbnail of ``image`` (an empty pixmap when it cannot be decoded or there is no dataset)."""
+        if image in self._pixmaps:
+            self._pixmaps.move_to_end(image)
+            return self._pixmaps[image]
+        pixmap = pixmap_of(thumbnail(self.dataset, image)) if self.dataset is not None else QPixmap()
+        self._pixmaps[image] = pixmap
+        while len(self._pixmaps) > CACHED:
+            self._pixmaps.popitem(last=False)
+        return pixmap
+
+    def __len__(self) -> int:
+        return len(self._pixmaps)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One thumbnail of a grid: dataset ``image``, its ``picture`` (None: not decodable), a ``caption``
+    under it and a ``tip``."""
+
+    image: int
+    picture: Image.Image | None
+    caption: str
+    tip: str = ""
+
+
+class ThumbGrid(QListWidget):
+    """Captioned thumbnails in rows; clicking one emits ``image_clicked(dataset index)``."""
+
+    image_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setIconSize(QSize(SIDE, SIDE))
+        self.setGridSize(QSize(SIDE + 24, SIDE + 34))
+        self.setWordWrap(True)
+        self.setUniformItemSizes(True)
+        self.itemClicked.connect(lambda item: self.image_clicked.emit(int(item.data(Qt.ItemDataRole.UserRole))))
+
+    def show_tiles(self, tiles: Sequence[Tile]) -> None:
+        """Show ``tiles`` in order (replacing what was shown)."""
+        self.clear()
+        for tile in tiles:
+            item = QListWidgetItem(QIcon(pixmap_of(tile.picture)), tile.caption)
+            item.setData(Qt.ItemDataRole.UserRole, tile.image)
+            item.setToolTip(tile.tip or tile.caption)
+            self.addItem(item)
+
+    def images(self) -> list[int]:
+        """The dataset indices shown, in order."""
+        return [int(self.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.count())]
+
+    def captions(self) -> list[str]:
+        """The captions shown, in order."""
+        return [self.item(i).text() for i in range(self.count())]

@@ -1,0 +1,145 @@
+"""The Feature space pane: maps equal the core's, hover/click/legend/selection act on the right images,
+a kept map stays beside the next, retrieval leaves the query out and ticks same labels, the pooling
+comparison and the CSV exports hold the core's numbers, a new dataset clears the maps."""
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QRectF, Qt
+
+from cnnviz.core import datasets, embedding, features, retrieval
+from cnnviz.gui.widgets.class_colours import class_colour
+
+pytestmark = pytest.mark.skipif(not datasets.fashion_mnist_available(), reason="Fashion-MNIST is not installed")
+
+IMAGES = 60
+
+
+@pytest.fixture
+def pane(loaded_window, show_pane, tmp_path):
+    pane = show_pane(loaded_window, "features")
+    pane.cache_folder = tmp_path / "features"
+    pane.iterations = (50, 50)
+    loaded_window.state.set_dataset(datasets.fashion_mnist("test", limit=IMAGES))
+    return pane
+
+
+def compute(pane, qtbot, layer: str, method: str = "pca", pooling: str = "auto"):
+    pane.choose_layer(layer)
+    pane.settings_row.choose(pooling=pooling, method=method)
+    pane.run()
+    qtbot.waitUntil(lambda: not pane.running and pane.maps[1] is not None, timeout=60_000)
+    return pane.maps[1]
+
+
+def core_features(pane, layer: str, pooling: str = "auto") -> features.Features:
+    return features.extract(pane.state.model, pane.state.dataset, layer, pooling, workers=0)
+
+
+def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_pointer(pane, qtbot, mouse):
+    assert pane.size_label.text() == "128 with average"
+    result = compute(pane, qtbot, "classifier.relu4")
+    assert pane.size_label.text() == "128"
+    f = core_features(pane, "classifier.relu4")
+    np.testing.assert_allclose(result.features.values, f.values, rtol=1e-5, atol=1e-6)
+    view = pane.views[1]
+    xs, ys = view.scatter.getData()
+    assert len(xs) == IMAGES
+    np.testing.assert_allclose(np.column_stack([xs, ys]), embedding.project(f, "pca").xy, rtol=1e-4, atol=1e-4)
+    brushes = view.scatter.data["brush"]
+    assert all(brushes[i].color() == class_colour(int(f.labels[i])) for i in range(IMAGES))
+    assert pane.legend.classes() == sorted(set(f.labels.tolist()))
+
+    row = int(np.argmax(np.linalg.norm(result.embedding.xy - result.embedding.xy.mean(0), axis=1)))
+    mouse.hover(view.plot, lambda: view.scene_pos(row))
+    assert pane.side.hover_label.text() == f"<b>{f.paths[row]}</b><br>{f.classes[f.labels[row]]}"
+    assert not pane.side.thumbnail.pixmap().isNull()
+    mouse.click(view.plot, lambda: view.scene_pos(row))
+    qtbot.waitUntil(lambda: pane.state.image_name == Path(f.paths[row]).name, timeout=10_000)
+    np.testing.assert_array_equal(np.asarray(pane.state.image), np.asarray(pane.state.dataset.image(row)))
+
+    hidden = int(f.labels[row])
+    item = pane.legend.row_of(hidden)
+    qtbot.mouseClick(pane.legend.viewport(), Qt.MouseButton.LeftButton, pos=pane.legend.visualItemRect(item).center())
+    assert pane.legend.hidden == {hidden}
+    np.testing.assert_array_equal(view.scatter.data["visible"], f.labels != hidden)
+    assert view.row_at(view.scene_pos(row)) != row
+    pane.legend.toggle(hidden)
+    assert view.scatter.data["visible"].all()
+
+    lower, upper = np.percentile(result.embedding.xy, 25, axis=0), np.percentile(result.embedding.xy, 75, axis=0)
+    view.select_rect(QRectF(lower[0], lower[1], upper[0] - lower[0], upper[1] - lower[1]))
+    inside = np.flatnonzero(((result.embedding.xy >= lower) & (result.embedding.xy <= upper)).all(axis=1))
+    qtbot.waitUntil(lambda: pane.side.selection.count() == len(inside) > 0, timeout=10_000)
+    assert pane.side.selection.images() == [int(i) for i in f.images[inside]]
+
+
+def test_a_kept_tsne_map_stays_beside_the_next_with_kl_and_map_in_the_captions(pane, qtbot):
+    partial_maps = []
+    pane.views[1].scatter.sigPlotChanged.connect(lambda item: partial_maps.append(len(item.data)))
+    first = compute(pane, qtbot, "classifier.relu4", method="tsne")
+    assert first.embedding.kl_divergence is not None and len(partial_maps) >= 2
+    f = core_features(pane, "classifier.relu4")
+    expected = retrieval.evaluate(f).mean_average_precision
+    assert first.scores.mean_average_precision == pytest.approx(expected, abs=1e-6)
+    assert f"KL {first.embedding.kl_divergence:.3f}" in pane.views[1].caption.text()
+    assert f"mAP {expected:.3f}" in pane.views[1].caption.text()
+    pane.keep_button.click()
+    second = compute(pane, qtbot, "features", pooling="gem")
+    assert pane.maps == [first, second] and pane.views[0].isVisible()
+    assert [len(v.scatter.getData()[0]) for v in pane.views] == [IMAGES, IMAGES]
+    assert "classifier.relu4" in pane.views[0].caption.text() and "GeM p=3" in pane.views[1].caption.text()
+    assert "features" in pane.views[1].caption.text() and "PCA" in pane.views[1].caption.text()
+    pane.state.set_dataset(datasets.fashion_mnist("test", limit=30))
+    assert pane.maps == [None, None] and pane.views[1].count == 0 and not pane.views[0].isVisible()
+
+
+def test_retrieval_leaves_the_query_out_and_ticks_same_labels(pane, qtbot, settle):
+    result = compute(pane, qtbot, "classifier.relu4")
+    f = result.features
+    pane.open_image(7)
+    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image == 7, timeout=20_000)
+    shown = pane.query.matches
+    assert [m.image for m in shown] == [m.image for m in retrieval.search(f, 7)] and 7 not in [m.image for m in shown]
+    grid = pane.side.retrieval.matches
+    assert grid.images() == [m.image for m in shown] and len(shown) == 15
+    assert [c.endswith("✓") for c in grid.captions()] == [int(f.labels[m.image]) == int(f.labels[7]) for m in shown]
+    assert all(c.endswith(("✓", "✗")) for c in grid.captions())
+
+    pane.controller.set_image(Image.new("L", (28, 28), 180), "grey square")
+    settle(pane.window())
+    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image is None, timeout=20_000)
+    vector = features.of_image(pane.state.model, pane.state.input_tensor, "classifier.relu4")
+    assert [m.image for m in pane.query.matches] == [m.image for m in retrieval.search(f, vector)]
+    assert not any(c.endswith(("✓", "✗")) for c in grid.captions())
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def test_compare_poolings_and_csv_exports(pane, qtbot, tmp_path):
+    result = compute(pane, qtbot, "features")
+    pane.side.retrieval.compare_button.click()
+    qtbot.waitUntil(lambda: not pane.running and len(pane.comparison) == 4, timeout=60_000)
+    table = pane.side.retrieval.compare_table
+    assert table.rowCount() == 4
+    assert [table.item(r, 0).text() for r in range(4)] == ["avg", "max", "gem", "flatten"]
+    assert [table.item(r, 1).text() for r in range(4)] == ["128", "128", "128", "1152"]
+    gem = core_features(pane, "features", "gem")
+    assert table.item(2, 2).text() == f"{retrieval.evaluate(gem).mean_average_precision:.4f}"
+
+    rows = read(pane.export_map_csv(tmp_path / "map.csv"))
+    assert [int(r["index"]) for r in rows] == list(range(IMAGES))
+    assert [r["label"] for r in rows] == [result.features.classes[v] for v in result.features.labels]
+    np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in rows], result.embedding.xy)
+    scores = {r["metric"]: float(r["value"]) for r in read(pane.export_scores_csv(tmp_path / "scores.csv"))}
+    assert scores["mAP"] == result.scores.mean_average_precision
+    assert scores["precision@5"] == result.scores.precision_at[5]
+    poolings = read(pane.export_comparison_csv(tmp_path / "poolings.csv"))
+    assert [int(r["size"]) for r in poolings] == [128, 128, 128, 1152]
+    assert float(poolings[0]["mAP"]) == pane.comparison[0].scores.mean_average_precision
