@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QFileDialog
+from skimage.measure import points_in_poly
 
 from cnnviz.core import datasets, embedding, features, retrieval
+from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
 from cnnviz.gui.widgets.class_colours import class_colour
 
 pytestmark = pytest.mark.skipif(not datasets.fashion_mnist_available(), reason="Fashion-MNIST is not installed")
@@ -143,3 +146,45 @@ def test_compare_poolings_and_csv_exports(pane, qtbot, tmp_path):
     poolings = read(pane.export_comparison_csv(tmp_path / "poolings.csv"))
     assert [int(r["size"]) for r in poolings] == [128, 128, 128, 1152]
     assert float(poolings[0]["mAP"]) == pane.comparison[0].scores.mean_average_precision
+
+
+def test_csv_buttons_write_the_files_chosen(pane, qtbot, tmp_path, monkeypatch):
+    result = compute(pane, qtbot, "classifier.relu4")
+    target = tmp_path / "chosen.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "CSV (*.csv)"))
+    pane.map_csv_button.click()
+    assert [int(r["index"]) for r in read(target)] == [int(i) for i in result.features.images]
+    pane.side.retrieval.scores_csv_button.click()
+    assert read(target)[0] == {"metric": "mAP", "value": repr(result.scores.mean_average_precision)}
+
+
+def test_an_unlabelled_folder_maps_grey_points_and_finds_its_own_files(loaded_window, show_pane, settle, qtbot,
+                                                                        tmp_path):
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8), "L").save(folder / f"img{i:02d}.png")
+    pane = show_pane(loaded_window, "features")
+    pane.cache_folder = tmp_path / "features"
+    pane.open_dataset(datasets.open_folder, folder)
+    qtbot.waitUntil(lambda: pane.state.dataset is not None, timeout=10_000)
+    result = compute(pane, qtbot, "classifier.relu4")
+    assert result.features.labels is None and result.scores is None
+    assert pane.legend.classes() == [UNLABELLED]
+    assert all(b.color() == UNLABELLED_COLOUR for b in pane.views[1].scatter.data["brush"])
+    assert "labels" in pane.side.retrieval.scores_table.item(0, 1).text()
+    assert not pane.side.retrieval.compare_button.isEnabled()
+    loaded_window.controller.open_image(folder / "img03.png")
+    settle(loaded_window)
+    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image == 3, timeout=20_000)
+    assert 3 not in [m.image for m in pane.query.matches] and len(pane.query.matches) == 11
+
+
+def test_the_lasso_test_equals_a_reference_point_in_polygon():
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-1, 1, (2000, 2))
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    outline = np.column_stack([np.cos(angles), np.sin(angles)]) * (0.5 + 0.4 * np.sin(3 * angles))[:, None]
+    np.testing.assert_array_equal(inside(points, outline), points_in_poly(points, outline))
+    assert not inside(points, outline[:2]).any()

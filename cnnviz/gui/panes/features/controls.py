@@ -1,12 +1,14 @@
 """The settings of the Feature space pane: pooling (with GeM's p), the map's method (t-SNE's perplexity
-and seed), and the feature size of the chosen layer."""
+and seed), the feature size of the chosen layer and the caption of a map."""
 
 import importlib.util
 from dataclasses import dataclass
+from html import escape
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from cnnviz.core import features
+from cnnviz.gui.panes.features.job import MapResult
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 
 POOLING_TITLES = {"auto": "auto", "avg": "average", "max": "max", "gem": "GeM", "flatten": "flatten"}
@@ -19,6 +21,19 @@ POOLING_TIPS = {
 }
 METHOD_TITLES = {"tsne": "t-SNE", "pca": "PCA", "umap": "UMAP"}
 UMAP_MISSING = "UMAP needs the optional package umap-learn (pip install 'cnnviz[umap]')"
+
+
+def caption(result: MapResult) -> str:
+    """HTML caption of a map: model, layer, pooling, method, KL divergence (t-SNE) and mAP."""
+    request, f, e = result.request, result.features, result.embedding
+    pooling = "vector" if f.pooling == "none" else POOLING_TITLES.get(f.pooling, f.pooling)
+    if f.pooling == "gem":
+        pooling += f" p={f.p:g}"
+    parts = [f"<b>{escape(f.model_name)}</b>", escape(f.layer), f"{pooling} ({f.size})", METHOD_TITLES[e.method]]
+    if e.kl_divergence is not None:
+        parts.append(f"KL {e.kl_divergence:.3f}")
+    parts.append(f"mAP {result.scores.mean_average_precision:.3f}" if result.scores is not None else "no mAP")
+    return " · ".join(parts) + f"<br>{escape(request.dataset.name)}: {len(f.images)} images"
 
 
 def umap_available() -> bool:

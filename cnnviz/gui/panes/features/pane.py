@@ -19,16 +19,14 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from cnnviz.core import datasets, feature_tables
 from cnnviz.core.datasets import ImageDataset
-from cnnviz.gui.panes.features import job
-from cnnviz.gui.panes.features.controls import METHOD_TITLES, POOLING_TITLES, SettingsRow, size_text
+from cnnviz.gui.panes.features import exports, job
+from cnnviz.gui.panes.features.controls import METHOD_TITLES, SettingsRow, caption, size_text
 from cnnviz.gui.panes.features.legend import ClassLegend
 from cnnviz.gui.panes.features.scatter import SELECT_MODES, MapView
 from cnnviz.gui.panes.features.side import SidePanel
 from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnails
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
-from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.layer_picker import layer_choices
 
 IDLE_TEXT = "Choose a dataset, a layer and a method, then Compute (Ctrl+R)"
@@ -40,19 +38,6 @@ def default_cache() -> Path:
     """Where the features are cached: ``features`` in the application's data folder."""
     root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(root or Path.home() / ".cnnviz") / "features"
-
-
-def caption(result: job.MapResult) -> str:
-    """HTML caption of a map: model, layer, pooling, method, KL divergence (t-SNE) and mAP."""
-    request, f, e = result.request, result.features, result.embedding
-    pooling = "vector" if f.pooling == "none" else POOLING_TITLES.get(f.pooling, f.pooling)
-    if f.pooling == "gem":
-        pooling += f" p={f.p:g}"
-    parts = [f"<b>{escape(f.model_name)}</b>", escape(f.layer), f"{pooling} ({f.size})", METHOD_TITLES[e.method]]
-    if e.kl_divergence is not None:
-        parts.append(f"KL {e.kl_divergence:.3f}")
-    parts.append(f"mAP {result.scores.mean_average_precision:.3f}" if result.scores is not None else "no mAP")
-    return " · ".join(parts) + f"<br>{escape(request.dataset.name)}: {len(f.images)} images"
 
 
 class FeaturesPane(RunPane):
@@ -138,10 +123,9 @@ class FeaturesPane(RunPane):
         self.side.selection.image_clicked.connect(self.open_image)
         self.side.retrieval.matches.image_clicked.connect(self.open_image)
         self.side.retrieval.compare_button.clicked.connect(self.compare_poolings)
-        self.side.retrieval.scores_csv_button.clicked.connect(lambda: self._ask_csv("scores", self.export_scores_csv))
-        self.side.retrieval.compare_csv_button.clicked.connect(
-            lambda: self._ask_csv("poolings", self.export_comparison_csv))
-        self.map_csv_button.clicked.connect(lambda: self._ask_csv("map", self.export_map_csv))
+        self.side.retrieval.scores_csv_button.clicked.connect(lambda: self._ask_csv("scores"))
+        self.side.retrieval.compare_csv_button.clicked.connect(lambda: self._ask_csv("poolings"))
+        self.map_csv_button.clicked.connect(lambda: self._ask_csv("map"))
 
     # Dataset.
 
@@ -408,39 +392,21 @@ class FeaturesPane(RunPane):
 
     def export_map_csv(self, path: str | Path) -> Path:
         """Write the current map's coordinates and labels as CSV to ``path``."""
-        result = self.current
-        if result is None:
-            raise ValueError("there is no map to export")
-        return self._write(path, feature_tables.map_csv(result.features, result.embedding.xy))
+        return exports.write(path, exports.map_table(self.current))
 
     def export_scores_csv(self, path: str | Path) -> Path:
         """Write the current map's retrieval scores as CSV to ``path``."""
-        result = self.current
-        if result is None or result.scores is None:
-            raise ValueError("there are no retrieval scores to export")
-        return self._write(path, feature_tables.scores_csv(result.scores))
+        return exports.write(path, exports.scores_table(self.current))
 
     def export_comparison_csv(self, path: str | Path) -> Path:
         """Write the pooling comparison as CSV to ``path``."""
-        if not self.comparison:
-            raise ValueError("there is no pooling comparison to export")
-        return self._write(path, feature_tables.pooling_csv(self.comparison))
+        return exports.write(path, exports.comparison_table(self.comparison))
 
-    @staticmethod
-    def _write(path: str | Path, text: str) -> Path:
-        path = Path(path)
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    def _ask_csv(self, what: str, write) -> None:
-        suggested = str(default_folder() / f"cnnviz-{self._export_name()}-{what}.csv")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export the {what} as CSV", suggested, "CSV (*.csv)")
-        if not path:
-            return
-        try:
-            self.state.show_status(f"Saved {write(path)}")
-        except (OSError, ValueError) as error:
-            show_error(self, "Could not export the CSV", str(error))
+    def _ask_csv(self, what: str) -> None:
+        tables = {"map": lambda: exports.map_table(self.current),
+                  "scores": lambda: exports.scores_table(self.current),
+                  "poolings": lambda: exports.comparison_table(self.comparison)}
+        exports.ask_and_write(self, what, self._export_name(), tables[what], self.state.show_status)
 
     def _export_name(self) -> str:
         result = self.current

@@ -154,11 +154,13 @@ class MapView(QWidget):
         self.move_points(xy, autorange=True)
 
     def move_points(self, xy: np.ndarray, autorange: bool = False) -> None:
-        """Move the points to ``xy`` [N, 2] (e.g. a later partial t-SNE map), keeping colours and hiding."""
+        """Move the points to ``xy`` [N, 2] (e.g. a later partial t-SNE map), keeping colours, hiding and,
+        unless ``autorange``, the zoom the user chose (an unzoomed view follows the points)."""
         self.xy = np.asarray(xy, dtype=np.float64)
         self.scatter.setData(pos=self.xy, brush=self._brushes)
         self._apply_hidden()
-        if autorange or not self.box.autoRangeEnabled()[0]:
+        if autorange:
+            self.box.enableAutoRange()
             self.box.autoRange()
 
     def set_caption(self, caption: str) -> None:
