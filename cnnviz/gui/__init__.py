@@ -21,8 +21,10 @@ contract in ``pyproject.toml`` checks it):
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
   partial results and dropping superseded runs, for the Occlusion, Invariance and Deep dream panes.
   Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane, settings column,
-  plots, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs) and
-  :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel).
+  plots, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs),
+  :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel) and
+  :mod:`cnnviz.gui.panes.features` (the Feature space pane: settings, one-item scatter maps with a
+  class legend, hover/selection side panel with thumbnails, retrieval view, CSV exports, worker jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
   views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
   layer picker, log-scale spin box, busy indicator, dialogs, layout builders, figure export,
