@@ -12,6 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from cnnviz import cli
+from cnnviz.gui.app import command_line
 from cnnviz.core import models, zoo
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.main_window import MainWindow
@@ -110,7 +111,7 @@ def test_real_window_under_xvfb(tmp_path):
         result = subprocess.run([sys.executable, "-m", "cnnviz", "--screenshot", str(out)],
                                 env=env, capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, result.stderr
-        assert_non_blank_png(out, cli.DEFAULT_SCREENSHOT_SIZE)
+        assert_non_blank_png(out, command_line.DEFAULT_SCREENSHOT_SIZE)
     finally:
         server.terminate()
         server.wait(10)
