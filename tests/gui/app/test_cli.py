@@ -44,6 +44,7 @@ def test_help_lists_every_option_and_pane(capsys):
         assert key in text
     for name in models.zoo_names():
         assert name in text
+    assert "cnnviz scan --data DIR" in text and "cnnviz scan-merge part*.npz" in text
 
 
 @pytest.mark.parametrize("argv, message", [
