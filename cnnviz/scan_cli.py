@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TextIO
 
-from cnnviz.core import datasets, models, scan
+from cnnviz.core import datasets, models, scan, scan_file
 
 INTERRUPTED = 130
 MAX_K = 1000
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(run, required=True)
     run.add_argument("--out", metavar="PATH.npz", type=Path, required=True, help="where to save the index")
     run.add_argument("--shard", metavar="I/N", type=parse_shard,
-                     help="scan part I of N: the images whose index in the sorted file list % N == I - 1")
+                     help="scan part I of N: the images whose index in the sorted file list %% N == I - 1")
     run.add_argument("--layers", metavar="A,B", type=parse_layers, help="layers to track (default: every conv layer)")
     run.add_argument("--k", type=bounded_int(1, MAX_K), help="top images kept per unit (default: 9)")
     run.add_argument("--batch-size", type=bounded_int(1, MAX_BATCH), default=64, help="images per batch (default: 64)")
@@ -203,6 +203,8 @@ def main(argv: list[str]) -> int:
         return int(args.handler(args))
     except UsageError as error:
         return fail(str(error))
+    except KeyboardInterrupt:
+        return fail("interrupted", INTERRUPTED)
 
 
 def fail(message: str, status: int = 2) -> int:
@@ -324,11 +326,11 @@ def save_partial(index: scan.ScanIndex | None, out: Path, why: str, status: int)
     if index is None or index.scanned == 0:
         return fail(f"{why}; no image was scanned, nothing saved", status)
     try:
-        index.save(out)
+        path = index.save(out)
     except OSError as error:
         return fail(f"{why}; the partial index could not be saved: {error}", status)
-    return fail(f"{why}; saved the partial index ({index.scanned} of {index.total} images) to {out}; "
-                f"continue with --resume {out}", status)
+    return fail(f"{why}; saved the partial index ({index.scanned} of {index.total} images) to {path}; "
+                f"continue with --resume {path}", status)
 
 
 def finish(index: scan.ScanIndex, ds: datasets.ImageDataset, out: Path, seconds: float, note: str = "") -> int:
@@ -363,7 +365,7 @@ def read_parts(args: argparse.Namespace) -> list[scan.ScanIndex]:
         if not path.is_file():
             raise UsageError(f"{path}: no such index file")
         try:
-            parts.append(scan.load(path, model, ds))
+            parts.append(scan_file.read(path) if model is None or ds is None else scan.load(path, model, ds))
         except (OSError, ValueError) as error:
             raise UsageError(f"{path}: {error}") from None
     return parts

@@ -269,3 +269,11 @@ def test_models_load_passes_the_architecture_of_a_state_dict(tmp_path):
     path = tmp_path / "weights.pth"
     torch.save(torchvision.models.squeezenet1_1().state_dict(), path)
     assert models.load(str(path), arch="squeezenet1_1").arch == "squeezenet1_1"
+    with pytest.raises(models.ModelLoadError):
+        models.load(str(path), arch="alexnet")
+
+
+def test_fashion_mnist_when_not_installed_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(datasets, "fashion_mnist_available", lambda *args, **kwargs: False)
+    assert cli.main(["scan", "--fashion-mnist", "test", "--out", str(tmp_path / "f.npz")]) == 2
+    assert "Fashion-MNIST is not installed" in capsys.readouterr().err

@@ -12,9 +12,8 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from cnnviz import cli
-from cnnviz.gui.app import command_line
 from cnnviz.core import models, zoo
-from cnnviz.gui.app import settings
+from cnnviz.gui.app import command_line, settings
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
 
