@@ -1,7 +1,11 @@
-"""``python -m cnnviz``: the same as the ``cnnviz`` command."""
+"""``python -m cnnviz``: the same as the ``cnnviz`` command.
+
+The guard matters: DataLoader worker processes started with ``spawn`` import this module again.
+"""
 
 import sys
 
 from cnnviz.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from cnnviz.core import deconv, occlusion
+from cnnviz.core import batching, deconv, occlusion
 
 
 def hand_result(layer: str | None = "features.relu3") -> occlusion.OcclusionResult:
@@ -53,7 +53,8 @@ def test_save_data_round_trips_the_arrays_and_writes_one_csv_line_per_computed_c
     assert [p.name for p in no_layer] == ["plain_prob.npy", "plain_top_class.npy", "plain.csv"]
 
 
-def test_the_job_yields_the_cores_maps_and_the_strongest_maps_projection(bundled, boot):
+def test_the_job_yields_the_cores_maps_and_the_strongest_maps_projection(bundled, boot, monkeypatch):
+    monkeypatch.setattr(batching, "TARGET_BATCH_S", 60.0)  # batches keep their size on a busy machine
     runs = list(occlusion.occlusion_job(bundled, boot, target=9, window=8, stride=4, fill="mean",
                                         layer="features.relu3", batch_size=10, seed=0))
     expected = occlusion.occlude(bundled, boot, target=9, window=8, stride=4, fill="mean", layer="features.relu3")
