@@ -211,7 +211,7 @@ def test_scan_help_lists_the_options(capsys):
 
 
 NO_QT = f"""
-import sys
+import atexit, sys
 
 class NoQt:
     def find_spec(self, name, path=None, target=None):
@@ -219,21 +219,24 @@ class NoQt:
             raise ImportError('no Qt on this machine: ' + name)
 
 sys.meta_path.insert(0, NoQt())
-from cnnviz.cli import main
-status = main(sys.argv[1:])
-print('qt modules:', sorted(name for name in sys.modules if name.split('.')[0] in {QT_ROOTS!r}))
-sys.exit(status)
+atexit.register(lambda: print('qt modules:', sorted(m for m in sys.modules if m.split('.')[0] in {QT_ROOTS!r})))
 """
 
 
-def test_scan_runs_in_a_process_where_qt_cannot_be_imported(folder, whole, bundled, dataset, tmp_path):
+def test_python_m_cnnviz_scan_runs_where_qt_cannot_be_imported(folder, whole, bundled, dataset, tmp_path):
+    """A ``sitecustomize`` makes every Qt import fail (in the command and in its DataLoader worker, forked or
+    spawned); at exit the command lists the Qt modules it holds: none."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(NO_QT, encoding="utf-8")
+    root = Path(cli.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), str(root)]))
     out = tmp_path / "noqt.npz"
-    env = dict(os.environ, PYTHONPATH=str(Path(cli.__file__).resolve().parents[1]))
-    result = subprocess.run([sys.executable, "-c", NO_QT, "scan", "--data", str(folder), "--out", str(out),
+    result = subprocess.run([sys.executable, "-m", "cnnviz", "scan", "--data", str(folder), "--out", str(out),
                              "--workers", "1", "--shard", "1/1"],
-                            capture_output=True, text=True, timeout=300, env=env)
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "qt modules: []" in result.stdout and "shard 1/1: 60 images scanned" in result.stdout
+    assert result.stdout.startswith("shard 1/1: 60 images scanned")
+    assert result.stdout.splitlines()[-1] == "qt modules: []"
     index = scan.load(out, bundled, dataset)
     assert index.top(whole.layers[0], 0) == whole.top(whole.layers[0], 0)
 
