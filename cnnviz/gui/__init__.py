@@ -8,7 +8,8 @@ contract in ``pyproject.toml`` checks it):
   menus), :mod:`~cnnviz.gui.app.registry` (every pane, in one list: adding a tool is one line),
   :mod:`~cnnviz.gui.panes.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
   :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.widgets.screenshot` (PNG of
-  a widget) and :mod:`~cnnviz.gui.app.application` (the QApplication set-up).
+  a widget), :mod:`~cnnviz.gui.app.application` (the QApplication set-up) and
+  :mod:`~cnnviz.gui.app.command_line` (the window's side of the ``cnnviz`` command).
 - :mod:`cnnviz.gui.runtime`: what runs behind the panes. :mod:`~cnnviz.gui.runtime.app_state` (the
   shared state and its signals), :mod:`~cnnviz.gui.runtime.controller` (runs core calls on
   :mod:`~cnnviz.gui.runtime.worker` threads and writes results into the state),
