@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TextIO
 
-from cnnviz.core import datasets, models, scan, scan_file
+from cnnviz.core import datasets, models, scan
 
 INTERRUPTED = 130
 MAX_K = 1000
@@ -365,7 +365,7 @@ def read_parts(args: argparse.Namespace) -> list[scan.ScanIndex]:
         if not path.is_file():
             raise UsageError(f"{path}: no such index file")
         try:
-            parts.append(scan_file.read(path) if model is None or ds is None else scan.load(path, model, ds))
+            parts.append(scan.read(path) if model is None or ds is None else scan.load(path, model, ds))
         except (OSError, ValueError) as error:
             raise UsageError(f"{path}: {error}") from None
     return parts
