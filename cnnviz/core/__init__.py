@@ -12,11 +12,24 @@ bundled model, torchvision's zoo and model files. Analyses take ``(model, x, *, 
 argument after the input given by keyword.
 """
 
-from cnnviz.core import deconv, dream, filters, forward, images, invariance, layers, models, occlusion
+from cnnviz.core import (
+    datasets,
+    deconv,
+    dream,
+    filters,
+    forward,
+    images,
+    invariance,
+    layers,
+    models,
+    occlusion,
+    scan,
+    top_patches,
+)
 from cnnviz.core.loaded_model import LoadedModel, wrap
 from cnnviz.core.progress import Cancelled, ProgressFn
 
 __all__ = [
-    "Cancelled", "LoadedModel", "ProgressFn", "deconv", "dream", "filters", "forward", "images", "invariance",
-    "layers", "models", "occlusion", "wrap",
+    "Cancelled", "LoadedModel", "ProgressFn", "datasets", "deconv", "dream", "filters", "forward", "images",
+    "invariance", "layers", "models", "occlusion", "scan", "top_patches", "wrap",
 ]

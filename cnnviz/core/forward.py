@@ -8,7 +8,7 @@ layers (``detach_rest``), so the class scores come almost for free on top of a l
 Hooks are removed when it returns, raises or is interrupted.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +61,8 @@ def _scores(output: Any) -> torch.Tensor | None:
 
 
 def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[str],
-               stop_early: bool = True, keep_graph: bool = False,
-               detach_rest: bool = False) -> LayerOutputs:
+               stop_early: bool = True, keep_graph: bool = False, detach_rest: bool = False,
+               reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> LayerOutputs:
     """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass.
 
     ``stop_early`` ends the pass once every layer has run once (then ``logits`` is None; for a
@@ -70,7 +70,10 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
     on and keeps each output's graph (for a backward pass to the input); otherwise the pass runs
     under ``no_grad`` and outputs are detached. ``detach_rest`` (with a full pass) hands the rest of
     the network detached copies, so no graph is recorded after the layers. The pass runs in eval
-    mode with frozen parameters (both restored after; gradients reach only ``x``). Raises KeyError
+    mode with frozen parameters (both restored after; gradients reach only ``x``). ``reduce`` (without
+    ``keep_graph``) is applied to each output inside the pass, at the moment the layer returns it,
+    and its result kept instead of a copy of the whole output (a scan keeps per-channel maxima of a
+    batch, not the maps). Raises KeyError
     for a name that is not a submodule or that the forward pass did not call.
     """
     names = [layers] if isinstance(layers, str) else list(layers)
@@ -84,7 +87,9 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
     def keeper(name: str):
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
             tensor = first_tensor(output)
-            if tensor is not None:
+            if tensor is not None and reduce is not None:
+                outputs[name] = reduce(tensor.detach())
+            elif tensor is not None:
                 outputs[name] = tensor.clone() if keep_graph else tensor.detach().clone()
             if stop_early and wanted.issubset(outputs):
                 raise _StopForward

@@ -75,24 +75,14 @@ class LoadedModel:
         return torch.zeros(1, self.in_channels, *self.input_size, device=self.device)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """PIL image (any mode) -> normalised tensor [1, C, H, W] on the model's device.
+        """PIL image (any mode) -> normalised tensor [1, C, H, W] on the model's device, made by
+        :meth:`preprocessor` (see :class:`Preprocessor` for the steps)."""
+        return self.preprocessor()(image).unsqueeze(0).to(self.device)
 
-        The shorter side is resized to ``resize_size`` (bilinear, antialiased; the longer side is
-        capped at :data:`~cnnviz.core.images.MAX_ASPECT_RATIO` times that, a thinner image padded
-        with the mean colour), the centre ``input_size`` is cropped, pixels are scaled to [0, 1] and
-        normalised with ``mean``/``std``.
-        """
-        image = resize_shorter_side(to_channels(image, self.in_channels), self.resize_size, self.mean_colour())
-        crop_h, crop_w = self.input_size
-        top = round((image.height - crop_h) / 2.0)
-        left = round((image.width - crop_w) / 2.0)
-        image = image.crop((left, top, left + crop_w, top + crop_h))
-        pixels = np.asarray(image, dtype=np.float32) / 255.0
-        if pixels.ndim == 2:
-            pixels = pixels[:, :, None]
-        x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
-        mean, std = self.stats("cpu")
-        return ((x.unsqueeze(0) - mean) / std).to(self.device)
+    def preprocessor(self) -> "Preprocessor":
+        """The model's preprocessing as a small picklable callable, for DataLoader worker processes."""
+        return Preprocessor(self.in_channels, self.resize_size, self.input_size, self.mean, self.std,
+                            self.mean_colour())
 
     def mean_colour(self) -> int | tuple[int, ...]:
         """The 8-bit pixel of the normalisation mean (0 after normalising): an int for one channel."""
@@ -144,6 +134,39 @@ class LoadedModel:
         if "layer_names" not in self.cache:
             self.cache["layer_names"] = forward_order(self.module, self.dummy_input())
         return list(self.cache["layer_names"])
+
+
+@dataclass(frozen=True)
+class Preprocessor:
+    """A model's preprocessing, ``preprocessor(image) -> [C, H, W]`` float32 on the CPU.
+
+    The image is converted to ``in_channels`` channels, its shorter side resized to ``resize_size``
+    (bilinear, antialiased; the longer side is capped at
+    :data:`~cnnviz.core.images.MAX_ASPECT_RATIO` times that, a thinner image padded with ``fill``,
+    the mean colour), the centre ``input_size`` (H, W) cropped, pixels scaled to [0, 1] and
+    normalised with ``mean``/``std``. Plain data, so it pickles into DataLoader workers.
+    """
+
+    in_channels: int
+    resize_size: int
+    input_size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    fill: int | tuple[int, ...]
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        image = resize_shorter_side(to_channels(image, self.in_channels), self.resize_size, self.fill)
+        crop_h, crop_w = self.input_size
+        top = round((image.height - crop_h) / 2.0)
+        left = round((image.width - crop_w) / 2.0)
+        image = image.crop((left, top, left + crop_w, top + crop_h))
+        pixels = np.asarray(image, dtype=np.float32) / 255.0
+        if pixels.ndim == 2:
+            pixels = pixels[:, :, None]
+        x = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(-1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(-1, 1, 1)
+        return (x - mean) / std
 
 
 def class_name(names: list[str] | tuple[str, ...], index: int) -> str:
