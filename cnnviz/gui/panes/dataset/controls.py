@@ -28,6 +28,10 @@ from cnnviz.core.datasets import ImageDataset
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 
 MAX_TIP_LINES = 30
+LIST_WIDTH = 120
+BUTTON_WIDTH = 48
+SUMMARY_WIDTH = 80
+"""Least width of the layer list and width of its All/None buttons, in pixels."""
 
 
 def summary_text(ds: ImageDataset) -> str:
@@ -76,6 +80,7 @@ class SourceRow(QWidget):
         self.mnist_button.setToolTip("The installed Fashion-MNIST test set (10 000 labelled images)")
         self.mnist_button.setVisible(datasets.fashion_mnist_available())
         self.summary = QLabel("Choose an image folder to scan.")
+        self.summary.setMinimumWidth(SUMMARY_WIDTH)
         self.skipped_button = QPushButton("Skipped…")
         self.skipped_button.setToolTip("List the files that were left out, with the reasons")
         self.skipped_button.hide()
@@ -122,6 +127,9 @@ class LayerChecklist(QWidget):
         self.list.setToolTip("Layers the scan tracks (default: every convolution)")
         self.all_button = QPushButton("All")
         self.none_button = QPushButton("None")
+        self.list.setMinimumWidth(LIST_WIDTH)
+        for button in (self.all_button, self.none_button):
+            button.setMaximumWidth(BUTTON_WIDTH)
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("<b>Layers to scan</b>"), 1)
         buttons.addWidget(self.all_button)

@@ -20,6 +20,8 @@ from cnnviz.gui.widgets.layouts import wrapped_label
 DEFAULT_PER_PAGE = 6
 MAX_PER_PAGE = 48
 GRID_COLUMNS = 2
+ARROW_WIDTH = 36
+"""Width of the previous/next page buttons, in pixels."""
 
 
 def page_count(units: int, per_page: int) -> int:
@@ -38,7 +40,7 @@ class UnitCell(QWidget):
         self.channel: int | None = None
         self.caption = wrapped_label()
         self.view = AtlasView(colorbar=False)
-        self.view.setMinimumSize(140, 60)
+        self.view.setMinimumSize(100, 50)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -96,6 +98,8 @@ class Fig2View(QWidget):
         self.previous_button.setToolTip("Previous page (PgUp)")
         self.next_button = QPushButton("▶")
         self.next_button.setToolTip("Next page (PgDn)")
+        for button in (self.previous_button, self.next_button):
+            button.setMaximumWidth(ARROW_WIDTH)
         self.controls = QHBoxLayout()
         for widget in (self.per_page_spin, self.previous_button, self.page_spin, self.pages_label,
                        self.next_button):

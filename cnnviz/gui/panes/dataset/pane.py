@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
@@ -55,6 +56,8 @@ FOLDER_KEY = "dataset/folder"
 IDLE_TEXT = "Choose a dataset and the layers, then Scan (Ctrl+R)"
 SORTS = {"index": "Unit number", "max": "Largest score", "fire_rate": "Fire rate", "selectivity": "Class selectivity"}
 BATCH_SIZE = 64
+CHECKLIST_WIDTH = 230
+"""Starting width of the layer list, in pixels."""
 
 
 class DatasetPane(RunPane):
@@ -96,6 +99,9 @@ class DatasetPane(RunPane):
         self.layer_combo = QComboBox()
         self.layer_combo.setToolTip("Layer of the scan shown")
         self.sort_combo = option_combo(SORTS, "Order of the units (largest first, but by number)")
+        for combo, letters in ((self.layer_combo, 14), (self.sort_combo, 10)):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(letters)
         shrinkable(self.layer_combo, self.sort_combo)
 
     def _build_figure(self) -> None:
@@ -109,20 +115,22 @@ class DatasetPane(RunPane):
         self.tabs.addTab(self.stats, "Unit statistics")
 
     def _build_layout(self) -> None:
-        view_row = self.fig2.controls
-        for position, widget in enumerate((QLabel("Layer"), self.layer_combo, QLabel("Sort"), self.sort_combo)):
-            view_row.insertWidget(position, widget)
-        view_row.addStretch(1)
+        view_row = QHBoxLayout()
+        for widget in (QLabel("Layer"), self.layer_combo, QLabel("Sort"), self.sort_combo):
+            view_row.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
         view_row.addWidget(self.export.button)
+        self.fig2.controls.addStretch(1)
         views = QWidget()
         layout = QVBoxLayout(views)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(view_row)
+        layout.addLayout(self.fig2.controls)
         layout.addWidget(self.tabs, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.checklist)
         splitter.addWidget(views)
         splitter.setStretchFactor(1, 4)
+        splitter.setSizes([CHECKLIST_WIDTH, 4 * CHECKLIST_WIDTH])
         splitter.setChildrenCollapsible(False)
         self.arrange(self.source, self.run_row(self.resume_button, self.partial_label), body=splitter,
                      with_layer_row=False)

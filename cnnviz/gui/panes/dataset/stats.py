@@ -7,13 +7,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from cnnviz.core import top_patches
 from cnnviz.core.scan import ScanIndex, UnitStats
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.image_view import BACKGROUND
-from cnnviz.gui.widgets.layouts import column, option_row, wrapped_label
+from cnnviz.gui.widgets.layouts import option_row, wrapped_label
 
 THRESHOLD_KEY = "dataset/nearly_dead"
 DEFAULT_THRESHOLD = 0.01
@@ -35,7 +35,7 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     plot.setLabel("left", y_label)
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(False, False)
-    plot.setMinimumSize(200, 140)
+    plot.setMinimumSize(120, 120)
     return plot
 
 
@@ -51,26 +51,31 @@ class StatsView(QWidget):
         self.index: ScanIndex | None = None
         self.layer = ""
         self.histogram = _plot("Fire rates", "fire rate (share of images with a score > 0)", "units")
+        self.histogram.setXRange(0.0, 1.0, padding=0.02)
         self.histogram_bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush=BAR_COLOUR)
         self.histogram.addItem(self.histogram_bars)
         self.profile = _plot("Class profile", "class", "mean score")
         self.profile_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BAR_COLOUR)
         self.profile.addItem(self.profile_bars)
         self._build_controls()
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.histogram, 0, 0)
-        grid.addWidget(column(self.dead_label, self.nearly_label, stretch=()), 1, 0)
-        grid.addLayout(option_row("Nearly dead: fire rate at most", self.threshold_spin, self.copy_button), 2, 0)
-        grid.addLayout(option_row("Unit", self.unit_spin), 0, 1)
-        grid.addWidget(self.profile, 1, 1, 2, 1)
-        grid.setRowStretch(0, 1)
-        grid.setRowStretch(1, 1)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        left.addWidget(self.histogram, 1)
+        left.addWidget(self.dead_label)
+        left.addWidget(self.nearly_label)
+        left.addLayout(option_row("Nearly dead: fire rate ≤", self.threshold_spin))
+        left.addLayout(option_row(self.copy_button))
+        right.addLayout(option_row("Unit", self.unit_spin, self.profile_label))
+        right.addWidget(self.profile, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 1)
         self.clear()
 
     def _build_controls(self) -> None:
         self.dead_label = wrapped_label(selectable=True)
         self.nearly_label = wrapped_label(selectable=True)
+        self.profile_label = wrapped_label()
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setDecimals(3)
@@ -114,8 +119,8 @@ class StatsView(QWidget):
         counts, edges = np.histogram(stats.fire_rate, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
         width = edges[1] - edges[0]
         self.histogram_bars.setOpts(x=edges[:-1] + width / 2, height=counts, width=width)
-        self.histogram.setTitle(f"Fire rates of the {len(stats.fire_rate)} units of {layer} "
-                                f"({stats.count} images)")
+        self.histogram.setYRange(0, max(1, int(counts.max())), padding=0.05)
+        self.histogram.setTitle(f"{len(stats.fire_rate)} units, {stats.count} images")
         self.unit_spin.blockSignals(True)
         self.unit_spin.setRange(0, max(0, index.channels(layer) - 1))
         self.unit_spin.blockSignals(False)
@@ -164,13 +169,15 @@ class StatsView(QWidget):
         if stats.class_mean is None or self.index is None or not 0 <= unit < stats.class_mean.shape[0]:
             self.profile_bars.setOpts(x=[], height=[])
             axis.setTicks(None)
-            self.profile.setTitle("Class profile (needs a dataset with labels)")
+            self.profile_label.setText("The class profile needs a dataset with labels.")
             return
         means = np.nan_to_num(stats.class_mean[unit], nan=0.0)
         self.profile_bars.setOpts(x=np.arange(len(means)), height=means, width=0.8)
         axis.setTicks([[(i, name) for i, name in enumerate(self.index.classes)]])
-        selectivity = "" if stats.selectivity is None else f", selectivity {stats.selectivity[unit]:.3f}"
-        self.profile.setTitle(f"Mean score per class of unit {unit}{selectivity}")
+        self.profile.setXRange(-0.5, len(means) - 0.5, padding=0.02)
+        self.profile.setYRange(min(0.0, float(means.min())), max(1e-6, float(means.max())), padding=0.05)
+        selectivity = "" if stats.selectivity is None else f"; selectivity {stats.selectivity[unit]:.3f}"
+        self.profile_label.setText(f"mean score per class{selectivity}")
 
     def _threshold_changed(self, value: float) -> None:
         settings_store.save_float(THRESHOLD_KEY, value)
