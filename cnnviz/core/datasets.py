@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
@@ -144,8 +144,10 @@ def _header_problem(path: Path) -> str:
             images.check_size(image.size, path.name)
     except ImageLoadError as error:
         return str(error)
-    except (OSError, ValueError, SyntaxError) as error:  # PIL's UnidentifiedImageError is an OSError
-        return f"not a readable image ({images.describe(error)})"
+    except UnidentifiedImageError:
+        return "not an image: Pillow cannot identify its format"
+    except (OSError, ValueError, SyntaxError) as error:
+        return f"damaged: its header could not be read ({error or type(error).__name__})"
     return ""
 
 

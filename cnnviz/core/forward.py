@@ -62,7 +62,7 @@ def _scores(output: Any) -> torch.Tensor | None:
 
 def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[str],
                stop_early: bool = True, keep_graph: bool = False, detach_rest: bool = False,
-               reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> LayerOutputs:
+               reduce: Callable[[str, torch.Tensor], torch.Tensor] | None = None) -> LayerOutputs:
     """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass.
 
     ``stop_early`` ends the pass once every layer has run once (then ``logits`` is None; for a
@@ -70,8 +70,8 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
     on and keeps each output's graph (for a backward pass to the input); otherwise the pass runs
     under ``no_grad`` and outputs are detached. ``detach_rest`` (with a full pass) hands the rest of
     the network detached copies, so no graph is recorded after the layers. The pass runs in eval
-    mode with frozen parameters (both restored after; gradients reach only ``x``). ``reduce`` (without
-    ``keep_graph``) is applied to each output inside the pass, at the moment the layer returns it,
+    mode with frozen parameters (both restored after; gradients reach only ``x``). ``reduce(name, output)``
+    (without ``keep_graph``) is applied to each output inside the pass, as soon as the layer returns it,
     and its result kept instead of a copy of the whole output (a scan keeps per-channel maxima of a
     batch, not the maps). Raises KeyError
     for a name that is not a submodule or that the forward pass did not call.
@@ -88,7 +88,7 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> Any:
             tensor = first_tensor(output)
             if tensor is not None and reduce is not None:
-                outputs[name] = reduce(tensor.detach())
+                outputs[name] = reduce(name, tensor.detach())
             elif tensor is not None:
                 outputs[name] = tensor.clone() if keep_graph else tensor.detach().clone()
             if stop_early and wanted.issubset(outputs):

@@ -125,26 +125,23 @@ def _resumed(model: LoadedModel, dataset: ImageDataset, resume: ScanIndex, layer
     return resume.copy()
 
 
-def _reduce(output: torch.Tensor) -> torch.Tensor:
-    """Per item and channel: [B, C, 2] float64 of (score, flat position of the score; 0 without a grid)."""
-    if output.dim() == 4:
-        values, where = output.flatten(2).max(dim=2)
-        return torch.stack([values.double(), where.double()], dim=2)
-    if output.dim() == 2:
-        return torch.stack([output.double(), torch.zeros_like(output, dtype=torch.float64)], dim=2)
-    raise ValueError(f"a scan needs layers with outputs [N, C, H, W] or [N, C], not {tuple(output.shape)}")
+def _reducer(grids: dict[str, tuple[int, int] | None]):
+    """A ``reduce`` for :func:`~cnnviz.core.forward.forward_to` giving, per item and channel,
+    [B, C, 2] float64 of (score, flat position of the score; 0 without a grid), and noting each
+    layer's output grid (H, W) or None in ``grids``."""
 
+    def reduce(name: str, output: torch.Tensor) -> torch.Tensor:
+        if output.dim() == 4:
+            grids[name] = (int(output.shape[2]), int(output.shape[3]))
+            values, where = output.flatten(2).max(dim=2)
+            return torch.stack([values.double(), where.double()], dim=2)
+        if output.dim() == 2:
+            grids[name] = None
+            return torch.stack([output.double(), torch.zeros_like(output, dtype=torch.float64)], dim=2)
+        raise ValueError(f"a scan needs layers with outputs [N, C, H, W] or [N, C]; {name} gives "
+                         f"{tuple(output.shape)}")
 
-def _grid_shapes(model: LoadedModel, index: ScanIndex, x: torch.Tensor) -> None:
-    """Record each layer's output grid (H, W) from one item of ``x`` (once per index)."""
-    if all(layer in index.tallies for layer in index.layers):
-        return
-    outputs = forward_to(model, x[:1], layers=index.layers, stop_early=False)
-    for layer in index.layers:
-        shape = tuple(outputs[layer].shape)
-        _reduce(outputs[layer])
-        index.grids[layer] = (int(shape[2]), int(shape[3])) if len(shape) == 4 else None
-        index.tallies[layer] = Tally.empty(int(shape[1]), index.k, len(index.class_count), len(shape) == 4)
+    return reduce
 
 
 def add_batch(model: LoadedModel, index: ScanIndex, batch: Batch, *, stop_early: bool = True) -> None:
@@ -154,8 +151,8 @@ def add_batch(model: LoadedModel, index: ScanIndex, batch: Batch, *, stop_early:
         index.skipped.append((image, reason))
     if len(batch.indices) == 0:
         return
-    _grid_shapes(model, index, batch.x)
-    reduced = forward_to(model, batch.x, layers=index.layers, stop_early=stop_early, reduce=_reduce)
+    reduced = forward_to(model, batch.x, layers=index.layers, stop_early=stop_early,
+                         reduce=_reducer(index.grids))
     images = batch.indices.numpy()
     onehot = None
     if index.labels is not None:
@@ -164,8 +161,9 @@ def add_batch(model: LoadedModel, index: ScanIndex, batch: Batch, *, stop_early:
     for layer in index.layers:
         scores, where = reduced[layer].cpu().numpy().transpose(2, 0, 1)
         grid = index.grids[layer]
-        width = grid[1] if grid else 1
-        positions = np.stack(np.divmod(where.astype(np.int64), width), axis=2).astype(np.int32)
+        if layer not in index.tallies:
+            index.tallies[layer] = Tally.empty(scores.shape[1], index.k, len(index.class_count), grid is not None)
+        positions = np.stack(np.divmod(where.astype(np.int64), grid[1] if grid else 1), axis=2).astype(np.int32)
         if grid is None:
             positions[:] = -1
         index.tallies[layer].add(scores, images, positions, onehot)
