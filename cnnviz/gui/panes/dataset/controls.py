@@ -131,13 +131,14 @@ class LayerChecklist(QWidget):
         for button in (self.all_button, self.none_button):
             button.setMaximumWidth(BUTTON_WIDTH)
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("<b>Layers to scan</b>"), 1)
         buttons.addWidget(self.all_button)
         buttons.addWidget(self.none_button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(buttons)
+        layout.addWidget(QLabel("<b>Layers to scan</b>"))
         layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
         self.all_button.clicked.connect(lambda: self.check_all(True))
         self.none_button.clicked.connect(lambda: self.check_all(False))
 

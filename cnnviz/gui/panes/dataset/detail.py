@@ -31,7 +31,7 @@ class UnitDetail(QWidget):
         self.patches: list[HitPatch] = []
         self.title = wrapped_label()
         self.view = AtlasView(colorbar=False)
-        self.view.setMinimumSize(160, 80)
+        self.view.setMinimumSize(130, 70)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()

@@ -40,7 +40,7 @@ class UnitCell(QWidget):
         self.channel: int | None = None
         self.caption = wrapped_label()
         self.view = AtlasView(colorbar=False)
-        self.view.setMinimumSize(100, 50)
+        self.view.setMinimumSize(80, 40)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
