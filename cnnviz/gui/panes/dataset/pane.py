@@ -159,8 +159,6 @@ class DatasetPane(RunPane):
         """The unit order: a key of :data:`SORTS`."""
         return str(self.sort_combo.currentData())
 
-    # Source, cache and scan.
-
     def ask_folder(self) -> None:
         """Ask for an image folder (starting at the last one) and open it."""
         start = settings_store.load_path(FOLDER_KEY) or Path.home()
@@ -311,8 +309,6 @@ class DatasetPane(RunPane):
         self.resume_button.setEnabled(index is not None and index.partial and not self.running)
         self.run_button.setEnabled(self.dataset is not None)
 
-    # The Fig. 2 view.
-
     def _sync_sorts(self) -> None:
         labelled = self.index is not None and self.index.labels is not None
         current = self.sort
@@ -436,8 +432,6 @@ class DatasetPane(RunPane):
         self.state.set_channel(channel)
         self.state.set_position(patch.hit.position)
         self.state.request_pane("deconvnet")
-
-    # Export.
 
     def _export_name(self) -> str:
         name = self.dataset.name if self.dataset is not None else "dataset"
