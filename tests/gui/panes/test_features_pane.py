@@ -14,8 +14,10 @@ from PySide6.QtWidgets import QFileDialog
 from skimage.measure import points_in_poly
 
 from cnnviz.core import datasets, embedding, features, retrieval
+from cnnviz.gui.panes.dataset import jobs as dataset_jobs
 from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
 from cnnviz.gui.widgets.class_colours import class_colour
+from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
 pytestmark = pytest.mark.skipif(not datasets.fashion_mnist_available(), reason="Fashion-MNIST is not installed")
 
@@ -23,9 +25,8 @@ IMAGES = 60
 
 
 @pytest.fixture
-def pane(loaded_window, show_pane, tmp_path):
+def pane(loaded_window, show_pane):
     pane = show_pane(loaded_window, "features")
-    pane.cache_folder = tmp_path / "features"
     pane.iterations = (50, 50)
     loaded_window.state.set_dataset(datasets.fashion_mnist("test", limit=IMAGES))
     return pane
@@ -148,14 +149,32 @@ def test_compare_poolings_and_csv_exports(pane, qtbot, tmp_path):
     assert float(poolings[0]["mAP"]) == pane.comparison[0].scores.mean_average_precision
 
 
-def test_csv_buttons_write_the_files_chosen(pane, qtbot, tmp_path, monkeypatch):
+def test_csv_buttons_and_the_figure_export_write_the_files_chosen(pane, qtbot, tmp_path, monkeypatch, data_home):
     result = compute(pane, qtbot, "classifier.relu4")
+    cached = list((data_home / "cnnviz" / "cnnviz" / "features").glob("features-*.npz"))
+    assert len(cached) == 1 and pane.cache_folder == cached[0].parent
+    again = compute(pane, qtbot, "classifier.relu4")
+    assert again is not result and again.features.seconds == result.features.seconds  # read from the cache
     target = tmp_path / "chosen.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "CSV (*.csv)"))
     pane.map_csv_button.click()
     assert [int(r["index"]) for r in read(target)] == [int(i) for i in result.features.images]
     pane.side.retrieval.scores_csv_button.click()
     assert read(target)[0] == {"metric": "mAP", "value": repr(result.scores.mean_average_precision)}
+    figure = tmp_path / "figure.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(figure), PNG_ONLY))
+    written = pane.export.export()
+    assert written == [figure, tmp_path / "figure-map.csv"] and Image.open(figure).size[0] > 100
+    np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in read(written[1])], again.embedding.xy)
+
+
+def test_the_dataset_panes_choice_is_the_shared_dataset(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "features")
+    dataset_pane = loaded_window.capture_target("dataset")
+    dataset_pane.open_source(dataset_jobs.FASHION_MNIST, None, "Opening…")
+    qtbot.waitUntil(lambda: dataset_pane.dataset is not None, timeout=20_000)
+    assert loaded_window.state.dataset is dataset_pane.dataset and pane.source.dataset is dataset_pane.dataset
+    assert "10000 images" in pane.source.summary.text().replace("\u202f", "").replace(",", "").replace(" 000", "000")
 
 
 def test_an_unlabelled_folder_maps_grey_points_and_finds_its_own_files(loaded_window, show_pane, settle, qtbot,
@@ -166,8 +185,7 @@ def test_an_unlabelled_folder_maps_grey_points_and_finds_its_own_files(loaded_wi
     for i in range(12):
         Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8), "L").save(folder / f"img{i:02d}.png")
     pane = show_pane(loaded_window, "features")
-    pane.cache_folder = tmp_path / "features"
-    pane.open_dataset(datasets.open_folder, folder)
+    pane.open_dataset(dataset_jobs.FOLDER, folder)
     qtbot.waitUntil(lambda: pane.state.dataset is not None, timeout=10_000)
     result = compute(pane, qtbot, "classifier.relu4")
     assert result.features.labels is None and result.scores is None

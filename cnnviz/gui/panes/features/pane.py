@@ -14,11 +14,14 @@ from html import escape
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
 
-from cnnviz.core import datasets, feature_tables
+from cnnviz.core import feature_tables
 from cnnviz.core.datasets import ImageDataset
+from cnnviz.gui.panes.dataset import jobs as dataset_jobs
+from cnnviz.gui.panes.dataset.controls import SourceRow
+from cnnviz.gui.panes.dataset.pane import FOLDER_KEY
 from cnnviz.gui.panes.features import exports, job
 from cnnviz.gui.panes.features.controls import METHOD_TITLES, SettingsRow, caption, size_text
 from cnnviz.gui.panes.features.legend import ClassLegend
@@ -27,17 +30,14 @@ from cnnviz.gui.panes.features.side import SidePanel
 from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnails
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.layer_picker import layer_choices
 
 IDLE_TEXT = "Choose a dataset, a layer and a method, then Compute (Ctrl+R)"
+CACHE_FOLDER = "features"
+"""Folder of the cached features under :func:`~cnnviz.gui.runtime.settings_store.data_folder`."""
 MAX_SELECTION = 200
 """Most thumbnails the selection grid shows."""
-
-
-def default_cache() -> Path:
-    """Where the features are cached: ``features`` in the application's data folder."""
-    root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(root or Path.home() / ".cnnviz") / "features"
 
 
 class FeaturesPane(RunPane):
@@ -50,7 +50,7 @@ class FeaturesPane(RunPane):
         self.maps: list[job.MapResult | None] = [None, None]
         self.query: job.QueryResult | None = None
         self.comparison: list = []
-        self.cache_folder: Path | None = default_cache()
+        self.cache_folder: Path | None = settings_store.data_folder(CACHE_FOLDER)
         self.iterations = (250, 500)
         self.thumbs = ThumbnailCache()
         self._picked: tuple[object, int] | None = None
@@ -74,12 +74,7 @@ class FeaturesPane(RunPane):
         self.size_label = QLabel()
         self.size_label.setToolTip("Feature length per image with this layer and pooling")
         self.settings_row = SettingsRow()
-        self.folder_button = QPushButton("Folder…")
-        self.folder_button.setToolTip("An image folder: one subfolder per class, or a flat folder (no labels)")
-        self.mnist_button = QPushButton("Fashion-MNIST test")
-        self.mnist_button.setToolTip("The installed Fashion-MNIST test set (10 000 labelled images)")
-        self.mnist_button.setVisible(datasets.fashion_mnist_available())
-        self.dataset_label = QLabel()
+        self.source = SourceRow()
         self.keep_button = QPushButton("Keep for comparison")
         self.keep_button.setToolTip("Keep this map on the left; the next Compute shows its map beside it")
         self.select_combo = QComboBox()
@@ -94,22 +89,20 @@ class FeaturesPane(RunPane):
         for view in self.views:
             maps.addWidget(view, 1)
         maps.addWidget(self.legend)
-        self.make_figure(self._export_name, self._export_data, maps)
+        self.make_figure(self._export_name, self._export_data, maps, extra=self._write_map_beside)
         self.map_csv_button = QPushButton("Map CSV…")
         self.map_csv_button.setToolTip("Save the current map's coordinates and labels (index, file, label, x, y)")
 
     def _source_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addWidget(QLabel("Dataset"))
-        for widget in (self.folder_button, self.mnist_button):
-            row.addWidget(widget)
-        row.addWidget(self.dataset_label, 1)
+        row.addWidget(self.source, 1)
         row.addWidget(self.map_csv_button)
         return row
 
     def _connect(self) -> None:
-        self.folder_button.clicked.connect(self.ask_folder)
-        self.mnist_button.clicked.connect(lambda: self.open_dataset(datasets.fashion_mnist, "test"))
+        self.source.folder_requested.connect(self.ask_folder)
+        self.source.fashion_mnist_requested.connect(lambda: self.open_dataset(dataset_jobs.FASHION_MNIST))
         self.settings_row.pooling_combo.currentIndexChanged.connect(lambda _i: self._show_size())
         self.picker.layer_chosen.connect(lambda _name: self._show_size())
         self.keep_button.clicked.connect(self.keep)
@@ -140,30 +133,24 @@ class FeaturesPane(RunPane):
         return self.maps[1] or self.maps[0]
 
     def ask_folder(self) -> None:
-        """Ask for an image folder and open it."""
-        start = self.dataset.root if self.dataset is not None and self.dataset.kind == "folder" else Path.home()
+        """Ask for an image folder (starting at the last one the dataset tools opened) and open it."""
+        start = settings_store.load_path(FOLDER_KEY) or Path.home()
         chosen = QFileDialog.getExistingDirectory(self, "Open an image folder", str(start))
         if chosen:
-            self.open_dataset(datasets.open_folder, Path(chosen))
+            settings_store.save_path(FOLDER_KEY, Path(chosen))
+            self.open_dataset(dataset_jobs.FOLDER, Path(chosen))
 
-    def open_dataset(self, opener, *args) -> None:
-        """Open a dataset with ``opener(*args)`` on the loader worker; it becomes the shared dataset."""
-        self._load("open", "Opening the dataset…", opener, *args, done=self.state.set_dataset)
-
-    def _load(self, name: str, text: str, function, *args, done) -> None:
-        task = self.controller.loader.submit(function, *args, key=f"{self.key}:{name}")
-        task.succeeded.connect(done)
-        task.failed.connect(lambda error: self.show_error(f"{text.rstrip('…')} failed: {error}"))
+    def open_dataset(self, kind: str, path: Path | None = None) -> None:
+        """Open a dataset (:func:`cnnviz.gui.panes.dataset.jobs.open_source`) on the loader worker; it
+        becomes the shared dataset."""
+        self.submit("open", "Opening the dataset…", dataset_jobs.open_source, kind, path,
+                    worker=self.controller.loader, done=self.state.set_dataset)
 
     def _dataset_changed(self, ds: ImageDataset | None) -> None:
         self.cancel()
         self.thumbs.set_dataset(ds)
         self._picked = None
-        if ds is None:
-            self.dataset_label.setText("No dataset chosen.")
-        else:
-            classes = f"{len(ds.classes)} classes" if ds.labels is not None else "no labels"
-            self.dataset_label.setText(f"<b>{escape(ds.name)}</b>: {len(ds)} images, {classes}")
+        self.source.show_dataset(ds)
         self.clear_maps()
 
     # Runs.
@@ -314,8 +301,8 @@ class FeaturesPane(RunPane):
         ds = self.dataset
         if ds is None:
             return
-        self._load("pick", "Opening the image…", ds.image, image,
-                   done=lambda picture: self._picked_image(ds, image, picture))
+        self.submit("pick", "Opening the image…", ds.image, image, worker=self.controller.loader,
+                    done=lambda picture: self._picked_image(ds, image, picture))
 
     def _picked_image(self, ds: ImageDataset, image: int, picture) -> None:
         if ds is not self.dataset:
@@ -335,9 +322,9 @@ class FeaturesPane(RunPane):
         more = f" (the first {MAX_SELECTION} shown)" if len(rows) > MAX_SELECTION else ""
         self.side.clear_selection(f"{len(rows)} images selected{more}.")
         self.side.tabs.setCurrentIndex(1)
-        self._load("select", "Loading thumbnails…", thumbnails, self.dataset, images,
-                   done=lambda pictures: self.side.selection.show_tiles(
-                       [Tile(i, p, Path(n).name, f"{n} · {c}") for i, p, (n, c) in zip(images, pictures, names)]))
+        self.submit("select", "Loading thumbnails…", thumbnails, self.dataset, images, worker=self.controller.loader,
+                    done=lambda pictures: self.side.selection.show_tiles(
+                        [Tile(i, p, Path(n).name, f"{n} · {c}") for i, p, (n, c) in zip(images, pictures, names)]))
 
     def _hidden_changed(self, hidden: frozenset[int]) -> None:
         for view in self.views:
@@ -401,6 +388,12 @@ class FeaturesPane(RunPane):
     def export_comparison_csv(self, path: str | Path) -> Path:
         """Write the pooling comparison as CSV to ``path``."""
         return exports.write(path, exports.comparison_table(self.comparison))
+
+    def _write_map_beside(self, png: Path) -> list[Path]:
+        """The current map's CSV beside an exported figure ``png`` (``<stem>-map.csv``)."""
+        if self.current is None:
+            return []
+        return [self.export_map_csv(png.with_name(f"{png.stem}-map.csv"))]
 
     def _ask_csv(self, what: str) -> None:
         tables = {"map": lambda: exports.map_table(self.current),
