@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QS
 
 from cnnviz.core import features
 from cnnviz.gui.panes.features.job import MapResult
+from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 
 POOLING_TITLES = {"auto": "auto", "avg": "average", "max": "max", "gem": "GeM", "flatten": "flatten"}
@@ -86,9 +87,10 @@ class SettingsRow(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (QLabel("Pooling"), self.pooling_combo, QLabel("p"), self.p_spin, QLabel("Map"),
-                       self.method_combo, QLabel("Perplexity"), self.perplexity_spin, QLabel("Seed"), self.seed_spin):
+                       self.method_combo, QLabel("Perpl."), self.perplexity_spin, QLabel("Seed"), self.seed_spin):
             layout.addWidget(widget)
         layout.addStretch(1)
+        shrinkable(self.pooling_combo, self.method_combo, self.p_spin, self.perplexity_spin, self.seed_spin)
         self.pooling_combo.currentIndexChanged.connect(lambda _i: self._sync())
         self.method_combo.currentIndexChanged.connect(lambda _i: self._sync())
         self._sync()

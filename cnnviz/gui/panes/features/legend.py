@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from cnnviz.gui.panes.features.scatter import UNLABELLED, colour_of
 
-WIDTH = 150
+WIDTH = 120
 
 
 def swatch(colour: QColor) -> QIcon:

@@ -30,6 +30,7 @@ from cnnviz.gui.panes.features.side import SidePanel
 from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnails
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.layer_picker import layer_choices
 
@@ -78,12 +79,15 @@ class FeaturesPane(RunPane):
         self.keep_button = QPushButton("Keep for comparison")
         self.keep_button.setToolTip("Keep this map on the left; the next Compute shows its map beside it")
         self.select_combo = QComboBox()
-        for mode, title in zip(SELECT_MODES, ("Pan (Shift+drag selects)", "Select rectangle", "Select lasso")):
+        for mode, title in zip(SELECT_MODES, ("Drag pans", "Drag selects", "Lasso selects")):
             self.select_combo.addItem(title, mode)
-        self.select_combo.setToolTip("What dragging on a map does")
+        self.select_combo.setToolTip("What dragging on a map does: pan (Shift+drag selects a rectangle), select "
+                                     "a rectangle, or select inside a free outline")
+        shrinkable(self.select_combo, self.keep_button)
 
     def _build_figure(self) -> None:
         self.views = [MapView(), MapView()]
+        self.views[0].hide()  # the kept map, shown by keep()
         self.legend = ClassLegend()
         maps = QHBoxLayout()
         for view in self.views:

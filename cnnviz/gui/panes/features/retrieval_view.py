@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -60,6 +59,7 @@ def make_table(headers: Sequence[str]) -> QTableWidget:
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setMinimumHeight(50)
     return table
 
 
@@ -70,22 +70,24 @@ class RetrievalView(QWidget):
         super().__init__(parent)
         self.query_label = wrapped_label()
         self.matches = ThumbGrid()
-        self.matches.setMinimumHeight(120)
-        self.scores_table = make_table(("Metric", "Value"))
+        self.matches.setMinimumHeight(80)
+        self.scores_table = make_table(("Retrieval score", "Value"))
+        self.scores_table.setToolTip("Every labelled image as a query against all the others")
         self.compare_button = QPushButton("Compare poolings")
         self.compare_button.setToolTip("Retrieval scores of the layer with average, max, GeM and flatten pooling")
         self.compare_table = make_table(("Pooling", "Size", "mAP", "ms / query"))
         self.scores_csv_button = QPushButton("Scores CSV…")
-        self.compare_csv_button = QPushButton("Comparison CSV…")
+        self.scores_csv_button.setToolTip("Save the retrieval scores as CSV")
+        self.compare_csv_button = QPushButton("Poolings CSV…")
+        self.compare_csv_button.setToolTip("Save the pooling comparison as CSV")
         buttons = QHBoxLayout()
         for button in (self.compare_button, self.scores_csv_button, self.compare_csv_button):
+            button.setMinimumWidth(40)
             buttons.addWidget(button)
-        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.query_label)
         layout.addWidget(self.matches, 2)
-        layout.addWidget(QLabel("<b>Retrieval scores</b> (every labelled image as a query)"))
         layout.addWidget(self.scores_table, 2)
         layout.addLayout(buttons)
         layout.addWidget(self.compare_table, 1)

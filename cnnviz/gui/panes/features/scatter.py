@@ -116,7 +116,7 @@ class MapView(QWidget):
         self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.box = SelectBox()
         self.plot = pg.PlotWidget(viewBox=self.box)
-        self.plot.setMinimumSize(160, 160)
+        self.plot.setMinimumSize(120, 160)
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.scatter = pg.ScatterPlotItem(pxMode=True, size=POINT_SIZE, pen=None)

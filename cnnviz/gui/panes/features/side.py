@@ -3,13 +3,13 @@ tabs, the images selected on a map and the retrieval view."""
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from cnnviz.gui.panes.features.retrieval_view import RetrievalView
 from cnnviz.gui.panes.features.thumbs import SIDE, ThumbGrid
 from cnnviz.gui.widgets.layouts import wrapped_label
 
-WIDTH = 300
+WIDTH = 220
 
 
 class SidePanel(QWidget):
@@ -36,12 +36,10 @@ class SidePanel(QWidget):
         self.setMinimumWidth(WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        hover = QWidget()
-        row = QVBoxLayout(hover)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.thumbnail, 0, Qt.AlignmentFlag.AlignHCenter)
-        row.addWidget(self.hover_label)
-        layout.addWidget(hover)
+        row = QHBoxLayout()
+        row.addWidget(self.thumbnail, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.hover_label, 1)
+        layout.addLayout(row)
         layout.addWidget(self.tabs, 1)
         self.clear_selection()
 
