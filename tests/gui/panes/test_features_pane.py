@@ -15,7 +15,10 @@ from skimage.measure import points_in_poly
 
 from cnnviz.core import datasets, embedding, features, retrieval
 from cnnviz.gui.panes.dataset import jobs as dataset_jobs
+from cnnviz.gui.panes.features import thumbs
+from cnnviz.gui.panes.features.controls import umap_available
 from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
+from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.class_colours import class_colour
 from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
@@ -46,6 +49,8 @@ def core_features(pane, layer: str, pooling: str = "auto") -> features.Features:
 
 def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_pointer(pane, qtbot, mouse):
     assert pane.size_label.text() == "128 with average"
+    umap = pane.settings_row.method_combo.findData("umap")
+    assert pane.settings_row.method_combo.model().item(umap).isEnabled() == umap_available()
     result = compute(pane, qtbot, "classifier.relu4")
     assert pane.size_label.text() == "128"
     f = core_features(pane, "classifier.relu4")
@@ -61,7 +66,8 @@ def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_point
     row = int(np.argmax(np.linalg.norm(result.embedding.xy - result.embedding.xy.mean(0), axis=1)))
     mouse.hover(view.plot, lambda: view.scene_pos(row))
     assert pane.side.hover_label.text() == f"<b>{f.paths[row]}</b><br>{f.classes[f.labels[row]]}"
-    assert not pane.side.thumbnail.pixmap().isNull()
+    qtbot.waitUntil(lambda: not pane.side.thumbnail.pixmap().isNull(), timeout=10_000)
+    assert pane.side.thumbnail.pixmap().width() == thumbs.SIDE and len(pane.thumbs) == 1
     mouse.click(view.plot, lambda: view.scene_pos(row))
     qtbot.waitUntil(lambda: pane.state.image_name == Path(f.paths[row]).name, timeout=10_000)
     np.testing.assert_array_equal(np.asarray(pane.state.image), np.asarray(pane.state.dataset.image(row)))
@@ -206,3 +212,23 @@ def test_the_lasso_test_equals_a_reference_point_in_polygon():
     outline = np.column_stack([np.cos(angles), np.sin(angles)]) * (0.5 + 0.4 * np.sin(3 * angles))[:, None]
     np.testing.assert_array_equal(inside(points, outline), points_in_poly(points, outline))
     assert not inside(points, outline[:2]).any()
+
+
+def test_cancel_keeps_a_partial_map_and_a_new_model_clears_the_maps(pane, qtbot, settle):
+    pane.state.set_dataset(datasets.fashion_mnist("test", limit=2000))
+    pane.iterations = (250, 5000)
+    pane.choose_layer("classifier.relu4")
+    pane.settings_row.choose(method="tsne")
+    pane.run()
+    qtbot.waitUntil(lambda: pane.views[1].count == 2000 and pane.partial_progress() is not None
+                    and pane.partial_progress()[0] > 2000, timeout=60_000)
+    pane.cancel_button.click()
+    qtbot.waitUntil(lambda: not pane.running, timeout=30_000)
+    done, total = pane.partial_progress()
+    assert pane.outcome == "cancelled" and pane.maps[1] is None and done < total == 2000 + 5250
+    assert pane.partial_label.isVisible() and "cancelled" in pane.partial_label.text()
+    result = compute(pane, qtbot, "classifier.relu4", method="pca")
+    assert pane.maps[1] is result and not pane.partial_label.isVisible()
+    pane.controller.load_model(ModelSpec())
+    settle(pane.window())
+    assert pane.maps == [None, None] and pane.views[1].count == 0 and pane.side.retrieval.matches.count() == 0

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
 
 from cnnviz.core import feature_tables
@@ -27,7 +28,7 @@ from cnnviz.gui.panes.features.controls import METHOD_TITLES, SettingsRow, capti
 from cnnviz.gui.panes.features.legend import ClassLegend
 from cnnviz.gui.panes.features.scatter import SELECT_MODES, MapView
 from cnnviz.gui.panes.features.side import SidePanel
-from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnails
+from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnail, thumbnails
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import shrinkable
@@ -55,6 +56,7 @@ class FeaturesPane(RunPane):
         self.iterations = (250, 500)
         self.thumbs = ThumbnailCache()
         self._picked: tuple[object, int] | None = None
+        self._hovered: int | None = None
         self._query_for: tuple | None = None
         self._shown_progress: tuple[int, int] | None = None
         self._build_controls()
@@ -173,6 +175,7 @@ class FeaturesPane(RunPane):
         """Show no map, retrieval or comparison."""
         self.maps = [None, None]
         self.query = self._query_for = None
+        self._hovered = None
         self.comparison = []
         self._shown_progress = None
         for view in self.views:
@@ -218,8 +221,10 @@ class FeaturesPane(RunPane):
             return
         view = self.views[1]
         if view.count != len(xy):
+            if self.maps[0] is None:
+                self.legend.set_classes(f.classes, f.labels, len(xy))
             view.set_map(xy, f.labels, "")
-            self.legend.set_classes(f.classes, f.labels, len(xy))
+            view.set_hidden(self.legend.hidden)
         else:
             view.move_points(xy)
         view.set_caption(f"{METHOD_TITLES[self.run_request.method]} of {escape(f.layer)}: {done} / {total} steps")
@@ -292,7 +297,19 @@ class FeaturesPane(RunPane):
         f = result.features
         image = int(f.images[row])
         label = feature_tables.label_name(f, row) or "no label"
-        self.side.show_hover(self.thumbs.get(image), f"<b>{escape(f.paths[row])}</b><br>{escape(label)}")
+        self._hovered = image
+        pixmap = self.thumbs.get(image)
+        self.side.show_hover(pixmap or QPixmap(), f"<b>{escape(f.paths[row])}</b><br>{escape(label)}")
+        if pixmap is None and self.dataset is not None:
+            ds = self.dataset
+            task = self.controller.loader.submit(thumbnail, ds, image, key=f"{self.key}:hover")
+            task.succeeded.connect(lambda picture: self._thumbnail_ready(ds, image, picture))
+
+    def _thumbnail_ready(self, ds: ImageDataset, image: int, picture) -> None:
+        if ds is self.dataset:
+            pixmap = self.thumbs.add(image, picture)
+            if image == self._hovered:
+                self.side.thumbnail.setPixmap(pixmap)
 
     def pick(self, slot: int, row: int) -> None:
         """Make the image of point ``row`` of map ``slot`` the current image."""

@@ -1,5 +1,5 @@
-"""Thumbnails of dataset images: decoding and shrinking (for a worker), a small cache for hovering, and
-a grid of captioned thumbnails (a selection of the map, the nearest images of a query).
+"""Thumbnails of dataset images: decoding and shrinking (for a worker), a small cache of the hovered
+ones, and a grid of captioned thumbnails (a selection of the map, the nearest images of a query).
 """
 
 from collections import OrderedDict
@@ -49,10 +49,10 @@ def pixmap_of(picture: Image.Image | None) -> QPixmap:
 
 
 class ThumbnailCache:
-    """The last :data:`CACHED` thumbnails of one dataset, decoded when first asked for (for hovering)."""
+    """The last :data:`CACHED` hover thumbnails of one dataset (decoded by the caller, on a worker)."""
 
-    def __init__(self, dataset: ImageDataset | None = None) -> None:
-        self.dataset = dataset
+    def __init__(self) -> None:
+        self.dataset: ImageDataset | None = None
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
 
     def set_dataset(self, dataset: ImageDataset | None) -> None:
@@ -61,12 +61,16 @@ class ThumbnailCache:
             self.dataset = dataset
             self._pixmaps.clear()
 
-    def get(self, image: int) -> QPixmap:
-        """The thumbnail of ``image`` (an empty pixmap when it cannot be decoded or there is no dataset)."""
-        if image in self._pixmaps:
+    def get(self, image: int) -> QPixmap | None:
+        """The thumbnail of ``image`` if cached (an empty pixmap: not decodable), else None."""
+        pixmap = self._pixmaps.get(image)
+        if pixmap is not None:
             self._pixmaps.move_to_end(image)
-            return self._pixmaps[image]
-        pixmap = pixmap_of(thumbnail(self.dataset, image)) if self.dataset is not None else QPixmap()
+        return pixmap
+
+    def add(self, image: int, picture: Image.Image | None) -> QPixmap:
+        """Cache the thumbnail ``picture`` of ``image`` (None: not decodable); returns it as a pixmap."""
+        pixmap = pixmap_of(picture)
         self._pixmaps[image] = pixmap
         while len(self._pixmaps) > CACHED:
             self._pixmaps.popitem(last=False)
