@@ -28,6 +28,8 @@ class ClassLegend(QListWidget):
         super().__init__(parent)
         self.setToolTip("Click a class to hide or show its points")
         self.setFixedWidth(WIDTH)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.hidden: frozenset[int] = frozenset()
         self.itemClicked.connect(lambda item: self.toggle(int(item.data(Qt.ItemDataRole.UserRole))))
 

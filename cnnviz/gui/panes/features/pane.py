@@ -27,7 +27,7 @@ from cnnviz.gui.panes.features import exports, job
 from cnnviz.gui.panes.features.controls import METHOD_TITLES, SettingsRow, caption, size_text
 from cnnviz.gui.panes.features.legend import ClassLegend
 from cnnviz.gui.panes.features.scatter import SELECT_MODES, MapView
-from cnnviz.gui.panes.features.side import SidePanel
+from cnnviz.gui.panes.features.side import SIDE_WIDTH, SidePanel
 from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnail, thumbnails
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
@@ -66,6 +66,7 @@ class FeaturesPane(RunPane):
         splitter.addWidget(self.figure)
         splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 1)
+        splitter.setSizes([3 * SIDE_WIDTH, SIDE_WIDTH])  # the maps get most of the width at first
         self.arrange(self._source_row(), self.settings_row,
                      self.run_row(self.keep_button, self.select_combo, self.partial_label),
                      layer_widgets=(self.size_label,), body=splitter)

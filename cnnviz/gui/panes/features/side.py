@@ -9,7 +9,8 @@ from cnnviz.gui.panes.features.retrieval_view import RetrievalView
 from cnnviz.gui.panes.features.thumbs import SIDE, ThumbGrid
 from cnnviz.gui.widgets.layouts import wrapped_label
 
-WIDTH = 220
+SIDE_WIDTH = 220
+"""Least width of the side panel, in pixels."""
 
 
 class SidePanel(QWidget):
@@ -33,7 +34,7 @@ class SidePanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.retrieval, "Retrieval")
         self.tabs.addTab(selection_page, "Selection")
-        self.setMinimumWidth(WIDTH)
+        self.setMinimumWidth(SIDE_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.images import ImageLoadError
 
-SIDE = 72
+SIDE = 64
 """Longest side of a thumbnail, in pixels."""
 CACHED = 64
 """Thumbnails the hover cache keeps (least recently used dropped first)."""
@@ -102,7 +102,7 @@ class ThumbGrid(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(SIDE, SIDE))
-        self.setGridSize(QSize(SIDE + 24, SIDE + 34))
+        self.setGridSize(QSize(SIDE + 14, SIDE + 30))
         self.setWordWrap(True)
         self.setUniformItemSizes(True)
         self.itemClicked.connect(lambda item: self.image_clicked.emit(int(item.data(Qt.ItemDataRole.UserRole))))
