@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from cnnviz.core import feature_tables
 from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.retrieval import PoolingScore
 from cnnviz.gui.panes.dataset import jobs as dataset_jobs
 from cnnviz.gui.panes.dataset.controls import SourceRow
 from cnnviz.gui.panes.dataset.pane import FOLDER_KEY
@@ -44,14 +45,15 @@ MAX_SELECTION = 200
 
 class FeaturesPane(RunPane):
     """See the module docstring. ``maps``: [kept map or None, current map or None]; ``query``: the shown
-    retrieval; ``comparison``: the pooling scores shown; ``cache_folder``: where features are cached."""
+    retrieval; ``comparison``: the pooling scores shown; ``cache_folder``: where features are cached
+    (None: not cached); ``iterations``: t-SNE's (early exaggeration, normal) iterations."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "features", layer_choices, parent, unit="steps", run_title="Compute")
         self.run_button.setToolTip("Extract the features and compute the map (Ctrl+R)")
         self.maps: list[job.MapResult | None] = [None, None]
         self.query: job.QueryResult | None = None
-        self.comparison: list = []
+        self.comparison: list[PoolingScore] = []
         self.cache_folder: Path | None = settings_store.data_folder(CACHE_FOLDER)
         self.iterations = (250, 500)
         self.thumbs = ThumbnailCache()
@@ -71,7 +73,6 @@ class FeaturesPane(RunPane):
                      self.run_row(self.keep_button, self.select_combo, self.partial_label),
                      layer_widgets=(self.size_label,), body=splitter)
         self._connect()
-        self.clear_views()
         self._dataset_changed(self.state.dataset)
 
     def _build_controls(self) -> None:
@@ -233,7 +234,7 @@ class FeaturesPane(RunPane):
         self._shown_progress = (done, total)
         self.update_partial()
 
-    def on_done(self, result) -> None:
+    def on_done(self, result: job.MapResult | list[PoolingScore]) -> None:
         """A finished map or pooling comparison."""
         if isinstance(result, job.MapResult):
             self._show_map(result)
@@ -287,12 +288,9 @@ class FeaturesPane(RunPane):
 
     # Hover, click, selection.
 
-    def _result(self, slot: int) -> job.MapResult | None:
-        return self.maps[slot]
-
     def hover(self, slot: int, row: int) -> None:
         """Show the image of point ``row`` of map ``slot`` (-1: none)."""
-        result = self._result(slot)
+        result = self.maps[slot]
         if result is None or not 0 <= row < len(result.features.images):
             return
         f = result.features
@@ -314,7 +312,7 @@ class FeaturesPane(RunPane):
 
     def pick(self, slot: int, row: int) -> None:
         """Make the image of point ``row`` of map ``slot`` the current image."""
-        result = self._result(slot)
+        result = self.maps[slot]
         if result is not None and 0 <= row < len(result.features.images):
             self.open_image(int(result.features.images[row]))
 
@@ -335,7 +333,7 @@ class FeaturesPane(RunPane):
 
     def select(self, slot: int, rows: np.ndarray) -> None:
         """Show the images of ``rows`` of map ``slot`` as a thumbnail grid (decoded on the loader worker)."""
-        result = self._result(slot)
+        result = self.maps[slot]
         if result is None or self.dataset is None:
             return
         f, shown = result.features, np.asarray(rows)[:MAX_SELECTION]
