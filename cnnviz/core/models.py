@@ -63,10 +63,11 @@ def load_default() -> LoadedModel:
 
 
 def load(spec: str, *, pretrained: bool = True, progress: ProgressFn | None = None,
-         trust: bool = False, device: str = "cpu") -> LoadedModel:
-    """Load by a command-line style ``spec``: ``"default"``, a zoo name, or a file path."""
+         trust: bool = False, device: str = "cpu", arch: str | None = None) -> LoadedModel:
+    """Load by a command-line style ``spec``: ``"default"``, a zoo name, or a file path (``arch``: the zoo
+    architecture of a state_dict file, None to guess it)."""
     if spec == "default":
         return load_default().to(device)
     if spec in ZOO:
         return load_zoo(spec, pretrained=pretrained, progress=progress, device=device)
-    return load_file(spec, trust=trust, device=device)
+    return load_file(spec, arch=arch, trust=trust, device=device)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from cnnviz.core import scan_file
 from cnnviz.core.datasets import Batch, ImageDataset, batches
@@ -38,7 +39,7 @@ from cnnviz.core.progress import Cancelled, ProgressFn, report
 from cnnviz.core.scan_index import SORT_KEYS, Hit, ScanIndex, ScanMismatch, Tally, UnitStats
 
 __all__ = ["SORT_KEYS", "Hit", "ScanCancelled", "ScanIndex", "ScanMismatch", "ScanStep", "UnitStats", "build",
-           "build_steps", "cache_path", "default_layers", "load", "merge", "weights_checksum"]
+           "build_steps", "cache_path", "default_layers", "load", "merge", "read", "weights_checksum"]
 
 
 class ScanCancelled(Cancelled):
@@ -133,8 +134,8 @@ def _reducer(grids: dict[str, tuple[int, int] | None]):
     def reduce(name: str, output: torch.Tensor) -> torch.Tensor:
         if output.dim() == 4:
             grids[name] = (int(output.shape[2]), int(output.shape[3]))
-            values, where = output.flatten(2).max(dim=2)
-            return torch.stack([values.double(), where.double()], dim=2)
+            values, where = F.adaptive_max_pool2d(output, 1, return_indices=True)  # first maximum; parallel
+            return torch.stack([values.flatten(1).double(), where.flatten(1).double()], dim=2)
         if output.dim() == 2:
             grids[name] = None
             return torch.stack([output.double(), torch.zeros_like(output, dtype=torch.float64)], dim=2)
@@ -235,6 +236,12 @@ def check_belongs(index: ScanIndex, model: LoadedModel, dataset: ImageDataset) -
     if index.files != list(dataset.files):
         raise ScanMismatch(f"the scan index was made on another file list ({len(index.files)} files from "
                            f"{index.dataset.get('root')}), not the {len(dataset)} files of {dataset.name}")
+
+
+def read(path: str | Path) -> ScanIndex:
+    """The index saved in ``path``, not checked against a model or dataset (e.g. to merge shards).
+    Raises OSError when unreadable and :class:`ScanMismatch` for a file that is not a scan index."""
+    return scan_file.read(path)
 
 
 def load(path: str | Path, model: LoadedModel, dataset: ImageDataset) -> ScanIndex:

@@ -8,21 +8,24 @@ contract in ``pyproject.toml`` checks it):
   menus), :mod:`~cnnviz.gui.app.registry` (every pane, in one list: adding a tool is one line),
   :mod:`~cnnviz.gui.panes.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
   :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.widgets.screenshot` (PNG of
-  a widget) and :mod:`~cnnviz.gui.app.application` (the QApplication set-up).
+  a widget), :mod:`~cnnviz.gui.app.application` (the QApplication set-up) and
+  :mod:`~cnnviz.gui.app.command_line` (the window's side of the ``cnnviz`` command).
 - :mod:`cnnviz.gui.runtime`: what runs behind the panes. :mod:`~cnnviz.gui.runtime.app_state` (the
   shared state and its signals), :mod:`~cnnviz.gui.runtime.controller` (runs core calls on
   :mod:`~cnnviz.gui.runtime.worker` threads and writes results into the state),
   :mod:`~cnnviz.gui.runtime.activation_store` (layer outputs cached per input),
   :mod:`~cnnviz.gui.runtime.model_loader` and :mod:`~cnnviz.gui.runtime.model_spec` (loading a model
-  for the user).
+  for the user), :mod:`~cnnviz.gui.runtime.settings_store` (the settings store and the data folder).
 - :mod:`cnnviz.gui.panes`: one module per pane, each built from a
   :mod:`~cnnviz.gui.panes.pane_context`. :mod:`~cnnviz.gui.panes.tool_pane` is the base of
   the panes that show a layer (layer picker, shared selection, jobs on the compute worker, work only
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
-  partial results and dropping superseded runs, for the Occlusion, Invariance and Deep dream panes.
-  Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane, settings column,
-  plots, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs) and
-  :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel).
+  partial results and dropping superseded runs, for the Occlusion, Invariance, Deep dream and Dataset
+  panes. Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane, settings
+  column, plots, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs),
+  :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel) and
+  :mod:`cnnviz.gui.panes.dataset` (pane, source and layer controls, Fig. 2 grid, enlarged unit, unit
+  statistics, tiles, jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
   views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
   layer picker, log-scale spin box, busy indicator, dialogs, layout builders, figure export,

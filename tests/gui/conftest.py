@@ -1,6 +1,6 @@
 """Fixtures for the GUI tests: offscreen Qt, settings and torch cache in temporary folders, windows.
 
-Every test gets its own settings folder and torch cache, so the user's settings and downloaded
+Every test gets its own settings folder, data folder and torch cache, so the user's settings and downloaded
 weights are never read or written. Windows are closed and their background threads joined after
 each test, and a test fails when it leaves a top-level widget alive.
 """
@@ -42,6 +42,15 @@ def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private XDG data folder, where ``QStandardPaths.AppDataLocation`` (cached dataset scans) points."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
     return folder
 
 

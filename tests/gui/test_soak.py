@@ -107,15 +107,15 @@ def actions(qtbot, window: MainWindow, rng: random.Random, clicks: Counter) -> d
     run_panes = [pane for pane in window.panes.values() if isinstance(pane, RunPane)]
 
     def click(name: str, among: list[RunPane]) -> None:
-        """Bring one of ``among`` to the front and click its button ``name`` if enabled."""
+        """Bring one of ``among`` whose button ``name`` is enabled to the front and click it (the
+        Dataset pane's Scan, for one, is disabled until a dataset is chosen)."""
+        among = [pane for pane in among if getattr(pane, name).isEnabled()]
         if not among:
             return
         pane = rng.choice(among)
         window.tabs.setCurrentWidget(pane)
-        button = getattr(pane, name)
-        if button.isEnabled():
-            clicks[f"{pane.key}.{name}"] += 1
-            button.click()
+        clicks[f"{pane.key}.{name}"] += 1
+        getattr(pane, name).click()
 
     def run_and_cancel() -> None:
         click("run_button", run_panes)

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.state.device_changed.connect(self._update_status_fields)
         self.state.busy_changed.connect(self._busy_changed)
         self.state.status_message.connect(self.show_status)
+        self.state.pane_requested.connect(self.bring_to_front)
         self.controller.image_failed.connect(self._image_failed)
         self._model_changed(self.state.model)
         if remember:
@@ -131,6 +132,14 @@ class MainWindow(QMainWindow):
         widget = self.panes[key]
         self.tabs.setCurrentWidget(widget)
         return widget
+
+    def bring_to_front(self, key: str) -> None:
+        """Show pane ``key``: make its tab current, or show and raise its dock (an unknown key is ignored)."""
+        if key in self.docks:
+            self.docks[key].show()
+            self.docks[key].raise_()
+        elif key in self.panes:
+            self.tabs.setCurrentWidget(self.panes[key])
 
     def capture_choices(self) -> dict[str, str]:
         """Title -> key of what can be captured now: the window, the current tab and visible docks."""

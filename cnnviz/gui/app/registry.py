@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.panes.activations import ActivationsPane
 from cnnviz.gui.panes.architecture import ArchitecturePane
+from cnnviz.gui.panes.dataset.pane import DatasetPane
 from cnnviz.gui.panes.deconv.pane import DeconvPane
 from cnnviz.gui.panes.dream.pane import DreamPane
 from cnnviz.gui.panes.filters import FiltersPane
@@ -46,6 +47,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("dream", "Deep dream", DreamPane),
     Pane("occlusion", "Occlusion", OcclusionPane),
     Pane("invariance", "Invariance", InvariancePane),
+    Pane("dataset", "Dataset", DatasetPane),
 ]
 
 DOCK_PANES: list[Pane] = [

@@ -1,24 +1,21 @@
 """What cnnviz remembers between runs (QSettings, organisation and application "cnnviz").
 
 The settings are an INI file in the user's configuration folder (``~/.config/cnnviz/cnnviz.ini`` on
-Linux); tests point ``QSettings.setPath`` for the INI format at a temporary folder.
+Linux, :mod:`cnnviz.gui.runtime.settings_store`); tests point ``QSettings.setPath`` for the INI format at a
+temporary folder.
 Remembered: the last model spec (never the permission to unpickle a file), the last image file,
 the window geometry and the dock layout.
 """
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray
 
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.runtime.settings_store import APPLICATION, ORGANISATION, open_settings
 
-ORGANISATION = "cnnviz"
-APPLICATION = "cnnviz"
-
-
-def open_settings() -> QSettings:
-    """The application's settings store."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+__all__ = ["APPLICATION", "ORGANISATION", "load_image_path", "load_model_spec", "load_window", "open_settings",
+           "save_image_path", "save_model_spec", "save_window"]
 
 
 def save_model_spec(spec: ModelSpec) -> None:

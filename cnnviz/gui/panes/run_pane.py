@@ -36,11 +36,13 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress_text(done: int, total: int, unit: str, elapsed_s: float) -> str:
+def progress_text(done: int, total: int, unit: str, elapsed_s: float, rate: bool = False) -> str:
     """"done / total unit · m:ss elapsed · m:ss left": the time left assumes the remaining
     ``total - done`` items take as long each as the ``done`` ones did (only shown between the first
-    and the last)."""
+    and the last). ``rate`` adds " · N unit/s" once items are done."""
     text = f"{done} / {total} {unit} · {clock(elapsed_s)} elapsed"
+    if rate and done > 0 and elapsed_s > 0:
+        text += f" · {done / elapsed_s:.3g} {unit}/s"
     if 0 < done < total:
         text += f" · {clock(elapsed_s * (total - done) / done)} left"
     return text
@@ -50,16 +52,19 @@ class RunPane(ToolPane):
     """Base of the panes that run a job; see the module docstring.
 
     ``unit`` names what the progress counts ("positions"); ``run_title``/``cancel_title`` label the
-    buttons and ``run_key``/``cancel_key`` are their shortcuts within the pane.
+    buttons and ``run_key``/``cancel_key`` are their shortcuts within the pane; ``rate`` adds the
+    items per second to the progress; ``layer_keys`` as for :class:`ToolPane`.
     Attributes: ``run_request`` (the request of the latest run, None before any), ``outcome``
     ("" before any run, then "running", "done", "cancelled" or "failed").
     """
 
     def __init__(self, context: PaneContext, key: str, list_layers: Callable[[LoadedModel], list[LayerChoice]],
                  parent: QWidget | None = None, *, unit: str, run_title: str = "Run",
-                 cancel_title: str = "Cancel", run_key: str = "Ctrl+R", cancel_key: str = "Esc") -> None:
-        super().__init__(context, key, list_layers, parent)
+                 cancel_title: str = "Cancel", run_key: str = "Ctrl+R", cancel_key: str = "Esc",
+                 rate: bool = False, layer_keys: bool = True) -> None:
+        super().__init__(context, key, list_layers, parent, layer_keys=layer_keys)
         self.unit = unit
+        self.rate = rate
         self.run_button = QPushButton(run_title)
         self.run_button.setToolTip(f"{run_title} with the current settings ({run_key})")
         self.cancel_button = QPushButton(cancel_title)
@@ -174,7 +179,8 @@ class RunPane(ToolPane):
             return
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(done, max(1, total)))
-        self.progress.setFormat(progress_text(done, total, self.unit, time.monotonic() - self._started_at))
+        self.progress.setFormat(progress_text(done, total, self.unit, time.monotonic() - self._started_at,
+                                              self.rate))
 
     def _failed(self, error: Exception) -> None:
         self.outcome = "failed"

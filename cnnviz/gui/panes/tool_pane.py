@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.activation_store import LayerOutput
-from cnnviz.gui.runtime.worker import Task
+from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
-from cnnviz.gui.widgets.figure_export import FigureExport
+from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.shortcuts import add_layer_keys
 
@@ -69,12 +69,13 @@ class ToolPane(QWidget):
 
     ``key`` names the pane's background jobs and its activation requests; ``list_layers(model)``
     gives the layers it offers (run on the compute worker); ``default_layer(choices)`` picks one
-    when the shared selection names none of them.
+    when the shared selection names none of them. ``layer_keys``: PgUp/PgDn step the layer (False for
+    a pane that gives these keys another meaning).
     """
 
     def __init__(self, context: PaneContext, key: str,
                  list_layers: Callable[[LoadedModel], list[LayerChoice]],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, layer_keys: bool = True) -> None:
         super().__init__(parent)
         self.key = key
         self.state = context.state
@@ -100,7 +101,8 @@ class ToolPane(QWidget):
         self.state.channel_changed.connect(self._state_channel_changed)
         self.store.captured.connect(self._captured)
         self.store.failed.connect(self._capture_failed)
-        add_layer_keys(self, self.picker.step)
+        if layer_keys:
+            add_layer_keys(self, self.picker.step)
 
     @property
     def layer(self) -> str:
@@ -172,15 +174,16 @@ class ToolPane(QWidget):
         return output
 
     def submit(self, job: str, text: str, function: Callable[..., Any], *args: Any,
-               done: Callable[[Any], None]) -> Task:
-        """Run ``function(*args)`` on the compute worker as this pane's ``job`` (a newer one of the
-        same job replaces it); ``done(result)`` runs on success. ``text`` shows while it runs; a failure
-        shows on the info line until the next job starts."""
+               done: Callable[[Any], None], worker: Worker | None = None) -> Task:
+        """Run ``function(*args)`` on the compute worker (or ``worker``, e.g. the controller's loader for
+        work that does not touch the model) as this pane's ``job`` (a newer one of the same job replaces
+        it); ``done(result)`` runs on success. ``text`` shows while it runs; a failure shows on the info
+        line until the next job starts."""
         if self._showing_error:
             self.show_info("")
         self._jobs[job] = text
         self._update_busy()
-        task = self.controller.compute.submit(function, *args, key=f"{self.key}:{job}")
+        task = (worker or self.controller.compute).submit(function, *args, key=f"{self.key}:{job}")
         ident = task.ident
         task.succeeded.connect(done)
         task.failed.connect(lambda error: self.show_error(f"{text.rstrip('…')} failed: {error}"))
@@ -207,11 +210,11 @@ class ToolPane(QWidget):
         self.info.setToolTip("")
 
     def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget | QLayout,
-                    stretch: int = -1) -> QWidget:
+                    stretch: int = -1, extra: ExtraFn | None = None) -> QWidget:
         """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
         of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
         taking the spare height; sets ``self.figure`` and ``self.export`` (file name from ``name()``,
-        raw arrays from ``data()``)."""
+        raw arrays from ``data()``, other files written beside the PNG by ``extra``)."""
         self.figure = QWidget()
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -223,7 +226,7 @@ class ToolPane(QWidget):
                 layout.addLayout(part, factor)
             else:
                 layout.addWidget(part, factor)
-        self.export = FigureExport(self.figure, name, data, self.state.show_status, self)
+        self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra)
         return self.figure
 
     def layer_row(self, *widgets: QWidget) -> QHBoxLayout:

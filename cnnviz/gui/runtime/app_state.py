@@ -52,6 +52,9 @@ class AppState(QObject):
     - ``target_changed(int)``: the target class index (for class-specific tools).
     - ``layer_changed(str)``: the selected layer's dotted name ("" for none).
     - ``channel_changed(int)``: the selected channel of that layer (-1 for none).
+    - ``position_changed(object)``: the selected unit position (row, col) in that channel's map, None
+      for none (a pane then picks the strongest); a new layer, channel or image resets it.
+    - ``pane_requested(str)``: a pane asks the window to bring the pane with that key to the front.
     - ``device_changed(str)``: the device the model runs on ("cpu", "cuda", "mps").
     - ``busy_changed(bool)``: background work started (True) or everything finished (False).
     - ``status_message(str)``: a short message for the status bar.
@@ -65,6 +68,8 @@ class AppState(QObject):
     target_changed = Signal(int)
     layer_changed = Signal(str)
     channel_changed = Signal(int)
+    position_changed = Signal(object)
+    pane_requested = Signal(str)
     device_changed = Signal(str)
     busy_changed = Signal(bool)
     status_message = Signal(str)
@@ -84,6 +89,7 @@ class AppState(QObject):
         self.target = -1
         self.layer = ""
         self.channel = -1
+        self.position: tuple[int, int] | None = None
         self.device = "cpu"
         self.busy = False
 
@@ -91,13 +97,14 @@ class AppState(QObject):
         """Make ``model`` current; clears what belonged to the previous one."""
         self.model, self.model_spec = model, spec
         self.input_tensor = self.seen_image = self.predictions = self.layer_rows = None
-        self.target, self.layer, self.channel = -1, "", -1
+        self.target, self.layer, self.channel, self.position = -1, "", -1, None
         self.device = str(model.device.type)
         self.model_changed.emit(model)
         self.device_changed.emit(self.device)
         self.target_changed.emit(self.target)
         self.layer_changed.emit(self.layer)
         self.channel_changed.emit(self.channel)
+        self.position_changed.emit(None)
 
     def set_image(self, image: Image.Image, name: str, path: Path | None = None,
                   preview: Image.Image | None = None) -> None:
@@ -105,6 +112,7 @@ class AppState(QObject):
         self.image, self.image_name, self.image_path = image, name, path
         self.image_preview = preview if preview is not None else image
         self.input_tensor = self.seen_image = self.predictions = None
+        self.set_position(None)
         self.image_changed.emit(image)
 
     def set_input(self, tensor: torch.Tensor, seen: Image.Image) -> None:
@@ -138,8 +146,21 @@ class AppState(QObject):
     def set_channel(self, index: int) -> None:
         """Select channel ``index`` of the selected layer (-1 for none)."""
         if index != self.channel:
-            self.channel = index
+            had_position = self.position is not None
+            self.channel, self.position = index, None
             self.channel_changed.emit(index)
+            if had_position:
+                self.position_changed.emit(None)
+
+    def set_position(self, position: tuple[int, int] | None) -> None:
+        """Select the unit at ``position`` (row, col) of the selected channel's map (None for none)."""
+        if position != self.position:
+            self.position = position
+            self.position_changed.emit(position)
+
+    def request_pane(self, key: str) -> None:
+        """Ask the window to bring the pane ``key`` (a registry key, e.g. ``"deconvnet"``) to the front."""
+        self.pane_requested.emit(key)
 
     def set_device(self, device: str) -> None:
         """Record that the model now runs on ``device``."""

@@ -3,7 +3,8 @@
 Each tool pane has one :class:`FigureExport`: an "Export figure…" button for its toolbar and the same
 action in the context menu of its figure. The PNG is a grab of the figure widget (exactly what is
 shown, at the screen's pixel ratio); choosing the "PNG and data" file type also writes every array
-the pane hands over, as ``<name>-<array>.npy`` beside the PNG.
+the pane hands over, as ``<name>-<array>.npy`` beside the PNG. A pane may also write other files beside
+every PNG (the Dataset pane's hits as CSV).
 """
 
 from collections.abc import Callable
@@ -22,6 +23,8 @@ PNG_ONLY = "PNG image (*.png)"
 PNG_AND_DATA = "PNG image and data as .npy (*.png)"
 
 DataFn = Callable[[], dict[str, np.ndarray]]
+ExtraFn = Callable[[Path], list[Path]]
+"""Writes more files beside a saved figure (given the PNG's path); returns the paths written."""
 
 
 def data_paths(path: Path, names: list[str]) -> list[Path]:
@@ -29,9 +32,11 @@ def data_paths(path: Path, names: list[str]) -> list[Path]:
     return [path.with_name(f"{path.stem}-{name}.npy") for name in names]
 
 
-def save_figure(figure: QWidget, path: str | Path, data: dict[str, np.ndarray] | None = None) -> list[Path]:
-    """Save ``figure`` as PNG at ``path`` (``.png`` added if it has no suffix) and each array of
-    ``data`` beside it (see :func:`data_paths`); returns every path written. Raises OSError."""
+def save_figure(figure: QWidget, path: str | Path, data: dict[str, np.ndarray] | None = None,
+                extra: ExtraFn | None = None) -> list[Path]:
+    """Save ``figure`` as PNG at ``path`` (``.png`` added if it has no suffix), each array of ``data``
+    beside it (see :func:`data_paths`) and what ``extra(png_path)`` writes (e.g. a CSV beside it);
+    returns every path written. Raises OSError."""
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
@@ -40,6 +45,8 @@ def save_figure(figure: QWidget, path: str | Path, data: dict[str, np.ndarray] |
     for target, array in zip(data_paths(path, list(arrays)), arrays.values()):
         np.save(target, np.asarray(array))
         written.append(target)
+    if extra is not None:
+        written += extra(path)
     return written
 
 
@@ -48,13 +55,15 @@ class FigureExport(QObject):
 
     ``figure``: the widget grabbed; ``name()``: the suggested file stem (e.g. ``filters-conv1``);
     ``data()``: the arrays offered as .npy (empty: PNG only); ``report(text)``: where to say what was
-    saved (the status bar).
+    saved (the status bar); ``extra``: writes more files beside every PNG saved (see :func:`save_figure`).
     """
 
     def __init__(self, figure: QWidget, name: Callable[[], str], data: DataFn,
-                 report: Callable[[str], None], parent: QObject | None = None) -> None:
+                 report: Callable[[str], None], parent: QObject | None = None,
+                 extra: ExtraFn | None = None) -> None:
         super().__init__(parent)
         self.figure, self.name, self.data, self.report = figure, name, data, report
+        self.extra = extra
         self.folder = default_folder()
         self.button = QPushButton("Export figure…")
         self.button.setToolTip("Save the figure as PNG (optionally with its data as .npy)")
@@ -80,7 +89,7 @@ class FigureExport(QObject):
         if not path:
             return None
         try:
-            written = save_figure(self.figure, path, self.data() if chosen == PNG_AND_DATA else None)
+            written = save_figure(self.figure, path, self.data() if chosen == PNG_AND_DATA else None, self.extra)
         except OSError as error:
             show_error(self.figure, "Could not export the figure", str(error))
             return None

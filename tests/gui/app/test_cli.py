@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 
 from cnnviz import cli
 from cnnviz.core import models, zoo
-from cnnviz.gui.app import settings
+from cnnviz.gui.app import command_line, settings
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
 
@@ -43,6 +43,7 @@ def test_help_lists_every_option_and_pane(capsys):
         assert key in text
     for name in models.zoo_names():
         assert name in text
+    assert "cnnviz scan --data DIR" in text and "cnnviz scan-merge part*.npz" in text
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -110,7 +111,7 @@ def test_real_window_under_xvfb(tmp_path):
         result = subprocess.run([sys.executable, "-m", "cnnviz", "--screenshot", str(out)],
                                 env=env, capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, result.stderr
-        assert_non_blank_png(out, cli.DEFAULT_SCREENSHOT_SIZE)
+        assert_non_blank_png(out, command_line.DEFAULT_SCREENSHOT_SIZE)
     finally:
         server.terminate()
         server.wait(10)

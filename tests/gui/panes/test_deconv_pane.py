@@ -147,3 +147,18 @@ def test_a_failed_projection_is_reported_and_can_be_retried(loaded_window, show_
     pane.picker.activated.emit(pane.picker.currentIndex())
     shown = projected(pane, qtbot)
     assert shown.channel == 3 and "failed" not in pane.info.text()
+
+
+def test_the_shared_position_is_projected_until_the_channel_changes(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "deconvnet")
+    model, x, state = loaded_window.state.model, loaded_window.state.input_tensor, loaded_window.state
+    state.set_layer("features.conv3")
+    state.set_channel(7)
+    state.set_position((3, 2))
+    shown = projected(pane, qtbot)
+    assert_same_projection(shown, deconv.project_unit(model, x, layer="features.conv3", channel=7, position=(3, 2)))
+    assert pane.position_label.text() == "position: (3, 2)"
+    state.set_channel(8)
+    shown = projected(pane, qtbot)
+    activation = layers.capture(model, x, layers=["features.conv3"])["features.conv3"][0]
+    assert (shown.channel, shown.position) == (8, deconv.channel_argmax(activation, 8))

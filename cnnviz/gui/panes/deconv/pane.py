@@ -1,13 +1,14 @@
 """The Deconvnet pane: project one unit of a layer back to pixel space (Zeiler & Fergus 2014).
 
-Pick a layer, a channel (default: the strongest on this image) and a position (default: that
-channel's strongest; click the activation map to pick another), and a method: ``deconvnet``,
-``guided`` backpropagation or the plain ``gradient``. The pane shows the activation map, the
-projection (signed, grey = 0, or absolute), the input with the unit's receptive field boxed, and the
-field's input crop beside the projection's. "Top 9" shows the nine strongest channels' projections
-beside their input patches (Fig. 2 of the paper, for one image). Where the model has nonlinearities
-without a deconvnet/guided rule (SiLU, GELU, sigmoid, …) a warning says the projection is not exact.
-All projections run on the compute worker (:mod:`cnnviz.core.deconv`); the model is never changed.
+Pick a layer, a channel (default: the strongest on this image) and a position (default: the shared
+position selection, e.g. a dataset hit's, else that channel's strongest; click the activation map to
+pick another), and a method: ``deconvnet``, ``guided`` backpropagation or the plain ``gradient``.
+The pane shows the activation map, the projection (signed, grey = 0, or absolute), the input with
+the unit's receptive field boxed, and the field's input crop beside the projection's. "Top 9" shows
+the nine strongest channels' projections beside their input patches (Fig. 2 of the paper, for one
+image). Where the model has nonlinearities without a deconvnet/guided rule (SiLU, GELU, sigmoid, …)
+a warning says the projection is not exact. All projections run on the compute worker
+(:mod:`cnnviz.core.deconv`); the model is never changed.
 """
 
 from html import escape
@@ -87,6 +88,7 @@ class DeconvPane(ToolPane):
         self.method_combo.currentIndexChanged.connect(lambda _i: self.schedule())
         self.display_combo.currentIndexChanged.connect(lambda _i: self._redraw())
         self.top_button.toggled.connect(lambda _on: self.schedule())
+        self.state.position_changed.connect(lambda _position: self.schedule())
         self.unit_view.map_panel.canvas.clicked.connect(lambda row, col: self.choose_position((row, col)))
         self.unit_view.map_panel.canvas.hovered.connect(self._map_hovered)
         self.unit_view.vector_view.clicked.connect(self.choose_channel)
@@ -176,12 +178,15 @@ class DeconvPane(ToolPane):
         self.schedule()
 
     def _follow_selection(self) -> None:
-        """Take the shared channel, and reset the position, when the layer, input or channel changed."""
-        key = (self.state.model, self.state.input_tensor, self.layer, self.state_channel())
+        """Take the shared channel and position (None: the strongest) when the layer, input, channel or
+        shared position changed."""
+        channel = self.state_channel()
+        position = self.state.position if channel is not None else None
+        key = (self.state.model, self.state.input_tensor, self.layer, channel, position)
         if not same_request(key, self._selection_for):
             self._selection_for = key
-            self.channel = self.state_channel()
-            self.position = None
+            self.channel = channel
+            self.position = position
 
     def _sync_controls(self) -> None:
         choice = self.choice

@@ -1,0 +1,105 @@
+"""The background side of the Dataset pane: opening a source, scanning, the cached index, and the
+Fig. 2 patches of the units on screen. Each job is a plain function the pane hands to a worker; the
+generators yield ``(done, total, item)`` as :mod:`cnnviz.gui.runtime.worker` expects, each item a
+whole partial result (the worker only delivers the latest)."""
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnviz.core import datasets, scan, top_patches
+from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.models import LoadedModel
+from cnnviz.core.scan import ScanIndex, ScanStep
+from cnnviz.core.top_patches import HitPatch
+
+FASHION_MNIST = "fashion-mnist"
+FOLDER = "folder"
+
+
+@dataclass(frozen=True, eq=False)
+class ScanRequest:
+    """One scan: of ``dataset`` by ``model`` over ``layers``, continuing ``resume`` (None: from the
+    start), saved at ``cache`` when it ends."""
+
+    model: LoadedModel
+    dataset: ImageDataset
+    layers: tuple[str, ...]
+    resume: ScanIndex | None
+    cache: Path
+
+
+@dataclass(frozen=True, eq=False)
+class PatchesRequest:
+    """The patches of ``channels`` of ``layer`` in ``index`` by ``model``."""
+
+    model: LoadedModel
+    index: ScanIndex
+    layer: str
+    channels: tuple[int, ...]
+
+    def same(self, other: "PatchesRequest | None") -> bool:
+        """True if ``other`` asks for the same (model and index compared by identity)."""
+        return (other is not None and other.model is self.model and other.index is self.index
+                and (other.layer, other.channels) == (self.layer, self.channels))
+
+
+def open_source(kind: str, path: Path | None = None) -> ImageDataset:
+    """The dataset of a ``kind`` (:data:`FOLDER` at ``path``, or :data:`FASHION_MNIST`: its test set).
+    Raises what :func:`cnnviz.core.datasets.open_folder` raises for a bad folder."""
+    if kind == FASHION_MNIST:
+        return datasets.fashion_mnist("test")
+    if path is None:
+        raise ValueError("no folder chosen")
+    return datasets.open_folder(path)
+
+
+def scan_job(model: LoadedModel, ds: ImageDataset, layers: Sequence[str], *, resume: ScanIndex | None,
+             workers: int | None, batch_size: int) -> Generator[tuple[int, int, ScanStep], None, ScanIndex]:
+    """:func:`cnnviz.core.scan.build_steps` as ``(done, total, step)`` items; returns the index."""
+    steps = scan.build_steps(model, ds, layers=list(layers), batch_size=batch_size, workers=workers,
+                             resume=resume)
+    try:
+        while True:
+            step = next(steps)
+            yield step.done, step.total, step
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        steps.close()
+
+
+def reopen(folder: Path, model: LoadedModel, ds: ImageDataset) -> tuple[Path, ScanIndex | None]:
+    """Where the index of (``model``, ``ds``) is cached under ``folder``, and that index when a saved one
+    matches them (None when there is none, or it belongs to other weights or another file list)."""
+    path = scan.cache_path(folder, model, ds)
+    if not path.is_file():
+        return path, None
+    try:
+        return path, scan.load(path, model, ds)
+    except scan.ScanMismatch:
+        return path, None
+
+
+def save(index: ScanIndex, path: Path) -> Path:
+    """Save ``index`` at ``path`` (its folder created); returns the file written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return index.save(path)
+
+
+def patches_job(model: LoadedModel, ds: ImageDataset, index: ScanIndex, layer: str, channels: Sequence[int],
+                method: str = "deconvnet") -> Generator[tuple[int, int, dict[int, list[HitPatch]]], None,
+                                                        dict[int, list[HitPatch]]]:
+    """:func:`cnnviz.core.top_patches.patches_steps` for ``channels`` of ``layer``, each item holding every
+    unit's patches so far (channel -> hits, best first); returns them all."""
+    steps = top_patches.patches_steps(model, ds, index, layer, list(channels), method=method)
+    found: dict[int, list[HitPatch]] = {}
+    try:
+        while True:
+            done, total, channel, patches = next(steps)
+            found[channel] = patches
+            yield done, total, dict(found)
+    except StopIteration as stop:
+        return stop.value if stop.value is not None else found
+    finally:
+        steps.close()

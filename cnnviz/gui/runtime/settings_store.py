@@ -1,0 +1,51 @@
+"""Where cnnviz keeps what it remembers: the QSettings store and the application's data folder.
+
+The settings are an INI file in the user's configuration folder (``~/.config/cnnviz/cnnviz.ini`` on
+Linux); tests point ``QSettings.setPath`` for the INI format at a temporary folder. Larger files the
+app writes for the user (cached dataset scans) go under :func:`data_folder`
+(``QStandardPaths.AppDataLocation``: ``~/.local/share/cnnviz/cnnviz`` on Linux, following
+``XDG_DATA_HOME``). :mod:`cnnviz.gui.app.settings` holds the app-wide remembered values; panes use the
+small typed helpers here for their own.
+"""
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+ORGANISATION = "cnnviz"
+APPLICATION = "cnnviz"
+
+
+def open_settings() -> QSettings:
+    """The application's settings store."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+def data_folder(name: str) -> Path:
+    """The folder ``name`` under the application's data location (not created here)."""
+    root = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(root or Path.home() / ".cnnviz") / name
+
+
+def load_path(key: str) -> Path | None:
+    """The path remembered under ``key``, or None."""
+    value = str(open_settings().value(key, "") or "")
+    return Path(value) if value else None
+
+
+def save_path(key: str, path: Path) -> None:
+    """Remember ``path`` under ``key``."""
+    open_settings().setValue(key, str(path))
+
+
+def load_float(key: str, default: float) -> float:
+    """The number remembered under ``key``, or ``default`` when none (or no number) is stored."""
+    try:
+        return float(open_settings().value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def save_float(key: str, value: float) -> None:
+    """Remember ``value`` under ``key``."""
+    open_settings().setValue(key, float(value))
