@@ -159,10 +159,6 @@ def test_gem_with_large_p_approaches_max_pooling_on_moderate_values():
     assert gaps == sorted(gaps, reverse=True) and gaps[-1] < 0.2 * gaps[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gem() raises max(x, eps) to the p-th power in float32: with p = 50 activations above ~5.9 overflow "
-    "to inf (features.relu2 reaches 8.7 on these images) and channels whose maximum is below ~0.17 "
-    "underflow to 0, so GeM gives inf or 0 instead of approaching the maximum"))
 def test_gem_with_large_p_approaches_max_pooling_on_the_models_layer(bundled, dataset):
     gem = features.extract(bundled, dataset, CONV_LAYER, pooling="gem", p=LARGE_P, batch_size=8, workers=0)
     peak = features.extract(bundled, dataset, CONV_LAYER, pooling="max", batch_size=8, workers=0)
