@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,13 @@ class Features:
     dataset: dict[str, Any] | None = None
     seconds: float = 0.0
 
+    @cached_property
+    def unit_vectors(self) -> torch.Tensor:
+        """``values`` with each row scaled to unit L2 norm (all-zero rows stay zero), float32 [N, D];
+        made once (retrieval compares against it for every query)."""
+        x = torch.as_tensor(np.asarray(self.values, dtype=np.float32))
+        return x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
     @property
     def size(self) -> int:
         """Feature length D."""
@@ -65,8 +73,13 @@ class Features:
 
 
 def gem(maps: torch.Tensor, p: float = 3.0, eps: float = GEM_EPSILON) -> torch.Tensor:
-    """Generalised-mean pooling of maps [N, C, H, W] -> [N, C]: (mean of max(x, eps)^p)^(1/p)."""
-    return maps.clamp(min=eps).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+    """Generalised-mean pooling of maps [N, C, H, W] -> [N, C]: (mean of max(x, eps)^p)^(1/p).
+
+    Computed as m · (mean of (max(x, eps) / m)^p)^(1/p) with m the largest value of each map, which
+    is the same number but neither overflows nor underflows for a large p."""
+    x = maps.clamp(min=eps)
+    top = x.amax(dim=(2, 3), keepdim=True)
+    return (x / top).pow(p).mean(dim=(2, 3)).pow(1.0 / p) * top[:, :, 0, 0]
 
 
 def pooled(output: torch.Tensor, pooling: str, p: float = 3.0) -> torch.Tensor:

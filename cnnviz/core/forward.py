@@ -70,11 +70,10 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
     on and keeps each output's graph (for a backward pass to the input); otherwise the pass runs
     under ``no_grad`` and outputs are detached. ``detach_rest`` (with a full pass) hands the rest of
     the network detached copies, so no graph is recorded after the layers. The pass runs in eval
-    mode with frozen parameters (both restored after; gradients reach only ``x``). ``reduce(name, output)``
-    (without ``keep_graph``) is applied to each output inside the pass, as soon as the layer returns it,
-    and its result kept instead of a copy of the whole output (a scan keeps per-channel maxima of a
-    batch, not the maps). Raises KeyError
-    for a name that is not a submodule or that the forward pass did not call.
+    mode with frozen parameters (both restored after; gradients reach only ``x``).
+    ``reduce(name, output)`` (without ``keep_graph``) is applied to each output as soon as the layer
+    returns it, and its result kept instead of a copy (a scan keeps per-channel maxima, not maps).
+    Raises KeyError for a name that is not a submodule or that the forward pass did not call.
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     modules = dict(model.module.named_modules())

@@ -58,7 +58,7 @@ def search(features: Features, query: int | np.ndarray | torch.Tensor, k: int = 
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a whole number of at least 1 image, not {k!r}")
-    bank = normalised(features.values)
+    bank = features.unit_vectors
     own_row = None
     if isinstance(query, (int, np.integer)):
         own_row = features.row_of(int(query))
@@ -69,10 +69,16 @@ def search(features: Features, query: int | np.ndarray | torch.Tensor, k: int = 
         vector = normalised(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
         if vector.numel() != bank.shape[1]:
             raise ValueError(f"the query has {vector.numel()} features; these features have {bank.shape[1]}")
-    similarity = (bank @ vector).numpy().astype(np.float64)
+    similarity = bank @ vector
     if own_row is not None:
-        similarity[own_row] = -np.inf
-    order = np.lexsort((features.images, -similarity))[: min(k, len(similarity) - (own_row is not None))]
+        similarity[own_row] = -torch.inf
+    count = min(k, len(similarity) - (own_row is not None))
+    if count < 1:
+        return []
+    kth = similarity.topk(count).values[-1]
+    candidates = torch.nonzero(similarity >= kth).flatten().numpy()
+    scores = similarity.numpy()[candidates].astype(np.float64)
+    order = candidates[np.lexsort((features.images[candidates], -scores))][:count]
     return [Match(int(features.images[row]), float(similarity[row]),
                   None if features.labels is None else int(features.labels[row])) for row in order]
 
@@ -104,7 +110,7 @@ def evaluate(features: Features, ks: Sequence[int] = (1, 5, 15), progress: Progr
     if features.labels is None:
         raise ValueError("retrieval scores need class labels (a class-per-subfolder dataset); these images "
                          "have none, so no image counts as relevant to another")
-    bank = normalised(features.values)
+    bank = features.unit_vectors
     labels = torch.as_tensor(features.labels)
     count = len(labels)
     ap = torch.full((count,), float("nan"), dtype=torch.float64)

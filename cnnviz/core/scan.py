@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from cnnviz.core import scan_file
 from cnnviz.core.datasets import Batch, ImageDataset, batches
@@ -126,18 +125,42 @@ def _resumed(model: LoadedModel, dataset: ImageDataset, resume: ScanIndex, layer
     return resume.copy()
 
 
-def _reducer(grids: dict[str, tuple[int, int] | None]):
+CANDIDATE_SHARE = 0.25
+"""Above this share of (image, channel) pairs that may enter the top k, positions are found for all."""
+
+
+def _positions(flat: torch.Tensor, scores: torch.Tensor, threshold: torch.Tensor | None) -> torch.Tensor:
+    """Flat position of each score's maximum in ``flat`` [B, C, HW] (first one), found only for the
+    pairs whose score reaches ``threshold`` [C] (the k-th best so far; None: all); -1 for the others,
+    which cannot enter the top k. Finding a maximum's position costs ten times finding the maximum."""
+    if threshold is None:
+        return flat.argmax(dim=2)
+    candidate = scores >= threshold
+    if candidate.float().mean() > CANDIDATE_SHARE:
+        return flat.argmax(dim=2)
+    where = torch.full(scores.shape, -1, dtype=torch.int64, device=scores.device)
+    items, channels = candidate.nonzero(as_tuple=True)
+    if len(items):
+        where[items, channels] = flat[items, channels].argmax(dim=1)
+    return where
+
+
+def _reducer(index: ScanIndex):
     """A ``reduce`` for :func:`~cnnviz.core.forward.forward_to` giving, per item and channel,
-    [B, C, 2] float64 of (score, flat position of the score; 0 without a grid), and noting each
-    layer's output grid (H, W) or None in ``grids``."""
+    [B, C, 2] float64 of (score, flat position of the score; 0 without a grid; -1 where the score
+    cannot enter the top k), and noting each layer's output grid (H, W) or None in ``index.grids``."""
 
     def reduce(name: str, output: torch.Tensor) -> torch.Tensor:
         if output.dim() == 4:
-            grids[name] = (int(output.shape[2]), int(output.shape[3]))
-            values, where = F.adaptive_max_pool2d(output, 1, return_indices=True)  # first maximum; parallel
-            return torch.stack([values.flatten(1).double(), where.flatten(1).double()], dim=2)
+            index.grids[name] = (int(output.shape[2]), int(output.shape[3]))
+            flat = output.flatten(2)
+            scores = flat.amax(dim=2)
+            tally = index.tallies.get(name)
+            threshold = None if tally is None else torch.from_numpy(tally.values[:, -1]).to(scores)
+            where = _positions(flat, scores, threshold)
+            return torch.stack([scores.double(), where.double()], dim=2)
         if output.dim() == 2:
-            grids[name] = None
+            index.grids[name] = None
             return torch.stack([output.double(), torch.zeros_like(output, dtype=torch.float64)], dim=2)
         raise ValueError(f"a scan needs layers with outputs [N, C, H, W] or [N, C]; {name} gives "
                          f"{tuple(output.shape)}")
@@ -153,7 +176,7 @@ def add_batch(model: LoadedModel, index: ScanIndex, batch: Batch, *, stop_early:
     if len(batch.indices) == 0:
         return
     reduced = forward_to(model, batch.x, layers=index.layers, stop_early=stop_early,
-                         reduce=_reducer(index.grids))
+                         reduce=_reducer(index))
     images = batch.indices.numpy()
     onehot = None
     if index.label_array is not None:

@@ -104,3 +104,19 @@ def full_index(scan_model, fashion_folder):
     from cnnviz.core import scan
 
     return scan.build(scan_model, fashion_folder, layers=SCAN_LAYERS, k=9, batch_size=64, workers=0)
+
+
+FEATURE_IMAGES = 1000
+"""Fashion-MNIST test images whose features the embedding and retrieval tests share."""
+FEATURE_LAYER = "classifier.fc1"
+"""The bundled model's first fully connected layer (128 features per image)."""
+
+
+@pytest.fixture(scope="session")
+def fashion_features(scan_model, fashion_test_split):
+    """``features.extract`` of the bundled model's :data:`FEATURE_LAYER` on the first 1 000 Fashion-MNIST
+    test images (computed once per session; skips when Fashion-MNIST is not installed)."""
+    from cnnviz.core import datasets, features
+
+    dataset = datasets.fashion_mnist("test", limit=FEATURE_IMAGES)
+    return features.extract(scan_model, dataset, FEATURE_LAYER, batch_size=100, workers=0)
