@@ -176,10 +176,12 @@ def test_csv_buttons_and_the_figure_export_write_the_files_chosen(pane, qtbot, t
 
 def test_the_dataset_panes_choice_is_the_shared_dataset(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "features")
+    assert not pane.run_button.isEnabled()
     dataset_pane = loaded_window.capture_target("dataset")
     dataset_pane.open_source(dataset_jobs.FASHION_MNIST, None, "Opening…")
     qtbot.waitUntil(lambda: dataset_pane.dataset is not None, timeout=20_000)
     assert loaded_window.state.dataset is dataset_pane.dataset and pane.source.dataset is dataset_pane.dataset
+    assert pane.run_button.isEnabled()
     assert "10000 images" in pane.source.summary.text()
 
 

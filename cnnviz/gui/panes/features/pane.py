@@ -276,6 +276,7 @@ class FeaturesPane(RunPane):
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
+        self.run_button.setEnabled(self.dataset is not None)
         has_map = self.maps[1] is not None
         self.keep_button.setEnabled(has_map)
         self.map_csv_button.setEnabled(self.current is not None)
