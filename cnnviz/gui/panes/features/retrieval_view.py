@@ -5,7 +5,7 @@ precision at 1/5/15, AP per class) and the pooling comparison table."""
 from collections.abc import Sequence
 
 from PySide6.QtWidgets import (
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QPushButton,
     QTableWidget,
@@ -80,10 +80,12 @@ class RetrievalView(QWidget):
         self.scores_csv_button.setToolTip("Save the retrieval scores as CSV")
         self.compare_csv_button = QPushButton("Poolings CSV…")
         self.compare_csv_button.setToolTip("Save the pooling comparison as CSV")
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two rows, so the titles stay whole in a narrow column
+        buttons.addWidget(self.compare_button, 0, 0, 1, 2)
+        buttons.addWidget(self.scores_csv_button, 1, 0)
+        buttons.addWidget(self.compare_csv_button, 1, 1)
         for button in (self.compare_button, self.scores_csv_button, self.compare_csv_button):
             button.setMinimumWidth(40)
-            buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.query_label)
