@@ -254,3 +254,13 @@ def test_a_folder_without_images_shows_why(pane, tmp_path, qtbot):
     qtbot.waitUntil(lambda: pane.settled and "failed" in pane.info.text(), timeout=TIMEOUT_MS)
     assert pane.dataset is None and pane.index is None
     assert settings_store.load_path("dataset/folder") == empty
+
+
+def test_a_dataset_chosen_elsewhere_becomes_the_panes_and_scans(pane, image_folder, qtbot):
+    ds = datasets.open_folder(image_folder)
+    pane.state.set_dataset(ds)
+    assert pane.dataset is ds and pane.source.dataset is ds and ds.name in pane.source.summary.text()
+    qtbot.waitUntil(lambda: pane.cache_file is not None and bool(pane.checklist.layers()) and pane.settled,
+                    timeout=TIMEOUT_MS)
+    index = scanned(pane, qtbot)
+    assert index.total == COUNT and index.files == ds.files

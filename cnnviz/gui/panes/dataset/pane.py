@@ -1,18 +1,16 @@
 """The Dataset pane: what each unit detects across an image folder (Zeiler & Fergus 2014, Fig. 2), and
 which units never fire.
 
-Choose a source (a folder, opened on the loader worker, or the installed Fashion-MNIST test set) and the
-layers to scan, then Scan: a :class:`~cnnviz.gui.panes.run_pane.RunPane` run of
-:func:`cnnviz.core.scan.build_steps` on the compute worker, with images/s and the time left. Cancel keeps
-the partial index (PARTIAL, n of N images) and Resume continues it. Every index a scan ends with,
-partial or not, is saved under the application's data folder (:func:`cnnviz.core.scan.cache_path`) and
-reopened when the same model and dataset are chosen again. The Fig. 2 tab pages through a layer's
-units (:mod:`~cnnviz.gui.panes.dataset.fig2`): the projections and patches of the units on screen are
-computed lazily on the compute worker (:func:`cnnviz.core.top_patches.patches_steps`, a page change
-replaces the job) and kept until the model or index changes. Click a unit to enlarge it
-(:mod:`~cnnviz.gui.panes.dataset.detail`); click one of its hits to make that image current and open the
-Deconvnet pane on the unit and its position. The statistics tab (:mod:`~cnnviz.gui.panes.dataset.stats`)
-shows fire rates, dead units and class profiles.
+Choose a source (a folder, opened on the loader worker, or Fashion-MNIST test; also the dataset another
+pane chose) and the layers, then Scan: a :class:`~cnnviz.gui.panes.run_pane.RunPane` run of
+:func:`cnnviz.core.scan.build_steps` with images/s and the time left. Cancel keeps the partial index and
+Resume continues it. Every index a scan ends with is saved under the application's data folder
+(:func:`cnnviz.core.scan.cache_path`) and reopened for the same model and dataset. The Fig. 2 tab
+(:mod:`~cnnviz.gui.panes.dataset.fig2`) pages through a layer's units, their patches computed lazily on
+the compute worker (:func:`cnnviz.core.top_patches.patches_steps`) and kept until the model or index
+changes. Click a unit to enlarge it (:mod:`~cnnviz.gui.panes.dataset.detail`), one of its hits to make
+that image current and open Deconvnet on the unit and position. The statistics tab
+(:mod:`~cnnviz.gui.panes.dataset.stats`) shows fire rates, dead units and class profiles.
 """
 
 from pathlib import Path
@@ -56,8 +54,7 @@ FOLDER_KEY = "dataset/folder"
 IDLE_TEXT = "Choose a dataset and the layers, then Scan (Ctrl+R)"
 SORTS = {"index": "Unit number", "max": "Largest score", "fire_rate": "Fire rate", "selectivity": "Class selectivity"}
 BATCH_SIZE = 64
-CHECKLIST_WIDTH = 230
-"""Starting width of the layer list, in pixels."""
+CHECKLIST_WIDTH = 230  # starting width of the layer list, in pixels
 
 
 class DatasetPane(RunPane):
@@ -136,6 +133,7 @@ class DatasetPane(RunPane):
                      with_layer_row=False)
 
     def _connect(self) -> None:
+        self.state.dataset_changed.connect(self._shared_dataset_changed)
         self.source.folder_requested.connect(self.ask_folder)
         self.source.fashion_mnist_requested.connect(
             lambda: self.open_source(jobs.FASHION_MNIST, None, "Opening Fashion-MNIST…"))
@@ -267,6 +265,10 @@ class DatasetPane(RunPane):
         self.show_info(f"Opened {ds.name}: {len(ds)} images.")
         self.state.set_dataset(ds)
         self.schedule()
+
+    def _shared_dataset_changed(self, ds: ImageDataset | None) -> None:  # chosen in another pane
+        if ds is not None and ds is not self.dataset:
+            self._opened(ds)
 
     def _defaults_listed(self, model: LoadedModel, names: list[str]) -> None:
         if model is self.state.model:
