@@ -13,6 +13,7 @@ argument after the input given by keyword.
 """
 
 from cnnviz.core import (
+    attribution,
     datasets,
     deconv,
     dream,
@@ -33,6 +34,7 @@ from cnnviz.core.loaded_model import LoadedModel, wrap
 from cnnviz.core.progress import Cancelled, ProgressFn
 
 __all__ = [
-    "Cancelled", "LoadedModel", "ProgressFn", "datasets", "deconv", "dream", "embedding", "features", "filters",
-    "forward", "images", "invariance", "layers", "models", "occlusion", "retrieval", "scan", "top_patches", "wrap",
+    "Cancelled", "LoadedModel", "ProgressFn", "attribution", "datasets", "deconv", "dream", "embedding", "features",
+    "filters", "forward", "images", "invariance", "layers", "models", "occlusion", "retrieval", "scan",
+    "top_patches", "wrap",
 ]

@@ -117,6 +117,15 @@ class _ReluRules(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+def relu_rules(method: str) -> TorchFunctionMode:
+    """A torch-function mode that gives every ReLU-like call in its block the backward rule of
+    ``method`` (``"deconvnet"`` or ``"guided"``); its ``unhandled`` set names the other
+    nonlinearities met (which keep their plain gradient). The model itself is not changed."""
+    if method not in ("deconvnet", "guided"):
+        raise ValueError(f"ReLU rules exist for 'deconvnet' and 'guided', not {method!r}")
+    return _ReluRules(method)
+
+
 def _is_inplace(name: str, args: tuple, kwargs: dict) -> bool:
     """True for ``relu_``-style calls and for ``inplace=True`` (keyword or last positional)."""
     if name.endswith("_") or kwargs.get("inplace"):

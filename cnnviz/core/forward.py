@@ -62,7 +62,8 @@ def _scores(output: Any) -> torch.Tensor | None:
 
 def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[str],
                stop_early: bool = True, keep_graph: bool = False, detach_rest: bool = False,
-               reduce: Callable[[str, torch.Tensor], torch.Tensor] | None = None) -> LayerOutputs:
+               reduce: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
+               grads_to_outputs: bool = False) -> LayerOutputs:
     """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass.
 
     ``stop_early`` ends the pass once every layer has run once (then ``logits`` is None; for a
@@ -73,6 +74,9 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
     mode with frozen parameters (both restored after; gradients reach only ``x``).
     ``reduce(name, output)`` (without ``keep_graph``) is applied to each output as soon as the layer
     returns it, and its result kept instead of a copy (a scan keeps per-channel maxima, not maps).
+    ``grads_to_outputs`` (with ``keep_graph`` and a full pass) keeps the layers' own output tensors,
+    so that gradients of the logits reach them (CAMs), and hands the rest of the network a copy, so
+    in-place operations after a layer leave its kept output unchanged.
     Raises KeyError for a name that is not a submodule or that the forward pass did not call.
     """
     names = [layers] if isinstance(layers, str) else list(layers)
@@ -88,6 +92,9 @@ def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[st
             tensor = first_tensor(output)
             if tensor is not None and reduce is not None:
                 outputs[name] = reduce(name, tensor.detach())
+            elif isinstance(output, torch.Tensor) and keep_graph and grads_to_outputs:
+                outputs[name] = output
+                return output.clone()
             elif tensor is not None:
                 outputs[name] = tensor.clone() if keep_graph else tensor.detach().clone()
             if stop_early and wanted.issubset(outputs):

@@ -1,0 +1,53 @@
+"""The forward and backward passes the attribution methods share.
+
+Every pass runs through :func:`cnnviz.core.forward.forward_to` (eval mode, frozen parameters, hooks
+removed afterwards), so the model is never changed. Gradient methods attribute the target's logit
+(the pre-softmax score).
+"""
+
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+
+from cnnviz.core.forward import forward_to
+from cnnviz.core.inputs import one_image
+from cnnviz.core.loaded_model import LoadedModel
+
+
+def logits_of(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """Class scores [N, classes] for ``x`` [N, C, H, W], without gradients."""
+    logits = forward_to(model, x, layers=[], stop_early=False).logits
+    if logits is None:
+        raise ValueError(f"{model.display_name} gives no class scores")
+    return logits
+
+
+def resolve_target(model: LoadedModel, x: torch.Tensor, target: int | None) -> int:
+    """``target`` checked against the model's outputs, or the most probable class of ``x`` [1, C, H, W]."""
+    one_image(x, "an attribution")
+    logits = logits_of(model, x)
+    classes = logits.shape[1]
+    if target is None:
+        return int(logits[0].argmax())
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < classes:
+        raise ValueError(f"target must be a class index from 0 to {classes - 1}, not {target!r}")
+    return target
+
+
+def class_gradient(model: LoadedModel, inputs: torch.Tensor, target: int, *,
+                   rules: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of each item's ``target`` logit with respect to that item, for a batch ``inputs``
+    [N, C, H, W]: returns (gradients [N, C, H, W], logits [N]) on the model's device.
+
+    Items do not interact in eval mode, so one backward pass of the summed logits gives every
+    item's own gradient. ``rules`` is an optional torch-function mode (guided or deconvnet ReLU rules)
+    active during the forward pass."""
+    source = inputs.detach().to(model.device).requires_grad_(True)
+    with torch.enable_grad(), rules if rules is not None else nullcontext():
+        logits = forward_to(model, source, layers=[], stop_early=False, keep_graph=True).logits
+        if logits is None:
+            raise ValueError(f"{model.display_name} gives no class scores")
+        scores = logits[:, target]
+        (gradient,) = torch.autograd.grad(scores.sum(), source)
+    return gradient.detach(), scores.detach()

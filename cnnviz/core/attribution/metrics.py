@@ -1,0 +1,2 @@
+"""Faithfulness and sanity of attribution maps. Work in progress: deletion, insertion and
+randomisation are added here."""

@@ -1,0 +1,3 @@
+"""SmoothGrad (Smilkov et al. 2017). Work in progress: methods are added here."""
+
+STEPS: dict = {}
