@@ -31,47 +31,48 @@ def _close(actual, expected, tol=1e-4):
 
 
 def test_path_rules_are_the_textbook_quadratures():
-    alphas, weights = path_rule("riemann_trapezoid", 3)
+    alphas, weights = path_rule("trapezoid", 3)
     assert alphas.tolist() == [0, 0.5, 1] and weights.tolist() == [0.25, 0.5, 0.25]
+    alphas, weights = path_rule("riemann_trapezoid", 3)
+    assert alphas.tolist() == [0, 0.5, 1] and weights.tolist() == pytest.approx([1 / 6, 1 / 3, 1 / 6])
     assert path_rule("riemann_left", 4)[0].tolist() == [0, 0.25, 0.5, 0.75]
     assert path_rule("riemann_right", 4)[0].tolist() == [0.25, 0.5, 0.75, 1]
     assert path_rule("riemann_middle", 4)[0].tolist() == [0.125, 0.375, 0.625, 0.875]
     for rule in RULES:
         alphas, weights = path_rule(rule, 7)
         assert alphas.shape == weights.shape == (7,) and alphas.min() >= 0 and alphas.max() <= 1
-        assert float(weights.sum()) == pytest.approx(1, abs=1e-12)
+        total = 6 / 7 if rule == "riemann_trapezoid" else 1
+        assert float(weights.sum()) == pytest.approx(total, abs=1e-12)
     alphas, weights = path_rule("gausslegendre", 4)
     assert float((weights * alphas ** 7).sum()) == pytest.approx(1 / 8, abs=1e-12)
 
 
-def _captum_rule(model, x, start, target, steps, rule):
-    """Captum's attributions for ``rule``, its trapezoid rescaled to weights summing to 1: Captum
-    weighs the trapezoid's points 1/n (halved at the ends), a total of (n − 1)/n; the rule proper
-    uses 1/(n − 1)."""
-    reference = _captum(model, x, start, target, steps, rule)
-    return reference * steps / (steps - 1) if rule == "riemann_trapezoid" else reference
+CAPTUM_RULES = [rule for rule in RULES if rule != "trapezoid"]
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", CAPTUM_RULES)
 def test_equals_captum_on_the_bundled_model(bundled, boot, rule):
     a = attribute(bundled, boot, method="integrated_gradients", target=TARGET, steps=16, rule=rule)
     assert a.target == TARGET and a.raw.shape == boot.shape[1:]
-    _close(a.raw, _captum_rule(bundled, boot, baseline_of(bundled, boot, "black"), TARGET, 16, rule))
+    _close(a.raw, _captum(bundled, boot, baseline_of(bundled, boot, "black"), TARGET, 16, rule))
     _close(a.map, a.raw.sum(0))
 
 
 def test_equals_captum_on_an_untrained_resnet(resnet):
     x = random_input(resnet, side=32)
     start = baseline_of(resnet, x, "black")
-    for rule in RULES:
+    for rule in CAPTUM_RULES:
         a = attribute(resnet, x, method="integrated_gradients", target=207, steps=4, rule=rule)
-        _close(a.raw, _captum_rule(resnet, x, start, 207, 4, rule))
+        _close(a.raw, _captum(resnet, x, start, 207, 4, rule))
 
 
 def test_trapezoid_is_the_mean_of_captums_left_and_right_sums(bundled, boot):
-    """The n-point trapezoid rule is the mean of the (n − 1)-point left and right Riemann sums."""
+    """The n-point trapezoid rule proper is the mean of the (n − 1)-point left and right Riemann sums;
+    Captum's riemann_trapezoid is (n − 1)/n of it."""
     start = baseline_of(bundled, boot, "black")
-    raw = attribute(bundled, boot, method="integrated_gradients", target=TARGET, steps=16).raw
+    raw = attribute(bundled, boot, method="integrated_gradients", target=TARGET, steps=16, rule="trapezoid").raw
+    captum = attribute(bundled, boot, method="integrated_gradients", target=TARGET, steps=16).raw
+    _close(captum, raw * 15 / 16)
     sides = [_captum(bundled, boot, start, TARGET, 15, rule) for rule in ("riemann_left", "riemann_right")]
     _close(raw, (sides[0] + sides[1]) / 2)
 

@@ -27,7 +27,7 @@ Steps = Generator[tuple[Any, ...], None, Attribution]
 BASELINES = ("black", "mean", "blur", "noise")
 """Baseline images: black pixels, the dataset mean pixel, a blurred copy of the input, uniform noise."""
 
-RULES = ("riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre")
+RULES = ("riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre", "trapezoid")
 """Quadrature rules for the path integral (Captum's names)."""
 
 BLUR_SHARE = 0.1
@@ -71,13 +71,15 @@ def baseline_of(model: LoadedModel, x: torch.Tensor, kind: str, *, seed: int = 0
 
 
 def path_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points α_k in [0, 1] and weights w_k (summing to 1) of ``rule`` with ``steps`` points, float64 [steps]:
+    """Points α_k in [0, 1] and weights w_k of ``rule`` with ``steps`` points, float64 [steps]:
 
     - ``riemann_left`` / ``riemann_right`` / ``riemann_middle``: α_k = k/n for k = 0..n−1, k = 1..n,
       or (k + ½)/n, each with weight 1/n;
-    - ``riemann_trapezoid``: α_k = k/(n−1) for k = 0..n−1, weights 1/(n−1) with half weight at
-      both ends (needs n ≥ 2). Captum's rule of that name takes the same points with weights 1/n,
-      which sum to (n−1)/n, so its attributions are (n−1)/n times these;
+    - ``riemann_trapezoid``: Captum's rule of that name, kept equal to it: α_k = k/(n−1) for
+      k = 0..n−1 with weights 1/n, halved at both ends. These sum to (n−1)/n, not 1, so its
+      attributions are (n−1)/n of the integral (a completeness gap of about 1/n);
+    - ``trapezoid``: the trapezoid rule proper on the same points, weights 1/(n−1) halved at both
+      ends (summing to 1);
     - ``gausslegendre``: the n-point Gauss–Legendre nodes and weights moved from [−1, 1] to [0, 1].
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -86,10 +88,10 @@ def path_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     if rule == "gausslegendre":
         nodes, spans = np.polynomial.legendre.leggauss(n)
         return torch.from_numpy((nodes + 1) / 2), torch.from_numpy(spans / 2)
-    if rule == "riemann_trapezoid":
+    if rule in ("riemann_trapezoid", "trapezoid"):
         if n < 2:
-            raise ValueError("riemann_trapezoid needs at least 2 steps")
-        weights = torch.full((n,), 1.0 / (n - 1), dtype=torch.float64)
+            raise ValueError(f"{rule} needs at least 2 steps")
+        weights = torch.full((n,), 1.0 / (n if rule == "riemann_trapezoid" else n - 1), dtype=torch.float64)
         weights[[0, -1]] /= 2
         return torch.linspace(0, 1, n, dtype=torch.float64), weights
     offsets = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}
