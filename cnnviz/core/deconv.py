@@ -235,7 +235,7 @@ def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
 
 
 _FIXED_NODES = frozenset({
-    "AccumulateGrad", "_RectifiedBackward", "ConvolutionBackward", "AddBackward", "SubBackward", "NegBackward",
+    "AccumulateGrad", "ConvolutionBackward", "AddBackward", "SubBackward", "NegBackward",
     "CatBackward", "StackBackward", "CloneBackward", "CopyBackwards", "ViewBackward", "UnsafeViewBackward",
     "ReshapeAliasBackward", "TBackward", "PermuteBackward", "TransposeBackward", "ExpandBackward",
     "SqueezeBackward", "UnsqueezeBackward", "SliceBackward", "SelectBackward", "SplitBackward",
@@ -243,8 +243,7 @@ _FIXED_NODES = frozenset({
     "ReplicationPad2DBackward", "AvgPool2DBackward", "AdaptiveAvgPool2DBackward", "MeanBackward",
     "SumBackward", "UpsampleNearest2DBackward", "UpsampleBilinear2DBackward", "PixelShuffleBackward",
     "PixelUnshuffleBackward"})
-"""Autograd nodes whose backward is a fixed linear map (it never reads the forward values); with the
-deconvnet rule, ``_RectifiedBackward`` (relu of the signal) is fixed too."""
+"""Autograd nodes whose backward is a fixed linear map: it never reads the forward values."""
 _PRODUCTS = frozenset({"MulBackward", "MmBackward", "BmmBackward", "AddmmBackward", "MatmulBackward",
                        "BaddbmmBackward", "MvBackward", "AddmvBackward"})
 _BATCH_NORMS = frozenset({"NativeBatchNormBackward", "CudnnBatchNormBackward", "MiopenBatchNormBackward"})
@@ -279,6 +278,8 @@ def _fixed_node(node: Any) -> bool:
         return sum(previous is not None for previous in inputs) <= 1
     if name == "DivBackward":
         return len(inputs) < 2 or inputs[1] is None
+    if name == "_RectifiedBackward":  # relu of the signal under the deconvnet rule; guided reads the mask
+        return getattr(node, "method", None) == "deconvnet"
     return name in _FIXED_NODES
 
 

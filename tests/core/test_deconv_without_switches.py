@@ -160,3 +160,6 @@ def test_backward_ignores_input_rules():
     assert not graph_of(lambda x: torch.nn.functional.max_pool2d(x, 2), (1, 1, 4, 4))
     assert not graph_of(lambda x: torch.nn.functional.layer_norm(x, (3,)), (2, 3))
     assert not graph_of(torch.relu, (2, 3))  # outside the deconvnet rules a ReLU reads its forward mask
+    for method, fixed in (("deconvnet", True), ("guided", False)):
+        with deconv.relu_rules(method):
+            assert graph_of(lambda x: torch.relu(x * 3.0), (2, 3)) is fixed
