@@ -136,7 +136,7 @@ class InvariancePane(RunPane):
         self.add_button.clicked.connect(self.add_image)
         self.clear_button.clicked.connect(self.clear_curves)
         self.relative_check.toggled.connect(lambda _on: self._redraw())
-        self.csv_button.clicked.connect(self.export_csv)
+        self.csv_button.clicked.connect(lambda: self.export_csv())
         self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state.model_changed.connect(self._model_reset)
         self.state.target_changed.connect(self._target_changed)
