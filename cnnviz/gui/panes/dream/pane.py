@@ -205,6 +205,7 @@ class DreamPane(RunPane):
         if model is not None:
             names = [model.class_name(i) for i in range(len(model.categories))]
             self.controls.set_classes(names, self.state.target)
+        self._update_buttons()
 
     def apply_settings(self) -> None:
         """Swap a new config of the controls into the running dream (read from its next step)."""
@@ -319,6 +320,7 @@ class DreamPane(RunPane):
     def _image_replaced(self) -> None:
         self.stop_run()
         self.current = self.origin = self._latest = None
+        self._update_buttons()
 
     def _guide_tensor(self, model: LoadedModel | None) -> torch.Tensor | None:
         """The guide image preprocessed for ``model``, made again only when either changes."""

@@ -294,7 +294,8 @@ class InvariancePane(RunPane):
             target=self.state.target if self.state.target >= 0 else None, crop=self.crop_check.isChecked(),
             name=name, colour=IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)])
         self._open_curve = False
-        self.start(invariance.curve_steps, request, model, x, text="Transforming…", kind=request.kind,
+        self.start(invariance.curve_steps, request, model, x, text="Transforming…",
+                   planned=len(request.values), kind=request.kind,
                    values=np.array(request.values), layers=list(request.layers), target=request.target,
                    batch_size=None, crop=request.crop)
 
