@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from cnnviz.core.dream import DreamStep
+from cnnviz.gui.widgets.axes import plain_axes
 
 LEGEND_ROWS = 3
 """Runs listed per legend column before another column starts (keeps the legend short)."""
@@ -43,6 +44,7 @@ class RunCurves:
 
 def _plot(title: str, left: str, legend: bool) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
+    plain_axes(plot)
     plot.setTitle(title, color="#222", size="10pt")
     plot.setLabel("left", left)
     plot.setLabel("bottom", "step")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from cnnviz.core import invariance
 from cnnviz.core.invariance import InvarianceResult
+from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.class_colours import class_colour
 
 KIND_TITLES = {"rotation": "Rotation", "vertical": "Vertical shift", "horizontal": "Horizontal shift",
@@ -63,6 +64,7 @@ class InvariancePlots(pg.GraphicsLayoutWidget):
         for row, stretch in enumerate((3, 3, 1)):
             self.ci.layout.setRowStretchFactor(row, stretch)
         for plot in self.all_plots:
+            plain_axes(plot)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").setWidth(60)
             if plot is not self.prob_plot:
