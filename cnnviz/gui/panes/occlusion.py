@@ -38,7 +38,7 @@ from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request, shrinkable
-from cnnviz.gui.widgets.class_colours import class_counts, class_image, legend_html
+from cnnviz.gui.widgets.class_colours import class_counts, class_image, colours_in_order, legend_html
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
@@ -375,10 +375,11 @@ class OcclusionPane(RunPane):
         canvas = self.class_panel.canvas
         canvas.overlay = None
         canvas.overlay_item.setLookupTable(None)
-        canvas.overlay_item.setImage(class_image(result.top_class), autoLevels=False, levels=(0, 255))
+        colours = colours_in_order(result.top_class.ravel())
+        canvas.overlay_item.setImage(class_image(result.top_class, colours), autoLevels=False, levels=(0, 255))
         canvas.overlay_item.setOpacity(opacity)
         place_overlay(canvas, result)
-        self.class_panel.detail.setText(legend_html(class_counts(result.top_class), names, "positions"))
+        self.class_panel.detail.setText(legend_html(class_counts(result.top_class), names, colours, "positions"))
 
     @staticmethod
     def _feature_levels(result: OcclusionResult) -> tuple[float, float]:
