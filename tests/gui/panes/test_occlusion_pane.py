@@ -5,10 +5,12 @@ import time
 
 import numpy as np
 from PIL import Image
+from PySide6.QtGui import QColor
 
 from cnnviz.core import deconv, occlusion
 from cnnviz.core.hooks import hook_count
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets.class_colours import PALETTE
 from cnnviz.gui.widgets.figure_export import PNG_ONLY
 from cnnviz.gui.widgets.image_view import image_array
 
@@ -119,6 +121,16 @@ def test_a_new_model_puts_back_the_titles_without_a_class(loaded_window, show_pa
     assert pane.result is None and name not in pane.prob_panel.title.text()
     assert pane.prob_panel.title.text() == "<b>(d) Target probability</b>"
     assert pane.feature_panel.title.text() == "<b>(b) Strongest feature map</b>"
+
+
+def test_the_class_map_colours_its_classes_apart_in_order_of_appearance(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "occlusion")
+    result = run_to_end(pane, qtbot)
+    order = list(dict.fromkeys(int(c) for c in result.top_class.ravel()))
+    shown = pane.class_panel.canvas.overlay_item.image
+    for rank, index in enumerate(order):
+        assert (shown[result.top_class == index] == QColor(PALETTE[rank]).getRgb()).all()
+        assert f"color:{PALETTE[rank]}" in pane.class_panel.detail.text()
 
 
 def test_a_new_target_class_runs_again(loaded_window, show_pane, qtbot):
