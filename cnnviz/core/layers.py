@@ -1,8 +1,11 @@
 """The layer table of a model (shapes, parameter counts, receptive fields) and activation capture.
 
 Receptive fields are followed through the real forward pass: a ``TorchFunctionMode`` sees every torch
-call (convolutions, poolings, additions, concatenations, functional ReLUs) and carries each tensor's
-receptive field, so branching networks (ResNet, GoogLeNet) get the right numbers too.
+call (convolutions, poolings, additions, concatenations, functional ReLUs, permutes) and carries each
+tensor's receptive field, so branching networks (ResNet, GoogLeNet, Inception, DenseNet) and
+channels-last blocks (ConvNeXt) get the right numbers too. A per-channel scale broadcast from a 1×1
+map (a squeeze-and-excitation gate, as in EfficientNet and RegNet) does not widen the field: a unit's
+field is that of the convolutional path, although its gate has seen the whole image.
 """
 
 import math
@@ -77,40 +80,87 @@ _ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "adaptive_max_pool2d_
 
 
 class _FieldTracker(TorchFunctionMode):
-    """Carries a :class:`Field` for every 4-D tensor through the torch calls of one forward pass."""
+    """Carries a :class:`Field` for every tensor with a spatial grid through the torch calls of one
+    forward pass, with the axes that hold that grid (height, width): the last two, or where a
+    ``permute`` moved them (channels-last blocks such as ConvNeXt's)."""
 
     def __init__(self, x: torch.Tensor) -> None:
         super().__init__()
-        self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
-        self.set(x, Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0)))
+        self.fields: dict[int, tuple[torch.Tensor, Field, tuple[int, int]]] = {}
+        self.set(x, Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0)), (x.dim() - 2, x.dim() - 1))
 
-    def set(self, tensor: torch.Tensor, field: Field | None) -> None:
+    def set(self, tensor: torch.Tensor, field: Field | None, axes: tuple[int, int]) -> None:
         if field is not None:
-            self.fields[id(tensor)] = (tensor, field)
+            self.fields[id(tensor)] = (tensor, field, axes)
 
-    def get(self, tensor: Any) -> Field | None:
+    def entry(self, tensor: Any) -> tuple[Field, tuple[int, int]] | None:
+        """(field, grid axes) of ``tensor``, or None for a tensor without a tracked grid."""
         entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
-        return entry[1] if entry is not None and entry[0] is tensor else None
+        return (entry[1], entry[2]) if entry is not None and entry[0] is tensor else None
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        inputs = [(t, f) for t in tensors_in((args, kwargs)) if (f := self.get(t)) is not None]
+        inputs = [(t, e) for t in tensors_in((args, kwargs)) if (e := self.entry(t)) is not None]
         if not inputs:
             return out
         name = getattr(func, "__name__", "")
-        source, field = max(inputs, key=lambda pair: pair[1].size)
         for result in tensors_in(out):
-            if result.dim() < 3 or source.dim() < 3:
-                continue
-            if name == "conv2d":
-                self.set(result, _conv_field(field, args, kwargs))
-            elif name in _POOLS:
-                self.set(result, _pool_field(field, args, kwargs, dilated=name != "avg_pool2d"))
-            else:
-                self.set(result, _resampled_field(field, source.shape[-2:], result.shape[-2:]))
-            break
+            if result.dim() >= 3:
+                self._follow(name, args, kwargs, inputs, result)
+                break
         return out
+
+    def _follow(self, name: str, args: tuple, kwargs: dict,
+                inputs: list[tuple[torch.Tensor, tuple[Field, tuple[int, int]]]], result: torch.Tensor) -> None:
+        """Set the field of ``result``, made by torch call ``name`` from the tracked ``inputs``: the
+        union of the fields of the inputs on its grid, or the largest input's field carried through
+        a convolution, a pooling or a resampling."""
+        grid = [(t, f, axes) for t, (f, axes) in inputs if _same_grid(t, axes, result)]
+        if name == "permute":
+            source, (field, axes) = inputs[0]
+            self.set(result, field, _permuted(axes, source.dim(), args, kwargs))
+        elif grid and name not in _POOLS and name != "conv2d":
+            self.set(result, _union([f for _, f, _ in grid]), grid[0][2])
+        else:
+            source, (field, axes) = max(inputs, key=lambda pair: pair[1][0].size)
+            if source.dim() < 3 or axes != (source.dim() - 2, source.dim() - 1):
+                return
+            if name == "conv2d":
+                field = _conv_field(field, args, kwargs)
+            elif name in _POOLS:
+                field = _pool_field(field, args, kwargs, dilated=name != "avg_pool2d")
+            else:
+                field = _resampled_field(field, source.shape[-2:], result.shape[-2:])
+            self.set(result, field, (result.dim() - 2, result.dim() - 1))
+
+
+def _union(fields: list[Field]) -> Field:
+    """The field of a unit that sees the units of several maps on one grid (a sum, a concatenation):
+    per axis, the smallest input span covering all of theirs, on the finest of their jumps."""
+    if len(fields) == 1:
+        return fields[0]
+    low = _pair(lambda a: min(f.start[a] - (f.size[a] - 1) / 2 for f in fields))
+    high = _pair(lambda a: max(f.start[a] + (f.size[a] - 1) / 2 for f in fields))
+    return Field(_pair(lambda a: high[a] - low[a] + 1), _pair(lambda a: min(f.jump[a] for f in fields)),
+                 _pair(lambda a: (low[a] + high[a]) / 2))
+
+
+def _same_grid(tensor: torch.Tensor, axes: tuple[int, int], result: torch.Tensor) -> bool:
+    """True if ``result`` has ``tensor``'s grid on the same axes (an elementwise op, a concatenation,
+    a normalisation or a channels-last linear layer)."""
+    return (result.dim() == tensor.dim() and tensor.dim() >= 3
+            and all(result.shape[a] == tensor.shape[a] for a in axes))
+
+
+def _permuted(axes: tuple[int, int], rank: int, args: tuple, kwargs: dict) -> tuple[int, int]:
+    """Where ``Tensor.permute(dims)`` / ``torch.permute`` (dims given as one sequence or one by one)
+    puts grid ``axes`` of a tensor with ``rank`` axes."""
+    dims = kwargs.get("dims", args[1:])
+    if len(dims) == 1 and not isinstance(dims[0], int):
+        dims = dims[0]
+    order = [int(d) % rank for d in dims]
+    return order.index(axes[0]), order.index(axes[1])
 
 
 def _argument(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
@@ -196,11 +246,14 @@ def _module_geometry(module: nn.Module) -> tuple[Any, Any, Any]:
 @dataclass(frozen=True)
 class LayerTrace:
     """What one forward pass showed of a module: ``calls``, the last call's ``output_shape``
-    (without batch) and its receptive-field geometry ``field`` (None where not spatial)."""
+    (without batch) and its receptive-field geometry ``field`` (None where not spatial).
+    ``channels_last``: True where that output is [H, W, C] (the grid moved by a permute, as inside
+    ConvNeXt's blocks) rather than [C, H, W]."""
 
     calls: int
     output_shape: tuple[int, ...] | None
     field: Field | None
+    channels_last: bool = False
 
 
 def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None = None,
@@ -232,7 +285,9 @@ def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None 
             entry = seen.setdefault(name, {"calls": 0})
             entry["calls"] += 1
             entry["shape"] = tuple(tensor.shape[1:]) if tensor is not None else None
-            entry["field"] = tracker.get(tensor) if tensor is not None and tensor.dim() >= 3 else None
+            grid = tracker.entry(tensor) if tensor is not None and tensor.dim() >= 3 else None
+            entry["field"] = grid[0] if grid else None
+            entry["channels_last"] = grid is not None and tensor is not None and tensor.dim() == 4 and grid[1] == (1, 2)
 
         return record
 
@@ -249,7 +304,8 @@ def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None 
                 hooks.add(sub.register_forward_hook(recorder(name)))
         with tracker:
             module(x)
-    return {name: LayerTrace(e["calls"], e.get("shape"), e.get("field")) for name, e in seen.items()}
+    return {name: LayerTrace(e["calls"], e.get("shape"), e.get("field"), e.get("channels_last", False))
+            for name, e in seen.items()}
 
 
 def layer_table(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None = None,
