@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.batching import batch_cap, check_layer, forward_batch, in_batches, item_cost
+from cnnviz.core.batching import check_layer, forward_batch, in_batches, job_cap
 from cnnviz.core.inputs import one_image
 from cnnviz.core.layers import trace
 from cnnviz.core.loaded_model import LoadedModel, class_name
@@ -291,7 +291,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
             probs = probs[1:]
         arrays.put(start, stop, probs, chosen[0], {name: kept[name][0] for name in layers}, references)
 
-    for done in in_batches(count, batch_size, run, cap=batch_cap(item_cost(model, x))):
+    for done in in_batches(count, batch_size, run, cap=job_cap(model, x, count)):
         yield InvarianceStep(done, count, arrays.snapshot(kind, values, chosen[0], crop, done, model.categories))
     return arrays.snapshot(kind, values, chosen[0], crop, count, model.categories)
 
