@@ -113,6 +113,7 @@ def test_layer_table_totals_and_the_last_receptive_field(small, name):
     model = small(name)
     rows = {row.name: row for row in layers.layer_table(model)}
     assert layers.totals(list(rows.values()))["params"] == sum(p.numel() for p in model.module.parameters())
+    assert not any(row.field_uncertain for row in rows.values())
     layer, size = FIELDS[name]
     field = layers.field_of(model, layer)
     assert (field.size, field.jump) == ((size, size), (32, 32))
