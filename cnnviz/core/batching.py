@@ -5,7 +5,7 @@ chosen layers' outputs (e.g. one channel's sum); :func:`in_batches` walks a rang
 batches that start large and halve when memory runs out. :func:`batch_cap` bounds a batch by what
 one item costs (:func:`item_cost`): its memory against the RAM available, and its time against
 :data:`TARGET_BATCH_S`; a batch that still takes longer shrinks the next ones, so a cancel between
-batches is never held up for long.
+batches is never held up for long. :func:`job_cap` skips that probe for jobs smaller than it.
 """
 
 import time
@@ -89,6 +89,13 @@ def item_cost(model: LoadedModel, x: torch.Tensor) -> ItemCost:
             model.module(probe)
             times.append(time.perf_counter() - began)
     return ItemCost(total[0], min(times) / PROBE_ITEMS * TIME_MARGIN)
+
+
+def job_cap(model: LoadedModel, x: torch.Tensor, count: int) -> int:
+    """The batch cap for a job of ``count`` items like ``x`` [1, C, H, W]: :func:`batch_cap` of
+    :func:`item_cost`, or ``count`` itself for a job of at most :data:`PROBE_ITEMS` items, which
+    the probe would cost more than (and which it would run at once itself)."""
+    return count if count <= PROBE_ITEMS else batch_cap(item_cost(model, x))
 
 
 def batch_cap(cost: ItemCost, available: int | None = None) -> int:

@@ -20,6 +20,7 @@ from cnnviz.core.attribution.result import Attribution, finished, upsampled
 from cnnviz.core.batching import batch_cap, check_layer, in_batches, item_cost
 from cnnviz.core.forward import first_tensor, forward_to
 from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.layers import trace
 from cnnviz.core.loaded_model import LoadedModel
 
 Steps = Generator[tuple[Any, ...], None, Attribution]
@@ -36,7 +37,8 @@ MASK_EPS = 1e-8
 def cam_layers(model: LoadedModel) -> list[str]:
     """Layers a CAM can use, in the order their outputs are made (a module called several times at
     its last call): modules giving a 4-D output with a spatial grid larger than 1×1 (plain
-    containers, whose output is their last child's, left out)."""
+    containers, whose output is their last child's, and channels-last [H, W, C] outputs, such as the
+    layers inside ConvNeXt's blocks, left out)."""
     key = ("cam_layers", tuple(model.input_size))
     if key in model.cache:
         return list(model.cache[key])
@@ -58,6 +60,8 @@ def cam_layers(model: LoadedModel) -> list[str]:
             if id(module) in names:
                 hooks.add(module.register_forward_hook(record))
         model.module(dummy)
+    traced = trace(model)
+    found = [name for name in found if name not in traced or not traced[name].channels_last]
     model.cache[key] = tuple(found)
     return found
 
