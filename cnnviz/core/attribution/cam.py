@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.attribution.common import logits_of
+from cnnviz.core.attribution.common import batch_plan, logits_of
 from cnnviz.core.attribution.result import Attribution, finished, upsampled
-from cnnviz.core.batching import batch_cap, check_layer, in_batches, item_cost
+from cnnviz.core.batching import check_layer, in_batches, item_cost
 from cnnviz.core.forward import first_tensor, forward_to
 from cnnviz.core.hooks import HookSet, eval_and_frozen
 from cnnviz.core.layers import trace
@@ -178,7 +178,8 @@ def scorecam_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: s
         masks = score_masks(activation[start:stop], size)
         scores[start:stop] = logits_of(model, source * masks[:, None].to(source.dtype))[:, target].float()
 
-    for done in in_batches(count, batch_size, run, cap=batch_cap(item_cost(model, source))):
+    cap, target_s = batch_plan(item_cost(model, source), batch_size)
+    for done in in_batches(count, batch_size, run, cap=cap, target_s=target_s):
         yield done, count
     cam = _weighted(torch.softmax(scores, dim=0), activation)
     return _finished(cam, model, x, "scorecam", target, layer, batch_size=batch_size)
