@@ -287,7 +287,7 @@ class AttributionPane(RunPane):
     def _class_text(self, target: int) -> str:
         model, predictions = self.state.model, self.state.predictions
         name = model.class_name(target) if model is not None else str(target)
-        p = f", p = {predictions.probability(target):.3f}" if predictions is not None else ""
+        p = f", p = {predictions.probability(target):.3g}" if predictions is not None else ""
         return f"{name} ({target}{p})"
 
     def _label(self, key: PanelKey) -> str:
