@@ -50,8 +50,8 @@ class AttributionPane(RunPane):
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "attribution", cam_layer_choices, parent, unit="results")
-        self.run_button.setToolTip("Compute what the shown maps still lack, or all of them again (Ctrl+R); "
-                                   "a change of the settings recomputes them by itself")
+        self.run_button.setToolTip("Compute what the shown maps still lack after a cancel (Ctrl+R); a change "
+                                   "of the settings, the image or the target computes them by itself")
         self.picker.setToolTip("The layer of the CAM methods (PgUp/PgDn: previous/next)")
         self.results: dict[PanelKey, PanelResult] = {}
         self._results_for: tuple | None = None
@@ -171,18 +171,19 @@ class AttributionPane(RunPane):
                 self.cancel()
             return
         if not same_request(request, self.run_request):
-            self._start(request, recompute=False)
+            self._start(request)
 
     def run(self) -> None:
-        """Compute what the shown maps lack, or all of them again when nothing is missing."""
+        """Compute what the shown maps lack (after a cancel); nothing when they lack nothing."""
         request = self.request()
-        if request is not None:
-            self._start(request, recompute=not missing(self.shown_results(), request.parts))
+        if request is not None and missing(self.shown_results(), request.parts):
+            self._start(request)
 
-    def _start(self, request: AttributionRequest, recompute: bool) -> None:
-        known = {} if recompute else {r.key: r for r in self.shown_results()}
+    def _start(self, request: AttributionRequest) -> None:
+        known = {r.key: r for r in self.shown_results()}
         self.start(attribution_job, request, request.model, request.x, request.panels, request.parts, known,
                    text="Computing attributions…")
+        self.run_button.setEnabled(False)
 
     def clear_views(self) -> None:
         """Forget every result (a new model)."""
@@ -206,7 +207,7 @@ class AttributionPane(RunPane):
         self._merge(result)
 
     def on_ended(self) -> None:
-        """Failures and cancels end the run: show what stays."""
+        """Failures and cancels end the run: show what stays (Run resumes)."""
         self._draw()
 
     def partial_progress(self) -> tuple[int, int] | None:
@@ -277,6 +278,7 @@ class AttributionPane(RunPane):
         computed = any(r.attribution is not None for r in shown)
         self.export.set_enabled(computed)
         self.data_button.setEnabled(computed)
+        self.run_button.setEnabled(request is not None and not self.running and bool(missing(shown, request.parts)))
         self.update_partial()
 
     def _sync_forms(self, panels: tuple[PanelKey, ...]) -> None:
