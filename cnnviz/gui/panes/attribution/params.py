@@ -1,11 +1,13 @@
 """The parameter widgets of the Attribution pane, built from :func:`cnnviz.core.attribution.parameters`.
 
 Every parameter of a method gets a widget chosen by its name when it is a known one (the baseline,
-the Riemann rule, the channel reduction as combo boxes; steps, samples, σ, window and stride as spin
-boxes with sensible ranges) and otherwise by the type of its default (a check box for a bool, a spin
-box for an int or float, a line edit for text). A parameter whose default is None and that has no
-known widget keeps its default. :class:`ParamForm` holds one method's widgets and emits ``changed``
-when the user edits one (spin boxes once the edit is finished, not at every key).
+the Riemann rule, SmoothGrad's base method, the channel reduction and the occluder fill as combo
+boxes; steps, samples, σ, window and stride as spin boxes with sensible ranges, "auto" standing for a
+None default) and otherwise by the type of its default (a check box for a bool, a spin box for an int
+or float, a line edit for text). A parameter whose default is None without a known widget, and the
+batch size (the core fits it to the memory), keep their defaults. :class:`ParamForm` holds one method's
+widgets and emits ``changed`` when the user edits one (spin boxes once the edit is finished, not at
+every key).
 """
 
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from cnnviz.core import attribution
 from cnnviz.core.occlusion import FILLS
@@ -28,7 +30,17 @@ CHOICES: dict[str, tuple[str, ...]] = {
 INT_RANGES = {"steps": (1, 1024), "samples": (1, 1024), "seed": (0, 2**31 - 1), "window": (0, 4096),
               "stride": (0, 4096), "batch_size": (0, 4096)}
 """(least, largest) of the known whole-number parameters; 0 stands for None ("auto") where the default is None."""
-TITLES = {"sigma": "σ", "samples": "samples", "steps": "steps", "baseline": "baseline", "rule": "rule",
+AUTO_FLOATS = ("blur_sigma",)
+"""Known parameters in pixels whose None default means "chosen by the core"; 0 stands for None."""
+HIDDEN = ("batch_size",)
+"""Parameters left to the core (it sizes batches to the memory)."""
+NEEDS = {"steps": ("base", "integrated_gradients"), "baseline": ("base", "integrated_gradients"),
+         "rule": ("base", "integrated_gradients"), "blur_sigma": ("baseline", "blur")}
+"""A parameter that only matters when another one of the same method has a value (SmoothGrad's path
+settings when it averages integrated gradients, the blur σ of the blurred baseline): disabled otherwise."""
+FIELDS_PER_ROW = 5
+TITLES = {"sigma": "σ", "blur_sigma": "blur σ", "base": "over", "samples": "samples", "steps": "steps",
+          "baseline": "baseline", "rule": "rule",
           "reduce": "channels", "window": "window", "stride": "stride", "fill": "fill", "seed": "seed"}
 TIPS = {
     "baseline": "Integrated gradients' reference input: black (0 before normalising), the dataset mean, a "
@@ -40,6 +52,10 @@ TIPS = {
     "reduce": "How the channels of the input attributions become one value per pixel",
     "window": "Occluder side in input pixels (auto: the Occlusion pane's default)",
     "stride": "Step between occluder positions in input pixels (auto: from the window)",
+    "base": "The method averaged over the noisy copies",
+    "squared": "Average the squared attributions (SmoothGrad²)",
+    "blur_sigma": "σ of the blurred baseline in pixels (auto: the core's share of the image side)",
+    "seed": "Seed of the random noise",
 }
 
 
@@ -53,12 +69,11 @@ class ParamField:
     set: Callable[[Any], None]
 
 
-def _combo(name: str, default: str, changed: Callable[[], None]) -> ParamField:
+def _combo(name: str, default: str | None, changed: Callable[[], None]) -> ParamField:
     combo = QComboBox()
     values = CHOICES[name] if default in CHOICES[name] else (default, *CHOICES[name])
     for value in values:
-        combo.addItem(value.replace("_", " "), value)
-    combo.currentIndexChanged.connect(lambda _i: changed())
+        combo.addItem("auto" if value is None else value.replace("_", " "), value)
 
     def set_value(value: Any) -> None:
         index = combo.findData(value)
@@ -66,7 +81,8 @@ def _combo(name: str, default: str, changed: Callable[[], None]) -> ParamField:
             combo.setCurrentIndex(index)
 
     set_value(default)
-    return ParamField(name, combo, lambda: str(combo.currentData()), set_value)
+    combo.currentIndexChanged.connect(lambda _i: changed())
+    return ParamField(name, combo, combo.currentData, set_value)
 
 
 def _int_spin(name: str, default: int | None, changed: Callable[[], None]) -> ParamField:
@@ -85,18 +101,25 @@ def _int_spin(name: str, default: int | None, changed: Callable[[], None]) -> Pa
     return ParamField(name, spin, get, lambda value: spin.setValue(int(value or 0)))
 
 
-def _float_spin(name: str, default: float, changed: Callable[[], None]) -> ParamField:
+def _float_spin(name: str, default: float | None, changed: Callable[[], None]) -> ParamField:
     spin = QDoubleSpinBox()
     spin.setDecimals(3)
     if name == "sigma":
         spin.setRange(0.0, 1.0)
+    elif default is None:
+        spin.setRange(0.0, 1e4)
+        spin.setSpecialValueText("auto")
     else:
         spin.setRange(-1e6, 1e6)
-    spin.setSingleStep(0.05 if name == "sigma" else 0.1)
+    spin.setSingleStep(0.05 if name == "sigma" else 0.5)
     spin.setKeyboardTracking(False)
-    spin.setValue(default)
+    spin.setValue(default or 0.0)
     spin.valueChanged.connect(lambda _v: changed())
-    return ParamField(name, spin, spin.value, lambda value: spin.setValue(float(value)))
+
+    def get() -> float | None:
+        return None if default is None and spin.value() == 0 else spin.value()
+
+    return ParamField(name, spin, get, lambda value: spin.setValue(float(value or 0.0)))
 
 
 def _check(name: str, default: bool, changed: Callable[[], None]) -> ParamField:
@@ -115,13 +138,15 @@ def _line(name: str, default: str, changed: Callable[[], None]) -> ParamField:
 def param_field(name: str, default: Any, changed: Callable[[], None]) -> ParamField | None:
     """The widget of parameter ``name`` with ``default``, calling ``changed()`` on an edit; None for a
     parameter left at its default (a None default without a known widget)."""
+    if name in HIDDEN:
+        return None
     if isinstance(default, bool):
         field = _check(name, default, changed)
-    elif name in CHOICES and isinstance(default, str):
+    elif name in CHOICES and (default is None or isinstance(default, str)):
         field = _combo(name, default, changed)
     elif isinstance(default, int) or (default is None and name in INT_RANGES):
         field = _int_spin(name, default, changed)
-    elif isinstance(default, float):
+    elif isinstance(default, float) or (default is None and name in AUTO_FLOATS):
         field = _float_spin(name, default, changed)
     elif isinstance(default, str):
         field = _line(name, default, changed)
@@ -132,7 +157,8 @@ def param_field(name: str, default: Any, changed: Callable[[], None]) -> ParamFi
 
 
 class ParamForm(QWidget):
-    """The parameters of one ``method`` in a row, titled ``title``; ``changed`` on every edit."""
+    """The parameters of one ``method`` titled ``title``, :data:`FIELDS_PER_ROW` to a row; ``changed``
+    on every edit. ``fields``: the :class:`ParamField` of each parameter with a widget."""
 
     changed = Signal()
 
@@ -140,15 +166,38 @@ class ParamForm(QWidget):
         super().__init__(parent)
         self.method = method
         self.fields = [f for name, default in attribution.parameters(method).items()
-                       if (f := param_field(name, default, self.changed.emit)) is not None]
-        layout = QHBoxLayout(self)
+                       if (f := param_field(name, default, self._edited)) is not None]
+        self.labels: dict[str, QLabel] = {}
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(f"<b>{title}</b>"))
-        for field in self.fields:
+        layout.setVerticalSpacing(2)
+        layout.addWidget(QLabel(f"<b>{title}</b>"), 0, 0)
+        for index, field in enumerate(self.fields):
+            row, column = divmod(index, FIELDS_PER_ROW)
             if not isinstance(field.widget, QCheckBox):
-                layout.addWidget(QLabel(TITLES.get(field.name, field.name.replace("_", " "))))
-            layout.addWidget(field.widget)
-        layout.addStretch(1)
+                self.labels[field.name] = QLabel(TITLES.get(field.name, field.name.replace("_", " ")))
+                layout.addWidget(self.labels[field.name], row, 1 + 2 * column)
+            layout.addWidget(field.widget, row, 2 + 2 * column)
+        layout.setColumnStretch(2 * FIELDS_PER_ROW + 1, 1)
+        self._sync()
+
+    def field(self, name: str) -> ParamField | None:
+        """The field of parameter ``name``, None if it has no widget."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    def _edited(self) -> None:
+        self._sync()
+        self.changed.emit()
+
+    def _sync(self) -> None:
+        """Enable each field whose :data:`NEEDS` are met."""
+        values = self.values()
+        for field in self.fields:
+            needed = NEEDS.get(field.name)
+            on = needed is None or needed[0] not in values or values[needed[0]] == needed[1]
+            field.widget.setEnabled(on)
+            if field.name in self.labels:
+                self.labels[field.name].setEnabled(on)
 
     @property
     def empty(self) -> bool:
@@ -168,3 +217,4 @@ class ParamForm(QWidget):
                 field.set(values[field.name])
                 field.widget.blockSignals(False)
         self.blockSignals(False)
+        self._sync()
