@@ -3,6 +3,8 @@ one method for the top classes, live parameter and layer changes recompute only 
 is cancelled, a cancelled one keeps its maps), the metrics row shows the core's numbers, guided passes
 warn about nonlinearities without a rule, exports hold the results, and the settings are remembered."""
 
+import csv
+import io
 import time
 
 import numpy as np
@@ -11,11 +13,15 @@ from PIL import Image
 from torch import nn
 
 from cnnviz.core import attribution
+from cnnviz.core.attribution import metrics
 from cnnviz.core.hooks import hook_count
 from cnnviz.core.loaded_model import LoadedModel
 from cnnviz.gui.panes.attribution import jobs
 from cnnviz.gui.panes.attribution.controls import DEFAULT_METHODS
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets.figure_export import PNG_AND_DATA
+
+DIALOG = "PySide6.QtWidgets.QFileDialog.getSaveFileName"
 
 
 def computed(pane, qtbot, check=lambda results: True, timeout: int = 60_000):
@@ -216,3 +222,47 @@ def test_settings_are_remembered(loaded_window, show_pane, make_window, qtbot):
     assert again.display_row.display == "signed" and again.display_row.colormap_picker.name() == "diverging"
     assert again.display_row.opacity_slider.value() == 35 and not again.metrics_check.isChecked()
     assert not again.random_check.isChecked()
+
+
+def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loaded_window, show_pane, qtbot,
+                                                                           monkeypatch, tmp_path):
+    state = loaded_window.state
+    pane = show_pane(loaded_window, "attribution")
+    model, x = state.model, state.input_tensor
+    pane.compare.set_checked(["gradcam", "guided"])
+    pane.random_check.setChecked(True)
+    results = computed(pane, qtbot, lambda rs: len(rs) == 2 and all(r.randomisation is not None for r in rs))
+    for column, result in zip(pane.grid.columns, results):
+        a, key = result.attribution, result.key
+        deletion, insertion = metrics.deletion(model, x, a), metrics.insertion(model, x, a)
+        records = metrics.randomisation(model, x, key.method, target=key.target, layer=key.layer, **key.kwargs)
+        np.testing.assert_allclose(result.deletion.probabilities, deletion.probabilities, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(result.insertion.probabilities, insertion.probabilities, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose([r.spearman for r in result.randomisation], [r.spearman for r in records],
+                                   atol=1e-6)
+        text = column.metrics.text()
+        assert f"deletion AUC {deletion.auc:.3f}" in text and f"insertion AUC {insertion.auc:.3f}" in text
+        assert f"ρ {records[-1].spearman:.3f}" in text and f"SSIM {records[-1].ssim:.3f}" in text
+        assert column.flag.isVisible() == metrics.insensitive(records)
+    assert pane.curves.line_counts()[:2] == (2, 2) and pane.curves.random_plot.isVisible()
+
+    monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_AND_DATA))
+    written = pane.export.export()
+    assert [p.name for p in written] == ["figure.png", f"figure-1-gradcam-class{state.target}.npy",
+                                         f"figure-2-guided-class{state.target}.npy", "figure-metrics.csv",
+                                         "figure-curves.csv"]
+    np.testing.assert_array_equal(np.load(written[1]), results[0].attribution.map.numpy())
+    monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "data"), ""))
+    written = pane.export_data()
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "data-metrics.csv").read_text(encoding="utf-8"))))
+    assert [row["method"] for row in rows] == ["gradcam", "guided"]
+    for row, result in zip(rows, results):
+        assert float(row["deletion_auc"]) == result.deletion.auc and float(row["insertion_auc"]) == result.insertion.auc
+        assert float(row["random_spearman"]) == result.randomisation[-1].spearman
+        assert row["class"] == model.class_name(state.target) and row["insensitive_to_weights"] in ("true", "false")
+    np.testing.assert_array_equal(np.load(tmp_path / f"data-2-guided-class{state.target}.npy"),
+                                  results[1].attribution.map.numpy())
+    curves = list(csv.DictReader(io.StringIO((tmp_path / "data-curves.csv").read_text(encoding="utf-8"))))
+    deletion = [float(r["value"]) for r in curves if r["map"] == "1" and r["curve"] == "deletion"]
+    np.testing.assert_array_equal(deletion, results[0].deletion.probabilities)
+    assert (tmp_path / "data-curves.csv") in written

@@ -30,7 +30,8 @@ class CurvesPlot(QWidget):
         self.deletion_plot = _plot("Deletion (lower area: more faithful)", "p(target)", "share of pixels removed")
         self.insertion_plot = _plot("Insertion (higher area: more faithful)", "p(target)",
                                     "share of pixels inserted")
-        self.random_plot = _plot("Model randomisation", "Spearman ρ with the map", "layers re-initialised")
+        self.random_plot = _plot("Model randomisation (solid: Spearman ρ, dashed: SSIM)", "similarity to the map",
+                                 "layer groups re-initialised, from the top")
         for plot in (self.deletion_plot, self.insertion_plot):
             plot.setYRange(0, 1, padding=0.02)
         self.random_plot.setYRange(-1, 1, padding=0.02)
@@ -64,13 +65,17 @@ class CurvesPlot(QWidget):
                               pen=pen, name=f"{label} ({curve.auc:.3f})")
             if result.randomisation:
                 randomised = True
-                steps = np.arange(len(result.randomisation) + 1, dtype=float)
-                rho = np.asarray([1.0] + [float(r.spearman) for r in result.randomisation])
-                self.random_plot.plot(steps, rho, pen=pen, name=label, symbol="o", symbolSize=5, symbolPen=pen,
-                                      symbolBrush=pen.color())
-                ssim = np.asarray([1.0] + [float(r.ssim) for r in result.randomisation])
-                self.random_plot.plot(steps, ssim, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))
+                self._randomisation(label, colour, result.randomisation)
         self.random_plot.setVisible(randomised)
+
+    def _randomisation(self, label: str, colour: str, records: tuple) -> None:
+        """Spearman ρ (solid, with markers) and SSIM (dashed) of each step's map with the original map."""
+        steps = np.arange(len(records), dtype=float)
+        pen = pg.mkPen(colour, width=2)
+        self.random_plot.plot(steps, np.asarray([r.spearman for r in records], dtype=float), pen=pen, name=label,
+                              symbol="o", symbolSize=5, symbolPen=pen, symbolBrush=pen.color())
+        self.random_plot.plot(steps, np.asarray([r.ssim for r in records], dtype=float),
+                              pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))
 
     def line_counts(self) -> tuple[int, int, int]:
         """How many lines each plot shows (deletion, insertion, randomisation)."""

@@ -48,8 +48,8 @@ def metrics_csv(results: Sequence[PanelResult], class_name: Callable[[int], str]
 
 def curves_csv(results: Sequence[PanelResult]) -> str:
     """Every point of every curve of ``results`` as CSV: deletion and insertion (x: share of pixels
-    changed, value: target probability) and randomisation (x: step, value: Spearman ρ or SSIM, with
-    the layers re-initialised so far)."""
+    changed, value: target probability) and randomisation (x: step, 0 for the loaded model; value:
+    Spearman ρ or SSIM with the original map, with the layers re-initialised so far)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CURVE_COLUMNS)
@@ -60,7 +60,7 @@ def curves_csv(results: Sequence[PanelResult]) -> str:
             if curve is not None:
                 for x, p in zip(np.asarray(curve.fractions), np.asarray(curve.probabilities)):
                     writer.writerow([number, key.method, key.target, name, repr(float(x)), repr(float(p)), ""])
-        for step, record in enumerate(result.randomisation or (), 1):
+        for step, record in enumerate(result.randomisation or ()):
             layers = " ".join(record.layers)
             for name in ("spearman", "ssim"):
                 writer.writerow([number, key.method, key.target, f"randomisation_{name}", step,

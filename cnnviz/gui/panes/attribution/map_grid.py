@@ -12,6 +12,7 @@ from html import escape
 import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from cnnviz.core.attribution import metrics
 from cnnviz.gui.panes.attribution.controls import MAX_PANELS, method_title
 from cnnviz.gui.panes.attribution.jobs import PanelResult
 from cnnviz.gui.widgets.layouts import stack, wrapped_label
@@ -19,9 +20,6 @@ from cnnviz.gui.widgets.map_view import MapPanel
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
 """Each column's colour (its swatch in the title and its lines in the curves plot)."""
-INSENSITIVE_RHO = 0.5
-"""A map whose rank correlation with the map of the fully re-initialised model stays at or above this
-(in absolute value) barely depends on the weights: it is flagged (Adebayo et al. 2018)."""
 WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c068; "
                  "border-radius: 3px; padding: 3px 6px; }")
 
@@ -36,16 +34,17 @@ def display_map(values: np.ndarray, display: str) -> tuple[np.ndarray, tuple[flo
     return np.abs(values), (0.0, peak)
 
 
-def final_record(result: PanelResult):
-    """The randomisation record with every layer re-initialised (the last), None before the test ran."""
+def final_record(result: PanelResult) -> metrics.RandomisationStep | None:
+    """The randomisation record with every layer re-initialised (the last), None before the test ran
+    (or when the model had nothing to re-initialise)."""
     records = result.randomisation
-    return records[-1] if records else None
+    return records[-1] if records and records[-1].layers else None
 
 
 def insensitive(result: PanelResult) -> bool:
-    """True when the randomisation test found the map barely changed by destroying the weights."""
-    record = final_record(result)
-    return record is not None and abs(float(record.spearman)) >= INSENSITIVE_RHO
+    """True when the randomisation test found that the map barely changes when the weights are
+    destroyed (:func:`cnnviz.core.attribution.metrics.insensitive`)."""
+    return final_record(result) is not None and metrics.insensitive(result.randomisation)
 
 
 def _value(result: PanelResult, part: str, text: str, wanted: bool) -> str:
