@@ -34,7 +34,7 @@ def display_map(values: np.ndarray, display: str) -> tuple[np.ndarray, tuple[flo
     return np.abs(values), (0.0, peak)
 
 
-def final_record(result: PanelResult) -> metrics.RandomisationStep | None:
+def final_record(result: PanelResult) -> "metrics.RandomisationStep | None":
     """The randomisation record with every layer re-initialised (the last), None before the test ran
     (or when the model had nothing to re-initialise)."""
     records = result.randomisation
