@@ -17,7 +17,7 @@ from cnnviz.core.attribution import metrics
 from cnnviz.core.hooks import hook_count
 from cnnviz.core.loaded_model import LoadedModel
 from cnnviz.gui.panes.attribution import jobs
-from cnnviz.gui.panes.attribution.controls import DEFAULT_METHODS
+from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.figure_export import PNG_AND_DATA
 
@@ -43,8 +43,18 @@ def assert_maps_equal_the_cores(pane, model, x, results) -> None:
         expected = core_map(model, x, result.key)
         np.testing.assert_allclose(result.attribution.map.numpy(), expected.numpy(), rtol=1e-5, atol=1e-7)
         np.testing.assert_array_equal(column.values, result.attribution.map.numpy())
-        np.testing.assert_array_equal(column.panel.canvas.overlay, np.abs(column.values))
+        signed = pane.display_row.display == "signed"
+        np.testing.assert_array_equal(column.panel.canvas.overlay, column.values if signed else np.abs(column.values))
         assert column.panel.detail.text().startswith(result.attribution.caption().split(" · ")[0])
+
+
+def prepared(window, show_pane, methods=None, curves: bool = False):
+    """The Attribution pane set up while hidden (``methods`` checked, curves on or off), then shown."""
+    pane = window.panes["attribution"]
+    if methods is not None:
+        pane.compare.set_checked(methods)
+    pane.metrics_check.setChecked(curves)
+    return show_pane(window, "attribution")
 
 
 def pick_layer(pane, name: str) -> None:
@@ -56,10 +66,12 @@ def pick_layer(pane, name: str) -> None:
 
 def test_methods_side_by_side_equal_the_core_and_follow_the_target(loaded_window, show_pane, qtbot):
     state = loaded_window.state
-    pane = show_pane(loaded_window, "attribution")
+    hidden = loaded_window.panes["attribution"]
+    assert hidden.compare.mode == "methods" and hidden.metrics_check.isChecked()
+    assert not hidden.random_check.isChecked()
+    assert hidden.compare.checked() == ["gradcam", "integrated_gradients", "smoothgrad", "gradient"]
+    pane = prepared(loaded_window, show_pane)
     model, x = state.model, state.input_tensor
-    assert pane.compare.mode == "methods"
-    assert pane.compare.checked() == [m for m in attribution.METHODS if m in DEFAULT_METHODS]
     assert pane.layer == attribution.default_layer(model) == "features.pool3"
     results = computed(pane, qtbot)
     assert [r.key.method for r in results] == pane.compare.checked()
@@ -72,15 +84,29 @@ def test_methods_side_by_side_equal_the_core_and_follow_the_target(loaded_window
     results = computed(pane, qtbot, lambda rs: all(r.key.target == other for r in rs))
     assert_maps_equal_the_cores(pane, model, x, results)
     assert "Sandal" in pane.summary.text()
+    gap = results[1].attribution.completeness_gap
+    assert f"completeness gap {gap:.2%}" in pane.grid.columns[1].panel.detail.text()
+
+    ig, smooth = pane.forms["integrated_gradients"], pane.forms["smoothgrad"]
+    assert not smooth.field("steps").widget.isEnabled() and smooth.field("sigma").widget.isEnabled()
+    ig.field("baseline").widget.setCurrentIndex(ig.field("baseline").widget.findData("mean"))
+    ig.field("steps").widget.setValue(16)
+    smooth.field("sigma").widget.setValue(0.3)
+    smooth.field("samples").widget.setValue(8)
+    changed = computed(pane, qtbot, lambda rs: rs[1].key.kwargs["steps"] == 16 and rs[2].key.kwargs["samples"] == 8)
+    assert changed[0] is results[0] and changed[3] is results[3]
+    assert changed[1].attribution.params["baseline"] == "mean" and changed[2].attribution.params["sigma"] == 0.3
+    assert_maps_equal_the_cores(pane, model, x, changed[1:3])
     assert hook_count(model.module) == 0
 
 
 def test_one_method_for_the_top_four_classes(loaded_window, show_pane, qtbot):
     state = loaded_window.state
-    pane = show_pane(loaded_window, "attribution")
-    model, x = state.model, state.input_tensor
+    pane = loaded_window.panes["attribution"]
     pane.compare.set_class_method("gradcam")
     pane.compare.set_mode("classes")
+    pane = prepared(loaded_window, show_pane)
+    model, x = state.model, state.input_tensor
     top4 = [index for index, _name, _p in state.predictions.top[:4]]
     assert top4[0] == state.target
     results = computed(pane, qtbot, lambda rs: len(rs) == 4)
@@ -102,32 +128,6 @@ def test_one_method_for_the_top_four_classes(loaded_window, show_pane, qtbot):
     assert [r.key.target for r in computed(pane, qtbot)] == top4
 
 
-def test_a_parameter_or_layer_change_recomputes_only_its_maps(loaded_window, show_pane, qtbot):
-    state = loaded_window.state
-    pane = show_pane(loaded_window, "attribution")
-    model, x = state.model, state.input_tensor
-    pane.compare.set_checked(["gradcam", "gradient"])
-    pane.compare.changed.emit()
-    before = {r.key.method: r for r in computed(pane, qtbot, lambda rs: len(rs) == 2)}
-    combo = pane.forms["gradient"].fields[0].widget
-    combo.setCurrentIndex(combo.findData("sum"))
-    after = {r.key.method: r for r in computed(pane, qtbot, lambda rs: rs[1].key.kwargs == {"reduce": "sum"})}
-    assert after["gradcam"] is before["gradcam"]
-    assert after["gradient"].attribution.params == {"reduce": "sum"} and after["gradient"].attribution.signed
-    assert_maps_equal_the_cores(pane, model, x, [after["gradcam"]])
-
-    pick_layer(pane, "features.conv2")
-    assert state.layer == "features.conv2"
-    results = computed(pane, qtbot, lambda rs: rs[0].key.layer == "features.conv2")
-    assert results[1] is after["gradient"] and results[0].attribution.layer == "features.conv2"
-    np.testing.assert_allclose(results[0].attribution.map.numpy(), core_map(model, x, results[0].key).numpy(),
-                               rtol=1e-5, atol=1e-7)
-    pane.display_row.set_display("signed")
-    assert pane.display_row.colormap_picker.name() == "diverging"
-    column = pane.grid.columns[1]
-    np.testing.assert_array_equal(column.panel.canvas.overlay, column.values)
-
-
 def slowed(real):
     def steps(*args, **kwargs):
         inner = real(*args, **kwargs)
@@ -145,14 +145,30 @@ def slowed(real):
     return steps
 
 
-def test_a_stale_run_is_cancelled_and_a_cancelled_run_keeps_its_maps(loaded_window, show_pane, qtbot, monkeypatch):
+def test_live_changes_recompute_only_their_maps_and_a_cancelled_run_keeps_its_maps(loaded_window, show_pane, qtbot,
+                                                                                   monkeypatch):
     state = loaded_window.state
-    pane = show_pane(loaded_window, "attribution")
+    pane = prepared(loaded_window, show_pane, ["gradcam", "gradient", "gradient_x_input"])
     model, x = state.model, state.input_tensor
+    before = computed(pane, qtbot, lambda rs: len(rs) == 3)
+    combo = pane.forms["gradient"].field("reduce").widget
+    combo.setCurrentIndex(combo.findData("sum"))
+    after = computed(pane, qtbot, lambda rs: rs[1].key.kwargs == {"reduce": "sum"})
+    assert after[0] is before[0] and after[2] is before[2]
+    assert after[1].attribution.params == {"reduce": "sum"} and after[1].attribution.signed
+    assert_maps_equal_the_cores(pane, model, x, after[1:2])
+
+    pick_layer(pane, "features.conv2")
+    assert state.layer == "features.conv2"
+    results = computed(pane, qtbot, lambda rs: rs[0].key.layer == "features.conv2")
+    assert results[1] is after[1] and results[2] is after[2] and results[0].attribution.layer == "features.conv2"
+    assert_maps_equal_the_cores(pane, model, x, results[:1])
+    pane.display_row.set_display("signed")
+    assert pane.display_row.colormap_picker.name() == "diverging"
+    column = pane.grid.columns[1]
+    np.testing.assert_array_equal(column.panel.canvas.overlay, column.values)
+
     monkeypatch.setattr(attribution, "attribute_steps", slowed(attribution.attribute_steps))
-    pane.compare.set_checked(["gradcam", "gradient", "gradient_x_input"])
-    pane.metrics_check.setChecked(False)
-    computed(pane, qtbot)
     stale = pane.run_request
     other = 3 if state.target != 3 else 4
     loaded_window.controller.choose_target(other)
@@ -163,12 +179,12 @@ def test_a_stale_run_is_cancelled_and_a_cancelled_run_keeps_its_maps(loaded_wind
     shown = pane.shown_results()
     done = [r for r in shown if r.attribution is not None]
     assert pane.cancelled and 1 <= len(done) < 3 and {r.key.target for r in shown} == {other}
-    assert pane.partial_label.isVisible()
+    assert pane.partial_label.isVisible() and pane.run_button.isEnabled()
     assert pane.partial_label.text().startswith(f"PARTIAL — {len(done)} of 3 results (cancelled)")
     assert_maps_equal_the_cores(pane, model, x, done)
     pane.run_button.click()
     results = computed(pane, qtbot)
-    assert results[0] is shown[0] and not pane.partial_label.isVisible()
+    assert results[0] is shown[0] and not pane.partial_label.isVisible() and not pane.run_button.isEnabled()
     assert_maps_equal_the_cores(pane, model, x, results)
     assert hook_count(model.module) == 0
 
@@ -187,11 +203,8 @@ def test_guided_backprop_on_a_model_with_silu_warns_it_is_not_exact(window, sett
     window.controller.set_model(model, ModelSpec("file", "silu_net.py"))
     window.controller.set_image(Image.new("RGB", (40, 40), (120, 60, 200)), "purple")
     settle(window)
-    pane = show_pane(window, "attribution")
+    pane = prepared(window, show_pane, ["gradcam", "guided"])
     assert pane.layer == "3"
-    pane.compare.set_checked(["gradcam", "guided"])
-    pane.metrics_check.setChecked(False)
-    pane.compare.changed.emit()
     results = computed(pane, qtbot, lambda rs: len(rs) == 2)
     assert results[1].attribution.unhandled and pane.warning.isVisible()
     assert "silu" in pane.warning.text().lower() and "Not exact" in pane.warning.text()
@@ -204,18 +217,19 @@ def test_guided_backprop_on_a_model_with_silu_warns_it_is_not_exact(window, sett
     assert hook_count(model.module) == 0
 
 
-def test_settings_are_remembered(loaded_window, show_pane, make_window, qtbot):
-    pane = show_pane(loaded_window, "attribution")
+def test_settings_are_remembered(window, qtbot):
+    pane = window.panes["attribution"]
     pane.compare.set_checked(["gradient", "guided"])
     pane.compare.changed.emit()
     pane.compare.set_class_method("gradient_x_input")
     pane.compare.set_mode("classes")
-    combo = pane.forms["gradient"].fields[0].widget
+    combo = pane.forms["gradient"].field("reduce").widget
     combo.setCurrentIndex(combo.findData("l2"))
     pane.display_row.set_display("signed")
     pane.display_row.opacity_slider.setValue(35)
     pane.metrics_check.setChecked(False)
-    again = make_window().panes["attribution"]
+    again = AttributionPane(window.context)
+    qtbot.addWidget(again)
     assert again.compare.checked() == ["gradient", "guided"] and again.compare.mode == "classes"
     assert again.compare.class_method == "gradient_x_input"
     assert again.forms["gradient"].values() == {"reduce": "l2"}
@@ -227,10 +241,9 @@ def test_settings_are_remembered(loaded_window, show_pane, make_window, qtbot):
 def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loaded_window, show_pane, qtbot,
                                                                            monkeypatch, tmp_path):
     state = loaded_window.state
-    pane = show_pane(loaded_window, "attribution")
+    loaded_window.panes["attribution"].random_check.setChecked(True)
+    pane = prepared(loaded_window, show_pane, ["gradcam", "gradcam++"], curves=True)
     model, x = state.model, state.input_tensor
-    pane.compare.set_checked(["gradcam", "guided"])
-    pane.random_check.setChecked(True)
     results = computed(pane, qtbot, lambda rs: len(rs) == 2 and all(r.randomisation is not None for r in rs))
     for column, result in zip(pane.grid.columns, results):
         a, key = result.attribution, result.key
@@ -244,23 +257,26 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
         assert f"deletion AUC {deletion.auc:.3f}" in text and f"insertion AUC {insertion.auc:.3f}" in text
         assert f"ρ {records[-1].spearman:.3f}" in text and f"SSIM {records[-1].ssim:.3f}" in text
         assert column.flag.isVisible() == metrics.insensitive(records)
+    assert [c.flag.isVisible() for c in pane.grid.columns[:2]] == [False, True]  # Grad-CAM++ barely changes here
+    assert "Barely changes with random weights" in pane.grid.columns[1].flag.text()
     assert pane.curves.line_counts()[:2] == (2, 2) and pane.curves.random_plot.isVisible()
 
     monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_AND_DATA))
     written = pane.export.export()
     assert [p.name for p in written] == ["figure.png", f"figure-1-gradcam-class{state.target}.npy",
-                                         f"figure-2-guided-class{state.target}.npy", "figure-metrics.csv",
+                                         f"figure-2-gradcamplusplus-class{state.target}.npy", "figure-metrics.csv",
                                          "figure-curves.csv"]
     np.testing.assert_array_equal(np.load(written[1]), results[0].attribution.map.numpy())
     monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "data"), ""))
     written = pane.export_data()
     rows = list(csv.DictReader(io.StringIO((tmp_path / "data-metrics.csv").read_text(encoding="utf-8"))))
-    assert [row["method"] for row in rows] == ["gradcam", "guided"]
+    assert [row["method"] for row in rows] == ["gradcam", "gradcam++"]
     for row, result in zip(rows, results):
         assert float(row["deletion_auc"]) == result.deletion.auc and float(row["insertion_auc"]) == result.insertion.auc
         assert float(row["random_spearman"]) == result.randomisation[-1].spearman
-        assert row["class"] == model.class_name(state.target) and row["insensitive_to_weights"] in ("true", "false")
-    np.testing.assert_array_equal(np.load(tmp_path / f"data-2-guided-class{state.target}.npy"),
+        assert row["class"] == model.class_name(state.target)
+    assert [row["insensitive_to_weights"] for row in rows] == ["false", "true"]
+    np.testing.assert_array_equal(np.load(tmp_path / f"data-2-gradcamplusplus-class{state.target}.npy"),
                                   results[1].attribution.map.numpy())
     curves = list(csv.DictReader(io.StringIO((tmp_path / "data-curves.csv").read_text(encoding="utf-8"))))
     deletion = [float(r["value"]) for r in curves if r["map"] == "1" and r["curve"] == "deletion"]

@@ -18,7 +18,7 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.addLegend(offset=(-4, 4), labelTextColor="#222", labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200),
                    verSpacing=-8)
-    plot.setMinimumHeight(110)
+    plot.setMinimumHeight(140)
     return plot
 
 
@@ -30,8 +30,8 @@ class CurvesPlot(QWidget):
         self.deletion_plot = _plot("Deletion (lower area: more faithful)", "p(target)", "share of pixels removed")
         self.insertion_plot = _plot("Insertion (higher area: more faithful)", "p(target)",
                                     "share of pixels inserted")
-        self.random_plot = _plot("Model randomisation (solid: Spearman ρ, dashed: SSIM)", "similarity to the map",
-                                 "layer groups re-initialised, from the top")
+        self.random_plot = _plot("Randomisation (ρ solid, SSIM dashed)", "similarity to the map",
+                                 "layer groups re-initialised")
         for plot in (self.deletion_plot, self.insertion_plot):
             plot.setYRange(0, 1, padding=0.02)
         self.random_plot.setYRange(-1, 1, padding=0.02)

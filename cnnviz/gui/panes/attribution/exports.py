@@ -68,9 +68,15 @@ def curves_csv(results: Sequence[PanelResult]) -> str:
     return out.getvalue()
 
 
+def file_word(method: str) -> str:
+    """``method`` as a file name part ("gradcam++" -> "gradcamplusplus")."""
+    return method.replace("+", "plus")
+
+
 def map_arrays(results: Sequence[PanelResult]) -> dict[str, np.ndarray]:
-    """Each computed map [H, W] (float32) as ``<n>-<method>-class<target>``, for .npy files."""
-    return {f"{n}-{r.key.method}-class{r.key.target}": r.attribution.map.numpy()
+    """Each computed map [H, W] (float32) as ``<n>-<method>-class<target>`` (see :func:`file_word`), for
+    .npy files."""
+    return {f"{n}-{file_word(r.key.method)}-class{r.key.target}": r.attribution.map.numpy()
             for n, r in enumerate(results, 1) if r.attribution is not None}
 
 

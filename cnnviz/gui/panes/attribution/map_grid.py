@@ -132,9 +132,10 @@ class MapColumn(QWidget):
         record = final_record(result)
         self.flag.setVisible(insensitive(result))
         if record is not None:
-            self.flag.setText(f"⚠ <b>{escape(method_title(result.key.method))} barely changes with random "
-                              f"weights</b> (ρ = {float(record.spearman):.2f}): it shows the image more than "
-                              "what the model learnt.")
+            self.flag.setText(f"⚠ <b>Barely changes with random weights</b> (ρ = {float(record.spearman):.2f})")
+            self.flag.setToolTip(f"{method_title(result.key.method)}'s map stays alike when every layer is "
+                                 "re-initialised: it shows the image more than what the model learnt "
+                                 "(Adebayo et al. 2018)")
 
 
 class MapGrid(QWidget):

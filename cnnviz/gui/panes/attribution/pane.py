@@ -19,7 +19,8 @@ metrics and curves (CSV).
 from html import escape
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.core import attribution
 from cnnviz.gui.panes.attribution import exports, memory
@@ -92,8 +93,15 @@ class AttributionPane(RunPane):
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
         header.addWidget(self.partial_label)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(self.grid)
+        body.addWidget(self.curves)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 1)
+        body.setSizes([3000, 1000])  # the maps get three quarters of the height at first
+        body.setChildrenCollapsible(False)
         self.make_figure(self._export_name, lambda: exports.map_arrays(self.shown_results()), header, self.warning,
-                         self.grid, self.curves, stretch=2, extra=self._write_tables_beside)
+                         body, extra=self._write_tables_beside)
 
     def _display_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -18,11 +18,14 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from cnnviz.core import attribution
+from cnnviz.core.attribution.integrated import BASELINES, RULES
+from cnnviz.core.attribution.smooth import BASES
 from cnnviz.core.occlusion import FILLS
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "baseline": ("black", "mean", "blur", "noise"),
-    "rule": ("riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre"),
+    "baseline": BASELINES,
+    "rule": RULES,
+    "base": BASES,
     "reduce": attribution.REDUCTIONS,
     "fill": tuple(FILLS),
 }
@@ -38,7 +41,7 @@ NEEDS = {"steps": ("base", "integrated_gradients"), "baseline": ("base", "integr
          "rule": ("base", "integrated_gradients"), "blur_sigma": ("baseline", "blur")}
 """A parameter that only matters when another one of the same method has a value (SmoothGrad's path
 settings when it averages integrated gradients, the blur σ of the blurred baseline): disabled otherwise."""
-FIELDS_PER_ROW = 5
+FIELDS_PER_ROW = 6
 TITLES = {"sigma": "σ", "blur_sigma": "blur σ", "base": "over", "samples": "samples", "steps": "steps",
           "baseline": "baseline", "rule": "rule",
           "reduce": "channels", "window": "window", "stride": "stride", "fill": "fill", "seed": "seed"}
