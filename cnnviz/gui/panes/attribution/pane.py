@@ -73,10 +73,11 @@ class AttributionPane(RunPane):
         column.setSpacing(2)
         for form in self.forms.values():
             column.addWidget(form)
-        self.metrics_check = QCheckBox("Deletion && insertion")
+        self.metrics_check = QCheckBox("Curves")
         self.metrics_check.setChecked(True)
-        self.metrics_check.setToolTip("Deletion and insertion curves of each map (Petsiuk et al. 2018)")
-        self.random_check = QCheckBox("Randomisation test (slow)")
+        self.metrics_check.setToolTip("Deletion and insertion curves of each map and their areas (Petsiuk et al. "
+                                      "2018)")
+        self.random_check = QCheckBox("Randomisation (slow)")
         self.random_check.setToolTip("Re-initialise the layers from the top on a copy of the model and compare "
                                      "each map with the original (Adebayo et al. 2018)")
         self.display_row = DisplayRow()

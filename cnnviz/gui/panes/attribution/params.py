@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from cnnviz.core import attribution
 from cnnviz.core.attribution.integrated import BASELINES, RULES
 from cnnviz.core.attribution.smooth import BASES
 from cnnviz.core.occlusion import FILLS
+from cnnviz.gui.panes.tool_pane import SHRUNK_WIDTH
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "baseline": BASELINES,
@@ -41,7 +42,7 @@ NEEDS = {"steps": ("base", "integrated_gradients"), "baseline": ("base", "integr
          "rule": ("base", "integrated_gradients"), "blur_sigma": ("baseline", "blur")}
 """A parameter that only matters when another one of the same method has a value (SmoothGrad's path
 settings when it averages integrated gradients, the blur σ of the blurred baseline): disabled otherwise."""
-FIELDS_PER_ROW = 6
+FIELDS_PER_ROW = 3
 TITLES = {"sigma": "σ", "blur_sigma": "blur σ", "base": "over", "samples": "samples", "steps": "steps",
           "baseline": "baseline", "rule": "rule",
           "reduce": "channels", "window": "window", "stride": "stride", "fill": "fill", "seed": "seed"}
@@ -156,6 +157,8 @@ def param_field(name: str, default: Any, changed: Callable[[], None]) -> ParamFi
     else:
         return None
     field.widget.setToolTip(TIPS.get(name, f"{name} (default {default!r})"))
+    if not isinstance(field.widget, QCheckBox):
+        field.widget.setMinimumWidth(SHRUNK_WIDTH)
     return field
 
 
@@ -174,7 +177,9 @@ class ParamForm(QWidget):
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setVerticalSpacing(2)
-        layout.addWidget(QLabel(f"<b>{title}</b>"), 0, 0)
+        heading = QLabel(f"<b>{title}</b>")
+        heading.setWordWrap(True)
+        layout.addWidget(heading, 0, 0, Qt.AlignmentFlag.AlignTop)
         for index, field in enumerate(self.fields):
             row, column = divmod(index, FIELDS_PER_ROW)
             if not isinstance(field.widget, QCheckBox):
