@@ -14,6 +14,14 @@ activation of that layer set to zero; the signal is then sent back to the input:
 The signal sent back is 1 at the unit, so ``"gradient"`` equals ``torch.autograd.grad`` of the unit;
 the paper's projection of the activation *value* is this times that (positive) value.
 
+The deconvnet's ReLU rule never looks at the forward pass, so in a network without max pooling (e.g.
+MobileNetV2: strided and depthwise convolutions, BatchNorm, ReLU6) nothing in its backward pass
+depends on the image: a unit's projection is the same for every input, a fixed pattern of its
+filters (a grid or stripes from the strides), while guided backpropagation still follows the image
+(Nie, Zhang & Patel, *A theoretical explanation for perplexing behaviors of backpropagation-based
+visualizations*, 2018). :attr:`Projection.image_independent` says when this holds and
+:attr:`Projection.note` explains it.
+
 ReLUs are intercepted at the level of torch calls with a ``TorchFunctionMode``: ``nn.ReLU`` modules
 (in-place or not, reused or not), ``F.relu``/``torch.relu`` calls in a model's ``forward`` and
 ReLU6/hardtanh clamps are all handled, and the model itself is never modified.
@@ -49,7 +57,10 @@ class Projection:
     space, float32, CPU) and the unit's receptive-field ``box`` (top, left, bottom, right) in input
     pixels, bottom/right exclusive, clipped to the input. ``layer`` and ``method`` say how it was
     made; ``unhandled`` names the nonlinearities met on the way (e.g. ``"silu"``) that have no rule
-    for ``method``, where the plain gradient passed instead (empty: the projection is exact)."""
+    for ``method``, where the plain gradient passed instead (empty: the projection is exact).
+    ``image_independent``: nothing on the backward path depends on the forward pass (a deconvnet
+    projection with no max-pooling switch between the input and the layer), so the projection is the
+    same for every image; :attr:`note` explains it."""
 
     channel: int
     position: tuple[int, int] | None
@@ -59,6 +70,7 @@ class Projection:
     layer: str = ""
     method: str = "deconvnet"
     unhandled: tuple[str, ...] = ()
+    image_independent: bool = False
 
     @property
     def warning(self) -> str:
@@ -70,6 +82,19 @@ class Projection:
         return (f"Not exact for this model: {names} between the input and {self.layer or 'the layer'} "
                 f"{verb} no {self.method} rule, so the plain gradient passes through there. "
                 "The gradient method is exact.")
+
+    @property
+    def note(self) -> str:
+        """Why the projection looks the same for every image (:attr:`image_independent`), or ""."""
+        if not self.image_independent:
+            return ""
+        return (f"The same for every image: a deconvnet's ReLUs pass relu(signal) back without looking at the "
+                f"forward pass, so only max-pooling switches let its projection follow the image, and there is "
+                f"no max pooling between the input and {self.layer or 'the layer'}. This projection is fixed by "
+                "the unit alone: its filters seen through the transposed convolutions, whose strides print a "
+                "regular grid or stripes. This is the method's true output (Nie et al. 2018), not a fault; only "
+                "the choice of the strongest unit depends on the image. Guided backpropagation and the "
+                "gradient do follow the image.")
 
 
 class _Rectified(torch.autograd.Function):
@@ -199,13 +224,63 @@ def _backproject(model: LoadedModel, x: torch.Tensor, layer: str, method: str,
         else:
             with rules:
                 activation = forward_to(model, source, layers=layer, stop_early=stop, keep_graph=True)[layer]
+        fixed = method == "deconvnet" and backward_ignores_input(activation)
         channels, positions = choose(activation[0].detach())
         units = _units(activation.expand(len(channels), *activation.shape[1:]), channels, positions)
         gradients = [torch.autograd.grad(unit, source, retain_graph=i < len(channels) - 1)[0][0]
                      for i, unit in enumerate(units)]
     unhandled = tuple(sorted(rules.unhandled))
     return [Projection(c, p, float(v), g.detach().float().cpu(), receptive_box(model, layer, p), layer, method,
-                       unhandled) for c, p, v, g in zip(channels, positions, units.detach(), gradients)]
+                       unhandled, fixed) for c, p, v, g in zip(channels, positions, units.detach(), gradients)]
+
+
+_FIXED_NODES = frozenset({
+    "AccumulateGrad", "ConvolutionBackward", "AddBackward", "SubBackward", "NegBackward",
+    "CatBackward", "StackBackward", "CloneBackward", "CopyBackwards", "ViewBackward", "UnsafeViewBackward",
+    "ReshapeAliasBackward", "TBackward", "PermuteBackward", "TransposeBackward", "ExpandBackward",
+    "SqueezeBackward", "UnsqueezeBackward", "SliceBackward", "SelectBackward", "SplitBackward",
+    "SplitWithSizesBackward", "UnbindBackward", "ConstantPadNdBackward", "ReflectionPad2DBackward",
+    "ReplicationPad2DBackward", "AvgPool2DBackward", "AdaptiveAvgPool2DBackward", "MeanBackward",
+    "SumBackward", "UpsampleNearest2DBackward", "UpsampleBilinear2DBackward", "PixelShuffleBackward",
+    "PixelUnshuffleBackward"})
+"""Autograd nodes whose backward is a fixed linear map: it never reads the forward values."""
+_PRODUCTS = frozenset({"MulBackward", "MmBackward", "BmmBackward", "AddmmBackward", "MatmulBackward",
+                       "BaddbmmBackward", "MvBackward", "AddmvBackward"})
+_BATCH_NORMS = frozenset({"NativeBatchNormBackward", "CudnnBatchNormBackward", "MiopenBatchNormBackward"})
+
+
+def backward_ignores_input(output: torch.Tensor) -> bool:
+    """True if the deconvnet backward pass from ``output`` to the input never reads the forward values,
+    so it is the same for every input: every autograd node on the way is a fixed linear map
+    (convolution, BatchNorm with its running statistics, addition, average pooling, padding, …), a
+    product with one input-dependent factor, or the deconvnet's ReLU rule. A max pooling (its
+    switches), an unhandled nonlinearity or any other node makes it False. Call it under the
+    deconvnet rules, with the model's parameters frozen (as :func:`project_unit` does)."""
+    seen: set[Any] = set()
+    stack = [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if not _fixed_node(node):
+            return False
+        stack.extend(previous for previous, _ in node.next_functions)
+    return True
+
+
+def _fixed_node(node: Any) -> bool:
+    name = type(node).__name__.rstrip("0123456789")
+    inputs = [previous for previous, _ in node.next_functions]
+    if name in _BATCH_NORMS:
+        return not getattr(node, "_saved_training", False)
+    if name in _PRODUCTS:
+        return sum(previous is not None for previous in inputs) <= 1
+    if name == "DivBackward":
+        return len(inputs) < 2 or inputs[1] is None
+    if name == "_RectifiedBackward":  # relu of the signal under the deconvnet rule; guided reads the mask
+        return getattr(node, "method", None) == "deconvnet"
+    return name in _FIXED_NODES
 
 
 def project(model: LoadedModel, x: torch.Tensor, *, layer: str, channel: int | None = None,

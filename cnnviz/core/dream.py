@@ -275,10 +275,10 @@ def _ascend(model: LoadedModel, image: torch.Tensor, cfg: DreamConfig, index: in
         message = (f"Stopped at step {index}: the ascent diverged (non-finite values). "
                    "The last finite image is kept; try a smaller step size.")
         return image, DreamStep(index, 0, 0, image.detach().cpu().clone(), objective, None, layer, step_size,
-                                float("nan"), message=message)
+                                float("nan"), message=message, config=cfg)
     probability = _probability(model, rolled, logits, target) if want_prob or logits is not None else None
     return candidate, DreamStep(index, 0, 0, candidate.cpu().clone(), objective, probability, layer, step_size,
-                                float(update.abs().mean()))
+                                float(update.abs().mean()), config=cfg)
 
 
 def run(model: LoadedModel, x: torch.Tensor, *,

@@ -123,7 +123,9 @@ class DreamStep:
     probability of the image the step started from, as the network saw it in the step (rolled by the
     step's jitter; resized to the model's input size if needed) — None on steps where it is not
     computed; ``layer`` and ``step_size`` used; ``update_mean`` the mean |change| before clamping;
-    ``message`` set on the last step of a run stopped by a non-finite value.
+    ``message`` set on the last step of a run stopped by a non-finite value; ``config`` the whole
+    snapshot the step used (the same object for every step until the caller swaps in a new one, so
+    ``a.config is not b.config`` tells where the settings changed; None in records made by hand).
     """
 
     index: int
@@ -136,6 +138,7 @@ class DreamStep:
     step_size: float
     update_mean: float
     message: str | None = None
+    config: DreamConfig | None = field(default=None, compare=False, repr=False)
 
 
 def total_steps(x: torch.Tensor, *, config: DreamConfig) -> int:

@@ -1,49 +1,25 @@
 """The layer table of a model (shapes, parameter counts, receptive fields) and activation capture.
 
-Receptive fields are followed through the real forward pass: a ``TorchFunctionMode`` sees every torch
-call (convolutions, poolings, additions, concatenations, functional ReLUs) and carries each tensor's
-receptive field, so branching networks (ResNet, GoogLeNet) get the right numbers too.
+Receptive fields are followed through the real forward pass by :mod:`cnnviz.core.receptive`: a
+``TorchFunctionMode`` sees every torch call (convolutions, poolings, paddings, crops, additions,
+concatenations, functional ReLUs) and carries each tensor's receptive field, so branching networks
+(ResNet, GoogLeNet) and convolutions that pad inside their own ``forward`` get the right numbers too.
 """
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from cnnviz.core.forward import first_tensor, forward_to, tensors_in
+from cnnviz.core.forward import first_tensor, forward_to
 from cnnviz.core.hooks import HookSet, eval_and_frozen
 from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.receptive import Field, FieldTracker, pair_of
 
-
-@dataclass(frozen=True)
-class Field:
-    """Receptive-field geometry of a feature map, per axis (height, width), in input pixels.
-
-    ``size``: side of the input patch one unit sees; ``jump``: input pixels between neighbouring
-    units; ``start``: input-pixel coordinate of the centre of unit (0, 0) (may be fractional or
-    negative where padding is involved).
-    """
-
-    size: tuple[float, float]
-    jump: tuple[float, float]
-    start: tuple[float, float]
-
-    def box(self, position: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int, int, int]:
-        """(top, left, bottom, right) of unit ``position`` = (row, col) clipped to the input; bottom and
-        right are exclusive."""
-        bounds = []
-        for axis, index in enumerate(position):
-            centre = self.start[axis] + index * self.jump[axis]
-            half = (self.size[axis] - 1) / 2
-            low = max(0, math.floor(centre - half))
-            high = min(input_size[axis], math.floor(centre + half) + 1)
-            bounds.append((low, high))
-        (top, bottom), (left, right) = bounds
-        return top, left, bottom, right
+UNCERTAIN_MARK = "≈"
+"""Prefix of a receptive field or jump cell whose field is only estimated (:attr:`Field.uncertain`)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +30,7 @@ class LayerRow:
     ``kernel``/``stride``/``padding`` are (h, w) pairs or None; ``receptive_field`` and ``jump`` are in
     input pixels (the larger of the two axes) or None where the output has no spatial grid;
     ``calls`` counts how often one forward pass called the layer (shapes and fields are of the last).
+    Where :attr:`field_uncertain`, the two are estimates (the table marks them with "≈").
     """
 
     name: str
@@ -70,127 +47,24 @@ class LayerRow:
     field: Field | None = None
     calls: int = 1
 
-
-_POOLS = {"max_pool2d", "_max_pool2d", "max_pool2d_with_indices", "avg_pool2d"}
-_ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices",
-             "_adaptive_max_pool2d"}
-
-
-class _FieldTracker(TorchFunctionMode):
-    """Carries a :class:`Field` for every 4-D tensor through the torch calls of one forward pass."""
-
-    def __init__(self, x: torch.Tensor) -> None:
-        super().__init__()
-        self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
-        self.set(x, Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0)))
-
-    def set(self, tensor: torch.Tensor, field: Field | None) -> None:
-        if field is not None:
-            self.fields[id(tensor)] = (tensor, field)
-
-    def get(self, tensor: Any) -> Field | None:
-        entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
-        return entry[1] if entry is not None and entry[0] is tensor else None
-
-    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        inputs = [(t, f) for t in tensors_in((args, kwargs)) if (f := self.get(t)) is not None]
-        if not inputs:
-            return out
-        name = getattr(func, "__name__", "")
-        source, field = max(inputs, key=lambda pair: pair[1].size)
-        for result in tensors_in(out):
-            if result.dim() < 3 or source.dim() < 3:
-                continue
-            if name == "conv2d":
-                self.set(result, _conv_field(field, args, kwargs))
-            elif name in _POOLS:
-                self.set(result, _pool_field(field, args, kwargs, dilated=name != "avg_pool2d"))
-            else:
-                self.set(result, _resampled_field(field, source.shape[-2:], result.shape[-2:]))
-            break
-        return out
-
-
-def _argument(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else default
-
-
-def _pair_of(value: Any) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    values = tuple(int(v) for v in value)
-    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
-
-
-def _advance(field: Field, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
-             dilation: tuple[int, int]) -> Field:
-    effective = [dilation[a] * (kernel[a] - 1) + 1 for a in range(2)]
-    return Field(
-        _pair(lambda a: field.size[a] + (effective[a] - 1) * field.jump[a]),
-        _pair(lambda a: field.jump[a] * stride[a]),
-        _pair(lambda a: field.start[a] + ((effective[a] - 1) / 2 - padding[a]) * field.jump[a]))
-
-
-def _pair(value_of: Callable[[int], float]) -> tuple[float, float]:
-    """(value_of(0), value_of(1)): one value per axis (height, width)."""
-    return value_of(0), value_of(1)
-
-
-def _conv_field(field: Field, args: tuple, kwargs: dict) -> Field:
-    weight = _argument(args, kwargs, 1, "weight", None)
-    kernel = (int(weight.shape[-2]), int(weight.shape[-1]))
-    stride = _pair_of(_argument(args, kwargs, 3, "stride", 1))
-    dilation = _pair_of(_argument(args, kwargs, 5, "dilation", 1))
-    padding = _argument(args, kwargs, 4, "padding", 0)
-    if padding == "valid":
-        padding = (0, 0)
-    elif padding == "same":
-        padding = tuple(dilation[a] * (kernel[a] - 1) // 2 for a in range(2))
-    return _advance(field, kernel, stride, _pair_of(padding), dilation)
-
-
-def _pool_field(field: Field, args: tuple, kwargs: dict, dilated: bool) -> Field:
-    kernel = _pair_of(_argument(args, kwargs, 1, "kernel_size", 1))
-    stride_value = _argument(args, kwargs, 2, "stride", None)
-    stride = kernel if stride_value in (None, [], ()) else _pair_of(stride_value)
-    padding = _pair_of(_argument(args, kwargs, 3, "padding", 0))
-    dilation = _pair_of(_argument(args, kwargs, 4, "dilation", 1)) if dilated else (1, 1)
-    return _advance(field, kernel, stride, padding, dilation)
-
-
-def _resampled_field(field: Field, size_in: torch.Size, size_out: torch.Size) -> Field:
-    """Field after an op that keeps (elementwise, concatenation) or resamples the spatial grid.
-
-    A shrink by a factor r (adaptive or global pooling, mean over space) is treated as an r×r pooling
-    window with stride r, so a global pooling sees the whole input.
-    """
-    if tuple(size_in) == tuple(size_out):
-        return field
-    kernel, stride = [], []
-    for axis in range(2):
-        ratio = size_in[axis] / max(1, size_out[axis])
-        kernel.append(max(1, math.ceil(ratio)))
-        stride.append(ratio)
-    return Field(_pair(lambda a: field.size[a] + (kernel[a] - 1) * field.jump[a]),
-                 _pair(lambda a: field.jump[a] * stride[a]),
-                 _pair(lambda a: field.start[a] + (kernel[a] - 1) / 2 * field.jump[a]))
+    @property
+    def field_uncertain(self) -> bool:
+        """True where the forward pass to this layer went through an op whose receptive-field
+        geometry is only estimated (:attr:`Field.uncertain`)."""
+        return self.field is not None and self.field.uncertain
 
 
 def _module_geometry(module: nn.Module) -> tuple[Any, Any, Any]:
     if not isinstance(module, (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd,
                                nn.modules.pooling._AvgPoolNd)):
         return None, None, None
-    kernel = _pair_of(module.kernel_size)
+    kernel = pair_of(module.kernel_size)
     stride_value = module.stride
-    stride = kernel if stride_value in (None, [], ()) else _pair_of(stride_value)
+    stride = kernel if stride_value in (None, [], ()) else pair_of(stride_value)
     padding = module.padding
     if isinstance(padding, str):
         padding = (0, 0) if padding == "valid" else tuple((k - 1) // 2 for k in kernel)
-    return kernel, stride, _pair_of(padding)
+    return kernel, stride, pair_of(padding)
 
 
 @dataclass(frozen=True)
@@ -223,7 +97,7 @@ def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None 
     module = model
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
     x = torch.zeros(1, in_channels, *input_size, device=device)
-    tracker = _FieldTracker(x)
+    tracker = FieldTracker(x)
     seen: dict[str, dict[str, Any]] = {}
 
     def recorder(name: str):
@@ -325,11 +199,14 @@ def _cells(row: LayerRow) -> list[str]:
             return ""
         return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
 
+    def geometry(value: int | None) -> str:
+        if value is None:
+            return ""
+        return f"{UNCERTAIN_MARK}{value}" if row.field_uncertain else str(value)
+
     shape = "×".join(map(str, row.output_shape)) if row.output_shape else ""
     return [row.name, row.type, shape, str(row.weights), str(row.biases), str(row.params),
-            pair(row.kernel), pair(row.stride), pair(row.padding),
-            "" if row.receptive_field is None else str(row.receptive_field),
-            "" if row.jump is None else str(row.jump)]
+            pair(row.kernel), pair(row.stride), pair(row.padding), geometry(row.receptive_field), geometry(row.jump)]
 
 
 HEADERS = ["Layer", "Type", "Output shape", "Weights", "Biases", "Params", "Kernel", "Stride",
@@ -337,7 +214,8 @@ HEADERS = ["Layer", "Type", "Output shape", "Weights", "Biases", "Params", "Kern
 
 
 def table_cells(rows: list[LayerRow]) -> list[list[str]]:
-    """The table as text cells (one list per row, columns as :data:`HEADERS`), plus a totals row."""
+    """The table as text cells (one list per row, columns as :data:`HEADERS`), plus a totals row;
+    estimated receptive fields and jumps start with :data:`UNCERTAIN_MARK`."""
     sums = totals(rows)
     total_row = ["Total", "", "", str(sums["weights"]), str(sums["biases"]), str(sums["params"]),
                  "", "", "", "", ""]

@@ -22,8 +22,9 @@ contract in ``pyproject.toml`` checks it):
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
   partial results and dropping superseded runs, for the Occlusion, Attribution, Invariance, Deep dream,
   Dataset and Feature space panes. Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream`
-  (pane, settings column, plots, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views,
-  jobs), :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel),
+  (pane, settings column, plots, the settings each step used, worker job), :mod:`cnnviz.gui.panes.deconv`
+  (pane, unit and top-9 views, jobs), :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots,
+  hover panel),
   :mod:`cnnviz.gui.panes.dataset` (pane, source and layer controls, Fig. 2 grid, enlarged unit, unit
   statistics, tiles, jobs), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane: compare controls,
   parameter widgets built from the core's signatures, map grid with metrics rows, curves plot, CSV and
@@ -32,7 +33,8 @@ contract in ``pyproject.toml`` checks it):
   retrieval view, CSV exports, worker jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
   views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
-  layer picker, log-scale spin box, busy indicator, dialogs, layout builders, figure export,
+  layer picker, log-scale spin box and slider, the wheel guard (wheel turns over unfocused controls scroll
+  their column), busy indicator, dialogs, layout builders, figure export,
   screenshots (:mod:`~cnnviz.gui.widgets.screenshot`), shortcuts and labels.
 - :mod:`cnnviz.gui.compat`: work-arounds for binding bugs (:mod:`~cnnviz.gui.compat.pyside_fixes`,
   applied when this package loads) and garbage collection on the GUI thread only

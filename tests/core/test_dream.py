@@ -87,6 +87,20 @@ def test_changes_to_the_config_apply_from_the_next_step(bundled, boot):
     assert records[3:] == [("features.relu3", 0.05)] * 3
 
 
+def test_each_step_names_the_config_snapshot_it_used(bundled, boot):
+    first = dream.DreamConfig(layer="features.relu1", step_size=0.01, iterations=6, octaves=1, jitter=0)
+    second = replace(first, layer="features.relu3", objective="channel", channel=2)
+    current = [first]
+    steps = []
+    for step in dream.run(bundled, boot, config=lambda: current[0]):
+        steps.append(step)
+        if step.index == 1:
+            current[0] = second
+    assert [s.config for s in steps[:2]] == [first, first] and all(s.config is second for s in steps[2:])
+    assert [(s.layer, s.step_size) for s in steps] == [s.config.layer_and_step(s.index) for s in steps]
+    assert replace(steps[0], config=second) == steps[0]  # the snapshot is not part of a record's equality
+
+
 def test_cycle_alternates_layers(bundled, boot):
     cfg = dream.DreamConfig(iterations=4, octaves=1, jitter=0,
                             cycle=[("features.relu1", 0.01), ("features.relu3", 0.03)])

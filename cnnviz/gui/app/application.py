@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.core.resources import resource_path
 from cnnviz.gui.app.settings import APPLICATION, ORGANISATION
 from cnnviz.gui.compat import gui_thread_gc
+from cnnviz.gui.widgets import wheel_guard
 
 
 def configure_pyqtgraph() -> None:
@@ -24,7 +25,9 @@ def app_icon() -> QIcon | None:
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (the existing one if there is one), named and with the cnnviz icon, with
-    garbage collection moved to the GUI thread (:mod:`~cnnviz.gui.compat.gui_thread_gc`)."""
+    garbage collection moved to the GUI thread (:mod:`~cnnviz.gui.compat.gui_thread_gc`) and wheel
+    turns over the controls of a scroll area scrolling it unless the control has focus
+    (:mod:`~cnnviz.gui.widgets.wheel_guard`)."""
     configure_pyqtgraph()
     app = QApplication.instance()
     if app is None:
@@ -32,6 +35,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     QApplication.setApplicationName(APPLICATION)
     QApplication.setOrganizationName(ORGANISATION)
     gui_thread_gc.install(app)
+    wheel_guard.install(app)
     icon = app_icon()
     if icon is not None:
         QApplication.setWindowIcon(icon)

@@ -102,7 +102,9 @@ class LayerTableModel(QAbstractTableModel):
             layer = self.rows[row]
             calls = f", called {layer.calls}×" if layer.calls > 1 else ""
             unused = " (not called by the forward pass)" if layer.calls == 0 else ""
-            return f"{layer.name}: {layer.type}{calls}{unused}"
+            estimated = ("\n≈ receptive field and jump estimated: the forward pass goes through an op whose "
+                         "geometry is not traced (e.g. an upsampling)") if layer.field_uncertain else ""
+            return f"{layer.name}: {layer.type}{calls}{unused}{estimated}"
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API

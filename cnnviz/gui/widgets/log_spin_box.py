@@ -1,12 +1,24 @@
-"""A step-size control: a logarithmic slider kept in step with a spin box in scientific notation."""
+"""A step-size control: a logarithmic slider kept in step with a spin box in scientific notation.
+
+The slider moves in multiplicative steps however narrow it is: an arrow key multiplies or divides
+the value by 10^(1/:data:`TICKS_PER_DECADE`), a page step (Page Up/Down, a click beside the handle)
+by 10^(:data:`PAGE_TICKS`/:data:`TICKS_PER_DECADE`), and a drag of the handle moves the value from
+where it was by one decade per :data:`PIXELS_PER_DECADE` pixels (the handle then need not stay under
+the pointer), so a small drag makes a small change.
+"""
 
 import math
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QValidator
+from PySide6.QtWidgets import QAbstractSlider, QDoubleSpinBox, QHBoxLayout, QSlider, QStyle, QStyleOptionSlider, QWidget
 
 TICKS_PER_DECADE = 20
+"""Slider positions per factor of 10 (one position: ×1.12)."""
+PAGE_TICKS = 5
+"""Positions of a page step (×1.78)."""
+PIXELS_PER_DECADE = 200
+"""Drag distance, in pixels, that multiplies or divides the value by 10."""
 
 
 class LogSpinBox(QDoubleSpinBox):
@@ -46,9 +58,63 @@ class LogSpinBox(QDoubleSpinBox):
         self.setValue(self.value() * 10 ** (0.1 * steps))
 
 
+class RelativeSlider(QSlider):
+    """A horizontal slider whose handle, dragged, moves the value relative to where the drag started,
+    by :data:`TICKS_PER_DECADE` positions per :data:`PIXELS_PER_DECADE` pixels, whatever its width;
+    a left click beside the handle moves one page step toward the click (never straight to it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setPageStep(PAGE_TICKS)
+        self._drag: tuple[float, int] | None = None
+
+    def handle_rect(self) -> QRect:
+        """The handle's rectangle in the slider's coordinates."""
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        return self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                           QStyle.SubControl.SC_SliderHandle, self)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        """Start a drag on the handle, or page toward a click beside it (left button only)."""
+        if event.button() != Qt.MouseButton.LeftButton or not self.isEnabled():
+            event.ignore()
+            return
+        handle = self.handle_rect()
+        x = event.position().x()
+        if handle.contains(event.position().toPoint()):
+            self._drag = (x, self.value())
+            self.setSliderDown(True)
+        else:
+            forward = (x > handle.center().x()) != self.invertedAppearance()
+            self.triggerAction(QAbstractSlider.SliderAction.SliderPageStepAdd if forward
+                               else QAbstractSlider.SliderAction.SliderPageStepSub)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        """Move the value by the drag distance since the press."""
+        if self._drag is None:
+            event.ignore()
+            return
+        start_x, start_value = self._drag
+        moved = (event.position().x() - start_x) * TICKS_PER_DECADE / PIXELS_PER_DECADE
+        self.setSliderPosition(start_value + round(-moved if self.invertedAppearance() else moved))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        """End a drag."""
+        if self._drag is None:
+            event.ignore()
+            return
+        self._drag = None
+        self.setSliderDown(False)
+        event.accept()
+
+
 class LogSlider(QWidget):
-    """A log-scale slider beside a :class:`LogSpinBox`; emits ``value_changed(float)`` once per
-    change made through either."""
+    """A log-scale :class:`RelativeSlider` beside a :class:`LogSpinBox`; emits ``value_changed(float)``
+    once per change made through either (a drag shows its value as it goes and emits once, when the
+    handle is let go)."""
 
     value_changed = Signal(float)
 
@@ -56,7 +122,7 @@ class LogSlider(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.low_exponent = math.log10(low)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = RelativeSlider()
         self.slider.setRange(0, round((math.log10(high) - self.low_exponent) * TICKS_PER_DECADE))
         self.slider.setMinimumWidth(40)
         self.spin = LogSpinBox(low, high)
@@ -67,7 +133,9 @@ class LogSlider(QWidget):
         layout.addWidget(self.spin)
         self.spin.setValue(value)
         self.slider.setValue(self._tick(value))
+        self._reported = self.spin.value()
         self.slider.valueChanged.connect(self._slid)
+        self.slider.sliderReleased.connect(self._released)
         self.spin.valueChanged.connect(self._typed)
 
     def value(self) -> float:
@@ -82,11 +150,20 @@ class LogSlider(QWidget):
         return round((math.log10(value) - self.low_exponent) * TICKS_PER_DECADE)
 
     def _slid(self, tick: int) -> None:
-        if tick != self._tick(self.spin.value()):
-            self.spin.setValue(10 ** (self.low_exponent + tick / TICKS_PER_DECADE))
+        if tick == self._tick(self.spin.value()):
+            return
+        dragging = self.slider.isSliderDown()
+        self.spin.blockSignals(dragging)
+        self.spin.setValue(10 ** (self.low_exponent + tick / TICKS_PER_DECADE))
+        self.spin.blockSignals(False)
+
+    def _released(self) -> None:
+        if self.spin.value() != self._reported:
+            self._typed(self.spin.value())
 
     def _typed(self, value: float) -> None:
         self.slider.blockSignals(True)
         self.slider.setValue(self._tick(value))
         self.slider.blockSignals(False)
+        self._reported = value
         self.value_changed.emit(value)

@@ -60,3 +60,29 @@ def test_selecting_a_row_selects_the_layer(loaded_window, qtbot):
     assert pane.view.selectionModel().selectedRows()[0].row() == 0
     pane.view.selectRow(pane.proxy.rowCount() - 1)
     assert loaded_window.state.layer == loaded_window.state.layer_rows[0].name
+
+
+def test_estimated_fields_are_marked_with_a_tooltip(qtbot):
+    import torch.nn.functional as F
+    from torch import nn
+
+    from cnnviz.gui.panes.architecture import LayerTableModel
+
+    class Upsampling(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+            self.head = nn.Conv2d(1, 1, 3)
+
+        def forward(self, x):
+            return self.head(F.interpolate(self.conv(x), scale_factor=2))
+
+    model = LayerTableModel()
+    rows = layers.layer_table(Upsampling(), input_size=(16, 16), in_channels=1)
+    model.set_rows(rows)
+    field, jump = HEADERS.index("Receptive field (px)"), HEADERS.index("Jump (px)")
+    assert [model.data(model.index(0, c)) for c in (field, jump)] == ["3", "1"]
+    assert [model.data(model.index(1, c)) for c in (field, jump)] == [f"≈{rows[1].receptive_field}",
+                                                                       f"≈{rows[1].jump}"]
+    assert "estimated" in model.data(model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "estimated" not in model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)

@@ -1,5 +1,6 @@
 """The Deconvnet pane: projections equal the core's for the chosen layer, channel, position and
-method; clicking the map picks a position; the top-9 view; the not-exact warning."""
+method; clicking the map picks a position; the top-9 view; the not-exact warning; the note on deconvnet
+projections that are the same for every image."""
 
 import numpy as np
 import torch
@@ -51,6 +52,7 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     np.testing.assert_array_equal(pane.unit_view.projection_panel.canvas.image,
                                   deconv.to_display(shown.image, "abs")[:, :, 0])
     assert not pane.warning.isVisible()
+    assert not pane.note.isVisible()
 
 
 def test_clicking_the_map_projects_that_position(loaded_window, show_pane, mouse, qtbot):
@@ -114,6 +116,36 @@ def test_a_model_with_silu_says_deconvnet_is_not_exact(window, settle, show_pane
     projected(pane, qtbot)
     assert not pane.warning.isVisible()
     assert hook_count(model.module) == 0
+
+
+def mobile_model() -> LoadedModel:
+    """A MobileNetV2-like net: strided and depthwise convolutions, BatchNorm and ReLU6, no max pooling."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(3, 8, 3, 2, padding=1), nn.BatchNorm2d(8), nn.ReLU6(inplace=True),
+                           nn.Conv2d(8, 8, 3, 2, padding=1, groups=8), nn.BatchNorm2d(8), nn.ReLU6(inplace=True),
+                           nn.Conv2d(8, 6, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+    return LoadedModel(module=module.eval(), name="mobile-net", categories=["a", "b", "c"], input_size=(32, 32),
+                       mean=(0.5,) * 3, std=(0.25,) * 3, in_channels=3, resize_size=32, source="file")
+
+
+def test_a_model_without_max_pooling_notes_that_deconvnet_ignores_the_image(window, settle, show_pane, qtbot):
+    model = mobile_model()
+    window.controller.set_model(model, ModelSpec("file", "mobile_net.py"))
+    window.controller.set_image(Image.new("RGB", (40, 40), (120, 60, 200)), "purple")
+    settle(window)
+    pane = show_pane(window, "deconvnet")
+    assert pane.layer == "6" and pane.method == "deconvnet"
+    shown = projected(pane, qtbot)
+    assert shown.image_independent
+    assert pane.note.isVisible() and not pane.warning.isVisible()
+    assert "same for every image" in pane.note.text() and "max pooling" in pane.note.text()
+    pane.top_button.click()
+    qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
+    assert pane.note.isVisible() and "same for every image" in pane.note.text()
+    pane.top_button.click()
+    pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
+    projected(pane, qtbot)
+    assert not pane.note.isVisible()
 
 
 def test_a_new_image_projects_again_with_the_chosen_method(loaded_window, show_pane, settle, qtbot):

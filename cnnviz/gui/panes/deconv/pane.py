@@ -7,7 +7,8 @@ The pane shows the activation map, the projection (signed, grey = 0, or absolute
 the unit's receptive field boxed, and the field's input crop beside the projection's. "Top 9" shows
 the nine strongest channels' projections beside their input patches (Fig. 2 of the paper, for one
 image). Where the model has nonlinearities without a deconvnet/guided rule (SiLU, GELU, sigmoid, …)
-a warning says the projection is not exact. All projections run on the compute worker
+a warning says the projection is not exact; where a deconvnet projection is the same for every image
+(no max pooling before the layer, e.g. MobileNetV2) a note says why. All projections run on the compute worker
 (:mod:`cnnviz.core.deconv`); the model is never changed.
 """
 
@@ -29,6 +30,8 @@ from cnnviz.gui.widgets.shortcuts import add_channel_keys
 
 WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c068; "
                  "border-radius: 3px; padding: 3px 6px; }")
+NOTE_STYLE = ("QLabel { background: #e7f1fb; color: #0b3d66; border: 1px solid #9cc3e6; "
+              "border-radius: 3px; padding: 3px 6px; }")
 
 
 class DeconvPane(ToolPane):
@@ -71,6 +74,9 @@ class DeconvPane(ToolPane):
         self.warning = wrapped_label()
         self.warning.setStyleSheet(WARNING_STYLE)
         self.warning.hide()
+        self.note = wrapped_label()
+        self.note.setStyleSheet(NOTE_STYLE)
+        self.note.hide()
 
     def _build_figure(self) -> None:
         self.unit_view = UnitView()
@@ -78,7 +84,7 @@ class DeconvPane(ToolPane):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.unit_view)
         self.pages.addWidget(self.top_view)
-        self.make_figure(self._export_name, self._export_data, self.warning, self.pages)
+        self.make_figure(self._export_name, self._export_data, self.warning, self.note, self.pages)
         self.arrange(option_row(self.channel_spin, self.position_label, self.strongest_button),
                      option_row("Method", self.method_combo, "Show", self.display_combo, self.top_button))
 
@@ -134,6 +140,7 @@ class DeconvPane(ToolPane):
         self.top_view.clear()
         self.position_label.clear()
         self.warning.hide()
+        self.note.hide()
         self.export.set_enabled(False)
 
     def refresh(self) -> None:
@@ -229,6 +236,25 @@ class DeconvPane(ToolPane):
                 f"⚠ <b>Not exact for this model:</b> {escape(', '.join(names))} between the input and "
                 f"{escape(self.layer)} {'has' if len(names) == 1 else 'have'} no {self.method} rule, so "
                 "the plain gradient passes through there. The gradient method is exact.")
+        self._show_note()
+
+    def _show_note(self) -> None:
+        """The note of the projection shown when it is the same for every image (see
+        :attr:`cnnviz.core.deconv.Projection.note`), else nothing."""
+        shown = self._shown_projection()
+        note = shown.note if shown is not None and shown.method == self.method else ""
+        self.note.setVisible(bool(note))
+        if note:
+            self.note.setText(f"ⓘ {escape(note)}")
+
+    def _shown_projection(self) -> deconv.Projection | None:
+        """The single projection shown, or the first of the top 9 in that view (None if neither is current)."""
+        if self.top_mode:
+            top = self.top
+            current = top is not None and top.units and self._is_current(top.request[:3])
+            return top.units[0] if current else None
+        result = self._current_result()
+        return result.projection if result is not None else None
 
     def _current_result(self) -> ProjectionResult | None:
         result = self.result
@@ -287,6 +313,7 @@ class DeconvPane(ToolPane):
                                        self.state.seen_image)
         self.export.set_enabled(True)
         self._sync_controls()
+        self._show_note()
 
     def _show_top(self) -> None:
         top = self.top
@@ -294,6 +321,7 @@ class DeconvPane(ToolPane):
             return
         self.top_view.show_units(top, self.display, self.state.model.input_size, self.layer)
         self.export.set_enabled(True)
+        self._show_note()
 
     def _top_clicked(self, index: int) -> None:
         if self.top is None or not 0 <= index < len(self.top.units):

@@ -12,8 +12,10 @@ so it never holds up the other panes for long.
 
 The view shows the current octave's image (redrawn at most :data:`REDRAW_MS` apart) with the
 octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.panes.dream.plots`, below,
-across the pane; "Export figure…" saves them with their data) get one curve per run. A run that
-diverges stops with a message and keeps its last finite image.
+across the pane; "Export figure…" saves them with their data) get one curve per run, marked where a
+setting changed during the run and named in the legend by the settings its steps used. A new model
+clears the plots; after a new image, the runs made on the earlier one are named with its name. A
+run that diverges stops with a message and keeps its last finite image.
 """
 
 import threading
@@ -46,6 +48,7 @@ from cnnviz.gui.panes.dream.job import (
     start_image,
 )
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
+from cnnviz.gui.panes.dream.settings_used import config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.widgets.dialogs import show_error
@@ -90,6 +93,7 @@ class DreamPane(RunPane):
         self._curves: RunCurves | None = None
         self._inbox = StepInbox()
         self._guide: tuple[tuple, torch.Tensor] | None = None
+        self._class_names: tuple[str, ...] | None = None
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(REDRAW_MS)
@@ -196,7 +200,8 @@ class DreamPane(RunPane):
     def clear_views(self) -> None:
         """A new model: stop the run, forget its images and list the new classes."""
         self.stop_run()
-        self.current = self.origin = self._latest = None
+        self.current = self.origin = self._latest = self._class_names = None
+        self.plots.clear()
         self.view.canvas.clear_image()
         self.view.set_title("")
         self.view.detail.setText("")
@@ -212,9 +217,16 @@ class DreamPane(RunPane):
         guided = self.controls.objective.currentData() == "guided"
         config = self.controls.config(self.layer, self._guide_tensor(model) if guided else None)
         self.settings.set(config)
-        target = config.target if config.target is not None else self.state.target
-        name = model.class_name(target) if model is not None and target >= 0 else "target class"
-        self.plots.describe(config.objective, name, config.prob_every)
+        self.plots.describe(config_setting(config, self.class_names()), config.prob_every)
+
+    def class_names(self) -> tuple[str, ...]:
+        """The current model's class names, by index (empty without a model)."""
+        model = self.state.model
+        if model is None:
+            return ()
+        if self._class_names is None:
+            self._class_names = tuple(model.class_name(i) for i in range(len(model.categories)))
+        return self._class_names
 
     def run(self) -> None:
         """Start a dream (see :meth:`start_run`)."""
@@ -240,8 +252,8 @@ class DreamPane(RunPane):
         self.current, self._latest, self._progress = self.origin, None, (0, 0)
         self.records = []
         self.gate.set()
-        label = (f"cycle of {len(config.cycle)}" if config.cycle else config.layer) + f" · step {config.step_size:.2g}"
-        self._curves = self.plots.start_run(label)
+        self._curves = self.plots.start_run(config_setting(config, self.class_names()), self.class_names(),
+                                            self.state.image_name)
         self._inbox = StepInbox()
         self.start(dream_job, DreamRequest(model, x), model, x, self.settings, self.gate, self._inbox,
                    text="Dreaming…")
@@ -319,6 +331,7 @@ class DreamPane(RunPane):
     def _image_replaced(self) -> None:
         self.stop_run()
         self.current = self.origin = self._latest = None
+        self.plots.note_earlier()
 
     def _guide_tensor(self, model: LoadedModel | None) -> torch.Tensor | None:
         """The guide image preprocessed for ``model``, made again only when either changes."""
@@ -336,7 +349,10 @@ class DreamPane(RunPane):
         records, latest = self._inbox.take()
         if records and self._curves is not None:
             self.records.extend(records)
+            used = len(self._curves.settings)
             self._curves.add(records)
+            if len(self._curves.settings) != used:
+                self.plots.update_labels()
         if latest is not None:
             self.current, self._latest = latest.image, latest
         message = next((r.message for r in records if r.message), None)
