@@ -186,6 +186,17 @@ def test_live_changes_recompute_only_their_maps_and_a_cancelled_run_keeps_its_ma
     results = computed(pane, qtbot)
     assert results[0] is shown[0] and not pane.partial_label.isVisible() and not pane.run_button.isEnabled()
     assert_maps_equal_the_cores(pane, model, x, results)
+
+    third = next(t for t in (6, 7, 8) if t != state.target)
+    loaded_window.controller.choose_target(third)  # hidden, the pane stops; shown again, it goes on
+    qtbot.waitUntil(lambda: pane.shown_results()[0].attribution is not None, timeout=20_000)
+    loaded_window.tabs.setCurrentWidget(loaded_window.panes["input"])
+    qtbot.waitUntil(lambda: not pane.running, timeout=20_000)
+    first = pane.shown_results()[0]
+    assert pane.cancelled and any(r.attribution is None for r in pane.shown_results())
+    pane = show_pane(loaded_window, "attribution")
+    results = computed(pane, qtbot)
+    assert results[0] is first and {r.key.target for r in results} == {third}
     assert hook_count(model.module) == 0
 
 

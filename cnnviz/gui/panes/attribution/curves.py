@@ -2,12 +2,17 @@
 the share of pixels changed) and, once computed, the randomisation curve (rank correlation with the
 original map against the layers re-initialised from the top), one line per map in its column's colour."""
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from cnnviz.gui.panes.attribution.jobs import PanelResult
+
+KINDS = ("deletion", "insertion", "randomisation")
+"""The curves of a result, in the order of the plots."""
 
 
 def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
@@ -36,6 +41,8 @@ class CurvesPlot(QWidget):
             plot.setYRange(0, 1, padding=0.02)
         self.random_plot.setYRange(-1, 1, padding=0.02)
         self.random_plot.hide()
+        self._items: dict[tuple[int, str], tuple[tuple[str, str, Any], list[pg.PlotDataItem]]] = {}
+        """(column, kind) -> ((label, colour, curve or records), the plot items drawing it)."""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for plot in (self.deletion_plot, self.insertion_plot, self.random_plot):
@@ -48,34 +55,45 @@ class CurvesPlot(QWidget):
 
     def clear(self) -> None:
         """Remove every line."""
-        for plot in self.plots:
-            plot.getPlotItem().clear()
-            plot.getPlotItem().legend.clear()
+        for key in list(self._items):
+            self._remove(key)
         self.random_plot.hide()
 
     def show_results(self, lines: list[tuple[str, str, PanelResult]]) -> None:
-        """Draw (label, colour, result) lines: each result's curves that are computed."""
-        self.clear()
-        randomised = False
-        for label, colour, result in lines:
-            pen = pg.mkPen(colour, width=2)
-            for plot, curve in ((self.deletion_plot, result.deletion), (self.insertion_plot, result.insertion)):
-                if curve is not None:
-                    plot.plot(np.asarray(curve.fractions, dtype=float), np.asarray(curve.probabilities, dtype=float),
-                              pen=pen, name=f"{label} ({curve.auc:.3f})")
-            if result.randomisation:
-                randomised = True
-                self._randomisation(label, colour, result.randomisation)
-        self.random_plot.setVisible(randomised)
+        """Draw (label, colour, result) lines: each result's curves that are computed. Only the lines
+        whose curve, label or colour changed are drawn again."""
+        wanted: dict[tuple[int, str], tuple[str, str, Any]] = {}
+        for slot, (label, colour, result) in enumerate(lines):
+            for kind in KINDS:
+                value = getattr(result, kind)
+                if (bool(value) if kind == "randomisation" else value is not None):
+                    wanted[(slot, kind)] = (label, colour, value)
+        for key, (source, _items) in list(self._items.items()):
+            new = wanted.get(key)
+            if new is None or new[:2] != source[:2] or new[2] is not source[2]:
+                self._remove(key)
+        for key, source in wanted.items():
+            if key not in self._items:
+                self._items[key] = (source, self._draw(key[1], *source))
+        self.random_plot.setVisible(any(kind == "randomisation" for _slot, kind in self._items))
 
-    def _randomisation(self, label: str, colour: str, records: tuple) -> None:
-        """Spearman ρ (solid, with markers) and SSIM (dashed) of each step's map with the original map."""
-        steps = np.arange(len(records), dtype=float)
+    def _remove(self, key: tuple[int, str]) -> None:
+        _source, items = self._items.pop(key)
+        plot = self.plots[KINDS.index(key[1])]
+        for item in items:
+            plot.removeItem(item)
+
+    def _draw(self, kind: str, label: str, colour: str, value: Any) -> list[pg.PlotDataItem]:
         pen = pg.mkPen(colour, width=2)
-        self.random_plot.plot(steps, np.asarray([r.spearman for r in records], dtype=float), pen=pen, name=label,
-                              symbol="o", symbolSize=5, symbolPen=pen, symbolBrush=pen.color())
-        self.random_plot.plot(steps, np.asarray([r.ssim for r in records], dtype=float),
-                              pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))
+        if kind != "randomisation":
+            plot = self.deletion_plot if kind == "deletion" else self.insertion_plot
+            return [plot.plot(np.asarray(value.fractions, dtype=float), np.asarray(value.probabilities, dtype=float),
+                              pen=pen, name=f"{label} ({value.auc:.3f})")]
+        steps = np.arange(len(value), dtype=float)
+        return [self.random_plot.plot(steps, np.asarray([r.spearman for r in value], dtype=float), pen=pen, name=label,
+                                      symbol="o", symbolSize=5, symbolPen=pen, symbolBrush=pen.color()),
+                self.random_plot.plot(steps, np.asarray([r.ssim for r in value], dtype=float),
+                                      pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))]
 
     def line_counts(self) -> tuple[int, int, int]:
         """How many lines each plot shows (deletion, insertion, randomisation)."""

@@ -95,12 +95,14 @@ class MapColumn(QWidget):
         self.flag.hide()
         self.values: np.ndarray | None = None
         self.label = ""
+        self._shown: tuple | None = None
         stack(self, self.panel, self.metrics, self.flag, spacing=2)
 
     def clear(self) -> None:
         """Show nothing."""
         self.values = None
         self.label = ""
+        self._shown = None
         self.panel.canvas.clear_image()
         self.panel.set_title("")
         self.panel.detail.clear()
@@ -109,7 +111,13 @@ class MapColumn(QWidget):
 
     def show_result(self, result: PanelResult, title: str, pixels: np.ndarray | None, look: Look,
                     parts: tuple[str, ...]) -> None:
-        """Draw ``result`` (its map over the input ``pixels``, 8-bit [H, W] or [H, W, 3]) titled ``title``."""
+        """Draw ``result`` (its map over the input ``pixels``, 8-bit [H, W] or [H, W, 3]) titled ``title``;
+        nothing is redrawn when the same result is shown the same way."""
+        shown = self._shown
+        if (shown is not None and shown[0] is result and shown[1] is pixels
+                and shown[2:] == (title, look, parts)):
+            return
+        self._shown = (result, pixels, title, look, parts)
         canvas = self.panel.canvas
         self.label = title
         self.panel.set_title(f"<span style='color:{self.colour}'>■</span> {escape(title)}")

@@ -10,7 +10,8 @@ randomisation test, whose curves are plotted below with one line per map. A map 
 the weights are destroyed is flagged. The CAM layer, the methods' parameters (from
 :func:`cnnviz.core.attribution.parameters`, so every method the core offers appears here) and the
 classes are live: a change computes the maps shown again, cancelling a stale run; maps and metrics
-already computed for this input are kept. All computing runs on the compute worker
+already computed for this input are kept, and a run stops while the pane is hidden and goes on when it
+is shown. All computing runs on the compute worker
 (:func:`~cnnviz.gui.panes.attribution.jobs.attribution_job`) with Run/Cancel (Ctrl+R/Esc), progress and
 PARTIAL from :class:`~cnnviz.gui.panes.run_pane.RunPane`. Exports: the figure, the maps (.npy), the
 metrics and curves (CSV).
@@ -20,6 +21,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.core import attribution
@@ -56,6 +58,9 @@ class AttributionPane(RunPane):
         self.picker.setToolTip("The layer of the CAM methods (PgUp/PgDn: previous/next)")
         self.results: dict[PanelKey, PanelResult] = {}
         self._results_for: tuple | None = None
+        self._merged = -1
+        self._resume = False
+        self._pixels: tuple = (None, None)
         self._build_controls()
         self._build_figure()
         self.arrange(self.compare, self.forms_area,
@@ -179,8 +184,17 @@ class AttributionPane(RunPane):
             if self.running:
                 self.cancel()
             return
-        if not same_request(request, self.run_request):
+        if self._resume or not same_request(request, self.run_request):
             self._start(request)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt API
+        """Like every tool pane, compute only while shown: a run stops when the pane is hidden (what it
+        computed stays) and goes on when it is shown again."""
+        super().hideEvent(event)
+        if self.running:
+            self._resume = True
+            self._dirty = True
+            self.cancel()
 
     def run(self) -> None:
         """Compute what the shown maps lack (after a cancel); nothing when they lack nothing."""
@@ -190,6 +204,8 @@ class AttributionPane(RunPane):
 
     def _start(self, request: AttributionRequest) -> None:
         known = {r.key: r for r in self.shown_results()}
+        self._merged = -1
+        self._resume = False
         self.start(attribution_job, request, request.model, request.x, request.panels, request.parts, known,
                    text="Computing attributions…")
         self.run_button.setEnabled(False)
@@ -208,8 +224,11 @@ class AttributionPane(RunPane):
         self._draw()
 
     def on_partial(self, item: tuple) -> None:
-        """Show what the latest run computed so far."""
-        self._merge(item[2])
+        """Show what the latest run computed so far (once per part finished: the items between carry the
+        same results and only move the progress)."""
+        if item[0] != self._merged:
+            self._merged = item[0]
+            self._merge(item[2])
 
     def on_done(self, result: tuple[PanelResult, ...]) -> None:
         """Show every result of the latest run."""
@@ -274,8 +293,7 @@ class AttributionPane(RunPane):
         panels = request.panels if request is not None else ()
         self._sync_forms(panels)
         self.grid.set_count(len(panels))
-        seen = self.state.seen_image
-        pixels = image_array(seen) if seen is not None else None
+        pixels = self._input_pixels()
         row = self.display_row
         look = Look(row.display, row.colormap_picker.name(), row.opacity)
         shown = [self.result_of(key) for key in panels]
@@ -289,6 +307,13 @@ class AttributionPane(RunPane):
         self.data_button.setEnabled(computed)
         self.run_button.setEnabled(request is not None and not self.running and bool(missing(shown, request.parts)))
         self.update_partial()
+
+    def _input_pixels(self):
+        """8-bit pixels of the input the network sees, made once per input."""
+        seen = self.state.seen_image
+        if self._pixels[0] is not seen:
+            self._pixels = (seen, image_array(seen) if seen is not None else None)
+        return self._pixels[1]
 
     def _sync_forms(self, panels: tuple[PanelKey, ...]) -> None:
         methods = {key.method for key in panels} if panels else set(self.compare.methods())
