@@ -10,7 +10,9 @@
 One module per family: :mod:`.gradients` (gradient, gradient × input, guided backpropagation,
 deconvnet, occlusion), :mod:`.cam` (Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM), :mod:`.integrated`
 (integrated gradients) and :mod:`.smooth` (SmoothGrad); :mod:`.metrics` measures faithfulness
-(deletion and insertion curves) and sanity (model randomisation). Every method is a generator of
+(deletion and insertion curves) and, with :mod:`.randomisation` and :mod:`.similarity` (Spearman, SSIM),
+sanity (model randomisation). :mod:`.result` holds :class:`Attribution`, :mod:`.common` the shared passes
+and :mod:`.methods` the table of methods. Every method is a generator of
 ``(done, total, ...)`` (:func:`attribute_steps`; closing it cancels) with :func:`attribute` on top.
 """
 

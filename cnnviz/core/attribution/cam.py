@@ -1,16 +1,23 @@
-"""Class activation maps on a convolutional layer: Grad-CAM (Selvaraju et al. 2017).
+"""Class activation maps on a convolutional layer: Grad-CAM (Selvaraju et al. 2017), Grad-CAM++
+(Chattopadhay et al. 2018), Score-CAM (Wang et al. 2020) and LayerCAM (Jiang et al. 2021).
 
 A CAM weights the layer's K feature maps A_k [h, w] and keeps the positive part of their weighted
 sum; ``raw`` is that map at the layer's resolution and ``map`` its bilinear upsampling to the input.
+The gradient CAMs differentiate the target's logit; Score-CAM scores masked copies of the input.
+Each follows the definitions of the ``grad-cam`` package (``pytorch_grad_cam``), which the tests
+compare against.
 """
 
 from collections.abc import Generator
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from cnnviz.core.attribution.common import logits_of
 from cnnviz.core.attribution.result import Attribution, finished, upsampled
+from cnnviz.core.batching import batch_cap, check_layer, in_batches, item_cost
 from cnnviz.core.forward import first_tensor, forward_to
 from cnnviz.core.hooks import HookSet, eval_and_frozen
 from cnnviz.core.loaded_model import LoadedModel
@@ -18,6 +25,12 @@ from cnnviz.core.loaded_model import LoadedModel
 Steps = Generator[tuple[Any, ...], None, Attribution]
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+PLUSPLUS_EPS = 1e-6
+"""Added to the denominator of Grad-CAM++'s coefficients α (as in the ``grad-cam`` package)."""
+
+MASK_EPS = 1e-8
+"""Added to the range of each Score-CAM mask before dividing by it, so a flat map gives a zero mask."""
 
 
 def cam_layers(model: LoadedModel) -> list[str]:
@@ -61,18 +74,39 @@ def default_layer(model: LoadedModel) -> str:
 def layer_and_gradient(model: LoadedModel, x: torch.Tensor, layer: str,
                        target: int) -> tuple[torch.Tensor, torch.Tensor, float]:
     """The layer's output A [K, h, w], the gradient of the target logit with respect to it [K, h, w]
-    and the target logit, from one forward and one backward pass on ``x`` [1, C, H, W]."""
+    and the target logit, from one forward and one backward pass on ``x`` [1, C, H, W].
+    ValueError for a layer the model lacks or whose output has no spatial grid."""
+    check_layer(model, layer, "a CAM")
     source = x.detach().to(model.device)
     with torch.enable_grad():
         passed = forward_to(model, source.requires_grad_(True), layers=layer, stop_early=False, keep_graph=True,
                             grads_to_outputs=True)
-        activation, logits = passed[layer], passed.logits
+        activation, logits = _grid(passed[layer], layer), passed.logits
         if logits is None:
             raise ValueError(f"{model.display_name} gives no class scores")
-        if activation.dim() != 4:
-            raise ValueError(f"a CAM needs a layer with a spatial grid; {layer} gives shape {tuple(activation.shape)}")
         (gradient,) = torch.autograd.grad(logits[0, target], activation)
     return activation[0].detach(), gradient[0].detach(), float(logits[0, target].detach())
+
+
+def layer_output(model: LoadedModel, x: torch.Tensor, layer: str) -> torch.Tensor:
+    """The layer's output A [K, h, w] for ``x`` [1, C, H, W], without gradients (its last call
+    when the layer runs several times). ValueError as for :func:`layer_and_gradient`."""
+    check_layer(model, layer, "a CAM")
+    activation = forward_to(model, x, layers=layer, stop_early=False)[layer]
+    return _grid(activation, layer)[0]
+
+
+def _grid(activation: torch.Tensor, layer: str) -> torch.Tensor:
+    if activation.dim() != 4:
+        raise ValueError(f"a CAM needs a layer with a spatial grid; {layer} gives shape {tuple(activation.shape)}")
+    return activation
+
+
+def _weighted(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    """ReLU(Σ_k w_k A_k) [h, w] for channel weights [K] (or per-position weights [K, h, w])."""
+    if weights.dim() == 1:
+        weights = weights[:, None, None]
+    return torch.relu((weights * activation).sum(0))
 
 
 def _finished(cam: torch.Tensor, model: LoadedModel, x: torch.Tensor, method: str, target: int, layer: str,
@@ -84,12 +118,71 @@ def _finished(cam: torch.Tensor, model: LoadedModel, x: torch.Tensor, method: st
 def gradcam_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: str) -> Steps:
     """Grad-CAM: channel weights α_k = spatial mean of d logit[target] / d A_k; ``raw`` = ReLU(Σ_k α_k A_k)."""
     activation, gradient, _ = layer_and_gradient(model, x, layer, target)
-    weights = gradient.mean(dim=(1, 2))
-    cam = torch.relu((weights[:, None, None] * activation).sum(0))
+    cam = _weighted(gradient.mean(dim=(1, 2)), activation)
     yield 1, 1
     return _finished(cam, model, x, "gradcam", target, layer)
 
 
+def gradcam_plusplus_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: str) -> Steps:
+    """Grad-CAM++ (eq. 19 of the paper, with g = d logit[target] / d A_k at each position):
+    α = g² / (2 g² + Σ_ab A_k[a, b] · g³ + :data:`PLUSPLUS_EPS`), 0 where g = 0; channel weights
+    w_k = Σ_ij α_ij ReLU(g_ij); ``raw`` = ReLU(Σ_k w_k A_k)."""
+    activation, gradient, _ = layer_and_gradient(model, x, layer, target)
+    squared = gradient * gradient
+    totals = activation.sum(dim=(1, 2), keepdim=True)
+    alpha = squared / (2 * squared + totals * (squared * gradient) + PLUSPLUS_EPS)
+    alpha = torch.where(gradient != 0, alpha, torch.zeros_like(alpha))
+    cam = _weighted((torch.relu(gradient) * alpha).sum(dim=(1, 2)), activation)
+    yield 1, 1
+    return _finished(cam, model, x, "gradcam++", target, layer)
+
+
+def layercam_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: str) -> Steps:
+    """LayerCAM: each position weighted by its own positive gradient, ``raw`` = ReLU(Σ_k ReLU(g_k) · A_k)
+    with g_k = d logit[target] / d A_k [h, w]."""
+    activation, gradient, _ = layer_and_gradient(model, x, layer, target)
+    cam = _weighted(torch.relu(gradient), activation)
+    yield 1, 1
+    return _finished(cam, model, x, "layercam", target, layer)
+
+
+def score_masks(activation: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Score-CAM's masks [K, H, W] in [0, 1] from feature maps [K, h, w]: each map upsampled bilinearly
+    to ``size`` (H, W) with corners aligned (``nn.UpsamplingBilinear2d``, as the ``grad-cam`` package
+    does) and scaled to its own range, (M − min) / (max − min + :data:`MASK_EPS`)."""
+    grown = F.interpolate(activation[None].float(), size=size, mode="bilinear", align_corners=True)[0]
+    flat = grown.flatten(1)
+    low, high = flat.min(dim=1).values[:, None, None], flat.max(dim=1).values[:, None, None]
+    return (grown - low) / (high - low + MASK_EPS)
+
+
+def scorecam_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: str,
+                   batch_size: int | None = None) -> Steps:
+    """Score-CAM: the input is multiplied by each of the K masks of :func:`score_masks` (in normalised
+    input space), the target logit of each masked copy scored, and the channel weights are the softmax
+    of those K logits (Algorithm 1 of the paper; subtracting a baseline's logit, the paper's "increase
+    of confidence", would shift them all alike, which the softmax ignores). ``raw`` = ReLU(Σ_k w_k A_k).
+
+    Masked copies go through the model ``batch_size`` at a time (None: start at 64; either clamped to
+    what fits, see :func:`~cnnviz.core.batching.batch_cap`); yields ``(masks done, K)`` after each batch."""
+    source = x.detach().to(model.device)
+    activation = layer_output(model, source, layer)
+    count, size = activation.shape[0], (int(x.shape[-2]), int(x.shape[-1]))
+    scores = torch.empty(count, device=activation.device)
+
+    def run(start: int, stop: int) -> None:
+        masks = score_masks(activation[start:stop], size)
+        scores[start:stop] = logits_of(model, source * masks[:, None].to(source.dtype))[:, target].float()
+
+    for done in in_batches(count, batch_size, run, cap=batch_cap(item_cost(model, source))):
+        yield done, count
+    cam = _weighted(torch.softmax(scores, dim=0), activation)
+    return _finished(cam, model, x, "scorecam", target, layer, batch_size=batch_size)
+
+
 STEPS = {
     "gradcam": gradcam_steps,
+    "gradcam++": gradcam_plusplus_steps,
+    "scorecam": scorecam_steps,
+    "layercam": layercam_steps,
 }
