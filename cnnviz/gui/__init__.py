@@ -20,14 +20,17 @@ contract in ``pyproject.toml`` checks it):
   :mod:`~cnnviz.gui.panes.pane_context`. :mod:`~cnnviz.gui.panes.tool_pane` is the base of
   the panes that show a layer (layer picker, shared selection, jobs on the compute worker, work only
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
-  partial results and dropping superseded runs, for the Occlusion, Invariance, Deep dream, Dataset and
-  Feature space panes. Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane,
-  settings column, plots, the settings each step used, worker job), :mod:`cnnviz.gui.panes.deconv`
-  (pane, unit and top-9 views, jobs), :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel),
+  partial results and dropping superseded runs, for the Occlusion, Attribution, Invariance, Deep dream,
+  Dataset and Feature space panes. Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream`
+  (pane, settings column, plots, the settings each step used, worker job), :mod:`cnnviz.gui.panes.deconv`
+  (pane, unit and top-9 views, jobs), :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots,
+  hover panel),
   :mod:`cnnviz.gui.panes.dataset` (pane, source and layer controls, Fig. 2 grid, enlarged unit, unit
-  statistics, tiles, jobs) and :mod:`cnnviz.gui.panes.features` (the Feature space pane: settings,
-  one-item scatter maps with a class legend, hover/selection side panel with thumbnails, retrieval
-  view, CSV exports, worker jobs).
+  statistics, tiles, jobs), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane: compare controls,
+  parameter widgets built from the core's signatures, map grid with metrics rows, curves plot, CSV and
+  .npy exports, remembered settings, worker job) and :mod:`cnnviz.gui.panes.features` (the Feature space
+  pane: settings, one-item scatter maps with a class legend, hover/selection side panel with thumbnails,
+  retrieval view, CSV exports, worker jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
   views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
   plot axes whose ticks give the values (:mod:`~cnnviz.gui.widgets.axes`), layer picker, log-scale spin

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.panes.activations import ActivationsPane
 from cnnviz.gui.panes.architecture import ArchitecturePane
+from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.panes.dataset.pane import DatasetPane
 from cnnviz.gui.panes.deconv.pane import DeconvPane
 from cnnviz.gui.panes.dream.pane import DreamPane
@@ -47,6 +48,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("deconvnet", "Deconvnet", DeconvPane),
     Pane("dream", "Deep dream", DreamPane),
     Pane("occlusion", "Occlusion", OcclusionPane),
+    Pane("attribution", "Attribution", AttributionPane),
     Pane("invariance", "Invariance", InvariancePane),
     Pane("dataset", "Dataset", DatasetPane),
     Pane("features", "Feature space", FeaturesPane),

@@ -49,3 +49,14 @@ def load_float(key: str, default: float) -> float:
 def save_float(key: str, value: float) -> None:
     """Remember ``value`` under ``key``."""
     open_settings().setValue(key, float(value))
+
+
+def load_text(key: str, default: str = "") -> str:
+    """The text remembered under ``key``, or ``default`` when none is stored."""
+    value = open_settings().value(key, default)
+    return str(value) if value is not None else default
+
+
+def save_text(key: str, value: str) -> None:
+    """Remember ``value`` under ``key``."""
+    open_settings().setValue(key, str(value))
