@@ -5,7 +5,7 @@ chosen layers' outputs (e.g. one channel's sum); :func:`in_batches` walks a rang
 batches that start large and halve when memory runs out. :func:`batch_cap` bounds a batch by what
 one item costs (:func:`item_cost`): its memory against the RAM available, and its time against
 :data:`TARGET_BATCH_S`; a batch that still takes longer shrinks the next ones, so a cancel between
-batches is never held up for long.
+batches is never held up for long. :func:`job_cap` skips that probe for jobs smaller than it.
 """
 
 import time
@@ -91,13 +91,21 @@ def item_cost(model: LoadedModel, x: torch.Tensor) -> ItemCost:
     return ItemCost(total[0], min(times) / PROBE_ITEMS * TIME_MARGIN)
 
 
-def batch_cap(cost: ItemCost, available: int | None = None) -> int:
+def job_cap(model: LoadedModel, x: torch.Tensor, count: int) -> int:
+    """The batch cap for a job of ``count`` items like ``x`` [1, C, H, W]: :func:`batch_cap` of
+    :func:`item_cost`, or ``count`` itself for a job of at most :data:`PROBE_ITEMS` items, which
+    the probe would cost more than (and which it would run at once itself)."""
+    return count if count <= PROBE_ITEMS else batch_cap(item_cost(model, x))
+
+
+def batch_cap(cost: ItemCost, available: int | None = None, *, target_s: float | None = None) -> int:
     """Most items (≥ 1) of ``cost`` in one batch: their bytes fit in :data:`MEMORY_FRACTION` of
-    ``available`` bytes (None: the RAM available now, from psutil) and their time in
-    :data:`TARGET_BATCH_S`."""
+    ``available`` bytes (None: the RAM available now, from psutil) and their time in ``target_s``
+    seconds (None: :data:`TARGET_BATCH_S`; ``math.inf``: no bound on time)."""
     free = psutil.virtual_memory().available if available is None else available
+    target = TARGET_BATCH_S if target_s is None else target_s
     by_memory = int(free * MEMORY_FRACTION) // max(1, cost.bytes)
-    by_time = int(TARGET_BATCH_S / cost.seconds) if cost.seconds > 0 else by_memory
+    by_time = int(min(target / cost.seconds, by_memory)) if cost.seconds > 0 else by_memory
     return max(1, min(by_memory, by_time))
 
 
@@ -129,13 +137,14 @@ def forward_batch(model: LoadedModel, batch: torch.Tensor, *,
 
 
 def in_batches(count: int, batch_size: int | None, run: Callable[[int, int], None], *,
-               cap: int | None = None) -> Generator[int, None, int]:
+               cap: int | None = None, target_s: float | None = None) -> Generator[int, None, int]:
     """Call ``run(start, stop)`` over items 0..count-1 in batches; yield the items done after each.
 
     Without ``batch_size`` the first batch holds :data:`DEFAULT_BATCH` items; either is clamped to
     ``cap`` (e.g. :func:`batch_cap`). Whenever ``run`` runs out of memory the batch is halved and
-    retried (down to one item, then the error is raised); a batch slower than :data:`TARGET_BATCH_S`
-    shrinks the following ones to fit it (at least halving them). Returns the batch size that worked last.
+    retried (down to one item, then the error is raised); a batch slower than ``target_s`` seconds
+    (None: :data:`TARGET_BATCH_S`; ``math.inf``: never) shrinks the following ones to fit it (at least
+    halving them). Returns the batch size that worked last.
     """
     size = batch_size or DEFAULT_BATCH
     size = max(1, min(size, cap) if cap else size)
@@ -153,8 +162,9 @@ def in_batches(count: int, batch_size: int | None, run: Callable[[int, int], Non
                 torch.cuda.empty_cache()
             continue
         elapsed = time.perf_counter() - began
-        if elapsed > TARGET_BATCH_S:
-            size = max(1, min(size // 2, int(size * TARGET_BATCH_S / elapsed)))
+        target = TARGET_BATCH_S if target_s is None else target_s
+        if elapsed > target:
+            size = max(1, min(size // 2, int(size * target / elapsed)))
         start = stop
         yield start
     return size

@@ -24,7 +24,10 @@ visualizations*, 2018). :attr:`Projection.image_independent` says when this hold
 
 ReLUs are intercepted at the level of torch calls with a ``TorchFunctionMode``: ``nn.ReLU`` modules
 (in-place or not, reused or not), ``F.relu``/``torch.relu`` calls in a model's ``forward`` and
-ReLU6/hardtanh clamps are all handled, and the model itself is never modified.
+ReLU6/hardtanh clamps are all handled, and the model itself is never modified. A squeeze-and-excitation
+gate (a sigmoid of a 1×1 map that scales each channel, as in EfficientNet and RegNet) is, for these two
+methods, a per-channel constant recorded in the forward pass, like the deconvnet's pooling switches:
+the signal goes back through the features it scales, not through the gate.
 """
 
 import math
@@ -48,6 +51,7 @@ _CLAMPS = {"relu6", "hardtanh", "hardtanh_"}
 _OTHER_NONLINEAR = {"silu", "silu_", "gelu", "sigmoid", "sigmoid_", "tanh", "tanh_", "hardswish",
                     "hardswish_", "hardsigmoid", "elu", "elu_", "leaky_relu", "leaky_relu_",
                     "selu", "selu_", "celu", "mish", "softplus", "prelu"}
+_GATES = {"sigmoid", "hardsigmoid"}
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ class _ReluRules(TorchFunctionMode):
                 if _is_inplace(name, args, kwargs):
                     return x.copy_(result)
                 return result
+        elif name in _GATES and _is_channel_gate(args, kwargs):
+            return func(*args, **kwargs).detach()
         elif name in _OTHER_NONLINEAR:
             self.unhandled.add(name)
         return func(*args, **kwargs)
@@ -149,6 +155,13 @@ def relu_rules(method: str) -> TorchFunctionMode:
     if method not in ("deconvnet", "guided"):
         raise ValueError(f"ReLU rules exist for 'deconvnet' and 'guided', not {method!r}")
     return _ReluRules(method)
+
+
+def _is_channel_gate(args: tuple, kwargs: dict) -> bool:
+    """True for an out-of-place sigmoid of a map [N, C, 1, 1]: a squeeze-and-excitation gate."""
+    x = args[0] if args else kwargs.get("input")
+    inplace = kwargs.get("inplace") or (len(args) > 1 and args[1] is True)
+    return isinstance(x, torch.Tensor) and x.dim() == 4 and tuple(x.shape[-2:]) == (1, 1) and not inplace
 
 
 def _is_inplace(name: str, args: tuple, kwargs: dict) -> bool:

@@ -43,17 +43,11 @@ def stats(filters: torch.Tensor) -> list[FilterStats]:
             for i in range(filters.shape[0])]
 
 
-def filter_images(filters: torch.Tensor, view: str = "auto", channel: int = 0,
-                  per: str = "filter") -> tuple[np.ndarray, tuple[float, float]]:
-    """Images of every filter for display, and the weight range that maps to 0 and 1.
-
-    ``view``: ``"rgb"`` shows a 3-input-channel filter as colour [out, kH, kW, 3]; ``"channel"``
-    shows input channel ``channel`` [out, kH, kW]; ``"norm"`` shows the L2 norm over input channels
-    at each kernel position [out, kH, kW]; ``"auto"`` is ``"rgb"`` for 3 input channels, else
-    ``"channel"``. ``per``: ``"filter"`` scales each filter to its own min..max (the returned range
-    is then the layer's, for reference), ``"layer"`` scales all filters by the layer's min..max.
-    Values are in [0, 1].
-    """
+def view_values(filters: torch.Tensor, view: str = "auto", channel: int = 0) -> torch.Tensor:
+    """The weight values a ``view`` of filters [out, in, kH, kW] shows, unscaled (float32): ``"rgb"``
+    [out, kH, kW, 3] (3 input channels), ``"channel"`` input channel ``channel`` [out, kH, kW],
+    ``"norm"`` the L2 norm over input channels [out, kH, kW]; ``"auto"`` is ``"rgb"`` for 3 input
+    channels, else ``"channel"``."""
     if view == "auto":
         view = "rgb" if filters.shape[1] == 3 else "channel"
     if view == "rgb":
@@ -68,7 +62,28 @@ def filter_images(filters: torch.Tensor, view: str = "auto", channel: int = 0,
         values = filters.norm(dim=1)
     else:
         raise ValueError(f"view must be auto, rgb, channel or norm, not {view!r}")
-    values = values.float()
+    return values.float()
+
+
+def view_ranges(filters: torch.Tensor, view: str = "auto", channel: int = 0) -> np.ndarray:
+    """Each filter's lowest and highest shown value (:func:`view_values`), [out, 2] float32: the
+    weights (or norms) that :func:`filter_images` maps to 0 and 1 when scaling per filter."""
+    flat = view_values(filters, view, channel).flatten(1)
+    return torch.stack([flat.min(dim=1).values, flat.max(dim=1).values], dim=1).numpy()
+
+
+def filter_images(filters: torch.Tensor, view: str = "auto", channel: int = 0,
+                  per: str = "filter") -> tuple[np.ndarray, tuple[float, float]]:
+    """Images of every filter for display, and the weight range that maps to 0 and 1.
+
+    ``view``: ``"rgb"`` shows a 3-input-channel filter as colour [out, kH, kW, 3]; ``"channel"``
+    shows input channel ``channel`` [out, kH, kW]; ``"norm"`` shows the L2 norm over input channels
+    at each kernel position [out, kH, kW]; ``"auto"`` is ``"rgb"`` for 3 input channels, else
+    ``"channel"``. ``per``: ``"filter"`` scales each filter to its own min..max (the returned range
+    is then the layer's, for reference), ``"layer"`` scales all filters by the layer's min..max.
+    Values are in [0, 1].
+    """
+    values = view_values(filters, view, channel)
     layer_range = (float(values.min()), float(values.max()))
     if per == "layer":
         low = torch.full((values.shape[0],), layer_range[0])

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.batching import batch_cap, check_layer, forward_batch, in_batches, item_cost
+from cnnviz.core.batching import check_layer, forward_batch, in_batches, job_cap
 from cnnviz.core.inputs import one_image
 from cnnviz.core.layers import trace
 from cnnviz.core.loaded_model import LoadedModel, class_name
@@ -139,6 +139,9 @@ def _centre_crop(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(patch, size=(height, width), mode="bilinear", align_corners=False)
 
 
+_FIRST_NONLINEAR = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish, nn.LeakyReLU, nn.MaxPool2d)
+
+
 def default_layers(model: LoadedModel) -> list[str]:
     """The paper's layers 1 and 7: the first nonlinearity (or pooling) after the first convolution,
     and the penultimate layer (the last output before the final classifying layer)."""
@@ -149,7 +152,7 @@ def default_layers(model: LoadedModel) -> list[str]:
     chosen: list[str] = []
     if first_conv is not None:
         after = [n for n in leaves[first_conv + 1:first_conv + 4]
-                 if isinstance(modules[n], (nn.ReLU, nn.ReLU6, nn.MaxPool2d))]
+                 if isinstance(modules[n], _FIRST_NONLINEAR)]
         chosen.append(after[0] if after else leaves[first_conv])
     parametric = [i for i, n in enumerate(leaves) if any(True for _ in modules[n].parameters(recurse=False))]
     if parametric:
@@ -288,7 +291,7 @@ def curve_steps(model: LoadedModel, x: torch.Tensor, *, kind: str = "rotation", 
             probs = probs[1:]
         arrays.put(start, stop, probs, chosen[0], {name: kept[name][0] for name in layers}, references)
 
-    for done in in_batches(count, batch_size, run, cap=batch_cap(item_cost(model, x))):
+    for done in in_batches(count, batch_size, run, cap=job_cap(model, x, count)):
         yield InvarianceStep(done, count, arrays.snapshot(kind, values, chosen[0], crop, done, model.categories))
     return arrays.snapshot(kind, values, chosen[0], crop, count, model.categories)
 

@@ -2,8 +2,9 @@
 
 Receptive fields are followed through the real forward pass by :mod:`cnnviz.core.receptive`: a
 ``TorchFunctionMode`` sees every torch call (convolutions, poolings, paddings, crops, additions,
-concatenations, functional ReLUs) and carries each tensor's receptive field, so branching networks
-(ResNet, GoogLeNet) and convolutions that pad inside their own ``forward`` get the right numbers too.
+concatenations, functional ReLUs, permutes) and carries each tensor's receptive field, so branching
+networks (ResNet, GoogLeNet, Inception, DenseNet), channels-last blocks (ConvNeXt) and convolutions
+that pad inside their own ``forward`` get the right numbers too.
 """
 
 from collections.abc import Sequence
@@ -70,11 +71,14 @@ def _module_geometry(module: nn.Module) -> tuple[Any, Any, Any]:
 @dataclass(frozen=True)
 class LayerTrace:
     """What one forward pass showed of a module: ``calls``, the last call's ``output_shape``
-    (without batch) and its receptive-field geometry ``field`` (None where not spatial)."""
+    (without batch) and its receptive-field geometry ``field`` (None where not spatial).
+    ``channels_last``: True where that output is [H, W, C] (the grid moved by a permute, as inside
+    ConvNeXt's blocks) rather than [C, H, W]."""
 
     calls: int
     output_shape: tuple[int, ...] | None
     field: Field | None
+    channels_last: bool = False
 
 
 def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None = None,
@@ -106,7 +110,9 @@ def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None 
             entry = seen.setdefault(name, {"calls": 0})
             entry["calls"] += 1
             entry["shape"] = tuple(tensor.shape[1:]) if tensor is not None else None
-            entry["field"] = tracker.get(tensor) if tensor is not None and tensor.dim() >= 3 else None
+            grid = tracker.entry(tensor) if tensor is not None and tensor.dim() >= 3 else None
+            entry["field"] = grid[0] if grid else None
+            entry["channels_last"] = grid is not None and tensor is not None and tensor.dim() == 4 and grid[1] == (1, 2)
 
         return record
 
@@ -123,7 +129,8 @@ def trace(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None 
                 hooks.add(sub.register_forward_hook(recorder(name)))
         with tracker:
             module(x)
-    return {name: LayerTrace(e["calls"], e.get("shape"), e.get("field")) for name, e in seen.items()}
+    return {name: LayerTrace(e["calls"], e.get("shape"), e.get("field"), e.get("channels_last", False))
+            for name, e in seen.items()}
 
 
 def layer_table(model: LoadedModel | nn.Module, *, input_size: tuple[int, int] | None = None,

@@ -1,6 +1,7 @@
 """Loading a model from a user's file: a ``.py`` with ``build()``, a state_dict of a zoo
 architecture (guessed from its keys and shapes) or, only when trusted, a whole pickled module."""
 
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -74,12 +75,19 @@ def load_file(path: str | Path, *, arch: str | None = None, trust: bool = False,
 def guess_arch(state_dict: dict[str, torch.Tensor]) -> str | None:
     """The zoo architecture whose parameter names and shapes equal those of ``state_dict``, if any."""
     wanted = {key: tuple(value.shape) for key, value in state_dict.items()}
-    for name in ZOO:
+    return next((name for name in ZOO if _state_shapes(name) == wanted), None)
+
+
+@functools.cache
+def _state_shapes(name: str) -> dict[str, tuple[int, ...]]:
+    """Parameter and buffer names of zoo architecture ``name`` with their shapes (built on the meta
+    device, without memory for the weights, where the architecture allows it)."""
+    try:
         with torch.device("meta"):
-            candidate = untrained_module(name)
-        if {k: tuple(v.shape) for k, v in candidate.state_dict().items()} == wanted:
-            return name
-    return None
+            module = untrained_module(name)
+    except NotImplementedError:  # RegNet computes its widths with tensors, which needs real data
+        module = untrained_module(name)
+    return {key: tuple(value.shape) for key, value in module.state_dict().items()}
 
 
 def _run_build(path: Path) -> tuple[nn.Module, Any]:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from cnnviz.core import deconv
-from cnnviz.core.batching import batch_cap, check_layer, forward_batch, in_batches, item_cost
+from cnnviz.core.batching import check_layer, forward_batch, in_batches, job_cap
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import PartialResult, ProgressFn, run_to_end
@@ -182,7 +182,7 @@ def occlusion_steps(model: LoadedModel, x: torch.Tensor, *, target: int | None =
         if feature is not None and layer is not None:
             feature.reshape(-1)[flat] = kept[layer].cpu().numpy()
 
-    for done in in_batches(total, batch_size, run, cap=batch_cap(item_cost(model, x))):
+    for done in in_batches(total, batch_size, run, cap=job_cap(model, x, total)):
         snapshot = feature.copy() if feature is not None else None
         yield OcclusionStep(done, total, replace(result, prob=prob.copy(), top_class=top_class.copy(),
                                                  feature=snapshot, done=done))

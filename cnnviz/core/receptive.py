@@ -1,12 +1,17 @@
 """Receptive-field geometry (:class:`Field`) followed through the torch calls of a forward pass.
 
-A ``TorchFunctionMode`` (:class:`FieldTracker`) sees every torch call and carries each tensor's field:
-convolutions and poolings grow it, paddings (``F.pad`` in any mode, also inside a module's own
-``forward`` as in TensorFlow "SAME" convolutions) and crops (slicing, ``narrow``) shift it, global and
-adaptive poolings resample it, elementwise ops, additions and concatenations keep the larger field.
+A ``TorchFunctionMode`` (:class:`FieldTracker`) sees every torch call and carries each tensor's field
+with the two axes that hold its grid (the last two, or where a permutation moved them: channels-last
+blocks such as ConvNeXt's): convolutions and poolings grow it, paddings (``F.pad`` in any mode, also
+inside a module's own ``forward`` as in TensorFlow "SAME" convolutions) and crops (slicing,
+``narrow``) shift it, global and adaptive poolings resample it; elementwise ops, additions,
+normalisations, channels-last linear layers and concatenations give the union of the fields of the
+inputs on the result's grid. A per-channel scale broadcast from a 1×1 map (a squeeze-and-excitation
+gate, as in EfficientNet and RegNet) is not on that grid, so it does not widen the field: a unit's
+field is that of the convolutional path, although its gate has seen the whole image.
 An op whose geometry is not traced and that changes the spatial grid (a transposed convolution,
-upsampling, a permutation that moves the spatial axes, …) gives an estimate marked ``uncertain``,
-and everything computed from it stays uncertain.
+upsampling, a reshape of a channels-last map, …) gives an estimate marked ``uncertain``, and
+everything computed from it stays uncertain.
 """
 
 import math
@@ -63,45 +68,83 @@ Rule = Callable[[Field, torch.Tensor, tuple, dict], Field | None]
 
 
 class FieldTracker(TorchFunctionMode):
-    """Carries a :class:`Field` for every tensor of 3 or more axes (the last two spatial) through the
-    torch calls of one forward pass, starting from input ``x`` (field 1 px, jump 1, start 0)."""
+    """Carries a :class:`Field` for every tensor of 3 or more axes through the torch calls of one
+    forward pass, starting from input ``x`` (field 1 px, jump 1, start 0), with the axes of its grid."""
 
     def __init__(self, x: torch.Tensor) -> None:
         super().__init__()
-        self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
+        self.fields: dict[int, tuple[torch.Tensor, Field, tuple[int, int]]] = {}
         self.set(x, Field((1.0, 1.0), (1.0, 1.0), (0.0, 0.0)))
 
-    def set(self, tensor: torch.Tensor, field: Field | None) -> None:
-        """Record ``field`` for ``tensor`` (None records nothing)."""
+    def set(self, tensor: torch.Tensor, field: Field | None, axes: tuple[int, int] | None = None) -> None:
+        """Record ``field`` for ``tensor`` with its grid on ``axes`` (None: the last two; a None field
+        records nothing)."""
         if field is not None:
-            self.fields[id(tensor)] = (tensor, field)
+            self.fields[id(tensor)] = (tensor, field, axes or _last_two(tensor))
 
     def get(self, tensor: Any) -> Field | None:
         """The field recorded for ``tensor``, None for anything else."""
+        entry = self.entry(tensor)
+        return entry[0] if entry is not None else None
+
+    def entry(self, tensor: Any) -> tuple[Field, tuple[int, int]] | None:
+        """(field, grid axes) recorded for ``tensor``, None for anything else."""
         entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
-        return entry[1] if entry is not None and entry[0] is tensor else None
+        return (entry[1], entry[2]) if entry is not None and entry[0] is tensor else None
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        inputs = [(t, f) for t in tensors_in((args, kwargs)) if (f := self.get(t)) is not None]
-        if not inputs:
-            return out
-        source, field = max(inputs, key=lambda pair: pair[1].size)
-        if any(f.uncertain for _, f in inputs):
-            field = replace(field, uncertain=True)
+        inputs = [(t, *e) for t in tensors_in((args, kwargs)) if (e := self.entry(t)) is not None]
         results = [r for r in tensors_in(out) if r.dim() >= 3]
-        if source.dim() < 3 or not results:
-            return out
-        name = getattr(func, "__name__", "")
-        rule = _RULES.get(name)
+        if inputs and results:
+            self._follow(getattr(func, "__name__", ""), args, kwargs, inputs, results)
+        return out
+
+    def _follow(self, name: str, args: tuple, kwargs: dict, inputs: list[tuple[torch.Tensor, Field, tuple[int, int]]],
+                results: list[torch.Tensor]) -> None:
+        """Record the fields of ``results`` of torch call ``name`` from the tracked ``inputs``."""
+        source, field, axes = max(inputs, key=lambda entry: entry[1].size)
+        if any(f.uncertain for _, f, _ in inputs):
+            field = replace(field, uncertain=True)
+        if name in _PERMUTES:
+            self.set(results[0], *_permuted(field, axes, source.dim(), args, kwargs))
+            return
+        standard = source.dim() >= 3 and axes == _last_two(source)
+        rule = _RULES.get(name) if standard else None
         traced = rule(field, source, args, kwargs) if rule is not None else None
         if traced is not None:
             self.set(results[0], traced)
-            return out
+            return
         for result in results:
-            self.set(result, _resampled_field(field, source.shape[-2:], result.shape[-2:], name))
-        return out
+            grid = [(f, a) for t, f, a in inputs if _same_grid(t, a, result)]
+            if grid:
+                union = _union([f for f, _ in grid])
+                self.set(result, replace(union, uncertain=True) if name in _UNTRACED else union, grid[0][1])
+            elif source.dim() >= 3:
+                estimate = field if standard else replace(field, uncertain=True)
+                self.set(result, _resampled_field(estimate, source.shape[-2:], result.shape[-2:], name))
+
+
+def _last_two(tensor: torch.Tensor) -> tuple[int, int]:
+    return tensor.dim() - 2, tensor.dim() - 1
+
+
+def _same_grid(tensor: torch.Tensor, axes: tuple[int, int], result: torch.Tensor) -> bool:
+    """True if ``result`` has ``tensor``'s grid on the same axes (an elementwise op, a concatenation
+    along channels, a normalisation, a channels-last linear layer)."""
+    return result.dim() == tensor.dim() and all(result.shape[a] == tensor.shape[a] for a in axes)
+
+
+def _union(fields: list[Field]) -> Field:
+    """The field of a unit that sees the units of several maps on one grid (a sum, a concatenation):
+    per axis, the smallest input span covering all of theirs, on the finest of their jumps."""
+    if len(fields) == 1:
+        return fields[0]
+    low = _pair(lambda a: min(f.start[a] - (f.size[a] - 1) / 2 for f in fields))
+    high = _pair(lambda a: max(f.start[a] + (f.size[a] - 1) / 2 for f in fields))
+    return Field(_pair(lambda a: high[a] - low[a] + 1), _pair(lambda a: min(f.jump[a] for f in fields)),
+                 _pair(lambda a: (low[a] + high[a]) / 2), any(f.uncertain for f in fields))
 
 
 def _argument(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
@@ -201,22 +244,22 @@ def _narrow_field(field: Field, source: torch.Tensor, args: tuple, kwargs: dict)
     return _shifted(field, (first[0], first[1]))
 
 
-def _permuted_field(field: Field, source: torch.Tensor, args: tuple, kwargs: dict) -> Field:
-    """``permute``/``transpose``: the same field if the spatial axes stay last, swapped if they swap
-    places, uncertain if they move elsewhere (the trace reads the last two axes as the spatial ones)."""
-    n = source.dim()
-    order = list(range(n))
+def _permuted(field: Field, axes: tuple[int, int], rank: int, args: tuple,
+              kwargs: dict) -> tuple[Field, tuple[int, int]]:
+    """``permute``/``transpose`` of a tensor with ``rank`` axes and its grid on ``axes``: the same
+    field on the axes the grid moves to; where height and width end up swapped as the last two
+    axes, the field's axes swap too (the grid is then read as (height, width) again)."""
+    order = list(range(rank))
     if "dims" in kwargs or (len(args) > 1 and not isinstance(args[1], int)) or len(args) > 3:
         dims = kwargs.get("dims", args[1] if len(args) == 2 else args[1:])
-        order = [int(d) % n for d in dims]
+        order = [int(d) % rank for d in dims]
     else:
-        first, second = (int(_argument(args, kwargs, k + 1, key, 0)) % n for k, key in enumerate(("dim0", "dim1")))
+        first, second = (int(_argument(args, kwargs, k + 1, key, 0)) % rank for k, key in enumerate(("dim0", "dim1")))
         order[first], order[second] = order[second], order[first]
-    if order[-2:] == [n - 2, n - 1]:
-        return field
-    if order[-2:] == [n - 1, n - 2]:
-        return Field(field.size[::-1], field.jump[::-1], field.start[::-1], field.uncertain)
-    return replace(field, uncertain=True)
+    moved = (order.index(axes[0]), order.index(axes[1]))
+    if moved == (rank - 1, rank - 2):
+        return Field(field.size[::-1], field.jump[::-1], field.start[::-1], field.uncertain), (rank - 2, rank - 1)
+    return field, moved
 
 
 def _resampled_field(field: Field, size_in: torch.Size, size_out: torch.Size, name: str = "") -> Field:
@@ -247,5 +290,6 @@ _RULES: dict[str, Rule] = {
     "pad": _pad_field, "constant_pad_nd": _pad_field,
     "__getitem__": _index_field,
     "narrow": _narrow_field,
-    **dict.fromkeys(("permute", "transpose", "swapaxes", "swapdims"), _permuted_field),
 }
+_PERMUTES = {"permute", "transpose", "swapaxes", "swapdims"}
+"""Ops that move axes: the grid's axes are followed (:func:`_permuted`)."""

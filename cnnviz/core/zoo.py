@@ -24,12 +24,14 @@ from cnnviz.core.loaded_model import LoadedModel, settle, wrap
 from cnnviz.core.progress import ProgressFn, run_to_end
 
 ZOO = ("alexnet", "vgg11", "vgg16", "vgg19", "googlenet", "resnet18", "resnet34", "resnet50",
-       "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "densenet121")
+       "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "densenet121", "inception_v3", "efficientnet_b0",
+       "convnext_tiny", "regnet_y_400mf")
 """torchvision architectures offered in the model picker."""
 
 # Keyword arguments that make an untrained zoo model have the same structure as the pretrained one.
 _UNTRAINED_KWARGS: dict[str, dict[str, Any]] = {
     "googlenet": {"aux_logits": False, "transform_input": True, "init_weights": True},
+    "inception_v3": {"aux_logits": True, "transform_input": True, "init_weights": True},
 }
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
 _CHUNK = 1 << 20

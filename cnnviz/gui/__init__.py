@@ -33,9 +33,10 @@ contract in ``pyproject.toml`` checks it):
   retrieval view, CSV exports, worker jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
   views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
-  layer picker, log-scale spin box and slider, the wheel guard (wheel turns over unfocused controls scroll
-  their column), busy indicator, dialogs, layout builders, figure export,
-  screenshots (:mod:`~cnnviz.gui.widgets.screenshot`), shortcuts and labels.
+  plot axes whose ticks give the values (:mod:`~cnnviz.gui.widgets.axes`), layer picker, log-scale spin
+  box and slider, the wheel guard (wheel turns over unfocused controls scroll their column), busy
+  indicator, dialogs, layout builders, figure export, screenshots
+  (:mod:`~cnnviz.gui.widgets.screenshot`), shortcuts and labels.
 - :mod:`cnnviz.gui.compat`: work-arounds for binding bugs (:mod:`~cnnviz.gui.compat.pyside_fixes`,
   applied when this package loads) and garbage collection on the GUI thread only
   (:mod:`~cnnviz.gui.compat.gui_thread_gc`).

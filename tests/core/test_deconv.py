@@ -218,6 +218,48 @@ def test_unhandled_nonlinearities_are_reported():
     assert deconv.unhandled_nonlinearities(wrap(net, size=(12, 12)), torch.randn(1, 3, 12, 12), layer="2") == ["silu"]
 
 
+class Gated(nn.Module):
+    """conv, ReLU, a squeeze-and-excitation gate (optionally detached: a constant), conv, ReLU."""
+
+    def __init__(self, detached: bool = False):
+        super().__init__()
+        torch.manual_seed(3)
+        self.detached = detached
+        self.conv1, self.relu1 = nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()
+        self.squeeze = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 4, 1), nn.ReLU(), nn.Conv2d(4, 8, 1),
+                                     nn.Sigmoid())
+        self.conv2, self.relu2 = nn.Conv2d(8, 6, 3, padding=1), nn.ReLU()
+
+    def forward(self, x):
+        y = self.relu1(self.conv1(x))
+        gate = self.squeeze(y)
+        return self.relu2(self.conv2(y * (gate.detach() if self.detached else gate)))
+
+
+@pytest.mark.parametrize("method, reference", [("deconvnet", "Deconvolution"), ("guided", "GuidedBackprop")])
+def test_channel_gates_are_constants_for_the_relu_rules(method, reference):
+    model = wrap(Gated(), size=(12, 12))
+    x = torch.randn(1, 3, 12, 12)
+    ours = deconv.project_unit(model, x, layer="relu2", method=method)
+    assert ours.unhandled == () and ours.warning == ""
+    constant_gate = Gated(detached=True).eval()
+    expected = getattr(captum_attr, reference)(Unit(constant_gate, "relu2", ours.channel, ours.position)).attribute(x)
+    assert relative_error(ours.image, expected[0]) < 1e-5
+
+
+def test_the_gradient_goes_through_channel_gates():
+    model = wrap(Gated(), size=(12, 12))
+    x = torch.randn(1, 3, 12, 12)
+    ours = deconv.project_unit(model, x, layer="relu2", method="gradient")
+    expected = {}
+    for detached in (False, True):
+        source = x.clone().requires_grad_(True)
+        unit = Unit(Gated(detached).eval(), "relu2", ours.channel, ours.position)(source)
+        (expected[detached],) = torch.autograd.grad(unit.sum(), source)
+    assert relative_error(ours.image, expected[False][0]) < 1e-5
+    assert relative_error(ours.image, expected[True][0]) > 1e-3
+
+
 def test_display_scalings():
     image = torch.tensor([[[-2.0, 0.0], [1.0, 2.0]]])
     assert deconv.to_display(image, "symmetric")[:, :, 0].tolist() == [[0.0, 0.5], [0.75, 1.0]]

@@ -49,6 +49,19 @@ def test_filter_images_views_and_normalisation():
         filters.filter_images(weights, view="channel", channel=3)
 
 
+def test_view_ranges_are_what_per_filter_scaling_maps_to_0_and_1():
+    weights = torch.zeros(2, 3, 2, 2)
+    weights[0, 0] = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    weights[1, 1] = torch.tensor([[-1.0, 0.0], [0.0, 0.5]])
+    assert filters.view_ranges(weights).tolist() == [[0.0, 3.0], [-1.0, 0.5]]
+    assert filters.view_ranges(weights, "channel", 1).tolist() == [[0.0, 0.0], [-1.0, 0.5]]
+    assert filters.view_ranges(weights, "norm").tolist() == [[0.0, 3.0], [0.0, 1.0]]
+    shown = filters.view_values(weights, "channel", 1)
+    images, _ = filters.filter_images(weights, "channel", 1, "filter")
+    low, high = filters.view_ranges(weights, "channel", 1)[1]
+    np.testing.assert_allclose(low + images[1] * (high - low), shown[1].numpy())
+
+
 def test_channel_stats_and_dead_channels():
     activation = torch.zeros(3, 2, 2)
     activation[0] = torch.tensor([[1.0, 0.0], [3.0, 0.0]])

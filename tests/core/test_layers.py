@@ -136,6 +136,47 @@ def test_functional_relu_and_concatenation_keep_fields():
     assert (rows["a"].receptive_field, rows["b"].receptive_field, rows["merge"].receptive_field) == (3, 5, 5)
 
 
+def test_asymmetric_branches_give_the_union_of_their_fields():
+    class Crossed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wide = nn.Conv2d(1, 2, (1, 7), padding=(0, 3))
+            self.tall = nn.Conv2d(1, 2, (7, 1), padding=(3, 0))
+
+        def forward(self, x):
+            return torch.cat([self.wide(x), self.tall(x)], 1)
+
+    traced = layers.trace(Crossed(), input_size=(16, 16), in_channels=1)
+    assert traced["wide"].field.size == (1, 7) and traced["tall"].field.size == (7, 1)
+    rows = layers.layer_table(nn.Sequential(Crossed(), nn.Conv2d(4, 1, 3, padding=1)), input_size=(16, 16),
+                              in_channels=1)
+    assert rows[-1].field.size == (9, 9) and rows[-1].field.start == (0, 0)
+
+
+def test_permuted_channels_last_layers_and_channel_gates_keep_the_field():
+    class Block(nn.Module):
+        """A 3×3 conv, a ConvNeXt-like channels-last MLP and a squeeze-and-excitation gate."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.norm, self.fc, self.act = nn.LayerNorm(4), nn.Linear(4, 6), nn.GELU()
+            self.squeeze, self.gate = nn.Conv2d(6, 6, 1), nn.Sigmoid()
+            self.out = nn.Conv2d(6, 2, 3, padding=1)
+
+        def forward(self, x):
+            y = self.act(self.fc(self.norm(self.conv(x).permute(0, 2, 3, 1)))).permute(0, 3, 1, 2)
+            y = y * self.gate(self.squeeze(y.mean((2, 3), keepdim=True)))
+            return self.out(y)
+
+    traced = layers.trace(Block(), input_size=(10, 12), in_channels=3)
+    assert traced["fc"].output_shape == (10, 12, 6) and traced["fc"].channels_last
+    assert not traced["conv"].channels_last and not traced["squeeze"].channels_last
+    assert traced["norm"].field == traced["fc"].field == traced["act"].field == traced["conv"].field
+    assert traced["conv"].field.size == (3, 3)
+    assert traced["out"].field.size == (5, 5) and traced["out"].field.jump == (1, 1)
+
+
 def test_csv_and_markdown_exports(alexnet):
     rows = layers.layer_table(alexnet)
     csv_text = layers.to_csv(rows)

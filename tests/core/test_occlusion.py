@@ -126,7 +126,7 @@ def test_out_of_memory_halves_the_batch(bundled, boot, monkeypatch):
         return original(model, batch, reducers=reducers)
 
     monkeypatch.setattr(occlusion, "forward_batch", limited)
-    monkeypatch.setattr(occlusion, "batch_cap", lambda cost: 10_000)  # no cap from timing on a busy machine
+    monkeypatch.setattr(batching, "batch_cap", lambda cost: 10_000)  # no cap from timing on a busy machine
     result = occlusion.occlude(bundled, boot, window=8, stride=2)
     assert sizes[:4] == [1, 64, 32, 16]  # baseline pass, then halving from 64
     assert result.complete and np.isfinite(result.prob).all()

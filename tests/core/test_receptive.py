@@ -138,7 +138,8 @@ def test_strided_slice_multiplies_the_jump():
     lambda x: F.interpolate(x, scale_factor=2),
     lambda x: F.conv_transpose2d(x, torch.ones(1, 1, 3, 3), stride=2),
     lambda x: F.conv_transpose2d(x, torch.ones(1, 1, 3, 3), padding=1),  # keeps the grid's size
-    lambda x: x.permute(0, 2, 3, 1).permute(0, 3, 1, 2),
+    lambda x: x.permute(0, 2, 3, 1).reshape(1, 12, 48, 1).permute(0, 3, 1, 2),
+    lambda x: x.permute(0, 2, 3, 1).flatten(1, 2).reshape(1, 1, 24, 24),
     lambda x: F.adaptive_avg_pool2d(x, 5),  # 24 -> 5: not a whole factor
     lambda x: torch.cat(x.split(12, dim=2), dim=3),
 ])
@@ -155,6 +156,8 @@ def test_exact_resamplings_and_swaps_stay_certain():
     swapped = final_field(lambda x: F.pad(x, (0, 0, 2, 0)).transpose(2, 3), size=(20, 24))
     assert swapped.field == layers.Field((3.0, 3.0), (2.0, 2.0), (1.0, -1.0))
     assert layers.table_cells([swapped])[0][9:] == ["3", "2"]
+    channels_last = final_field(lambda x: torch.relu(x.permute(0, 2, 3, 1) * 2).permute(0, 3, 1, 2))
+    assert channels_last.field == final_field(lambda x: x).field and not channels_last.field_uncertain
 
 
 def test_shared_mobilenet_v2_same_padding_matches_torchvision(shared_model):

@@ -15,11 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.attribution.common import logits_of
+from cnnviz.core.attribution.common import batch_plan, logits_of
 from cnnviz.core.attribution.result import Attribution, finished, upsampled
-from cnnviz.core.batching import batch_cap, check_layer, in_batches, item_cost
+from cnnviz.core.batching import check_layer, in_batches, item_cost
 from cnnviz.core.forward import first_tensor, forward_to
 from cnnviz.core.hooks import HookSet, eval_and_frozen
+from cnnviz.core.layers import trace
 from cnnviz.core.loaded_model import LoadedModel
 
 Steps = Generator[tuple[Any, ...], None, Attribution]
@@ -36,7 +37,8 @@ MASK_EPS = 1e-8
 def cam_layers(model: LoadedModel) -> list[str]:
     """Layers a CAM can use, in the order their outputs are made (a module called several times at
     its last call): modules giving a 4-D output with a spatial grid larger than 1×1 (plain
-    containers, whose output is their last child's, left out)."""
+    containers, whose output is their last child's, and channels-last [H, W, C] outputs, such as the
+    layers inside ConvNeXt's blocks, left out)."""
     key = ("cam_layers", tuple(model.input_size))
     if key in model.cache:
         return list(model.cache[key])
@@ -58,6 +60,8 @@ def cam_layers(model: LoadedModel) -> list[str]:
             if id(module) in names:
                 hooks.add(module.register_forward_hook(record))
         model.module(dummy)
+    traced = trace(model)
+    found = [name for name in found if name not in traced or not traced[name].channels_last]
     model.cache[key] = tuple(found)
     return found
 
@@ -174,7 +178,8 @@ def scorecam_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: s
         masks = score_masks(activation[start:stop], size)
         scores[start:stop] = logits_of(model, source * masks[:, None].to(source.dtype))[:, target].float()
 
-    for done in in_batches(count, batch_size, run, cap=batch_cap(item_cost(model, source))):
+    cap, target_s = batch_plan(item_cost(model, source), batch_size)
+    for done in in_batches(count, batch_size, run, cap=cap, target_s=target_s):
         yield done, count
     cam = _weighted(torch.softmax(scores, dim=0), activation)
     return _finished(cam, model, x, "scorecam", target, layer, batch_size=batch_size)

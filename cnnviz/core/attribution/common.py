@@ -5,11 +5,13 @@ removed afterwards), so the model is never changed. Gradient methods attribute t
 (the pre-softmax score).
 """
 
+import math
 from contextlib import nullcontext
 from typing import Any
 
 import torch
 
+from cnnviz.core.batching import ItemCost, batch_cap
 from cnnviz.core.forward import forward_to
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel
@@ -51,3 +53,17 @@ def class_gradient(model: LoadedModel, inputs: torch.Tensor, target: int, *,
         scores = logits[:, target]
         (gradient,) = torch.autograd.grad(scores.sum(), source)
     return gradient.detach(), scores.detach()
+
+
+ATTRIBUTION_BATCH_S = 2.0
+"""Seconds one batch of an attribution method may take when no batch size is given: longer than the
+perturbation panes' :data:`~cnnviz.core.batching.TARGET_BATCH_S`, since a gradient pass over a batch of
+one or two costs several times more per item than a full batch; a cancel still waits at most this."""
+
+
+def batch_plan(cost: ItemCost, batch_size: int | None) -> tuple[int, float]:
+    """(cap, time target in seconds) for :func:`~cnnviz.core.batching.in_batches`: a ``batch_size``
+    asked for is kept (bounded by memory only, never shrunk for time); without one, batches fit in
+    :data:`ATTRIBUTION_BATCH_S`."""
+    target = math.inf if batch_size else ATTRIBUTION_BATCH_S
+    return batch_cap(cost, target_s=target), target

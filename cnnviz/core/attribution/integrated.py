@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnviz.core.attribution.common import class_gradient, logits_of
+from cnnviz.core.attribution.common import batch_plan, class_gradient, logits_of
 from cnnviz.core.attribution.result import REDUCTIONS, Attribution, finished, reduce_channels
-from cnnviz.core.batching import ItemCost, batch_cap, in_batches, item_cost
+from cnnviz.core.batching import ItemCost, in_batches, item_cost
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel
 from cnnviz.core.progress import run_to_end
@@ -101,21 +101,21 @@ def path_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     return alphas, torch.full((n,), 1.0 / n, dtype=torch.float64)
 
 
-def gradient_cap(model: LoadedModel, x: torch.Tensor) -> int:
-    """Most inputs like ``x`` [1, C, H, W] in one batch with gradients (see
-    :func:`~cnnviz.core.batching.batch_cap`), counting :data:`GRADIENT_COST` forward passes per item."""
+def gradient_cap(model: LoadedModel, x: torch.Tensor, batch_size: int | None = None) -> tuple[int, float]:
+    """(cap, time target) of :func:`~cnnviz.core.attribution.common.batch_plan` for inputs like ``x``
+    [1, C, H, W] with gradients, counting :data:`GRADIENT_COST` forward passes per item."""
     cost = item_cost(model, x)
-    return batch_cap(ItemCost(cost.bytes * GRADIENT_COST, cost.seconds * GRADIENT_COST))
+    return batch_plan(ItemCost(cost.bytes * GRADIENT_COST, cost.seconds * GRADIENT_COST), batch_size)
 
 
 def path_gradient_steps(model: LoadedModel, x: torch.Tensor, start: torch.Tensor, target: int,
                         alphas: torch.Tensor, weights: torch.Tensor, *, batch_size: int | None = None,
-                        cap: int | None = None, offset: int = 0,
+                        plan: tuple[int, float] | None = None, offset: int = 0,
                         overall: int | None = None) -> Generator[tuple[int, int], None, torch.Tensor]:
     """Σ_k w_k ∂f(start + α_k (x − start)) / ∂x for the target logit f, over the points in batches of
-    up to ``batch_size`` (None: adaptive) clamped to ``cap``; yields ``(offset + points done,
-    overall)`` after each batch (``overall`` defaults to the number of points) and returns the
-    weighted gradient [C, H, W] (float64, on the model's device)."""
+    up to ``batch_size`` (None: adaptive) within ``plan`` (cap, seconds) of :func:`gradient_cap`;
+    yields ``(offset + points done, overall)`` after each batch (``overall`` defaults to the number
+    of points) and returns the weighted gradient [C, H, W] (float64, on the model's device)."""
     x, start = x.to(model.device), start.to(model.device)
     total = torch.zeros(x.shape[1:], dtype=torch.float64, device=model.device)
     shape = (-1, 1, 1, 1)
@@ -127,7 +127,8 @@ def path_gradient_steps(model: LoadedModel, x: torch.Tensor, start: torch.Tensor
         total.add_((weight * gradient.double()).sum(0))
 
     overall = len(alphas) if overall is None else overall
-    for done in in_batches(len(alphas), batch_size, run, cap=cap):
+    cap, target_s = plan if plan is not None else (None, None)
+    for done in in_batches(len(alphas), batch_size, run, cap=cap, target_s=target_s):
         yield offset + done, overall
     return total
 
@@ -183,7 +184,7 @@ def integrated_gradients_steps(model: LoadedModel, x: torch.Tensor, *, target: i
     alphas, weights = path_rule(rule, steps)
     start = baseline_of(model, x, baseline, seed=seed, blur_sigma=blur_sigma)
     walk = path_gradient_steps(model, x, start, target, alphas, weights, batch_size=batch_size,
-                               cap=gradient_cap(model, x))
+                               plan=gradient_cap(model, x, batch_size))
     gradient = yield from walk
     raw = ((x - start)[0].double() * gradient).float()
     params: dict[str, Any] = {"baseline": baseline, "steps": steps, "rule": rule, "reduce": reduce}

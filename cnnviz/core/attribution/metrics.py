@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cnnviz.core.attribution.common import resolve_target
+from cnnviz.core.attribution.common import batch_plan, resolve_target
 from cnnviz.core.attribution.randomisation import (
     RandomisationProgress,
     RandomisationStep,
@@ -31,7 +31,7 @@ from cnnviz.core.attribution.randomisation import (
 )
 from cnnviz.core.attribution.result import Attribution
 from cnnviz.core.attribution.similarity import spearman, ssim
-from cnnviz.core.batching import ItemCost, batch_cap, forward_batch, in_batches, item_cost
+from cnnviz.core.batching import ItemCost, forward_batch, in_batches, item_cost
 from cnnviz.core.inputs import one_image
 from cnnviz.core.loaded_model import LoadedModel
 from cnnviz.core.progress import ProgressFn, run_to_end
@@ -160,7 +160,8 @@ def _curve_steps(model: LoadedModel, x: torch.Tensor, attribution: MapSource, *,
         probs, _ = forward_batch(model, batch)
         probabilities[first:stop] = probs[:, target].double().cpu().numpy()
 
-    for done in in_batches(steps + 1, batch_size, run, cap=batch_cap(_item_cost(model, x))):
+    cap, target_s = batch_plan(_item_cost(model, x), batch_size)
+    for done in in_batches(steps + 1, batch_size, run, cap=cap, target_s=target_s):
         yield done, steps + 1
     fractions = bounds / order.size
     return Curve(fractions, probabilities, trapezoid(probabilities, fractions), kind, target)

@@ -73,7 +73,8 @@ def _gradient_samples(model: LoadedModel, noisy: torch.Tensor, target: int, base
         total.add_((gradient * gradient if squared else gradient).sum(0))
 
     count = len(noisy)
-    for done in in_batches(count, batch_size, run, cap=gradient_cap(model, noisy[:1])):
+    cap, target_s = gradient_cap(model, noisy[:1], batch_size)
+    for done in in_batches(count, batch_size, run, cap=cap, target_s=target_s):
         yield done, count
     return total
 
@@ -84,13 +85,13 @@ def _integrated_samples(model: LoadedModel, x: torch.Tensor, noisy: torch.Tensor
     baseline of the clean input ``x``: [C, H, W] float64; progress counts path points."""
     alphas, weights = path_rule(ig["rule"], ig["steps"])
     start = baseline_of(model, x, ig["baseline"], seed=ig["seed"])
-    cap = gradient_cap(model, x)
+    plan = gradient_cap(model, x, batch_size)
     total = torch.zeros(x.shape[1:], dtype=torch.float64, device=model.device)
     points = len(alphas)
     for index in range(len(noisy)):
         sample = noisy[index:index + 1]
         gradient = yield from path_gradient_steps(model, sample, start, target, alphas, weights, batch_size=batch_size,
-                                                  cap=cap, offset=index * points, overall=len(noisy) * points)
+                                                  plan=plan, offset=index * points, overall=len(noisy) * points)
         raw = (sample - start)[0].double() * gradient
         total.add_(raw * raw if squared else raw)
     return total

@@ -3,7 +3,8 @@ beside its activation map on the current image (Zeiler & Fergus's filter ↔ act
 
 A filter with 3 input channels shows as an RGB image; other layers show one input channel's slice
 or the L2 norm over input channels. Filters are scaled to [0, 1] by their own min..max or by the
-layer's; the colour bar gives the weight values (per layer) or says that each filter is stretched.
+layer's; the grid's colour bar gives the weight values (per layer) or says that each filter is
+stretched, the enlarged filter's gives its own weight values either way.
 The grid is computed on the compute worker, so layers with thousands of filters keep the window
 responsive.
 """
@@ -40,7 +41,8 @@ class FilterGrid:
     """The filters of ``layer`` drawn for display with ``view``/``channel``/``per`` (see
     :func:`cnnviz.core.filters.filter_images`): raw ``weights`` [out, in, kH, kW], ``images``
     [out, kH, kW] or [out, kH, kW, 3] in [0, 1], the weight range ``layer_range`` the layer's images
-    span, per-filter ``stats``, ``biases`` [out] (None without bias) and the ``atlas`` of the images."""
+    span, each filter's shown range ``ranges`` [out, 2] (:func:`cnnviz.core.filters.view_ranges`),
+    per-filter ``stats``, ``biases`` [out] (None without bias) and the ``atlas`` of the images."""
 
     model: LoadedModel
     layer: str
@@ -50,6 +52,7 @@ class FilterGrid:
     weights: torch.Tensor
     images: np.ndarray
     layer_range: tuple[float, float]
+    ranges: np.ndarray
     stats: list[FilterStats]
     biases: np.ndarray | None
     atlas: Atlas
@@ -67,19 +70,25 @@ def filter_grid(model: LoadedModel, layer: str, view: str, channel: int, per: st
     bias = dict(model.module.named_modules())[layer].bias
     biases = None if bias is None else bias.detach().float().cpu().numpy()
     return FilterGrid(model, layer, view, channel, per, weights, images, layer_range,
-                      filters.stats(weights), biases, make_atlas(images, pad=tile_gap(images.shape[1:3])))
+                      filters.view_ranges(weights, view, channel), filters.stats(weights), biases,
+                      make_atlas(images, pad=tile_gap(images.shape[1:3])))
 
 
-def display_levels(grid: FilterGrid, colormap_name: str) -> tuple[Levels, Levels, str]:
-    """How to colour ``grid``'s [0, 1] images: (image levels, colour-bar values, colour-bar label).
+def display_levels(grid: FilterGrid, colormap_name: str, index: int | None = None) -> tuple[Levels, Levels, str]:
+    """How to colour ``grid``'s [0, 1] images: (image levels, colour-bar values, colour-bar label);
+    for the whole grid, or with ``index`` for filter ``index`` alone.
 
     Per layer the bar shows weight values; with the diverging colormap the levels are widened so
-    that weight 0 sits at its white centre. Per filter the bar runs 0..1 of each filter's own range.
+    that weight 0 sits at its white centre. Per filter the grid's bar runs 0..1 of each filter's own
+    range, filter ``index``'s bar over its own weight values.
     """
-    if grid.per == "filter":
-        return (0.0, 1.0), (0.0, 1.0), "each filter: min → max"
-    low, high = grid.layer_range
     label = "L2 norm" if grid.view == "norm" else "weight"
+    if grid.per == "filter":
+        if index is None:
+            return (0.0, 1.0), (0.0, 1.0), "each filter: min → max"
+        low, high = (float(v) for v in grid.ranges[index])
+        return (0.0, 1.0), (low, high), label
+    low, high = grid.layer_range
     if colormap_name != DIVERGING or grid.view in ("rgb", "norm") or high <= low:
         return (0.0, 1.0), (low, high), label
     bound = max(abs(low), abs(high))
@@ -243,10 +252,10 @@ class FiltersPane(ToolPane):
         index = index if index is not None and index < len(grid.stats) else 0
         self.selected = index
         self.atlas.select(index)
-        levels, bar_values, _label = display_levels(grid, self.colormap.name())
+        levels, bar_values, bar_label = display_levels(grid, self.colormap.name(), index)
         rgb = grid.images.ndim == 4
         self.filter_panel.canvas.set_image(grid.images[index], levels, self.colormap.name())
-        self.filter_panel.canvas.set_colorbar(bar_values, "grey" if rgb else self.colormap.name())
+        self.filter_panel.canvas.set_colorbar(bar_values, "grey" if rgb else self.colormap.name(), bar_label)
         self.filter_panel.set_title(f"Filter {index} of {grid.layer}")
         self.filter_panel.detail.setText("hover for weights")
         bias = None if grid.biases is None else float(grid.biases[index])

@@ -38,7 +38,7 @@ from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request, shrinkable
-from cnnviz.gui.widgets.class_colours import class_counts, class_image, legend_html
+from cnnviz.gui.widgets.class_colours import class_counts, class_image, colours_in_order, legend_html
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
@@ -48,6 +48,9 @@ from cnnviz.gui.widgets.map_view import MapCanvas, MapPanel
 
 FILL_TITLES = {"mean": "Mean (grey)", "zero": "Black", "blur": "Blurred patch", "noise": "Noise"}
 IDLE_TEXT = "Press Run (Ctrl+R) to compute the maps"
+FEATURE_TITLE = "(b) Strongest feature map"
+PROB_TITLE = "(d) Target probability"
+"""Titles of panels (b) and (d) while no maps are shown (with maps they name the layer and class)."""
 MAX_BATCH = 512
 """Largest batch the batch box offers (the core lowers any batch to what fits in memory)."""
 
@@ -135,9 +138,9 @@ class OcclusionPane(RunPane):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.input_panel = MapPanel("Input", zoomable=False)
-        self.feature_panel = MapPanel("(b) Strongest feature map", colorbar=True, zoomable=False)
+        self.feature_panel = MapPanel(FEATURE_TITLE, colorbar=True, zoomable=False)
         self.projection_panel = MapPanel("(c) Its deconvnet projection", zoomable=False)
-        self.prob_panel = MapPanel("(d) Target probability", colorbar=True, zoomable=False)
+        self.prob_panel = MapPanel(PROB_TITLE, colorbar=True, zoomable=False)
         self.class_panel = MapPanel("(e) Most probable class", zoomable=False)
         self.class_panel.detail.setTextFormat(Qt.TextFormat.RichText)
         grid = QGridLayout()
@@ -211,7 +214,9 @@ class OcclusionPane(RunPane):
         if request.model is None or request.x is None or not self.layer:
             return
         self.clear_result()
+        tops, lefts = occlusion.grid(tuple(request.x.shape[-2:]), request.window, request.stride)
         self.start(occlusion.occlusion_job, request, request.model, request.x, text="Occluding…",
+                   planned=len(tops) * len(lefts),
                    target=request.target, window=request.window, stride=request.stride, fill=request.fill,
                    layer=request.layer, batch_size=request.batch_size, seed=request.seed)
 
@@ -224,6 +229,8 @@ class OcclusionPane(RunPane):
             panel.detail.clear()
         self.input_panel.canvas.set_box(None)
         self.input_panel.detail.clear()
+        self.feature_panel.set_title(FEATURE_TITLE)
+        self.prob_panel.set_title(PROB_TITLE)
         self.update_partial()
         self.summary.clear()
         self.reset_progress(IDLE_TEXT)
@@ -368,10 +375,11 @@ class OcclusionPane(RunPane):
         canvas = self.class_panel.canvas
         canvas.overlay = None
         canvas.overlay_item.setLookupTable(None)
-        canvas.overlay_item.setImage(class_image(result.top_class), autoLevels=False, levels=(0, 255))
+        colours = colours_in_order(result.top_class.ravel())
+        canvas.overlay_item.setImage(class_image(result.top_class, colours), autoLevels=False, levels=(0, 255))
         canvas.overlay_item.setOpacity(opacity)
         place_overlay(canvas, result)
-        self.class_panel.detail.setText(legend_html(class_counts(result.top_class), names, "positions"))
+        self.class_panel.detail.setText(legend_html(class_counts(result.top_class), names, colours, "positions"))
 
     @staticmethod
     def _feature_levels(result: OcclusionResult) -> tuple[float, float]:

@@ -224,7 +224,7 @@ class PredictionsPane(QWidget):
             return
         name = model.class_name(target)
         probability = percent(predictions.probability(target)) if predictions is not None else "?"
-        self.target_label.setText(f"target: <b>{escape(name)}</b> (class {target}, p = {probability})")
+        self.target_label.setText(f"target: <b>{escape(name)}</b> (class {target}, p = {escape(probability)})")
         search_index = self.search.findData(target)
         if search_index >= 0:
             self.search.blockSignals(True)

@@ -48,6 +48,12 @@ def progress_text(done: int, total: int, unit: str, elapsed_s: float, rate: bool
     return text
 
 
+def starting_text(planned: int | None, unit: str) -> str:
+    """What the progress shows from a run's start until its first report: "0 / planned unit ·
+    starting…", or "starting…" when the count is not known before the run."""
+    return f"0 / {planned} {unit} · starting…" if planned else "starting…"
+
+
 class RunPane(ToolPane):
     """Base of the panes that run a job; see the module docstring.
 
@@ -100,16 +106,17 @@ class RunPane(ToolPane):
         raise NotImplementedError
 
     def start(self, task: Callable[..., Any], request: Any, *args: Any, text: str = "Running…",
-              **kwargs: Any) -> int:
+              planned: int | None = None, **kwargs: Any) -> int:
         """Run ``task(*args, **kwargs)`` (a generator of ``(done, total, …)`` items or a plain call) on
         the compute worker as the pane's run for ``request``, replacing a running one; returns the
-        run's ident. Its items go to :meth:`on_partial`, its outcome to the other hooks."""
+        run's ident. Its items go to :meth:`on_partial`, its outcome to the other hooks. ``planned``:
+        how many units the run will count, when known before it starts (shown until the first report)."""
         self.run_request = request
         self.outcome = "running"
         self._started_at = time.monotonic()
-        self.progress.setRange(0, 1)
+        self.progress.setRange(0, max(1, planned or 0))
         self.progress.setValue(0)
-        self.progress.setFormat(progress_text(0, 0, self.unit, 0.0))
+        self.progress.setFormat(starting_text(planned, self.unit))
         job = functools.partial(task, *args, **kwargs)
         handle = self.submit(RUN_JOB, text, job, done=lambda result: self._if_current(ident, self.on_done, result))
         ident = handle.ident
@@ -147,12 +154,13 @@ class RunPane(ToolPane):
         return None
 
     def update_partial(self) -> None:
-        """Show "PARTIAL — done of total unit (state)" while the result shown is incomplete."""
+        """Show "PARTIAL — done of total unit (state)" while the result shown is incomplete and no run
+        is filling it in (the progress bar tells how far a running one is)."""
         progress = self.partial_progress()
-        if progress is None or progress[0] >= progress[1]:
+        if progress is None or progress[0] >= progress[1] or self.outcome == "running":
             self.partial_label.hide()
             return
-        state = self.outcome if self.outcome in ("cancelled", "failed", "running") else "stopped"
+        state = self.outcome if self.outcome in ("cancelled", "failed") else "stopped"
         self.partial_label.setText(f"PARTIAL — {progress[0]} of {progress[1]} {self.unit} ({state})")
         self.partial_label.show()
 

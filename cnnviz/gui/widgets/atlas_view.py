@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
 from cnnviz.core.atlas import Atlas
+from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.colormaps import colormap
 from cnnviz.gui.widgets.image_view import BACKGROUND
 from cnnviz.gui.widgets.pointer import PointerReports
@@ -25,8 +26,11 @@ COLORBAR_WIDTH = 14
 
 
 def make_colorbar() -> pg.ColorBarItem:
-    """A read-only vertical colour bar (no handles, no colormap menu) for a graphics layout."""
-    return pg.ColorBarItem(width=COLORBAR_WIDTH, interactive=False, colorMapMenu=False)
+    """A read-only vertical colour bar (no handles, no colormap menu) for a graphics layout; its
+    ticks give the values (:func:`~cnnviz.gui.widgets.axes.plain_axes`)."""
+    colorbar = pg.ColorBarItem(width=COLORBAR_WIDTH, interactive=False, colorMapMenu=False)
+    plain_axes(colorbar)
+    return colorbar
 
 
 def show_colorbar(colorbar: pg.ColorBarItem | None, values: tuple[float, float], colormap_name: str,

@@ -3,6 +3,9 @@
 :func:`layer_choices` lists every module the forward pass calls (leaf layers and blocks such as
 ResNet's ``layer3.1``) whose output is a vector [C] or a stack of maps [C, H, W], in call order; it
 runs a traced forward pass the first time (cached on the model), so call it off the GUI thread.
+Channels-last outputs [H, W, C] (the permute, LayerNorm, Linear and GELU layers inside ConvNeXt's
+blocks) are not offered: the tool panes read the first axis as channels. The Architecture table
+lists them; their block's depthwise convolution and the block itself give [C, H, W] maps.
 """
 
 from dataclasses import dataclass
@@ -48,14 +51,15 @@ class LayerChoice:
 
 
 def layer_choices(model: LoadedModel) -> list[LayerChoice]:
-    """Every called module with a [C] or [C, H, W] output, in forward order (containers first)."""
+    """Every called module with a [C] or [C, H, W] output, in forward order (containers first);
+    channels-last [H, W, C] outputs are left out."""
     traced = layers.trace(model)
     modules = dict(model.module.named_modules())
     scores = _class_score_layers(traced, modules, len(model.categories))
     return [LayerChoice(name, type(modules[name]).__name__, tuple(entry.output_shape), entry.calls,
                         name in scores)
             for name, entry in traced.items()
-            if entry.output_shape is not None and len(entry.output_shape) in (1, 3)]
+            if entry.output_shape is not None and len(entry.output_shape) in (1, 3) and not entry.channels_last]
 
 
 def conv_choices(model: LoadedModel) -> list[LayerChoice]:

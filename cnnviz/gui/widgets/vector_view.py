@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.widgets.atlas_view import SELECTION_COLOUR
+from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.image_view import BACKGROUND
 from cnnviz.gui.widgets.pointer import PointerReports
 
@@ -35,6 +36,7 @@ class VectorView(PointerReports, pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=BACKGROUND)
         self.plot_item = self.getPlotItem()
+        plain_axes(self.plot_item)
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
         self.plot_item.invertY(True)

@@ -102,3 +102,35 @@ def test_arrow_keys_step_through_the_filters(loaded_window, show_pane, mouse, qt
     assert loaded_window.state.channel == 5
     qtbot.keyClick(pane.atlas, Qt.Key.Key_Down)
     assert loaded_window.state.channel == 5 + pane.atlas.atlas.columns
+
+
+def tick_labels(axis) -> tuple[list[float], list[str]]:
+    """The tick values of ``axis`` over its range and the labels it draws for them."""
+    low, high = axis.range
+    values, labels = [], []
+    for spacing, ticks in axis.tickValues(low, high, 200):
+        values += ticks
+        labels += axis.tickStrings(ticks, axis.autoSIPrefixScale * axis.scale, spacing)
+    return values, labels
+
+
+def test_colour_bars_give_the_weights_in_readable_ticks(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "filters")
+    weights = filters.weights(loaded_window.state.model, "features.conv1")
+    pane.choose_channel(6)
+    qtbot.waitUntil(lambda: pane.selected == 6 and pane.settled)
+    low, high = float(weights[6, 0].min()), float(weights[6, 0].max())
+    assert pane.filter_panel.canvas.colorbar.levels() == pytest.approx((low, high))
+    assert pane.filter_panel.canvas.colorbar.axis.labelText == "weight"
+    pick_layer(pane, "features.conv2")
+    choose(pane.view_combo, "norm")
+    choose(pane.scale_combo, "layer")
+    qtbot.waitUntil(lambda: pane.settled and pane.grid.layer == "features.conv2" and pane.grid.per == "layer"
+                    and pane.grid.view == "norm")
+    norms = filters.weights(loaded_window.state.model, "features.conv2").norm(dim=1)
+    assert pane.atlas.colorbar.levels() == pytest.approx((float(norms.min()), float(norms.max())))
+    for axis in (pane.atlas.colorbar.axis, pane.filter_panel.canvas.colorbar.axis):
+        assert "(x" not in axis.labelString() and axis.labelText == "L2 norm"
+        values, labels = tick_labels(axis)
+        assert len(values) >= 2 and [float(label) for label in labels] == pytest.approx(values)
+        assert all(float(norms.min()) - 0.1 <= value <= float(norms.max()) + 0.1 for value in values)

@@ -4,10 +4,14 @@ image gives equal probabilities at quarter turns, exports are written, no hooks 
 import time
 
 import numpy as np
+import pyqtgraph as pg
+import pytest
+from colour_difference import smallest_difference
 from PIL import Image
 
 from cnnviz.core import invariance
 from cnnviz.core.hooks import hook_count
+from cnnviz.core.models import class_name
 from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
 
@@ -154,3 +158,61 @@ def test_range_boxes_are_bounded_and_too_many_values_are_refused_with_a_message(
     assert row.from_spin.minimum() == 0.01  # scale 0 cannot be entered
     row.kind_combo.setCurrentIndex(row.kind_combo.findData("horizontal"))
     assert (row.from_spin.minimum(), row.to_spin.maximum()) == (-28, 28)
+
+
+def test_legends_beside_the_plots_name_each_curves_target_and_hover_text_fits(loaded_window, show_pane, settle,
+                                                                              qtbot):
+    loaded_window.resize(1000, 700)
+    pane = show_pane(loaded_window, "invariance")
+    first = run(pane, qtbot)
+    loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
+    settle(loaded_window)
+    other = 5 if first.target != 5 else 7
+    loaded_window.controller.choose_target(other)
+    second = run(pane, qtbot, add=True)
+    run(pane, qtbot, add=True)
+    assert (first.target, second.target) == (first.target, other)
+    legends = [item for item in pane.plots.scene().items() if isinstance(item, pg.LegendItem) and item.isVisible()]
+    boxes = [plot.vb.sceneBoundingRect() for plot in pane.plots.all_plots]
+    assert not [legend for legend in legends for box in boxes if legend.sceneBoundingRect().intersects(box)]
+    names = [class_name(first.classes, target) for target in (first.target, other)]
+    legend = pane.curve_legend.text().replace("&nbsp;", " ")
+    for number, (curve, name) in enumerate(zip(pane.curves, names + names[1:]), 1):
+        assert f"#{number} {curve.name}: target <b>{name}</b>" in legend
+    assert "━━━ features.relu1" in legend and "╍╍╍ classifier.relu4" in legend
+    pane.hover_index(4)
+    label = pane.hover_panel.hover_label
+    text = label.text()
+    assert f"p({names[0]}) = {first.prob[4]:.4f}" in text and f"p({names[1]}) = {second.prob[4]:.4f}" in text
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+    assert label.width() >= label.minimumSizeHint().width()
+
+
+def test_top1_classes_of_all_curves_get_distinct_colours(loaded_window, show_pane, settle, qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    run(pane, qtbot)
+    loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
+    settle(loaded_window)
+    run(pane, qtbot, add=True)
+    fills: dict[int, set[str]] = {}
+    for curve, items in zip(pane.curves, pane.plots.items):
+        brushes = items["classes"].data["brush"]
+        for index, brush in zip(curve.result.top_class, brushes):
+            fills.setdefault(int(index), set()).add(brush.color().name())
+    assert len(fills) >= 3 and all(len(colours) == 1 for colours in fills.values())
+    assert smallest_difference([colours.pop() for colours in fills.values()]) >= 19
+
+
+def test_the_distance_axis_reads_in_its_own_values(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    pane.relative_check.setChecked(True)
+    pane.set_values(0, 4, 2)
+    result = run(pane, qtbot)
+    axis = pane.plots.distance_plot.getAxis("left")
+    assert 0 < max(float(values.max()) for values in result.relative_distance.values()) < 1
+    qtbot.waitUntil(lambda: 0 < axis.range[1] < 1)  # the view fits the curves on its next paint
+    low, high = axis.range
+    assert "(x" not in axis.labelString() and axis.labelText == "relative distance"
+    for spacing, ticks in axis.tickValues(low, high, 200):
+        labels = axis.tickStrings(ticks, axis.autoSIPrefixScale * axis.scale, spacing)
+        assert [float(label) for label in labels] == pytest.approx(ticks, abs=spacing * 1e-3)

@@ -5,9 +5,12 @@ import time
 
 import numpy as np
 from PIL import Image
+from PySide6.QtGui import QColor
 
 from cnnviz.core import deconv, occlusion
 from cnnviz.core.hooks import hook_count
+from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets.class_colours import PALETTE
 from cnnviz.gui.widgets.figure_export import PNG_ONLY
 from cnnviz.gui.widgets.image_view import image_array
 
@@ -91,6 +94,43 @@ def test_cancel_keeps_a_partial_result_marked_partial(loaded_window, show_pane, 
                              layer="features.relu3")
     np.testing.assert_allclose(flat[computed], full.prob.reshape(-1)[computed], rtol=1e-5, atol=1e-6)
     assert hook_count(model.module) == 0
+
+
+def test_a_normal_run_shows_its_progress_and_no_partial_banner(loaded_window, show_pane, qtbot, monkeypatch):
+    monkeypatch.setattr(occlusion, "occlusion_job", slowed(occlusion.occlusion_job))
+    pane = show_pane(loaded_window, "occlusion")
+    pane.batch_spin.setValue(4)
+    pane.run()
+    assert pane.progress.format() == "0 / 121 positions · starting…" and pane.progress.maximum() == 121
+    qtbot.waitUntil(lambda: pane.result is not None and pane.result.done >= 8, timeout=30_000)
+    assert pane.running and not pane.result.complete and not pane.partial_label.isVisible()
+    assert pane.progress.format().startswith(f"{pane.progress.value()} / 121 positions · ")
+    qtbot.waitUntil(lambda: not pane.running, timeout=60_000)
+    assert pane.result.complete and not pane.partial_label.isVisible()
+
+
+def test_a_new_model_puts_back_the_titles_without_a_class(loaded_window, show_pane, settle, qtbot):
+    pane = show_pane(loaded_window, "occlusion")
+    result = run_to_end(pane, qtbot)
+    name = loaded_window.state.model.class_name(result.target)
+    assert pane.prob_panel.title.text() == f"<b>(d) Probability of {name}</b>"
+    assert pane.feature_panel.title.text().startswith("<b>(b) features.relu3, map ")
+    loaded_window.controller.load_model(ModelSpec())
+    settle(loaded_window)
+    qtbot.waitUntil(lambda: pane.settled)
+    assert pane.result is None and name not in pane.prob_panel.title.text()
+    assert pane.prob_panel.title.text() == "<b>(d) Target probability</b>"
+    assert pane.feature_panel.title.text() == "<b>(b) Strongest feature map</b>"
+
+
+def test_the_class_map_colours_its_classes_apart_in_order_of_appearance(loaded_window, show_pane, qtbot):
+    pane = show_pane(loaded_window, "occlusion")
+    result = run_to_end(pane, qtbot)
+    order = list(dict.fromkeys(int(c) for c in result.top_class.ravel()))
+    shown = pane.class_panel.canvas.overlay_item.image
+    for rank, index in enumerate(order):
+        assert (shown[result.top_class == index] == QColor(PALETTE[rank]).getRgb()).all()
+        assert f"color:{PALETTE[rank]}" in pane.class_panel.detail.text()
 
 
 def test_a_new_target_class_runs_again(loaded_window, show_pane, qtbot):

@@ -2,6 +2,8 @@
 
 import math
 
+from PySide6.QtGui import QTextDocument
+
 from cnnviz.core import images
 from cnnviz.gui.panes.predictions import PROBABILITY_ROLE, percent
 from cnnviz.gui.runtime.controller import NON_FINITE_WARNING
@@ -54,3 +56,15 @@ def test_non_finite_outputs_show_a_warning_and_no_numbers(window, settle, tmp_pa
     bars = [pane.table.item(row, 1) for row in range(pane.table.rowCount())]
     assert bars and all(not math.isfinite(bar.data(PROBABILITY_ROLE)) for bar in bars)
     assert not grab(pane).isNull()  # painting NaN bars no longer raises
+
+
+def test_the_target_line_shows_a_tiny_probability_whole(loaded_window):
+    pane = loaded_window.panes["predictions"]
+    probabilities = loaded_window.state.predictions.probabilities
+    target = int(probabilities.argmin())
+    assert percent(float(probabilities[target])) == "<0.01%"
+    loaded_window.controller.choose_target(target)
+    shown = QTextDocument()
+    shown.setHtml(pane.target_label.text())
+    name = loaded_window.state.model.class_name(target)
+    assert shown.toPlainText() == f"target: {name} (class {target}, p = <0.01%)"

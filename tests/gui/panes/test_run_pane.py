@@ -95,13 +95,33 @@ def test_cancel_keeps_the_partial_result_marked_partial(pane, qtbot):
     gate = threading.Event()
     pane.start(counting, "slow", 5, gate)
     qtbot.waitUntil(lambda: pane.shown == (1, 5), timeout=TIMEOUT_MS)
-    assert pane.partial_label.text() == "PARTIAL — 1 of 5 items (running)" and pane.partial_label.isVisibleTo(pane)
+    assert not pane.partial_label.isVisibleTo(pane)  # running: the progress bar tells how far it is
     pane.cancel_button.click()
     gate.set()
     qtbot.waitUntil(lambda: not pane.running, timeout=TIMEOUT_MS)
     assert pane.cancelled and pane.results == [] and pane.ended == 1
     assert pane.shown[0] < 5 and pane.partial_label.isVisibleTo(pane)
     assert pane.partial_label.text() == f"PARTIAL — {pane.shown[0]} of 5 items (cancelled)"
+
+
+def test_the_progress_says_starting_until_the_first_report(pane, qtbot):
+    gate = threading.Event()
+
+    def held(steps: int):
+        gate.wait(5)
+        yield from counting(steps)
+
+    pane.start(held, "held", 3)
+    qtbot.wait(50)
+    assert pane.progress.format() == "starting…" and pane.progress.value() == 0
+    gate.set()
+    qtbot.waitUntil(lambda: not pane.running, timeout=TIMEOUT_MS)
+    gate.clear()
+    pane.start(held, "planned", 3, planned=3)
+    assert pane.progress.format() == "0 / 3 items · starting…" and pane.progress.maximum() == 3
+    gate.set()
+    qtbot.waitUntil(lambda: not pane.running, timeout=TIMEOUT_MS)
+    assert pane.progress.format().startswith("3 / 3 items · ")
 
 
 def test_an_error_shows_and_a_retry_runs(pane, qtbot):

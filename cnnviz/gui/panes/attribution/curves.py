@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from cnnviz.gui.panes.attribution.jobs import PanelResult
+from cnnviz.gui.widgets.axes import plain_axes
 
 KINDS = ("deletion", "insertion", "randomisation")
 """The curves of a result, in the order of the plots."""
@@ -17,6 +18,7 @@ KINDS = ("deletion", "insertion", "randomisation")
 
 def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
+    plain_axes(plot)
     plot.setTitle(title, color="#222", size="10pt")
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox
 from cnnviz.core import top_patches
 from cnnviz.core.scan import ScanIndex, UnitStats
 from cnnviz.gui.runtime import settings_store
+from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.image_view import BACKGROUND
 from cnnviz.gui.widgets.layouts import option_row, wrapped_label
 
@@ -31,6 +32,7 @@ def unit_list(channels: np.ndarray, limit: int = 200) -> str:
 
 def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     plot = pg.PlotWidget(background=BACKGROUND, title=title)
+    plain_axes(plot)
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
     plot.setMenuEnabled(False)

@@ -210,6 +210,7 @@ class DreamPane(RunPane):
         if model is not None:
             names = [model.class_name(i) for i in range(len(model.categories))]
             self.controls.set_classes(names, self.state.target)
+        self._update_buttons()
 
     def apply_settings(self) -> None:
         """Swap a new config of the controls into the running dream (read from its next step)."""
@@ -332,6 +333,7 @@ class DreamPane(RunPane):
         self.stop_run()
         self.current = self.origin = self._latest = None
         self.plots.note_earlier()
+        self._update_buttons()
 
     def _guide_tensor(self, model: LoadedModel | None) -> torch.Tensor | None:
         """The guide image preprocessed for ``model``, made again only when either changes."""

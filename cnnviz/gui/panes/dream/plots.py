@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from cnnviz.core.dream import DreamConfig, DreamStep
 from cnnviz.gui.panes.dream.settings_used import StepSetting, change_label, run_label, setting_label, step_setting
+from cnnviz.gui.widgets.axes import plain_axes
 
 LEGEND_ROWS = 3
 """Runs listed per legend column before another column starts (keeps the legend short)."""
@@ -131,6 +132,7 @@ class RunCurves:
 
 def _plot(title: str, left: str, legend: bool) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
+    plain_axes(plot)
     plot.setTitle(title, color="#222", size="10pt")
     plot.setLabel("left", left)
     plot.setLabel("bottom", "step")

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
+from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.class_colours import class_colour
 
 POINT_SIZE = 5
@@ -116,6 +117,7 @@ class MapView(QWidget):
         self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.box = SelectBox()
         self.plot = pg.PlotWidget(viewBox=self.box)
+        plain_axes(self.plot)
         self.plot.setMinimumSize(120, 160)
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")

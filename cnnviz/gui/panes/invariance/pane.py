@@ -6,8 +6,9 @@ a centre crop, and the layers whose feature vectors are compared (default: the f
 the penultimate layer). "Run" plots, one point per value, the target-class probability, the top-1
 class (a strip of coloured markers, with a legend) and the distance ‖f(T(x)) − f(x)‖ per layer
 (or relative to ‖f(x)‖). "Add current image" keeps the curves shown and adds one for the current
-image (one colour per image, as the paper's five images). Hovering a plot shows the values there and
-the transformed input. The curves run on the compute worker
+image (one colour per image, as the paper's five images). The legends sit beside the plots, never
+over the curves: each image with its own target class, each layer with its pen style. Hovering a
+plot shows the values there and the transformed input. The curves run on the compute worker
 (:func:`cnnviz.core.invariance.curve_steps`) with Run/Cancel, progress and PARTIAL from
 :class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: PNG and CSV.
 """
@@ -38,11 +39,13 @@ from cnnviz.gui.panes.invariance.plots import (
     Curve,
     InvariancePlots,
     class_counts,
+    curve_colours,
+    legend_html,
     style_name,
 )
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
-from cnnviz.gui.widgets.class_colours import legend_html
+from cnnviz.gui.widgets.class_colours import legend_html as class_legend_html
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.layer_picker import layer_choices
@@ -106,9 +109,10 @@ class InvariancePane(RunPane):
     def _build_figure(self) -> None:
         self.plots = InvariancePlots()
         self.hover_panel = HoverPanel()
-        self.class_legend = QLabel()
-        self.class_legend.setWordWrap(True)
-        self.class_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.curve_legend, self.class_legend = QLabel(), QLabel()
+        for label in (self.curve_legend, self.class_legend):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         header = QHBoxLayout()
@@ -117,7 +121,7 @@ class InvariancePane(RunPane):
         body = QHBoxLayout()
         body.addWidget(self.plots, 1)
         body.addWidget(self.hover_panel)
-        self.make_figure(self._export_name, dict, header, body, self.class_legend, stretch=1)
+        self.make_figure(self._export_name, dict, header, self.curve_legend, body, self.class_legend, stretch=2)
 
     def _display_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -136,7 +140,7 @@ class InvariancePane(RunPane):
         self.add_button.clicked.connect(self.add_image)
         self.clear_button.clicked.connect(self.clear_curves)
         self.relative_check.toggled.connect(lambda _on: self._redraw())
-        self.csv_button.clicked.connect(self.export_csv)
+        self.csv_button.clicked.connect(lambda: self.export_csv())
         self.plots.scene().sigMouseMoved.connect(self._mouse_moved)
         self.state.model_changed.connect(self._model_reset)
         self.state.target_changed.connect(self._target_changed)
@@ -200,6 +204,7 @@ class InvariancePane(RunPane):
         self.curves = []
         self._open_curve = False
         self.plots.clear_curves()
+        self.curve_legend.clear()
         self.class_legend.clear()
         self.hover_panel.clear()
         self.summary.setText("Press Run (Ctrl+R) to plot the curves of the current image.")
@@ -294,7 +299,8 @@ class InvariancePane(RunPane):
             target=self.state.target if self.state.target >= 0 else None, crop=self.crop_check.isChecked(),
             name=name, colour=IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)])
         self._open_curve = False
-        self.start(invariance.curve_steps, request, model, x, text="Transforming…", kind=request.kind,
+        self.start(invariance.curve_steps, request, model, x, text="Transforming…",
+                   planned=len(request.values), kind=request.kind,
                    values=np.array(request.values), layers=list(request.layers), target=request.target,
                    batch_size=None, crop=request.crop)
 
@@ -323,14 +329,15 @@ class InvariancePane(RunPane):
     def _redraw(self) -> None:
         if not self.curves:
             return
-        kind = self.kind_of_curves()
-        layer_order = self.plots.draw(self.curves, kind, self.relative_check.isChecked())
-        self.class_legend.setText("Top-1 class: " + legend_html(class_counts(self.curves),
-                                                                self.curves[0].result.classes))
-        styles = ", ".join(f"{name} {style_name(i)}" for i, name in enumerate(layer_order))
+        kind, relative = self.kind_of_curves(), self.relative_check.isChecked()
+        colours = curve_colours(self.curves)
+        layer_order = self.plots.draw(self.curves, kind, relative, colours)
+        self.curve_legend.setText(legend_html(self.curves, layer_order, relative))
+        self.class_legend.setText("Top-1 class: " + class_legend_html(class_counts(self.curves),
+                                                                      self.curves[0].result.classes, colours))
         latest = self.curves[-1].result
         self.summary.setText(f"{len(self.curves)} image(s), {KIND_TITLES[kind].lower()}"
-                             f"{' with centre crop' if latest.crop else ''}; layers: {styles}")
+                             f"{' with centre crop' if latest.crop else ''}")
         self.export.set_enabled(True)
         self.csv_button.setEnabled(True)
         if self._hover_index is not None:

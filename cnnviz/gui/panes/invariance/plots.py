@@ -3,24 +3,33 @@
 :class:`InvariancePlots` stacks the three plots (x axes linked): one line per image for the target
 probability, one line per image and compared layer for the distance (colour: the image, pen style:
 the layer) and a strip of class-coloured markers per image for the top-1 class; a dashed cursor marks
-the value hovered. :func:`curve_text` describes one image's curves at a value.
+the value hovered. The legend is not drawn over the plots: :func:`legend_html` gives it as text (each
+image with its own target class, each layer with a sample of its pen style) for a label beside them.
 """
 
 from dataclasses import dataclass
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.core import invariance
 from cnnviz.core.invariance import InvarianceResult
-from cnnviz.gui.widgets.class_colours import class_colour
+from cnnviz.core.models import class_name
+from cnnviz.gui.widgets.axes import plain_axes
+from cnnviz.gui.widgets.class_colours import colours_in_order
 
 KIND_TITLES = {"rotation": "Rotation", "vertical": "Vertical shift", "horizontal": "Horizontal shift",
                "scale": "Scale"}
 LAYER_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 """Pen style of each compared layer's distance curve, in list order (repeating)."""
+LAYER_SAMPLES = ("━━━", "╍╍╍", "┅┅┅", "━·━")
+"""A text sample of each :data:`LAYER_STYLES` pen, for the legend."""
+MARKER_PEN = "#444"
+"""Outline of the top-1 class markers (their fill is the class colour)."""
 IMAGE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 """Line colour of each image's curves, in the order the images were added (repeating)."""
 
@@ -37,6 +46,35 @@ class Curve:
 def style_name(index: int) -> str:
     """The name of the pen style of the compared layer at ``index`` (see :data:`LAYER_STYLES`)."""
     return ("solid", "dashed", "dotted", "dash-dotted")[index % len(LAYER_STYLES)]
+
+
+def curve_colours(curves: list[Curve]) -> dict[int, QColor]:
+    """The colour of each top-1 class of ``curves``, in order of first appearance (image by image,
+    value by value): the first classes shown never share a colour, and a curve filling in keeps them."""
+    return colours_in_order(int(c) for curve in curves for c in curve.result.top_class)
+
+
+def unbroken(text: str) -> str:
+    """``text`` escaped for HTML, its spaces not breaking (a legend entry wraps only between entries)."""
+    return escape(text).replace(" ", "&nbsp;")
+
+
+def legend_html(curves: list[Curve], layer_order: list[str], relative: bool) -> str:
+    """The legend of ``curves`` as HTML: each image (colour, number, name, its target class, "partial"
+    while incomplete) and, when layers are compared, each layer's pen-style sample."""
+    images = []
+    for index, curve in enumerate(curves):
+        target = class_name(curve.result.classes, curve.result.target)
+        partial = " (partial)" if not curve.result.complete else ""
+        images.append(f"<span style='color:{curve.colour}'>━━</span>&nbsp;#{index + 1}&nbsp;{unbroken(curve.name)}:"
+                      f"&nbsp;target&nbsp;<b>{unbroken(target)}</b>{unbroken(partial)}")
+    text = " &nbsp; ".join(images)
+    if layer_order:
+        what = "relative distance" if relative else "distance ‖f(T(x)) − f(x)‖"
+        layers = " &nbsp; ".join(f"{LAYER_SAMPLES[i % len(LAYER_SAMPLES)]}&nbsp;{unbroken(name)}"
+                                 for i, name in enumerate(layer_order))
+        text += f"<br>Layers ({what}): {layers}"
+    return text
 
 
 def class_counts(curves: list[Curve]) -> dict[int, int]:
@@ -63,14 +101,11 @@ class InvariancePlots(pg.GraphicsLayoutWidget):
         for row, stretch in enumerate((3, 3, 1)):
             self.ci.layout.setRowStretchFactor(row, stretch)
         for plot in self.all_plots:
+            plain_axes(plot)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").setWidth(60)
             if plot is not self.prob_plot:
                 plot.setXLink(self.prob_plot)
-        legend_style = {"offset": (-10, 10), "brush": pg.mkBrush(255, 255, 255, 220),
-                        "pen": pg.mkPen("#bbb"), "labelTextColor": "#222"}
-        self.prob_legend = self.prob_plot.addLegend(**legend_style)
-        self.distance_legend = self.distance_plot.addLegend(**legend_style)
         self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
                         for _ in range(3)]
         for plot, cursor in zip(self.all_plots, self.cursors):
@@ -85,13 +120,11 @@ class InvariancePlots(pg.GraphicsLayoutWidget):
         return self.prob_plot, self.distance_plot, self.class_plot
 
     def clear_curves(self) -> None:
-        """Remove every curve, legend entry and class tick; hide the cursor."""
+        """Remove every curve and class tick; hide the cursor."""
         self.items = []
         for plot in self.all_plots:
             for item in list(plot.listDataItems()):
                 plot.removeItem(item)
-        for legend in (self.prob_legend, self.distance_legend):
-            legend.clear()
         self.show_cursor(None)
         self.class_plot.getAxis("left").setTicks([[]])
 
@@ -111,40 +144,34 @@ class InvariancePlots(pg.GraphicsLayoutWidget):
                 return float(plot.vb.mapSceneToView(scene_pos).x())
         return None
 
-    def draw(self, curves: list[Curve], kind: str, relative: bool) -> list[str]:
+    def draw(self, curves: list[Curve], kind: str, relative: bool, colours: dict[int, QColor]) -> list[str]:
         """Draw ``curves`` (the first ones drawn before are updated, new ones added) of transform
-        ``kind``, distances ``relative`` to ‖f(x)‖ or not; returns the layers in legend order."""
+        ``kind``, distances ``relative`` to ‖f(x)‖ or not, top-1 classes in ``colours``
+        (:func:`curve_colours`); returns the compared layers in legend order."""
         unit = invariance.UNITS[kind]
         for plot in self.all_plots:
             plot.setLabel("bottom", f"{KIND_TITLES[kind].lower()} ({unit})")
-        self.distance_plot.setLabel("left", "relative distance" if relative else "‖f(T(x)) − f(x)‖")
+        self.distance_plot.setLabel("left", "relative distance" if relative else "distance")
         self.items += [{} for _ in range(len(curves) - len(self.items))]
         layer_order = list(dict.fromkeys(name for curve in curves for name in curve.result.distance))
         for index, (curve, items) in enumerate(zip(curves, self.items)):
-            self._draw_curve(index, curve, items, layer_order, relative)
+            self._draw_curve(index, curve, items, layer_order, relative, colours)
         self.class_plot.getAxis("left").setTicks([[(i, f"#{i + 1}") for i in range(len(curves))]])
-        self.distance_legend.clear()
-        for index, name in enumerate(layer_order):
-            sample = pg.PlotDataItem(pen=pg.mkPen("#555", width=2, style=LAYER_STYLES[index % len(LAYER_STYLES)]))
-            self.distance_legend.addItem(sample, name)
         self.class_plot.setYRange(-0.6, len(curves) - 0.4, padding=0)
         return layer_order
 
     def _draw_curve(self, index: int, curve: Curve, items: dict[str, object], layer_order: list[str],
-                    relative: bool) -> None:
+                    relative: bool, colours: dict[int, QColor]) -> None:
         result = curve.result
-        label = f"#{index + 1} {curve.name}" + ("" if result.complete else " (partial)")
         if "prob" not in items:
             items["prob"] = self.prob_plot.plot(pen=pg.mkPen(curve.colour, width=2), symbol="o", symbolSize=5,
-                                                symbolBrush=curve.colour, symbolPen=None, name=label)
-            items["classes"] = pg.ScatterPlotItem(symbol="s", size=9, pen=pg.mkPen(curve.colour))
+                                                symbolBrush=curve.colour, symbolPen=None)
+            items["classes"] = pg.ScatterPlotItem(symbol="s", size=9, pen=pg.mkPen(MARKER_PEN))
             self.class_plot.addItem(items["classes"])
-        else:
-            self.prob_legend.getLabel(items["prob"]).setText(label)
         items["prob"].setData(result.values, result.prob, connect="finite")
         done = result.top_class >= 0
         items["classes"].setData(x=result.values[done], y=np.full(int(done.sum()), index),
-                                 brush=[pg.mkBrush(class_colour(int(c))) for c in result.top_class[done]])
+                                 brush=[pg.mkBrush(colours[int(c)]) for c in result.top_class[done]])
         for name in result.distance:
             key = f"distance:{name}"
             style = LAYER_STYLES[layer_order.index(name) % len(LAYER_STYLES)]
