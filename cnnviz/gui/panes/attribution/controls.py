@@ -121,6 +121,7 @@ class CompareControls(QWidget):
         self.check_box_area = QWidget()
         grid = QGridLayout(self.check_box_area)
         grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(2)
         columns = 4
         for number, (method, box) in enumerate(self.checks.items()):
             box.setToolTip(f"Show {method_title(method)} (at most {MAX_PANELS} methods)")
