@@ -60,30 +60,35 @@ def _scores(output: Any) -> torch.Tensor | None:
         return None
 
 
+def _modules_named(model: LoadedModel, names: list[str]) -> dict[str, nn.Module]:
+    """Every submodule of the model by name; KeyError naming those of ``names`` it does not have."""
+    modules = dict(model.module.named_modules())
+    missing = [n for n in names if not n or n not in modules]
+    if missing:
+        raise KeyError(f"no layer called {', '.join(map(repr, missing))} in {model.name}")
+    return modules
+
+
 def forward_to(model: LoadedModel, x: torch.Tensor, *, layers: str | Sequence[str],
                stop_early: bool = True, keep_graph: bool = False, detach_rest: bool = False,
                reduce: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
                grads_to_outputs: bool = False) -> LayerOutputs:
     """Outputs of ``layers`` (one name or several) for input ``x`` [N, C, H, W], in one forward pass.
 
-    ``stop_early`` ends the pass once every layer has run once (then ``logits`` is None; for a
-    module called several times pass False to get its last call). ``keep_graph`` runs with autograd
-    on and keeps each output's graph (for a backward pass to the input); otherwise the pass runs
-    under ``no_grad`` and outputs are detached. ``detach_rest`` (with a full pass) hands the rest of
-    the network detached copies, so no graph is recorded after the layers. The pass runs in eval
-    mode with frozen parameters (both restored after; gradients reach only ``x``).
-    ``reduce(name, output)`` (without ``keep_graph``) is applied to each output as soon as the layer
-    returns it, and its result kept instead of a copy (a scan keeps per-channel maxima, not maps).
-    ``grads_to_outputs`` (with ``keep_graph`` and a full pass) keeps the layers' own output tensors,
-    so that gradients of the logits reach them (CAMs), and hands the rest of the network a copy, so
-    in-place operations after a layer leave its kept output unchanged.
-    Raises KeyError for a name that is not a submodule or that the forward pass did not call.
+    ``stop_early`` ends the pass once every layer has run once (then ``logits`` is None; for a module called
+    several times pass False to get its last call). ``keep_graph`` runs with autograd on and keeps each
+    output's graph (for a backward pass to the input); otherwise the pass runs under ``no_grad`` and outputs
+    are detached. ``detach_rest`` (with a full pass) hands the rest of the network detached copies, so no
+    graph is recorded after the layers. The pass runs in eval mode with frozen parameters (both restored
+    after; gradients reach only ``x``). ``reduce(name, output)`` (without ``keep_graph``) is applied to each
+    output as soon as the layer returns it, and its result kept instead of a copy (a scan keeps per-channel
+    maxima). ``grads_to_outputs`` (with ``keep_graph`` and a full pass) keeps the layers' own outputs, so
+    gradients of the logits reach them (CAMs), and hands the rest of the network a copy, so in-place
+    operations after a layer leave its kept output unchanged. Raises KeyError for a name that is not a
+    submodule or that the forward pass did not call.
     """
     names = [layers] if isinstance(layers, str) else list(layers)
-    modules = dict(model.module.named_modules())
-    missing = [n for n in names if not n or n not in modules]
-    if missing:
-        raise KeyError(f"no layer called {', '.join(map(repr, missing))} in {model.name}")
+    modules = _modules_named(model, names)
     wanted = set(names)
     outputs: dict[str, torch.Tensor] = {}
 
