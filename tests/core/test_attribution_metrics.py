@@ -192,7 +192,7 @@ def reset_by_hand(model, groups, seed):
 def test_randomisation_destroys_the_gradcam_map_of_the_bundled_model(bundled, boot, boot_cam):
     before = {k: v.clone() for k, v in bundled.module.state_dict().items()}
     rng_state = torch.get_rng_state()
-    records = metrics.randomisation(bundled, boot, "gradcam", seed=0)
+    records = metrics.randomisation(bundled, boot, "gradcam", init_seed=0)
     assert torch.equal(torch.get_rng_state(), rng_state)
     groups = [("classifier.fc2",), ("classifier.fc1",), ("features.conv3",), ("features.conv2",), ("features.conv1",)]
     assert metrics.default_groups(bundled) == groups
@@ -221,7 +221,7 @@ def test_randomisation_of_resnet18_blocks_keeps_the_loaded_model(torch_home):
     assert metrics.default_groups(net)[:2] == [("fc",), ("layer4.1.conv2", "layer4.1.bn2")]
     assert ("layer4.0.downsample.0", "layer4.0.downsample.1") in metrics.default_groups(net)
     groups = ["fc", "layer4", "layer3", ("layer2", "layer1", "conv1", "bn1")]
-    records = metrics.randomisation(net, x, "gradcam", layer="layer2", groups=groups, seed=3)
+    records = metrics.randomisation(net, x, "gradcam", layer="layer2", groups=groups, init_seed=3)
     assert [r.layers for r in records] == [(), ("fc",), ("fc", "layer4"), ("fc", "layer4", "layer3"),
                                            ("fc", "layer4", "layer3", "layer2", "layer1", "conv1", "bn1")]
     expected = [(g,) if isinstance(g, str) else g for g in groups]

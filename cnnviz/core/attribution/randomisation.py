@@ -144,8 +144,8 @@ def _record(layers: tuple[str, ...], original: torch.Tensor, current: torch.Tens
 
 def randomisation_steps(model: LoadedModel, x: torch.Tensor, method: str, *, target: int | None = None,
                         layer: str | None = None, groups: Sequence[str | Sequence[str]] | None = None,
-                        seed: int = 0, **params: Any) -> Generator[RandomisationProgress, None,
-                                                                   list[RandomisationStep]]:
+                        init_seed: int = 0,
+                        **params: Any) -> Generator[RandomisationProgress, None, list[RandomisationStep]]:
     """:func:`randomisation` as a generator of :class:`RandomisationProgress` (also between the
     batches of a long method); closing it cancels. Returns the list of records."""
     x = one_image(x, "the randomisation test")
@@ -161,7 +161,7 @@ def randomisation_steps(model: LoadedModel, x: torch.Tensor, method: str, *, tar
     yield RandomisationProgress(1, total, tuple(records))
     layers: tuple[str, ...] = ()
     for index, group in enumerate(plan, start=1):
-        reinitialise(work, group, seed + index)
+        reinitialise(work, group, init_seed + index)
         layers += group
         current = yield from _map(work, x, method, target, layer, params,
                                   RandomisationProgress(index, total, tuple(records)))
@@ -171,20 +171,22 @@ def randomisation_steps(model: LoadedModel, x: torch.Tensor, method: str, *, tar
 
 
 def randomisation(model: LoadedModel, x: torch.Tensor, method: str, *, target: int | None = None,
-                  layer: str | None = None, groups: Sequence[str | Sequence[str]] | None = None, seed: int = 0,
-                  progress: ProgressFn | None = None, **params: Any) -> list[RandomisationStep]:
+                  layer: str | None = None, groups: Sequence[str | Sequence[str]] | None = None,
+                  init_seed: int = 0, progress: ProgressFn | None = None, **params: Any) -> list[RandomisationStep]:
     """Cascading model randomisation test of ``method`` on preprocessed input ``x`` [1, C, H, W].
 
     ``target``: the class, resolved once on the loaded model (None: its most probable class) and
     kept for every step; ``layer``: the CAM layer (None: the default one); ``params``: the method's
-    own parameters. ``groups``: what is re-initialised at each step, top first: layer names (a
+    own parameters (a method's ``seed`` among them; the re-initialisation has ``init_seed``).
+    ``groups``: what is re-initialised at each step, top first: layer names (a
     module and everything in it) or tuples of names (None: :func:`default_groups`); step i is
-    seeded with ``seed + i``. Returns one :class:`RandomisationStep` for the original model
+    seeded with ``init_seed + i``. Returns one :class:`RandomisationStep` for the original model
     (``layers`` empty, ``spearman`` 1) and one per group, cumulatively. ``progress(done, total)``
     counts maps; returning False cancels (:class:`~cnnviz.core.Cancelled`). The loaded model is
     not changed (the work is done on a deep copy).
     """
-    steps = randomisation_steps(model, x, method, target=target, layer=layer, groups=groups, seed=seed, **params)
+    steps = randomisation_steps(model, x, method, target=target, layer=layer, groups=groups, init_seed=init_seed,
+                                **params)
     return run_to_end(steps, progress)
 
 

@@ -108,8 +108,7 @@ def _part_steps(model: LoadedModel, x: torch.Tensor, result: PanelResult, part: 
         return metrics.deletion_steps(model, x, result.attribution)
     if part == "insertion":
         return metrics.insertion_steps(model, x, result.attribution)
-    params = {name: value for name, value in key.params if name != "seed"}  # randomisation's own seed is its init's
-    return metrics.randomisation_steps(model, x, key.method, target=key.target, layer=key.layer, **params)
+    return metrics.randomisation_steps(model, x, key.method, target=key.target, layer=key.layer, **dict(key.params))
 
 
 def _relay(steps: Generator, done: int, total: int, results: list[PanelResult]) -> Generator[Item, None, Any]:
