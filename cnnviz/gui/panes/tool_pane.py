@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.caption import Caption, for_model
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.activation_store import LayerOutput
+from cnnviz.gui.runtime.control_state import Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
@@ -84,6 +86,7 @@ class ToolPane(QWidget):
         self.list_layers = list_layers
         self.picker = LayerPicker()
         shrinkable(self.picker)
+        self.controls = Controls(key, self)
         self.busy = BusyIndicator()
         self.info = QLabel()
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -123,6 +126,54 @@ class ToolPane(QWidget):
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The layer to show when the shared selection is none of ``choices`` (default: the first)."""
         return choices[0].name
+
+    def caption_fields(self) -> dict[str, Any]:
+        """The analysis fields of this pane's figure caption: layer, unit, method, target and every
+        parameter that changes what it shows, in display order (subclasses add theirs)."""
+        return {"layer": self.layer} if self.layer else {}
+
+    def figure_partial(self) -> bool:
+        """True if the figure shows a partial result (a cancelled or failed run)."""
+        return False
+
+    def caption(self) -> Caption:
+        """The caption of the figure shown now (:mod:`cnnviz.core.caption`)."""
+        return for_model(self.key, self.state.model, self.state.image_name, self.caption_fields(),
+                                 self.figure_partial())
+
+    def settings(self) -> dict[str, Value]:
+        """This pane's settings (what sessions save): the layer and every registered control
+        (:attr:`controls`), plus :meth:`extra_settings`."""
+        values: dict[str, Value] = {"layer": self.layer} if self.layer else {}
+        return values | self.controls.state() | self.extra_settings()
+
+    def extra_settings(self) -> dict[str, Value]:
+        """Settings that are not a control's value (computed curves, a dream cycle) (subclasses)."""
+        return {}
+
+    def apply_settings(self, values: dict[str, Value], strict: bool = True) -> dict[str, str]:
+        """Set the settings in ``values`` (as from :meth:`settings`); returns {name: reason} for those that
+        could not be set. ``strict``: an unknown name raises KeyError first."""
+        values = dict(values)
+        problems: dict[str, str] = {}
+        layer = values.pop("layer", None)
+        if layer is not None:
+            if self.picker.choice(str(layer)) is None:
+                problems["layer"] = f"no layer {layer!r} in this pane's list"
+            else:
+                self.choose_layer(str(layer))
+        own = {k: values.pop(k) for k in list(values) if k in self.controls.controls}
+        problems |= self.controls.apply(own)
+        problems |= self.apply_extra_settings(values, strict)
+        return problems
+
+    def apply_extra_settings(self, values: dict[str, Value], strict: bool) -> dict[str, str]:
+        """Set what :meth:`extra_settings` gave (subclasses); unknown names raise KeyError if
+        ``strict``, else are returned as problems."""
+        if values and strict:
+            raise KeyError(f"{self.key} has no setting {', '.join(map(repr, values))}; "
+                           f"settings: {', '.join(['layer', *self.controls.controls])}")
+        return dict.fromkeys(values, "no such setting")
 
     def state_channel(self) -> int | None:
         """The shared channel selection if it belongs to this pane's layer, else None."""

@@ -1,0 +1,28 @@
+"""Figure captions: the model checksum and the caption's text, comments and dict."""
+
+import torch
+
+from cnnviz.core import caption, models
+
+
+def test_checksum_depends_on_weights_only():
+    a, b = torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(3, 4, 3)
+    b.load_state_dict(a.state_dict())
+    assert caption.model_checksum(a) == caption.model_checksum(b)
+    assert len(caption.model_checksum(a)) == caption.CHECKSUM_DIGITS
+    with torch.no_grad():
+        b.weight[0, 0, 0, 0] += 1e-3
+    assert caption.model_checksum(a) != caption.model_checksum(b)
+
+
+def test_caption_fields_in_text_comments_and_dict():
+    model = models.load_default()
+    cap = caption.for_model("occlusion", model, "coat.png", {"window": 8, "fill": "mean", "sigma": 0.123456789},
+                            partial=True)
+    text = cap.text()
+    assert model.name in text and "coat.png" in text and "window=8" in text and "sigma=0.123457" in text
+    assert "PARTIAL" in text and cap.checksum in text and "cnnviz" in text
+    comments = cap.comment_lines()
+    assert "# window: 8" in comments and "# partial: yes" in comments
+    assert cap.as_dict()["fields"]["window"] == 8 and cap.as_dict()["checksum"] == caption.cached_checksum(model)
+    assert caption.with_comments("a,b\n1,2\n", cap).endswith("\na,b\n1,2\n")
