@@ -26,7 +26,7 @@ STYLE = """
 body { font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }
 figure { margin: 0 0 2.5em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { white-space: pre-wrap; margin: 0.5em 0; }
+figcaption p { margin: 0.5em 0; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
@@ -83,6 +83,11 @@ def table_html(rows: Sequence[tuple[str, str]], heading: tuple[str, str] = ("Par
     return f'<table border="1" cellspacing="0" cellpadding="3">{head}{body}</table>'
 
 
+def text_html(text: str) -> str:
+    """``text`` escaped, its line breaks kept as ``<br>``."""
+    return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+
 def item_html(item: ReportItem, number: int, source: str, width: int | None = None) -> str:
     """The HTML of ``item`` as figure ``number`` (from 1): its title, the image from ``source`` (a URI or
     a resource name), ``width`` pixels wide if given (its height follows), the caption text and the
@@ -90,8 +95,8 @@ def item_html(item: ReportItem, number: int, source: str, width: int | None = No
     size = f' width="{width}"' if width is not None else ""
     alt = html.escape(item.title, quote=True)
     return (f'<figure><h2>Figure {number}. {html.escape(item.title)}</h2>'
-            f'<img src="{html.escape(source, quote=True)}" alt="{alt}"{size}>'
-            f"<figcaption>{html.escape(item.text)}</figcaption>"
+            f'<p><img src="{html.escape(source, quote=True)}" alt="{alt}"{size}></p>'
+            f"<figcaption><p>{text_html(item.text)}</p></figcaption>"
             f"{table_html(item.caption.items())}</figure>")
 
 

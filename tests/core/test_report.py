@@ -2,6 +2,7 @@
 and the versions."""
 
 import base64
+import html
 import io
 from html.parser import HTMLParser
 
@@ -91,7 +92,8 @@ def test_html_embeds_each_figure_with_caption_parameters_and_environment(tmp_pat
     all_text = "".join(parsed.text)
     assert "cat <1>.png" in parsed.cells and "features.3" in parsed.cells and "8" in parsed.cells
     assert "net & co" in parsed.cells and "yes" in parsed.cells
-    assert items()[0].caption.text() in all_text
+    assert all(line in all_text for line in items()[0].caption.lines())
+    assert "<br>".join(html.escape(line) for line in items()[0].caption.lines()) in text
     assert "Edited <script>alert(1)</script> & more" in all_text
     assert "<script>" not in text and "Filters <b>" not in text and "Figure 2. Filters <b>" in all_text
     for name, value in environment.items():

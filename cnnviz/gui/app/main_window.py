@@ -1,7 +1,7 @@
-"""The main window: tool tabs in the centre, docks for model, image, predictions and architecture.
+"""The main window: tool tabs in the centre, docks for model, image, predictions, report and architecture.
 
-Menus: File (open/paste image, open model file, samples, export screenshot, quit), View (show or
-hide each dock, reset the layout) and Help. Image files dropped on the window are opened.
+Menus: File (open/paste image, open model file, samples, export screenshot, add to report, export report,
+quit), View (show or hide each dock, reset the layout) and Help. Image files dropped on the window are opened.
 """
 
 from collections.abc import Callable
@@ -31,6 +31,7 @@ import cnnviz
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
+from cnnviz.gui.app.report_actions import add_report_actions, place_report_dock
 from cnnviz.gui.panes.image import (
     ask_image_file,
     available_samples,
@@ -233,6 +234,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks(left, heights, Qt.Orientation.Vertical)
         if by_area.get("bottom"):
             self.resizeDocks(by_area["bottom"][:1], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        place_report_dock(self)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -250,6 +252,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action("export", file_menu, "&Export screenshot…", QKeySequence("Ctrl+Shift+S"),
                      self.export_screenshot)
+        add_report_actions(self, file_menu)
         file_menu.addSeparator()
         self._action("quit", file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
 

@@ -27,6 +27,7 @@ from cnnviz.gui.panes.model import ModelPane
 from cnnviz.gui.panes.occlusion import OcclusionPane
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.predictions import PredictionsPane
+from cnnviz.gui.panes.report.pane import ReportPane
 
 Area = Literal["central", "left", "right", "bottom"]
 
@@ -58,6 +59,7 @@ DOCK_PANES: list[Pane] = [
     Pane("model", "Model", ModelPane, "left"),
     Pane("image", "Image", ImagePane, "left"),
     Pane("predictions", "Predictions", PredictionsPane, "right"),
+    Pane("report", "Report", ReportPane, "right"),
     Pane("architecture", "Architecture", ArchitecturePane, "bottom"),
 ]
 

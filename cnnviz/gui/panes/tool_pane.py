@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -73,7 +73,11 @@ class ToolPane(QWidget):
     gives the layers it offers (run on the compute worker); ``default_layer(choices)`` picks one
     when the shared selection names none of them. ``layer_keys``: PgUp/PgDn step the layer (False for
     a pane that gives these keys another meaning).
+
+    ``report_requested`` is emitted by the figure's *Add to report* context-menu entry.
     """
+
+    report_requested = Signal()
 
     def __init__(self, context: PaneContext, key: str,
                  list_layers: Callable[[LoadedModel], list[LayerChoice]],
@@ -264,8 +268,9 @@ class ToolPane(QWidget):
                     stretch: int = -1, extra: ExtraFn | None = None) -> QWidget:
         """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
         of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
-        taking the spare height; sets ``self.figure`` and ``self.export`` (file name from ``name()``,
-        raw arrays from ``data()``, other files written beside the PNG by ``extra``)."""
+        taking the spare height; sets ``self.figure``, ``self.export`` (file name from ``name()``,
+        raw arrays from ``data()``, other files written beside the PNG by ``extra``) and
+        ``self.report_action`` (the context menu's *Add to report*)."""
         self.figure = QWidget()
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -278,6 +283,9 @@ class ToolPane(QWidget):
             else:
                 layout.addWidget(part, factor)
         self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra)
+        self.report_action = QAction("Add to report", self.figure)
+        self.figure.addAction(self.report_action)
+        self.report_action.triggered.connect(lambda _checked=False: self.report_requested.emit())
         return self.figure
 
     def layer_row(self, *widgets: QWidget) -> QHBoxLayout:

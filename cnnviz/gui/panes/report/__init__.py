@@ -1,0 +1,1 @@
+"""The Report dock: figures collected from the tool panes, with their captions, exported as HTML and PDF."""
