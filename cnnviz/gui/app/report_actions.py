@@ -1,12 +1,13 @@
 """The window's report actions: *Add to report* (Ctrl+Shift+A) and *Export report…*.
 
 *Add to report* adds the current tab's figure, with its caption, to the Report dock
-(:class:`~cnnviz.gui.panes.report.pane.ReportPane`); it is enabled on tabs that have a figure (the tool
-panes) and is also offered in the dock and, as *Add to report*, in each figure's context menu beside
-*Export figure…* (that one adds its own pane's figure). *Export report…* is enabled while the report
-has figures.
+(:class:`~cnnviz.gui.panes.report.pane.ReportPane`); it is enabled on tabs that show a figure (a tool
+pane whose *Export figure…* is enabled) and is also offered in the dock and, as *Add to report*, in each
+figure's context menu beside *Export figure…* (that one adds its own pane's figure, and is enabled with
+it). *Export report…* is enabled while the report has figures.
 """
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
@@ -24,11 +25,11 @@ if TYPE_CHECKING:
 ADD_SHORTCUT = "Ctrl+Shift+A"
 
 
-def figure_pane(window: "MainWindow", widget: QWidget | None) -> ToolPane | None:
-    """``widget`` if it is a tool pane with a figure, else None."""
-    if isinstance(widget, ToolPane) and getattr(widget, "figure", None) is not None:
-        return widget
-    return None
+def figure_pane(widget: QWidget | None) -> ToolPane | None:
+    """``widget`` if it is a tool pane showing a figure (its *Export figure…* is enabled), else None."""
+    if not isinstance(widget, ToolPane) or getattr(widget, "figure", None) is None:
+        return None
+    return widget if widget.export.action.isEnabled() else None
 
 
 def item_title(window: "MainWindow", pane: ToolPane) -> str:
@@ -40,7 +41,7 @@ def item_title(window: "MainWindow", pane: ToolPane) -> str:
 def add_to_report(window: "MainWindow", pane: QWidget | None = None) -> ReportItem | None:
     """Add ``pane``'s figure (default: the current tab's) with its caption to the Report dock; returns
     the item added, None when the pane has no figure or it could not be made (shown in a dialog)."""
-    tool = figure_pane(window, window.tabs.currentWidget() if pane is None else pane)
+    tool = figure_pane(window.tabs.currentWidget() if pane is None else pane)
     report = window.panes.get("report")
     if tool is None or not isinstance(report, ReportPane):
         window.show_status("This tab has no figure to add to the report.")
@@ -53,6 +54,12 @@ def add_to_report(window: "MainWindow", pane: QWidget | None = None) -> ReportIt
     report.add(item)
     window.show_status(f"Added figure {len(report.items())} to the report: {item.title}")
     return item
+
+
+def follow_export(pane: ToolPane, update: Callable[[], None]) -> None:
+    """Enable ``pane``'s *Add to report* entry as its *Export figure…* is, then ``update()`` the window's."""
+    pane.report_action.setEnabled(pane.export.action.isEnabled())
+    update()
 
 
 def place_report_dock(window: "MainWindow") -> None:
@@ -77,14 +84,16 @@ def add_report_actions(window: "MainWindow", menu: QMenu) -> None:
     menu.addActions([add, export])
     window.menu_actions |= {"add_to_report": add, "export_report": export}
     report.set_add_action(add)
+
+    def update() -> None:
+        add.setEnabled(figure_pane(window.tabs.currentWidget()) is not None)
+        export.setEnabled(bool(report.items()))
+
     for widget in window.panes.values():
         if isinstance(widget, ToolPane):
             widget.report_requested.connect(lambda w=widget: add_to_report(window, w))
-
-    def update() -> None:
-        add.setEnabled(figure_pane(window, window.tabs.currentWidget()) is not None)
-        export.setEnabled(bool(report.items()))
-
+            widget.export.action.changed.connect(lambda w=widget: follow_export(w, update))
+            widget.report_action.setEnabled(widget.export.action.isEnabled())
     window.tabs.currentChanged.connect(lambda _index: update())
     report.changed.connect(update)
     update()

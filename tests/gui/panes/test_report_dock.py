@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from cnnviz.core.caption import Caption
 from cnnviz.core.report import ReportItem, png_size
-from cnnviz.gui.app.report_actions import ADD_SHORTCUT
+from cnnviz.gui.app.report_actions import ADD_SHORTCUT, add_to_report
 from cnnviz.gui.widgets.screenshot import grab
 
 
@@ -80,15 +80,17 @@ def test_ctrl_shift_a_adds_each_panes_figure_with_its_caption(loaded_window, sho
 
 
 def test_context_menu_entry_adds_its_own_panes_figure(loaded_window, show_pane):
-    show_pane(loaded_window, "filters")
     deconv = loaded_window.panes["deconvnet"]
-    assert deconv.report_action in deconv.figure.actions()
+    assert not deconv.report_action.isEnabled()  # hidden, so not computed yet
+    show_pane(loaded_window, "deconvnet")
+    show_pane(loaded_window, "filters")
+    assert deconv.report_action in deconv.figure.actions() and deconv.report_action.isEnabled()
     deconv.report_action.trigger()
     (item,) = loaded_window.panes["report"].items()
     assert item.caption.analysis == deconv.key and item.title.startswith("Deconvnet")
 
 
-def test_add_is_disabled_and_harmless_on_a_tab_without_a_figure(loaded_window, qtbot):
+def test_add_is_disabled_and_harmless_on_a_tab_without_a_figure(loaded_window, show_pane, qtbot):
     window = loaded_window
     window.tabs.setCurrentWidget(window.panes["input"])
     action = window.menu_actions["add_to_report"]
@@ -97,8 +99,19 @@ def test_add_is_disabled_and_harmless_on_a_tab_without_a_figure(loaded_window, q
     action.trigger()
     qtbot.wait(50)
     assert window.panes["report"].items() == []
-    window.tabs.setCurrentWidget(window.panes["filters"])
+    show_pane(window, "filters")
     assert action.isEnabled()
+
+
+def test_add_is_disabled_while_a_pane_shows_nothing(window, qtbot):
+    filters = window.panes["filters"]
+    window.tabs.setCurrentWidget(filters)
+    assert not filters.export.action.isEnabled()
+    assert not window.menu_actions["add_to_report"].isEnabled() and not filters.report_action.isEnabled()
+    assert add_to_report(window) is None and add_to_report(window, filters) is None
+    assert window.panes["report"].items() == []
+    filters.export.set_enabled(True)
+    assert window.menu_actions["add_to_report"].isEnabled() and filters.report_action.isEnabled()
 
 
 def test_reorder_edit_and_remove(window, qtbot, monkeypatch):
