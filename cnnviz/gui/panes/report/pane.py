@@ -15,11 +15,12 @@ from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QInputDialog,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from cnnviz.core.report import ReportItem, environment_info, write_html
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.report.pdf import write_pdf
+from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
 
@@ -87,18 +89,18 @@ class ReportPane(QWidget):
         return button
 
     def _lay_out(self) -> None:
+        """The list above two columns of buttons, which shrink (eliding their text) in a narrow dock."""
         self.add_button.hide()
-        edits = QHBoxLayout()
-        for button in (self.up, self.down, self.edit, self.remove_button):
-            edits.addWidget(button)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.add_button)
-        bottom.addStretch(1)
-        bottom.addWidget(self.export_button)
+        self.add_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        buttons = QGridLayout()
+        rows = ((self.up, self.down), (self.edit, self.remove_button), (self.add_button, self.export_button))
+        for row, pair in enumerate(rows):
+            for column, button in enumerate(pair):
+                shrinkable(button)
+                buttons.addWidget(button, row, column)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
-        layout.addLayout(edits)
-        layout.addLayout(bottom)
+        layout.addLayout(buttons)
 
     def set_add_action(self, action: QAction) -> None:
         """Offer the window's *Add to report* ``action`` as a button of the dock."""
