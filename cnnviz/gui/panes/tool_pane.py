@@ -123,6 +123,11 @@ class ToolPane(QWidget):
         """True when nothing this pane asked for is still being computed."""
         return not self._jobs and not self._waiting_for and not self._dirty
 
+    @property
+    def error(self) -> str:
+        """The error shown on the info line (a failed job), "" when none is."""
+        return self.info.text() if self._showing_error else ""
+
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The layer to show when the shared selection is none of ``choices`` (default: the first)."""
         return choices[0].name

@@ -1,0 +1,92 @@
+"""What ``cnnviz run`` needs to know of a pane's settings: their names, values, ranges and choices (for
+``cnnviz run ANALYSIS --help``), the check of ``--set`` names before anything heavy starts, the
+messages for values a pane refused, and the pane modes an analysis needs (the deconvnet pane's top 9).
+"""
+
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSlider,
+    QComboBox,
+    QDoubleSpinBox,
+    QSpinBox,
+    QWidget,
+)
+
+from cnnviz.gui.app.batch_args import ANALYSES, ArgumentError
+from cnnviz.gui.panes.deconv.pane import DeconvPane
+from cnnviz.gui.panes.tool_pane import ToolPane
+from cnnviz.gui.runtime.control_state import Control, Value
+from cnnviz.gui.widgets.colormaps import ColormapPicker
+
+TIP_CHARS = 90
+"""Longest tooltip shown beside a parameter in the help."""
+
+
+def set_mode(pane: ToolPane, mode: str) -> None:
+    """Put ``pane`` in the mode an analysis needs: ``"top9"`` or ``"unit"`` (the deconvnet pane's
+    Top-9 button on or off); "" changes nothing."""
+    if mode in ("top9", "unit"):
+        assert isinstance(pane, DeconvPane)
+        pane.top_button.setChecked(mode == "top9")
+
+
+def setting_names(pane: ToolPane) -> list[str]:
+    """The names ``--set`` accepts for ``pane``: ``layer``, its registered controls and its extra settings."""
+    return list(dict.fromkeys(["layer", *pane.controls.controls, *pane.extra_settings()]))
+
+
+def check_setting_names(pane: ToolPane, settings: dict[str, str]) -> None:
+    """Raise :class:`ArgumentError` for a name in ``settings`` that ``pane`` has no setting of."""
+    known = setting_names(pane)
+    unknown = [name for name in settings if name not in known]
+    if unknown:
+        raise ArgumentError(f"--set {unknown[0]}: no such parameter; parameters: {', '.join(known)}")
+
+
+def problem_text(pane: ToolPane, problems: dict[str, str], settings: dict[str, Value]) -> str:
+    """A one-line message for the first setting ``pane`` refused (``problems`` from ``apply_settings``)."""
+    name, reason = next(iter(problems.items()))
+    if name == "layer":
+        names = [choice.name for choice in pane.picker.choices]
+        shown = ", ".join(names[:40]) + (", …" if len(names) > 40 else "")
+        return f"--layer {settings.get('layer')}: not a layer of this analysis; layers: {shown}"
+    return f"--set {name}={settings.get(name)}: {reason}"
+
+
+def describe(control: Control) -> str:
+    """What ``control`` accepts: its choices, its range, or true/false ("" when it does not say)."""
+    if isinstance(control, ColormapPicker):
+        return "a colormap name"
+    if isinstance(control, QComboBox):
+        items = [control.itemData(i) if control.itemData(i) is not None else control.itemText(i)
+                 for i in range(control.count())]
+        return "one of: " + ", ".join(str(item) for item in items)
+    if isinstance(control, (QSpinBox, QDoubleSpinBox, QAbstractSlider)):
+        return f"{control.minimum():g}…{control.maximum():g}"
+    if isinstance(control, QAbstractButton):
+        return "true or false"
+    return ""
+
+
+def _tip(control: Control) -> str:
+    tip = " ".join(control.toolTip().split()) if isinstance(control, QWidget) else ""
+    return tip if len(tip) <= TIP_CHARS else tip[:TIP_CHARS - 1] + "…"
+
+
+def parameter_help(analysis: str, pane: ToolPane, model: str) -> str:
+    """The text of ``cnnviz run ANALYSIS --help``: every parameter with its value for ``model`` (the
+    default), what it accepts and its tooltip."""
+    entry = ANALYSES[analysis]
+    values = pane.settings()
+    lines = [f"cnnviz run {analysis}: {entry.summary}", "",
+             f"parameters (--set KEY=VALUE), with their defaults for the model {model!r}:"]
+    layer = values.get("layer", "")
+    lines.append(f"  {'layer':<18} {layer!s:<14} the layer (also --layer); one of the model's layers")
+    for name, control in pane.controls.controls.items():
+        text = " · ".join(part for part in (describe(control), _tip(control)) if part)
+        lines.append(f"  {name:<18} {values.get(name)!s:<14} {text}")
+    for name, value in pane.extra_settings().items():
+        lines.append(f"  {name:<18} {value!s:<14}")
+    lines += ["", "--target N picks the target class (default: the top-1 class of each image).",
+              "Run `cnnviz run --help` for the other options."]
+    return "\n".join(lines) + "\n"
