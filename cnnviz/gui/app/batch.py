@@ -157,7 +157,7 @@ class Batch:
         with open_window() as window:
             pane = window.panes[self.analysis.pane]
             assert isinstance(pane, ToolPane)
-            batch_panes.set_mode(pane, self.analysis.mode)
+            batch_panes.preset(pane, self.analysis.name)
             window.controller.set_model(self._model(), self.spec)
             listed = command_line.wait_until(
                 lambda: not pane.is_running("layers") and not window.controller.busy, self.args.timeout)
@@ -192,7 +192,7 @@ class Batch:
         self.first = self._image(0) if len(self.args.images) == 1 else None
         window.state.status_message.connect(self.status.append)
         window.resize(*command_line.DEFAULT_SCREENSHOT_SIZE)
-        batch_panes.set_mode(pane, self.analysis.mode)
+        batch_panes.preset(pane, self.analysis.name)
         window.show()
         window.controller.set_model(self._model(), self.spec)
         return pane

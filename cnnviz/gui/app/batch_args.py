@@ -6,7 +6,7 @@ exiting with status 2.
 """
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,21 +26,23 @@ class ArgumentError(Exception):
 class Analysis:
     """One analysis of ``cnnviz run``: the pane that computes it (its key in the registry), a one-line
     ``summary``, whether the pane is started with its Run action (``runs``; else it computes as soon as
-    it shows the image) and the pane ``mode`` it needs ("" for none, ``"top9"``, ``"unit"``)."""
+    it shows the image) and the pane settings it presets (``preset``, e.g. the deconvnet pane's Top-9
+    mode; ``--set`` can still change them)."""
 
     name: str
     pane: str
     summary: str
     runs: bool = False
-    mode: str = ""
+    preset: dict[str, bool] = field(default_factory=dict)
 
 
 ANALYSES: dict[str, Analysis] = {a.name: a for a in (
     Analysis("filters", "filters", "the layer's filters (weights; the same for every image)"),
     Analysis("activations", "activations", "the layer's feature maps for the image"),
-    Analysis("deconv", "deconvnet", "deconvnet projection of one unit (the strongest by default)", mode="unit"),
+    Analysis("deconv", "deconvnet", "deconvnet projection of one unit (the strongest by default)",
+             preset={"top9": False}),
     Analysis("top9", "deconvnet", "projections of the layer's 9 strongest channels with their patches",
-             mode="top9"),
+             preset={"top9": True}),
     Analysis("occlusion", "occlusion", "occlusion sensitivity maps (Zeiler & Fergus Fig. 7)", runs=True),
     Analysis("invariance", "invariance", "unit and class response curves under translation, scale, rotation",
              runs=True),

@@ -1,6 +1,6 @@
 """What ``cnnviz run`` needs to know of a pane's settings: their names, values, ranges and choices (for
 ``cnnviz run ANALYSIS --help``), the check of ``--set`` names before anything heavy starts, the
-messages for values a pane refused, and the pane modes an analysis needs (the deconvnet pane's top 9).
+messages for values a pane refused, and the settings an analysis presets (the deconvnet pane's top 9).
 """
 
 from PySide6.QtWidgets import (
@@ -13,21 +13,19 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.gui.app.batch_args import ANALYSES, ArgumentError
-from cnnviz.gui.panes.deconv.pane import DeconvPane
 from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.runtime.control_state import Control, Value
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 
-TIP_CHARS = 90
-"""Longest tooltip shown beside a parameter in the help."""
+TEXT_CHARS = 100
+"""Longest value, list of choices or tooltip shown for a parameter in the help."""
 
 
-def set_mode(pane: ToolPane, mode: str) -> None:
-    """Put ``pane`` in the mode an analysis needs: ``"top9"`` or ``"unit"`` (the deconvnet pane's
-    Top-9 button on or off); "" changes nothing."""
-    if mode in ("top9", "unit"):
-        assert isinstance(pane, DeconvPane)
-        pane.top_button.setChecked(mode == "top9")
+def preset(pane: ToolPane, analysis: str) -> None:
+    """Set the settings ``analysis`` presets in ``pane`` (:attr:`Analysis.preset`)."""
+    problems = pane.controls.apply(ANALYSES[analysis].preset)
+    if problems:
+        raise ValueError(f"{analysis}: the pane refused its preset settings: {problems}")
 
 
 def setting_names(pane: ToolPane) -> list[str]:
@@ -61,16 +59,23 @@ def describe(control: Control) -> str:
         items = [control.itemData(i) if control.itemData(i) is not None else control.itemText(i)
                  for i in range(control.count())]
         return "one of: " + ", ".join(str(item) for item in items)
-    if isinstance(control, (QSpinBox, QDoubleSpinBox, QAbstractSlider)):
+    if isinstance(control, QDoubleSpinBox):
         return f"{control.minimum():g}…{control.maximum():g}"
+    if isinstance(control, (QSpinBox, QAbstractSlider)):
+        return f"{control.minimum()}…{control.maximum()}"
     if isinstance(control, QAbstractButton):
         return "true or false"
     return ""
 
 
-def _tip(control: Control) -> str:
-    tip = " ".join(control.toolTip().split()) if isinstance(control, QWidget) else ""
-    return tip if len(tip) <= TIP_CHARS else tip[:TIP_CHARS - 1] + "…"
+def _short(text: str, limit: int = TEXT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _entry(name: str, value: Value, description: str) -> list[str]:
+    line = f"  {name} = {_short(str(value))}"
+    return [line, f"      {description}"] if description else [line]
 
 
 def parameter_help(analysis: str, pane: ToolPane, model: str) -> str:
@@ -80,13 +85,12 @@ def parameter_help(analysis: str, pane: ToolPane, model: str) -> str:
     values = pane.settings()
     lines = [f"cnnviz run {analysis}: {entry.summary}", "",
              f"parameters (--set KEY=VALUE), with their defaults for the model {model!r}:"]
-    layer = values.get("layer", "")
-    lines.append(f"  {'layer':<18} {layer!s:<14} the layer (also --layer); one of the model's layers")
+    lines += _entry("layer", values.get("layer", ""), "the layer (also --layer): one of the model's layers")
     for name, control in pane.controls.controls.items():
-        text = " · ".join(part for part in (describe(control), _tip(control)) if part)
-        lines.append(f"  {name:<18} {values.get(name)!s:<14} {text}")
+        tip = control.toolTip() if isinstance(control, QWidget) else ""
+        lines += _entry(name, values.get(name), " · ".join(_short(t) for t in (describe(control), tip) if t))
     for name, value in pane.extra_settings().items():
-        lines.append(f"  {name:<18} {value!s:<14}")
+        lines += _entry(name, value, "")
     lines += ["", "--target N picks the target class (default: the top-1 class of each image).",
               "Run `cnnviz run --help` for the other options."]
     return "\n".join(lines) + "\n"

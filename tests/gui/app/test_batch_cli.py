@@ -36,7 +36,8 @@ def arrays(out: Path) -> dict[str, np.ndarray]:
 def test_occlusion_writes_the_figure_data_and_sidecar_equal_to_the_core(capsys, tmp_path):
     out = tmp_path / "out"
     status, _out, err = run(capsys, "occlusion", "--model", "default", "--image", SAMPLE, "--target", "3",
-                            "--out", str(out), "--format", "png,npy")
+                            "--layer", "features.relu2", "--set", "window=6", "--set", "stride=4",
+                            "--set", "fill=noise", "--set", "seed=7", "--out", str(out), "--format", "png,npy")
     assert status == 0, err
     stem = f"occlusion-{SAMPLE}"
     with Image.open(out / f"{stem}.png") as png:
@@ -47,13 +48,15 @@ def test_occlusion_writes_the_figure_data_and_sidecar_equal_to_the_core(capsys, 
     assert meta["caption"]["partial"] is False
     assert set(meta["versions"]) == {"cnnviz", "torch", "torchvision", "python"}
     assert sorted(meta["files"]) == sorted(p.name for p in out.iterdir() if p.suffix != ".json")
-    layer = meta["settings"]["layer"]
+    settings = meta["settings"]
+    assert (settings["layer"], settings["window"], settings["stride"], settings["fill"], settings["seed"]) == (
+        "features.relu2", 6, 4, "noise", 7)
+    assert meta["arguments"]["set"] == {"layer": "features.relu2", "window": "6", "stride": "4", "fill": "noise",
+                                        "seed": "7"}
     model = load_model(ModelSpec())
     x = model.preprocess(images.load_image(images.sample(SAMPLE).path))
-    size = min(model.input_size)
-    window = occlusion.default_window(size)
-    expected = occlusion.occlude(model, x, target=3, window=window, stride=occlusion.default_stride(window),
-                                 fill="mean", layer=layer)
+    expected = occlusion.occlude(model, x, target=3, window=6, stride=4, fill="noise", layer="features.relu2", seed=7)
+    assert expected.prob.shape == (6, 6)
     np.testing.assert_allclose(np.load(out / f"{stem}-prob.npy"), expected.prob, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(np.load(out / f"{stem}-top_class.npy"), expected.top_class)
     np.testing.assert_allclose(np.load(out / f"{stem}-feature.npy"), expected.feature, rtol=1e-5, atol=1e-5)
@@ -126,7 +129,11 @@ def test_a_bad_image_in_a_folder_fails_that_image_only(capsys, tmp_path):
     (["occlusion", "--image", "/no/such/image.png"], "no such file or folder"),
     (["occlusion", "--format", "png,jpg"], "formats are png, svg, pdf, npy, csv"),
     (["occlusion", "--set", "window"], "expected KEY=VALUE"),
-    (["occlusion", "--set", "no_such_setting=1"], "--set no_such_setting: no such parameter"),
+    (["occlusion", "--set", "no_such_setting=1"], "--set no_such_setting: no such parameter; parameters: layer, "
+                                                  "window, stride, fill"),
+    (["occlusion", "--set", "window=big"], "--set window=big: expected a number, not 'big'"),
+    (["occlusion", "--set", "window=500"], "--set window=500: 500 is outside 1…28"),
+    (["occlusion", "--set", "fill=purple"], "--set fill=purple: 'purple' is not one of mean, zero, blur, noise"),
     (["occlusion", "--layer", "no_such_layer"], "--layer no_such_layer: not a layer of this analysis; layers:"),
     (["occlusion", "--target", "10"], "--target 10: the model has 10 classes"),
     (["occlusion", "--target", "-1"], "a class index is 0 or more"),
@@ -164,5 +171,19 @@ def test_analysis_help_lists_parameters_with_their_defaults(capsys):
     status, text, err = run(capsys, "occlusion", "--help")
     assert status == 0, err
     assert "parameters (--set KEY=VALUE), with their defaults for the model 'default'" in text
-    layer_line = next(line for line in text.splitlines() if line.strip().startswith("layer "))
-    assert "features.relu3" in layer_line
+    lines = text.splitlines()
+    for entry in ("layer = features.relu3", "window = 8", "stride = 2", "fill = mean", "seed = 0", "opacity = 70"):
+        assert f"  {entry}" in lines
+    assert "      1…28 · Side of the square occluder, in input pixels" in lines
+    assert any(line.startswith("      one of: mean, zero, blur, noise") for line in lines)
+
+
+def test_top9_presets_the_deconvnet_pane_top_9_mode(capsys, tmp_path):
+    out = tmp_path / "out"
+    status, _out, err = run(capsys, "top9", "--image", SAMPLE, "--layer", "features.conv2", "--out", str(out))
+    assert status == 0, err
+    meta = sidecar(out, f"top9-{SAMPLE}")
+    assert meta["settings"]["top9"] is True and meta["settings"]["layer"] == "features.conv2"
+    projections = np.load(out / f"top9-{SAMPLE}-projections.npy")
+    assert projections.shape[0] == 9 and projections.shape[-2:] == (28, 28)
+    assert len(set(np.load(out / f"top9-{SAMPLE}-channels.npy").tolist())) == 9
