@@ -2,7 +2,10 @@
 bad arguments (exit 2, no traceback), failures (exit 1) and the help texts."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ from PIL import Image
 
 from cnnviz import cli
 from cnnviz.core import images, occlusion
+from cnnviz.gui.app import batch
 from cnnviz.gui.app.batch_args import ANALYSES
 from cnnviz.gui.app.registry import pane_keys
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model
@@ -187,3 +191,32 @@ def test_top9_presets_the_deconvnet_pane_top_9_mode(capsys, tmp_path):
     projections = np.load(out / f"top9-{SAMPLE}-projections.npy")
     assert projections.shape[0] == 9 and projections.shape[-2:] == (28, 28)
     assert len(set(np.load(out / f"top9-{SAMPLE}-channels.npy").tolist())) == 9
+
+
+def test_an_unexpected_error_exits_1_with_a_traceback_only_when_verbose(capsys, tmp_path, monkeypatch):
+    def broken(pane, stem, formats):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(batch, "write_outputs", broken)
+    argv = ["filters", "--image", SAMPLE, "--out", str(tmp_path / "out")]
+    status, _out, err = run(capsys, *argv)
+    assert status == 1 and "cnnviz: run failed: RuntimeError: disk on fire" in err
+    assert "Traceback" not in err
+    status, _out, err = run(capsys, *argv, "--verbose")
+    assert status == 1 and "Traceback" in err and "disk on fire" in err
+
+
+def test_the_command_draws_off_screen_by_itself(tmp_path):
+    """Without QT_QPA_PLATFORM or a display, ``cnnviz run`` sets the off-screen platform; Qt's notes
+    about what that platform cannot do stay out of stderr."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), TORCH_HOME=str(tmp_path / "torch"))
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "cnnviz", "run", "deconv", "--image", SAMPLE, "--out", str(out)],
+                            env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"[1/1] {SAMPLE}.png … "), result.stderr
+    assert sidecar(out, f"deconv-{SAMPLE}")["settings"]["top9"] is False
+    assert np.load(out / f"deconv-{SAMPLE}-projection.npy").shape[-2:] == (28, 28)
+    assert not (tmp_path / "config" / "cnnviz").exists()
