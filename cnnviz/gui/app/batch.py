@@ -131,8 +131,8 @@ def versions() -> dict[str, str]:
 def _json_value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (np.ndarray, tuple)):
-        return list(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     return str(value)
 
 
