@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -67,16 +68,21 @@ def test_occlusion_writes_the_figure_data_and_sidecar_equal_to_the_core(capsys, 
 
 
 @pytest.mark.skipif(not hasattr(FigureExport, "write"),
-                    reason="SVG/PDF need FigureExport.write (export branch); at merge switch "
-                           "batch.write_outputs and batch.WRITABLE to it")
-def test_occlusion_writes_svg_and_pdf(capsys, tmp_path):
+                    reason="SVG/PDF/CSV need FigureExport.write (export branch); at merge switch "
+                           "batch.write_outputs and batch.WRITABLE to it (/tmp/cli-export-switch.patch)")
+def test_occlusion_writes_svg_pdf_and_csv_with_the_caption(capsys, tmp_path):
     out = tmp_path / "out"
-    status, _out, err = run(capsys, "occlusion", "--image", SAMPLE, "--out", str(out), "--format", "png,svg,pdf,npy")
+    status, _out, err = run(capsys, "occlusion", "--image", SAMPLE, "--out", str(out),
+                            "--format", "png,svg,pdf,npy,csv")
     assert status == 0, err
     stem = f"occlusion-{SAMPLE}"
-    assert "<svg" in (out / f"{stem}.svg").read_text(encoding="utf-8")
+    meta = sidecar(out, stem)
+    svg = (out / f"{stem}.svg").read_text(encoding="utf-8")
+    assert ElementTree.fromstring(svg).tag.endswith("svg") and meta["caption"]["checksum"] in svg
     assert (out / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
-    assert {f"{stem}.svg", f"{stem}.pdf"} <= set(sidecar(out, stem)["files"])
+    csv = (out / f"{stem}-prob.csv").read_text(encoding="utf-8")
+    assert f"# checksum: {meta['caption']['checksum']}" in csv and "# partial: no" in csv
+    assert {f"{stem}.svg", f"{stem}.pdf", f"{stem}-prob.csv", f"{stem}-prob.npy"} <= set(meta["files"])
 
 
 def test_identical_arguments_give_identical_arrays(capsys, tmp_path):
