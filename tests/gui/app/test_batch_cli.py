@@ -226,3 +226,22 @@ def test_the_command_draws_off_screen_by_itself(tmp_path):
     assert sidecar(out, f"deconv-{SAMPLE}")["settings"]["top9"] is False
     assert np.load(out / f"deconv-{SAMPLE}-projection.npy").shape[-2:] == (28, 28)
     assert not (tmp_path / "config" / "cnnviz").exists()
+
+
+@pytest.mark.parametrize("analysis, sets, expected", [
+    ("dream", ["iterations=2", "octaves=1"], {"iterations": 2, "octaves": 1}),
+    ("invariance", ["kind=scale", "start=0.5", "stop=1.5", "step=0.5"], {"kind": "scale", "step": 0.5}),
+    ("filters", ["view=norm"], {"view": "norm"}),
+])
+def test_run_panes_and_views_write_a_figure_with_the_settings_used(analysis, sets, expected, capsys, tmp_path):
+    out = tmp_path / "out"
+    status, _out, err = run(capsys, analysis, "--image", SAMPLE, "--out", str(out),
+                            *[part for text in sets for part in ("--set", text)])
+    assert status == 0, err
+    meta = sidecar(out, f"{analysis}-{SAMPLE}")
+    assert {key: meta["settings"][key] for key in expected} == expected
+    assert meta["caption"]["analysis"] == analysis and meta["caption"]["partial"] is False
+    with Image.open(out / f"{analysis}-{SAMPLE}.png") as png:
+        assert min(png.size) > 100
+    if analysis == "dream":
+        assert np.load(out / f"dream-{SAMPLE}-run1-objective.npy").shape[0] == 2  # steps: 2 iterations × 1 octave
