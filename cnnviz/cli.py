@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] == "run":
         from cnnviz.gui.app import batch
 
-        return batch.main(args[1:])
+        return batch.main(args[1:], as_command=argv is None)
     if args and args[0] in SUBCOMMANDS:
         from cnnviz import scan_cli
 

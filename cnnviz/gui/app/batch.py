@@ -48,9 +48,17 @@ class BatchFailure(Exception):
     """An analysis failed (exit status 1); the message says why."""
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str], as_command: bool = False) -> int:
     """Run ``cnnviz run`` with the arguments after ``run``; returns the exit status (0 success, 2 bad
-    argument, 1 failure)."""
+    argument, 1 failure). ``as_command`` (the process is the command, not a caller such as a test):
+    end the process at once if a background job is stuck (:func:`command_line.exit_now_if_stuck`)."""
+    status = _main(argv)
+    if as_command:
+        command_line.exit_now_if_stuck(status)
+    return status
+
+
+def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args: argparse.Namespace | None = None
     try:
