@@ -14,6 +14,7 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 
 from cnnviz import __version__
 from cnnviz.core import images, models
+from cnnviz.core.models import LoadedModel
 from cnnviz.core.progress import ProgressFn
 from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow
@@ -38,6 +39,9 @@ examples:
 subcommands (no window, no Qt needed; see `cnnviz scan --help`):
   cnnviz scan --data DIR --out part1.npz --shard 1/4     scan an image folder: each unit's top images
   cnnviz scan-merge part*.npz --out index.npz           merge the parts of a sharded scan
+
+batch analyses (off screen; see `cnnviz run --help`):
+  cnnviz run occlusion --image cat.jpg --out results     the Occlusion pane's figure, data and parameters
 
 exit status: 0 on success, 2 for a bad option, image or model (the reason is printed on stderr).
 """
@@ -136,27 +140,28 @@ def _run(argv: list[str] | None) -> int:
     except SystemExit as stop:
         return int(stop.code or 0)
     if args.device not in models.available_devices():
-        return _fail(f"The device {args.device!r} is not available here; available: "
+        return fail(f"The device {args.device!r} is not available here; available: "
                      f"{', '.join(models.available_devices())}.")
-    if args.model is not None and not _model_exists(args.model):
-        return _fail(f"{args.model!r} is neither 'default', a torchvision model "
+    if args.model is not None and not model_exists(args.model):
+        return fail(f"{args.model!r} is neither 'default', a torchvision model "
                      f"({', '.join(models.zoo_names())}) nor an existing file.")
     image = None
     if args.image is not None:
         try:
-            image = _load_image_arg(args.image)
+            image = load_image_arg(args.image)
         except images.ImageLoadError as error:
-            return _fail(str(error))
+            return fail(str(error))
     if args.screenshot is not None:
         return _screenshot(args, image)
     return _interactive(args, image)
 
 
-def _model_exists(text: str) -> bool:
+def model_exists(text: str) -> bool:
+    """True if ``text`` names a model: 'default', a torchvision model or an existing file."""
     return text == "default" or text in models.zoo_names() or Path(text).expanduser().is_file()
 
 
-def _load_image_arg(text: str) -> tuple[Image.Image, str, Path]:
+def load_image_arg(text: str) -> tuple[Image.Image, str, Path]:
     """The image named on the command line: a file, or else a bundled sample's name."""
     path = Path(text).expanduser()
     if not path.exists():
@@ -167,17 +172,36 @@ def _load_image_arg(text: str) -> tuple[Image.Image, str, Path]:
     return images.load_image(path), path.name, path.resolve()
 
 
-def _fail(message: str, status: int = 2) -> int:
+def fail(message: str, status: int = 2) -> int:
+    """Print ``cnnviz: message`` on stderr; returns ``status`` (2: a bad argument, 1: a failure)."""
     sys.stderr.write(f"cnnviz: {message}\n")
     return status
 
 
-def _spec(args: argparse.Namespace) -> ModelSpec:
+def use_offscreen_without_display() -> None:
+    """Let Qt draw off screen (``QT_QPA_PLATFORM=offscreen``) when no platform or display is set."""
+    if not any(os.environ.get(name) for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def load_model_arg(spec: ModelSpec) -> LoadedModel:
+    """Load the model named on the command line, printing a download's progress on stderr. Raises
+    :class:`~cnnviz.core.models.ModelLoadError` whose message says what to do (pass --trust, name --arch)."""
+    try:
+        return load_model(spec, progress=download_progress())
+    except models.UntrustedFileError as error:
+        raise models.ModelLoadError(f"{error}\nPass --trust to load it anyway.") from None
+    except models.UnknownArchitectureError as error:
+        raise models.ModelLoadError(f"{error}\nName it with --arch.") from None
+
+
+def model_spec(args: argparse.Namespace) -> ModelSpec:
+    """The model the options ``model``, ``untrained``, ``arch``, ``trust`` and ``device`` of ``args`` ask for."""
     return spec_from_text(args.model or "default", pretrained=not args.untrained, arch=args.arch,
                           trust=args.trust, device=args.device)
 
 
-def _download_progress() -> ProgressFn:
+def download_progress() -> ProgressFn:
     """A progress callback printing a weights download's progress on stderr, twice a second."""
     last = [0.0]
 
@@ -194,22 +218,17 @@ def _download_progress() -> ProgressFn:
 
 
 def _screenshot(args: argparse.Namespace, image: tuple[Image.Image, str, Path] | None) -> int:
-    if not any(os.environ.get(name) for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    spec = _spec(args)
+    use_offscreen_without_display()
+    spec = model_spec(args)
     try:
-        model = load_model(spec, progress=_download_progress())
-    except models.UntrustedFileError as error:
-        return _fail(f"{error}\nPass --trust to load it anyway.")
-    except models.UnknownArchitectureError as error:
-        return _fail(f"{error}\nName it with --arch.")
+        model = load_model_arg(spec)
     except models.ModelLoadError as error:
-        return _fail(str(error))
+        return fail(str(error))
     if image is None:
         try:
-            image = _load_image_arg(str(images.default_sample().path))
+            image = load_image_arg(str(images.default_sample().path))
         except (images.ImageLoadError, OSError, KeyError, ValueError) as error:
-            return _fail(f"The default sample image could not be loaded: {error}")
+            return fail(f"The default sample image could not be loaded: {error}")
 
     app = create_application()
     window = MainWindow(remember=False)
@@ -219,12 +238,12 @@ def _screenshot(args: argparse.Namespace, image: tuple[Image.Image, str, Path] |
         window.controller.set_image(*image)
         target = window.capture_target(args.pane or "window")
         window.show()
-        if not _wait_until(lambda: window.controller.settled, SCREENSHOT_TIMEOUT_S):
-            return _fail("timed out waiting for the window to show the model and image", 1)
+        if not wait_until(lambda: window.controller.settled, SCREENSHOT_TIMEOUT_S):
+            return fail("timed out waiting for the window to show the model and image", 1)
         app.processEvents()
         path = save_png(target, args.screenshot)
     except OSError as error:
-        return _fail(str(error))
+        return fail(str(error))
     finally:
         window.close()
         window.deleteLater()
@@ -248,7 +267,7 @@ def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] 
     if image is not None:
         window.controller.set_image(*image)
     if args.model is not None:
-        spec = _spec(args)
+        spec = model_spec(args)
         if spec.source == "default":
             window.model_loader.load(spec)
         else:
@@ -259,7 +278,7 @@ def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] 
     return int(app.exec())
 
 
-def _wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
     """Run the event loop until ``condition()`` is true (checked every 20 ms) or the time is up."""
     deadline = time.monotonic() + timeout_s
     loop = QEventLoop()

@@ -86,6 +86,7 @@ class ActivationsPane(ToolPane):
         self._build_figure()
         self._connect()
         self._opacity_changed(self.opacity.value())
+        self.register(order=self.order_combo, scale=self.scale_combo, colormap=self.colormap, opacity=self.opacity)
         self.clear_views()
 
     def _build_controls(self) -> None:

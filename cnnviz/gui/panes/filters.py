@@ -116,7 +116,17 @@ class FiltersPane(ToolPane):
         self._build_controls()
         self._build_figure()
         self._connect()
+        self._register_controls()
         self.clear_views()
+
+    def _register_controls(self) -> None:
+        self.register(view=self.view_combo, in_channel=self.channel_spin, scale=self.scale_combo,
+                      colormap=self.colormap)
+
+    def layer_applied(self) -> None:
+        """Range the input-channel control over the layer's input channels."""
+        if self.state.model is not None:
+            self._sync_controls()
 
     def _build_controls(self) -> None:
         self.view_combo = option_combo(VIEWS, "How a filter with several input channels is drawn")

@@ -91,6 +91,9 @@ class OcclusionPane(RunPane):
         self._fill_source: tuple[tuple, torch.Tensor] | None = None
         self._connect()
         self._fill_changed()
+        self.register(window=self.window_spin, stride=self.stride_spin, fill=self.fill_combo, seed=self.seed_spin,
+                      batch_size=self.batch_spin, auto=self.auto_check, colormap=self.colormap_picker,
+                      opacity=self.opacity_slider)
         self.clear_views()
 
     def _build_controls(self) -> None:

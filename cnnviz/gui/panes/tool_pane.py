@@ -32,7 +32,7 @@ from cnnviz.core.caption import Caption, for_model
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.activation_store import LayerOutput
-from cnnviz.gui.runtime.control_state import Controls, Value
+from cnnviz.gui.runtime.control_state import Control, Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
@@ -127,6 +127,11 @@ class ToolPane(QWidget):
         """True when nothing this pane asked for is still being computed."""
         return not self._jobs and not self._waiting_for and not self._dirty
 
+    @property
+    def error(self) -> str:
+        """The error shown on the info line (a failed job), "" when none is."""
+        return self.info.text() if self._showing_error else ""
+
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The layer to show when the shared selection is none of ``choices`` (default: the first)."""
         return choices[0].name
@@ -144,6 +149,11 @@ class ToolPane(QWidget):
         """The caption of the figure shown now (:mod:`cnnviz.core.caption`)."""
         return for_model(self.key, self.state.model, self.state.image_name, self.caption_fields(),
                                  self.figure_partial())
+
+    def register(self, **controls: Control) -> None:
+        """Register each of ``controls`` under its keyword as a setting (:meth:`Controls.add`), in order."""
+        for name, control in controls.items():
+            self.controls.add(name, control)
 
     def settings(self) -> dict[str, Value]:
         """This pane's settings (what sessions save): the layer and every registered control
@@ -166,10 +176,15 @@ class ToolPane(QWidget):
                 problems["layer"] = f"no layer {layer!r} in this pane's list"
             else:
                 self.choose_layer(str(layer))
+                self.layer_applied()
         own = {k: values.pop(k) for k in list(values) if k in self.controls.controls}
         problems |= self.controls.apply(own)
         problems |= self.apply_extra_settings(values, strict)
         return problems
+
+    def layer_applied(self) -> None:
+        """The layer was set from settings, before the controls are: match the controls that depend on
+        it (ranges) so that the settings' values fit (subclasses)."""
 
     def apply_extra_settings(self, values: dict[str, Value], strict: bool) -> dict[str, str]:
         """Set what :meth:`extra_settings` gave (subclasses); unknown names raise KeyError if

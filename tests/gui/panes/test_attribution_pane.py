@@ -230,6 +230,7 @@ def test_guided_backprop_on_a_model_with_silu_warns_it_is_not_exact(window, sett
 
 def test_settings_are_remembered(window, qtbot):
     pane = window.panes["attribution"]
+    pane.controls.restore_remembered()  # as a window that remembers does
     pane.compare.set_checked(["gradient", "guided"])
     pane.compare.changed.emit()
     pane.compare.set_class_method("gradient_x_input")
@@ -241,6 +242,7 @@ def test_settings_are_remembered(window, qtbot):
     pane.metrics_check.setChecked(False)
     again = AttributionPane(window.context)
     qtbot.addWidget(again)
+    again.controls.restore_remembered()
     assert again.compare.checked() == ["gradient", "guided"] and again.compare.mode == "classes"
     assert again.compare.class_method == "gradient_x_input"
     assert again.forms["gradient"].values() == {"reduce": "l2"}

@@ -13,8 +13,8 @@ RUN_MS = 30_000
 
 def dream_pane(window, show_pane, iterations: int = 100_000):
     pane = show_pane(window, "dream")
-    pane.controls.octaves.setValue(1)
-    pane.controls.iterations.setValue(iterations)
+    pane.options.octaves.setValue(1)
+    pane.options.iterations.setValue(iterations)
     return pane
 
 
@@ -41,10 +41,10 @@ def test_step_size_and_layer_changed_while_running_apply_from_the_next_step(load
     pane = dream_pane(loaded_window, show_pane)
     old_layer = pane.layer
     new_layer = next(c.name for c in pane.picker.choices if not c.is_vector and c.name != old_layer)
-    pane.controls.step.set_value(0.01)
+    pane.options.step.set_value(0.01)
     pane.start_button.click()
     qtbot.waitUntil(lambda: len(pane.records) >= 5, timeout=RUN_MS)
-    pane.controls.step.spin.setValue(0.05)
+    pane.options.step.spin.setValue(0.05)
     index = pane.picker.findData(new_layer)
     pane.picker.setCurrentIndex(index)
     pane.picker.activated.emit(index)
@@ -91,9 +91,9 @@ def test_pause_resume_and_stop_even_while_paused_leave_the_model_clean(loaded_wi
 
 def test_each_run_adds_a_curve_to_each_plot_and_clear_removes_them(loaded_window, show_pane, qtbot):
     pane = dream_pane(loaded_window, show_pane, iterations=8)
-    pane.controls.prob_every.setValue(2)
+    pane.options.prob_every.setValue(2)
     run_to_end(pane, qtbot)
-    pane.controls.step.set_value(0.2)
+    pane.options.step.set_value(0.2)
     run_to_end(pane, qtbot)
     assert pane.plots.curve_counts() == (2, 2)
     first, second = pane.plots.runs
@@ -110,7 +110,7 @@ def test_save_writes_the_full_resolution_image_and_use_as_input_makes_it_current
     loaded_window.controller.set_image(picture, "stripes")
     settle(loaded_window)
     pane = dream_pane(loaded_window, show_pane, iterations=3)
-    pane.controls.work_at.setCurrentIndex(pane.controls.work_at.findData("full"))
+    pane.options.work_at.setCurrentIndex(pane.options.work_at.findData("full"))
     run_to_end(pane, qtbot)
     assert tuple(pane.current.shape[-2:]) == (48, 64) and len(pane.records) == 3
     saved = pane.save_image(tmp_path / "dream")
@@ -125,9 +125,9 @@ def test_save_writes_the_full_resolution_image_and_use_as_input_makes_it_current
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_a_finite_image(loaded_window, show_pane, qtbot):
     pane = dream_pane(loaded_window, show_pane, iterations=2000)
-    pane.controls.normalize.setChecked(False)
-    pane.controls.clamp.setChecked(False)
-    pane.controls.step.set_value(10.0)
+    pane.options.normalize.setChecked(False)
+    pane.options.clamp.setChecked(False)
+    pane.options.step.set_value(10.0)
     run_to_end(pane, qtbot)
     assert pane.records[-1].message and len(pane.records) < 2000
     assert "diverged" in pane.info.text()
@@ -137,13 +137,13 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_a_finite_image(loaded_wi
 
 def test_a_vector_layer_disables_octaves_and_tiles_and_dreams_one_octave(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "dream")
-    pane.controls.octaves.setValue(3)
-    pane.controls.iterations.setValue(3)
+    pane.options.octaves.setValue(3)
+    pane.options.iterations.setValue(3)
     vector = next(c.name for c in pane.picker.choices if c.is_vector and not c.class_scores)
     index = pane.picker.findData(vector)
     pane.picker.setCurrentIndex(index)
     pane.picker.activated.emit(index)
-    controls = pane.controls
+    controls = pane.options
     assert pane.layer == vector
     assert not controls.octaves.isEnabled() and not controls.octave_scale.isEnabled()
     assert not controls.work_at.isEnabled() and not controls.full_resolution
@@ -158,7 +158,7 @@ def test_a_vector_layer_disables_octaves_and_tiles_and_dreams_one_octave(loaded_
 
 
 def test_the_overlap_box_stays_below_the_tile(loaded_window, show_pane):
-    controls = show_pane(loaded_window, "dream").controls
+    controls = show_pane(loaded_window, "dream").options
     controls.tile.setValue(40)
     assert controls.overlap.maximum() == 39
     controls.overlap.setValue(1024)

@@ -30,10 +30,10 @@ def test_a_layer_and_step_change_mid_run_is_marked_on_the_curve_and_named_in_the
     pane = dream_pane(loaded_window, show_pane)
     old_layer = pane.layer
     new_layer = next(c.name for c in pane.picker.choices if not c.is_vector and c.name != old_layer)
-    pane.controls.step.set_value(0.01)
+    pane.options.step.set_value(0.01)
     pane.start_button.click()
     qtbot.waitUntil(lambda: len(pane.records) >= 4, timeout=RUN_MS)
-    pane.controls.step.spin.setValue(0.05)
+    pane.options.step.spin.setValue(0.05)
     choose_layer(pane, new_layer)
     qtbot.waitUntil(lambda: sum(r.layer == new_layer for r in pane.records) >= 4, timeout=RUN_MS)
     stop(pane, qtbot)
@@ -76,10 +76,10 @@ def test_a_new_image_names_the_earlier_runs_and_a_new_model_clears_the_plots(
 def test_the_probability_title_names_the_class_of_the_runs_shown(loaded_window, show_pane, qtbot):
     pane = dream_pane(loaded_window, show_pane, iterations=2)
     names = pane.class_names()
-    pane.controls.target.setCurrentIndex(1)
+    pane.options.target.setCurrentIndex(1)
     run_to_end(pane, qtbot)
     assert probability_title(pane).startswith(f"Probability of {names[1]}<br>")
-    pane.controls.target.setCurrentIndex(2)
+    pane.options.target.setCurrentIndex(2)
     assert probability_title(pane).startswith(f"Probability of {names[1]}<br>")  # what the curve shows
     run_to_end(pane, qtbot)
     assert probability_title(pane).startswith("Probability of each run's class")

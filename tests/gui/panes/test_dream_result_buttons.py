@@ -17,8 +17,8 @@ def dream(pane, qtbot) -> None:
 
 def test_result_buttons_follow_the_dreamed_image(loaded_window, show_pane, settle, qtbot):
     pane = show_pane(loaded_window, "dream")
-    pane.controls.octaves.setValue(1)
-    pane.controls.iterations.setValue(3)
+    pane.options.octaves.setValue(1)
+    pane.options.iterations.setValue(3)
     assert result_buttons(pane) == [False, False, False]
     dream(pane, qtbot)
     assert result_buttons(pane) == [True, True, True]

@@ -104,9 +104,9 @@ def test_a_turn_over_a_focused_control_changes_it_and_not_the_scroll(column, qtb
 def test_the_dream_settings_column_scrolls_under_the_wheel(loaded_window, show_pane, qtbot):
     loaded_window.resize(1000, 640)
     pane = show_pane(loaded_window, "dream")
-    area = next(a for a in pane.findChildren(QScrollArea) if a.widget() is pane.controls)
+    area = next(a for a in pane.findChildren(QScrollArea) if a.widget() is pane.options)
     bar = area.verticalScrollBar()
-    controls = pane.controls
+    controls = pane.options
     assert bar.maximum() > 0
     probability = controls.prob_every.value()
     for widget in (controls.prob_every, controls.objective, controls.step.slider, controls.step.spin,

@@ -25,7 +25,7 @@ from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.core import attribution
-from cnnviz.gui.panes.attribution import exports, memory
+from cnnviz.gui.panes.attribution import exports
 from cnnviz.gui.panes.attribution.controls import MAX_PANELS, CompareControls, DisplayRow, method_title
 from cnnviz.gui.panes.attribution.curves import CurvesPlot
 from cnnviz.gui.panes.attribution.jobs import (
@@ -41,6 +41,7 @@ from cnnviz.gui.panes.attribution.params import ParamForm
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request
+from cnnviz.gui.runtime.control_state import Custom, Value
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.image_view import image_array
@@ -65,8 +66,8 @@ class AttributionPane(RunPane):
         self._build_figure()
         self.arrange(self.compare, self.forms_area,
                      self.run_row(self.metrics_check, self.random_check), self._display_row())
-        self.metrics_check.setChecked(memory.restore(self.compare, self.forms, self.display_row))
         self._connect()
+        self._register_controls()
         self.clear_views()
 
     def _build_controls(self) -> None:
@@ -116,12 +117,12 @@ class AttributionPane(RunPane):
         return row
 
     def _connect(self) -> None:
-        self.compare.changed.connect(self._compare_changed)
+        self.compare.changed.connect(self.schedule)
         for form in self.forms.values():
-            form.changed.connect(lambda form=form: self._params_changed(form))
-        self.metrics_check.toggled.connect(lambda _on: self._metrics_toggled())
+            form.changed.connect(self.schedule)
+        self.metrics_check.toggled.connect(lambda _on: self.schedule())
         self.random_check.toggled.connect(lambda _on: self.schedule())
-        self.display_row.changed.connect(self._display_changed)
+        self.display_row.changed.connect(self._draw)
         self.data_button.clicked.connect(self.export_data)
         self.state.target_changed.connect(lambda _index: self.schedule())
         self.state.predictions_changed.connect(lambda _predictions: self.schedule())
@@ -270,21 +271,26 @@ class AttributionPane(RunPane):
             others = [index for index, _name, _p in predictions.top if index != self.state.target]
             row.set_targets([self.state.target, *others][:MAX_PANELS])
 
-    def _compare_changed(self) -> None:
-        memory.save_compare(self.compare)
-        self.schedule()
+    def _register_controls(self) -> None:
+        """The pane's settings: mode, methods, the classes mode's method, every method's parameters
+        (``<method>_<parameter>``), curves and display. The randomisation test, being slow, is not one."""
+        compare, row = self.compare, self.display_row
+        self.register(mode=compare.mode_combo, methods=Custom(compare.checked, self._set_methods, compare.changed),
+                      class_method=compare.method_combo)
+        for form in self.forms.values():
+            self.register(**form.named_controls())
+        self.register(curves=self.metrics_check, display=row.display_combo, colormap=row.colormap_picker,
+                      opacity=row.opacity_slider)
 
-    def _params_changed(self, form: ParamForm) -> None:
-        memory.save_params(form)
-        self.schedule()
-
-    def _display_changed(self) -> None:
-        memory.save_display(self.display_row, self.metrics_check.isChecked())
-        self._draw()
-
-    def _metrics_toggled(self) -> None:
-        memory.save_display(self.display_row, self.metrics_check.isChecked())
-        self.schedule()
+    def _set_methods(self, methods: Value) -> None:
+        """Check ``methods`` (a list, or names separated by commas), at most four."""
+        names = methods.split(",") if isinstance(methods, str) else list(methods)
+        unknown = [name for name in names if name.strip() not in self.compare.checks]
+        if unknown:
+            raise ValueError(f"unknown method {', '.join(map(repr, unknown))}; methods: "
+                             f"{', '.join(self.compare.checks)}")
+        self.compare.set_checked([name.strip() for name in names])
+        self.compare.changed.emit()
 
     # Drawing.
 

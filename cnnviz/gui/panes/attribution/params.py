@@ -22,6 +22,8 @@ from cnnviz.core.attribution.integrated import BASELINES, RULES
 from cnnviz.core.attribution.smooth import BASES
 from cnnviz.core.occlusion import FILLS
 from cnnviz.gui.panes.tool_pane import SHRUNK_WIDTH
+from cnnviz.gui.runtime import control_state
+from cnnviz.gui.runtime.control_state import Custom
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "baseline": BASELINES,
@@ -226,3 +228,24 @@ class ParamForm(QWidget):
                 field.widget.blockSignals(False)
         self.blockSignals(False)
         self._sync()
+
+    def set_field(self, name: str, value: Any) -> None:
+        """Set parameter ``name`` to ``value`` as a user edit would (None or "auto": the core's choice, where
+        the parameter has one); raises ValueError for a value its widget cannot show."""
+        field = self.field(name)
+        if field is None:
+            raise ValueError(f"{self.method} has no parameter {name!r}")
+        if value is None or (isinstance(value, str) and value.lower() == "auto"):
+            value = "auto" if isinstance(field.widget, QComboBox) else 0
+        field.widget.blockSignals(True)
+        try:
+            control_state.write(field.widget, value)
+        finally:
+            field.widget.blockSignals(False)
+        self._edited()
+
+    def named_controls(self) -> dict[str, Custom]:
+        """Each parameter as a setting named ``<method>_<parameter>`` (e.g. ``smoothgrad_samples``)."""
+        return {f"{self.method}_{field.name}":
+                Custom(field.get, lambda value, name=field.name: self.set_field(name, value), self.changed)
+                for field in self.fields}

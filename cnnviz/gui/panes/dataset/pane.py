@@ -1,15 +1,14 @@
 """The Dataset pane: what each unit detects across an image folder (Zeiler & Fergus 2014, Fig. 2), and
 which units never fire.
 
-Choose a source (a folder, opened on the loader worker, or Fashion-MNIST test; also the dataset another
-pane chose) and the layers, then Scan: a :class:`~cnnviz.gui.panes.run_pane.RunPane` run of
-:func:`cnnviz.core.scan.build_steps` with images/s and the time left. Cancel keeps the partial index and
-Resume continues it. Every index a scan ends with is saved under the application's data folder
-(:func:`cnnviz.core.scan.cache_path`) and reopened for the same model and dataset. The Fig. 2 tab
-(:mod:`~cnnviz.gui.panes.dataset.fig2`) pages through a layer's units, their patches computed lazily on
-the compute worker (:func:`cnnviz.core.top_patches.patches_steps`) and kept until the model or index
-changes. Click a unit to enlarge it (:mod:`~cnnviz.gui.panes.dataset.detail`), one of its hits to make
-that image current and open Deconvnet on the unit and position. The statistics tab
+Choose a source (a folder, opened on the loader worker, or Fashion-MNIST test; also the dataset another pane chose)
+and the layers, then Scan: a :class:`~cnnviz.gui.panes.run_pane.RunPane` run of :func:`cnnviz.core.scan.build_steps`
+with images/s and the time left. Cancel keeps the partial index and Resume continues it. Every index a scan ends
+with is saved under the application's data folder (:func:`cnnviz.core.scan.cache_path`) and reopened for the same
+model and dataset. The Fig. 2 tab (:mod:`~cnnviz.gui.panes.dataset.fig2`) pages through a layer's units, their
+patches computed lazily on the compute worker (:func:`cnnviz.core.top_patches.patches_steps`) and kept until the
+model or index changes. Click a unit to enlarge it (:mod:`~cnnviz.gui.panes.dataset.detail`), one of its hits to
+make that image current and open Deconvnet on the unit and position. The statistics tab
 (:mod:`~cnnviz.gui.panes.dataset.stats`) shows fire rates, dead units and class profiles.
 """
 
@@ -86,6 +85,7 @@ class DatasetPane(RunPane):
         self._build_figure()
         self._build_layout()
         self._connect()
+        self.register(sort=self.sort_combo, per_page=self.fig2.per_page_spin, threshold=self.stats.threshold_spin)
         self.clear_views()
 
     def _build_controls(self) -> None:

@@ -50,6 +50,7 @@ class DeconvPane(ToolPane):
         self._build_controls()
         self._build_figure()
         self._connect()
+        self.register(method=self.method_combo, display=self.display_combo, top9=self.top_button)
         self.clear_views()
 
     def _build_controls(self) -> None:

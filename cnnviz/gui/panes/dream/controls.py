@@ -10,6 +10,7 @@ for the current model.
 """
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -144,6 +145,20 @@ class CycleEditor(QWidget):
         selected = self.table.currentRow()
         self.table.removeRow(selected if 0 <= selected < rows else rows - 1)
         self.changed.emit()
+
+    def set_pairs(self, pairs: Any, choices: list[LayerChoice]) -> None:
+        """Offer ``choices`` and make ``pairs`` ([layer, step size] each, layers among ``choices``) the rows;
+        raises ValueError for anything else."""
+        try:
+            rows = [(str(layer), float(step)) for layer, step in pairs]
+        except (TypeError, ValueError):
+            raise ValueError(f"expected [layer, step size] pairs, not {pairs!r}") from None
+        unknown = [layer for layer, _step in rows if layer not in {choice.name for choice in choices}]
+        if unknown:
+            raise ValueError(f"no layer {', '.join(map(repr, unknown))} to cycle through")
+        self.set_choices(choices)
+        for layer, step in rows:
+            self.add_row(layer, step)
 
     def pairs(self) -> list[tuple[str, float]]:
         """The (layer, step size) rows, in order."""

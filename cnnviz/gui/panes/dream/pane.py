@@ -51,6 +51,7 @@ from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
 from cnnviz.gui.panes.dream.settings_used import config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime.control_state import Custom
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.image_view import image_array
@@ -80,8 +81,8 @@ class DreamPane(RunPane):
         self.start_button, self.stop_button = self.run_button, self.cancel_button
         self.start_button.setToolTip("Start a dream with these settings (Ctrl+Return)")
         self.stop_button.setToolTip("Stop the run, keeping its image (Esc)")
-        self.controls = DreamControls(self.picker)
-        self.settings = ConfigBox(DreamConfig())
+        self.options = DreamControls(self.picker)
+        self.config_box = ConfigBox(DreamConfig())
         self.gate = threading.Event()
         self.gate.set()
         self.records: list[DreamStep] = []
@@ -103,7 +104,25 @@ class DreamPane(RunPane):
         self.arrange(body=self._build_body(), with_layer_row=False)
         self._connect()
         self._update_buttons()
-        self.apply_settings()
+        self._register_controls()
+        self.apply_config()
+
+    def _register_controls(self) -> None:
+        o = self.options
+        self.register(objective=o.objective, channel=o.channel, squared=o.squared, guide=o.guide,
+                      best_match=o.best_match, prob_every=o.prob_every, step_size=o.step, normalize=o.normalize,
+                      iterations=o.iterations, octaves=o.octaves, octave_scale=o.octave_scale, jitter=o.jitter,
+                      blur_every=o.blur_every, blur_sigma=o.blur_sigma, decay=o.decay, clamp=o.clamp,
+                      start=o.start, seed=o.seed, work_at=o.work_at, tile=o.tile, overlap=o.overlap,
+                      cycle=Custom(lambda: [list(pair) for pair in o.cycle.pairs()],
+                                   lambda pairs: o.cycle.set_pairs(pairs, self.picker.choices), o.cycle.changed))
+
+    def layer_applied(self) -> None:
+        """Range the channel control over the layer's channels."""
+        choice = self.choice
+        if choice is not None:
+            self.options.set_channels(choice.channels)
+            self.options.set_vector_layer(choice.is_vector)
 
     def _build_controls(self) -> None:
         self.pause_button = QPushButton("Pause")
@@ -124,7 +143,7 @@ class DreamPane(RunPane):
 
     def _build_body(self) -> QSplitter:
         scroll = QScrollArea()
-        scroll.setWidget(self.controls)
+        scroll.setWidget(self.options)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -164,16 +183,16 @@ class DreamPane(RunPane):
         self.use_button.clicked.connect(self.use_as_input)
         self.save_button.clicked.connect(self._save_clicked)
         self.clear_button.clicked.connect(self.plots.clear)
-        self.controls.changed.connect(self.apply_settings)
-        self.controls.guide_changed.connect(self.apply_settings)
-        self.state.target_changed.connect(self.controls.set_target)
+        self.options.changed.connect(self.apply_config)
+        self.options.guide_changed.connect(self.apply_config)
+        self.state.target_changed.connect(self.options.set_target)
         self.state.image_changed.connect(lambda _image: self._image_replaced())
         add_shortcut(self, Qt.Key.Key_Space, self.toggle_pause)
 
     @property
     def config(self) -> DreamConfig:
         """The settings the running (or next) dream reads from its next step."""
-        return self.settings()
+        return self.config_box()
 
     @property
     def paused(self) -> bool:
@@ -189,11 +208,11 @@ class DreamPane(RunPane):
         """Apply the picked layer to the run and show the input while no dream is shown."""
         choice = self.choice
         if choice is not None:
-            self.controls.set_channels(choice.channels)
-            self.controls.set_vector_layer(choice.is_vector)
-        if self.controls.cycle.choices != self.picker.choices:
-            self.controls.cycle.set_choices(self.picker.choices)
-        self.apply_settings()
+            self.options.set_channels(choice.channels)
+            self.options.set_vector_layer(choice.is_vector)
+        if self.options.cycle.choices != self.picker.choices:
+            self.options.cycle.set_choices(self.picker.choices)
+        self.apply_config()
         if self.current is None and not self.running:
             self._show_input()
 
@@ -209,15 +228,15 @@ class DreamPane(RunPane):
         model = self.state.model
         if model is not None:
             names = [model.class_name(i) for i in range(len(model.categories))]
-            self.controls.set_classes(names, self.state.target)
+            self.options.set_classes(names, self.state.target)
         self._update_buttons()
 
-    def apply_settings(self) -> None:
+    def apply_config(self) -> None:
         """Swap a new config of the controls into the running dream (read from its next step)."""
         model = self.state.model
-        guided = self.controls.objective.currentData() == "guided"
-        config = self.controls.config(self.layer, self._guide_tensor(model) if guided else None)
-        self.settings.set(config)
+        guided = self.options.objective.currentData() == "guided"
+        config = self.options.config(self.layer, self._guide_tensor(model) if guided else None)
+        self.config_box.set(config)
         self.plots.describe(config_setting(config, self.class_names()), config.prob_every)
 
     def class_names(self) -> tuple[str, ...]:
@@ -240,10 +259,10 @@ class DreamPane(RunPane):
             self.show_error("Load a model and an image first.")
             return
         self.stop_run()
-        self.settings = ConfigBox(DreamConfig())
+        self.config_box = ConfigBox(DreamConfig())
         self._guide = None
-        self.apply_settings()
-        if self.controls.full_resolution and self.state.image is not None:
+        self.apply_config()
+        if self.options.full_resolution and self.state.image is not None:
             x = full_resolution_input(model, self.state.image)
         else:
             x = self.state.input_tensor
@@ -256,7 +275,7 @@ class DreamPane(RunPane):
         self._curves = self.plots.start_run(config_setting(config, self.class_names()), self.class_names(),
                                             self.state.image_name)
         self._inbox = StepInbox()
-        self.start(dream_job, DreamRequest(model, x), model, x, self.settings, self.gate, self._inbox,
+        self.start(dream_job, DreamRequest(model, x), model, x, self.config_box, self.gate, self._inbox,
                    text="Dreaming…")
         self._update_buttons()
         self._redraw()
@@ -337,7 +356,7 @@ class DreamPane(RunPane):
 
     def _guide_tensor(self, model: LoadedModel | None) -> torch.Tensor | None:
         """The guide image preprocessed for ``model``, made again only when either changes."""
-        guide = self.controls.guide_image()
+        guide = self.options.guide_image()
         if model is None or guide is None:
             return None
         key = (id(model), id(guide))

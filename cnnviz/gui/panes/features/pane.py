@@ -73,6 +73,9 @@ class FeaturesPane(RunPane):
                      self.run_row(self.keep_button, self.select_combo, self.partial_label),
                      layer_widgets=(self.size_label,), body=splitter)
         self._connect()
+        row = self.settings_row
+        self.register(pooling=row.pooling_combo, p=row.p_spin, method=row.method_combo,
+                      perplexity=row.perplexity_spin, seed=row.seed_spin, drag=self.select_combo)
         self._dataset_changed(self.state.dataset)
 
     def _build_controls(self) -> None:

@@ -86,6 +86,9 @@ class InvariancePane(RunPane):
         self._open_curve = False
         self._hover_index: int | None = None
         self._connect()
+        row = self.range_row
+        self.register(kind=row.kind_combo, start=row.from_spin, stop=row.to_spin, step=row.step_spin,
+                      crop=self.crop_check, relative=self.relative_check)
         self.clear_curves()
 
     def _build_controls(self) -> None:

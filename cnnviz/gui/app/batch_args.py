@@ -1,0 +1,178 @@
+"""The arguments of ``cnnviz run``: which analyses there are, the parser, and the checks that need
+neither Qt nor a model (run before anything heavy starts). :mod:`cnnviz.gui.app.batch` runs them.
+
+A bad argument raises :class:`ArgumentError`, whose one-line message the command prints before
+exiting with status 2.
+"""
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+from cnnviz.core import datasets, images, models
+
+FORMATS = ("png", "svg", "pdf", "npy", "csv")
+"""What ``--format`` may list: the figure (PNG, SVG, PDF) and the data behind it (.npy, CSV)."""
+DEFAULT_FORMATS = ("png", "npy")
+DEFAULT_TIMEOUT_S = 3600.0
+
+
+class ArgumentError(Exception):
+    """A bad argument of ``cnnviz run``; the message says which and why (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis of ``cnnviz run``: the pane that computes it (its key in the registry), a one-line
+    ``summary``, whether the pane is started with its Run action (``runs``; else it computes as soon as
+    it shows the image) and the pane settings it presets (``preset``, e.g. the deconvnet pane's Top-9
+    mode; ``--set`` can still change them)."""
+
+    name: str
+    pane: str
+    summary: str
+    runs: bool = False
+    preset: dict[str, bool] = field(default_factory=dict)
+
+
+ANALYSES: dict[str, Analysis] = {a.name: a for a in (
+    Analysis("filters", "filters", "the layer's filters (weights; the same for every image)"),
+    Analysis("activations", "activations", "the layer's feature maps for the image"),
+    Analysis("deconv", "deconvnet", "deconvnet projection of one unit (the strongest by default)",
+             preset={"top9": False}),
+    Analysis("top9", "deconvnet", "projections of the layer's 9 strongest channels with their patches",
+             preset={"top9": True}),
+    Analysis("occlusion", "occlusion", "occlusion sensitivity maps (Zeiler & Fergus Fig. 7)", runs=True),
+    Analysis("invariance", "invariance", "unit and class response curves under translation, scale, rotation",
+             runs=True),
+    Analysis("dream", "dream", "deep dream of a layer or class, with its objective curves", runs=True),
+    Analysis("attribution", "attribution", "attribution maps (saliency, Grad-CAM, …) with their metrics"),
+)}
+
+EPILOG = """\
+analyses:
+{analyses}
+
+every parameter of an analysis, with its default: cnnviz run ANALYSIS --help
+examples:
+  cnnviz run occlusion --image cat.jpg --out results --set window=32 --set stride=8
+  cnnviz run top9 --model resnet18 --image photos/ --layer layer3 --out results --format png,svg,npy
+
+Each image gives <analysis>-<image stem>.<format> files and a JSON sidecar <analysis>-<image stem>.json
+with every setting, the caption (model, weights checksum, image, layer…), the versions and the files.
+exit status: 0 on success, 2 for a bad argument (nothing is computed), 1 when an analysis failed.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`ArgumentError` instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``cnnviz run``'s arguments (help is handled by the caller: ``-h`` only sets ``help``)."""
+    listing = "\n".join(f"  {a.name:<12} {a.summary}" for a in ANALYSES.values())
+    parser = _Parser(prog="cnnviz run", add_help=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Run one analysis of a pane off screen on an image or on every image of a "
+                                 "folder,\nsaving the same figure and caption as the window's.",
+                     epilog=EPILOG.format(analyses=listing))
+    add = parser.add_argument
+    add("analysis", nargs="?", metavar="ANALYSIS", help=f"one of: {', '.join(ANALYSES)}")
+    add("-h", "--help", action="store_true", help="show this help (with ANALYSIS: its parameters) and exit")
+    add("--model", metavar="NAME|PATH", default="default",
+        help="'default' (the bundled Fashion-MNIST network, the default), a torchvision model or a model file")
+    add("--arch", metavar="NAME", choices=models.zoo_names(), help="the architecture of a .pth state_dict")
+    add("--untrained", action="store_true", help="random weights (seeded: every run gets the same ones)")
+    add("--trust", action="store_true", help="allow loading a whole pickled model file (runs its code)")
+    add("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="where the model runs (default: cpu)")
+    add("--image", metavar="PATH|DIR", help="an image file, a bundled sample's name, or a folder of images")
+    add("--layer", metavar="L", help="the layer to analyse (default: the pane's choice for the model)")
+    add("--target", metavar="N", type=int, help="the target class index (default: the top-1 class)")
+    add("--set", metavar="KEY=VALUE", action="append", default=[], dest="sets",
+        help="set one of the analysis's parameters (repeatable; see cnnviz run ANALYSIS --help)")
+    add("--out", metavar="DIR", type=Path, help="the folder the outputs go to (created if missing)")
+    add("--format", metavar="LIST", default=",".join(DEFAULT_FORMATS), dest="formats",
+        help=f"comma-separated, from {', '.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)})")
+    add("--timeout", metavar="S", type=float, default=DEFAULT_TIMEOUT_S,
+        help=f"give up on an image after S seconds (default: {DEFAULT_TIMEOUT_S:g})")
+    add("--verbose", action="store_true", help="show the traceback of a failure")
+    return parser
+
+
+def parse_sets(texts: list[str]) -> dict[str, str]:
+    """``["window=32", "fill=noise"]`` -> {"window": "32", "fill": "noise"} (values stay text; the pane's
+    controls convert them). A later value of a key wins."""
+    values: dict[str, str] = {}
+    for text in texts:
+        key, equals, value = text.partition("=")
+        if not equals or not key.strip():
+            raise ArgumentError(f"--set {text!r}: expected KEY=VALUE, such as window=32")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"png,svg"`` -> ("png", "svg"): known formats, in the order given, without repeats."""
+    chosen = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
+    unknown = [name for name in chosen if name not in FORMATS]
+    if unknown or not chosen:
+        raise ArgumentError(f"--format {text!r}: formats are {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(chosen))
+
+
+def image_files(text: str) -> list[Path]:
+    """The images ``--image`` names: a file, a bundled sample's name, or every image file (by extension,
+    sorted by name) of a folder."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in datasets.IMAGE_EXTENSIONS and p.is_file())
+        if not files:
+            raise ArgumentError(f"--image {text}: the folder holds no image file "
+                                f"({', '.join(datasets.IMAGE_EXTENSIONS)})")
+        return files
+    if path.is_file():
+        return [path]
+    try:
+        return [images.sample(text).path]
+    except KeyError:
+        raise ArgumentError(f"--image {text}: no such file or folder, nor a bundled sample") from None
+
+
+def output_stems(analysis: str, files: list[Path], out: Path) -> list[Path]:
+    """Where each image's outputs go: ``out/<analysis>-<image stem>`` (with the extension too where two
+    images share a stem)."""
+    stems = [f.stem for f in files]
+    return [out / (f"{analysis}-{f.stem}" if stems.count(f.stem) == 1 else f"{analysis}-{f.stem}-{f.suffix[1:]}")
+            for f in files]
+
+
+def check(args: argparse.Namespace) -> None:
+    """Check what needs no model: the analysis, model name, device, target, formats, image and output
+    folder; sets ``args.images``, ``args.stems``, ``args.settings`` and ``args.formats`` (parsed)."""
+    if args.analysis not in ANALYSES:
+        raise ArgumentError(f"unknown analysis {args.analysis!r}; analyses: {', '.join(ANALYSES)}"
+                            if args.analysis else f"name an analysis: {', '.join(ANALYSES)}")
+    if args.device not in models.available_devices():
+        raise ArgumentError(f"--device {args.device} is not available here; available: "
+                            f"{', '.join(models.available_devices())}")
+    if not (args.model == "default" or args.model in models.zoo_names() or Path(args.model).expanduser().is_file()):
+        raise ArgumentError(f"--model {args.model!r} is neither 'default', a torchvision model nor an existing file")
+    if args.target is not None and args.target < 0:
+        raise ArgumentError(f"--target {args.target}: a class index is 0 or more")
+    if args.timeout <= 0:
+        raise ArgumentError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    args.formats = parse_formats(args.formats)
+    args.settings = parse_sets(args.sets)
+    if args.layer is not None:
+        args.settings = {"layer": args.layer} | args.settings
+    if not args.image:
+        raise ArgumentError("--image is required: an image file, a bundled sample's name or a folder")
+    if args.out is None:
+        raise ArgumentError("--out is required: the folder the outputs go to")
+    if args.out.exists() and not args.out.is_dir():
+        raise ArgumentError(f"--out {args.out}: exists and is not a folder")
+    args.images = image_files(args.image)
+    args.stems = output_stems(args.analysis, args.images, args.out)
