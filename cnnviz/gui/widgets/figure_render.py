@@ -166,7 +166,6 @@ def transients_hidden(widgets: list[QWidget]) -> Iterator[None]:
                         undo.append((item.setVisible, True))
                         item.setVisible(False)
     try:
-        _settle()
         yield
     finally:
         for setter, value in reversed(undo):
@@ -219,7 +218,7 @@ class _Render:
         painter.scale(scale, scale)
         painter.fillRect(QRect(QPoint(0, 0), self.size), QColor("white"))
         widgets = [part.widget for part in self.parts]
-        with laid_out(self.parts), transients_hidden(widgets):
+        with transients_hidden(widgets), laid_out(self.parts):  # hiding may ask the window to lay out anew
             for part in self.parts:
                 part.widget.render(painter, part.rect.topLeft(), QRegion(),
                                    QWidget.RenderFlag.DrawChildren)
