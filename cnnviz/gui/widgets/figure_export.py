@@ -160,8 +160,8 @@ class FigureExport(QObject):
               caption: Caption | None = None) -> list[Path]:
         """Write ``<stem>.png/.svg/.pdf`` for the figure formats in ``formats``, each array of
         ``data()`` as ``<stem>-<name>.npy`` for ``"npy"`` and, for ``"csv"``, as ``<stem>-<name>.csv``
-        (1-D and 2-D arrays; the caption's fields, partial flag included, as ``#`` comments above) with
-        the pane's ``extra`` files. ``options``: default the remembered ones; ``caption``: default the
+        (1-D and 2-D arrays) with the pane's ``extra`` files, every CSV headed by the caption's fields
+        (partial flag included) as ``#`` comments. ``options``: default the remembered ones; ``caption``: default the
         pane's. Returns the paths written; raises OSError (ValueError for an unknown format)."""
         unknown = [f for f in formats if f not in FORMAT_TITLES]
         if unknown:

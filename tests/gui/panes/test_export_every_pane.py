@@ -12,6 +12,7 @@ from PIL import Image
 from PySide6.QtGui import QImage
 
 from cnnviz.core import datasets
+from cnnviz.gui.widgets import figure_render
 from cnnviz.gui.widgets.figure_render import LAYOUT_WIDTH, ExportOptions, figure_parts, render_image
 
 TIMEOUT_MS = 60_000
@@ -166,3 +167,19 @@ def test_the_dream_export_shows_the_dreamed_image_beside_its_curves(loaded_windo
     assert left.std() > 5 and right.std() > 5  # the dreamed image and the curves
     dreamed = pane.view.canvas.image_item.image
     assert dreamed is not None and dreamed.shape[:2] == tuple(pane.current.shape[-2:])
+
+
+def test_the_selection_box_and_hover_hint_of_the_filters_pane_are_left_out(loaded_window, show_pane):
+    pane = show_pane(loaded_window, "filters")
+    outline, hint = pane.atlas.outline, pane.filter_panel.detail
+    assert outline.isVisible() and hint.text() == "hover for weights"
+    options = ExportOptions(width_px=LAYOUT_WIDTH, caption=False)
+    exported = qimage_pixels(render_image(pane.figure, options))
+    assert outline.isVisible() and hint.text() == "hover for weights"  # shown again
+    outline.hide()
+    hint.setText("")
+    np.testing.assert_array_equal(exported, qimage_pixels(render_image(pane.figure, options)))
+    outline.show()
+    hint.setText("hover for weights")
+    setattr(outline, figure_render.TRANSIENT, False)  # an unmarked box would be drawn
+    assert not np.array_equal(exported, qimage_pixels(render_image(pane.figure, options)))

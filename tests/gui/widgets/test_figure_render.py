@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from cnnviz.core.caption import Caption
 from cnnviz.gui.widgets import figure_render
 from cnnviz.gui.widgets.figure_export import FigureExport, array_csv
+from cnnviz.gui.widgets.figure_export_dialog import FigureExportDialog
 from cnnviz.gui.widgets.figure_render import (
     CAPTION_PT,
     LAYOUT_WIDTH,
@@ -157,3 +158,17 @@ def test_the_dialogs_choices_are_written_and_remembered(figure, tmp_path, monkey
     assert asked[0][2] == chosen
     with Image.open(written[0]) as image:
         assert image.size[0] == 800
+
+
+def test_the_dialog_converts_the_width_between_mm_and_px(qtbot, tmp_path):
+    dialog = FigureExportDialog(tmp_path / "f.png", ("png", "npy"), ExportOptions(), data_formats=("csv",))
+    qtbot.addWidget(dialog)
+    assert dialog.options() == ExportOptions() and dialog.formats() == ("png",)  # no arrays: .npy off
+    dialog.unit_combo.setCurrentText("px")
+    assert dialog.options() == ExportOptions(width_px=2008)
+    dialog.dpi_spin.setValue(150)
+    dialog.unit_combo.setCurrentText("mm")
+    assert dialog.options().width_mm == pytest.approx(340.0, abs=0.1)
+    dialog.file.setText(str(tmp_path / "g.pdf"))
+    dialog.checks["pdf"].setChecked(True)
+    assert dialog.choice().stem == tmp_path / "g" and dialog.choice().formats == ("png", "pdf")
