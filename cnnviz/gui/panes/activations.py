@@ -8,6 +8,7 @@ compute worker, cached per (model, input), so switching panes or orderings costs
 """
 
 from html import escape
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -20,6 +21,7 @@ from cnnviz.gui.panes.tool_pane import ToolPane, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.widgets.colormaps import ColormapPicker
+from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.layouts import column, grid_and_detail, option_combo, option_row, wrapped_label
@@ -117,6 +119,7 @@ class ActivationsPane(ToolPane):
         self.detail = column(self.map_panel, self.overlay_panel, self.stats_label, stretch=(0, 1))
         self.splitter = grid_and_detail(column(self.title, self.grid_stack, self.summary), self.detail)
         self.make_figure(lambda: f"activations-{self.layer}", self._export_data, self.splitter)
+        mark_transient(self.atlas.outline, self.map_panel.detail, self.overlay_panel.detail)
         self.arrange(option_row("Order", self.order_combo, self.scale_combo, self.colormap, "Opacity", self.opacity,
                                 self.opacity_label))
 
@@ -142,6 +145,12 @@ class ActivationsPane(ToolPane):
     def per(self) -> str:
         """``"layer"`` or ``"channel"``: how the grid's colours are scaled."""
         return str(self.scale_combo.currentData())
+
+    def caption_fields(self) -> dict[str, Any]:
+        """Layer, channel enlarged, channel order, colour scaling, colormap and overlay opacity."""
+        return super().caption_fields() | {"channel": self.selected, "order": self.order_by,
+                                           "scaling": f"per {self.per}", "colormap": self.colormap.name(),
+                                           "opacity": self.opacity.value() / 100}
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The first convolution (else the first layer with maps, else the first layer)."""

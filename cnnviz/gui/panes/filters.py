@@ -11,6 +11,7 @@ responsive.
 
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.widgets.colormaps import DIVERGING, ColormapPicker
+from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.layer_picker import conv_choices
 from cnnviz.gui.widgets.layouts import column, grid_and_detail, option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.map_view import MapPanel
@@ -147,6 +149,7 @@ class FiltersPane(ToolPane):
         splitter = grid_and_detail(column(self.title, self.atlas, stretch=(1,)),
                                    column(self.filter_panel, self.activation_panel, self.stats_label, stretch=(0, 1)))
         self.make_figure(lambda: f"filters-{self.layer}", self._export_data, splitter)
+        mark_transient(self.atlas.outline, self.filter_panel.detail, self.activation_panel.detail)
         self.arrange(option_row("Show", self.view_combo, self.channel_spin, 8, self.scale_combo, 8, self.colormap))
 
     def _connect(self) -> None:
@@ -169,6 +172,13 @@ class FiltersPane(ToolPane):
     def per(self) -> str:
         """The normalisation: ``"filter"`` or ``"layer"``."""
         return str(self.scale_combo.currentData())
+
+    def caption_fields(self) -> dict[str, Any]:
+        """Layer, filter enlarged, view (and input channel), scaling and colormap."""
+        fields = super().caption_fields() | {"filter": self.selected, "view": self.view}
+        if self.view == "channel":
+            fields["input_channel"] = self.channel_spin.value()
+        return fields | {"scaling": f"per {self.per}", "colormap": self.colormap.name()}
 
     def clear_views(self) -> None:
         """Show nothing."""

@@ -35,6 +35,7 @@ from cnnviz.core import deconv, occlusion
 from cnnviz.core.deconv import Projection
 from cnnviz.core.models import LoadedModel, class_name
 from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
+from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request, shrinkable
@@ -42,6 +43,7 @@ from cnnviz.gui.widgets.class_colours import class_counts, class_image, colours_
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
+from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.map_view import MapCanvas, MapPanel
@@ -190,11 +192,16 @@ class OcclusionPane(RunPane):
         for panel in (self.input_panel, self.feature_panel, self.projection_panel, self.prob_panel,
                       self.class_panel):
             panel.canvas.hovered.connect(self._hovered)
+            mark_transient(panel.canvas.box_item)  # the occluder under the mouse
 
     @property
     def fill(self) -> str:
         """The occluder fill: one of :data:`cnnviz.core.occlusion.FILLS`."""
         return str(self.fill_combo.currentData())
+
+    def caption_fields(self) -> dict[str, object]:
+        """Target, occluder window, stride and fill, and the feature map (:func:`captions.occlusion_fields`)."""
+        return captions.occlusion_fields(self.run_request or self.request(), self.result, self.class_text)
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The last ReLU or convolution with feature maps (else the last layer with maps, else the

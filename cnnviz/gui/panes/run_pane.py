@@ -164,6 +164,14 @@ class RunPane(ToolPane):
         self.partial_label.setText(f"PARTIAL — {progress[0]} of {progress[1]} {self.unit} ({state})")
         self.partial_label.show()
 
+    def figure_partial(self) -> bool:
+        """True while the result shown is incomplete (:meth:`partial_progress`), or, for a pane that keeps
+        no count, while the latest run goes on or after it was cancelled or failed."""
+        progress = self.partial_progress()
+        if progress is not None:
+            return progress[0] < progress[1]
+        return self.outcome in ("running", "cancelled", "failed")
+
     def reset_progress(self, text: str = "") -> None:
         """Empty the progress bar, showing ``text`` (e.g. how to start a run)."""
         self.progress.setRange(0, 1)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from cnnviz.core.caption import Caption, for_model
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.runtime.control_state import Control, Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
@@ -140,6 +141,13 @@ class ToolPane(QWidget):
         """The analysis fields of this pane's figure caption: layer, unit, method, target and every
         parameter that changes what it shows, in display order (subclasses add theirs)."""
         return {"layer": self.layer} if self.layer else {}
+
+    def class_text(self, index: int | None) -> str:
+        """Class ``index`` of the current model for a caption: ``"name (index)"``; ``"top-1"`` for None."""
+        if index is None or index < 0:
+            return "top-1"
+        model = self.state.model
+        return f"{model.class_name(index)} ({index})" if model is not None else str(index)
 
     def figure_partial(self) -> bool:
         """True if the figure shows a partial result (a cancelled or failed run)."""
@@ -284,8 +292,9 @@ class ToolPane(QWidget):
         """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
         of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
         taking the spare height; sets ``self.figure``, ``self.export`` (file name from ``name()``,
-        raw arrays from ``data()``, other files written beside the PNG by ``extra``) and
-        ``self.report_action`` (the context menu's *Add to report*)."""
+        raw arrays from ``data()``, other files written beside the figure's CSV by ``extra``, the
+        caption from :meth:`caption`, options remembered in the settings) and ``self.report_action``
+        (the context menu's *Add to report*)."""
         self.figure = QWidget()
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -297,7 +306,8 @@ class ToolPane(QWidget):
                 layout.addLayout(part, factor)
             else:
                 layout.addWidget(part, factor)
-        self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra)
+        self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra,
+                                   caption=self.caption, memory=settings_store)
         self.report_action = QAction("Add to report", self.figure)
         self.figure.addAction(self.report_action)
         self.report_action.triggered.connect(lambda _checked=False: self.report_requested.emit())

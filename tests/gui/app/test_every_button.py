@@ -3,12 +3,14 @@ click opens leads to the file being written.
 
 A button connected straight to a method with an optional first parameter gets ``clicked(checked)``
 as that argument (Invariance's *Export CSV…* once took ``False`` as its path); the file dialogs are
-answered with paths in a temporary folder, folder and open dialogs are cancelled.
+answered with paths in a temporary folder, folder and open dialogs are cancelled; the Export figure
+dialog asks for its file with *Browse…*.
 """
 
 from pathlib import Path
 
 import pytest
+from export_answers import answer_export_by_browsing
 from PySide6.QtWidgets import QFileDialog, QPushButton
 
 from cnnviz.gui.app.registry import all_panes
@@ -30,6 +32,7 @@ def saved(monkeypatch, tmp_path) -> list[Path]:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args, **_kwargs: ("", ""))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args, **_kwargs: "")
+    answer_export_by_browsing(monkeypatch)
     return answers
 
 

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import torch
+from export_answers import answer_export
 from PIL import Image
 from torch import nn
 
@@ -19,7 +20,6 @@ from cnnviz.core.loaded_model import LoadedModel
 from cnnviz.gui.panes.attribution import jobs
 from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.runtime.model_spec import ModelSpec
-from cnnviz.gui.widgets.figure_export import PNG_AND_DATA
 
 DIALOG = "PySide6.QtWidgets.QFileDialog.getSaveFileName"
 
@@ -274,11 +274,15 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
     assert "Barely changes with random weights" in pane.grid.columns[1].flag.text()
     assert pane.curves.line_counts()[:2] == (2, 2) and pane.curves.random_plot.isVisible()
 
-    monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_AND_DATA))
+    answer_export(monkeypatch, tmp_path / "figure.png", ("png", "npy", "csv"))
     written = pane.export.export()
-    assert [p.name for p in written] == ["figure.png", f"figure-1-gradcam-class{state.target}.npy",
-                                         f"figure-2-gradcamplusplus-class{state.target}.npy", "figure-metrics.csv",
-                                         "figure-curves.csv"]
+    maps = [f"figure-1-gradcam-class{state.target}", f"figure-2-gradcamplusplus-class{state.target}"]
+    assert [p.name for p in written] == ["figure.png", *(f"{m}.npy" for m in maps), *(f"{m}.csv" for m in maps),
+                                         "figure-metrics.csv", "figure-curves.csv"]
+    comments = pane.caption().comment_lines()
+    assert f"# map1: gradcam on {results[0].key.layer}" in comments and "# partial: no" in comments
+    for table in written[3:]:
+        assert table.read_text(encoding="utf-8").splitlines()[: len(comments)] == comments
     np.testing.assert_array_equal(np.load(written[1]), results[0].attribution.map.numpy())
     monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "data"), ""))
     written = pane.export_data()

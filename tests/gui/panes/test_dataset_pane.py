@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_answers import answer_export
 from PIL import Image
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog
 
 from cnnviz.core import datasets, deconv, fashion_mnist, models, scan, top_patches
+from cnnviz.core.caption import with_comments
 from cnnviz.gui.panes.dataset import jobs
 from cnnviz.gui.panes.dataset.stats import THRESHOLD_KEY
 from cnnviz.gui.panes.dataset.tiles import HITS
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.model_spec import ModelSpec
-from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
 CLASSES = ("ankle-boot", "coat", "trouser")
 COUNT = 42
@@ -236,14 +236,16 @@ def test_export_writes_the_figure_and_the_hits(pane, image_folder, qtbot, tmp_pa
     channels = page_shown(pane, qtbot)
     target = tmp_path / "out" / "fig2.png"
     target.parent.mkdir()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), PNG_ONLY))
+    answer_export(monkeypatch, target, ("png", "csv"))
     written = pane.export.export()
     assert written == [target, target.with_name("fig2-hits.csv")]
     with Image.open(target) as image:
-        assert image.format == "PNG" and image.size[0] > 100
+        assert image.format == "PNG" and image.size[0] == 2008
+    caption = pane.caption()
+    assert caption.fields["layer"] == pane.view_layer and caption.fields["units"] == channels
     csv = written[1].read_text(encoding="utf-8")
-    assert csv == top_patches.hits_csv(index, pane.dataset, pane.view_layer, channels)
-    assert len(csv.splitlines()) == 1 + HITS * len(channels)
+    assert csv == with_comments(top_patches.hits_csv(index, pane.dataset, pane.view_layer, channels), caption)
+    assert len(csv.splitlines()) == len(caption.comment_lines()) + 1 + HITS * len(channels)
 
 
 def test_a_folder_without_images_shows_why(pane, tmp_path, qtbot):

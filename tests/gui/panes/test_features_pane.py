@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_answers import answer_export
 from PIL import Image
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QFileDialog
@@ -20,7 +21,6 @@ from cnnviz.gui.panes.features.controls import umap_available
 from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.class_colours import class_colour
-from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
 pytestmark = pytest.mark.skipif(not datasets.fashion_mnist_available(), reason="Fashion-MNIST is not installed")
 
@@ -168,10 +168,13 @@ def test_csv_buttons_and_the_figure_export_write_the_files_chosen(pane, qtbot, t
     pane.side.retrieval.scores_csv_button.click()
     assert read(target)[0] == {"metric": "mAP", "value": repr(result.scores.mean_average_precision)}
     figure = tmp_path / "figure.png"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(figure), PNG_ONLY))
+    answer_export(monkeypatch, figure, ("png", "csv"))
     written = pane.export.export()
-    assert written == [figure, tmp_path / "figure-map.csv"] and Image.open(figure).size[0] > 100
-    np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in read(written[1])], again.embedding.xy)
+    assert written[0] == figure and written[-1] == tmp_path / "figure-map.csv" and Image.open(figure).size[0] == 2008
+    lines = written[-1].read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if line.startswith("#")] == pane.caption().comment_lines()
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in rows], again.embedding.xy)
 
 
 def test_the_dataset_panes_choice_is_the_shared_dataset(loaded_window, show_pane, qtbot):

@@ -7,12 +7,12 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from colour_difference import smallest_difference
+from export_answers import answer_export
 from PIL import Image
 
 from cnnviz.core import invariance
 from cnnviz.core.hooks import hook_count
 from cnnviz.core.models import class_name
-from cnnviz.gui.widgets.figure_export import PNG_ONLY
 
 
 def plotted(pane, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +99,7 @@ def test_exports_write_a_non_blank_png_and_all_curves_as_csv(loaded_window, show
     assert len(lines) == 1 + 2 * 4
     assert lines[1].split(",")[:3] == ["fmnist_ankle_boot.png", "0", f"{first.prob[0]:.6g}"]
     assert lines[5].startswith("fmnist_ankle_boot.png (2),0,")
-    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
-                        lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_ONLY))
+    answer_export(monkeypatch, tmp_path / "figure.png")
     written = pane.export.export()
     pixels = np.asarray(Image.open(written[0]).convert("RGB"), dtype=np.float32)
     assert pixels.shape[0] > 200 and pixels.std() > 20

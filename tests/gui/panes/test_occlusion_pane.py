@@ -4,6 +4,7 @@ class runs again, exports hold the result, and no hooks stay on the model."""
 import time
 
 import numpy as np
+from export_answers import answer_export
 from PIL import Image
 from PySide6.QtGui import QColor
 
@@ -11,7 +12,6 @@ from cnnviz.core import deconv, occlusion
 from cnnviz.core.hooks import hook_count
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.class_colours import PALETTE
-from cnnviz.gui.widgets.figure_export import PNG_ONLY
 from cnnviz.gui.widgets.image_view import image_array
 
 
@@ -160,7 +160,7 @@ def test_exports_write_the_figure_and_the_raw_maps(loaded_window, show_pane, qtb
     pane = show_pane(loaded_window, "occlusion")
     result = run_to_end(pane, qtbot)
     dialog = "PySide6.QtWidgets.QFileDialog.getSaveFileName"
-    monkeypatch.setattr(dialog, lambda *args, **kwargs: (str(tmp_path / "figure.png"), PNG_ONLY))
+    answer_export(monkeypatch, tmp_path / "figure.png")
     written = pane.export.export()
     assert written == [tmp_path / "figure.png"]
     pixels = np.asarray(Image.open(written[0]).convert("RGB"), dtype=np.float32)

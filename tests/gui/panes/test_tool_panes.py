@@ -3,14 +3,13 @@ while hidden, the activation cache, and Export figure."""
 
 import numpy as np
 import pytest
+from export_answers import answer_export
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
 
 from cnnviz.core import layers
 from cnnviz.core.hooks import hook_count
-from cnnviz.gui.widgets.figure_export import PNG_AND_DATA, PNG_ONLY
-from cnnviz.gui.widgets.screenshot import grab
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 TOOL_PANES = ("filters", "activations", "deconvnet")
 
@@ -61,18 +60,12 @@ def test_export_writes_the_shown_figure_and_its_data(loaded_window, show_pane, q
     pane = show_pane(loaded_window, key)
     target = tmp_path / "figure.png"
     asked = []
-
-    def save_name(parent, title, suggested, filters):
-        asked.append((suggested, filters))
-        return str(target), PNG_AND_DATA
-
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
+    answer_export(monkeypatch, target, ("png", "npy"), asked=asked)
     assert pane.export.button.isEnabled()
     pane.export.button.click()
-    assert asked and asked[0][0].endswith(f"cnnviz-{pane.export.name()}.png") and PNG_ONLY in asked[0][1]
-    shown = grab(pane.figure).toImage()
+    assert asked and asked[0][0].endswith(f"cnnviz-{pane.export.name()}.png")
     with Image.open(target) as image:
-        assert image.size == (shown.width(), shown.height())
+        assert image.size[0] == ExportOptions().pixel_width() == 2008
         pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
     assert pixels.std() > 10.0
     data = pane._export_data()

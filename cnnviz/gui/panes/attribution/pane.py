@@ -19,6 +19,7 @@ metrics and curves (CSV).
 
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QHideEvent
@@ -134,6 +135,21 @@ class AttributionPane(RunPane):
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The core's default CAM layer: the last layer whose output still has a grid larger than 1×1."""
         return choices[-1].name
+
+    def caption_fields(self) -> dict[str, Any]:
+        """Compare mode, target class(es), each map's method with its CAM layer and parameters, what is
+        computed (map, curves, randomisation) and the display."""
+        request = self.request()
+        panels = request.panels if request is not None else ()
+        targets = [self.class_text(t) for t in dict.fromkeys(key.target for key in panels)]
+        fields: dict[str, Any] = {"compare": self.compare.mode, "target": targets[0] if len(targets) == 1 else targets}
+        for number, key in enumerate(panels, 1):
+            params = ", ".join(f"{name}={value}" for name, value in key.params)
+            fields[f"map{number}"] = key.method + (f" on {key.layer}" if key.layer else "") + (f" ({params})"
+                                                                                           if params else "")
+        row = self.display_row
+        return fields | {"computed": list(request.parts) if request is not None else [], "display": row.display,
+                         "colormap": row.colormap_picker.name(), "opacity": row.opacity}
 
     def targets(self) -> list[int]:
         """The target classes shown: the pane's target (methods mode) or the classes picked."""

@@ -7,11 +7,15 @@ units come on screen and ``unit_clicked(channel)`` when a cell is clicked; the p
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
+from cnnviz.core import top_patches
+from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.scan import ScanIndex
 from cnnviz.core.top_patches import HitPatch
 from cnnviz.gui.panes.dataset.tiles import unit_atlas
 from cnnviz.gui.widgets.atlas_view import AtlasView
@@ -27,6 +31,17 @@ ARROW_WIDTH = 36
 def page_count(units: int, per_page: int) -> int:
     """Pages needed for ``units`` units, ``per_page`` a page (at least 1)."""
     return max(1, -(-units // max(1, per_page)))
+
+
+def write_hits(png: Path, index: ScanIndex | None, ds: ImageDataset | None, layer: str,
+               channels: list[int]) -> list[Path]:
+    """Write the hits of ``channels`` of ``layer`` as CSV beside the figure ``png`` (``<stem>-hits.csv``);
+    nothing without an index."""
+    if index is None or ds is None:
+        return []
+    path = png.with_name(f"{png.stem}-hits.csv")
+    path.write_text(top_patches.hits_csv(index, ds, layer, channels), encoding="utf-8")
+    return [path]
 
 
 class UnitCell(QWidget):

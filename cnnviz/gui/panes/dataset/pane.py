@@ -28,15 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import scan, top_patches
+from cnnviz.core import scan
 from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.models import LoadedModel
 from cnnviz.core.scan import ScanIndex
 from cnnviz.core.top_patches import HitPatch
+from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.dataset import jobs
 from cnnviz.gui.panes.dataset.controls import LayerChecklist, SourceRow
 from cnnviz.gui.panes.dataset.detail import UnitDetail
-from cnnviz.gui.panes.dataset.fig2 import Fig2View
+from cnnviz.gui.panes.dataset.fig2 import Fig2View, write_hits
 from cnnviz.gui.panes.dataset.jobs import PatchesRequest, ScanRequest
 from cnnviz.gui.panes.dataset.stats import StatsView
 from cnnviz.gui.panes.pane_context import PaneContext
@@ -103,8 +104,9 @@ class DatasetPane(RunPane):
 
     def _build_figure(self) -> None:
         self.fig2 = Fig2View()
-        self.caption = wrapped_label()
-        self.make_figure(self._export_name, dict, self.caption, self.fig2, extra=self._write_hits)
+        self.heading = wrapped_label()
+        self.make_figure(self._export_name, dict, self.heading, self.fig2, extra=lambda png: write_hits(
+            png, self.index, self.dataset, self.view_layer, self.fig2.page_channels()))
         self.detail = UnitDetail()
         self.stats = StatsView()
         self.tabs = QTabWidget()
@@ -156,6 +158,11 @@ class DatasetPane(RunPane):
     def sort(self) -> str:
         """The unit order: a key of :data:`SORTS`."""
         return str(self.sort_combo.currentData())
+
+    def caption_fields(self) -> dict[str, object]:
+        """Dataset, layer, order, page and units of the Fig. 2 view (:func:`captions.dataset_fields`)."""
+        return captions.dataset_fields(self.dataset, self.index, self.view_layer, self.sort, self.fig2.page,
+                                       self.fig2.page_channels())
 
     def ask_folder(self) -> None:
         """Ask for an image folder (starting at the last one) and open it."""
@@ -329,7 +336,7 @@ class DatasetPane(RunPane):
             waiting = "Scanning…" if self.running else "Scan a dataset to see what its units detect."
             self.fig2.set_order([], waiting)
             self.stats.clear()
-            self.caption.clear()
+            self.heading.clear()
             self.export.set_enabled(False)
             return
         self.stats.show_layer(index, layer)
@@ -341,7 +348,7 @@ class DatasetPane(RunPane):
         if index is None or not layer:
             return
         ds_name = self.dataset.name if self.dataset is not None else ""
-        self.caption.setText(f"<b>{layer}</b> on {ds_name}: each unit's {index.k} strongest images — deconvnet "
+        self.heading.setText(f"<b>{layer}</b> on {ds_name}: each unit's {index.k} strongest images — deconvnet "
                              f"projections (left) and image patches (right), sorted by "
                              f"{SORTS[self.sort].lower()}, page {self.fig2.page}")
         self.fig2.show_page(self._captions(self.fig2.page_channels()), self._shown_patches(), self._input_size())
@@ -440,11 +447,3 @@ class DatasetPane(RunPane):
         name = self.dataset.name if self.dataset is not None else "dataset"
         return f"dataset-{name}-{self.view_layer}-page{self.fig2.page}"
 
-    def _write_hits(self, png: Path) -> list[Path]:
-        """Write the hits of the units on the page as CSV beside the figure ``png``."""
-        if self.index is None or self.dataset is None:
-            return []
-        path = png.with_name(f"{png.stem}-hits.csv")
-        path.write_text(top_patches.hits_csv(self.index, self.dataset, self.view_layer, self.fig2.page_channels()),
-                        encoding="utf-8")
-        return [path]

@@ -13,6 +13,7 @@ a warning says the projection is not exact; where a deconvnet projection is the 
 """
 
 from html import escape
+from typing import Any
 
 import numpy as np
 import torch
@@ -124,6 +125,17 @@ class DeconvPane(ToolPane):
         convs = [c.name for c in choices if c.type == "Conv2d"]
         maps = [c.name for c in choices if not c.is_vector]
         return (convs or maps or [choices[0].name])[-1]
+
+    def caption_fields(self) -> dict[str, Any]:
+        """Layer, method, view (unit or top 9), the unit projected (channel, position) and the display."""
+        fields = super().caption_fields() | {"method": self.method, "view": f"top {TOP_K}" if self.top_mode else "unit"}
+        projection = None if self.top_mode else self._shown_projection()
+        if projection is not None:
+            fields["channel"] = projection.channel
+            if projection.position is not None:
+                strongest = " (strongest)" if self.position is None else ""
+                fields["position"] = f"{projection.position}{strongest}"
+        return fields | {"display": self.display}
 
     def choose_position(self, position: tuple[int, int] | None) -> None:
         """Project the unit at ``position`` (row, col) of the map (None: the strongest position)."""

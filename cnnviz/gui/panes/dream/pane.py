@@ -21,6 +21,7 @@ run that diverges stops with a message and keeps its last finite image.
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from PySide6.QtCore import Qt, QTimer
@@ -48,12 +49,13 @@ from cnnviz.gui.panes.dream.job import (
     start_image,
 )
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
-from cnnviz.gui.panes.dream.settings_used import config_setting
+from cnnviz.gui.panes.dream.settings_used import config_fields, config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.runtime.control_state import Custom
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
+from cnnviz.gui.widgets.figure_render import export_beside
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.map_view import MapPanel
@@ -140,6 +142,7 @@ class DreamPane(RunPane):
         self.view = MapPanel()
         self.plots = DreamPlots()
         self.make_figure(self._export_name, self.plots.data, self.plots)
+        export_beside(self.figure, self.view, share=0.4)  # exports show the dreamed image beside its curves
 
     def _build_body(self) -> QSplitter:
         scroll = QScrollArea()
@@ -198,6 +201,11 @@ class DreamPane(RunPane):
     def paused(self) -> bool:
         """True while the run is held between steps."""
         return not self.gate.is_set()
+
+    def caption_fields(self) -> dict[str, Any]:
+        """Every setting of the current (or next) run (:func:`settings_used.config_fields`) and the runs plotted."""
+        fields = config_fields(self.config, self.class_names(), self.controls.full_resolution)
+        return fields | {"runs_plotted": len(self.plots.runs)}
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The middle one of the layers with maps (deep enough to dream, still spatial)."""

@@ -102,3 +102,31 @@ def run_label(settings: Sequence[StepSetting], with_target: bool = False) -> str
     if len(changes) > SHOWN_CHANGES:
         changes = [changes[0], f"… {len(changes) - 2} more …", changes[-1]]
     return " → ".join([setting_label(settings[0], with_target), *changes])
+
+
+RELEVANT = {"channel": ("channel",), "class": ("square_class",), "guided": ("best_match",)}
+"""Fields of :class:`DreamConfig` that only matter for one objective."""
+
+
+def config_fields(config: DreamConfig, class_names: Sequence[str], full_resolution: bool = False) -> dict:
+    """``config`` for a figure caption: every setting that changes the dream, in the order of
+    :class:`DreamConfig`, leaving out those the objective, cycle, start or tiling do not use; classes by
+    name and index, the guide image as "yes"."""
+    skipped = {name for objective, names in RELEVANT.items() if config.objective != objective for name in names}
+    skipped |= {"layer", "step_size"} if config.cycle else {"cycle"}
+    skipped |= {"blur_sigma"} if config.blur_every <= 0 else set()
+    skipped |= {"seed"} if config.start == "image" else set()
+    skipped |= set() if full_resolution else {"tile", "overlap"}
+    values: dict = {}
+    for item in fields(config):
+        if item.name in skipped:
+            continue
+        value = getattr(config, item.name)
+        if item.name == "guide":
+            value = "yes" if value is not None else "no"
+        elif item.name == "target":
+            value = "top-1" if value is None else f"{class_title(value, class_names)} ({value})"
+        elif item.name == "cycle":
+            value = [f"{layer} @ {step:.3g}" for layer, step in value]
+        values[item.name] = value
+    return values | {"full_resolution": full_resolution}

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 from cnnviz.core import feature_tables
 from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.retrieval import PoolingScore
+from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.dataset import jobs as dataset_jobs
 from cnnviz.gui.panes.dataset.controls import SourceRow
 from cnnviz.gui.panes.dataset.pane import FOLDER_KEY
@@ -412,6 +413,10 @@ class FeaturesPane(RunPane):
     def export_comparison_csv(self, path: str | Path) -> Path:
         """Write the pooling comparison as CSV to ``path``."""
         return exports.write(path, exports.comparison_table(self.comparison))
+
+    def caption_fields(self) -> dict[str, object]:
+        """Dataset, layer, pooling and map method of the map shown (:func:`captions.features_fields`)."""
+        return captions.features_fields(self.current, self.settings_row.settings(), self.layer, self.dataset)
 
     def _write_map_beside(self, png: Path) -> list[Path]:
         """The current map's CSV beside an exported figure ``png`` (``<stem>-map.csv``)."""

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.class_colours import class_colour
+from cnnviz.gui.widgets.figure_render import mark_transient
 
 POINT_SIZE = 5
 HOVER_RADIUS = 8
@@ -76,6 +77,7 @@ class SelectBox(pg.ViewBox):
         self._shape.setZValue(10)
         self._shape.hide()
         self.addItem(self._shape, ignoreBounds=True)
+        mark_transient(self._shape)  # the selection being drawn
 
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
         """Draw the selection outline on a left drag in a select mode or with Shift, else pan/zoom."""
@@ -126,6 +128,7 @@ class MapView(QWidget):
         self.marker.setZValue(5)
         self.plot.addItem(self.scatter)
         self.plot.addItem(self.marker)
+        mark_transient(self.marker)  # the ring on the hovered or picked point
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)

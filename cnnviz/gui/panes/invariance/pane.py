@@ -15,6 +15,7 @@ plot shows the values there and the transformed input. The curves run on the com
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,6 +49,7 @@ from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.widgets.class_colours import legend_html as class_legend_html
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
+from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.layer_picker import layer_choices
 
 
@@ -124,7 +126,9 @@ class InvariancePane(RunPane):
         body = QHBoxLayout()
         body.addWidget(self.plots, 1)
         body.addWidget(self.hover_panel)
-        self.make_figure(self._export_name, dict, header, self.curve_legend, body, self.class_legend, stretch=2)
+        self.make_figure(self._export_name, dict, header, self.curve_legend, body, self.class_legend, stretch=2,
+                         extra=lambda png: [p for p in [self.export_csv(png.with_name(f"{png.stem}-curves.csv"))] if p])
+        mark_transient(*self.plots.cursors, self.hover_panel)
 
     def _display_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -238,6 +242,23 @@ class InvariancePane(RunPane):
         self.plots.show_cursor(value)
         self.hover_panel.show_value(self.curves, value, self.relative_check.isChecked(), self.state.model,
                                     self.state.input_tensor)
+
+    def caption_fields(self) -> dict[str, Any]:
+        """Transform and its range, each image with its target class, the compared layers, distance kind
+        and centre crop of the curves shown (else of the controls)."""
+        row = self.range_row
+        fields: dict[str, Any] = {"transform": self.kind, "from": row.from_spin.value(), "to": row.to_spin.value(),
+                                  "step": row.step_spin.value()}
+        layers, crop = list(self.layers), self.crop_check.isChecked()
+        if self.curves:
+            latest = self.curves[-1].result
+            values, layers, crop = latest.values, list(latest.distance), latest.crop
+            fields = {"transform": latest.kind, "from": float(values[0]), "to": float(values[-1]),
+                      "values": len(values)}
+        for number, curve in enumerate(self.curves, 1):
+            fields[f"image{number}"] = f"{curve.name}, target {self.class_text(curve.result.target)}"
+        return fields | {"layers": layers, "centre_crop": crop,
+                         "distance": "relative" if self.relative_check.isChecked() else "absolute"}
 
     def kind_of_curves(self) -> str:
         """The transform kind of the curves shown (the chosen kind when there are none)."""

@@ -1,0 +1,61 @@
+"""The analysis fields of the captions of the Occlusion, Dataset and Feature-map figures
+(:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_fields`): every setting that changes what they show,
+taken from the run shown where there is one, else from the controls."""
+
+from collections.abc import Callable
+from typing import Any
+
+from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.occlusion import OcclusionResult
+from cnnviz.core.scan import ScanIndex
+from cnnviz.gui.panes.features.controls import MapSettings
+from cnnviz.gui.panes.features.job import MapResult
+
+
+def occlusion_fields(request: Any, result: OcclusionResult | None,
+                     class_text: Callable[[int | None], str]) -> dict[str, Any]:
+    """Target class (name and index), occluder window, stride and fill (the seed of a noise fill), and
+    the layer and channel of the feature map, of ``result`` run for ``request`` (an
+    ``OcclusionRequest``; the current settings when nothing is shown)."""
+    target = result.target if result is not None else request.target
+    fields = {"target": class_text(target), "window_px": request.window, "stride_px": request.stride,
+              "fill": request.fill}
+    if request.fill == "noise":
+        fields["seed"] = request.seed
+    fields["feature_layer"] = request.layer or "none"
+    if result is not None and result.channel is not None:
+        fields["feature_channel"] = result.channel
+    return fields
+
+
+def dataset_fields(dataset: ImageDataset | None, index: ScanIndex | None, layer: str, sort: str,
+                   page: int, channels: list[int]) -> dict[str, Any]:
+    """The dataset (and images scanned), the layer, the hits per unit, the unit order, page and units
+    of the Fig. 2 view."""
+    fields: dict[str, Any] = {"dataset": dataset.name if dataset is not None else "none"}
+    if index is not None:
+        fields |= {"images_scanned": f"{index.scanned} of {index.total}", "hits_per_unit": index.k}
+    return fields | {"layer": layer, "sort": sort, "page": page, "units": list(channels)}
+
+
+def features_fields(result: MapResult | None, settings: MapSettings, layer: str,
+                    dataset: ImageDataset | None) -> dict[str, Any]:
+    """Dataset, layer, pooling (GeM p), map method and its parameters of the map shown (else of the
+    controls)."""
+    if result is not None:
+        request = result.request
+        dataset, layer = request.dataset, request.layer
+        pooling, p, method = result.features.pooling, request.p, result.embedding.method
+        params: dict[str, Any] = dict(result.embedding.params)
+        images = len(result.features.images)
+    else:
+        pooling, p, method, params, images = settings.pooling, settings.p, settings.method, {}, None
+        if method == "tsne":
+            params = {"perplexity": settings.perplexity, "seed": settings.seed}
+    fields: dict[str, Any] = {"dataset": dataset.name if dataset is not None else "none"}
+    if images is not None:
+        fields["images"] = images
+    fields |= {"layer": layer, "pooling": pooling}
+    if pooling == "gem":
+        fields["gem_p"] = p
+    return fields | {"map": method} | {f"map_{k}": v for k, v in params.items()}
