@@ -33,11 +33,8 @@ from cnnviz.gui.app.batch_args import ANALYSES, ArgumentError, build_parser, che
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import ToolPane
-from cnnviz.gui.widgets.figure_export import data_paths
-from cnnviz.gui.widgets.screenshot import save_png
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
-WRITABLE = ("png", "npy")
-"""The formats :func:`write_outputs` writes (the figure export adds SVG, PDF and CSV)."""
 QT_NOISE = ("does not support propagateSizeHints",)
 """Parts of Qt messages that say nothing to the user of ``cnnviz run`` (the off-screen platform's limits)."""
 UNTRAINED_SEED = 0
@@ -66,10 +63,6 @@ def _main(argv: Sequence[str]) -> int:
         if args.help:
             return show_help(parser, args)
         check(args)
-        unwritable = [name for name in args.formats if name not in WRITABLE]
-        if unwritable:
-            raise ArgumentError(f"--format {','.join(unwritable)}: not written by this build yet; "
-                                f"available: {', '.join(WRITABLE)}")
         command_line.use_offscreen_without_display()
         return Batch(args).run()
     except ArgumentError as error:
@@ -117,17 +110,10 @@ def open_window() -> Iterator[MainWindow]:
 
 
 def write_outputs(pane: ToolPane, stem: Path, formats: Sequence[str]) -> list[Path]:
-    """Write what ``pane`` shows as ``formats`` beside ``stem`` (``<stem>.png``, ``<stem>-<array>.npy``);
-    returns the paths written. Raises OSError."""
-    written = []
-    if "png" in formats:
-        written.append(save_png(pane.figure, stem.with_name(f"{stem.name}.png")))
-    if "npy" in formats:
-        arrays = pane.export.data()
-        for path, array in zip(data_paths(stem.with_name(f"{stem.name}.npy"), list(arrays)), arrays.values()):
-            np.save(path, np.asarray(array))
-            written.append(path)
-    return written
+    """Write what ``pane`` shows as ``formats`` beside ``stem`` with the pane's caption, at the export's
+    default size (:class:`~cnnviz.gui.widgets.figure_render.ExportOptions`, not the sizes the window
+    remembers: identical arguments give identical files); returns the paths written. Raises OSError."""
+    return pane.export.write(stem, formats, ExportOptions(), pane.caption())
 
 
 def versions() -> dict[str, str]:

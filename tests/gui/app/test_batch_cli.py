@@ -19,7 +19,6 @@ from cnnviz.gui.app import batch
 from cnnviz.gui.app.batch_args import ANALYSES
 from cnnviz.gui.app.registry import pane_keys
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model
-from cnnviz.gui.widgets.figure_export import FigureExport
 
 SAMPLE = "fmnist_bag"
 
@@ -67,9 +66,6 @@ def test_occlusion_writes_the_figure_data_and_sidecar_equal_to_the_core(capsys, 
     np.testing.assert_allclose(np.load(out / f"{stem}-feature.npy"), expected.feature, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.skipif(not hasattr(FigureExport, "write"),
-                    reason="SVG/PDF/CSV need FigureExport.write (export branch); at merge switch "
-                           "batch.write_outputs and batch.WRITABLE to it (/tmp/cli-export-switch.patch)")
 def test_occlusion_writes_svg_pdf_and_csv_with_the_caption(capsys, tmp_path):
     out = tmp_path / "out"
     status, _out, err = run(capsys, "occlusion", "--image", SAMPLE, "--out", str(out),

@@ -53,8 +53,8 @@ def prepare(key: str, window, show_pane, qtbot, folder: Path):
         pane.set_values(0, 90, 45)
         run_to_end(pane, qtbot)
     elif key == "dream":
-        pane.controls.octaves.setValue(1)
-        pane.controls.iterations.setValue(3)
+        pane.options.octaves.setValue(1)
+        pane.options.iterations.setValue(3)
         run_to_end(pane, qtbot)
     elif key == "dataset":
         pane.loader_workers, pane.batch_size = 0, 8

@@ -204,7 +204,7 @@ class DreamPane(RunPane):
 
     def caption_fields(self) -> dict[str, Any]:
         """Every setting of the current (or next) run (:func:`settings_used.config_fields`) and the runs plotted."""
-        fields = config_fields(self.config, self.class_names(), self.controls.full_resolution)
+        fields = config_fields(self.config, self.class_names(), self.options.full_resolution)
         return fields | {"runs_plotted": len(self.plots.runs)}
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
