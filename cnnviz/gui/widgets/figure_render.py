@@ -3,7 +3,8 @@
 The figure widget is laid out at a fixed logical size (:data:`LAYOUT_WIDTH` pixels wide, as tall as
 its export aspect or its minimum size asks), painted scaled to the target and then given back its
 size in the window. Marks that only follow the mouse or the selection (hover lines, selection boxes,
-"hover for …" hints; see :func:`mark_transient`) are hidden while it is painted. Widgets registered
+"hover for …" hints; see :func:`mark_transient`) are hidden while it is painted, and cosmetic pens are widened by
+the scale (:mod:`~cnnviz.gui.widgets.figure_pens`) so that lines keep their share of the width. Widgets registered
 with :func:`export_beside` are drawn to the left of the figure (the Deep dream pane's image beside
 its curves). An optional caption strip (:meth:`cnnviz.core.caption.Caption.lines`) is painted under
 the figure at about :data:`CAPTION_PT` points of the output, its lines wrapped to the figure's width.
@@ -35,6 +36,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsView, QLabel, QWidget
 
 from cnnviz.core.caption import Caption
+from cnnviz.gui.widgets.figure_pens import pens_scaled
 
 LAYOUT_WIDTH = 1100
 """Logical width (pixels) at which every figure is laid out for export."""
@@ -218,7 +220,8 @@ class _Render:
         painter.scale(scale, scale)
         painter.fillRect(QRect(QPoint(0, 0), self.size), QColor("white"))
         widgets = [part.widget for part in self.parts]
-        with transients_hidden(widgets), laid_out(self.parts):  # hiding may ask the window to lay out anew
+        # hiding may ask the window to lay out anew; lines scale with the figure (see figure_pens)
+        with transients_hidden(widgets), laid_out(self.parts), pens_scaled(widgets, scale):
             for part in self.parts:
                 part.widget.render(painter, part.rect.topLeft(), QRegion(),
                                    QWidget.RenderFlag.DrawChildren)
