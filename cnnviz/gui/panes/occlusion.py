@@ -43,10 +43,11 @@ from cnnviz.gui.widgets.class_colours import class_counts, class_image, colours_
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
-from cnnviz.gui.widgets.figure_render import mark_transient
+from cnnviz.gui.widgets.figure_render import mark_transient, while_exported
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.map_view import MapCanvas, MapPanel
+from cnnviz.gui.widgets.pointer import hover_left
 
 FILL_TITLES = {"mean": "Mean (grey)", "zero": "Black", "blur": "Blurred patch", "noise": "Noise"}
 IDLE_TEXT = "Press Run (Ctrl+R) to compute the maps"
@@ -160,6 +161,9 @@ class OcclusionPane(RunPane):
         header.addWidget(self.summary, 1)
         header.addWidget(self.partial_label)
         self.make_figure(self._export_name, self._export_data, header, grid)
+        self.panels = (self.input_panel, self.feature_panel, self.projection_panel, self.prob_panel,
+                       self.class_panel)
+        while_exported(self.figure, lambda: hover_left(panel.canvas for panel in self.panels))  # un-hovered
 
     def _settings_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
         rows = (QHBoxLayout(), QHBoxLayout())
@@ -189,8 +193,7 @@ class OcclusionPane(RunPane):
         self.fill_combo.currentIndexChanged.connect(lambda _index: self._settings_changed())
         self.state.target_changed.connect(lambda _index: self.schedule())
         self.state.model_changed.connect(self._set_defaults)
-        for panel in (self.input_panel, self.feature_panel, self.projection_panel, self.prob_panel,
-                      self.class_panel):
+        for panel in self.panels:
             panel.canvas.hovered.connect(self._hovered)
             mark_transient(panel.canvas.box_item)  # the occluder under the mouse
 

@@ -4,7 +4,8 @@ The figure widget is laid out at a fixed logical size (:data:`LAYOUT_WIDTH` pixe
 its export aspect or its minimum size asks), painted scaled to the target and then given back its
 size in the window. Marks that only follow the mouse or the selection (hover lines, selection boxes,
 "hover for …" hints; see :func:`mark_transient`) are hidden while it is painted, and cosmetic pens are widened by
-the scale (:mod:`~cnnviz.gui.widgets.figure_pens`) so that lines keep their share of the width. Widgets registered
+the scale (:mod:`~cnnviz.gui.widgets.figure_pens`) so that lines keep their share of the width; a
+pane may put its figure in another state while it is rendered (:func:`while_exported`). Widgets registered
 with :func:`export_beside` are drawn to the left of the figure (the Deep dream pane's image beside
 its curves). An optional caption strip (:meth:`cnnviz.core.caption.Caption.lines`) is painted under
 the figure at about :data:`CAPTION_PT` points of the output, its lines wrapped to the figure's width.
@@ -15,8 +16,8 @@ Pictures inside them (maps, images) stay raster; lines and text are vectors.
 """
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,7 @@ TRANSIENT = "cnnviz_transient"
 CAPTION_FLAGS = int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 _ASPECT = "cnnviz_export_aspect"
 _BESIDE = "_cnnviz_export_beside"
+_STATE = "_cnnviz_export_state"
 FORMATS = ("png", "svg", "pdf")
 """The figure formats, by file suffix."""
 
@@ -94,6 +96,17 @@ def set_export_aspect(figure: QWidget, aspect: float) -> None:
 def export_beside(figure: QWidget, widget: QWidget, share: float = 0.4) -> None:
     """Draw ``widget`` to the left of ``figure`` in its exports, taking ``share`` of the width."""
     setattr(figure, _BESIDE, (widget, float(share)))
+
+
+def while_exported(figure: QWidget, state: Callable[[], AbstractContextManager]) -> None:
+    """Render ``figure`` inside ``state()``: a context that shows what exports should show (e.g. the
+    state before a hover changed the figure) and puts the window's state back on leaving."""
+    setattr(figure, _STATE, state)
+
+
+def _export_state(figure: QWidget) -> AbstractContextManager:
+    state = getattr(figure, _STATE, None)
+    return state() if state is not None else nullcontext()
 
 
 @dataclass(frozen=True)
@@ -221,7 +234,8 @@ class _Render:
         painter.fillRect(QRect(QPoint(0, 0), self.size), QColor("white"))
         widgets = [part.widget for part in self.parts]
         # hiding may ask the window to lay out anew; lines scale with the figure (see figure_pens)
-        with transients_hidden(widgets), laid_out(self.parts), pens_scaled(widgets, scale):
+        with _export_state(widgets[-1]), transients_hidden(widgets), laid_out(self.parts), \
+                pens_scaled(widgets, scale):
             for part in self.parts:
                 part.widget.render(painter, part.rect.topLeft(), QRegion(),
                                    QWidget.RenderFlag.DrawChildren)

@@ -2,7 +2,7 @@
 overlay, a receptive-field box and a marked position; clicks and hovers report pixel positions.
 
 :class:`MapCanvas` is the pyqtgraph view (aspect locked, row 0 at the top, pixels not smoothed);
-:class:`MapPanel` adds a title above and a detail line below. Coordinates are image pixels
+:class:`MapPanel` adds a title above, a detail line below and an on-screen hint. Coordinates are image pixels
 (row, col); pixel (r, c) covers [c, c+1) × [r, r+1) in the view, so an input-sized overlay lies
 exactly on the input image.
 """
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QWidget
 
 from cnnviz.gui.widgets.atlas_view import make_colorbar, safe_levels, selection_pen, show_colorbar
 from cnnviz.gui.widgets.colormaps import colormap
+from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.image_view import BACKGROUND
 from cnnviz.gui.widgets.layouts import stack, wrapped_label
 from cnnviz.gui.widgets.pointer import PointerReports
@@ -150,7 +151,8 @@ class MapCanvas(PointerReports, pg.GraphicsLayoutWidget):
 
 
 class MapPanel(QWidget):
-    """A :class:`MapCanvas` with a bold ``title`` above and a ``detail`` line below."""
+    """A :class:`MapCanvas` with a bold ``title`` above, a ``detail`` line below and a ``hint`` line
+    under it that exports leave out (:meth:`set_hint`)."""
 
     def __init__(self, title: str = "", colorbar: bool = False, zoomable: bool = True,
                  parent: QWidget | None = None) -> None:
@@ -160,9 +162,18 @@ class MapPanel(QWidget):
         self.title.setWordWrap(True)
         self.canvas = MapCanvas(colorbar=colorbar, zoomable=zoomable)
         self.detail = wrapped_label(selectable=True)
-        stack(self, self.title, self.canvas, self.detail, spacing=2)
+        self.hint = QLabel()
+        self.hint.setVisible(False)
+        mark_transient(self.hint)
+        stack(self, self.title, self.canvas, self.detail, self.hint, spacing=2)
         self.set_title(title)
 
     def set_title(self, text: str) -> None:
         """Set the (rich-text) title; shown bold."""
         self.title.setText(f"<b>{text}</b>" if text else "")
+
+    def set_hint(self, text: str) -> None:
+        """Show ``text`` (what to do next, e.g. "click to pick a position") under the detail line; left
+        out of exports, hidden when empty."""
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))

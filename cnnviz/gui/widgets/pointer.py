@@ -4,8 +4,12 @@ A view maps a scene position to the item under it with ``item_at(scene_pos)``: a
 pixel (row, col), None where there is nothing. :class:`PointerReports` watches the view's scene and
 emits the view's ``hovered`` signal when the hovered item changes (``nothing`` when the mouse is
 over no item or leaves the view) and ``clicked`` for a left click on an item; a tuple item is
-emitted as separate signal arguments.
+emitted as separate signal arguments. :func:`hover_left` reports the mouse gone for a while (an
+export shows a figure as without a hover).
 """
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from PySide6.QtCore import QPointF, Qt
 
@@ -64,3 +68,18 @@ class PointerReports:
         item = self.item_at(event.scenePos())
         if item is not None:
             emit_item(self.clicked, item)
+
+
+@contextmanager
+def hover_left(views: Iterable[PointerReports]) -> Iterator[None]:
+    """Report "nothing hovered" from each of ``views`` while the block runs, then report again what
+    each was hovering (a pane undoes and redoes what the hover showed)."""
+    views = list(views)
+    hovered = [view._hovered for view in views]
+    for view in views:
+        view._report_hovered(view._nothing)
+    try:
+        yield
+    finally:
+        for view, item in zip(views, hovered):
+            view._report_hovered(item)

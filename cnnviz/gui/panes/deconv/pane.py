@@ -290,8 +290,8 @@ class DeconvPane(ToolPane):
             names = ([output.model.class_name(i) for i in range(values.shape[0])]
                      if choice is not None and choice.class_scores else None)
             unit = f"unit {channel}{self._class_of(channel)} = {float(values[channel]):.4g}"
-            self.unit_view.show_vector(values.numpy(), names, channel,
-                                       f"<b>{escape(self.layer)}</b>: {unit} (click a bar to project it)")
+            self.unit_view.show_vector(values.numpy(), names, channel, f"<b>{escape(self.layer)}</b>: {unit}",
+                                       hint="click a bar to project it")
             return
         position = self.position
         if position is None:
@@ -300,7 +300,8 @@ class DeconvPane(ToolPane):
         strongest = " (strongest)" if self.channel is None else ""
         self.unit_view.show_map(values[channel].numpy(), position,
                                 f"{escape(self.layer)} · channel {channel}{strongest}",
-                                f"unit {position} = {float(values[channel][position]):.4g}; click to pick a position")
+                                f"unit {position} = {float(values[channel][position]):.4g}",
+                                hint="click to pick a position")
 
     def _class_of(self, channel: int) -> str:
         """`` (class name)`` where the layer's units are the classes, else ""."""

@@ -18,6 +18,7 @@ from cnnviz.core.atlas import make_atlas
 from cnnviz.core.deconv import Projection
 from cnnviz.gui.panes.deconv.job import ProjectionResult, TopResult
 from cnnviz.gui.widgets.atlas_view import AtlasView
+from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layouts import column, wrapped_label
 from cnnviz.gui.widgets.map_view import MapPanel
@@ -61,9 +62,11 @@ class UnitView(QWidget):
         self.map_panel = MapPanel(colorbar=True)
         self.vector_title = wrapped_label()
         self.vector_view = VectorView()
+        self.vector_hint = wrapped_label()
+        mark_transient(self.vector_hint)
         self.map_stack = QStackedWidget()
         self.map_stack.addWidget(self.map_panel)
-        self.map_stack.addWidget(column(self.vector_title, self.vector_view))
+        self.map_stack.addWidget(column(self.vector_title, self.vector_view, self.vector_hint))
         self.projection_panel = MapPanel()
         self.input_panel = MapPanel()
         self.field_title = wrapped_label()
@@ -82,18 +85,24 @@ class UnitView(QWidget):
             panel.set_title("")
             panel.detail.clear()
         self.field_view.clear_image()
-        for label in (self.field_title, self.field_detail, self.vector_title):
+        self.map_panel.set_hint("")
+        for label in (self.field_title, self.field_detail, self.vector_title, self.vector_hint):
             label.clear()
 
-    def show_vector(self, values: np.ndarray, names: list[str] | None, channel: int, title: str) -> None:
-        """Bars of a vector layer's ``values`` [N] (``names``: class names) with ``channel`` selected."""
+    def show_vector(self, values: np.ndarray, names: list[str] | None, channel: int, title: str,
+                    hint: str = "") -> None:
+        """Bars of a vector layer's ``values`` [N] (``names``: class names) with ``channel`` selected;
+        ``hint`` (what a click does) is shown on screen only."""
         self.map_stack.setCurrentIndex(1)
         self.vector_view.show_values(values, list(range(values.shape[0])), names)
         self.vector_view.select(channel)
         self.vector_title.setText(title)
+        self.vector_hint.setText(hint)
 
-    def show_map(self, plane: np.ndarray, position: tuple[int, int] | None, title: str, detail: str) -> None:
-        """A channel's activation map [h, w] (viridis, its own range) with the unit at ``position`` marked."""
+    def show_map(self, plane: np.ndarray, position: tuple[int, int] | None, title: str, detail: str,
+                 hint: str = "") -> None:
+        """A channel's activation map [h, w] (viridis, its own range) with the unit at ``position``
+        marked; ``hint`` (what a click does) is shown on screen only."""
         self.map_stack.setCurrentIndex(0)
         levels = (float(plane.min()), float(plane.max()))
         self.map_panel.canvas.set_image(plane, levels, "viridis")
@@ -101,6 +110,7 @@ class UnitView(QWidget):
         self.map_panel.canvas.set_marker(position)
         self.map_panel.set_title(title)
         self.map_panel.detail.setText(detail)
+        self.map_panel.set_hint(hint)
 
     def show_projection(self, result: ProjectionResult, mode: str, title: str, seen: Image.Image | None) -> None:
         """The projection of ``result`` in display ``mode`` titled ``title``, the input the network saw

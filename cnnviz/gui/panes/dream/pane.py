@@ -231,6 +231,7 @@ class DreamPane(RunPane):
         self.plots.clear()
         self.view.canvas.clear_image()
         self.view.set_title("")
+        self.view.set_hint("")
         self.view.detail.setText("")
         self.reset_progress("Press Start (Ctrl+Return) to dream")
         model = self.state.model
@@ -396,6 +397,7 @@ class DreamPane(RunPane):
         if model is None or self.current is None:
             return
         self.view.canvas.set_image(image_array(model.deprocess(self.current)), levels=(0, 255))
+        self.view.set_hint("")
         height, width = self.current.shape[-2:]
         step = self._latest
         if step is None:
@@ -417,7 +419,8 @@ class DreamPane(RunPane):
         if model is None or x is None:
             return
         self.view.canvas.set_image(image_array(model.deprocess(x)), levels=(0, 255))
-        self.view.set_title("Input · press Start (Ctrl+Return) to dream")
+        self.view.set_title("Input")
+        self.view.set_hint("press Start (Ctrl+Return) to dream")
         self.view.detail.setText("")
 
     def _update_buttons(self) -> None:
