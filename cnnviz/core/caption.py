@@ -2,7 +2,8 @@
 beside its raw data and as the JSON sidecar of ``cnnviz run``.
 
 A :class:`Caption` names the model and its weights (pretrained or untrained, with a checksum of the
-parameters so that two figures can be told to come from the same weights), the image, the analysis
+parameters so that two figures can be told to come from the same weights), the image (or, for a
+figure about a whole dataset, the dataset instead), the analysis
 (layer, unit, method, target) with every parameter that changes the result, whether the result is
 partial (a cancelled run), and the cnnviz version.
 """
@@ -58,8 +59,10 @@ def _text(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Caption:
-    """What made a figure. ``analysis``: the pane or command (``"occlusion"``); ``fields``: layer, unit,
-    method, target and every parameter that changes the result, in display order."""
+    """What made a figure. ``analysis``: the pane or command (``"occlusion"``); ``image``: the image
+    it shows; ``dataset``: the dataset a figure about a dataset shows (its ``image`` then empty);
+    ``fields``: layer, unit, method, target and every parameter that changes the result, in display
+    order."""
 
     analysis: str
     model: str = ""
@@ -69,20 +72,22 @@ class Caption:
     fields: dict[str, Any] = field(default_factory=dict)
     partial: bool = False
     version: str = cnnviz.__version__
+    dataset: str = ""
 
     def items(self) -> list[tuple[str, str]]:
         """Every field as (name, text), the common ones first."""
         common = [("analysis", self.analysis), ("model", self.model), ("weights", self.weights),
-                  ("checksum", self.checksum), ("image", self.image)]
+                  ("checksum", self.checksum), ("image", self.image), ("dataset", self.dataset)]
         own = [(str(k), _text(v)) for k, v in self.fields.items()]
         tail = [("partial", "yes" if self.partial else "no"), ("cnnviz", self.version)]
         return [(k, v) for k, v in common if v] + own + tail
 
     def lines(self) -> list[str]:
-        """The caption strip's text: a first line with model, weights and image, a second with the
+        """The caption strip's text: a first line with model, weights and image (or dataset), a second with the
         analysis and its fields, a third with the version (and PARTIAL when partial)."""
         model = f"{self.model} ({self.weights}, sha256 {self.checksum})" if self.checksum else self.model
-        first = " · ".join(t for t in (model, self.image and f"image {self.image}") if t)
+        first = " · ".join(t for t in (model, self.image and f"image {self.image}",
+                                       self.dataset and f"dataset {self.dataset}") if t)
         own = ", ".join(f"{k}={_text(v)}" for k, v in self.fields.items())
         second = f"{self.analysis}: {own}" if own else self.analysis
         third = f"cnnviz {self.version}" + (" · PARTIAL result (run cancelled or failed)" if self.partial else "")
@@ -99,18 +104,18 @@ class Caption:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (values kept as numbers where they are)."""
         return {"analysis": self.analysis, "model": self.model, "weights": self.weights,
-                "checksum": self.checksum, "image": self.image, "fields": dict(self.fields),
+                "checksum": self.checksum, "image": self.image, "dataset": self.dataset, "fields": dict(self.fields),
                 "partial": self.partial, "cnnviz": self.version}
 
 
 def for_model(analysis: str, model: LoadedModel | None, image: str, fields: dict[str, Any],
-              partial: bool = False) -> Caption:
+              partial: bool = False, *, dataset: str = "") -> Caption:
     """The caption of a figure of ``analysis`` on ``model`` (None: no model) and the image called
-    ``image``."""
+    ``image`` (empty for a figure about the dataset called ``dataset``)."""
     if model is None:
-        return Caption(analysis, image=image, fields=dict(fields), partial=partial)
+        return Caption(analysis, image=image, fields=dict(fields), partial=partial, dataset=dataset)
     return Caption(analysis, model.name, weights_text(model), cached_checksum(model), image,
-                   dict(fields), partial)
+                   dict(fields), partial, dataset=dataset)
 
 
 def with_comments(csv_text: str, caption: Caption) -> str:

@@ -179,6 +179,15 @@ class InvarianceResult(PartialResult):
     target: int
     crop: bool = False
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The curves by name, each [n]: ``values`` (of the transform), ``probability`` (of the target),
+        ``top_class`` and, per layer, ``distance-<layer>`` and ``relative_distance-<layer>``."""
+        curves = {"values": self.values, "probability": self.prob, "top_class": self.top_class}
+        for name in self.distance:
+            curves[f"distance-{name}"] = self.distance[name]
+            curves[f"relative_distance-{name}"] = self.relative_distance[name]
+        return curves
+
     def to_csv(self) -> str:
         """One line per transform value: value, target probability, top class (index and name) and
         each layer's distance and relative distance."""

@@ -26,3 +26,15 @@ def test_caption_fields_in_text_comments_and_dict():
     assert "# window: 8" in comments and "# partial: yes" in comments
     assert cap.as_dict()["fields"]["window"] == 8 and cap.as_dict()["checksum"] == caption.cached_checksum(model)
     assert caption.with_comments("a,b\n1,2\n", cap).endswith("\na,b\n1,2\n")
+
+
+def test_a_caption_about_a_dataset_names_it_instead_of_an_image():
+    model = models.load_default()
+    cap = caption.for_model("dataset", model, "", {"layer": "features.conv1"}, dataset="Fashion-MNIST test")
+    first = cap.lines()[0]
+    assert first.endswith(" · dataset Fashion-MNIST test") and "image" not in first
+    assert ("dataset", "Fashion-MNIST test") in cap.items() and "image" not in dict(cap.items())
+    assert cap.as_dict()["dataset"] == "Fashion-MNIST test" and cap.as_dict()["image"] == ""
+    assert "# dataset: Fashion-MNIST test" in cap.comment_lines()
+    on_image = caption.for_model("occlusion", model, "coat.png", {})
+    assert "dataset" not in dict(on_image.items()) and on_image.lines()[0].endswith(" · image coat.png")

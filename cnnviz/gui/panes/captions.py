@@ -1,6 +1,7 @@
 """The analysis fields of the captions of the Occlusion, Dataset and Feature-map figures
 (:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_fields`): every setting that changes what they show,
-taken from the run shown where there is one, else from the controls."""
+taken from the run shown where there is one, else from the controls; and the dataset the Dataset and
+Feature-map figures are about (:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_dataset`)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -28,23 +29,31 @@ def occlusion_fields(request: Any, result: OcclusionResult | None,
     return fields
 
 
-def dataset_fields(dataset: ImageDataset | None, index: ScanIndex | None, layer: str, sort: str,
-                   page: int, channels: list[int]) -> dict[str, Any]:
-    """The dataset (and images scanned), the layer, the hits per unit, the unit order, page and units
-    of the Fig. 2 view."""
-    fields: dict[str, Any] = {"dataset": dataset.name if dataset is not None else "none"}
+def dataset_name(dataset: ImageDataset | None) -> str:
+    """What a caption calls ``dataset``: its name (the folder's, "Fashion-MNIST test"); "none" without one."""
+    return dataset.name if dataset is not None else "none"
+
+
+def features_dataset(result: MapResult | None, dataset: ImageDataset | None) -> str:
+    """The name of the dataset of the feature map ``result`` shown (else of ``dataset``, the current one)."""
+    return dataset_name(result.request.dataset if result is not None else dataset)
+
+
+def dataset_fields(index: ScanIndex | None, layer: str, sort: str, page: int, channels: list[int]) -> dict[str, Any]:
+    """The images scanned, the layer, the hits per unit, the unit order, page and units of the Fig. 2
+    view (the dataset is the caption's own, :func:`dataset_name`)."""
+    fields: dict[str, Any] = {}
     if index is not None:
         fields |= {"images_scanned": f"{index.scanned} of {index.total}", "hits_per_unit": index.k}
     return fields | {"layer": layer, "sort": sort, "page": page, "units": list(channels)}
 
 
-def features_fields(result: MapResult | None, settings: MapSettings, layer: str,
-                    dataset: ImageDataset | None) -> dict[str, Any]:
-    """Dataset, layer, pooling (GeM p), map method and its parameters of the map shown (else of the
-    controls)."""
+def features_fields(result: MapResult | None, settings: MapSettings, layer: str) -> dict[str, Any]:
+    """Images, layer, pooling (GeM p), map method and its parameters of the map shown (else of the
+    controls; the dataset is the caption's own, :func:`features_dataset`)."""
     if result is not None:
         request = result.request
-        dataset, layer = request.dataset, request.layer
+        layer = request.layer
         pooling, p, method = result.features.pooling, request.p, result.embedding.method
         params: dict[str, Any] = dict(result.embedding.params)
         images = len(result.features.images)
@@ -52,7 +61,7 @@ def features_fields(result: MapResult | None, settings: MapSettings, layer: str,
         pooling, p, method, params, images = settings.pooling, settings.p, settings.method, {}, None
         if method == "tsne":
             params = {"perplexity": settings.perplexity, "seed": settings.seed}
-    fields: dict[str, Any] = {"dataset": dataset.name if dataset is not None else "none"}
+    fields: dict[str, Any] = {}
     if images is not None:
         fields["images"] = images
     fields |= {"layer": layer, "pooling": pooling}

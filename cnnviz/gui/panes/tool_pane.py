@@ -154,9 +154,17 @@ class ToolPane(QWidget):
         return False
 
     def caption(self) -> Caption:
-        """The caption of the figure shown now (:mod:`cnnviz.core.caption`)."""
-        return for_model(self.key, self.state.model, self.state.image_name, self.caption_fields(),
-                                 self.figure_partial())
+        """The caption of the figure shown now (:mod:`cnnviz.core.caption`): the current image, or the
+        dataset when the figure is about one (:meth:`caption_dataset`)."""
+        dataset = self.caption_dataset()
+        image = self.state.image_name if dataset is None else ""
+        return for_model(self.key, self.state.model, image, self.caption_fields(), self.figure_partial(),
+                         dataset=dataset or "")
+
+    def caption_dataset(self) -> str | None:
+        """The name of the dataset the figure is about (its caption then names it, not the image);
+        None (here) for a figure about the current image."""
+        return None
 
     def register(self, **controls: Control) -> None:
         """Register each of ``controls`` under its keyword as a setting (:meth:`Controls.add`), in order."""

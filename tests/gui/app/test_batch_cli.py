@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from cnnviz import cli
-from cnnviz.core import images, occlusion
+from cnnviz.core import images, invariance, occlusion
 from cnnviz.gui.app import batch
 from cnnviz.gui.app.batch_args import ANALYSES
 from cnnviz.gui.app.registry import pane_keys
@@ -64,6 +64,27 @@ def test_occlusion_writes_the_figure_data_and_sidecar_equal_to_the_core(capsys, 
     np.testing.assert_allclose(np.load(out / f"{stem}-prob.npy"), expected.prob, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(np.load(out / f"{stem}-top_class.npy"), expected.top_class)
     np.testing.assert_allclose(np.load(out / f"{stem}-feature.npy"), expected.feature, rtol=1e-5, atol=1e-5)
+
+
+def test_invariance_writes_each_curve_as_npy_and_csv_equal_to_the_core(capsys, tmp_path):
+    out = tmp_path / "out"
+    status, _out, err = run(capsys, "invariance", "--image", SAMPLE, "--out", str(out), "--format", "npy,csv",
+                            *["--set", "kind=scale", "--set", "start=0.5", "--set", "stop=1.5", "--set", "step=0.5"])
+    assert status == 0, err
+    stem = f"invariance-{SAMPLE}"
+    model = load_model(ModelSpec())
+    x = model.preprocess(images.load_image(images.sample(SAMPLE).path))
+    expected = invariance.curves(model, x, kind="scale", values=np.array([0.5, 1.0, 1.5]))
+    assert list(expected.distance) and not list(out.glob("*.png"))
+    written = arrays(out)
+    assert set(written) == {f"{stem}-image1-{name}.npy" for name in expected.arrays()}
+    for name, array in expected.arrays().items():
+        np.testing.assert_allclose(written[f"{stem}-image1-{name}.npy"], array, rtol=1e-5, atol=1e-6)
+    table = (out / f"{stem}-image1-probability.csv").read_text(encoding="utf-8").splitlines()
+    assert "# analysis: invariance" in table and "index,image1-probability" in table
+    rows = [line.split(",") for line in table if line[:1].isdigit()]
+    np.testing.assert_allclose([float(row[1]) for row in rows], expected.prob, rtol=1e-5)
+    assert (out / f"{stem}-curves.csv").is_file()
 
 
 def test_occlusion_writes_svg_pdf_and_csv_with_the_caption(capsys, tmp_path):

@@ -113,6 +113,12 @@ def test_every_panes_figure_exports_at_the_size_asked_with_its_caption(
     if key in ("filters", "occlusion", "dream"):  # maps and images stay raster inside the vector file
         assert any(e.tag.endswith("image") for e in ET.parse(tmp_path / "out" / "fig.svg").getroot().iter())
     assert caption.model in text and f"cnnviz {caption.version}" in text
+    if key in ("dataset", "features"):  # figures about the dataset, not the current image
+        assert caption.dataset == image_folder.name and not caption.image
+        assert f"dataset {image_folder.name}" in text and "dataset" not in caption.fields
+    else:
+        assert caption.image == loaded_window.state.image_name and not caption.dataset
+        assert f"image {caption.image}" in text
     first_field = next(iter(caption.fields))
     assert f"{first_field}=" in text
     if "layer" in caption.fields:

@@ -160,9 +160,13 @@ class DatasetPane(RunPane):
         return str(self.sort_combo.currentData())
 
     def caption_fields(self) -> dict[str, object]:
-        """Dataset, layer, order, page and units of the Fig. 2 view (:func:`captions.dataset_fields`)."""
-        return captions.dataset_fields(self.dataset, self.index, self.view_layer, self.sort, self.fig2.page,
+        """Layer, order, page and units of the Fig. 2 view (:func:`captions.dataset_fields`)."""
+        return captions.dataset_fields(self.index, self.view_layer, self.sort, self.fig2.page,
                                        self.fig2.page_channels())
+
+    def caption_dataset(self) -> str:
+        """The dataset scanned (the figure is about it, not the current image)."""
+        return captions.dataset_name(self.dataset)
 
     def ask_folder(self) -> None:
         """Ask for an image folder (starting at the last one) and open it."""
@@ -178,8 +182,7 @@ class DatasetPane(RunPane):
 
     def open_source(self, kind: str, path: Path | None, text: str) -> None:
         """Open a dataset (:func:`jobs.open_source`) in the background; it replaces the current one."""
-        self.submit("open", text, jobs.open_source, kind, path, worker=self.controller.loader,
-                    done=self._opened)
+        self.submit("open", text, jobs.open_source, kind, path, worker=self.controller.loader, done=self._opened)
 
     def refresh(self) -> None:
         """List the layers to scan, look for a saved scan, and request the patches on screen."""
@@ -347,9 +350,8 @@ class DatasetPane(RunPane):
         index, layer = self.index, self.view_layer
         if index is None or not layer:
             return
-        ds_name = self.dataset.name if self.dataset is not None else ""
-        self.heading.setText(f"<b>{layer}</b> on {ds_name}: each unit's {index.k} strongest images — deconvnet "
-                             f"projections (left) and image patches (right), sorted by "
+        self.heading.setText(f"<b>{layer}</b> on {self.caption_dataset()}: each unit's {index.k} strongest images — "
+                             f"deconvnet projections (left) and image patches (right), sorted by "
                              f"{SORTS[self.sort].lower()}, page {self.fig2.page}")
         self.fig2.show_page(self._captions(self.fig2.page_channels()), self._shown_patches(), self._input_size())
         self._request_patches()
@@ -432,8 +434,7 @@ class DatasetPane(RunPane):
         self.submit("hit", f"Opening {patch.name}…", ds.image, patch.hit.image, worker=self.controller.loader,
                     done=lambda image: self._show_hit(ds, layer, channel, patch, image))
 
-    def _show_hit(self, ds: ImageDataset, layer: str, channel: int, patch: HitPatch,
-                   image: Image.Image) -> None:
+    def _show_hit(self, ds: ImageDataset, layer: str, channel: int, patch: HitPatch, image: Image.Image) -> None:
         if ds is not self.dataset:
             return
         path = ds.path(patch.hit.image) if ds.kind == jobs.FOLDER else None

@@ -415,8 +415,12 @@ class FeaturesPane(RunPane):
         return exports.write(path, exports.comparison_table(self.comparison))
 
     def caption_fields(self) -> dict[str, object]:
-        """Dataset, layer, pooling and map method of the map shown (:func:`captions.features_fields`)."""
-        return captions.features_fields(self.current, self.settings_row.settings(), self.layer, self.dataset)
+        """Layer, pooling and map method of the map shown (:func:`captions.features_fields`)."""
+        return captions.features_fields(self.current, self.settings_row.settings(), self.layer)
+
+    def caption_dataset(self) -> str:
+        """The dataset of the map shown: the figure is about it, not the current image."""
+        return captions.features_dataset(self.current, self.dataset)
 
     def _write_map_beside(self, png: Path) -> list[Path]:
         """The current map's CSV beside an exported figure ``png`` (``<stem>-map.csv``)."""
@@ -425,8 +429,7 @@ class FeaturesPane(RunPane):
         return [self.export_map_csv(png.with_name(f"{png.stem}-map.csv"))]
 
     def _ask_csv(self, what: str) -> None:
-        tables = {"map": lambda: exports.map_table(self.current),
-                  "scores": lambda: exports.scores_table(self.current),
+        tables = {"map": lambda: exports.map_table(self.current), "scores": lambda: exports.scores_table(self.current),
                   "poolings": lambda: exports.comparison_table(self.comparison)}
         exports.ask_and_write(self, what, self._export_name(), tables[what], self.state.show_status)
 

@@ -10,7 +10,8 @@ image (one colour per image, as the paper's five images). The legends sit beside
 over the curves: each image with its own target class, each layer with its pen style. Hovering a
 plot shows the values there and the transformed input. The curves run on the compute worker
 (:func:`cnnviz.core.invariance.curve_steps`) with Run/Cancel, progress and PARTIAL from
-:class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: PNG and CSV.
+:class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: the figure, each image's curves as arrays
+(.npy and CSV) and all curves in one CSV.
 """
 
 from dataclasses import dataclass, replace
@@ -126,8 +127,8 @@ class InvariancePane(RunPane):
         body = QHBoxLayout()
         body.addWidget(self.plots, 1)
         body.addWidget(self.hover_panel)
-        self.make_figure(self._export_name, dict, header, self.curve_legend, body, self.class_legend, stretch=2,
-                         extra=lambda png: [p for p in [self.export_csv(png.with_name(f"{png.stem}-curves.csv"))] if p])
+        self.make_figure(self._export_name, self._export_data, header, self.curve_legend, body, self.class_legend,
+                         stretch=2, extra=self._write_curves_beside)
         mark_transient(*self.plots.cursors, self.hover_panel)
 
     def _display_row(self) -> QHBoxLayout:
@@ -394,4 +395,15 @@ class InvariancePane(RunPane):
 
     def _export_name(self) -> str:
         return f"invariance-{self.kind_of_curves()}"
+
+    def _write_curves_beside(self, png: Path) -> list[Path]:
+        """All curves as ``<stem>-curves.csv`` beside an exported figure ``png`` (none without curves)."""
+        written = self.export_csv(png.with_name(f"{png.stem}-curves.csv"))
+        return [written] if written is not None else []
+
+    def _export_data(self) -> dict[str, np.ndarray]:
+        """Each image's curves (:meth:`InvarianceResult.arrays`) as ``image<k>-<name>``, k from 1 in the
+        legend's order."""
+        return {f"image{k}-{name}": array for k, curve in enumerate(self.curves, 1)
+                for name, array in curve.result.arrays().items()}
 
