@@ -51,7 +51,8 @@ class ModelSource:
 @dataclass(frozen=True, eq=False)
 class Session:
     """What a session file holds; see the module docstring. ``image``: the input image (None: none);
-    ``target``, ``channel``: -1 for none; ``panes``: each pane's settings by pane key."""
+    ``target``, ``channel``: -1 for none; ``pinned``: the target was chosen (else it follows the top-1
+    class); ``panes``: each pane's settings by pane key."""
 
     model: ModelSource = field(default_factory=ModelSource)
     device: str = "cpu"
@@ -59,6 +60,7 @@ class Session:
     image_name: str = ""
     image_path: str = ""
     target: int = -1
+    pinned: bool = False
     layer: str = ""
     channel: int = -1
     tab: str = ""
@@ -73,7 +75,8 @@ class Session:
                           "arch": model.arch, "checksum": model.checksum},
                 "device": self.device, "image": {"name": self.image_name, "path": self.image_path,
                                                  "file": IMAGE_NAME if self.image is not None else None},
-                "target": self.target, "layer": self.layer, "channel": self.channel, "tab": self.tab,
+                "target": self.target, "target_pinned": self.pinned, "layer": self.layer,
+                "channel": self.channel, "tab": self.tab,
                 "panes": {key: dict(values) for key, values in self.panes.items()}}
 
 
@@ -186,7 +189,8 @@ def _session(document: dict[str, Any], image: Image.Image | None) -> Session:
         raise ValueError(f"session.json: the settings of {', '.join(bad)} are not a JSON object")
     return Session(model=_model(document), device=_get(document, "device", str, "cpu"), image=image,
                    image_name=_get(picture, "name", str, ""), image_path=_get(picture, "path", str, ""),
-                   target=_get(document, "target", int, -1), layer=_get(document, "layer", str, ""),
+                   target=_get(document, "target", int, -1), pinned=_get(document, "target_pinned", bool, False),
+                   layer=_get(document, "layer", str, ""),
                    channel=_get(document, "channel", int, -1), tab=_get(document, "tab", str, ""),
                    panes=panes, version=_get(document, "cnnviz", str, ""))
 

@@ -27,7 +27,7 @@ def sample_session(image: Image.Image | None) -> Session:
              "invariance": {"curves": [{"prob": [0.5, None]}]}}
     return Session(model=ModelSource("file", "/models/net.pt", arch="resnet18", checksum="0123456789ab"),
                    device="cpu", image=image, image_name="cat.jpg", image_path="/pictures/cat.jpg", target=281,
-                   layer="features.conv2", channel=4, tab="occlusion", panes=panes)
+                   pinned=True, layer="features.conv2", channel=4, tab="occlusion", panes=panes)
 
 
 def test_a_session_round_trips_with_the_image_pixels(tmp_path):
@@ -38,7 +38,8 @@ def test_a_session_round_trips_with_the_image_pixels(tmp_path):
     again = read_session(path)
     assert again.as_dict() == session.as_dict()
     assert again.model == ModelSource("file", "/models/net.pt", True, "resnet18", "0123456789ab")
-    assert (again.target, again.layer, again.channel, again.tab) == (281, "features.conv2", 4, "occlusion")
+    assert (again.target, again.pinned, again.layer, again.channel) == (281, True, "features.conv2", 4)
+    assert again.tab == "occlusion" and again.image_name == "cat.jpg" and again.image_path == "/pictures/cat.jpg"
     assert again.panes["dream"]["cycle"] == [["features.conv1", 0.1]]
     np.testing.assert_array_equal(np.asarray(again.image), pixels)
     with zipfile.ZipFile(path) as archive:
