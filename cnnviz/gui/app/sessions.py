@@ -23,9 +23,9 @@ from cnnviz.core.caption import cached_checksum
 from cnnviz.core.session_file import SUFFIX, ModelSource, Session, read_session, session_path, write_session
 from cnnviz.gui.app import settings
 from cnnviz.gui.panes.tool_pane import ToolPane
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.model_spec import ModelSpec, spec_from_text
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 
 if TYPE_CHECKING:
     from cnnviz.gui.app.main_window import MainWindow
@@ -132,16 +132,20 @@ class Sessions(QObject):
             self.window.model_loader.load(spec)
 
     def ask_save(self) -> Path | None:
-        """Ask for a file and save the session there."""
-        start = str(default_folder() / f"cnnviz-session{SUFFIX}")
+        """Ask for a file (in the folder of the last session) and save the session there."""
+        start = str(self._folder() / f"cnnviz-session{SUFFIX}")
         path, _filter = QFileDialog.getSaveFileName(self.window, "Save session", start, FILE_FILTER)
         return self.save(session_path(path)) if path else None
 
     def ask_open(self) -> bool:
-        """Ask for a session file and open it."""
-        path, _filter = QFileDialog.getOpenFileName(self.window, "Open session", str(default_folder()),
+        """Ask for a session file (in the folder of the last session) and open it."""
+        path, _filter = QFileDialog.getOpenFileName(self.window, "Open session", str(self._folder()),
                                                     f"{FILE_FILTER};;All files (*)")
         return self.open(path) if path else False
+
+    def _folder(self) -> Path:
+        recent = [path for kind, path in settings.load_recent() if kind == "session" and path.parent.is_dir()]
+        return recent[0].parent if recent else settings_store.export_folder()
 
     def fill_recent_menu(self) -> None:
         """List the recent sessions and model files in the Recent menu."""
@@ -207,6 +211,8 @@ class Sessions(QObject):
                                  path if path is not None and path.is_file() else None)
         if session.pinned and session.target >= 0:
             controller.choose_target(session.target)
+        elif not controller.follows_top_prediction:
+            controller.follow_top_prediction()
         state.set_layer(session.layer)
         state.set_channel(session.channel)
         if session.tab:

@@ -3,16 +3,19 @@ setting in every pane; a session whose model file is gone opens with a message a
 ``cnnviz --session``; File → Recent; and, without sessions, each pane's settings and the last tab are
 remembered across windows."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cnnviz import cli
 from cnnviz.core import images
 from cnnviz.core.session_file import read_session
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.main_window import MainWindow
+from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.model_spec import ModelSpec
 
@@ -100,6 +103,37 @@ def test_invariance_curves_come_back_with_the_session(loaded_window, show_pane, 
     np.testing.assert_array_equal(restored.values, saved.values)
     np.testing.assert_allclose(restored.prob, saved.prob)
     assert list(restored.distance) == list(saved.distance) == again.layers == pane.layers
+
+
+def test_the_export_folder_is_remembered(make_window, tmp_path, monkeypatch):
+    window = make_window()
+    suggested = []
+
+    def answer(_parent, _caption, start, *_args):
+        suggested.append(start)
+        return str(tmp_path / "exports" / "curves.csv"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
+    (tmp_path / "exports").mkdir()
+    pane = window.panes["invariance"]
+    pane.curves = [curve_from_dict(curve_to_dict(curve)) for curve in [fake_curve()]]
+    assert pane.export_csv() == tmp_path / "exports" / "curves.csv"
+    assert settings_store.export_folder() == tmp_path / "exports"
+    pane.export_csv()
+    assert Path(suggested[1]).parent == tmp_path / "exports" and Path(suggested[0]).parent != tmp_path / "exports"
+    (tmp_path / "exports" / "curves.csv").unlink()
+    (tmp_path / "exports").rmdir()
+    assert settings_store.export_folder() != tmp_path / "exports"  # a folder that is gone is not offered
+
+
+def fake_curve():
+    from cnnviz.core.invariance import InvarianceResult
+    from cnnviz.gui.panes.invariance.plots import Curve
+
+    values = np.array([0.0, 1.0])
+    result = InvarianceResult(kind="rotation", values=values, prob=np.array([0.5, np.nan]), top_class=np.array([1, -1]),
+                              distance={}, relative_distance={}, target=1, done=1, total=2, classes=["a", "b"])
+    return Curve("image", result, "#1f77b4")
 
 
 def test_a_missing_model_file_gives_a_message_and_the_rest_is_restored(make_window, settle, qtbot, tmp_path,

@@ -41,9 +41,9 @@ from cnnviz.gui.panes.attribution.params import ParamForm
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Custom, Value
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 from cnnviz.gui.widgets.layouts import wrapped_label
@@ -385,11 +385,12 @@ class AttributionPane(RunPane):
         shown = self.shown_results()
         if not any(r.attribution is not None for r in shown):
             return None
-        suggested = str(default_folder() / f"cnnviz-{self._export_name()}")
+        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}")
         path, _filter = QFileDialog.getSaveFileName(self, "Export attribution data", suggested,
                                                     "NumPy arrays and CSV (*.npy *.csv)")
         if not path:
             return None
+        settings_store.remember_export_folder(path)
         try:
             written = exports.save_data(shown, path, self._class_name)
         except OSError as error:

@@ -46,10 +46,10 @@ from cnnviz.gui.panes.invariance.plots import (
 from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Value
 from cnnviz.gui.widgets.class_colours import legend_html as class_legend_html
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.layer_picker import layer_choices
 
 
@@ -277,10 +277,11 @@ class InvariancePane(RunPane):
         if not self.curves:
             return None
         if path is None:
-            suggested = str(default_folder() / f"cnnviz-{self._export_name()}.csv")
+            suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}.csv")
             path, _filter = QFileDialog.getSaveFileName(self, "Export curves", suggested, "CSV (*.csv)")
             if not path:
                 return None
+            settings_store.remember_export_folder(path)
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
