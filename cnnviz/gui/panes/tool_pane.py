@@ -9,7 +9,10 @@ visible: changes made while it is hidden are caught up when it is shown. :meth:`
 more than once for one change, so subclasses skip work whose result is already shown or running.
 
 Subclasses implement :meth:`refresh` (show the current selection, requesting what is missing),
-:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`.
+:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`. They :meth:`register` each
+control that changes what they show; :meth:`settings` and :meth:`apply_settings` then save and set them
+(sessions, ``cnnviz run --set``, remembered settings), and :meth:`apply_settings_when_listed` waits until
+the layers of a model still loading are listed.
 """
 
 import dataclasses

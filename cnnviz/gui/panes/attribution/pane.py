@@ -276,11 +276,35 @@ class AttributionPane(RunPane):
         (``<method>_<parameter>``), curves and display. The randomisation test, being slow, is not one."""
         compare, row = self.compare, self.display_row
         self.register(mode=compare.mode_combo, methods=Custom(compare.checked, self._set_methods, compare.changed),
-                      class_method=compare.method_combo)
+                      class_method=compare.method_combo,
+                      classes=Custom(lambda: [] if compare.class_row.following else compare.class_row.targets(),
+                                     self._set_classes, compare.changed))
         for form in self.forms.values():
             self.register(**form.named_controls())
         self.register(curves=self.metrics_check, display=row.display_combo, colormap=row.colormap_picker,
                       opacity=row.opacity_slider)
+
+    def _set_classes(self, classes: Value) -> None:
+        """Pick ``classes`` (output indices) in the classes mode's pickers; empty: follow the target and
+        the next most probable classes."""
+        row, model = self.compare.class_row, self.state.model
+        if not classes:
+            row.follow()
+            return
+        if model is None:
+            raise ValueError("no model to pick classes of")
+        try:
+            indices = [int(c) for c in (classes.split(",") if isinstance(classes, str) else classes)]
+        except (TypeError, ValueError):
+            raise ValueError(f"expected class indices, not {classes!r}") from None
+        count = len(model.categories)
+        if not all(0 <= i < count for i in indices):
+            raise ValueError(f"class indices run from 0 to {count - 1}, not {indices}")
+        if row.combos[0].count() != count:
+            row.set_classes([model.class_name(i) for i in range(count)])
+        row.set_targets(indices[:MAX_PANELS])
+        row.following = False
+        row.changed.emit()
 
     def _set_methods(self, methods: Value) -> None:
         """Check ``methods`` (a list, or names separated by commas), at most four."""
