@@ -1,7 +1,9 @@
 """The main window: tool tabs in the centre, docks for model, image, predictions, report and architecture.
 
-Menus: File (open/paste image, open model file, samples, export screenshot, add to report, export report,
-quit), View (show or hide each dock, reset the layout) and Help. Image files dropped on the window are opened.
+Menus: File (open/paste image, open model file, samples, save/open session and recent files, export
+screenshot, add to report, export report, quit), View (show or hide each dock, reset the layout) and Help.
+Image files dropped on the window are opened. A window that remembers restores each tool pane's settings
+and the last tab.
 """
 
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
 from cnnviz.gui.app.report_actions import add_report_actions, place_report_dock
+from cnnviz.gui.app.sessions import Sessions
 from cnnviz.gui.panes.image import (
     ask_image_file,
     available_samples,
@@ -40,6 +43,7 @@ from cnnviz.gui.panes.image import (
 )
 from cnnviz.gui.panes.model import ask_model_file
 from cnnviz.gui.panes.pane_context import PaneContext
+from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.runtime.app_state import AppState, Predictions
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_loader import ModelLoader
@@ -68,8 +72,9 @@ class MainWindow(QMainWindow):
     ``remember``: save the model, image, geometry and dock layout in the settings and restore the
     layout (False for headless screenshots and tests that must not touch the settings).
     ``panes`` maps every pane key to its widget; ``docks`` maps dock pane keys to their docks;
-    ``menu_actions`` maps names (open_image, paste_image, open_model, export, quit, reset_layout,
-    about) to the menu actions.
+    ``menu_actions`` maps names (open_image, paste_image, open_model, save_session, open_session, export,
+    quit, reset_layout, about) to the menu actions; ``sessions`` saves and opens sessions
+    (:class:`~cnnviz.gui.app.sessions.Sessions`).
     """
 
     def __init__(self, state: AppState | None = None, controller: Controller | None = None,
@@ -97,6 +102,7 @@ class MainWindow(QMainWindow):
             self._add_dock(pane)
         self._arrange_docks()
         self._default_layout = self.saveState()
+        self.sessions = Sessions(self)
         self._build_menus()
         self._build_status_bar()
 
@@ -112,6 +118,7 @@ class MainWindow(QMainWindow):
         self._model_changed(self.state.model)
         if remember:
             self.restore_layout()
+            self.restore_remembered()
 
     def add_central_pane(self, pane: Pane) -> QWidget:
         """Build ``pane`` and add it as a tab of the central area."""
@@ -190,10 +197,28 @@ class MainWindow(QMainWindow):
         if layout is not None:
             self.restoreState(layout)
 
+    def restore_remembered(self) -> None:
+        """Restore each tool pane's remembered settings (set again once it lists the first model's layers,
+        for those that depend on the layer or model) and remember its later changes; show the last tab."""
+        for pane in self.panes.values():
+            if isinstance(pane, ToolPane):
+                values = pane.controls.remembered()
+                pane.controls.restore_remembered()
+                if values:
+                    pane.apply_settings_when_listed(values)
+        tab = settings.load_tab()
+        if tab in self.panes and tab not in self.docks:
+            self.tabs.setCurrentWidget(self.panes[tab])
+
+    def current_tab(self) -> str:
+        """The pane key of the current tab."""
+        return next((key for key, pane in self.panes.items() if pane is self.tabs.currentWidget()), "")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Remember the layout, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
+        """Remember the layout and tab, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
         if self.remember:
             settings.save_window(self.saveGeometry(), self.saveState())
+            settings.save_tab(self.current_tab())
         self.model_loader.cancel()
         self.controller.shutdown(CLOSE_WAIT_MS)
         super().closeEvent(event)
@@ -249,6 +274,8 @@ class MainWindow(QMainWindow):
             action = samples_menu.addAction(sample.title)
             action.triggered.connect(lambda _checked=False, s=sample: self.controller.open_sample(s))
         samples_menu.setEnabled(not samples_menu.isEmpty())
+        file_menu.addSeparator()
+        self.sessions.add_menu_entries(file_menu)
         file_menu.addSeparator()
         self._action("export", file_menu, "&Export screenshot…", QKeySequence("Ctrl+Shift+S"),
                      self.export_screenshot)

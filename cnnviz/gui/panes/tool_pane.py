@@ -9,7 +9,10 @@ visible: changes made while it is hidden are caught up when it is shown. :meth:`
 more than once for one change, so subclasses skip work whose result is already shown or running.
 
 Subclasses implement :meth:`refresh` (show the current selection, requesting what is missing),
-:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`.
+:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`. They :meth:`register` each
+control that changes what they show; :meth:`settings` and :meth:`apply_settings` then save and set them
+(sessions, ``cnnviz run --set``, remembered settings), and :meth:`apply_settings_when_listed` waits until
+the layers of a model still loading are listed.
 """
 
 import dataclasses
@@ -101,6 +104,8 @@ class ToolPane(QWidget):
         self._waiting_for = ""
         self._dirty = True
         self._showing_error = False
+        self._listed_for: LoadedModel | None = None
+        self._pending: tuple[dict[str, Value], Callable[[dict[str, str]], None] | None] | None = None
         self.picker.layer_chosen.connect(self.choose_layer)
         self.state.model_changed.connect(self._model_changed)
         self.state.input_changed.connect(lambda _tensor: self.schedule())
@@ -189,6 +194,31 @@ class ToolPane(QWidget):
         problems |= self.controls.apply(own)
         problems |= self.apply_extra_settings(values, strict)
         return problems
+
+    def apply_settings_when_listed(self, values: dict[str, Value],
+                                   done: Callable[[dict[str, str]], None] | None = None) -> None:
+        """Apply ``values`` (as from :meth:`settings`, unknown names reported, not raised) once this pane
+        lists the current model's layers: now if it does, else when they are listed (a later call replaces
+        a waiting one). The pane's layer is selected here only (the shared selection stays);
+        ``done(problems)`` follows with {name: reason} for what could not be set."""
+        self._pending = (dict(values), done)
+        if self.state.model is not None and self._listed_for is self.state.model:
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        if self._pending is None:
+            return
+        (values, done), self._pending = self._pending, None
+        layer = values.pop("layer", None)
+        problems: dict[str, str] = {}
+        if layer is not None and self.picker.select(str(layer)):
+            self.layer_applied()
+        elif layer is not None:
+            problems["layer"] = f"no layer {layer!r} in this pane's list"
+        problems |= self.apply_settings(values, strict=False)
+        self.schedule()
+        if done is not None:
+            done(problems)
 
     def layer_applied(self) -> None:
         """The layer was set from settings, before the controls are: match the controls that depend on
@@ -364,6 +394,7 @@ class ToolPane(QWidget):
             self._update_busy()
 
     def _model_changed(self, model: LoadedModel) -> None:
+        self._listed_for = None
         self.picker.set_choices([])
         self._waiting_for = ""
         self.clear_views()
@@ -376,12 +407,15 @@ class ToolPane(QWidget):
             return
         self.picker.set_choices(choices)
         self.picker.setEnabled(bool(choices))
+        self._listed_for = model
         if not choices:
             self.show_info("This model has no layer this pane can show.")
+            self._apply_pending()
             return
         self.show_info("")
         shared = self.state.layer
         self.picker.select(shared if self.picker.choice(shared) else self.default_layer(choices))
+        self._apply_pending()
         self.schedule()
 
     def _input_gone(self) -> None:

@@ -52,9 +52,9 @@ from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
 from cnnviz.gui.panes.dream.settings_used import config_fields, config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Custom
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.figure_render import export_beside
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
@@ -430,10 +430,11 @@ class DreamPane(RunPane):
             button.setEnabled(has_image)
 
     def _save_clicked(self) -> None:
-        suggested = str(default_folder() / f"cnnviz-{self._export_name()}.png")
+        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}.png")
         path, _ = QFileDialog.getSaveFileName(self, "Save dreamed image", suggested, "PNG image (*.png)")
         if not path:
             return
+        settings_store.remember_export_folder(path)
         try:
             saved = self.save_image(path)
         except OSError as error:
