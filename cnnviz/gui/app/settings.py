@@ -4,7 +4,7 @@ The settings are an INI file in the user's configuration folder (``~/.config/cnn
 Linux, :mod:`cnnviz.gui.runtime.settings_store`); tests point ``QSettings.setPath`` for the INI format at a
 temporary folder.
 Remembered: the last model spec (never the permission to unpickle a file), the last image file,
-the window geometry and the dock layout.
+the window geometry, the dock layout and which docks are folded to their title bars.
 """
 
 from pathlib import Path
@@ -14,8 +14,9 @@ from PySide6.QtCore import QByteArray
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.runtime.settings_store import APPLICATION, ORGANISATION, open_settings
 
-__all__ = ["APPLICATION", "ORGANISATION", "load_image_path", "load_model_spec", "load_window", "open_settings",
-           "save_image_path", "save_model_spec", "save_window"]
+__all__ = ["APPLICATION", "ORGANISATION", "load_collapsed_docks", "load_image_path", "load_model_spec",
+           "load_window", "open_settings", "save_collapsed_docks", "save_image_path", "save_model_spec",
+           "save_window"]
 
 
 def save_model_spec(spec: ModelSpec) -> None:
@@ -68,6 +69,20 @@ def load_window() -> tuple[QByteArray | None, QByteArray | None]:
     state = settings.value("window/state")
     return (geometry if isinstance(geometry, QByteArray) else None,
             state if isinstance(state, QByteArray) else None)
+
+
+def save_collapsed_docks(keys: list[str]) -> None:
+    """Remember which docks (pane keys) are folded to their title bars."""
+    open_settings().setValue("window/collapsed", ",".join(keys))
+
+
+def load_collapsed_docks() -> list[str] | None:
+    """The pane keys of the docks remembered folded, or None when nothing is stored."""
+    value = open_settings().value("window/collapsed")
+    if value is None:
+        return None
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    return [key for key in text.split(",") if key]
 
 
 def _flag(value: object) -> bool:

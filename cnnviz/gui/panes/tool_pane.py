@@ -35,6 +35,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.runtime.control_state import Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
+from cnnviz.gui.widgets.figure_area import FIGURE_MIN_SIZE, FigureArea
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.shortcuts import add_layer_keys
@@ -261,11 +262,14 @@ class ToolPane(QWidget):
         self.info.setToolTip("")
 
     def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget | QLayout,
-                    stretch: int = -1, extra: ExtraFn | None = None) -> QWidget:
+                    stretch: int = -1, extra: ExtraFn | None = None,
+                    min_size: tuple[int, int] = FIGURE_MIN_SIZE) -> QWidget:
         """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
         of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
-        taking the spare height; sets ``self.figure`` and ``self.export`` (file name from ``name()``,
-        raw arrays from ``data()``, other files written beside the PNG by ``extra``)."""
+        taking the spare height; sets ``self.figure``, ``self.figure_area`` (the
+        :class:`~cnnviz.gui.widgets.figure_area.FigureArea` around it, scrolling below ``min_size``
+        (width, height) in pixels: lay this out, not the figure) and ``self.export`` (file name from
+        ``name()``, raw arrays from ``data()``, other files written beside the PNG by ``extra``)."""
         self.figure = QWidget()
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -278,6 +282,7 @@ class ToolPane(QWidget):
             else:
                 layout.addWidget(part, factor)
         self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra)
+        self.figure_area = FigureArea(self.figure, min_size)
         return self.figure
 
     def layer_row(self, *widgets: QWidget) -> QHBoxLayout:
@@ -294,8 +299,8 @@ class ToolPane(QWidget):
     def arrange(self, *option_rows: QLayout | QWidget, layer_widgets: Sequence[QWidget] = (),
                 body: QWidget | None = None, with_layer_row: bool = True) -> None:
         """Lay the pane out: the layer row (with ``layer_widgets``; left out without
-        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure;
-        stretching) and the status row."""
+        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure's
+        scroll area; stretching) and the status row."""
         layout = QVBoxLayout(self)
         rows = (self.layer_row(*layer_widgets),) if with_layer_row else ()
         for row in (*rows, *option_rows):
@@ -303,7 +308,7 @@ class ToolPane(QWidget):
                 layout.addLayout(row)
             else:
                 layout.addWidget(row)
-        layout.addWidget(self.figure if body is None else body, 1)
+        layout.addWidget(self.figure_area if body is None else body, 1)
         layout.addLayout(self.status_row())
 
     def status_row(self) -> QHBoxLayout:
