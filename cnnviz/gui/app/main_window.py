@@ -56,6 +56,7 @@ from cnnviz.gui.widgets.screenshot import save_png
 DEFAULT_SIZE = (1400, 900)
 STATUS_TIMEOUT_MS = 10_000
 SIDE_DOCK_WIDTH = 360
+RIGHT_DOCK_WIDTH = 290
 FIRST_LEFT_DOCK_HEIGHT = 230
 OTHER_LEFT_DOCK_HEIGHT = 400
 BOTTOM_DOCK_HEIGHT = 280
@@ -227,6 +228,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Remember the layout, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
+        self.figure_alone.restore()  # remember the docks, not their hiding
         if self.remember:
             settings.save_window(self.saveGeometry(), self.saveState())
             settings.save_collapsed_docks(self.folded_docks())
@@ -268,9 +270,9 @@ class MainWindow(QMainWindow):
         by_area: dict[str, list[QDockWidget]] = {}
         for pane in DOCK_PANES:
             by_area.setdefault(pane.area, []).append(self.docks[pane.key])
-        for area in ("left", "right"):
+        for area, width in (("left", SIDE_DOCK_WIDTH), ("right", RIGHT_DOCK_WIDTH)):
             if by_area.get(area):
-                self.resizeDocks(by_area[area][:1], [SIDE_DOCK_WIDTH], Qt.Orientation.Horizontal)
+                self.resizeDocks(by_area[area][:1], [width], Qt.Orientation.Horizontal)
         left = by_area.get("left", [])
         if len(left) > 1:
             heights = [FIRST_LEFT_DOCK_HEIGHT] + [OTHER_LEFT_DOCK_HEIGHT] * (len(left) - 1)

@@ -102,14 +102,17 @@ def test_architecture_folded_on_small_screens(make_window, monkeypatch, height, 
     assert window.panes["architecture"].height() > 50
 
 
-def test_folded_docks_are_remembered(make_window, monkeypatch):
+def test_folded_docks_are_remembered_and_figure_alone_is_not(make_window, monkeypatch):
     monkeypatch.setattr(main_window, "available_height", lambda _widget: 1080)
     first = make_window(remember=True)
     first.dock_titles["model"].arrow.click()
+    first.figure_alone.toggle()  # closed while the Input tab is alone: the docks are remembered shown
+    assert first.figure_alone.active
     first.close()
     second = make_window(remember=True)
     QApplication.processEvents()
     assert second.folded_docks() == ["model"]
+    assert all(dock.isVisible() for dock in second.docks.values())
     assert second.docks["model"].height() <= second.dock_titles["model"].sizeHint().height() + 4
 
 
@@ -119,7 +122,9 @@ def test_f11_and_double_click_show_the_figure_alone(laptop_window, show_pane, qt
     alone = window.menu_actions["figure_alone"]
     area = pane.figure_area
     before = area.size()
-    alone.trigger()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(pane, Qt.Key.Key_F11)
     QApplication.processEvents()
     assert window.figure_alone.active
     assert not any(dock.isVisible() for dock in window.docks.values())
@@ -134,6 +139,9 @@ def test_f11_and_double_click_show_the_figure_alone(laptop_window, show_pane, qt
     assert window.figure_alone.active and area.isVisible() and not pane.picker.isVisible()
     qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton)
     assert not window.figure_alone.active and pane.picker.isVisible()
+    qtbot.keyClick(pane, Qt.Key.Key_F11)
+    qtbot.keyClick(pane, Qt.Key.Key_F11)
+    assert not window.figure_alone.active
     alone.trigger()
     window.tabs.setCurrentWidget(window.panes["filters"])  # another tab: everything back
     assert not window.figure_alone.active and window.docks["predictions"].isVisible()
