@@ -35,7 +35,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.runtime.control_state import Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
-from cnnviz.gui.widgets.figure_area import FIGURE_MIN_SIZE, FigureArea
+from cnnviz.gui.widgets.figure_area import FIGURE_MIN_SIZE, FigureArea, FigureWidget
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.shortcuts import add_layer_keys
@@ -270,7 +270,7 @@ class ToolPane(QWidget):
         :class:`~cnnviz.gui.widgets.figure_area.FigureArea` around it, scrolling below ``min_size``
         (width, height) in pixels: lay this out, not the figure) and ``self.export`` (file name from
         ``name()``, raw arrays from ``data()``, other files written beside the PNG by ``extra``)."""
-        self.figure = QWidget()
+        self.figure = FigureWidget(min_size)
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
         stretching = stretch % len(parts) if parts else 0
@@ -282,7 +282,7 @@ class ToolPane(QWidget):
             else:
                 layout.addWidget(part, factor)
         self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra)
-        self.figure_area = FigureArea(self.figure, min_size)
+        self.figure_area = FigureArea(self.figure)
         return self.figure
 
     def layer_row(self, *widgets: QWidget) -> QHBoxLayout:

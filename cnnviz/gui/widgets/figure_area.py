@@ -6,7 +6,7 @@ show one figure alone (double-click or F11, :mod:`cnnviz.gui.app.figure_alone`);
 be marked with :func:`mark_figure`. The figure widget itself stays what exports render.
 """
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
 
 FIGURE_PROPERTY = "cnnvizFigure"
@@ -29,16 +29,33 @@ def figure_of(widget: QWidget | None) -> QWidget | None:
     return None
 
 
-class FigureArea(QScrollArea):
-    """A frameless scroll area holding ``figure``, which is resized to fill it but never below
-    ``min_size`` (width, height) in pixels nor below its own minimum size hint."""
+class FigureWidget(QWidget):
+    """A pane's figure: a plain widget whose least size is its layout's, but at least ``min_size``
+    (width, height) in pixels (so content that grows still raises it)."""
 
-    def __init__(self, figure: QWidget, min_size: tuple[int, int] = FIGURE_MIN_SIZE,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, min_size: tuple[int, int] = FIGURE_MIN_SIZE, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.least = QSize(*min_size)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """The layout's least size, but not below :attr:`least`."""
+        return super().minimumSizeHint().expandedTo(self.least)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt API
+        """The least height at ``width`` (wrapped text included), not the preferred one: a scroll area
+        then makes the figure as high as its viewport, and only a smaller viewport scrolls."""
+        layout = self.layout()
+        least = layout.minimumHeightForWidth(width) if layout is not None else -1
+        return max(least, self.least.height())
+
+
+class FigureArea(QScrollArea):
+    """A frameless scroll area holding ``figure``, which is resized to fill it but never below its
+    minimum size hint (a :class:`FigureWidget`'s least readable size)."""
+
+    def __init__(self, figure: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.figure = figure
-        hint = figure.minimumSizeHint()
-        figure.setMinimumSize(max(min_size[0], hint.width()), max(min_size[1], hint.height()))
         self.setWidget(figure)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)

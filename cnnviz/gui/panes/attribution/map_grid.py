@@ -20,6 +20,9 @@ from cnnviz.gui.widgets.map_view import MapPanel
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
 """Each column's colour (its swatch in the title and its lines in the curves plot)."""
+COLUMN_WIDTH = 140
+"""Least width of one map's column, in pixels (the colour bar and a readable map); the figure scrolls
+rather than squeeze them."""
 WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c068; "
                  "border-radius: 3px; padding: 3px 6px; }")
 
@@ -97,6 +100,7 @@ class MapColumn(QWidget):
         self.label = ""
         self._shown: tuple | None = None
         stack(self, self.panel, self.metrics, self.flag, spacing=2)
+        self.setMinimumWidth(COLUMN_WIDTH)
 
     def clear(self) -> None:
         """Show nothing."""
