@@ -64,6 +64,7 @@ BOTTOM_DOCK_HEIGHT = 280
 TALL_SCREEN = 900
 """Least available screen height (pixels) at which the Architecture dock starts unfolded."""
 FOLDED_ON_SMALL_SCREENS = ("architecture",)
+"""The docks that start folded to their title bars on a screen less than :data:`TALL_SCREEN` high."""
 CLOSE_WAIT_MS = 2500
 """Longest wait on closing for background jobs to stop; one that does not is left to its thread."""
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
