@@ -4,8 +4,9 @@ The settings are an INI file in the user's configuration folder (``~/.config/cnn
 Linux, :mod:`cnnviz.gui.runtime.settings_store`); tests point ``QSettings.setPath`` for the INI format at a
 temporary folder.
 Remembered: the last model spec (never the permission to unpickle a file), the last image file,
-the window geometry, the dock layout, the current tab and the recent sessions and model files (each
-pane's own settings are kept by its :class:`~cnnviz.gui.runtime.control_state.Controls`).
+the window geometry, the dock layout, which docks are folded to their title bars, the current tab and
+the recent sessions and model files (each pane's own settings are kept by its
+:class:`~cnnviz.gui.runtime.control_state.Controls`).
 """
 
 import json
@@ -17,9 +18,9 @@ from PySide6.QtCore import QByteArray
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.runtime.settings_store import APPLICATION, ORGANISATION, open_settings
 
-__all__ = ["APPLICATION", "ORGANISATION", "RECENT_LIMIT", "add_recent", "clear_recent", "load_image_path",
-           "load_model_spec", "load_recent", "load_tab", "load_window", "open_settings", "save_image_path",
-           "save_model_spec", "save_tab", "save_window"]
+__all__ = ["APPLICATION", "ORGANISATION", "RECENT_LIMIT", "add_recent", "clear_recent", "load_collapsed_docks",
+           "load_image_path", "load_model_spec", "load_recent", "load_tab", "load_window", "open_settings",
+           "save_collapsed_docks", "save_image_path", "save_model_spec", "save_tab", "save_window"]
 
 RECENT_LIMIT = 10
 """Most entries of File → Recent."""
@@ -116,6 +117,20 @@ def clear_recent() -> None:
 
 def _save_recent(entries: list[tuple[RecentKind, Path]]) -> None:
     open_settings().setValue("recent/files", json.dumps([[kind, str(path)] for kind, path in entries]))
+
+
+def save_collapsed_docks(keys: list[str]) -> None:
+    """Remember which docks (pane keys) are folded to their title bars."""
+    open_settings().setValue("window/collapsed", ",".join(keys))
+
+
+def load_collapsed_docks() -> list[str] | None:
+    """The pane keys of the docks remembered folded, or None when nothing is stored."""
+    value = open_settings().value("window/collapsed")
+    if value is None:
+        return None
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    return [key for key in text.split(",") if key]
 
 
 def _flag(value: object) -> bool:

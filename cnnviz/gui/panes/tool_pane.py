@@ -39,6 +39,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.runtime.control_state import Control, Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
+from cnnviz.gui.widgets.figure_area import FIGURE_MIN_SIZE, FigureArea, FigureWidget
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.shortcuts import add_layer_keys
@@ -318,14 +319,17 @@ class ToolPane(QWidget):
         self.info.setToolTip("")
 
     def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget | QLayout,
-                    stretch: int = -1, extra: ExtraFn | None = None) -> QWidget:
+                    stretch: int = -1, extra: ExtraFn | None = None,
+                    min_size: tuple[int, int] = FIGURE_MIN_SIZE) -> QWidget:
         """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
         of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
-        taking the spare height; sets ``self.figure``, ``self.export`` (file name from ``name()``,
-        raw arrays from ``data()``, other files written beside the figure's CSV by ``extra``, the
-        caption from :meth:`caption`, options remembered in the settings) and ``self.report_action``
+        taking the spare height; sets ``self.figure``, ``self.figure_area`` (the
+        :class:`~cnnviz.gui.widgets.figure_area.FigureArea` around it, scrolling below ``min_size``
+        (width, height) in pixels: lay this out, not the figure), ``self.export`` (file name from
+        ``name()``, raw arrays from ``data()``, other files written beside the figure's CSV by ``extra``,
+        the caption from :meth:`caption`, options remembered in the settings) and ``self.report_action``
         (the context menu's *Add to report*)."""
-        self.figure = QWidget()
+        self.figure = FigureWidget(min_size)
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
         stretching = stretch % len(parts) if parts else 0
@@ -341,6 +345,7 @@ class ToolPane(QWidget):
         self.report_action = QAction("Add to report", self.figure)
         self.figure.addAction(self.report_action)
         self.report_action.triggered.connect(lambda _checked=False: self.report_requested.emit())
+        self.figure_area = FigureArea(self.figure)
         return self.figure
 
     def layer_row(self, *widgets: QWidget) -> QHBoxLayout:
@@ -357,8 +362,8 @@ class ToolPane(QWidget):
     def arrange(self, *option_rows: QLayout | QWidget, layer_widgets: Sequence[QWidget] = (),
                 body: QWidget | None = None, with_layer_row: bool = True) -> None:
         """Lay the pane out: the layer row (with ``layer_widgets``; left out without
-        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure;
-        stretching) and the status row."""
+        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure's
+        scroll area; stretching) and the status row."""
         layout = QVBoxLayout(self)
         rows = (self.layer_row(*layer_widgets),) if with_layer_row else ()
         for row in (*rows, *option_rows):
@@ -366,7 +371,7 @@ class ToolPane(QWidget):
                 layout.addLayout(row)
             else:
                 layout.addWidget(row)
-        layout.addWidget(self.figure if body is None else body, 1)
+        layout.addWidget(self.figure_area if body is None else body, 1)
         layout.addLayout(self.status_row())
 
     def status_row(self) -> QHBoxLayout:

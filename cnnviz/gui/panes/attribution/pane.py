@@ -44,6 +44,7 @@ from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Custom, Value
+from cnnviz.gui.widgets.collapsible import Section
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice
@@ -65,7 +66,7 @@ class AttributionPane(RunPane):
         self._pixels: tuple = (None, None)
         self._build_controls()
         self._build_figure()
-        self.arrange(self.compare, self.forms_area,
+        self.arrange(self.compare, self.forms_section,
                      self.run_row(self.metrics_check, self.random_check), self._display_row())
         self._connect()
         self._register_controls()
@@ -80,6 +81,12 @@ class AttributionPane(RunPane):
         column.setSpacing(2)
         for form in self.forms.values():
             column.addWidget(form)
+        self.forms_section = Section("Method parameters", expanded=False)
+        self.forms_section.button.setToolTip("Show or hide the parameters of the methods shown (each map's "
+                                             "caption lists those it used)")
+        holder = QVBoxLayout(self.forms_section.body)
+        holder.setContentsMargins(0, 0, 0, 0)
+        holder.addWidget(self.forms_area)
         self.metrics_check = QCheckBox("Curves")
         self.metrics_check.setChecked(True)
         self.metrics_check.setToolTip("Deletion and insertion curves of each map and their areas (Petsiuk et al. "

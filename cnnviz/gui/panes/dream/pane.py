@@ -75,7 +75,7 @@ class DreamRequest:
 
 
 class DreamPane(RunPane):
-    """Settings on the left; buttons, the live image and the plots on the right."""
+    """Settings on the left (the whole height); buttons, the live image and the plots on the right."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "dream", layer_choices, parent, unit="steps", run_title="Start",
@@ -144,7 +144,8 @@ class DreamPane(RunPane):
         self.make_figure(self._export_name, self.plots.data, self.plots)
         export_beside(self.figure, self.view, share=0.4)  # exports show the dreamed image beside its curves
 
-    def _build_body(self) -> QSplitter:
+    def _build_body(self) -> QWidget:
+        """The settings column (full height) left of the image over the plots."""
         scroll = QScrollArea()
         scroll.setWidget(self.options)
         scroll.setWidgetResizable(True)
@@ -164,21 +165,23 @@ class DreamPane(RunPane):
             result_buttons.addWidget(button, index // 2, index % 2)
         result_buttons.setColumnStretch(2, 1)
         top = QWidget()
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(left_panel)
-        right = QVBoxLayout()
+        right = QVBoxLayout(top)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addLayout(result_buttons)
         right.addWidget(self.progress)
         right.addWidget(self.view, 1)
-        top_layout.addLayout(right, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.figure)
+        splitter.addWidget(self.figure_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
-        return splitter
+        body = QWidget()
+        layout = QHBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(left_panel)
+        layout.addWidget(splitter, 1)
+        return body
 
     def _connect(self) -> None:
         self.pause_button.clicked.connect(self.toggle_pause)
