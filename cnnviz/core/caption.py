@@ -43,7 +43,10 @@ def cached_checksum(model: LoadedModel) -> str:
 
 
 def weights_text(model: LoadedModel) -> str:
-    """``"pretrained"``, ``"untrained"`` or the weights file's name."""
+    """``"bundled"`` (the bundled model's trained weights), ``"pretrained"``, ``"untrained"`` or the
+    weights file's name."""
+    if model.source == "default":
+        return "bundled"
     if model.path is not None:
         return f"file {model.path.name}"
     return "pretrained" if model.pretrained else "untrained"

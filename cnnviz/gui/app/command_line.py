@@ -16,6 +16,7 @@ from cnnviz import __version__
 from cnnviz.core import images, models
 from cnnviz.core.models import LoadedModel
 from cnnviz.core.progress import ProgressFn
+from cnnviz.core.session_file import read_session
 from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
@@ -34,6 +35,7 @@ examples:
   cnnviz --model resnet18 --image cat.jpg  torchvision's ResNet-18 (weights downloaded once)
   cnnviz --model alexnet --untrained       AlexNet with random weights, no download
   cnnviz --model my_net.py                 a Python file defining build() -> nn.Module
+  cnnviz --session study.cnnviz            a saved session: its model, image, tab and pane settings
   QT_QPA_PLATFORM=offscreen cnnviz --screenshot shot.png --pane architecture
 
 subcommands (no window, no Qt needed; see `cnnviz scan --help`):
@@ -90,6 +92,10 @@ def build_parser(pane_names: list[str]) -> argparse.ArgumentParser:
         help="allow loading a whole pickled model from --model PATH; unpickling runs code from the "
              "file, so only use it for files you trust")
     parser.add_argument(
+        "--session", metavar="FILE", type=Path,
+        help="open a session saved with File → Save session… (.cnnviz): its model, image, target, tab "
+             "and every pane's settings (not with --model, --image or --screenshot)")
+    parser.add_argument(
         "--screenshot", metavar="OUT.png", type=Path,
         help="do not open the window: render it off screen once the model, image, predictions and "
              "layer table are shown, save it as PNG and exit (works with QT_QPA_PLATFORM=offscreen)")
@@ -145,6 +151,10 @@ def _run(argv: list[str] | None) -> int:
     if args.model is not None and not model_exists(args.model):
         return fail(f"{args.model!r} is neither 'default', a torchvision model "
                      f"({', '.join(models.zoo_names())}) nor an existing file.")
+    if args.session is not None:
+        problem = _session_problem(args)
+        if problem:
+            return fail(problem)
     image = None
     if args.image is not None:
         try:
@@ -154,6 +164,17 @@ def _run(argv: list[str] | None) -> int:
     if args.screenshot is not None:
         return _screenshot(args, image)
     return _interactive(args, image)
+
+
+def _session_problem(args: argparse.Namespace) -> str:
+    """Why ``--session`` cannot be used as given ("" if it can)."""
+    if args.model is not None or args.image is not None or args.screenshot is not None:
+        return "--session opens the session's own model and image; leave out --model, --image and --screenshot."
+    try:
+        read_session(args.session)
+    except (OSError, ValueError) as error:
+        return f"Cannot open the session {args.session}: {error}"
+    return ""
 
 
 def model_exists(text: str) -> bool:
@@ -263,6 +284,9 @@ def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] 
         target = window.capture_target(args.pane)
         target.raise_()
     window.show()
+    if args.session is not None:
+        window.sessions.open(args.session)
+        return int(app.exec())
     restore_session(window.controller, model=args.model is None, image=image is None)
     if image is not None:
         window.controller.set_image(*image)

@@ -1,7 +1,11 @@
 """The main window: tool tabs in the centre, docks for model, image, predictions, report and architecture.
 
-Menus: File (open/paste image, open model file, samples, export screenshot, add to report, export report,
-quit), View (show or hide each dock, reset the layout) and Help. Image files dropped on the window are opened.
+Menus: File (open/paste image, open model file, samples, save/open session and recent files, export
+screenshot, add to report, export report, quit), View (show or hide each dock, show the figure alone
+(F11), reset the layout) and Help. Image files dropped on the window are opened. A window that remembers
+restores each tool pane's settings and the last tab. Each dock folds to its title bar with one click on
+its arrow (:class:`~cnnviz.gui.widgets.dock_title.DockTitle`); the Architecture dock starts folded on a
+screen less than :data:`TALL_SCREEN` pixels high. Docks dropped on each other are tabbed.
 """
 
 from collections.abc import Callable
@@ -13,6 +17,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -30,8 +35,10 @@ from PySide6.QtWidgets import (
 import cnnviz
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.app import settings
+from cnnviz.gui.app.figure_alone import FigureAlone
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
 from cnnviz.gui.app.report_actions import add_report_actions, place_report_dock
+from cnnviz.gui.app.sessions import Sessions
 from cnnviz.gui.panes.image import (
     ask_image_file,
     available_samples,
@@ -40,10 +47,12 @@ from cnnviz.gui.panes.image import (
 )
 from cnnviz.gui.panes.model import ask_model_file
 from cnnviz.gui.panes.pane_context import PaneContext
+from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.runtime.app_state import AppState, Predictions
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_loader import ModelLoader
 from cnnviz.gui.widgets.dialogs import show_error
+from cnnviz.gui.widgets.dock_title import DockTitle
 from cnnviz.gui.widgets.export_dialog import ExportDialog
 from cnnviz.gui.widgets.labels import input_description, model_label, window_title
 from cnnviz.gui.widgets.screenshot import save_png
@@ -51,10 +60,15 @@ from cnnviz.gui.widgets.screenshot import save_png
 DEFAULT_SIZE = (1400, 900)
 STATUS_TIMEOUT_MS = 10_000
 SIDE_DOCK_WIDTH = 360
+RIGHT_DOCK_WIDTH = 290
 FIRST_LEFT_DOCK_HEIGHT = 230
 OTHER_LEFT_DOCK_HEIGHT = 400
 BOTTOM_DOCK_HEIGHT = 280
 """Starting sizes of the docks, in pixels (the window's layout is then remembered)."""
+TALL_SCREEN = 900
+"""Least available screen height (pixels) at which the Architecture dock starts unfolded."""
+FOLDED_ON_SMALL_SCREENS = ("architecture",)
+"""The docks that start folded to their title bars on a screen less than :data:`TALL_SCREEN` high."""
 CLOSE_WAIT_MS = 2500
 """Longest wait on closing for background jobs to stop; one that does not is left to its thread."""
 _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -62,14 +76,24 @@ _AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
           "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
 
 
+def available_height(widget: QWidget) -> int:
+    """The height in pixels available to windows on the screen of ``widget`` (the primary screen
+    before it is shown)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry().height() if screen is not None else TALL_SCREEN
+
+
 class MainWindow(QMainWindow):
     """The cnnviz window.
 
     ``remember``: save the model, image, geometry and dock layout in the settings and restore the
     layout (False for headless screenshots and tests that must not touch the settings).
-    ``panes`` maps every pane key to its widget; ``docks`` maps dock pane keys to their docks;
-    ``menu_actions`` maps names (open_image, paste_image, open_model, export, quit, reset_layout,
-    about) to the menu actions.
+    ``panes`` maps every pane key to its widget; ``docks`` maps dock pane keys to their docks and
+    ``dock_titles`` to their title bars (:class:`DockTitle`: fold and unfold); ``menu_actions`` maps
+    names (open_image, paste_image, open_model, save_session, open_session, export, quit, figure_alone,
+    reset_layout, about) to the menu actions; ``sessions`` saves and opens sessions
+    (:class:`~cnnviz.gui.app.sessions.Sessions`); ``figure_alone`` shows the current figure alone
+    (:class:`~cnnviz.gui.app.figure_alone.FigureAlone`).
     """
 
     def __init__(self, state: AppState | None = None, controller: Controller | None = None,
@@ -82,6 +106,7 @@ class MainWindow(QMainWindow):
         self.context = PaneContext(self.state, self.controller, self.model_loader)
         self.panes: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self.dock_titles: dict[str, DockTitle] = {}
         self.menu_actions: dict[str, QAction] = {}
         self.setObjectName("cnnviz_main_window")
         self.setAcceptDrops(True)
@@ -97,6 +122,9 @@ class MainWindow(QMainWindow):
             self._add_dock(pane)
         self._arrange_docks()
         self._default_layout = self.saveState()
+        self.sessions = Sessions(self)
+        self._fold_for_screen()
+        self.figure_alone = FigureAlone(self)
         self._build_menus()
         self._build_status_bar()
 
@@ -112,6 +140,7 @@ class MainWindow(QMainWindow):
         self._model_changed(self.state.model)
         if remember:
             self.restore_layout()
+            self.restore_remembered()
 
     def add_central_pane(self, pane: Pane) -> QWidget:
         """Build ``pane`` and add it as a tab of the central area."""
@@ -129,6 +158,7 @@ class MainWindow(QMainWindow):
         if key == "window":
             return self
         if key in self.docks:
+            self.dock_titles[key].set_collapsed(False)
             return self.docks[key]
         widget = self.panes[key]
         self.tabs.setCurrentWidget(widget)
@@ -139,6 +169,7 @@ class MainWindow(QMainWindow):
         if key in self.docks:
             self.docks[key].show()
             self.docks[key].raise_()
+            self.dock_titles[key].set_collapsed(False)
         elif key in self.panes:
             self.tabs.setCurrentWidget(self.panes[key])
 
@@ -177,10 +208,20 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
 
     def reset_layout(self) -> None:
-        """Put every dock back where it starts, and show them all."""
+        """Put every dock back where it starts, and show them all (folded as at the start)."""
         self.restoreState(self._default_layout)
         for dock in self.docks.values():
             dock.show()
+        self._fold_for_screen()
+
+    def folded_docks(self) -> list[str]:
+        """The keys of the docks folded to their title bars."""
+        return [key for key, title in self.dock_titles.items() if title.collapsed]
+
+    def set_folded(self, keys: list[str]) -> None:
+        """Fold the docks named in ``keys`` and unfold the others (unknown keys are ignored)."""
+        for key, title in self.dock_titles.items():
+            title.set_collapsed(key in keys)
 
     def restore_layout(self) -> None:
         """Restore the geometry and dock layout saved in the settings, if any."""
@@ -189,11 +230,34 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if layout is not None:
             self.restoreState(layout)
+        folded = settings.load_collapsed_docks()
+        if folded is not None:
+            self.set_folded(folded)
+
+    def restore_remembered(self) -> None:
+        """Restore each tool pane's remembered settings (set again once it lists the first model's layers,
+        for those that depend on the layer or model) and remember its later changes; show the last tab."""
+        for pane in self.panes.values():
+            if isinstance(pane, ToolPane):
+                values = pane.controls.remembered()
+                pane.controls.restore_remembered()
+                if values:
+                    pane.apply_settings_when_listed(values)
+        tab = settings.load_tab()
+        if tab in self.panes and tab not in self.docks:
+            self.tabs.setCurrentWidget(self.panes[tab])
+
+    def current_tab(self) -> str:
+        """The pane key of the current tab."""
+        return next((key for key, pane in self.panes.items() if pane is self.tabs.currentWidget()), "")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Remember the layout, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
+        """Remember the layout and tab, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
+        self.figure_alone.restore()  # remember the docks, not their hiding
         if self.remember:
             settings.save_window(self.saveGeometry(), self.saveState())
+            settings.save_tab(self.current_tab())
+            settings.save_collapsed_docks(self.folded_docks())
         self.model_loader.cancel()
         self.controller.shutdown(CLOSE_WAIT_MS)
         super().closeEvent(event)
@@ -217,17 +281,24 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(pane.title, self)
         dock.setObjectName(f"dock_{pane.key}")
         dock.setWidget(widget)
+        height = BOTTOM_DOCK_HEIGHT if pane.area == "bottom" else OTHER_LEFT_DOCK_HEIGHT
+        self.dock_titles[pane.key] = DockTitle(dock, height)
         self.addDockWidget(_AREAS[pane.area], dock)
         self.panes[pane.key] = widget
         self.docks[pane.key] = dock
+
+    def _fold_for_screen(self) -> None:
+        """Fold :data:`FOLDED_ON_SMALL_SCREENS` on a screen less than :data:`TALL_SCREEN` high, else unfold."""
+        small = available_height(self) < TALL_SCREEN
+        self.set_folded([key for key in FOLDED_ON_SMALL_SCREENS if small])
 
     def _arrange_docks(self) -> None:
         by_area: dict[str, list[QDockWidget]] = {}
         for pane in DOCK_PANES:
             by_area.setdefault(pane.area, []).append(self.docks[pane.key])
-        for area in ("left", "right"):
+        for area, width in (("left", SIDE_DOCK_WIDTH), ("right", RIGHT_DOCK_WIDTH)):
             if by_area.get(area):
-                self.resizeDocks(by_area[area][:1], [SIDE_DOCK_WIDTH], Qt.Orientation.Horizontal)
+                self.resizeDocks(by_area[area][:1], [width], Qt.Orientation.Horizontal)
         left = by_area.get("left", [])
         if len(left) > 1:
             heights = [FIRST_LEFT_DOCK_HEIGHT] + [OTHER_LEFT_DOCK_HEIGHT] * (len(left) - 1)
@@ -250,6 +321,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, s=sample: self.controller.open_sample(s))
         samples_menu.setEnabled(not samples_menu.isEmpty())
         file_menu.addSeparator()
+        self.sessions.add_menu_entries(file_menu)
+        file_menu.addSeparator()
         self._action("export", file_menu, "&Export screenshot…", QKeySequence("Ctrl+Shift+S"),
                      self.export_screenshot)
         add_report_actions(self, file_menu)
@@ -259,6 +332,11 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for pane in DOCK_PANES:
             view_menu.addAction(self.docks[pane.key].toggleViewAction())
+        view_menu.addSeparator()
+        alone = self._action("figure_alone", view_menu, "Show the &figure alone", QKeySequence("F11"),
+                             self.figure_alone.toggle)
+        alone.setToolTip("Hide the docks, tabs and controls around the current figure (F11, Esc or a "
+                         "double-click on the figure: back)")
         view_menu.addSeparator()
         self._action("reset_layout", view_menu, "&Reset layout", None, self.reset_layout)
 

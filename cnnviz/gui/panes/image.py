@@ -1,8 +1,9 @@
-"""The Image pane: open, paste or pick a sample image; the original beside what the network sees."""
+"""The Image pane (a dock): open, paste or pick a sample image, with a thumbnail of the image opened
+and a line on what the network gets; the Input tab shows the original and the network input large."""
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,6 +22,8 @@ from cnnviz.gui.runtime.worker import Task
 from cnnviz.gui.widgets.image_view import CaptionedImage
 from cnnviz.gui.widgets.labels import image_description, input_description
 
+THUMBNAIL_HEIGHT = 120
+"""Height of the Image dock's thumbnail, in pixels (the Input tab shows the images large)."""
 IMAGE_FILE_FILTER = ("Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;"
                      "All files (*)")
 
@@ -75,7 +78,8 @@ def paste_image(controller: Controller) -> Task | None:
 
 
 class ImagePane(QWidget):
-    """Image choice (file, clipboard, samples) and the original and preprocessed images."""
+    """Image choice (file, clipboard, samples), a thumbnail of the image and what the network gets
+    (``input_label``; its link brings the Input tab to the front)."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,26 +95,32 @@ class ImagePane(QWidget):
         for sample in available_samples():
             self.samples.addItem(sample.title, sample)
         self.samples.setToolTip("Bundled sample images")
+        self.samples.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.samples.setMinimumContentsLength(12)
         self.name_label = QLabel()
         self.name_label.setWordWrap(True)
-        self.original = CaptionedImage("Original")
-        self.seen = CaptionedImage("Network input")
+        self.thumbnail = CaptionedImage("Image")
+        self.thumbnail.canvas.setFixedHeight(THUMBNAIL_HEIGHT)
+        self.input_label = QLabel()
+        self.input_label.setWordWrap(True)
+        self.input_label.setTextFormat(Qt.TextFormat.RichText)
+        self.input_label.setToolTip("The original and the network input, large, are in the Input tab")
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.paste_button)
         buttons.addWidget(self.samples, 1)
-        views = QHBoxLayout()
-        views.addWidget(self.original)
-        views.addWidget(self.seen)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.name_label)
-        layout.addLayout(views, 1)
+        layout.addWidget(self.thumbnail)
+        layout.addWidget(self.input_label)
+        layout.addStretch(1)
 
         self.open_button.clicked.connect(lambda: ask_image_file(self.controller, self))
         self.paste_button.clicked.connect(lambda: paste_image(self.controller))
         self.samples.activated.connect(self._sample_chosen)
+        self.input_label.linkActivated.connect(lambda _link: self.state.request_pane("input"))
         self.state.image_changed.connect(self._show_image)
         self.state.input_changed.connect(self._show_input)
         self.state.model_changed.connect(self._show_input)
@@ -133,16 +143,19 @@ class ImagePane(QWidget):
         image = self.state.image
         if image is None:
             self.name_label.setText("<i>No image</i>")
-            self.original.show_image(None)
+            self.thumbnail.show_image(None)
             return
         self.name_label.setText(self.state.image_name)
         self.name_label.setToolTip(str(self.state.image_path or ""))
-        self.original.show_image(self.state.image_preview, image_description(image))
+        self.thumbnail.show_image(self.state.image_preview, image_description(image))
         matching = [i for i in range(1, self.samples.count())
                     if self.samples.itemData(i).path == self.state.image_path]
         self.samples.setCurrentIndex(matching[0] if matching else 0)
 
     def _show_input(self, *_args: object) -> None:
         model = self.state.model
-        detail = input_description(model) if model is not None else ""
-        self.seen.show_image(self.state.seen_image, detail if self.state.seen_image else "")
+        if model is None or self.state.seen_image is None:
+            self.input_label.setText("")
+            return
+        self.input_label.setText(f"Network input: {input_description(model)} · "
+                                 "<a href='input'>see the Input tab</a>")

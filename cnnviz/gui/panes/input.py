@@ -1,8 +1,10 @@
-"""The Input tab: the original image and the network's exact input, large, side by side."""
+"""The Input tab: the original image and the network's exact input, large, side by side (the Image
+dock shows only a thumbnail); the whole tab is its figure (double-click or F11 shows it alone)."""
 
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from cnnviz.gui.panes.pane_context import PaneContext
+from cnnviz.gui.widgets.figure_area import mark_figure
 from cnnviz.gui.widgets.image_view import CaptionedImage
 from cnnviz.gui.widgets.labels import image_description, input_description
 
@@ -18,6 +20,7 @@ class InputPane(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(self.original, 1)
         layout.addWidget(self.seen, 1)
+        mark_figure(self)
         self.state.image_changed.connect(self._show_original)
         self.state.input_changed.connect(self._show_seen)
         self.state.model_changed.connect(self._show_seen)

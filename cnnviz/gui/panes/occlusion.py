@@ -39,10 +39,10 @@ from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request, shrinkable
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.class_colours import class_counts, class_image, colours_in_order, legend_html
 from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.figure_render import mark_transient, while_exported
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
@@ -161,8 +161,7 @@ class OcclusionPane(RunPane):
         header.addWidget(self.summary, 1)
         header.addWidget(self.partial_label)
         self.make_figure(self._export_name, self._export_data, header, grid)
-        self.panels = (self.input_panel, self.feature_panel, self.projection_panel, self.prob_panel,
-                       self.class_panel)
+        self.panels = (self.input_panel, self.feature_panel, self.projection_panel, self.prob_panel, self.class_panel)
         while_exported(self.figure, lambda: hover_left(panel.canvas for panel in self.panels))  # un-hovered
 
     def _settings_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
@@ -286,11 +285,12 @@ class OcclusionPane(RunPane):
         if cancelled."""
         if self.result is None:
             return None
-        suggested = str(default_folder() / f"cnnviz-{self._export_name()}")
+        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}")
         path, _filter = QFileDialog.getSaveFileName(self, "Export occlusion data", suggested,
                                                     "NumPy arrays and CSV (*.npy *.csv)")
         if not path:
             return None
+        settings_store.remember_export_folder(path)
         try:
             written = occlusion.save_data(self.result, path)
         except OSError as error:

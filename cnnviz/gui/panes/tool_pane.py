@@ -9,7 +9,10 @@ visible: changes made while it is hidden are caught up when it is shown. :meth:`
 more than once for one change, so subclasses skip work whose result is already shown or running.
 
 Subclasses implement :meth:`refresh` (show the current selection, requesting what is missing),
-:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`.
+:meth:`clear_views` and, where they show layer outputs, :meth:`output_ready`. They :meth:`register` each
+control that changes what they show; :meth:`settings` and :meth:`apply_settings` then save and set them
+(sessions, ``cnnviz run --set``, remembered settings), and :meth:`apply_settings_when_listed` waits until
+the layers of a model still loading are listed.
 """
 
 import dataclasses
@@ -19,14 +22,7 @@ from typing import Any
 import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QShowEvent
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QLayout,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.core.caption import Caption, for_model
 from cnnviz.core.models import LoadedModel
@@ -36,6 +32,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.runtime.control_state import Control, Controls, Value
 from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
+from cnnviz.gui.widgets.figure_area import FIGURE_MIN_SIZE, FigureArea, FigureWidget
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.shortcuts import add_layer_keys
@@ -101,6 +98,8 @@ class ToolPane(QWidget):
         self._waiting_for = ""
         self._dirty = True
         self._showing_error = False
+        self._listed_for: LoadedModel | None = None
+        self._pending: tuple[dict[str, Value], Callable[[dict[str, str]], None] | None] | None = None
         self.picker.layer_chosen.connect(self.choose_layer)
         self.state.model_changed.connect(self._model_changed)
         self.state.input_changed.connect(lambda _tensor: self.schedule())
@@ -197,6 +196,31 @@ class ToolPane(QWidget):
         problems |= self.controls.apply(own)
         problems |= self.apply_extra_settings(values, strict)
         return problems
+
+    def apply_settings_when_listed(self, values: dict[str, Value],
+                                   done: Callable[[dict[str, str]], None] | None = None) -> None:
+        """Apply ``values`` (as from :meth:`settings`, unknown names reported, not raised) once this pane
+        lists the current model's layers: now if it does, else when they are listed (a later call replaces
+        a waiting one). The pane's layer is selected here only (the shared selection stays);
+        ``done(problems)`` follows with {name: reason} for what could not be set."""
+        self._pending = (dict(values), done)
+        if self.state.model is not None and self._listed_for is self.state.model:
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        if self._pending is None:
+            return
+        (values, done), self._pending = self._pending, None
+        layer = values.pop("layer", None)
+        problems: dict[str, str] = {}
+        if layer is not None and self.picker.select(str(layer)):
+            self.layer_applied()
+        elif layer is not None:
+            problems["layer"] = f"no layer {layer!r} in this pane's list"
+        problems |= self.apply_settings(values, strict=False)
+        self.schedule()
+        if done is not None:
+            done(problems)
 
     def layer_applied(self) -> None:
         """The layer was set from settings, before the controls are: match the controls that depend on
@@ -296,14 +320,17 @@ class ToolPane(QWidget):
         self.info.setToolTip("")
 
     def make_figure(self, name: Callable[[], str], data: Callable[[], dict], *parts: QWidget | QLayout,
-                    stretch: int = -1, extra: ExtraFn | None = None) -> QWidget:
+                    stretch: int = -1, extra: ExtraFn | None = None,
+                    min_size: tuple[int, int] = FIGURE_MIN_SIZE) -> QWidget:
         """The pane's figure (what *Export figure…* saves): ``parts`` (widgets or layouts, e.g. a grid
         of panels or a header row) stacked without margins, part ``stretch`` (default: the last)
-        taking the spare height; sets ``self.figure``, ``self.export`` (file name from ``name()``,
-        raw arrays from ``data()``, other files written beside the figure's CSV by ``extra``, the
-        caption from :meth:`caption`, options remembered in the settings) and ``self.report_action``
+        taking the spare height; sets ``self.figure``, ``self.figure_area`` (the
+        :class:`~cnnviz.gui.widgets.figure_area.FigureArea` around it, scrolling below ``min_size``
+        (width, height) in pixels: lay this out, not the figure), ``self.export`` (file name from
+        ``name()``, raw arrays from ``data()``, other files written beside the figure's CSV by ``extra``,
+        the caption from :meth:`caption`, options remembered in the settings) and ``self.report_action``
         (the context menu's *Add to report*)."""
-        self.figure = QWidget()
+        self.figure = FigureWidget(min_size)
         layout = QVBoxLayout(self.figure)
         layout.setContentsMargins(0, 0, 0, 0)
         stretching = stretch % len(parts) if parts else 0
@@ -319,6 +346,7 @@ class ToolPane(QWidget):
         self.report_action = QAction("Add to report", self.figure)
         self.figure.addAction(self.report_action)
         self.report_action.triggered.connect(lambda _checked=False: self.report_requested.emit())
+        self.figure_area = FigureArea(self.figure)
         return self.figure
 
     def layer_row(self, *widgets: QWidget) -> QHBoxLayout:
@@ -335,8 +363,8 @@ class ToolPane(QWidget):
     def arrange(self, *option_rows: QLayout | QWidget, layer_widgets: Sequence[QWidget] = (),
                 body: QWidget | None = None, with_layer_row: bool = True) -> None:
         """Lay the pane out: the layer row (with ``layer_widgets``; left out without
-        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure;
-        stretching) and the status row."""
+        ``with_layer_row``), ``option_rows`` (layouts or widgets), ``body`` (default: the figure's
+        scroll area; stretching) and the status row."""
         layout = QVBoxLayout(self)
         rows = (self.layer_row(*layer_widgets),) if with_layer_row else ()
         for row in (*rows, *option_rows):
@@ -344,7 +372,7 @@ class ToolPane(QWidget):
                 layout.addLayout(row)
             else:
                 layout.addWidget(row)
-        layout.addWidget(self.figure if body is None else body, 1)
+        layout.addWidget(self.figure_area if body is None else body, 1)
         layout.addLayout(self.status_row())
 
     def status_row(self) -> QHBoxLayout:
@@ -372,6 +400,7 @@ class ToolPane(QWidget):
             self._update_busy()
 
     def _model_changed(self, model: LoadedModel) -> None:
+        self._listed_for = None
         self.picker.set_choices([])
         self._waiting_for = ""
         self.clear_views()
@@ -384,12 +413,15 @@ class ToolPane(QWidget):
             return
         self.picker.set_choices(choices)
         self.picker.setEnabled(bool(choices))
+        self._listed_for = model
         if not choices:
             self.show_info("This model has no layer this pane can show.")
+            self._apply_pending()
             return
         self.show_info("")
         shared = self.state.layer
         self.picker.select(shared if self.picker.choice(shared) else self.default_layer(choices))
+        self._apply_pending()
         self.schedule()
 
     def _input_gone(self) -> None:

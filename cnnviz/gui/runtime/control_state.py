@@ -193,9 +193,8 @@ class Controls(QObject):
                     problems[name] = str(error)
         return problems
 
-    def restore_remembered(self) -> None:
-        """Set the controls to the values remembered in the settings (bad or stale values are skipped),
-        then remember every later change."""
+    def remembered(self) -> dict[str, Value]:
+        """The values remembered in the settings, by name (those unreadable are left out)."""
         values = {}
         for name in self.controls:
             text = settings_store.load_text(self._settings_key(name), "")
@@ -204,7 +203,12 @@ class Controls(QObject):
                     values[name] = json.loads(text)
                 except ValueError:
                     continue
-        self.apply(values, strict=False)
+        return values
+
+    def restore_remembered(self) -> None:
+        """Set the controls to the values remembered in the settings (bad or stale values are skipped),
+        then remember every later change."""
+        self.apply(self.remembered(), strict=False)
         self.remember = True
 
     def _changed(self, name: str) -> None:

@@ -128,6 +128,11 @@ class Controller(QObject):
         return (not self.busy and state.model is not None and state.image is not None
                 and state.predictions is not None and state.layer_rows is not None)
 
+    @property
+    def follows_top_prediction(self) -> bool:
+        """True while the target follows the top prediction (no class chosen since the model loaded)."""
+        return self._follow_top1
+
     def load_model(self, spec: ModelSpec) -> Task:
         """Load ``spec`` in the background; on success it becomes the current model.
 

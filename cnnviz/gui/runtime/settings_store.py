@@ -5,15 +5,19 @@ Linux); tests point ``QSettings.setPath`` for the INI format at a temporary fold
 app writes for the user (cached dataset scans) go under :func:`data_folder`
 (``QStandardPaths.AppDataLocation``: ``~/.local/share/cnnviz/cnnviz`` on Linux, following
 ``XDG_DATA_HOME``). :mod:`cnnviz.gui.app.settings` holds the app-wide remembered values; panes use the
-small typed helpers here for their own.
+small typed helpers here for their own, and :func:`export_folder` for where their save dialogs start.
 """
 
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
+from cnnviz.gui.widgets.export_dialog import default_folder
+
 ORGANISATION = "cnnviz"
 APPLICATION = "cnnviz"
+EXPORT_FOLDER_KEY = "figure_export/folder"
+"""Where the folder of the last export is remembered (the figure exports' key too)."""
 
 
 def open_settings() -> QSettings:
@@ -60,3 +64,14 @@ def load_text(key: str, default: str = "") -> str:
 def save_text(key: str, value: str) -> None:
     """Remember ``value`` under ``key``."""
     open_settings().setValue(key, str(value))
+
+
+def export_folder() -> Path:
+    """The folder of the last export if it still exists, else the pictures (or home) folder."""
+    folder = load_path(EXPORT_FOLDER_KEY)
+    return folder if folder is not None and folder.is_dir() else default_folder()
+
+
+def remember_export_folder(path: str | Path) -> None:
+    """Remember the folder of ``path`` (a file the user just chose to export to) for the next export."""
+    save_path(EXPORT_FOLDER_KEY, Path(path).expanduser().resolve().parent)

@@ -51,11 +51,13 @@ def class_image(classes: np.ndarray, colours: dict[int, QColor]) -> np.ndarray:
 
 def legend_html(counts: dict[int, int], names: list[str], colours: dict[int, QColor], unit: str = "") -> str:
     """A legend of squares in ``colours``, one per class in ``counts`` (index -> occurrences, most
-    frequent first), each followed by its name and, with ``unit``, the count (e.g. ``12 positions``)."""
+    frequent first), each followed by its name and, with ``unit`` (a plural noun), the count (e.g.
+    ``12 positions``; ``1 position``)."""
     items = []
     for index, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         name = class_name(names, index)
-        suffix = f" ({count} {unit})" if unit else ""
+        noun = unit[:-1] if count == 1 and unit.endswith("s") else unit
+        suffix = f" ({count} {noun})" if unit else ""
         items.append(f'<span style="color:{colours[index].name()}">■</span>&nbsp;'
                      f"{escape(name)}{suffix}")
     return " &nbsp; ".join(items)

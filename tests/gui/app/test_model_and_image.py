@@ -25,7 +25,8 @@ def test_start_up_without_settings_shows_the_bundled_model_and_default_sample(wi
     assert state.model.name in window.model_status.text()
     assert "28×28, grayscale" in window.input_status.text()
     assert "ms" in window.forward_status.text()
-    assert window.panes["image"].seen.canvas.has_image()
+    assert window.panes["image"].thumbnail.canvas.has_image()
+    assert "28×28, grayscale" in window.panes["image"].input_label.text()
     assert window.panes["input"].original.canvas.has_image()
     assert "28×28, grayscale" in window.panes["input"].seen.detail.text()
 

@@ -12,7 +12,7 @@ CHANGES = {
     "dream": {"iterations": 7, "step_size": 0.05, "octaves": 2, "jitter": 4, "clamp": False},
     "occlusion": {"fill": "zero", "window": 9, "stride": 3, "seed": 5},
     "attribution": {"methods": ["gradient", "guided"], "smoothgrad_samples": 7, "opacity": 35,
-                    "integrated_gradients_baseline": "mean"},
+                    "integrated_gradients_baseline": "mean", "classes": [4, 3, 2, 1]},
     "invariance": {"kind": "scale", "start": 0.5, "stop": 1.5, "step": 0.25, "crop": True},
     "dataset": {"sort": "max", "per_page": 12, "threshold": 0.25},
     "features": {"pooling": "max", "perplexity": 12.0, "seed": 3},

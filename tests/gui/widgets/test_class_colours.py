@@ -49,3 +49,4 @@ def test_class_image_and_legend_use_the_colours_given():
     assert pixels[1, 0].tolist() == list(QColor(PALETTE[1]).getRgb()) and pixels[0, 1, 3] == 0
     legend = legend_html({5: 2, 9: 1}, ["c"] * 10, colours, "positions")
     assert legend.index(PALETTE[0]) < legend.index("c (2 positions)") < legend.index(PALETTE[1])
+    assert "c (1 position)" in legend

@@ -59,7 +59,7 @@ class ClassRow(QWidget):
             layout.addWidget(combo, 1)
             shrinkable(combo)
         layout.addWidget(self.top_button)
-        self.top_button.clicked.connect(self._follow)
+        self.top_button.clicked.connect(lambda: self.follow())
 
     def set_classes(self, names: list[str]) -> None:
         """List the model's class ``names`` in every picker (as many pickers as classes, at most four)."""
@@ -83,12 +83,13 @@ class ClassRow(QWidget):
             combo.setCurrentIndex(combo.findData(target))
             combo.blockSignals(False)
 
-    def _picked(self) -> None:
-        self.following = False
+    def follow(self) -> None:
+        """Follow the target and the next most probable classes again (as *Top 4*; emits ``changed``)."""
+        self.following = True
         self.changed.emit()
 
-    def _follow(self) -> None:
-        self.following = True
+    def _picked(self) -> None:
+        self.following = False
         self.changed.emit()
 
 

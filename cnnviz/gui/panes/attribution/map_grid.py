@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from html import escape
 
 import numpy as np
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from cnnviz.core.attribution import metrics
@@ -20,6 +22,9 @@ from cnnviz.gui.widgets.map_view import MapPanel
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e")
 """Each column's colour (its swatch in the title and its lines in the curves plot)."""
+COLUMN_WIDTH = 140
+"""Least width of one map's column, in pixels (the colour bar and a readable map); the figure scrolls
+rather than squeeze them."""
 WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c068; "
                  "border-radius: 3px; padding: 3px 6px; }")
 
@@ -97,6 +102,15 @@ class MapColumn(QWidget):
         self.label = ""
         self._shown: tuple | None = None
         stack(self, self.panel, self.metrics, self.flag, spacing=2)
+        self.setMinimumWidth(COLUMN_WIDTH)
+
+    def least_height(self, width: int) -> int:
+        """The least height in pixels at ``width`` that shows the map and every wrapped line of its labels."""
+        labels = [w for w in (self.panel.title, self.panel.detail, self.metrics, self.flag)
+                  if not w.isHidden() and w.text()]
+        spacing = self.layout().spacing() + self.panel.layout().spacing()
+        return (self.panel.canvas.minimumHeight() + sum(label.heightForWidth(width) for label in labels)
+                + spacing * (len(labels) + 1))
 
     def clear(self) -> None:
         """Show nothing."""
@@ -156,6 +170,19 @@ class MapGrid(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for column in self.columns:
             layout.addWidget(column, 1)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """High enough for every wrapped caption line of the columns at their width (a splitter does
+        not ask for the height for a width)."""
+        hint = super().minimumSizeHint()
+        heights = [column.least_height(column.width()) for column in self.columns if not column.isHidden()]
+        return hint.expandedTo(QSize(0, max(heights, default=0)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Ask for a new least height when the width changes (captions wrap anew)."""
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()
 
     def set_count(self, count: int) -> None:
         """Show the first ``count`` columns (the others cleared and hidden)."""

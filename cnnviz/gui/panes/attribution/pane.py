@@ -42,9 +42,10 @@ from cnnviz.gui.panes.attribution.params import ParamForm
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import same_request
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Custom, Value
+from cnnviz.gui.widgets.collapsible import Section
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 from cnnviz.gui.widgets.layouts import wrapped_label
@@ -65,7 +66,7 @@ class AttributionPane(RunPane):
         self._pixels: tuple = (None, None)
         self._build_controls()
         self._build_figure()
-        self.arrange(self.compare, self.forms_area,
+        self.arrange(self.compare, self.forms_section,
                      self.run_row(self.metrics_check, self.random_check), self._display_row())
         self._connect()
         self._register_controls()
@@ -80,6 +81,12 @@ class AttributionPane(RunPane):
         column.setSpacing(2)
         for form in self.forms.values():
             column.addWidget(form)
+        self.forms_section = Section("Method parameters", expanded=False)
+        self.forms_section.button.setToolTip("Show or hide the parameters of the methods shown (each map's "
+                                             "caption lists those it used)")
+        holder = QVBoxLayout(self.forms_section.body)
+        holder.setContentsMargins(0, 0, 0, 0)
+        holder.addWidget(self.forms_area)
         self.metrics_check = QCheckBox("Curves")
         self.metrics_check.setChecked(True)
         self.metrics_check.setToolTip("Deletion and insertion curves of each map and their areas (Petsiuk et al. "
@@ -292,11 +299,35 @@ class AttributionPane(RunPane):
         (``<method>_<parameter>``), curves and display. The randomisation test, being slow, is not one."""
         compare, row = self.compare, self.display_row
         self.register(mode=compare.mode_combo, methods=Custom(compare.checked, self._set_methods, compare.changed),
-                      class_method=compare.method_combo)
+                      class_method=compare.method_combo,
+                      classes=Custom(lambda: [] if compare.class_row.following else compare.class_row.targets(),
+                                     self._set_classes, compare.changed))
         for form in self.forms.values():
             self.register(**form.named_controls())
         self.register(curves=self.metrics_check, display=row.display_combo, colormap=row.colormap_picker,
                       opacity=row.opacity_slider)
+
+    def _set_classes(self, classes: Value) -> None:
+        """Pick ``classes`` (output indices) in the classes mode's pickers; empty: follow the target and
+        the next most probable classes."""
+        row, model = self.compare.class_row, self.state.model
+        if not classes:
+            row.follow()
+            return
+        if model is None:
+            raise ValueError("no model to pick classes of")
+        try:
+            indices = [int(c) for c in (classes.split(",") if isinstance(classes, str) else classes)]
+        except (TypeError, ValueError):
+            raise ValueError(f"expected class indices, not {classes!r}") from None
+        count = len(model.categories)
+        if not all(0 <= i < count for i in indices):
+            raise ValueError(f"class indices run from 0 to {count - 1}, not {indices}")
+        if row.combos[0].count() != count:
+            row.set_classes([model.class_name(i) for i in range(count)])
+        row.set_targets(indices[:MAX_PANELS])
+        row.following = False
+        row.changed.emit()
 
     def _set_methods(self, methods: Value) -> None:
         """Check ``methods`` (a list, or names separated by commas), at most four."""
@@ -401,11 +432,12 @@ class AttributionPane(RunPane):
         shown = self.shown_results()
         if not any(r.attribution is not None for r in shown):
             return None
-        suggested = str(default_folder() / f"cnnviz-{self._export_name()}")
+        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}")
         path, _filter = QFileDialog.getSaveFileName(self, "Export attribution data", suggested,
                                                     "NumPy arrays and CSV (*.npy *.csv)")
         if not path:
             return None
+        settings_store.remember_export_folder(path)
         try:
             written = exports.save_data(shown, path, self._class_name)
         except OSError as error:

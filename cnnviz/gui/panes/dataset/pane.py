@@ -110,7 +110,7 @@ class DatasetPane(RunPane):
         self.detail = UnitDetail()
         self.stats = StatsView()
         self.tabs = QTabWidget()
-        self.tabs.addTab(grid_and_detail(self.figure, self.detail), "Fig. 2")
+        self.tabs.addTab(grid_and_detail(self.figure_area, self.detail), "Fig. 2")
         self.tabs.addTab(self.stats, "Unit statistics")
 
     def _build_layout(self) -> None:

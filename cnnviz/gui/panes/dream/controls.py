@@ -1,5 +1,6 @@
 """The settings column of the Deep dream pane: objective, step, octaves, regularisation, start, size
-and the layer cycle.
+and the layer cycle, in collapsible sections (:attr:`DreamControls.sections`): the common settings
+(layer, objective, step size, iterations, octaves) open, the rest collapsed.
 
 :class:`DreamControls` holds the widgets and builds a whole new
 :class:`~cnnviz.core.dream.DreamConfig` of their values with :meth:`DreamControls.config`; it emits
@@ -22,7 +23,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from cnnviz.core import images
 from cnnviz.core.dream import DreamConfig
 from cnnviz.gui.panes.tool_pane import shrinkable
+from cnnviz.gui.widgets.collapsible import Section
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.log_spin_box import LogSlider, LogSpinBox
@@ -170,7 +171,8 @@ class DreamControls(QWidget):
     """Every setting of a dream run; ``picker`` is the pane's layer picker, shown at the top.
 
     Signals: ``changed()`` when a setting the running dream reads changes; ``guide_changed()`` when a
-    different guide image is chosen.
+    different guide image is chosen. ``sections`` maps each section's title to its
+    :class:`~cnnviz.gui.widgets.collapsible.Section`.
     """
 
     changed = Signal()
@@ -186,14 +188,17 @@ class DreamControls(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
+        layout.setSpacing(2)
+        self.sections: dict[str, Section] = {}
         for box in (self._build_objective(), self._build_step(), self._build_regularisation(),
                     self._build_start_and_size(), self._build_cycle()):
+            self.sections[box.button.text()] = box
             layout.addWidget(box)
         layout.addStretch(1)
         self._connect()
         self._update_enabled()
 
-    def _build_objective(self) -> QGroupBox:
+    def _build_objective(self) -> Section:
         """The layer, objective, channel, class, guide and probability settings."""
         self.objective = QComboBox()
         for key, (title, tip) in OBJECTIVE_TITLES.items():
@@ -220,8 +225,9 @@ class DreamControls(QWidget):
         self.prob_every.setPrefix("every ")
         self.prob_every.setSuffix(" steps")
         shrinkable(self.objective, self.target, self.guide)
-        box = QGroupBox("Objective")
-        form = QFormLayout(box)
+        box = Section("Objective", expanded=True)
+        form = QFormLayout(box.body)
+        form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Layer", self.picker)
         form.addRow("Objective", self.objective)
         form.addRow("Channel", self.channel)
@@ -231,7 +237,7 @@ class DreamControls(QWidget):
         form.addRow("Probability", self.prob_every)
         return box
 
-    def _build_step(self) -> QGroupBox:
+    def _build_step(self) -> Section:
         """Step size, its normalisation, iterations and octaves."""
         self.step = LogSlider(1e-6, 10.0, 0.02)
         self.step.setToolTip("Step size (1e-6 … 10); with 'normalised step', the mean change of a pixel "
@@ -244,15 +250,16 @@ class DreamControls(QWidget):
         self.octaves = _spin(1, 12, 3, "Image scales, processed smallest first; the detail gained at one "
                                        "is carried up to the next")
         self.octave_scale = _float_spin(1.05, 4.0, 1.4, 0.05, 2, "Size ratio between octaves")
-        box = QGroupBox("Step")
-        form = QFormLayout(box)
+        box = Section("Step and octaves", expanded=True)
+        form = QFormLayout(box.body)
+        form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Step size", self.step)
         form.addRow("", self.normalize)
         form.addRow("Iterations", self.iterations)
         form.addRow("Octaves", _row(self.octaves, self.octave_scale))
         return box
 
-    def _build_regularisation(self) -> QGroupBox:
+    def _build_regularisation(self) -> Section:
         """Jitter, blur, decay and clamping."""
         self.jitter = _spin(0, 256, 8, "Random roll of up to this many pixels per step, undone after",
                             " px")
@@ -266,15 +273,16 @@ class DreamControls(QWidget):
         self.clamp.setToolTip("Keep pixels inside the range the model's normalisation allows")
         self.decay = _float_spin(0.5, 1.0, 1.0, 0.005, 3, "Multiply the offset from the dataset mean "
                                                          "by this factor each step (1: off)")
-        box = QGroupBox("Regularisation")
-        form = QFormLayout(box)
+        box = Section("Regularisation", expanded=False)
+        form = QFormLayout(box.body)
+        form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Jitter", self.jitter)
         form.addRow("Blur", _row(self.blur_every, self.blur_sigma))
         form.addRow("Decay", self.decay)
         form.addRow("", self.clamp)
         return box
 
-    def _build_start_and_size(self) -> QGroupBox:
+    def _build_start_and_size(self) -> Section:
         """The start image and seed, the resolution worked at and the tiles."""
         self.start = QComboBox()
         for key, title in START_TITLES.items():
@@ -290,18 +298,21 @@ class DreamControls(QWidget):
         self.overlap = _spin(0, 511, 64, "Overlap of neighbouring tiles (blended, so no seams; less than the tile)",
                              " px")
         shrinkable(self.start, self.work_at)
-        box = QGroupBox("Start and size")
-        form = QFormLayout(box)
+        box = Section("Start and size", expanded=False)
+        form = QFormLayout(box.body)
+        form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Start from", _row(self.start, self.seed))
         form.addRow("Work at", self.work_at)
         form.addRow("Tiles", _row(self.tile, self.overlap))
         return box
 
-    def _build_cycle(self) -> QGroupBox:
+    def _build_cycle(self) -> Section:
         """The layer cycle editor."""
         self.cycle = CycleEditor()
-        box = QGroupBox("Layer cycle")
-        QVBoxLayout(box).addWidget(self.cycle)
+        box = Section("Layer cycle", expanded=False)
+        body = QVBoxLayout(box.body)
+        body.setContentsMargins(6, 0, 0, 4)
+        body.addWidget(self.cycle)
         return box
 
     def _connect(self) -> None:

@@ -52,9 +52,9 @@ from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
 from cnnviz.gui.panes.dream.settings_used import config_fields, config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Custom
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.figure_render import export_beside
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
@@ -75,7 +75,7 @@ class DreamRequest:
 
 
 class DreamPane(RunPane):
-    """Settings on the left; buttons, the live image and the plots on the right."""
+    """Settings on the left (the whole height); buttons, the live image and the plots on the right."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "dream", layer_choices, parent, unit="steps", run_title="Start",
@@ -144,7 +144,8 @@ class DreamPane(RunPane):
         self.make_figure(self._export_name, self.plots.data, self.plots)
         export_beside(self.figure, self.view, share=0.4)  # exports show the dreamed image beside its curves
 
-    def _build_body(self) -> QSplitter:
+    def _build_body(self) -> QWidget:
+        """The settings column (full height) left of the image over the plots."""
         scroll = QScrollArea()
         scroll.setWidget(self.options)
         scroll.setWidgetResizable(True)
@@ -164,21 +165,23 @@ class DreamPane(RunPane):
             result_buttons.addWidget(button, index // 2, index % 2)
         result_buttons.setColumnStretch(2, 1)
         top = QWidget()
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(left_panel)
-        right = QVBoxLayout()
+        right = QVBoxLayout(top)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addLayout(result_buttons)
         right.addWidget(self.progress)
         right.addWidget(self.view, 1)
-        top_layout.addLayout(right, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.figure)
+        splitter.addWidget(self.figure_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
-        return splitter
+        body = QWidget()
+        layout = QHBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(left_panel)
+        layout.addWidget(splitter, 1)
+        return body
 
     def _connect(self) -> None:
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -433,10 +436,11 @@ class DreamPane(RunPane):
             button.setEnabled(has_image)
 
     def _save_clicked(self) -> None:
-        suggested = str(default_folder() / f"cnnviz-{self._export_name()}.png")
+        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}.png")
         path, _ = QFileDialog.getSaveFileName(self, "Save dreamed image", suggested, "PNG image (*.png)")
         if not path:
             return
+        settings_store.remember_export_folder(path)
         try:
             saved = self.save_image(path)
         except OSError as error:

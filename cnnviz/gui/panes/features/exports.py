@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from cnnviz.core import feature_tables
 from cnnviz.core.retrieval import PoolingScore
 from cnnviz.gui.panes.features.job import MapResult
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 
 
 def map_table(result: MapResult | None) -> str:
@@ -45,10 +45,11 @@ def ask_and_write(parent: QWidget, what: str, stem: str, table: Callable[[], str
                   report: Callable[[str], None]) -> Path | None:
     """Ask for a CSV file (suggested ``cnnviz-<stem>-<what>.csv``) and write ``table()`` there; a failure
     is shown in a dialog. Returns the path written, None if cancelled or failed."""
-    suggested = str(default_folder() / f"cnnviz-{stem}-{what}.csv")
+    suggested = str(settings_store.export_folder() / f"cnnviz-{stem}-{what}.csv")
     path, _ = QFileDialog.getSaveFileName(parent, f"Export the {what} as CSV", suggested, "CSV (*.csv)")
     if not path:
         return None
+    settings_store.remember_export_folder(path)
     try:
         written = write(path, table())
     except (OSError, ValueError) as error:

@@ -66,7 +66,7 @@ class FeaturesPane(RunPane):
         self._build_figure()
         self.side = SidePanel()
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.figure)
+        splitter.addWidget(self.figure_area)
         splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([3 * SIDE_WIDTH, SIDE_WIDTH])  # the maps get most of the width at first

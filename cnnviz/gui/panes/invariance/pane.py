@@ -45,11 +45,13 @@ from cnnviz.gui.panes.invariance.plots import (
     legend_html,
     style_name,
 )
+from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.runtime import settings_store
+from cnnviz.gui.runtime.control_state import Value
 from cnnviz.gui.widgets.class_colours import legend_html as class_legend_html
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.figure_render import mark_transient
 from cnnviz.gui.widgets.layer_picker import layer_choices
 
@@ -144,7 +146,7 @@ class InvariancePane(RunPane):
         self.range_row.reset_button.clicked.connect(self.reset_range)
         self.add_layer_button.clicked.connect(lambda: self.add_layer(self.layer))
         self.remove_layer_button.clicked.connect(lambda: self.remove_layer(self.layer))
-        self.default_layers_button.clicked.connect(self.use_default_layers)
+        self.default_layers_button.clicked.connect(lambda: self.use_default_layers())
         self.add_button.clicked.connect(self.add_image)
         self.clear_button.clicked.connect(self.clear_curves)
         self.relative_check.toggled.connect(lambda _on: self._redraw())
@@ -183,12 +185,38 @@ class InvariancePane(RunPane):
             self.layers.remove(name)
             self._show_layers()
 
-    def use_default_layers(self) -> None:
-        """Compare the default layers (:func:`invariance.default_layers`), listed on the compute worker."""
+    def use_default_layers(self, keep_chosen: bool = False) -> None:
+        """Compare the default layers (:func:`invariance.default_layers`), listed on the compute worker;
+        ``keep_chosen``: only if no layers are chosen by then (a session's layers win)."""
         model = self.state.model
         if model is not None:
             self.submit("defaults", "Finding the default layers…", invariance.default_layers, model,
-                        done=lambda names: self._defaults_ready(model, names))
+                        done=lambda names: self._defaults_ready(model, names, keep_chosen))
+
+    def extra_settings(self) -> dict[str, Value]:
+        """The compared layers and the computed curves (:mod:`~cnnviz.gui.panes.invariance.saved`)."""
+        return {"layers": list(self.layers), "curves": [curve_to_dict(curve) for curve in self.curves]}
+
+    def apply_extra_settings(self, values: dict[str, Value], strict: bool) -> dict[str, str]:
+        """Set the compared layers and show saved curves (replacing those shown)."""
+        values, problems = dict(values), {}
+        if "layers" in values:
+            layers = values.pop("layers")
+            if isinstance(layers, list) and all(isinstance(name, str) for name in layers):
+                self.layers = list(dict.fromkeys(layers))
+                self._show_layers()
+            else:
+                problems["layers"] = f"expected a list of layer names, not {layers!r}"
+        if "curves" in values:
+            try:
+                curves = [curve_from_dict(value) for value in values.pop("curves")]
+            except (TypeError, ValueError) as error:
+                problems["curves"] = str(error)
+            else:
+                self.clear_curves()
+                self.curves = curves
+                self._redraw()
+        return problems | super().apply_extra_settings(values, strict)
 
     def choose_layer(self, name: str) -> None:
         """Picking a layer here only selects it for Add/Remove layer (the shared selection stays)."""
@@ -271,10 +299,11 @@ class InvariancePane(RunPane):
         if not self.curves:
             return None
         if path is None:
-            suggested = str(default_folder() / f"cnnviz-{self._export_name()}.csv")
+            suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}.csv")
             path, _filter = QFileDialog.getSaveFileName(self, "Export curves", suggested, "CSV (*.csv)")
             if not path:
                 return None
+            settings_store.remember_export_folder(path)
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -379,10 +408,10 @@ class InvariancePane(RunPane):
         self.reset_range()
         self.layers = []
         self._show_layers()
-        self.use_default_layers()
+        self.use_default_layers(keep_chosen=True)
 
-    def _defaults_ready(self, model: LoadedModel, names: list[str]) -> None:
-        if model is self.state.model:
+    def _defaults_ready(self, model: LoadedModel, names: list[str], keep_chosen: bool) -> None:
+        if model is self.state.model and not (keep_chosen and self.layers):
             self.layers = list(names)
             self._show_layers()
 

@@ -1,0 +1,266 @@
+"""Sessions in the window: *File → Save session…*, *Open session…* and *Recent*.
+
+:meth:`Sessions.capture` takes what the window shows (model source and weights checksum, device, image,
+target, shared layer and channel, current tab, every tool pane's :meth:`~cnnviz.gui.panes.tool_pane.ToolPane.settings`)
+as a :class:`~cnnviz.core.session_file.Session`; :meth:`Sessions.restore` brings a window back to one:
+it loads the session's model unless it is the current one (through the window's model loader, so a
+download or an untrusted file asks as usual) and then sets the image, target, selection and tab, and
+hands each pane its settings, applied once the pane has listed the model's layers. A session whose model
+file is gone opens with a message and restores what it can on the current model (the bundled one if
+there is none). ``restored(problems)`` follows, with {pane key: {setting: reason}} for what could not
+be set. The Recent menu lists the last sessions and model files (when the window remembers).
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from cnnviz.core import models
+from cnnviz.core.caption import cached_checksum
+from cnnviz.core.session_file import SUFFIX, ModelSource, Session, read_session, session_path, write_session
+from cnnviz.gui.app import settings
+from cnnviz.gui.panes.tool_pane import ToolPane
+from cnnviz.gui.runtime import settings_store
+from cnnviz.gui.runtime.model_spec import ModelSpec, spec_from_text
+from cnnviz.gui.widgets.dialogs import show_error
+
+if TYPE_CHECKING:
+    from cnnviz.gui.app.main_window import MainWindow
+
+FILE_FILTER = f"cnnviz session (*{SUFFIX})"
+Problems = dict[str, dict[str, str]]
+
+
+def model_source(spec: ModelSpec | None, model: models.LoadedModel | None) -> ModelSource:
+    """The session's record of the model loaded from ``spec`` (the bundled one for None)."""
+    if spec is None:
+        return ModelSource()
+    return ModelSource(spec.source, spec.name, spec.pretrained, spec.arch,
+                       cached_checksum(model) if model is not None else "")
+
+
+def session_spec(source: ModelSource, device: str) -> ModelSpec:
+    """The model spec that loads ``source`` on ``device`` (the CPU where ``device`` is not available)."""
+    device = device if device in models.available_devices() else "cpu"
+    if source.kind == "default":
+        return ModelSpec(device=device)
+    return ModelSpec(source.kind, source.name, pretrained=source.pretrained, arch=source.arch, device=device)
+
+
+class Sessions(QObject):
+    """The session actions and restoring of ``window``; see the module docstring."""
+
+    restored = Signal(object)
+
+    def __init__(self, window: "MainWindow") -> None:
+        super().__init__(window)
+        self.window = window
+        self.state, self.controller = window.state, window.controller
+        self.recent_menu: QMenu | None = None
+        self._session: Session | None = None
+        self._loading: ModelSpec | None = None
+        self._waiting: set[str] = set()
+        self._problems: Problems = {}
+        window.model_loader.done.connect(self._model_loaded)
+        self.state.model_changed.connect(lambda _model: self._note_model_file())
+
+    @property
+    def restoring(self) -> bool:
+        """True from :meth:`restore` until every pane has its settings."""
+        return self._session is not None
+
+    def add_menu_entries(self, menu: QMenu) -> None:
+        """Add Save session…, Open session… and the Recent submenu to ``menu`` (the File menu)."""
+        for name, text, keys, slot in (("save_session", "Sa&ve session…", "Ctrl+Alt+S", self.ask_save),
+                                       ("open_session", "Open sessio&n…", "Ctrl+Alt+O", self.ask_open)):
+            action = QAction(text, self.window)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+            menu.addAction(action)
+            self.window.menu_actions[name] = action
+        self.recent_menu = menu.addMenu("&Recent")
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
+        self.fill_recent_menu()
+
+    def capture(self) -> Session:
+        """What the window shows now, as a session."""
+        state, window = self.state, self.window
+        panes = {key: pane.settings() for key, pane in window.panes.items() if isinstance(pane, ToolPane)}
+        return Session(model=model_source(state.model_spec, state.model), device=state.device, image=state.image,
+                       image_name=state.image_name, image_path=str(state.image_path or ""),
+                       target=state.target, pinned=not self.controller.follows_top_prediction,
+                       layer=state.layer, channel=state.channel, tab=window.current_tab(), panes=panes)
+
+    def save(self, path: str | Path) -> Path | None:
+        """Save the session to ``path`` (``.cnnviz`` added if it has no suffix); errors are shown in a
+        dialog (None)."""
+        try:
+            saved = write_session(path, self.capture())
+        except (OSError, ValueError) as error:
+            show_error(self.window, "Could not save the session", str(error))
+            return None
+        self._add_recent("session", saved)
+        self.window.show_status(f"Saved session {saved}")
+        return saved
+
+    def open(self, path: str | Path) -> bool:
+        """Open the session file ``path`` (see :meth:`restore`); a file that cannot be read is
+        shown in a dialog (False)."""
+        path = Path(path)
+        try:
+            session = read_session(path)
+        except (OSError, ValueError) as error:
+            show_error(self.window, "Could not open the session", f"{path}: {error}")
+            return False
+        self._add_recent("session", path)
+        self.restore(session, path.name)
+        return True
+
+    def restore(self, session: Session, name: str = "session") -> None:
+        """Bring the window back to ``session`` (see the module docstring)."""
+        self._session, self._problems, self._waiting, self._name = session, {}, set(), name
+        spec = session_spec(session.model, session.device)
+        if spec.source == "file" and not Path(spec.name).is_file():
+            self._missing_model(spec)
+        elif self._is_current(spec):
+            self._restore_rest()
+        else:
+            self._loading = spec
+            self.window.model_loader.load(spec)
+
+    def ask_save(self) -> Path | None:
+        """Ask for a file (in the folder of the last session) and save the session there."""
+        start = str(self._folder() / f"cnnviz-session{SUFFIX}")
+        path, _filter = QFileDialog.getSaveFileName(self.window, "Save session", start, FILE_FILTER)
+        return self.save(session_path(path)) if path else None
+
+    def ask_open(self) -> bool:
+        """Ask for a session file (in the folder of the last session) and open it."""
+        path, _filter = QFileDialog.getOpenFileName(self.window, "Open session", str(self._folder()),
+                                                    f"{FILE_FILTER};;All files (*)")
+        return self.open(path) if path else False
+
+    def _folder(self) -> Path:
+        recent = [path for kind, path in settings.load_recent() if kind == "session" and path.parent.is_dir()]
+        return recent[0].parent if recent else settings_store.export_folder()
+
+    def fill_recent_menu(self) -> None:
+        """List the recent sessions and model files in the Recent menu."""
+        menu = self.recent_menu
+        if menu is None:
+            return
+        menu.clear()
+        entries = settings.load_recent()
+        for kind, path in entries:
+            action = menu.addAction(f"{'Session' if kind == 'session' else 'Model'}: {path.name}")
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.triggered.connect(lambda _checked=False, k=kind, p=path: self.open_recent(k, p))
+        if entries:
+            menu.addSeparator()
+        menu.addAction("Clear recent").triggered.connect(lambda _checked=False: settings.clear_recent())
+        menu.setEnabled(self.window.remember)
+
+    def open_recent(self, kind: str, path: Path) -> None:
+        """Open a recent session, or load a recent model file."""
+        if not path.is_file():
+            self.window.show_status(f"{path} no longer exists.")
+        elif kind == "session":
+            self.open(path)
+        else:
+            self.window.model_loader.load(spec_from_text(str(path), device=self.state.device))
+
+    def _is_current(self, spec: ModelSpec) -> bool:
+        current = self.state.model_spec
+        return (self.state.model is not None and current is not None and current.source == spec.source
+                and current.name == spec.name and current.arch == spec.arch
+                and (current.pretrained == spec.pretrained or spec.source != "zoo"))
+
+    def _missing_model(self, spec: ModelSpec) -> None:
+        model = self.state.model
+        fallback = model.display_name if model is not None else "the bundled default model"
+        QMessageBox.warning(self.window, "Model file not found",
+                            f"The model file of this session no longer exists:\n{spec.name}\n\nThe image, "
+                            f"target, tab and settings are restored where they apply, on {fallback}.")
+        if model is None:
+            self._loading = ModelSpec(device=spec.device)
+            self.window.model_loader.load(self._loading)
+        else:
+            self._restore_rest()
+
+    def _model_loaded(self, loaded: bool) -> None:
+        if self._loading is None or self._session is None:
+            return
+        spec, self._loading = self._loading, None
+        if not loaded:
+            self.window.show_status(f"{spec.short_name} was not loaded; restoring the session on the current model.")
+        self._check_weights()
+        self._restore_rest()
+
+    def _restore_rest(self) -> None:
+        session, state, controller = self._session, self.state, self.controller
+        assert session is not None
+        if session.device != state.device and session.device in models.available_devices():
+            controller.set_device(session.device)
+        if session.image is not None:
+            path = Path(session.image_path) if session.image_path else None
+            controller.set_image(session.image, session.image_name or "session image",
+                                 path if path is not None and path.is_file() else None)
+        if session.pinned and session.target >= 0:
+            controller.choose_target(session.target)
+        elif not controller.follows_top_prediction:
+            controller.follow_top_prediction()
+        state.set_layer(session.layer)
+        state.set_channel(session.channel)
+        if session.tab:
+            self.window.bring_to_front(session.tab)
+        self._apply_panes(session)
+
+    def _apply_panes(self, session: Session) -> None:
+        for key, values in session.panes.items():
+            pane = self.window.panes.get(key)
+            if isinstance(pane, ToolPane):
+                self._waiting.add(key)
+                pane.apply_settings_when_listed(values, done=lambda problems, key=key: self._pane_done(key, problems))
+            else:
+                self._problems[key] = {"": "no such pane in this cnnviz"}
+        if not self._waiting:
+            self._finish()
+
+    def _pane_done(self, key: str, problems: dict[str, str]) -> None:
+        if problems:
+            self._problems[key] = problems
+        self._waiting.discard(key)
+        if not self._waiting and self._session is not None:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._session = None
+        problems = self._problems
+        lost = [f"{key} {name}: {reason}" if name else f"{key}: {reason}"
+                for key, items in problems.items() for name, reason in items.items()]
+        self.window.show_status(f"Opened session {self._name}" +
+                                (f"; not restored: {'; '.join(lost)}" if lost else ""))
+        self.restored.emit(problems)
+
+    def _check_weights(self) -> None:
+        session, model, spec = self._session, self.state.model, self.state.model_spec
+        expected = session.model.checksum if session is not None else ""
+        if model is None or spec is None or spec.source != "file" or not expected:
+            return
+        if cached_checksum(model) != expected:
+            self.window.show_status(f"The weights in {Path(spec.name).name} differ from the session's "
+                                    f"(checksum {cached_checksum(model)}, saved {expected}).")
+
+    def _note_model_file(self) -> None:
+        spec = self.state.model_spec
+        if spec is not None and spec.source == "file":
+            self._add_recent("model", Path(spec.name))
+
+    def _add_recent(self, kind: settings.RecentKind, path: Path) -> None:
+        if self.window.remember:
+            settings.add_recent(kind, path)
+            self.fill_recent_menu()
