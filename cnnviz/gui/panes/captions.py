@@ -1,12 +1,14 @@
 """The analysis fields of the captions of the Occlusion, Dataset and Feature-map figures
 (:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_fields`): every setting that changes what they show,
 taken from the run shown where there is one, else from the controls; and the dataset the Dataset and
-Feature-map figures are about (:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_dataset`)."""
+Feature-map figures are about (:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_dataset`); and the
+Occlusion pane's hover line, which describes one occluder position of the result shown."""
 
 from collections.abc import Callable
 from typing import Any
 
 from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.models import class_name
 from cnnviz.core.occlusion import OcclusionResult
 from cnnviz.core.scan import ScanIndex
 from cnnviz.gui.panes.features.controls import MapSettings
@@ -27,6 +29,17 @@ def occlusion_fields(request: Any, result: OcclusionResult | None,
     if result is not None and result.channel is not None:
         fields["feature_channel"] = result.channel
     return fields
+
+
+def occlusion_hover_text(result: OcclusionResult, i: int, j: int, top: int, left: int) -> str:
+    """The values of ``result`` at occluder position (``i``, ``j``) (row, column of the maps), whose
+    window's top-left corner is at (``top``, ``left``) input pixels."""
+    where = f"Occluder at top {top}, left {left} px"
+    if result.top_class[i, j] < 0:
+        return f"{where}: not computed"
+    name = class_name(result.classes, int(result.top_class[i, j]))
+    feature = f" · Σ map {result.channel} = {result.feature[i, j]:.4g}" if result.feature is not None else ""
+    return f"{where}: p(target) = {result.prob[i, j]:.4f}{feature} · top class: {name}"
 
 
 def dataset_name(dataset: ImageDataset | None) -> str:

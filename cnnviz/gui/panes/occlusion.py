@@ -21,7 +21,6 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -38,11 +37,10 @@ from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
 from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.panes.save_dialog import save_with_dialog
 from cnnviz.gui.panes.tool_pane import same_request, shrinkable
-from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.class_colours import class_counts, class_image, colours_in_order, legend_html
 from cnnviz.gui.widgets.colormaps import ColormapPicker
-from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.figure_render import mark_transient, while_exported
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
@@ -285,16 +283,11 @@ class OcclusionPane(RunPane):
         if cancelled."""
         if self.result is None:
             return None
-        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}")
-        path, _filter = QFileDialog.getSaveFileName(self, "Export occlusion data", suggested,
-                                                    "NumPy arrays and CSV (*.npy *.csv)")
-        if not path:
-            return None
-        settings_store.remember_export_folder(path)
-        try:
-            written = occlusion.save_data(self.result, path)
-        except OSError as error:
-            show_error(self, "Could not export the data", str(error))
+        result = self.result
+        written = save_with_dialog(self, "Export occlusion data", f"cnnviz-{self._export_name()}",
+                                   "NumPy arrays and CSV (*.npy *.csv)",
+                                   lambda path: occlusion.save_data(result, path), "Could not export the data")
+        if written is None:
             return None
         self.state.show_status(f"Saved {len(written)} files beside {written[0]}")
         return written
@@ -420,16 +413,7 @@ class OcclusionPane(RunPane):
         for canvas in canvases:
             canvas.set_box(box)
         self._show_occluded(top, left)
-        self.show_info(self._hover_text(result, i, j, top, left))
-
-    def _hover_text(self, result: OcclusionResult, i: int, j: int, top: int, left: int) -> str:
-        where = f"Occluder at top {top}, left {left} px"
-        if result.top_class[i, j] < 0:
-            return f"{where}: not computed"
-        index = int(result.top_class[i, j])
-        name = class_name(result.classes, index)
-        feature = f" · Σ map {result.channel} = {result.feature[i, j]:.4g}" if result.feature is not None else ""
-        return f"{where}: p(target) = {result.prob[i, j]:.4f}{feature} · top class: {name}"
+        self.show_info(captions.occlusion_hover_text(result, i, j, top, left))
 
     def _show_input_only(self) -> None:
         pixels = self._input_pixels()

@@ -23,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QHideEvent
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.core import attribution
 from cnnviz.gui.panes.attribution import exports
@@ -41,11 +41,10 @@ from cnnviz.gui.panes.attribution.map_grid import WARNING_STYLE, Look, MapGrid
 from cnnviz.gui.panes.attribution.params import ParamForm
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
+from cnnviz.gui.panes.save_dialog import save_with_dialog
 from cnnviz.gui.panes.tool_pane import same_request
-from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.control_state import Custom, Value
 from cnnviz.gui.widgets.collapsible import Section
-from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice
 from cnnviz.gui.widgets.layouts import wrapped_label
@@ -432,16 +431,11 @@ class AttributionPane(RunPane):
         shown = self.shown_results()
         if not any(r.attribution is not None for r in shown):
             return None
-        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}")
-        path, _filter = QFileDialog.getSaveFileName(self, "Export attribution data", suggested,
-                                                    "NumPy arrays and CSV (*.npy *.csv)")
-        if not path:
-            return None
-        settings_store.remember_export_folder(path)
-        try:
-            written = exports.save_data(shown, path, self._class_name)
-        except OSError as error:
-            show_error(self, "Could not export the data", str(error))
+        written = save_with_dialog(self, "Export attribution data", f"cnnviz-{self._export_name()}",
+                                   "NumPy arrays and CSV (*.npy *.csv)",
+                                   lambda path: exports.save_data(shown, path, self._class_name),
+                                   "Could not export the data")
+        if written is None:
             return None
         self.state.show_status(f"Saved {len(written)} files beside {written[0]}")
         return written

@@ -27,7 +27,6 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -52,9 +51,8 @@ from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
 from cnnviz.gui.panes.dream.settings_used import config_fields, config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
-from cnnviz.gui.runtime import settings_store
+from cnnviz.gui.panes.save_dialog import save_with_dialog
 from cnnviz.gui.runtime.control_state import Custom
-from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.figure_render import export_beside
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
@@ -436,17 +434,10 @@ class DreamPane(RunPane):
             button.setEnabled(has_image)
 
     def _save_clicked(self) -> None:
-        suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Save dreamed image", suggested, "PNG image (*.png)")
-        if not path:
-            return
-        settings_store.remember_export_folder(path)
-        try:
-            saved = self.save_image(path)
-        except OSError as error:
-            show_error(self, "Could not save the image", str(error))
-            return
-        self.state.show_status(f"Saved {saved}")
+        saved = save_with_dialog(self, "Save dreamed image", f"cnnviz-{self._export_name()}.png",
+                                 "PNG image (*.png)", self.save_image, "Could not save the image")
+        if saved is not None:
+            self.state.show_status(f"Saved {saved}")
 
     def _export_name(self) -> str:
         return f"dream-{self.config.layer or 'image'}".replace("/", "_")

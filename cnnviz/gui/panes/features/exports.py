@@ -4,13 +4,12 @@ pooling comparison (the tables themselves come from :mod:`cnnviz.core.feature_ta
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from cnnviz.core import feature_tables
 from cnnviz.core.retrieval import PoolingScore
 from cnnviz.gui.panes.features.job import MapResult
-from cnnviz.gui.runtime import settings_store
-from cnnviz.gui.widgets.dialogs import show_error
+from cnnviz.gui.panes.save_dialog import save_with_dialog
 
 
 def map_table(result: MapResult | None) -> str:
@@ -45,15 +44,9 @@ def ask_and_write(parent: QWidget, what: str, stem: str, table: Callable[[], str
                   report: Callable[[str], None]) -> Path | None:
     """Ask for a CSV file (suggested ``cnnviz-<stem>-<what>.csv``) and write ``table()`` there; a failure
     is shown in a dialog. Returns the path written, None if cancelled or failed."""
-    suggested = str(settings_store.export_folder() / f"cnnviz-{stem}-{what}.csv")
-    path, _ = QFileDialog.getSaveFileName(parent, f"Export the {what} as CSV", suggested, "CSV (*.csv)")
-    if not path:
-        return None
-    settings_store.remember_export_folder(path)
-    try:
-        written = write(path, table())
-    except (OSError, ValueError) as error:
-        show_error(parent, "Could not export the CSV", str(error))
+    written = save_with_dialog(parent, f"Export the {what} as CSV", f"cnnviz-{stem}-{what}.csv", "CSV (*.csv)",
+                               lambda path: write(path, table()), "Could not export the CSV")
+    if written is None:
         return None
     report(f"Saved {written}")
     return written

@@ -23,7 +23,6 @@ import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -48,7 +47,7 @@ from cnnviz.gui.panes.invariance.plots import (
 from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
-from cnnviz.gui.runtime import settings_store
+from cnnviz.gui.panes.save_dialog import ask_save_path
 from cnnviz.gui.runtime.control_state import Value
 from cnnviz.gui.widgets.class_colours import legend_html as class_legend_html
 from cnnviz.gui.widgets.dialogs import show_error
@@ -299,11 +298,9 @@ class InvariancePane(RunPane):
         if not self.curves:
             return None
         if path is None:
-            suggested = str(settings_store.export_folder() / f"cnnviz-{self._export_name()}.csv")
-            path, _filter = QFileDialog.getSaveFileName(self, "Export curves", suggested, "CSV (*.csv)")
-            if not path:
+            path = ask_save_path(self, "Export curves", f"cnnviz-{self._export_name()}.csv", "CSV (*.csv)")
+            if path is None:
                 return None
-            settings_store.remember_export_folder(path)
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
