@@ -61,13 +61,17 @@ def _curve(item: pg.PlotCurveItem, scale: float) -> list[Undo]:
     return _options(item, item.opts, ("pen", "shadowPen"), scale)
 
 
-def _line(item: pg.InfiniteLine, scale: float) -> list[Undo]:
-    current = item.currentPen
-    wider = widened(current, scale)
+def _attribute(item: QGraphicsItem, name: str, scale: float) -> list[Undo]:
+    pen = getattr(item, name)
+    wider = widened(pen, scale)
     if wider is None:
         return []
-    item.currentPen = wider
-    return [lambda: setattr(item, "currentPen", current)]
+    setattr(item, name, wider)
+    return [lambda: setattr(item, name, pen)]
+
+
+def _line(item: pg.InfiniteLine, scale: float) -> list[Undo]:
+    return _attribute(item, "currentPen", scale)
 
 
 def _axis(item: pg.AxisItem, scale: float) -> list[Undo]:
@@ -96,12 +100,7 @@ def _bars(item: pg.BarGraphItem, scale: float) -> list[Undo]:
 
 
 def _view_box(item: pg.ViewBox, scale: float) -> list[Undo]:
-    border = item.border
-    wider = widened(border, scale)
-    if wider is None:
-        return []
-    item.border = wider
-    return [lambda: setattr(item, "border", border)]
+    return _attribute(item, "border", scale)
 
 
 WIDENERS: tuple[tuple[type, Callable[[QGraphicsItem, float], list[Undo]]], ...] = (

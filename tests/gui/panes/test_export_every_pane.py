@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtGui import QImage
+from qimage_pixels import qimage_pixels
 
 from cnnviz.core import datasets
 from cnnviz.gui.widgets import figure_render
@@ -156,11 +156,6 @@ def test_a_cancelled_run_is_captioned_partial(loaded_window, show_pane, qtbot, t
     assert any("PARTIAL" in line for line in caption.lines())
 
 
-def qimage_pixels(image: QImage) -> np.ndarray:
-    """``image`` as an [H, W, 3] uint8 array."""
-    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-    rows = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
-    return rows[:, : rgb.width() * 3].reshape(rgb.height(), rgb.width(), 3).copy()
 
 
 def test_the_dream_export_shows_the_dreamed_image_beside_its_curves(loaded_window, show_pane, qtbot):
@@ -189,3 +184,11 @@ def test_the_selection_box_and_hover_hint_of_the_filters_pane_are_left_out(loade
     hint.setText("hover for weights")
     setattr(outline, figure_render.TRANSIENT, False)  # an unmarked box would be drawn
     assert not np.array_equal(exported, qimage_pixels(render_image(pane.figure, options)))
+
+
+def test_the_dream_caption_names_the_settings_each_plotted_run_used(loaded_window, show_pane, qtbot):
+    pane = prepare("dream", loaded_window, show_pane, qtbot, Path())
+    fields = pane.caption_fields()
+    runs = [run.label(with_target=True) for run in pane.plots.runs]
+    assert runs and [fields[f"run{i}"] for i in range(1, len(runs) + 1)] == runs
+    assert pane.layer in fields["run1"] and fields["iterations"] == pane.options.iterations.value()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QImage
+from qimage_pixels import qimage_pixels
 
 from cnnviz.gui.widgets import figure_render
 from cnnviz.gui.widgets.figure_render import LAYOUT_WIDTH, ExportOptions, render_image
@@ -21,10 +21,6 @@ def exported_texts(figure, path: Path) -> str:
     return "\n".join("".join(e.itertext()) for e in ET.parse(path).getroot().iter() if e.tag.endswith("text"))
 
 
-def pixels(image: QImage) -> np.ndarray:
-    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-    rows = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
-    return rows[:, : rgb.width() * 3].copy()
 
 
 def test_the_deconvnet_click_hint_is_on_screen_only(loaded_window, show_pane, qtbot, tmp_path):
@@ -53,13 +49,13 @@ def test_the_occlusion_export_shows_the_unhovered_input(loaded_window, show_pane
     pane.run()
     qtbot.waitUntil(lambda: not pane.running and pane.result is not None and pane.result.complete, timeout=60_000)
     canvas = pane.prob_panel.canvas
-    unhovered = pixels(render_image(pane.figure, SCREEN))
+    unhovered = qimage_pixels(render_image(pane.figure, SCREEN))
     plain_input = pane.input_panel.canvas.image.copy()
     canvas.scene().sigMouseMoved.emit(canvas.scene_point(10, 10))
     hovered_input = pane.input_panel.canvas.image.copy()
     assert pane.input_panel.title.text().startswith("<b>Occluded at")
     assert not np.array_equal(hovered_input, plain_input)
-    np.testing.assert_array_equal(pixels(render_image(pane.figure, SCREEN)), unhovered)
+    np.testing.assert_array_equal(qimage_pixels(render_image(pane.figure, SCREEN)), unhovered)
     assert "Occluded" not in exported_texts(pane.figure, tmp_path / "occlusion.svg")
     assert pane.input_panel.title.text().startswith("<b>Occluded at")  # the hover is shown again
     np.testing.assert_array_equal(pane.input_panel.canvas.image, hovered_input)

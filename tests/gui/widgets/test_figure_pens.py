@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from qimage_pixels import qimage_pixels
 
 from cnnviz.gui.widgets import figure_render
 from cnnviz.gui.widgets.figure_pens import widened
@@ -41,16 +42,12 @@ def figure(qtbot):
     figure.close()
 
 
-def _rgb(image: QImage) -> np.ndarray:
-    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-    rows = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
-    return rows[:, : rgb.width() * 3].reshape(rgb.height(), rgb.width(), 3).astype(int)
 
 
 def stroke(image: QImage, colour: str) -> int:
     """Pixels (counting partly covered ones by their coverage) of ``colour``'s strokes crossed by the
     image's middle column: the width of a horizontal line, or the sum of two for the outline."""
-    column = _rgb(image)[:, image.width() // 2]
+    column = qimage_pixels(image).astype(int)[:, image.width() // 2]
     red, green = column[:, 0], column[:, 1]
     strength = {"red": (red - green) / 200, "green": (green - red) / 160}[colour]
     return float(np.clip(strength, 0, 1).sum())

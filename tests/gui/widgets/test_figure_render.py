@@ -9,8 +9,8 @@ import pyqtgraph as pg
 import pytest
 from export_answers import answer_export
 from PIL import Image
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qimage_pixels import qimage_pixels
 
 from cnnviz.core.caption import Caption
 from cnnviz.gui.widgets import figure_render
@@ -52,10 +52,6 @@ def figure(qtbot):
     window.close()
 
 
-def pixels(image: QImage) -> np.ndarray:
-    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-    rows = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
-    return rows[:, : rgb.width() * 3].reshape(rgb.height(), rgb.width(), 3).copy()
 
 
 def test_the_options_give_the_pixel_and_paper_widths():
@@ -79,15 +75,15 @@ def test_the_png_has_the_width_and_dpi_asked_whatever_the_windows_size(figure, t
 
 def test_a_marked_hover_line_and_hint_are_not_rendered(figure):
     options = ExportOptions(width_px=LAYOUT_WIDTH, caption=False)
-    with_line = pixels(render_image(figure, options))
+    with_line = qimage_pixels(render_image(figure, options))
     red = (with_line[..., 0] > 200) & (with_line[..., 1] < 80) & (with_line[..., 2] < 80)
     assert red.sum() > 100  # the unmarked line is drawn
     mark_transient(figure.line, figure.hint)
-    marked = pixels(render_image(figure, options))
+    marked = qimage_pixels(render_image(figure, options))
     assert figure.line.isVisible() and figure.hint.text() == "hover for values"  # shown again after
     figure.line.hide()
     figure.hint.setText("")
-    np.testing.assert_array_equal(marked, pixels(render_image(figure, options)))
+    np.testing.assert_array_equal(marked, qimage_pixels(render_image(figure, options)))
     assert not np.array_equal(marked, with_line)
 
 
@@ -101,7 +97,8 @@ def test_the_caption_strip_is_readable_and_wraps_under_the_figure(figure):
     assert captioned.width() == plain.width() == 2008
     extra_lines = (captioned.height() - plain.height()) / (font.pixelSize() * 2008 / LAYOUT_WIDTH)
     assert extra_lines > len(CAPTION.lines()) + 0.5  # the long line wraps
-    np.testing.assert_array_equal(pixels(captioned)[: plain.height() - 1], pixels(plain)[: plain.height() - 1])
+    rows = plain.height() - 1
+    np.testing.assert_array_equal(qimage_pixels(captioned)[:rows], qimage_pixels(plain)[:rows])
 
 
 def test_svg_and_pdf_are_one_figure_sized_on_paper(figure, tmp_path):

@@ -204,9 +204,10 @@ class DreamPane(RunPane):
         return not self.gate.is_set()
 
     def caption_fields(self) -> dict[str, Any]:
-        """Every setting of the current (or next) run (:func:`settings_used.config_fields`) and the runs plotted."""
+        """Every setting of the current (or next) run (:func:`settings_used.config_fields`), then each
+        plotted run's legend entry (the settings its steps used, changes included) as ``run1``, ``run2``…"""
         fields = config_fields(self.config, self.class_names(), self.options.full_resolution)
-        return fields | {"runs_plotted": len(self.plots.runs)}
+        return fields | {f"run{i}": run.label(with_target=True) for i, run in enumerate(self.plots.runs, 1)}
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The middle one of the layers with maps (deep enough to dream, still spatial)."""
