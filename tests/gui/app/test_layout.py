@@ -86,7 +86,7 @@ def test_every_tab_fits_1280_by_800(laptop_window, show_pane, qtbot, architectur
         assert hint.width() <= SIZE[0] and hint.height() <= SIZE[1], (pane.key, hint)
 
 
-def test_figures_scroll_instead_of_shrinking(laptop_window, show_pane):
+def test_figures_scroll_instead_of_shrinking(laptop_window, show_pane, qtbot):
     pane = show_pane(laptop_window, "attribution")
     area = pane.figure_area
     assert area.widget() is pane.figure
@@ -94,9 +94,9 @@ def test_figures_scroll_instead_of_shrinking(laptop_window, show_pane):
     shown = [column for column in pane.grid.columns if column.isVisible()]
     assert least.width() >= max(360, 140 * len(shown)) and least.height() >= 260
     pane.figure_area.resize(200, 150)
-    QApplication.processEvents()
+    qtbot.waitUntil(lambda: area.horizontalScrollBar().maximum() > 0 and area.verticalScrollBar().maximum() > 0,
+                    timeout=5000)  # the scroll ranges follow the resize through posted layout events
     assert pane.figure.width() >= least.width() and pane.figure.height() >= least.height()
-    assert area.horizontalScrollBar().maximum() > 0 and area.verticalScrollBar().maximum() > 0
 
 
 @pytest.mark.parametrize(("height", "folded"), [(800, True), (899, True), (900, False), (1080, False)])
