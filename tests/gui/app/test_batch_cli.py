@@ -262,3 +262,17 @@ def test_run_panes_and_views_write_a_figure_with_the_settings_used(analysis, set
         assert min(png.size) > 100
     if analysis == "dream":
         assert np.load(out / f"dream-{SAMPLE}-run1-objective.npy").shape[0] == 2  # steps: 2 iterations × 1 octave
+
+
+def test_invariance_layers_are_set_as_comma_separated_names(capsys, tmp_path):
+    out = tmp_path / "out"
+    status, _out, err = run(capsys, "invariance", "--image", SAMPLE, "--out", str(out),
+                            "--set", "layers=features.relu2,classifier.relu4", "--set", "kind=horizontal",
+                            "--format", "npy")
+    assert status == 0, err
+    meta = sidecar(out, f"invariance-{SAMPLE}")
+    assert meta["settings"]["layers"] == meta["caption"]["fields"]["layers"] == ["features.relu2", "classifier.relu4"]
+    assert {f"distance-{layer}" for layer in ("features.relu2", "classifier.relu4")} <= {
+        name.split("-", 3)[-1].removesuffix(".npy") for name in arrays(out)}
+    status, _out, err = run(capsys, "invariance", "--image", SAMPLE, "--out", str(out), "--set", "layers=nope")
+    assert status == 2 and "no layer nope" in err and "Traceback" not in err

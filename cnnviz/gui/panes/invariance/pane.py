@@ -201,11 +201,17 @@ class InvariancePane(RunPane):
         values, problems = dict(values), {}
         if "layers" in values:
             layers = values.pop("layers")
-            if isinstance(layers, list) and all(isinstance(name, str) for name in layers):
+            if isinstance(layers, str):  # from the command line: comma-separated names
+                layers = [name.strip() for name in layers.split(",") if name.strip()]
+            unknown = [name for name in layers if self.picker.choices and self.picker.choice(name) is None] \
+                if isinstance(layers, list) else []
+            if not isinstance(layers, list) or not all(isinstance(name, str) for name in layers):
+                problems["layers"] = f"expected a list of layer names, not {layers!r}"
+            elif unknown:
+                problems["layers"] = f"no layer {', '.join(unknown)} in this model"
+            else:
                 self.layers = list(dict.fromkeys(layers))
                 self._show_layers()
-            else:
-                problems["layers"] = f"expected a list of layer names, not {layers!r}"
         if "curves" in values:
             try:
                 curves = [curve_from_dict(value) for value in values.pop("curves")]
