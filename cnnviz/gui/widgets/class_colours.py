@@ -15,12 +15,9 @@ from html import escape
 import numpy as np
 from PySide6.QtGui import QColor
 
+from cnnviz.core.class_palette import PALETTE
 from cnnviz.core.models import class_name
 
-PALETTE = ("#1e69e1", "#b4c300", "#ff4b00", "#005a2d", "#00d2e1", "#ff96e1", "#96004b", "#693c0f", "#1ea569",
-           "#c300f0", "#ffa500", "#a5b4ff", "#78781e", "#ff2d69", "#008796", "#f0a596", "#5a3c87", "#b4000f",
-           "#a56996", "#00a5f0")
-"""Categorical colours (sRGB hex), most distinct first; see the module docstring."""
 
 
 def class_colour(index: int) -> QColor:
