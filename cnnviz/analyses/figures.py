@@ -17,9 +17,9 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import Colormap, LinearSegmentedColormap
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colorbar import Colorbar
+from matplotlib.colors import Colormap, LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.text import Text
@@ -252,5 +252,7 @@ def _metadata(suffix: str) -> dict[str, Any]:
 
 def texts(figure: Figure) -> list[Text]:
     """Every visible, non-empty text of ``figure`` (titles, labels, ticks, legends, the caption)."""
+    hidden = {id(t) for ax in figure.axes if not ax.axison
+              for t in (*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label)}
     found = figure.findobj(lambda a: isinstance(a, Text) and a.get_visible() and bool(a.get_text()))
-    return [t for t in found if isinstance(t, Text)]
+    return [t for t in found if isinstance(t, Text) and id(t) not in hidden]

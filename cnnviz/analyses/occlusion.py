@@ -147,7 +147,8 @@ def _class_panel(figure: Figure, ax: Any, legend_ax: Any, result: OcclusionAnaly
     legend_ax.axis("off")
     if handles:
         rest = len(colours) - len(shown)
-        legend_ax.legend(handles=handles, loc="upper left", title="class (positions)" + (f", {rest} more" if rest else ""),
+        title = "class (positions)" + (f", {rest} more" if rest else "")
+        legend_ax.legend(handles=handles, loc="upper left", title=title,
                          title_fontsize=figures.MIN_FONT_PT, borderaxespad=0.0, handlelength=1.0)
 
 
