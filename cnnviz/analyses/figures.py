@@ -250,9 +250,21 @@ def _metadata(suffix: str) -> dict[str, Any]:
     return {}
 
 
+def _legend_texts(legend: Any) -> list[Text]:
+    return [] if legend is None else [*legend.get_texts(), legend.get_title()]
+
+
 def texts(figure: Figure) -> list[Text]:
-    """Every visible, non-empty text of ``figure`` (titles, labels, ticks, legends, the caption)."""
-    hidden = {id(t) for ax in figure.axes if not ax.axison
-              for t in (*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label)}
-    found = figure.findobj(lambda a: isinstance(a, Text) and a.get_visible() and bool(a.get_text()))
-    return [t for t in found if isinstance(t, Text) and id(t) not in hidden]
+    """Every text ``figure`` draws (titles, axis and tick labels in view, texts, legends, the caption),
+    visible and not empty."""
+    found: list[Text] = list(figure.texts)
+    for legend in figure.legends:
+        found += _legend_texts(legend)
+    for ax in figure.axes:
+        if not ax.get_visible():
+            continue
+        found += [ax.title, ax._left_title, ax._right_title, *ax.texts]  # type: ignore[attr-defined]
+        found += _legend_texts(ax.get_legend())
+        if ax.axison:
+            found += [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]
+    return [t for t in found if t.get_visible() and t.get_text()]
