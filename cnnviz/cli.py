@@ -1,8 +1,8 @@
 """The ``cnnviz`` command: ``cnnviz scan`` and ``cnnviz scan-merge`` (dataset scans, see
-:mod:`cnnviz.scan_cli`), ``cnnviz run`` (a pane's analysis off screen, see :mod:`cnnviz.gui.app.batch`)
+:mod:`cnnviz.scan_cli`), ``cnnviz run`` (one analysis without Qt, see :mod:`cnnviz.run_cli`)
 or the window (:mod:`cnnviz.gui.app.command_line`).
 
-This module imports neither Qt nor the GUI before it knows which is wanted, so that the scan
+This module imports neither Qt nor the GUI before it knows which is wanted, so that the scan and run
 subcommands run on machines without Qt libraries (cluster nodes).
 """
 
@@ -17,9 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     window's command line (:func:`cnnviz.gui.app.command_line.main`)."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args and args[0] == "run":
-        from cnnviz.gui.app import batch
+        from cnnviz import run_cli
 
-        return batch.main(args[1:], as_command=argv is None)
+        return run_cli.main(args[1:])
     if args and args[0] in SUBCOMMANDS:
         from cnnviz import scan_cli
 

@@ -288,10 +288,10 @@ def run_scan(args: argparse.Namespace) -> int:
     resume = load_resume(args, model, ds, layers)
     if resume is not None and not resume.partial:
         return finish(resume, ds, args.out.expanduser(), 0.0, "already complete; ")
-    options = {"layers": layers if resume is None else resume.layers,
-               "k": (args.k or 9) if resume is None else resume.k,
-               "shard": args.shard if resume is None else resume.shard}
-    steps = scan.build_steps(model, ds, batch_size=args.batch_size, workers=args.workers, resume=resume, **options)
+    steps = scan.build_steps(model, ds, batch_size=args.batch_size, workers=args.workers, resume=resume,
+                             layers=layers if resume is None else resume.layers,
+                             k=(args.k or 9) if resume is None else resume.k,
+                             shard=args.shard if resume is None else resume.shard)
     return drive(steps, ds, args.out.expanduser(), resume)
 
 

@@ -19,6 +19,7 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+from cnnviz.analyses.layer_rules import checked_layer
 from cnnviz.analyses.settings import SettingsBase
 from cnnviz.core import caption as captions
 from cnnviz.core import images
@@ -56,8 +57,8 @@ class Source:
 
     @classmethod
     def of_dataset(cls, dataset: ImageDataset, name: str | None = None) -> "Source":
-        """A dataset, named ``name`` (default: its root folder's name)."""
-        return cls(name or Path(str(getattr(dataset, "root", "dataset"))).name, dataset=dataset)
+        """A dataset, named ``name`` (default: the dataset's own name)."""
+        return cls(name or dataset.name, dataset=dataset)
 
     def input(self) -> torch.Tensor:
         """``x``; ValueError for a dataset source."""
@@ -170,8 +171,9 @@ RunFn = Callable[..., Generator[Step, None, Any]]
 class Analysis:
     """An analysis in the registry: its ``name`` (``cnnviz run NAME``), a one-line ``summary``, its
     ``Settings`` class, ``run`` generator and ``figure`` function, what it needs as input (``"image"``
-    or ``"dataset"``) and ``defaults(model)``: its settings with what depends on the model filled in
-    (for ``--help`` and forms; default: the settings' own defaults)."""
+    or ``"dataset"``), ``defaults(model)``: its settings with what depends on the model filled in
+    (for ``--help`` and forms; default: the settings' own defaults) and ``check(model, settings)``: what
+    :meth:`check_for` runs instead of its default checks."""
 
     name: str
     summary: str
@@ -180,6 +182,18 @@ class Analysis:
     figure: FigureFn
     input: str = "image"
     defaults: Callable[[LoadedModel], Any] | None = field(default=None)
+    check: Callable[[LoadedModel, Any], None] | None = field(default=None)
+
+    def check_for(self, model: LoadedModel, settings: Any) -> None:
+        """Check ``settings`` against ``model`` before anything is computed (the analysis's own ``check``;
+        by default: ``layer`` and ``layers`` name layers the analysis can use); raises ValueError naming the
+        field."""
+        if self.check is not None:
+            self.check(model, settings)
+            return
+        named = [getattr(settings, "layer", "")] + list(getattr(settings, "layers", ()))
+        for layer in filter(None, named):
+            checked_layer(model, layer, self.name)
 
     def settings_for(self, model: LoadedModel | None) -> Any:
         """The default settings, resolved for ``model`` where it is given."""

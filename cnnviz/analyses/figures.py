@@ -22,6 +22,7 @@ from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
@@ -76,7 +77,7 @@ def width_inches(width_mm: float = DEFAULT_WIDTH_MM, dpi: float = DEFAULT_DPI, w
 @contextmanager
 def report_style() -> Iterator[None]:
     """matplotlib's settings for report figures (:data:`STYLE`) while the block runs."""
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(STYLE):  # type: ignore[arg-type]
         yield
 
 
@@ -161,7 +162,7 @@ def finish(figure: Figure, caption: Caption | None = None) -> Figure:
     height = figure.get_figheight() + band
     figure.set_figheight(height)
     engine = figure.get_layout_engine()
-    if engine is not None:
+    if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0, band / height, 1, 1 - band / height))
     figure.text(PAD_IN / figure.get_figwidth(), PAD_IN / height, text, ha="left", va="bottom",
                 fontsize=CAPTION_PT, color="0.25", linespacing=1.25, gid="caption")
@@ -175,7 +176,7 @@ def colorbar(figure: Figure, ax: Axes, mappable: Any, label: str = "") -> Colorb
     cax = ax.inset_axes((1.03, 0.0, 0.045, 1.0))
     bar = figure.colorbar(mappable, cax=cax)
     bar.ax.tick_params(labelsize=MIN_FONT_PT, length=2)
-    bar.outline.set_linewidth(0.5)  # type: ignore[operator]
+    bar.outline.set_linewidth(0.5)
     if label:
         bar.set_label(label, fontsize=MIN_FONT_PT)
     return bar
@@ -187,7 +188,7 @@ def show_map(figure: Figure, ax: Axes, values: np.ndarray, *, cmap: str = "virid
     """Draw the 2-D map ``values`` in ``ax`` at equal aspect (NaN cells blank) with ``cmap`` and, with
     ``bar``, its colour bar labelled ``label``; ``extent`` (left, right, bottom, top) in data units."""
     image = ax.imshow(np.ma.masked_invalid(np.asarray(values, dtype=float)), cmap=colormap(cmap), vmin=vmin, vmax=vmax,
-                      extent=tuple(extent) if extent is not None else None, interpolation="nearest")
+                      extent=_four(extent), interpolation="nearest")
     plain(ax, title)
     if bar:
         colorbar(figure, ax, image, label)
@@ -199,6 +200,13 @@ def limit_to(ax: Axes, size: tuple[int, int]) -> None:
     aligned with the input's panel)."""
     ax.set_xlim(-0.5, size[1] - 0.5)
     ax.set_ylim(size[0] - 0.5, -0.5)
+
+
+def _four(values: Sequence[float] | None) -> tuple[float, float, float, float] | None:
+    if values is None:
+        return None
+    left, right, bottom, top = values
+    return float(left), float(right), float(bottom), float(top)
 
 
 def show_image(ax: Axes, image: Any, title: str = "", cmap: str | None = None) -> AxesImage:

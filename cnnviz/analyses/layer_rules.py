@@ -49,4 +49,4 @@ def checked_layer(model: LoadedModel, layer: str, analysis: str, *, maps_only: b
             return choice
     names = [c.name for c in choices]
     shown = ", ".join(names[:40]) + (", …" if len(names) > 40 else "")
-    raise ValueError(f"layer: {layer!r} is not a layer {analysis} can use; layers: {shown}")
+    raise ValueError(f"layer: {layer!r} is not a layer of the {analysis} analysis; layers: {shown}")

@@ -44,7 +44,7 @@ class Settings(SettingsBase):
                                      help="Occluded images per forward pass (lowered to what fits in memory).")
     colormap: str = setting("viridis", label="Colormap", choices=COLORMAPS, caption=False,
                             help="Colormap of the maps (b) and (d).")
-    opacity: int = setting(100, label="Opacity", unit="%", low=0, high=100, caption=False,
+    opacity: int = setting(70, label="Opacity", unit="%", low=0, high=100, caption=False,
                            help="Opacity of the maps over the input on screen.")
 
 
@@ -55,6 +55,7 @@ class OcclusionAnalysis(Result):
     ``projection_error`` says why) and the model's class names."""
 
     analysis: ClassVar[str] = NAME
+    settings: Settings
     maps: OcclusionResult
     image: np.ndarray
     projection: np.ndarray | None = None

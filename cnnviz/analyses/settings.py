@@ -112,7 +112,7 @@ def info(cls: type, name: str) -> Info:
     for entry in infos(cls):
         if entry.name == name:
             return entry
-    raise KeyError(f"no such setting {name!r}; settings: {', '.join(i.name for i in infos(cls))}")
+    raise KeyError(f"{name}: no such parameter; parameters: {', '.join(i.name for i in infos(cls))}")
 
 
 def _check_scalar(entry: Info, kind: Any, value: Any) -> Any:

@@ -19,7 +19,6 @@ from cnnviz.core.class_palette import PALETTE
 from cnnviz.core.models import class_name
 
 
-
 def class_colour(index: int) -> QColor:
     """The fixed colour of class ``index`` (≥ 0): :data:`PALETTE` entry ``index`` mod its length."""
     return QColor(PALETTE[index % len(PALETTE)])

@@ -1,15 +1,16 @@
-"""The arguments of ``cnnviz run``: which analyses there are, the parser, and the checks that need
-neither Qt nor a model (run before anything heavy starts). :mod:`cnnviz.gui.app.batch` runs them.
+"""The arguments of ``cnnviz run``: the parser, and the checks that need no model (run before anything heavy
+starts). :mod:`cnnviz.run_cli` runs them; the analyses come from :mod:`cnnviz.analyses.registry`.
 
 A bad argument raises :class:`ArgumentError`, whose one-line message the command prints before
 exiting with status 2.
 """
 
 import argparse
-from dataclasses import dataclass, field
+import dataclasses
 from pathlib import Path
 from typing import NoReturn
 
+from cnnviz.analyses import registry
 from cnnviz.core import datasets, images, models
 
 FORMATS = ("png", "svg", "pdf", "npy", "csv")
@@ -21,34 +22,6 @@ DEFAULT_TIMEOUT_S = 3600.0
 class ArgumentError(Exception):
     """A bad argument of ``cnnviz run``; the message says which and why (exit status 2)."""
 
-
-@dataclass(frozen=True)
-class Analysis:
-    """One analysis of ``cnnviz run``: the pane that computes it (its key in the registry), a one-line
-    ``summary``, whether the pane is started with its Run action (``runs``; else it computes as soon as
-    it shows the image) and the pane settings it presets (``preset``, e.g. the deconvnet pane's Top-9
-    mode; ``--set`` can still change them)."""
-
-    name: str
-    pane: str
-    summary: str
-    runs: bool = False
-    preset: dict[str, bool] = field(default_factory=dict)
-
-
-ANALYSES: dict[str, Analysis] = {a.name: a for a in (
-    Analysis("filters", "filters", "the layer's filters (weights; the same for every image)"),
-    Analysis("activations", "activations", "the layer's feature maps for the image"),
-    Analysis("deconv", "deconvnet", "deconvnet projection of one unit (the strongest by default)",
-             preset={"top9": False}),
-    Analysis("top9", "deconvnet", "projections of the layer's 9 strongest channels with their patches",
-             preset={"top9": True}),
-    Analysis("occlusion", "occlusion", "occlusion sensitivity maps (Zeiler & Fergus Fig. 7)", runs=True),
-    Analysis("invariance", "invariance", "unit and class response curves under translation, scale, rotation",
-             runs=True),
-    Analysis("dream", "dream", "deep dream of a layer or class, with its objective curves", runs=True),
-    Analysis("attribution", "attribution", "attribution maps (saliency, Grad-CAM, …) with their metrics"),
-)}
 
 EPILOG = """\
 analyses:
@@ -74,13 +47,13 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``cnnviz run``'s arguments (help is handled by the caller: ``-h`` only sets ``help``)."""
-    listing = "\n".join(f"  {a.name:<12} {a.summary}" for a in ANALYSES.values())
+    listing = "\n".join(f"  {name:<12} {registry.get(name).summary}" for name in registry.names())
     parser = _Parser(prog="cnnviz run", add_help=False, formatter_class=argparse.RawDescriptionHelpFormatter,
-                     description="Run one analysis of a pane off screen on an image or on every image of a "
-                                 "folder,\nsaving the same figure and caption as the window's.",
+                     description="Run one analysis on an image, on every image of a folder or on a dataset, "
+                                 "saving its report\nfigure, its data and a JSON sidecar; no window is opened.",
                      epilog=EPILOG.format(analyses=listing))
     add = parser.add_argument
-    add("analysis", nargs="?", metavar="ANALYSIS", help=f"one of: {', '.join(ANALYSES)}")
+    add("analysis", nargs="?", metavar="ANALYSIS", help=f"one of: {', '.join(registry.names())}")
     add("-h", "--help", action="store_true", help="show this help (with ANALYSIS: its parameters) and exit")
     add("--model", metavar="NAME|PATH", default="default",
         help="'default' (the bundled Fashion-MNIST network, the default), a torchvision model or a model file")
@@ -89,8 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--trust", action="store_true", help="allow loading a whole pickled model file (runs its code)")
     add("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="where the model runs (default: cpu)")
     add("--image", metavar="PATH|DIR", help="an image file, a bundled sample's name, or a folder of images")
+    add("--data", metavar="DIR", help="the dataset of a dataset analysis (scan, features): an image folder "
+        "(one subfolder per class, or flat) or fashion-mnist:test / fashion-mnist:train")
+    add("--limit", metavar="N", type=int, help="use only the first N images of --data")
     add("--layer", metavar="L", help="the layer to analyse (default: the pane's choice for the model)")
     add("--target", metavar="N", type=int, help="the target class index (default: the top-1 class)")
+    add("--width-mm", metavar="MM", type=float, default=170.0, help="the figure's width in mm (default: 170)")
+    add("--dpi", metavar="DPI", type=float, default=300.0, help="the figure's resolution (default: 300)")
     add("--set", metavar="KEY=VALUE", action="append", default=[], dest="sets",
         help="set one of the analysis's parameters (repeatable; see cnnviz run ANALYSIS --help)")
     add("--out", metavar="DIR", type=Path, help="the folder the outputs go to (created if missing)")
@@ -150,11 +128,12 @@ def output_stems(analysis: str, files: list[Path], out: Path) -> list[Path]:
 
 
 def check(args: argparse.Namespace) -> None:
-    """Check what needs no model: the analysis, model name, device, target, formats, image and output
-    folder; sets ``args.images``, ``args.stems``, ``args.settings`` and ``args.formats`` (parsed)."""
-    if args.analysis not in ANALYSES:
-        raise ArgumentError(f"unknown analysis {args.analysis!r}; analyses: {', '.join(ANALYSES)}"
-                            if args.analysis else f"name an analysis: {', '.join(ANALYSES)}")
+    """Check what needs no model: the analysis, model name, device, target, formats, image (or dataset) and
+    output folder; sets ``args.images``, ``args.stems``, ``args.settings`` and ``args.formats`` (parsed)."""
+    names = registry.names()
+    if args.analysis not in names:
+        raise ArgumentError(f"unknown analysis {args.analysis!r}; analyses: {', '.join(names)}"
+                            if args.analysis else f"name an analysis: {', '.join(names)}")
     if args.device not in models.available_devices():
         raise ArgumentError(f"--device {args.device} is not available here; available: "
                             f"{', '.join(models.available_devices())}")
@@ -164,15 +143,49 @@ def check(args: argparse.Namespace) -> None:
         raise ArgumentError(f"--target {args.target}: a class index is 0 or more")
     if args.timeout <= 0:
         raise ArgumentError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    if args.width_mm <= 0 or args.dpi <= 0:
+        raise ArgumentError("--width-mm and --dpi must be positive")
     args.formats = parse_formats(args.formats)
     args.settings = parse_sets(args.sets)
     if args.layer is not None:
         args.settings = {"layer": args.layer} | args.settings
-    if not args.image:
-        raise ArgumentError("--image is required: an image file, a bundled sample's name or a folder")
     if args.out is None:
         raise ArgumentError("--out is required: the folder the outputs go to")
     if args.out.exists() and not args.out.is_dir():
         raise ArgumentError(f"--out {args.out}: exists and is not a folder")
+    if registry.get(args.analysis).input == "dataset":
+        _check_data(args)
+        return
+    if not args.image:
+        raise ArgumentError("--image is required: an image file, a bundled sample's name or a folder")
     args.images = image_files(args.image)
     args.stems = output_stems(args.analysis, args.images, args.out)
+
+
+def _check_data(args: argparse.Namespace) -> None:
+    if not args.data:
+        raise ArgumentError(f"--data is required for {args.analysis}: an image folder or fashion-mnist:test")
+    if args.limit is not None and args.limit < 1:
+        raise ArgumentError(f"--limit {args.limit}: give a positive number of images")
+    if not args.data.startswith("fashion-mnist:") and not Path(args.data).expanduser().is_dir():
+        raise ArgumentError(f"--data {args.data}: no such folder")
+    args.images = []
+    args.stems = [args.out / f"{args.analysis}-{data_name(args.data)}"]
+
+
+def data_name(text: str) -> str:
+    """The name ``--data`` gives a dataset in file names and captions: the folder's name, or ``fashion-mnist-test``."""
+    return text.replace(":", "-") if text.startswith("fashion-mnist:") else Path(text).expanduser().resolve().name
+
+
+def open_data(text: str, limit: int | None) -> datasets.ImageDataset:
+    """The dataset ``--data`` names (the first ``limit`` images); ArgumentError when it cannot be opened."""
+    try:
+        if text.startswith("fashion-mnist:"):
+            return datasets.fashion_mnist(text.partition(":")[2], limit=limit)
+        ds = datasets.open_folder(Path(text).expanduser())
+    except (OSError, ValueError, KeyError) as error:
+        raise ArgumentError(f"--data {text}: {error}") from None
+    if limit is None or limit >= len(ds):
+        return ds
+    return dataclasses.replace(ds, files=ds.files[:limit], labels=None if ds.labels is None else ds.labels[:limit])

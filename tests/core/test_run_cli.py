@@ -1,5 +1,5 @@
 """``cnnviz run``: outputs and sidecar of an analysis, equality with the core, reproducibility, folders,
-bad arguments (exit 2, no traceback), failures (exit 1) and the help texts."""
+datasets, bad arguments (exit 2, no traceback), failures (exit 1), the help texts, and no Qt imported."""
 
 import json
 import os
@@ -13,12 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import cli
-from cnnviz.core import images, invariance, occlusion
-from cnnviz.gui.app import batch
-from cnnviz.gui.app.batch_args import ANALYSES
-from cnnviz.gui.app.registry import pane_keys
-from cnnviz.gui.runtime.model_spec import ModelSpec, load_model
+from cnnviz import cli, run_cli
+from cnnviz.analyses import registry
+from cnnviz.core import images, invariance, models, occlusion
 
 SAMPLE = "fmnist_bag"
 
@@ -57,7 +54,7 @@ def test_occlusion_writes_the_figure_data_and_sidecar_equal_to_the_core(capsys, 
         "features.relu2", 6, 4, "noise", 7)
     assert meta["arguments"]["set"] == {"layer": "features.relu2", "window": "6", "stride": "4", "fill": "noise",
                                         "seed": "7"}
-    model = load_model(ModelSpec())
+    model = models.load_default()
     x = model.preprocess(images.load_image(images.sample(SAMPLE).path))
     expected = occlusion.occlude(model, x, target=3, window=6, stride=4, fill="noise", layer="features.relu2", seed=7)
     assert expected.prob.shape == (6, 6)
@@ -72,7 +69,7 @@ def test_invariance_writes_each_curve_as_npy_and_csv_equal_to_the_core(capsys, t
                             *["--set", "kind=scale", "--set", "start=0.5", "--set", "stop=1.5", "--set", "step=0.5"])
     assert status == 0, err
     stem = f"invariance-{SAMPLE}"
-    model = load_model(ModelSpec())
+    model = models.load_default()
     x = model.preprocess(images.load_image(images.sample(SAMPLE).path))
     expected = invariance.curves(model, x, kind="scale", values=np.array([0.5, 1.0, 1.5]))
     assert list(expected.distance) and not list(out.glob("*.png"))
@@ -157,11 +154,12 @@ def test_a_bad_image_in_a_folder_fails_that_image_only(capsys, tmp_path):
     (["occlusion", "--format", "png,jpg"], "formats are png, svg, pdf, npy, csv"),
     (["occlusion", "--set", "window"], "expected KEY=VALUE"),
     (["occlusion", "--set", "no_such_setting=1"], "--set no_such_setting: no such parameter; parameters: layer, "
-                                                  "window, stride, fill"),
-    (["occlusion", "--set", "window=big"], "--set window=big: expected a number, not 'big'"),
-    (["occlusion", "--set", "window=500"], "--set window=500: 500 is outside 1…28"),
-    (["occlusion", "--set", "fill=purple"], "--set fill=purple: 'purple' is not one of mean, zero, blur, noise"),
-    (["occlusion", "--layer", "no_such_layer"], "--layer no_such_layer: not a layer of this analysis; layers:"),
+                                                  "target, window, stride, fill"),
+    (["occlusion", "--set", "window=big"], "--set window: 'big' is not an integer"),
+    (["occlusion", "--set", "window=5000"], "--set window: 5000 is outside 1…4096 px"),
+    (["occlusion", "--set", "fill=purple"], "--set fill: 'purple' is not one of mean, zero, blur, noise"),
+    (["occlusion", "--layer", "no_such_layer"], "--layer layer: 'no_such_layer' is not a layer of the occlusion "
+                                                "analysis; layers: features.conv1"),
     (["occlusion", "--target", "10"], "--target 10: the model has 10 classes"),
     (["occlusion", "--target", "-1"], "a class index is 0 or more"),
     (["occlusion", "--bogus"], "unrecognized arguments: --bogus"),
@@ -187,9 +185,8 @@ def test_missing_image_or_out_exits_2(capsys, tmp_path):
 def test_run_help_lists_every_analysis(capsys):
     status, text, _err = run(capsys, "--help")
     assert status == 0
-    for name, analysis in ANALYSES.items():
-        assert name in text and analysis.summary in text
-        assert analysis.pane in pane_keys()
+    for name in registry.names():
+        assert name in text and registry.get(name).summary in text
     for option in ("--model", "--untrained", "--image", "--layer", "--target", "--set", "--out", "--format"):
         assert option in text
 
@@ -199,28 +196,30 @@ def test_analysis_help_lists_parameters_with_their_defaults(capsys):
     assert status == 0, err
     assert "parameters (--set KEY=VALUE), with their defaults for the model 'default'" in text
     lines = text.splitlines()
-    for entry in ("layer = features.relu3", "window = 8", "stride = 2", "fill = mean", "seed = 0", "opacity = 70"):
+    for entry in ("layer = features.relu3", "window = 8", "stride = 2", "fill = mean", "seed = 0", "opacity = 70",
+                  "target = none"):
         assert f"  {entry}" in lines
-    assert "      1…28 · Side of the square occluder, in input pixels" in lines
-    assert any(line.startswith("      one of: mean, zero, blur, noise") for line in lines)
+    assert ("      Window: 1…4096 px; none: a seventh of the input. Side of the square occluder, in input pixels."
+            in lines)
+    assert any(line.startswith("      Fill: one of: mean, zero, blur, noise.") for line in lines)
 
 
-def test_top9_presets_the_deconvnet_pane_top_9_mode(capsys, tmp_path):
+def test_top9_projects_the_nine_strongest_channels(capsys, tmp_path):
     out = tmp_path / "out"
     status, _out, err = run(capsys, "top9", "--image", SAMPLE, "--layer", "features.conv2", "--out", str(out))
     assert status == 0, err
     meta = sidecar(out, f"top9-{SAMPLE}")
-    assert meta["settings"]["top9"] is True and meta["settings"]["layer"] == "features.conv2"
+    assert meta["settings"]["layer"] == "features.conv2"
     projections = np.load(out / f"top9-{SAMPLE}-projections.npy")
     assert projections.shape[0] == 9 and projections.shape[-2:] == (28, 28)
     assert len(set(np.load(out / f"top9-{SAMPLE}-channels.npy").tolist())) == 9
 
 
 def test_an_unexpected_error_exits_1_with_a_traceback_only_when_verbose(capsys, tmp_path, monkeypatch):
-    def broken(pane, stem, formats):
+    def broken(self, result, stem):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(batch, "write_outputs", broken)
+    monkeypatch.setattr(run_cli.Run, "write", broken)
     argv = ["filters", "--image", SAMPLE, "--out", str(tmp_path / "out")]
     status, _out, err = run(capsys, *argv)
     assert status == 1 and "cnnviz: run failed: RuntimeError: disk on fire" in err
@@ -229,19 +228,31 @@ def test_an_unexpected_error_exits_1_with_a_traceback_only_when_verbose(capsys, 
     assert status == 1 and "Traceback" in err and "disk on fire" in err
 
 
-def test_the_command_draws_off_screen_by_itself(tmp_path):
-    """Without QT_QPA_PLATFORM or a display, ``cnnviz run`` sets the off-screen platform; Qt's notes
-    about what that platform cannot do stay out of stderr."""
+QT_BLOCKER = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph") or name.startswith("cnnviz.gui"):
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, Block())
+from cnnviz import cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_the_command_runs_with_qt_unimportable(tmp_path):
+    """``cnnviz run`` imports neither PySide6, shiboken6, pyqtgraph nor the GUI: it works where they cannot be
+    imported (a cluster node without Qt libraries), with only its progress line on stderr."""
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
     env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), TORCH_HOME=str(tmp_path / "torch"))
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "cnnviz", "run", "deconv", "--image", SAMPLE, "--out", str(out)],
-                            env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run([sys.executable, "-c", QT_BLOCKER, "run", "deconv", "--image", SAMPLE, "--out", str(out),
+                             "--format", "png,pdf,npy"], env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"[1/1] {SAMPLE}.png … "), result.stderr
-    assert sidecar(out, f"deconv-{SAMPLE}")["settings"]["top9"] is False
     assert np.load(out / f"deconv-{SAMPLE}-projection.npy").shape[-2:] == (28, 28)
+    assert (out / f"deconv-{SAMPLE}.pdf").read_bytes().startswith(b"%PDF")
     assert not (tmp_path / "config" / "cnnviz").exists()
 
 
@@ -275,4 +286,23 @@ def test_invariance_layers_are_set_as_comma_separated_names(capsys, tmp_path):
     assert {f"distance-{layer}" for layer in ("features.relu2", "classifier.relu4")} <= {
         name.split("-", 3)[-1].removesuffix(".npy") for name in arrays(out)}
     status, _out, err = run(capsys, "invariance", "--image", SAMPLE, "--out", str(out), "--set", "layers=nope")
-    assert status == 2 and "no layer nope" in err and "Traceback" not in err
+    assert status == 2 and "'nope' is not a layer" in err and "Traceback" not in err
+
+
+def test_a_dataset_analysis_runs_on_a_folder(capsys, tmp_path):
+    folder = tmp_path / "data"
+    for name in ("fmnist_bag", "fmnist_dress", "fmnist_sneaker", "fmnist_trouser"):
+        (folder / name.split("_")[1]).mkdir(parents=True)
+        shutil.copy(images.sample(name).path, folder / name.split("_")[1] / f"{name}.png")
+    out = tmp_path / "out"
+    status, stdout, err = run(capsys, "features", "--data", str(folder), "--out", str(out), "--set", "method=pca",
+                              "--format", "png,npy")
+    assert status == 0, err
+    meta = sidecar(out, "features-data")
+    assert meta["caption"]["dataset"] == "data" and meta["caption"]["image"] == ""
+    assert (out / "features-data.png").is_file() and "saved 1 output set" in stdout
+
+
+def test_a_dataset_analysis_needs_data(capsys, tmp_path):
+    status, _out, err = run(capsys, "scan", "--out", str(tmp_path / "out"))
+    assert status == 2 and "--data is required for scan" in err
