@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
+from cnnviz.core import report_pdf
 from cnnviz.core.report import ReportItem
 from cnnviz.gui.panes.report.figure_image import figure_png
 from cnnviz.gui.panes.report.pane import ReportPane
@@ -33,9 +34,11 @@ def figure_pane(widget: QWidget | None) -> ToolPane | None:
 
 
 def item_title(window: "MainWindow", pane: ToolPane) -> str:
-    """The title of ``pane``'s figure in a report: its tab's title and layer."""
+    """The title of ``pane``'s figure in a report: its tab's title and what its caption says the analysis
+    used (the compared layers for Invariance, else the layer or method)."""
     title = window.tabs.tabText(window.tabs.indexOf(pane)) or pane.key
-    return f"{title} – {pane.layer}" if pane.layer else title
+    used = report_pdf.item_title(ReportItem.of("", b"", pane.caption())).partition(" — ")[2]
+    return f"{title} – {used}" if used else title
 
 
 def add_to_report(window: "MainWindow", pane: QWidget | None = None) -> ReportItem | None:

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core.report import ReportItem, environment_info, write_html
+from cnnviz.core.report_pdf import write_pdf
 from cnnviz.gui.panes.pane_context import PaneContext
-from cnnviz.gui.panes.report.pdf import write_pdf
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
