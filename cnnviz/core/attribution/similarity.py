@@ -6,6 +6,7 @@ Both take maps of the same shape [H, W] (tensors or arrays) and work in float64 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import stats
 
 SSIM_SIGMA = 1.5
 """Standard deviation in pixels of SSIM's Gaussian window (Wang et al. 2004)."""
@@ -26,27 +27,17 @@ def _same_shape(a: np.ndarray, b: np.ndarray) -> None:
         raise ValueError(f"maps to compare must have the same shape, not {a.shape} and {b.shape}")
 
 
-def ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks of a flat array (ascending), tied values sharing the mean of their ranks."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0
-    return mean_rank[inverse.ravel()]
-
-
 def spearman(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
-    """Spearman's rank correlation of two maps' pixel values, in [-1, 1] (the Pearson correlation
-    of their average ranks). Identical maps give 1; otherwise a constant map gives 0, as it has
-    no order to correlate."""
+    """Spearman's rank correlation of two maps' pixel values, in [-1, 1] (:func:`scipy.stats.spearmanr`:
+    the Pearson correlation of their average ranks). Identical maps give 1; otherwise a constant map gives
+    0, as it has no order to correlate."""
     x, y = _values(a), _values(b)
     _same_shape(x, y)
     if np.array_equal(x, y):
         return 1.0
-    rx, ry = ranks(x.ravel()), ranks(y.ravel())
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    norm = np.sqrt((rx * rx).sum() * (ry * ry).sum())
-    if norm == 0:
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0
-    return float(np.clip((rx * ry).sum() / norm, -1.0, 1.0))
+    return float(np.clip(stats.spearmanr(x.ravel(), y.ravel()).statistic, -1.0, 1.0))
 
 
 def unit_scaled(map_: torch.Tensor | np.ndarray) -> np.ndarray:
