@@ -8,7 +8,7 @@ selectivity), in a :class:`~cnnviz.core.scan_index.ScanIndex`::
 
     from cnnviz.core import datasets, scan
     index = scan.build(model, datasets.open_folder("photos/"), k=9)
-    index.top("features.3", 12)          # [Hit(image=…, position=(row, col), activation=…), …]
+    index.top("features.3", channel=12)          # [Hit(image=…, position=(row, col), activation=…), …]
     index.save("photos.npz"); index = scan.load("photos.npz", model, ds)
 
 Activations are reduced inside the forward pass, batch by batch (a running top-k), so memory does

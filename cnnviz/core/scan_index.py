@@ -181,7 +181,7 @@ class ScanIndex:
         """True for a layer with a grid of positions ([N, C, H, W] outputs)."""
         return self.tally(layer).spatial
 
-    def top(self, layer: str, channel: int) -> list[Hit]:
+    def top(self, layer: str, *, channel: int) -> list[Hit]:
         """The unit's top images, best first (at most ``k``; fewer before ``k`` images are scored)."""
         tally = self.tally(layer)
         if not 0 <= channel < tally.values.shape[0]:
@@ -226,10 +226,19 @@ class ScanIndex:
         return np.argsort(-np.nan_to_num(key.astype(np.float64), nan=-np.inf), kind="stable")
 
     def save(self, path: Any) -> Any:
-        """Write the index to ``path`` (.npz, no pickle); see :mod:`cnnviz.core.scan_file`."""
+        """Write the index to ``path`` (.npz, no pickle); see :mod:`cnnviz.core.scan_file`. :meth:`load`
+        reads it back."""
         from cnnviz.core.scan_file import save
 
         return save(self, path)
+
+    @staticmethod
+    def load(path: Any) -> "ScanIndex":
+        """The index :meth:`save` wrote to ``path``, not checked against a model or dataset (for that:
+        :func:`cnnviz.core.scan.load`). Raises OSError when unreadable, ScanMismatch for another file."""
+        from cnnviz.core.scan_file import read
+
+        return read(path)
 
 
 def selectivity(class_means: np.ndarray) -> np.ndarray:

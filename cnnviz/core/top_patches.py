@@ -57,7 +57,7 @@ def unit_patches(model: LoadedModel, dataset: ImageDataset, index: ScanIndex, la
                  method: str = "deconvnet") -> list[HitPatch]:
     """The :class:`HitPatch` of each of the unit's top hits, best first."""
     return [hit_patch(model, dataset, layer, channel, rank, hit, method=method)
-            for rank, hit in enumerate(index.top(layer, channel))]
+            for rank, hit in enumerate(index.top(layer, channel=channel))]
 
 
 def patches_steps(model: LoadedModel, dataset: ImageDataset, index: ScanIndex, layer: str,
@@ -86,7 +86,7 @@ def hits_csv(index: ScanIndex, dataset: ImageDataset, layer: str, channels: Sequ
     rows: list[list[object]] = []
     units = range(index.channels(layer)) if channels is None else channels
     for channel in units:
-        for rank, hit in enumerate(index.top(layer, int(channel)), start=1):
+        for rank, hit in enumerate(index.top(layer, channel=int(channel)), start=1):
             row, col = hit.position if hit.position is not None else ("", "")
             rows.append([int(channel), rank, dataset.files[hit.image], dataset.label_name(hit.image),
                          f"{hit.activation:.6g}", row, col])

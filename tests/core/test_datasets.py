@@ -101,7 +101,7 @@ def test_scan_over_bad_folder_completes_and_lists_all_three(bad_folder, model):
     assert index.scanned == len(ds) and not index.partial
     assert index.seen.all()
     for channel in range(index.channels("features.conv1")):
-        assert sorted(h.image for h in index.top("features.conv1", channel)) == good
+        assert sorted(h.image for h in index.top("features.conv1", channel=channel)) == good
     # skip() records an image once
     ds.skip(cut, "again")
     assert [s.path for s in ds.skipped].count("cut.jpg") == 1

@@ -69,7 +69,7 @@ def _same_index(a, b, atol=1e-6):
     for layer in a.layers:
         assert a.channels(layer) == b.channels(layer)
         for channel in range(a.channels(layer)):
-            top_a, top_b = a.top(layer, channel), b.top(layer, channel)
+            top_a, top_b = a.top(layer, channel=channel), b.top(layer, channel=channel)
             assert [(h.image, h.position) for h in top_a] == [(h.image, h.position) for h in top_b], (layer, channel)
             np.testing.assert_allclose([h.activation for h in top_a], [h.activation for h in top_b], atol=atol, rtol=0)
         sa, sb = a.stats(layer), b.stats(layer)
@@ -114,7 +114,7 @@ def test_index_labels_are_a_list_like_the_datasets(full_index, fashion_folder):
 def test_top_equals_brute_force_for_every_channel(full_index, reference, maps_at, layer):
     ref = reference[layer]
     for channel in range(ref.scores.shape[1]):
-        assert_top_matches(full_index.top(layer, channel), ref, maps_at(layer), channel, K)
+        assert_top_matches(full_index.top(layer, channel=channel), ref, maps_at(layer), channel, K)
 
 
 @pytest.mark.parametrize("layer", SCAN_LAYERS)
@@ -164,7 +164,7 @@ def test_shards_cover_their_share(shards, reference, maps_at):
         assert np.array_equal(part.seen, mine)
         ref = reference["features.conv1"]
         for channel in range(0, 32, 7):
-            assert_top_matches(part.top("features.conv1", channel), ref, maps_at("features.conv1"), channel, K,
+            assert_top_matches(part.top("features.conv1", channel=channel), ref, maps_at("features.conv1"), channel, K,
                                images=np.flatnonzero(mine))
         assert part.stats("features.conv1").count == mine.sum()
 
@@ -203,7 +203,7 @@ def test_save_load_round_trip(full_index, scan_model, fashion_folder, tmp_path):
     assert np.array_equal(loaded.seen, full_index.seen)
     for layer in SCAN_LAYERS:
         for channel in range(full_index.channels(layer)):
-            assert loaded.top(layer, channel) == full_index.top(layer, channel)
+            assert loaded.top(layer, channel=channel) == full_index.top(layer, channel=channel)
         a, b = loaded.stats(layer), full_index.stats(layer)
         for name in ("fire_rate", "mean_max", "max", "class_mean", "class_count", "selectivity"):
             assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
@@ -238,7 +238,7 @@ def test_cancel_keeps_a_partial_index_and_resume_completes_it(scan_model, fashio
     assert partial.stats("features.conv1").count == 128
     assert calls[-1] == (128, SCAN_IMAGES)
     for channel in range(0, 128, 9):
-        assert_top_matches(partial.top("classifier.fc1", channel), reference["classifier.fc1"],
+        assert_top_matches(partial.top("classifier.fc1", channel=channel), reference["classifier.fc1"],
                            maps_at("classifier.fc1"), channel, K, images=np.arange(128))
     resumed = scan.build(scan_model, fashion_folder, layers=SCAN_LAYERS, k=K, batch_size=64, workers=0,
                          resume=partial)
@@ -361,7 +361,7 @@ def test_imagenet_squeezenet_hits_match_single_image_captures(shared_model, tmp_
         maps = torch.cat([c[layer] for c in captured]).numpy()  # [N, C, H, W]
         scores = maps.reshape(*maps.shape[:2], -1).max(axis=2)
         for channel in range(maps.shape[1]):
-            hits = index.top(layer, channel)
+            hits = index.top(layer, channel=channel)
             assert len(hits) == 4
             for hit in hits:
                 row, col = hit.position

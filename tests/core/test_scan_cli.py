@@ -66,7 +66,7 @@ def assert_same_index(ours: scan.ScanIndex, reference: scan.ScanIndex) -> None:
     assert np.array_equal(ours.seen, reference.seen)
     for layer in reference.layers:
         for channel in range(reference.channels(layer)):
-            got, want = ours.top(layer, channel), reference.top(layer, channel)
+            got, want = ours.top(layer, channel=channel), reference.top(layer, channel=channel)
             assert [(hit.image, hit.position) for hit in got] == [(hit.image, hit.position) for hit in want]
             np.testing.assert_allclose([hit.activation for hit in got], [hit.activation for hit in want], atol=1e-5)
         got_stats, want_stats = ours.stats(layer), reference.stats(layer)
@@ -90,7 +90,7 @@ def test_two_shards_merged_equal_one_scan(folder, whole, bundled, dataset, tmp_p
     assert lines[0].startswith("shard 1/2: 30 images scanned, 0 skipped,")
     assert f"{len(whole.layers)} layers, k=9" in lines[0] and lines[0].endswith(str(tmp_path / "part1.npz"))
     first = scan.load(tmp_path / "part1.npz", bundled, dataset)
-    assert first.shard == (1, 2) and {hit.image % 2 for hit in first.top(whole.layers[0], 0)} == {0}
+    assert first.shard == (1, 2) and {hit.image % 2 for hit in first.top(whole.layers[0], channel=0)} == {0}
     out = tmp_path / "index.npz"
     parts = [str(tmp_path / "part2.npz"), str(tmp_path / "part1.npz")]
     assert cli.main(["scan-merge", *parts, "--out", str(out), "--data", str(folder), "--model", "default"]) == 0
@@ -105,7 +105,7 @@ def test_layers_and_k_options(folder, whole, bundled, dataset, tmp_path):
     index = scan.load(out, bundled, dataset)
     assert index.layers == layers and index.k == 4
     for channel in range(index.channels(layers[0])):
-        assert index.top(layers[0], channel) == whole.top(layers[0], channel)[:4]
+        assert index.top(layers[0], channel=channel) == whole.top(layers[0], channel=channel)[:4]
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -238,7 +238,7 @@ def test_python_m_cnnviz_scan_runs_where_qt_cannot_be_imported(folder, whole, bu
     assert result.stdout.startswith("shard 1/1: 60 images scanned")
     assert result.stdout.splitlines()[-1] == "qt modules: []"
     index = scan.load(out, bundled, dataset)
-    assert index.top(whole.layers[0], 0) == whole.top(whole.layers[0], 0)
+    assert index.top(whole.layers[0], channel=0) == whole.top(whole.layers[0], channel=0)
 
 
 class FakeTerminal(io.StringIO):

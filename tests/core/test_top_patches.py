@@ -26,7 +26,7 @@ def _expected_patch(model, ds, hit, layer, channel):
 def test_unit_patches_are_the_crops_and_projections_of_the_top_hits(scan_model, fashion_folder, full_index,
                                                                     layer, channel):
     patches = top_patches.unit_patches(scan_model, fashion_folder, full_index, layer, channel)
-    hits = full_index.top(layer, channel)
+    hits = full_index.top(layer, channel=channel)
     assert len(patches) == 9 == len(hits)
     assert [p.rank for p in patches] == list(range(9))
     assert [p.hit for p in patches] == hits
@@ -58,7 +58,7 @@ def test_patches_steps_give_the_same_patches(scan_model, fashion_folder, full_in
             result = stop.value
             break
         seen.append((done, total, channel))
-        assert [p.hit for p in patches] == full_index.top("features.conv1", channel)
+        assert [p.hit for p in patches] == full_index.top("features.conv1", channel=channel)
     assert seen == [(1, 2, 4), (2, 2, 1)]
     assert sorted(result) == [1, 4]
     expected = top_patches.unit_patches(scan_model, fashion_folder, full_index, "features.conv1", 1)
@@ -76,7 +76,7 @@ def test_hits_csv_has_one_row_per_hit(full_index, fashion_folder, layer):
     text = top_patches.hits_csv(full_index, fashion_folder, layer, [2, 0])
     assert text.splitlines()[0] == "unit,rank,file,label,activation,row,col"
     rows = _rows(text)
-    expected = [(c, r, h) for c in (2, 0) for r, h in enumerate(full_index.top(layer, c))]
+    expected = [(c, r, h) for c in (2, 0) for r, h in enumerate(full_index.top(layer, channel=c))]
     assert len(rows) == len(expected) == 18
     for row, (channel, rank, hit) in zip(rows, expected):
         assert (int(row["unit"]), int(row["rank"])) == (channel, rank + 1)  # 1 = best in the table
@@ -88,7 +88,7 @@ def test_hits_csv_has_one_row_per_hit(full_index, fashion_folder, layer):
         else:
             assert (int(row["row"]), int(row["col"])) == hit.position
     every = _rows(top_patches.hits_csv(full_index, fashion_folder, layer))
-    assert len(every) == sum(len(full_index.top(layer, c)) for c in range(full_index.channels(layer)))
+    assert len(every) == sum(len(full_index.top(layer, channel=c)) for c in range(full_index.channels(layer)))
 
 
 def test_units_csv_lists_the_statistics(full_index):

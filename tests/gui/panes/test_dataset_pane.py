@@ -83,10 +83,10 @@ def assert_same_index(shown: scan.ScanIndex, expected: scan.ScanIndex) -> None:
     for layer in expected.layers:
         np.testing.assert_array_equal(shown.stats(layer).fire_rate, expected.stats(layer).fire_rate)
         for channel in range(expected.channels(layer)):
-            assert [(h.image, h.position) for h in shown.top(layer, channel)] == \
-                   [(h.image, h.position) for h in expected.top(layer, channel)]
-            np.testing.assert_allclose([h.activation for h in shown.top(layer, channel)],
-                                       [h.activation for h in expected.top(layer, channel)], atol=1e-5)
+            assert [(h.image, h.position) for h in shown.top(layer, channel=channel)] == \
+                   [(h.image, h.position) for h in expected.top(layer, channel=channel)]
+            np.testing.assert_allclose([h.activation for h in shown.top(layer, channel=channel)],
+                                       [h.activation for h in expected.top(layer, channel=channel)], atol=1e-5)
 
 
 def test_scan_pages_and_cells_show_the_cores_patches(pane, image_folder, qtbot, reference):
@@ -138,7 +138,7 @@ def test_clicking_a_hit_opens_its_image_in_the_deconvnet_pane(pane, image_folder
     assert pane.stats.unit == channels[2]
     qtbot.waitUntil(lambda: len(pane.detail.patches) == HITS, timeout=TIMEOUT_MS)
     assert pane.detail.table.item(0, 1).text() == pane.detail.patches[0].name
-    hit = index.top(layer, channels[2])[3]
+    hit = index.top(layer, channel=channels[2])[3]
     view = pane.detail.view
     mouse.click(view, lambda: view.scene_centre(HITS + 3))
     deconv_pane = window.panes["deconvnet"]

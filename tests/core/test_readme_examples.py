@@ -1,0 +1,39 @@
+"""Every Python code block of the README runs as written, in a folder holding the files it names
+(``boot.png``, a ``photos/`` folder with one subfolder per class)."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cnnviz.core import datasets, images
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+PHOTOS = {"bag": "fmnist_bag", "dress": "fmnist_dress", "sneaker": "fmnist_sneaker", "trouser": "fmnist_trouser"}
+
+
+@pytest.fixture
+def example_folder(tmp_path, monkeypatch):
+    """A working folder with ``boot.png`` and ``photos/<class>/<image>.png`` (bundled samples)."""
+    shutil.copy(images.sample("fmnist_ankle_boot").path, tmp_path / "boot.png")
+    for label, sample in PHOTOS.items():
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        for copy in range(2):
+            shutil.copy(images.sample(sample).path, tmp_path / "photos" / label / f"{sample}-{copy}.png")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_readme_has_python_examples():
+    assert len(BLOCKS) >= 4
+
+
+@pytest.mark.parametrize("number", range(len(BLOCKS)))
+def test_readme_block_runs(number, example_folder, capsys):
+    code = BLOCKS[number]
+    if "fashion_mnist(" in code and not datasets.fashion_mnist_available():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    exec(compile(code, f"README.md python block {number + 1}", "exec"), {"__name__": "readme_example"})
+    assert capsys.readouterr().out.strip(), "every example prints what it computed"
