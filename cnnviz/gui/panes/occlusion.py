@@ -30,6 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.analyses import layer_rules
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.occlusion import OcclusionAnalysis, Settings
+from cnnviz.analyses.settings import from_json
 from cnnviz.core import deconv, occlusion
 from cnnviz.core.deconv import Projection
 from cnnviz.core.models import LoadedModel, class_name
@@ -204,11 +208,23 @@ class OcclusionPane(RunPane):
         return captions.occlusion_fields(self.run_request or self.request(), self.result, self.class_text)
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The last ReLU or convolution with feature maps (else the last layer with maps, else the
-        first layer): the deepest layer whose maps the paper's column (b) can use."""
-        maps = [c for c in choices if not c.is_vector]
-        preferred = [c.name for c in maps if c.type in ("ReLU", "Conv2d")]
-        return (preferred or [c.name for c in maps] or [choices[0].name])[-1]
+        """The last ReLU or convolution with feature maps (:func:`cnnviz.analyses.layer_rules.last_rectified`)."""
+        model = self.state.model
+        return layer_rules.last_rectified(model) if model is not None else choices[-1].name
+
+    def analysis_result(self) -> OcclusionAnalysis | None:
+        """The maps shown, as the occlusion analysis's result (its report figure is the export)."""
+        request, result, model = self.run_request, self.result, self.state.model
+        if request is None or result is None or model is None:
+            return None
+        chosen, _dropped = from_json(Settings, self.settings() | {
+            "layer": request.layer or "", "target": request.target, "window": request.window,
+            "stride": request.stride})
+        shown = None if self.projection is None else deconv.to_display(self.projection.image)
+        source = Source(self.state.image_name, request.x)
+        return OcclusionAnalysis(settings=chosen, head=about("occlusion", model, source), partial=self.figure_partial(),
+                                 maps=result, image=np.asarray(model.deprocess(request.x)), projection=shown,
+                                 classes=tuple(model.categories))
 
     def request(self) -> OcclusionRequest:
         """The :class:`OcclusionRequest` of a run now."""

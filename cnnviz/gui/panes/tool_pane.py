@@ -20,10 +20,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
+from cnnviz.analyses import registry
+from cnnviz.analyses.base import Result
 from cnnviz.core.caption import Caption, for_model
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
@@ -34,6 +37,7 @@ from cnnviz.gui.runtime.worker import Task, Worker
 from cnnviz.gui.widgets.busy_indicator import BusyIndicator
 from cnnviz.gui.widgets.figure_area import FIGURE_MIN_SIZE, FigureArea, FigureWidget
 from cnnviz.gui.widgets.figure_export import ExtraFn, FigureExport
+from cnnviz.gui.widgets.figure_render import ExportOptions
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.shortcuts import add_layer_keys
 
@@ -159,6 +163,20 @@ class ToolPane(QWidget):
         image = self.state.image_name if dataset is None else ""
         return for_model(self.key, self.state.model, image, self.caption_fields(), self.figure_partial(),
                          dataset=dataset or "")
+
+    def analysis_result(self) -> Result | None:
+        """The result shown now as the analysis layer's ``Result`` (its report figure is the export), or None
+        (here: the pane has no analysis; its figure widget is rendered instead)."""
+        return None
+
+    def report_figure(self, options: ExportOptions) -> Figure | None:
+        """The report figure of :meth:`analysis_result` drawn by its analysis at ``options``; None without one."""
+        result = self.analysis_result()
+        if result is None:
+            return None
+        analysis = registry.get(result.analysis)
+        return analysis.figure(result, width_mm=options.width_mm, dpi=options.dpi, width_px=options.width_px,
+                               caption=options.caption)
 
     def caption_dataset(self) -> str | None:
         """The name of the dataset the figure is about (its caption then names it, not the image);
@@ -342,7 +360,7 @@ class ToolPane(QWidget):
             else:
                 layout.addWidget(part, factor)
         self.export = FigureExport(self.figure, name, data, self.state.show_status, self, extra,
-                                   caption=self.caption, memory=settings_store)
+                                   caption=self.caption, memory=settings_store, report_figure=self.report_figure)
         self.report_action = QAction("Add to report", self.figure)
         self.figure.addAction(self.report_action)
         self.report_action.triggered.connect(lambda _checked=False: self.report_requested.emit())

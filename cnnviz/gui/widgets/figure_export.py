@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from matplotlib.figure import Figure
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QPushButton, QWidget
 
+from cnnviz.analyses import figures
 from cnnviz.core.caption import Caption, with_comments
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
@@ -39,6 +41,8 @@ MAX_CSV_CELLS = 2_000_000
 MEMORY_KEY = "figure_export"
 
 DataFn = Callable[[], dict[str, np.ndarray]]
+ReportFigureFn = Callable[[ExportOptions], Figure | None]
+"""Draws the report figure (matplotlib) at the export options; None where the pane has none to draw."""
 ExtraFn = Callable[[Path], list[Path]]
 """Writes more files beside a saved figure (given the PNG's path, written or not); returns the paths written."""
 
@@ -125,15 +129,18 @@ class FigureExport(QObject):
     ``data()``: the arrays offered as .npy and CSV; ``report(text)``: where to say what was saved (the
     status bar); ``extra(png_path)``: writes the pane's own tables beside the figure when CSV is asked
     for; ``caption()``: the figure's caption (None: no caption strip or CSV comments); ``memory``:
-    where the options, formats and folder are remembered (None: not remembered).
+    where the options, formats and folder are remembered (None: not remembered); ``report_figure(options)``:
+    the analysis's matplotlib report figure at those options (None while there is none: the widget is
+    rendered instead).
     """
 
     def __init__(self, figure: QWidget, name: Callable[[], str], data: DataFn,
                  report: Callable[[str], None], parent: QObject | None = None,
                  extra: ExtraFn | None = None, *, caption: Callable[[], Caption] | None = None,
-                 memory: ExportMemory | None = None) -> None:
+                 memory: ExportMemory | None = None, report_figure: ReportFigureFn | None = None) -> None:
         super().__init__(parent)
         self.figure, self.name, self.data, self.report = figure, name, data, report
+        self.report_figure = report_figure
         self.extra, self.caption, self.memory = extra, caption, memory
         self.folder = default_folder()
         self.options = ExportOptions()
@@ -170,8 +177,12 @@ class FigureExport(QObject):
         caption = caption if caption is not None else self.current_caption()
         stem = export_stem(stem)
         stem.parent.mkdir(parents=True, exist_ok=True)
-        written = [SAVERS[f](self.figure, stem.with_name(f"{stem.name}.{f}"), options, caption)
-                   for f in formats if f in SAVERS]
+        drawn = self.report_figure(options) if self.report_figure is not None else None
+        if drawn is not None:
+            written = [figures.save(drawn, stem.with_name(f"{stem.name}.{f}")) for f in formats if f in SAVERS]
+        else:
+            written = [SAVERS[f](self.figure, stem.with_name(f"{stem.name}.{f}"), options, caption)
+                       for f in formats if f in SAVERS]
         arrays = self.data() if set(formats) & set(DATA_FORMATS) else {}
         if "npy" in formats:
             for target, array in zip(data_paths(stem.with_name(f"{stem.name}.png"), list(arrays)), arrays.values()):

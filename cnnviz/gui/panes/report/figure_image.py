@@ -1,9 +1,12 @@
 """The image of a pane's figure that goes into a report: the one place that decides how it is made.
 
-The figure is rendered as for *Export figure…* (:func:`~cnnviz.gui.widgets.figure_render.render_image`:
-170 mm at 300 dpi, independent of the window's size, without hover marks), but without the caption
-strip: the report prints the caption, which the user may edit, and its parameter table under the image.
+The figure is drawn as for *Export figure…* (the analysis's matplotlib report figure, or for a pane without
+one :func:`~cnnviz.gui.widgets.figure_render.render_image`: 170 mm at 300 dpi, independent of the window's
+size, without hover marks), but without the caption: the report prints the caption, which the user may
+edit, and its parameter table under the image.
 """
+
+import io
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtWidgets import QWidget
@@ -14,8 +17,14 @@ REPORT_OPTIONS = ExportOptions(caption=False)
 
 
 def figure_png(pane: QWidget) -> bytes:
-    """``pane.figure`` (a tool pane's figure widget) rendered as PNG bytes; raises AttributeError for a
-    pane without a figure and OSError if it cannot be encoded."""
+    """``pane``'s report figure (the analysis's matplotlib figure where the pane has one, else its figure
+    widget rendered) as PNG bytes; raises AttributeError for a pane without a figure and OSError if it
+    cannot be encoded."""
+    drawn = pane.export.report_figure(REPORT_OPTIONS) if getattr(pane.export, "report_figure", None) else None
+    if drawn is not None:
+        buffer_ = io.BytesIO()
+        drawn.savefig(buffer_, format="png", dpi=drawn.dpi)
+        return buffer_.getvalue()
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
