@@ -12,12 +12,14 @@ be set. The Recent menu lists the last sessions and model files (when the window
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+from cnnviz.analyses import registry
+from cnnviz.analyses import settings as analysis_settings
 from cnnviz.core import models
 from cnnviz.core.caption import cached_checksum
 from cnnviz.core.session_file import SUFFIX, ModelSource, Session, read_session, session_path, write_session
@@ -32,6 +34,24 @@ if TYPE_CHECKING:
 
 FILE_FILTER = f"cnnviz session (*{SUFFIX})"
 Problems = dict[str, dict[str, str]]
+
+
+PANE_ANALYSES = {"dataset": "scan"}
+"""Pane key -> the analysis whose settings the pane shows, where the names differ."""
+
+
+def checked_settings(key: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A session's settings of pane ``key``, checked against its analysis's ``Settings`` dataclass: the
+    values kept and {name: reason} for each one dropped (a bad value; the pane keeps its own). Settings the
+    dataclass does not have (the pane's own display controls) pass unchecked."""
+    name = PANE_ANALYSES.get(key, key)
+    if name not in registry.names():
+        return dict(values), {}
+    cls = registry.get(name).settings
+    fields = {entry.name for entry in analysis_settings.infos(cls)}
+    _settings, dropped = analysis_settings.from_json(cls, {k: v for k, v in values.items() if k in fields})
+    dropped.pop("*", None)
+    return {k: v for k, v in values.items() if k not in dropped}, dropped
 
 
 def model_source(spec: ModelSpec | None, model: models.LoadedModel | None) -> ModelSource:
@@ -223,8 +243,11 @@ class Sessions(QObject):
         for key, values in session.panes.items():
             pane = self.window.panes.get(key)
             if isinstance(pane, ToolPane):
+                kept, dropped = checked_settings(key, values)
+                if dropped:
+                    self._problems[key] = dropped
                 self._waiting.add(key)
-                pane.apply_settings_when_listed(values, done=lambda problems, key=key: self._pane_done(key, problems))
+                pane.apply_settings_when_listed(kept, done=lambda problems, key=key: self._pane_done(key, problems))
             else:
                 self._problems[key] = {"": "no such pane in this cnnviz"}
         if not self._waiting:
@@ -232,7 +255,7 @@ class Sessions(QObject):
 
     def _pane_done(self, key: str, problems: dict[str, str]) -> None:
         if problems:
-            self._problems[key] = problems
+            self._problems[key] = self._problems.get(key, {}) | problems
         self._waiting.discard(key)
         if not self._waiting and self._session is not None:
             self._finish()

@@ -276,3 +276,13 @@ def test_a_window_that_does_not_remember_leaves_the_settings_alone(make_window):
     window.panes["activations"].opacity.setValue(21)
     window.close()
     assert settings_store.load_text("panes/activations/opacity") == "" and settings.load_tab() == ""
+
+
+def test_session_settings_are_checked_against_the_analysis_dataclass():
+    from cnnviz.gui.app.sessions import checked_settings
+
+    kept, dropped = checked_settings("occlusion", {"window": 0, "fill": "noise", "seed": 3, "auto": True,
+                                                   "colormap": "purple"})
+    assert kept == {"fill": "noise", "seed": 3, "auto": True}
+    assert set(dropped) == {"window", "colormap"} and "outside 1…4096" in dropped["window"]
+    assert checked_settings("report", {"anything": 1}) == ({"anything": 1}, {})
