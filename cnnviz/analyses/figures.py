@@ -92,9 +92,11 @@ def report_figure(width_mm: float = DEFAULT_WIDTH_MM, dpi: float = DEFAULT_DPI, 
     return figure
 
 
-def content_box(figure: Figure) -> Bbox:
-    """The box (in inches) around every axes (with its labels and children) and every text of ``figure``."""
-    figure.canvas.draw()
+def content_box(figure: Figure, draw: bool = True) -> Bbox:
+    """The box (in inches) around every axes (with its labels and children) and every text of ``figure``
+    (``draw``: lay it out first; False where it was just drawn)."""
+    if draw:
+        figure.canvas.draw()
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     boxes = [ax.get_tightbbox(renderer) for ax in figure.axes if ax.get_visible()]
     boxes += [t.get_window_extent(renderer) for t in figure.texts if t.get_visible() and t.get_text()]
@@ -110,33 +112,49 @@ def _fixed_shape(ax: Axes) -> bool:
 
 def height_slack(figure: Figure) -> tuple[float, float]:
     """(grow, shrink) in inches, after drawing: how much taller ``figure`` must be for every fixed-shape axes
-    to fill its cell's width, and how much blank height its rows of such axes leave (the least blank of
-    each row, summed over rows)."""
+    to fill its cell's width, and how much blank height its rows of such axes leave (the least blank of each
+    band of overlapping cells, summed over the bands, so that an axes spanning rows is counted once)."""
     figure.canvas.draw()
     width, height = figure.get_size_inches()
     grow = 0.0
-    rows: dict[tuple[float, float], float] = {}
+    cells: list[tuple[float, float, float]] = []
     for ax in figure.axes:
         if not _fixed_shape(ax) or ax.get_axes_locator() is not None:
             continue
         cell, box = ax.get_position(original=True), ax.get_position()
         if box.width * width < cell.width * width * 0.985:
             grow = max(grow, box.height * height * (cell.width / max(box.width, 1e-6) - 1))
-        key = (round(cell.y0, 3), round(cell.y1, 3))
-        rows[key] = min(rows.get(key, np.inf), (cell.height - box.height) * height)
-    return grow, float(sum(rows.values()))
+        cells.append((cell.y0, cell.y1, (cell.height - box.height) * height))
+    shrink = 0.0
+    band: list[float] = []
+    top = -1.0
+    for y0, y1, blank in sorted(cells):
+        if band and y0 >= top - 1e-3:
+            shrink += min(band)
+            band = []
+        band.append(blank)
+        top = max(top, y1) if band[:-1] else y1
+    return grow, shrink + (min(band) if band else 0.0)
 
 
 def trim_height(figure: Figure, passes: int = 6) -> None:
     """Fit ``figure``'s height to its content, keeping the width: taller where a fixed-shape axes (an image,
-    a plot with a box aspect) is held back by the height, shorter by the blank bands its rows and margins
-    leave, over a few passes as constrained layout follows the new height."""
+    a plot with a box aspect) is held back by the height or the content overflows, shorter by the blank
+    bands its rows and margins leave, over a few passes as constrained layout follows the new height. Once
+    it has grown it only grows, so that it never swings back and forth."""
+    grown = False
     for _ in range(passes):
         grow, shrink = height_slack(figure)
-        box = content_box(figure)
+        box = content_box(figure, draw=False)
         height = figure.get_figheight()
         margin = height - box.height - 2 * PAD_IN
-        change = grow if grow > 0.01 else -(shrink + max(margin, 0.0))
+        if grow > 0.01 or margin < -0.01:
+            change = max(grow, -margin)
+            grown = True
+        elif grown:
+            return
+        else:
+            change = -(shrink + margin)
         if abs(change) < 0.02:
             return
         figure.set_figheight(max(height + change, 0.5))
@@ -144,7 +162,7 @@ def trim_height(figure: Figure, passes: int = 6) -> None:
 
 def caption_text(caption: Caption, width_in: float, size: float = CAPTION_PT) -> str:
     """The caption's lines wrapped to ``width_in`` inches at ``size`` points."""
-    chars = max(30, int(width_in * 72 / (size * 0.52)))
+    chars = max(30, int(width_in * 72 / (size * 0.64)))
     lines: list[str] = []
     for line in caption.lines():
         lines += textwrap.wrap(line, chars, break_long_words=True) or [""]
@@ -166,7 +184,6 @@ def finish(figure: Figure, caption: Caption | None = None) -> Figure:
         engine.set(rect=(0, band / height, 1, 1 - band / height))
     figure.text(PAD_IN / figure.get_figwidth(), PAD_IN / height, text, ha="left", va="bottom",
                 fontsize=CAPTION_PT, color="0.25", linespacing=1.25, gid="caption")
-    figure.canvas.draw()
     return figure
 
 
@@ -274,5 +291,14 @@ def texts(figure: Figure) -> list[Text]:
         found += [ax.title, ax._left_title, ax._right_title, *ax.texts]  # type: ignore[attr-defined]
         found += _legend_texts(ax.get_legend())
         if ax.axison:
-            found += [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]
+            found += [ax.xaxis.label, ax.yaxis.label, *_labels_in_view(ax.xaxis, ax.get_xlim()),
+                      *_labels_in_view(ax.yaxis, ax.get_ylim())]
     return [t for t in found if t.get_visible() and t.get_text()]
+
+
+def _labels_in_view(axis: Any, limits: tuple[float, float]) -> list[Text]:
+    """The major tick labels of ``axis`` whose ticks lie within ``limits`` (the ones matplotlib draws)."""
+    low, high = sorted(limits)
+    slack = (high - low) * 1e-6
+    return [tick.label1 for tick, loc in zip(axis.get_major_ticks(), axis.get_majorticklocs())
+            if low - slack <= loc <= high + slack]

@@ -67,6 +67,15 @@ def _checked(features: Features, method: str) -> np.ndarray:
     return values
 
 
+PARALLEL_TSNE_FROM = 5000
+"""Points from which t-SNE runs on every core; below, one thread is faster (threads cost more than they save)."""
+
+
+def tsne_jobs(points: int) -> int:
+    """Threads openTSNE gets for ``points`` points: one below :data:`PARALLEL_TSNE_FROM`, else every core."""
+    return (os.cpu_count() or 1) if points >= PARALLEL_TSNE_FROM else 1
+
+
 def _tsne_steps(values: np.ndarray, seed: int, perplexity: float, iterations: tuple[int, int]
                 ) -> Generator[tuple[int, int, np.ndarray], None, Embedding]:
     """openTSNE's ``TSNE.fit`` on a helper thread, its callbacks feeding the map every
@@ -84,7 +93,7 @@ def _tsne_steps(values: np.ndarray, seed: int, perplexity: float, iterations: tu
         updates.put((iteration, np.asarray(embedding, dtype=np.float32).copy()))
         return stop.is_set()
 
-    tsne = TSNE(perplexity=perplexity, random_state=seed, n_jobs=os.cpu_count() or 1,
+    tsne = TSNE(perplexity=perplexity, random_state=seed, n_jobs=tsne_jobs(len(values)),
                 early_exaggeration_iter=iterations[0], n_iter=iterations[1], callbacks=callback,
                 callbacks_every_iters=TSNE_CHUNK)
     outcome: dict[str, Any] = {}

@@ -32,7 +32,7 @@ def array_csv(name: str, array: np.ndarray) -> str | None:
     values = np.asarray(array)
     if values.ndim not in (1, 2) or values.size > MAX_CSV_CELLS or values.dtype.kind not in "biuf":
         return None
-    rows = values.reshape(len(values), -1).tolist()
+    rows = values.reshape(len(values), -1).tolist() if values.size else []
     if values.ndim == 1:
         header = ["index", name]
     else:

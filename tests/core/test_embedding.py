@@ -2,7 +2,6 @@
 
 import dataclasses
 import itertools
-import os
 import sys
 import threading
 import time
@@ -46,7 +45,8 @@ def test_tsne_is_reproducible_with_a_seed(stepped, projected, fashion_features):
 
 
 def test_tsne_equals_opentsne_called_directly(projected, fashion_features):
-    direct = TSNE(perplexity=30, random_state=SEED, n_jobs=os.cpu_count()).fit(fashion_features.values)
+    jobs = embedding.tsne_jobs(len(fashion_features.values))
+    direct = TSNE(perplexity=30, random_state=SEED, n_jobs=jobs).fit(fashion_features.values)
     np.testing.assert_allclose(projected.xy, np.asarray(direct), rtol=0, atol=1e-5)
     assert projected.kl_divergence == pytest.approx(direct.kl_divergence, abs=1e-5)
     assert projected.params["perplexity"] == 30.0
@@ -100,8 +100,8 @@ def test_long_features_are_reduced_to_principal_components_first():
     reduced = embedding.principal_components(values, embedding.PCA_BEFORE_TSNE)
     assert reduced.shape == (150, 50)
     np.testing.assert_allclose(np.abs(reduced), np.abs(centred @ _axes(centred, 50).T), rtol=0, atol=1e-6)
-    direct = TSNE(perplexity=30, random_state=SEED, n_jobs=os.cpu_count(), early_exaggeration_iter=50,
-                  n_iter=100).fit(reduced)
+    direct = TSNE(perplexity=30, random_state=SEED, n_jobs=embedding.tsne_jobs(len(values)),
+                  early_exaggeration_iter=50, n_iter=100).fit(reduced)
     np.testing.assert_allclose(got.xy, np.asarray(direct), rtol=0, atol=1e-5)
     assert got.params["pca_before"] == embedding.PCA_BEFORE_TSNE
 

@@ -1,0 +1,347 @@
+"""Activations as an analysis: every channel of one layer's output on one image (Zeiler & Fergus's feature
+maps), ordered by index, mean or max activation, with one channel enlarged and laid over the input, and
+the channels that are dead (zero everywhere) for this input. A vector output [C] (fully connected layers,
+logits) is a bar chart, with class names where the units are the classes. The maths is
+:func:`cnnviz.core.layers.capture` and :mod:`cnnviz.core.activations`.
+"""
+
+import math
+import textwrap
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from cnnviz.analyses import figures, layer_rules
+from cnnviz.analyses.base import Analysis, Result, Source, Step, about
+from cnnviz.analyses.settings import SettingsBase, setting
+from cnnviz.core import activations, layers
+from cnnviz.core.activations import ChannelStats
+from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.tables import csv_text
+
+NAME = "activations"
+COLORMAPS = tuple(figures.COLORMAPS)
+ORDERS = ("index", "mean", "max")
+SCALES = ("layer", "channel")
+TILE_MIN_IN = 0.3
+"""Smallest pitch of a tile in a grid of maps, in inches (room for a 4-digit label at 7 pt)."""
+LABEL_IN = 0.16
+"""Height of the band above each tile that holds its label, in inches."""
+GAP = 0.06
+"""Gap between tiles of a grid, in tile widths."""
+MAX_BARS_NAMED = 30
+"""Most class-score bars drawn with their names; more units are drawn as an unnamed bar chart."""
+
+
+@dataclass(frozen=True)
+class Settings(SettingsBase):
+    """Which layer, how the channels are ordered and scaled, and how many maps the figure shows."""
+
+    layer: str = setting("", label="Layer", help="Layer whose output is shown; empty: the first convolution.")
+    order: str = setting("index", label="Order", choices=ORDERS,
+                         help="Order of the channels: by index, or by mean or max activation (largest first).")
+    scale: str = setting("layer", label="Scale", choices=SCALES,
+                         help="One colour scale for the whole layer, or each channel stretched to its own range.")
+    channel: int | None = setting(None, label="Channel", low=0, none="the channel with the largest activation",
+                                  help="Channel enlarged and laid over the input.")
+    limit: int = setting(64, label="Maps shown", low=1, high=1024, caption=False,
+                         help="Most maps (or named class bars) the figure shows, first in the order; the arrays "
+                              "hold every channel.")
+    colormap: str = setting("viridis", label="Colormap", choices=COLORMAPS, caption=False,
+                            help="Colormap of the maps.")
+    opacity: int = setting(50, label="Opacity", unit="%", low=0, high=100, caption=False,
+                           help="Opacity of the enlarged channel's map over the input.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivationsResult(Result):
+    """One image's output of ``layer`` (a ``layer_type`` module called ``calls`` times per pass): ``values``
+    [C, H, W] (maps) or [C] (a vector), their per-channel ``stats``, the channel ``order`` shown, the
+    enlarged ``channel`` and its ``overlay`` (bilinear upsampling to the input, [H, W]; None for a vector),
+    the input as shown (``image``: [H, W] or [H, W, 3] uint8) and ``classes``: the unit names where the
+    units are the model's classes (else empty)."""
+
+    analysis: ClassVar[str] = NAME
+    settings: Settings
+    layer: str
+    layer_type: str
+    calls: int = 1
+    values: np.ndarray
+    stats: ChannelStats
+    order: tuple[int, ...]
+    channel: int
+    overlay: np.ndarray | None = None
+    image: np.ndarray
+    classes: tuple[str, ...] = ()
+
+    @property
+    def is_vector(self) -> bool:
+        """True for a vector output [C]."""
+        return self.values.ndim == 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``activations`` [C, H, W] or [C], ``order`` [C] and, for maps, ``channel<k>`` [H, W] (the enlarged
+        channel's map) and ``overlay`` [H, W] (that map upsampled to the input)."""
+        data = {"activations": self.values, "order": np.asarray(self.order)}
+        if not self.is_vector:
+            data[f"channel{self.channel}"] = self.values[self.channel]
+            if self.overlay is not None:
+                data["overlay"] = self.overlay
+        return data
+
+    def tables(self) -> dict[str, str]:
+        """``channels``: one row per channel (index, mean, max, zero fraction, dead for this input, name)."""
+        dead = set(self.stats.dead)
+        rows = ([i, self.stats.mean[i], self.stats.max[i], self.stats.zero_fraction[i], int(i in dead),
+                 self.unit_name(i)] for i in range(len(self.stats.mean)))
+        return {"channels": csv_text(["channel", "mean", "max", "zero_fraction", "dead", "name"], rows)}
+
+    def resolved(self) -> dict[str, Any]:
+        """The layer, its output shape, the enlarged channel and how many channels are dead."""
+        fields: dict[str, Any] = {"layer": self.layer, "shape": "×".join(str(v) for v in self.values.shape),
+                                  "channel": self.channel, "dead": len(self.stats.dead)}
+        if self.unit_name(self.channel):
+            fields["channel_name"] = self.unit_name(self.channel)
+        return fields
+
+    def unit_name(self, index: int) -> str:
+        """The class name of unit ``index`` where the units are classes, else ""."""
+        return self.classes[index] if 0 <= index < len(self.classes) else ""
+
+
+def defaults(model: LoadedModel) -> Settings:
+    """The settings with the layer the model gets by default (its first convolution)."""
+    return Settings(layer=layer_rules.first_conv(model))
+
+
+def run(model: LoadedModel, source: Source, settings: Settings | None = None
+        ) -> Generator[Step, None, ActivationsResult]:
+    """One forward pass capturing the layer's output; yields one :class:`Step` before it."""
+    settings = settings or Settings()
+    x = source.input()
+    choice = layer_rules.checked_layer(model, settings.layer or layer_rules.first_conv(model), NAME)
+    yield Step(0, 1, None, f"capturing {choice.name}")
+    values = layers.capture(model, x, layers=choice.name, stop_early=True)[choice.name][0].float().cpu()
+    stats = activations.channel_stats(values)
+    channel = _channel(settings.channel, stats, choice.name)
+    overlay = None if values.dim() == 1 else activations.upsample(values[channel], (int(x.shape[-2]), int(x.shape[-1])))
+    classes = tuple(model.class_name(i) for i in range(choice.channels)) if choice.class_scores else ()
+    return ActivationsResult(settings=settings, head=about(NAME, model, source), layer=choice.name,
+                             layer_type=choice.type, calls=choice.calls, values=values.numpy(), stats=stats,
+                             order=tuple(activations.channel_order(stats, settings.order)), channel=channel,
+                             overlay=overlay, image=np.asarray(model.deprocess(x)), classes=classes)
+
+
+def _channel(chosen: int | None, stats: ChannelStats, layer: str) -> int:
+    count = len(stats.max)
+    if chosen is None:
+        return int(np.argmax(stats.max))
+    if chosen >= count:
+        raise ValueError(f"channel: {chosen} is outside 0…{count - 1} ({layer} has {count} channels)")
+    return chosen
+
+
+def grid_columns(count: int, width_in: float, ratio: float = 2.0) -> int:
+    """Columns of a grid of ``count`` square-ish tiles ``width_in`` inches wide: near ``ratio`` times as many
+    columns as rows, no tile pitch under :data:`TILE_MIN_IN`, and the rows filled evenly."""
+    widest = max(1, int(width_in / TILE_MIN_IN))
+    columns = max(1, min(count, widest, math.ceil(math.sqrt(count * ratio))))
+    rows = math.ceil(count / columns)
+    return math.ceil(count / rows)
+
+
+def grid_aspect(count: int, columns: int, tile: tuple[int, int], width_in: float) -> float:
+    """Height over width of a :func:`show_tiles` grid of ``count`` tiles of ``tile`` (h, w) pixels."""
+    rows = math.ceil(count / columns)
+    return rows * (tile[0] / tile[1] + _band(columns, width_in) + GAP) / (columns * (1 + GAP))
+
+
+def show_tiles(ax: Axes, tiles: Sequence[np.ndarray], labels: Sequence[str], *, columns: int, width_in: float,
+               cmap: str = "viridis", levels: Sequence[tuple[float, float]] | None = None, title: str = "") -> None:
+    """Draw ``tiles`` (each [h, w], or [h, w, 3] RGB in [0, 1]) in one axes at equal aspect, row by row in
+    ``columns`` columns, each with its label above it; ``levels``: each tile's (vmin, vmax) (default 0..1).
+    ``width_in``: the axes' width as laid out, roughly, in inches (sizes the labels' band)."""
+    height, width = tiles[0].shape[:2]
+    tile_h = height / width
+    gap = GAP
+    band = _band(columns, width_in)
+    pitch_y = tile_h + band + gap
+    for slot, (tile, label) in enumerate(zip(tiles, labels)):
+        row, col = divmod(slot, columns)
+        left, top = col * (1 + gap), row * pitch_y + band
+        low, high = levels[slot] if levels is not None else (0.0, 1.0)
+        ax.imshow(tile, cmap=figures.colormap(cmap) if tile.ndim == 2 else None, vmin=low, vmax=high,
+                  extent=(left, left + 1, top + tile_h, top), interpolation="nearest")
+        ax.text(left, top - band * 0.12, label, fontsize=figures.MIN_FONT_PT, ha="left", va="bottom")
+    rows = math.ceil(len(tiles) / columns)
+    ax.set_xlim(-gap / 2, columns * (1 + gap) - gap / 2)
+    ax.set_ylim(rows * pitch_y, 0)
+    ax.set_aspect("equal")
+    figures.plain(ax, title)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _band(columns: int, width_in: float) -> float:
+    """Height of the label band above each tile, in tile widths."""
+    return min(max(LABEL_IN * columns / max(width_in, 1e-3), 0.15), 0.8)
+
+
+def scale_bar(figure: Figure, ax: Axes, low: float, high: float, cmap: str, label: str) -> None:
+    """A colour bar beside ``ax`` from ``low`` to ``high`` in ``cmap`` (for tiles drawn one by one)."""
+    figures.colorbar(figure, ax, ScalarMappable(Normalize(low, high), figures.colormap(cmap)), label)
+
+
+def short(text: str, limit: int = 28) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def wrapped(text: str, width_in: float, size: float = figures.FONT_PT) -> str:
+    """``text`` wrapped to lines that fit ``width_in`` inches at ``size`` points."""
+    return textwrap.fill(text, max(20, int(width_in * 72 / (size * 0.56))))
+
+
+def number_list(indices: Sequence[int], limit: int = 12) -> str:
+    """``indices`` as ``3, 7, 19`` (at most ``limit``, then ``… +N more``)."""
+    shown = ", ".join(str(i) for i in indices[:limit])
+    return shown + (f", … +{len(indices) - limit} more" if len(indices) > limit else "")
+
+
+def _dead_text(result: ActivationsResult) -> str:
+    dead = result.stats.dead
+    unit = "units" if result.is_vector else "channels"
+    if not dead:
+        return f"no dead {unit} for this input"
+    return f"dead for this input: {len(dead)} of {len(result.stats.mean)} {unit} ({number_list(dead)})"
+
+
+def _grid_title(result: ActivationsResult, shown: int) -> str:
+    count = len(result.order)
+    shape = result.values.shape
+    what = f"{count} maps of {shape[1]}×{shape[2]}" if shown == count else f"first {shown} of {count} maps"
+    return f"(d) {short(result.layer, 36)}: {what}, by {result.settings.order}"
+
+
+def _draw_grid(fig: Figure, ax: Axes, result: ActivationsResult, columns: int, width_in: float) -> None:
+    settings = result.settings
+    order = result.order[:settings.limit]
+    tiles = [result.values[i] for i in order]
+    if settings.scale == "layer":
+        low, high = float(result.values.min()), float(result.values.max())
+        levels = [(low, high)] * len(tiles)
+        bar = (low, high, "activation")
+    else:
+        levels = [(float(t.min()), float(t.max())) for t in tiles]
+        bar = (0.0, 1.0, "each channel: min → max")
+    show_tiles(ax, tiles, [str(i) for i in order], columns=columns, width_in=width_in, cmap=settings.colormap,
+               levels=levels, title=wrapped(_grid_title(result, len(tiles)), width_in))
+    scale_bar(fig, ax, *bar[:2], settings.colormap, bar[2])
+    chars = int(width_in * 72 / (figures.MIN_FONT_PT * 0.55))
+    ax.set_xlabel(textwrap.fill(_dead_text(result), chars), fontsize=figures.MIN_FONT_PT)
+
+
+def _draw_channel(fig: Figure, axes: Sequence[Axes], result: ActivationsResult) -> None:
+    """(a) the input, (b) the enlarged channel over it, (c) that channel's map with its colour bar."""
+    settings = result.settings
+    channel = result.channel
+    values = result.values[channel]
+    low, high = float(values.min()), float(values.max())
+    figures.show_image(axes[0], result.image, "(a) Input")
+    figures.show_image(axes[1], result.image, "(b) (c) over (a)")
+    if result.overlay is not None:
+        rows, cols = result.image.shape[:2]
+        axes[1].imshow(result.overlay, cmap=figures.colormap(settings.colormap), vmin=low, vmax=high,
+                       alpha=settings.opacity / 100, extent=(-0.5, cols - 0.5, rows - 0.5, -0.5))
+    axes[1].set_xlabel(f"channel {channel}\nat {settings.opacity} % opacity", fontsize=figures.MIN_FONT_PT)
+    figures.show_map(fig, axes[2], values, cmap=settings.colormap, vmin=low, vmax=high,
+                     title=f"(c) Channel {channel}", label="activation")
+    stats = result.stats
+    axes[2].set_xlabel(f"mean {stats.mean[channel]:.3g}, max {stats.max[channel]:.3g}\n"
+                       f"zeros {stats.zero_fraction[channel]:.0%}", fontsize=figures.MIN_FONT_PT)
+
+
+def _draw_maps(fig: Figure, result: ActivationsResult) -> None:
+    """The three channel panels in a row, the grid of maps below them at the full width."""
+    width = fig.get_figwidth()
+    count = min(len(result.order), result.settings.limit)
+    grid_in = width * 0.85
+    columns = grid_columns(count, grid_in)
+    aspect = grid_aspect(count, columns, result.values.shape[1:3], grid_in)
+    outer = fig.add_gridspec(2, 1, height_ratios=[0.36, aspect])
+    top = outer[0].subgridspec(1, 3)
+    _draw_channel(fig, [fig.add_subplot(top[i]) for i in range(3)], result)
+    _draw_grid(fig, fig.add_subplot(outer[1]), result, columns, grid_in)
+
+
+def _draw_vector(fig: Figure, result: ActivationsResult) -> None:
+    image_ax, bars_ax = fig.subplots(1, 2, width_ratios=[1, 3])
+    figures.show_image(image_ax, result.image, "(a) Input")
+    if result.classes:
+        _named_bars(bars_ax, result)
+    else:
+        _unit_bars(bars_ax, result)
+    chars = int(bars_ax.get_position().width * fig.get_figwidth() * 72 / (figures.MIN_FONT_PT * 0.55))
+    bars_ax.set_xlabel(bars_ax.get_xlabel() + "\n" + textwrap.fill(_dead_text(result), max(chars, 30)))
+
+
+def _named_bars(ax: Axes, result: ActivationsResult) -> None:
+    """Horizontal bars of the class-score units, named, in the order (at most ``limit`` and
+    :data:`MAX_BARS_NAMED`)."""
+    order = result.order[:min(result.settings.limit, MAX_BARS_NAMED)]
+    values = result.values[list(order)]
+    colours = ["#d62728" if i == result.channel else "#1f77b4" for i in order]
+    ax.barh(range(len(order)), values, color=colours, height=0.7)
+    ax.set_yticks(range(len(order)), [short(result.unit_name(i), 24) for i in order])
+    ax.invert_yaxis()
+    ax.axvline(0, color="0.3", linewidth=0.5)
+    ax.set_box_aspect(min(max(0.045 * len(order), 0.35), 1.4))
+    ax.set_xlabel(f"activation (red: unit {result.channel})")
+    _ticks_in_view(ax.xaxis, ax.get_xlim())
+    count = len(result.order)
+    what = f"{count} classes" if len(order) == count else f"first {len(order)} of {count} classes"
+    ax.set_title(f"(b) {short(result.layer, 36)}: {what}, by {result.settings.order}")
+
+
+def _unit_bars(ax: Axes, result: ActivationsResult) -> None:
+    """Vertical bars of every unit in the order (x: the index, or the rank in the order)."""
+    order = list(result.order)
+    ax.bar(range(len(order)), result.values[order], width=1.0, color="#1f77b4", linewidth=0)
+    ax.axhline(0, color="0.3", linewidth=0.5)
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_box_aspect(0.6)
+    by = result.settings.order
+    ax.set_xlabel("unit" if by == "index" else f"rank by {by}")
+    ax.set_ylabel("activation")
+    _ticks_in_view(ax.yaxis, ax.get_ylim())
+    ax.set_title(f"(b) {short(result.layer, 36)}: {len(order)} units")
+
+
+def _ticks_in_view(axis: Any, limits: tuple[float, float]) -> None:
+    """Keep only the ticks of ``axis`` inside ``limits`` (none drawn past the plot's edge)."""
+    low, high = sorted(limits)
+    axis.set_ticks([t for t in axis.get_ticklocs() if low <= t <= high])
+
+
+def figure(result: ActivationsResult, *, width_mm: float = figures.DEFAULT_WIDTH_MM,
+           dpi: float = figures.DEFAULT_DPI, width_px: int | None = None, caption: bool = True) -> Figure:
+    """The report figure: (a) the input, (b) the enlarged channel over it, (c) that channel's map and (d)
+    the grid of the layer's maps in the order with its colour bar; for a vector layer (a) the input and
+    (b) a bar chart (class names where the units are classes). The caption below."""
+    with figures.report_style():
+        fig = figures.report_figure(width_mm, dpi, width_px, aspect=0.75)
+        if result.is_vector:
+            _draw_vector(fig, result)
+        else:
+            _draw_maps(fig, result)
+        return figures.finish(fig, result.caption() if caption else None)
+
+
+ANALYSIS = Analysis(NAME, "every feature map of a layer on the image, ordered and scaled", Settings, run, figure,
+                    defaults=defaults)
