@@ -179,9 +179,10 @@ class Run:
         except KeyError as error:
             raise ArgumentError(f"--set {error.args[0]}") from None
         except ValueError as error:
-            name = str(error).split(":")[0]
-            option = "--layer" if name == "layer" and self.args.layer is not None else "--set"
-            raise ArgumentError(f"{option} {error}") from None
+            name, _colon, rest = str(error).partition(": ")
+            if name == "layer" and self.args.layer is not None:
+                raise ArgumentError(f"--layer {rest}") from None
+            raise ArgumentError(f"--set {error}") from None
         if self.args.target is not None and self.args.target >= len(model.categories):
             raise ArgumentError(f"--target {self.args.target}: the model has {len(model.categories)} classes "
                                 f"(0…{len(model.categories) - 1})")

@@ -206,7 +206,8 @@ def _parse_scalar(entry: Info, kind: Any, text: str) -> Any:
         try:
             return kind(text)
         except ValueError:
-            raise ValueError(f"{entry.name}: {text!r} is not {entry.describe()}") from None
+            noun = "an integer" if kind is int else "a number"
+            raise ValueError(f"{entry.name}: {text!r} is not {noun} ({entry.describe()})") from None
     return text
 
 

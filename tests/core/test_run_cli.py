@@ -158,8 +158,8 @@ def test_a_bad_image_in_a_folder_fails_that_image_only(capsys, tmp_path):
     (["occlusion", "--set", "window=big"], "--set window: 'big' is not an integer"),
     (["occlusion", "--set", "window=5000"], "--set window: 5000 is outside 1…4096 px"),
     (["occlusion", "--set", "fill=purple"], "--set fill: 'purple' is not one of mean, zero, blur, noise"),
-    (["occlusion", "--layer", "no_such_layer"], "--layer layer: 'no_such_layer' is not a layer of the occlusion "
-                                                "analysis; layers: features.conv1"),
+    (["occlusion", "--layer", "no_such_layer"], "--layer 'no_such_layer' is not a layer of the occlusion analysis; "
+                                                "layers: features, features.conv1"),
     (["occlusion", "--target", "10"], "--target 10: the model has 10 classes"),
     (["occlusion", "--target", "-1"], "a class index is 0 or more"),
     (["occlusion", "--bogus"], "unrecognized arguments: --bogus"),
