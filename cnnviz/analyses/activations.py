@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
+from matplotlib.image import AxesImage
 
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
@@ -35,6 +37,16 @@ LABEL_IN = 0.16
 """Height of the band above each tile that holds its label, in inches."""
 GAP = 0.06
 """Gap between tiles of a grid, in tile widths."""
+MAX_LABELLED_ROWS = 16
+"""Most rows of a grid whose tiles each carry their number; a larger grid numbers the first tile of each row."""
+ROW_MIN_IN = 0.14
+"""Smallest pitch of a tile in a grid too large to number each tile, in inches (room for a row's number)."""
+ROW_LABEL_IN = 0.3
+"""Width kept left of such a grid for its rows' numbers, in inches."""
+MOSAIC_TILE_PX = 32
+"""Tiles narrower than this many pixels are enlarged by a whole factor in a mosaic (room for a thin gutter)."""
+DECOR_IN = 0.55
+"""First guess of the height a row of panels takes for its titles and labels, in inches."""
 MAX_BARS_NAMED = 30
 """Most class-score bars drawn with their names; more units are drawn as an unnamed bar chart."""
 
@@ -147,45 +159,158 @@ def _channel(chosen: int | None, stats: ChannelStats, layer: str) -> int:
     return chosen
 
 
-def grid_columns(count: int, width_in: float, ratio: float = 2.0) -> int:
+def grid_columns(count: int, width_in: float, ratio: float = 2.0, pitch_in: float = TILE_MIN_IN) -> int:
     """Columns of a grid of ``count`` square-ish tiles ``width_in`` inches wide: near ``ratio`` times as many
-    columns as rows, no tile pitch under :data:`TILE_MIN_IN`, and the rows filled evenly."""
-    widest = max(1, int(width_in / TILE_MIN_IN))
+    columns as rows, no tile pitch under ``pitch_in`` (:data:`TILE_MIN_IN`), and the rows filled evenly."""
+    widest = max(1, int(width_in / pitch_in))
     columns = max(1, min(count, widest, math.ceil(math.sqrt(count * ratio))))
     rows = math.ceil(count / columns)
     return math.ceil(count / rows)
 
 
-def grid_aspect(count: int, columns: int, tile: tuple[int, int], width_in: float) -> float:
+def grid_layout(count: int, width_in: float) -> tuple[int, bool]:
+    """(columns, labelled) of a grid of ``count`` tiles ``width_in`` inches wide: each tile numbered where
+    that takes at most :data:`MAX_LABELLED_ROWS` rows of :data:`TILE_MIN_IN` tiles, else smaller tiles
+    (:data:`ROW_MIN_IN`) in reading order with each row's first number on its left (not ``labelled``)."""
+    columns = grid_columns(count, width_in)
+    if math.ceil(count / columns) <= MAX_LABELLED_ROWS:
+        return columns, True
+    return grid_columns(count, max(width_in - ROW_LABEL_IN, ROW_MIN_IN), pitch_in=ROW_MIN_IN), False
+
+
+def grid_aspect(count: int, columns: int, tile: tuple[int, int], width_in: float, labelled: bool = True) -> float:
     """Height over width of a :func:`show_tiles` grid of ``count`` tiles of ``tile`` (h, w) pixels."""
     rows = math.ceil(count / columns)
-    return rows * (tile[0] / tile[1] + _band(columns, width_in) + GAP) / (columns * (1 + GAP))
+    band = _band(columns, width_in) if labelled else 0.0
+    return rows * (tile[0] / tile[1] + band + GAP) / (columns * (1 + GAP))
 
 
-def show_tiles(ax: Axes, tiles: Sequence[np.ndarray], labels: Sequence[str], *, columns: int, width_in: float,
-               cmap: str = "viridis", levels: Sequence[tuple[float, float]] | None = None, title: str = "") -> None:
-    """Draw ``tiles`` (each [h, w], or [h, w, 3] RGB in [0, 1]) in one axes at equal aspect, row by row in
-    ``columns`` columns, each with its label above it; ``levels``: each tile's (vmin, vmax) (default 0..1).
-    ``width_in``: the axes' width as laid out, roughly, in inches (sizes the labels' band)."""
-    height, width = tiles[0].shape[:2]
-    tile_h = height / width
-    gap = GAP
-    band = _band(columns, width_in)
-    pitch_y = tile_h + band + gap
-    for slot, (tile, label) in enumerate(zip(tiles, labels)):
-        row, col = divmod(slot, columns)
-        left, top = col * (1 + gap), row * pitch_y + band
-        low, high = levels[slot] if levels is not None else (0.0, 1.0)
-        ax.imshow(tile, cmap=figures.colormap(cmap) if tile.ndim == 2 else None, vmin=low, vmax=high,
-                  extent=(left, left + 1, top + tile_h, top), interpolation="nearest")
-        ax.text(left, top - band * 0.12, label, fontsize=figures.MIN_FONT_PT, ha="left", va="bottom")
-    rows = math.ceil(len(tiles) / columns)
-    ax.set_xlim(-gap / 2, columns * (1 + gap) - gap / 2)
-    ax.set_ylim(rows * pitch_y, 0)
-    ax.set_aspect("equal")
+@dataclass(frozen=True)
+class Mosaic:
+    """Tiles assembled into one image: ``array`` [H, W] (NaN in the gutters and label bands) or [H, W, 4] RGBA
+    (transparent there), ``rows`` × ``columns`` tiles of ``tile`` (h, w) mosaic pixels, each tile pixel
+    ``zoom`` × ``zoom`` mosaic pixels (after keeping every ``step``-th pixel of a large tile), ``gap``
+    blank pixels between tiles and a blank ``band`` of pixels above each row (its labels)."""
+
+    array: np.ndarray
+    rows: int
+    columns: int
+    tile: tuple[int, int]
+    gap: int
+    band: int
+    zoom: int = 1
+    step: int = 1
+
+    def origin(self, slot: int) -> tuple[int, int]:
+        """(y, x) of the top-left mosaic pixel of tile ``slot`` (in reading order)."""
+        row, col = divmod(slot, self.columns)
+        return row * (self.band + self.tile[0] + self.gap) + self.band, col * (self.tile[1] + self.gap)
+
+
+def mosaic(tiles: np.ndarray, columns: int, *, band: float = 0.0, max_px: int = 0) -> Mosaic:
+    """``tiles`` [N, h, w] (values) or [N, h, w, 3] (RGB in [0, 1]) as one :class:`Mosaic` of ``columns``
+    columns in reading order, with a gutter of :data:`GAP` tile widths and, above each row, a blank band of
+    ``band`` tile widths; tiles under :data:`MOSAIC_TILE_PX` wide are enlarged by a whole factor, tiles over
+    twice ``max_px`` (where given) thinned to about ``max_px``."""
+    tiles = np.asarray(tiles)
+    count, height, width = tiles.shape[:3]
+    step = max(1, width // max_px) if max_px > 0 and 2 * max_px < width else 1
+    if step > 1:
+        tiles = tiles[:, ::step, ::step]
+        height, width = tiles.shape[1:3]
+    zoom = max(1, math.ceil(MOSAIC_TILE_PX / width))
+    if zoom > 1:
+        tiles = tiles.repeat(zoom, axis=1).repeat(zoom, axis=2)
+    tile = (height * zoom, width * zoom)
+    gap, band_px = max(1, round(GAP * tile[1])), max(0, round(band * tile[1]))
+    rows = math.ceil(count / columns)
+    rgb = tiles.ndim == 4
+    shape = (rows * (band_px + tile[0] + gap) - gap, columns * (tile[1] + gap) - gap)
+    array = np.zeros((*shape, 4), np.float32) if rgb else np.full(shape, np.nan, np.float32)
+    result = Mosaic(array, rows, columns, tile, gap, band_px, zoom, step)
+    for slot in range(count):
+        y, x = result.origin(slot)
+        if rgb:
+            array[y:y + tile[0], x:x + tile[1], :3] = np.clip(tiles[slot], 0.0, 1.0)
+            array[y:y + tile[0], x:x + tile[1], 3] = 1.0
+        else:
+            array[y:y + tile[0], x:x + tile[1]] = tiles[slot]
+    return result
+
+
+def scaled_tiles(tiles: np.ndarray, levels: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Each of ``tiles`` [N, h, w] mapped from its own (low, high) in ``levels`` to 0..1 (0 where low ≥ high)."""
+    tiles = np.asarray(tiles, dtype=np.float32)
+    low = np.asarray([lv[0] for lv in levels], dtype=np.float32).reshape(-1, 1, 1)
+    high = np.asarray([lv[1] for lv in levels], dtype=np.float32).reshape(-1, 1, 1)
+    span = high - low
+    return np.where(span > 0, (tiles - low) / np.where(span > 0, span, 1), 0).astype(np.float32)
+
+
+def show_tiles(ax: Axes, tiles: Sequence[np.ndarray] | np.ndarray, labels: Sequence[str], *, columns: int,
+               width_in: float, cmap: str = "viridis", levels: Sequence[tuple[float, float]] | None = None,
+               title: str = "", labelled: bool = True) -> AxesImage:
+    """Draw ``tiles`` (each [h, w], or [h, w, 3] RGB in [0, 1]) in one axes as one :func:`mosaic` image at
+    equal aspect, row by row in ``columns`` columns; ``levels``: each tile's (vmin, vmax) (default 0..1;
+    differing levels are applied to each tile before assembling). ``labelled``: each tile's label above it,
+    else each row's first label on its left. ``width_in``: the axes' width as laid out, roughly, in inches
+    (sizes the labels' band). Returns the image (its colours are the tiles' levels where they agree, else
+    0..1)."""
+    stack = np.asarray(tiles)
+    rgb = stack.ndim == 4
+    low, high = levels[0] if levels else (0.0, 1.0)
+    if not rgb and levels is not None and any(tuple(lv) != (low, high) for lv in levels):
+        stack, (low, high) = scaled_tiles(stack, levels), (0.0, 1.0)
+    pitch_px = width_in / max(columns, 1) * ax.figure.dpi
+    grid = mosaic(stack, columns, band=_band(columns, width_in) if labelled else 0.0, max_px=round(pitch_px))
+    image = ax.imshow(grid.array, cmap=None if rgb else figures.colormap(cmap), vmin=None if rgb else low,
+                      vmax=None if rgb else high, interpolation="nearest")
     figures.plain(ax, title)
+    if labelled:
+        for slot, label in enumerate(labels[:len(stack)]):
+            y, x = grid.origin(slot)
+            ax.text(x - 0.5, y - 0.5 - grid.band * 0.12, label, fontsize=figures.MIN_FONT_PT, ha="left",
+                    va="bottom")
+    else:
+        pitch_in = (width_in - ROW_LABEL_IN) / columns * (grid.tile[0] + grid.gap) / (grid.tile[1] + grid.gap)
+        every = max(1, math.ceil(ROW_MIN_IN / max(pitch_in, 1e-6)))
+        shown = range(0, grid.rows, every)
+        ax.set_yticks([grid.origin(r * columns)[0] + (grid.tile[0] - 1) / 2 for r in shown],
+                      [labels[r * columns] for r in shown])
+        ax.tick_params(axis="y", length=0, pad=2, labelsize=figures.MIN_FONT_PT)
     for spine in ax.spines.values():
         spine.set_visible(False)
+    return image
+
+
+def reading_order_note(noun: str) -> str:
+    """The grid title's note for a grid too large to number each tile."""
+    return f"; tiles in reading order, each row's first {noun} on its left"
+
+
+def panels_and_grid(fig: Figure, aspect: float, grid_in: float) -> GridSpec:
+    """A gridspec of two rows in ``fig``: a row of three square-ish panels over a grid of ``aspect`` (height
+    over width) about ``grid_in`` inches wide, the figure's height set to a first guess of the two."""
+    width = fig.get_figwidth()
+    panel, grid = width / 3 * 0.8, grid_in * aspect
+    fig.set_figheight(panel + grid + 2 * DECOR_IN)
+    return fig.add_gridspec(2, 1, height_ratios=[panel, grid])
+
+
+def fit_rows(fig: Figure, outer: GridSpec, rows: Sequence[Sequence[Axes]]) -> None:
+    """Set the height ratios of ``outer``'s rows (one per entry of ``rows``: the equal-aspect axes in that row)
+    and ``fig``'s height so that each row's axes fill their cells' width, from one drawing of the layout:
+    :func:`figures.finish` then starts near its fit (each of its passes redraws the whole figure)."""
+    fig.canvas.draw()
+    width, height = fig.get_size_inches()
+    cells, needs = 0.0, []
+    for axes in rows:
+        boxes = [ax.get_position(original=True) for ax in axes]
+        cells += max(box.height for box in boxes) * height
+        needs.append(max(box.width * width * ax.get_data_ratio() for box, ax in zip(boxes, axes)))
+    if min(needs) > 0:
+        outer.set_height_ratios(needs)
+        fig.set_figheight(max(height - cells + sum(needs), 0.5))
 
 
 def _band(columns: int, width_in: float) -> float:
@@ -222,27 +347,31 @@ def _dead_text(result: ActivationsResult) -> str:
     return f"dead for this input: {len(dead)} of {len(result.stats.mean)} {unit} ({number_list(dead)})"
 
 
-def _grid_title(result: ActivationsResult, shown: int) -> str:
+def _grid_title(result: ActivationsResult, shown: int, labelled: bool = True) -> str:
     count = len(result.order)
     shape = result.values.shape
     what = f"{count} maps of {shape[1]}×{shape[2]}" if shown == count else f"first {shown} of {count} maps"
-    return f"(d) {short(result.layer, 36)}: {what}, by {result.settings.order}"
+    note = "" if labelled else reading_order_note("channel")
+    return f"(d) {short(result.layer, 36)}: {what}, by {result.settings.order}{note}"
 
 
-def _draw_grid(fig: Figure, ax: Axes, result: ActivationsResult, columns: int, width_in: float) -> None:
+def _draw_grid(fig: Figure, ax: Axes, result: ActivationsResult, layout: tuple[int, bool], width_in: float) -> None:
+    """(d) the first ``limit`` maps in the order as one mosaic (``layout``: columns, labelled), per channel
+    scaled in numpy before assembling, with its colour bar and the dead channels below."""
     settings = result.settings
-    order = result.order[:settings.limit]
-    tiles = [result.values[i] for i in order]
+    order = list(result.order[:settings.limit])
+    tiles = result.values[order]
+    columns, labelled = layout
     if settings.scale == "layer":
         low, high = float(result.values.min()), float(result.values.max())
-        levels = [(low, high)] * len(tiles)
-        bar = (low, high, "activation")
+        label = "activation"
     else:
-        levels = [(float(t.min()), float(t.max())) for t in tiles]
-        bar = (0.0, 1.0, "each channel: min → max")
-    show_tiles(ax, tiles, [str(i) for i in order], columns=columns, width_in=width_in, cmap=settings.colormap,
-               levels=levels, title=wrapped(_grid_title(result, len(tiles)), width_in))
-    scale_bar(fig, ax, *bar[:2], settings.colormap, bar[2])
+        tiles = scaled_tiles(tiles, [(float(t.min()), float(t.max())) for t in tiles])
+        low, high, label = 0.0, 1.0, "each channel: min → max"
+    image = show_tiles(ax, tiles, [str(i) for i in order], columns=columns, width_in=width_in,
+                       cmap=settings.colormap, levels=[(low, high)], labelled=labelled,
+                       title=wrapped(_grid_title(result, len(order), labelled), width_in))
+    figures.colorbar(fig, ax, image, label)
     chars = int(width_in * 72 / (figures.MIN_FONT_PT * 0.55))
     ax.set_xlabel(textwrap.fill(_dead_text(result), chars), fontsize=figures.MIN_FONT_PT)
 
@@ -272,12 +401,15 @@ def _draw_maps(fig: Figure, result: ActivationsResult) -> None:
     width = fig.get_figwidth()
     count = min(len(result.order), result.settings.limit)
     grid_in = width * 0.85
-    columns = grid_columns(count, grid_in)
-    aspect = grid_aspect(count, columns, result.values.shape[1:3], grid_in)
-    outer = fig.add_gridspec(2, 1, height_ratios=[0.36, aspect])
+    layout = grid_layout(count, grid_in)
+    aspect = grid_aspect(count, layout[0], result.values.shape[1:3], grid_in, layout[1])
+    outer = panels_and_grid(fig, aspect, grid_in)
     top = outer[0].subgridspec(1, 3)
-    _draw_channel(fig, [fig.add_subplot(top[i]) for i in range(3)], result)
-    _draw_grid(fig, fig.add_subplot(outer[1]), result, columns, grid_in)
+    panels = [fig.add_subplot(top[i]) for i in range(3)]
+    _draw_channel(fig, panels, result)
+    grid = fig.add_subplot(outer[1])
+    _draw_grid(fig, grid, result, layout, grid_in)
+    fit_rows(fig, outer, [panels, [grid]])
 
 
 def _draw_vector(fig: Figure, result: ActivationsResult) -> None:

@@ -15,7 +15,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cnnviz.analyses import figures, layer_rules
-from cnnviz.analyses.activations import grid_aspect, grid_columns, scale_bar, short, show_tiles, wrapped
+from cnnviz.analyses.activations import (
+    fit_rows,
+    grid_aspect,
+    grid_layout,
+    panels_and_grid,
+    reading_order_note,
+    scale_bar,
+    short,
+    show_tiles,
+    wrapped,
+)
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core import activations, filters, layers
@@ -189,15 +199,19 @@ def _draw_panels(fig: Figure, axes: Sequence[Axes], result: FiltersResult) -> No
     axes[2].set_xlabel(f"{cols}×{rows} on the input", fontsize=figures.MIN_FONT_PT)
 
 
-def _draw_grid(fig: Figure, ax: Axes, result: FiltersResult, columns: int, width_in: float) -> None:
+def _draw_grid(fig: Figure, ax: Axes, result: FiltersResult, layout: tuple[int, bool], width_in: float) -> None:
+    """(d) the first ``limit`` filters as one mosaic (``layout``: columns, labelled; RGB filters as an RGB
+    mosaic) with its colour bar."""
     count = min(len(result.images), result.settings.limit)
     levels, bar, label = _levels(result)
     total = len(result.images)
+    columns, labelled = layout
     what = f"{total} filters" if count == total else f"first {count} of {total} filters"
     scale = "each filter scaled" if result.settings.scale == "filter" else "one scale"
-    show_tiles(ax, list(result.images[:count]), [str(i) for i in range(count)], columns=columns, width_in=width_in,
-               cmap=result.settings.colormap, levels=[levels] * count,
-               title=wrapped(f"(d) {short(result.layer, 36)}: {what}, {_view_text(result)}, {scale}", width_in))
+    note = "" if labelled else reading_order_note("filter")
+    show_tiles(ax, result.images[:count], [str(i) for i in range(count)], columns=columns, width_in=width_in,
+               cmap=result.settings.colormap, levels=[levels], labelled=labelled,
+               title=wrapped(f"(d) {short(result.layer, 36)}: {what}, {_view_text(result)}, {scale}{note}", width_in))
     rgb = result.images.ndim == 4
     scale_bar(fig, ax, *bar, "grey" if rgb else result.settings.colormap, label + (" (R, G, B)" if rgb else ""))
 
@@ -210,12 +224,15 @@ def figure(result: FiltersResult, *, width_mm: float = figures.DEFAULT_WIDTH_MM,
         fig = figures.report_figure(width_mm, dpi, width_px, aspect=0.75)
         grid_in = fig.get_figwidth() * 0.85
         count = min(len(result.images), result.settings.limit)
-        columns = grid_columns(count, grid_in)
-        aspect = grid_aspect(count, columns, result.images.shape[1:3], grid_in)
-        outer = fig.add_gridspec(2, 1, height_ratios=[0.36, aspect])
+        layout = grid_layout(count, grid_in)
+        aspect = grid_aspect(count, layout[0], result.images.shape[1:3], grid_in, layout[1])
+        outer = panels_and_grid(fig, aspect, grid_in)
         top = outer[0].subgridspec(1, 3)
-        _draw_panels(fig, [fig.add_subplot(top[i]) for i in range(3)], result)
-        _draw_grid(fig, fig.add_subplot(outer[1]), result, columns, grid_in)
+        panels = [fig.add_subplot(top[i]) for i in range(3)]
+        _draw_panels(fig, panels, result)
+        grid = fig.add_subplot(outer[1])
+        _draw_grid(fig, grid, result, layout, grid_in)
+        fit_rows(fig, outer, [panels, [grid]])
         return figures.finish(fig, result.caption() if caption else None)
 
 

@@ -40,8 +40,9 @@ class Settings(SettingsBase):
                         help="What covers the occluded square: the dataset mean colour, black (zero), a blurred "
                              "copy of the image or seeded noise.")
     seed: int = setting(0, label="Noise seed", low=0, high=2**31 - 1, help="Seed of the noise fill.")
-    batch_size: int | None = setting(None, label="Batch", low=1, high=512, caption=False, none="automatic",
-                                     help="Occluded images per forward pass (lowered to what fits in memory).")
+    batch_size: int = setting(0, label="Batch", low=0, high=512, caption=False,
+                              help="Occluded images per forward pass, 0 for automatic (lowered to what fits in "
+                                   "memory).")
     colormap: str = setting("viridis", label="Colormap", choices=COLORMAPS, caption=False,
                             help="Colormap of the maps (b) and (d).")
     opacity: int = setting(70, label="Opacity", unit="%", low=0, high=100, caption=False,
@@ -99,7 +100,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     image = np.asarray(model.deprocess(x))
     head = about(NAME, model, source)
     job = occlusion.occlusion_job(model, x, target=settings.target, window=window, stride=stride, fill=settings.fill,
-                                  layer=layer, batch_size=settings.batch_size, seed=settings.seed)
+                                  layer=layer, batch_size=settings.batch_size or None, seed=settings.seed)
 
     def result(step: occlusion.OcclusionRun, partial: bool) -> OcclusionAnalysis:
         shown = None if step.projection is None else deconv.to_display(step.projection.image)

@@ -14,6 +14,10 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider, QStackedWidget, QWidget
 
+from cnnviz.analyses import layer_rules
+from cnnviz.analyses.activations import NAME, ActivationsResult, Settings
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.settings import from_json, info
 from cnnviz.core import activations
 from cnnviz.core.atlas import Atlas, make_atlas
 from cnnviz.gui.panes.pane_context import PaneContext
@@ -34,6 +38,8 @@ SCALES = {"layer": "Per layer", "channel": "Per channel"}
 DEFAULT_OPACITY = 50
 MAX_LISTED = 24
 """Dead channels listed by number in the summary (all of them are in its tooltip)."""
+MAX_LIMIT = int(info(Settings, "limit").meta.high)
+"""Most maps the analysis's figure can show (the grid on screen shows all of them)."""
 
 
 def scaled_tiles(values: np.ndarray, per: str) -> tuple[np.ndarray, tuple[float, float]]:
@@ -153,10 +159,26 @@ class ActivationsPane(ToolPane):
                                            "opacity": self.opacity.value() / 100}
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The first convolution (else the first layer with maps, else the first layer)."""
-        convs = [c.name for c in choices if c.type == "Conv2d"]
-        maps = [c.name for c in choices if not c.is_vector]
-        return (convs or maps or [choices[0].name])[0]
+        """The first convolution, else the first layer with maps (:func:`cnnviz.analyses.layer_rules.first_conv`)."""
+        model = self.state.model
+        return layer_rules.first_conv(model) if model is not None else choices[0].name
+
+    def analysis_result(self) -> ActivationsResult | None:
+        """The layer output shown, in the order shown with the enlarged channel, as the activations analysis's
+        result (its report figure is the export; every channel shown, up to the analysis's limit); None while
+        nothing is shown."""
+        output, choice, channel = self.output, self.choice, self.selected
+        if output is None or choice is None or channel is None or output.layer != choice.name:
+            return None
+        chosen, _dropped = from_json(Settings, self.settings() | {
+            "layer": output.layer, "channel": channel, "limit": min(len(self.order), MAX_LIMIT)})
+        classes = tuple(output.model.class_name(i) for i in range(choice.channels)) if choice.class_scores else ()
+        model, x = output.model, output.input
+        return ActivationsResult(settings=chosen, head=about(NAME, model, Source(self.state.image_name, x)),
+                                 layer=output.layer, layer_type=choice.type, calls=choice.calls,
+                                 values=output.values.numpy(), stats=output.stats, order=tuple(self.order),
+                                 channel=channel, overlay=self.overlay, image=np.asarray(model.deprocess(x)),
+                                 classes=classes)
 
     def clear_views(self) -> None:
         """Show nothing."""
@@ -253,6 +275,7 @@ class ActivationsPane(ToolPane):
         self.selected = channel
         stats = output.stats
         if output.values.dim() == 1:
+            self.overlay = None
             self.vector_view.select(channel)
             name = f" ({escape(self._unit_name(channel))})" if self._unit_name(channel) else ""
             self.stats_label.setText(f"Unit {channel}{name}: {float(output.values[channel]):.4g}")
@@ -273,6 +296,7 @@ class ActivationsPane(ToolPane):
     def _show_overlay(self, output: LayerOutput, channel: int, levels: tuple[float, float]) -> None:
         seen = self.state.seen_image
         if seen is None or output.input is not self.state.input_tensor:
+            self.overlay = None
             self.overlay_panel.canvas.clear_image()
             return
         size = output.model.input_size

@@ -11,8 +11,6 @@ from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.models import class_name
 from cnnviz.core.occlusion import OcclusionResult
 from cnnviz.core.scan import ScanIndex
-from cnnviz.gui.panes.features.controls import MapSettings
-from cnnviz.gui.panes.features.job import MapResult
 
 
 def occlusion_fields(request: Any, result: OcclusionResult | None,
@@ -47,11 +45,6 @@ def dataset_name(dataset: ImageDataset | None) -> str:
     return dataset.name if dataset is not None else "none"
 
 
-def features_dataset(result: MapResult | None, dataset: ImageDataset | None) -> str:
-    """The name of the dataset of the feature map ``result`` shown (else of ``dataset``, the current one)."""
-    return dataset_name(result.request.dataset if result is not None else dataset)
-
-
 def dataset_fields(index: ScanIndex | None, layer: str, sort: str, page: int, channels: list[int]) -> dict[str, Any]:
     """The images scanned, the layer, the hits per unit, the unit order, page and units of the Fig. 2
     view (the dataset is the caption's own, :func:`dataset_name`)."""
@@ -59,25 +52,3 @@ def dataset_fields(index: ScanIndex | None, layer: str, sort: str, page: int, ch
     if index is not None:
         fields |= {"images_scanned": f"{index.scanned} of {index.total}", "hits_per_unit": index.k}
     return fields | {"layer": layer, "sort": sort, "page": page, "units": list(channels)}
-
-
-def features_fields(result: MapResult | None, settings: MapSettings, layer: str) -> dict[str, Any]:
-    """Images, layer, pooling (GeM p), map method and its parameters of the map shown (else of the
-    controls; the dataset is the caption's own, :func:`features_dataset`)."""
-    if result is not None:
-        request = result.request
-        layer = request.layer
-        pooling, p, method = result.features.pooling, request.p, result.embedding.method
-        params: dict[str, Any] = dict(result.embedding.params)
-        images = len(result.features.images)
-    else:
-        pooling, p, method, params, images = settings.pooling, settings.p, settings.method, {}, None
-        if method == "tsne":
-            params = {"perplexity": settings.perplexity, "seed": settings.seed}
-    fields: dict[str, Any] = {}
-    if images is not None:
-        fields["images"] = images
-    fields |= {"layer": layer, "pooling": pooling}
-    if pooling == "gem":
-        fields["gem_p"] = p
-    return fields | {"map": method} | {f"map_{k}": v for k, v in params.items()}

@@ -17,6 +17,10 @@ import numpy as np
 import torch
 from PySide6.QtWidgets import QSpinBox, QWidget
 
+from cnnviz.analyses import layer_rules
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.filters import NAME, FiltersResult, Settings
+from cnnviz.analyses.settings import from_json, info
 from cnnviz.core import filters
 from cnnviz.core.atlas import Atlas, make_atlas
 from cnnviz.core.filters import FilterStats
@@ -27,7 +31,7 @@ from cnnviz.gui.runtime.activation_store import LayerOutput
 from cnnviz.gui.widgets.atlas_view import AtlasView, tile_gap
 from cnnviz.gui.widgets.colormaps import DIVERGING, ColormapPicker
 from cnnviz.gui.widgets.figure_render import mark_transient
-from cnnviz.gui.widgets.layer_picker import conv_choices
+from cnnviz.gui.widgets.layer_picker import LayerChoice, conv_choices
 from cnnviz.gui.widgets.layouts import column, grid_and_detail, option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.map_view import MapPanel
 from cnnviz.gui.widgets.shortcuts import add_channel_keys
@@ -36,6 +40,8 @@ Levels = tuple[float, float]
 
 VIEWS = {"rgb": "RGB", "channel": "Input channel", "norm": "L2 norm over inputs"}
 SCALES = {"filter": "Per filter", "layer": "Per layer"}
+MAX_LIMIT = int(info(Settings, "limit").meta.high)
+"""Most filters the analysis's figure can show (the grid on screen shows all of them)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,29 @@ class FiltersPane(ToolPane):
         if self.view == "channel":
             fields["input_channel"] = self.channel_spin.value()
         return fields | {"scaling": f"per {self.per}", "colormap": self.colormap.name()}
+
+    def default_layer(self, choices: list[LayerChoice]) -> str:
+        """The first convolution (:func:`cnnviz.analyses.layer_rules.first_conv`, as the filters analysis)."""
+        model = self.state.model
+        first = layer_rules.first_conv(model) if model is not None else ""
+        return first if any(c.name == first for c in choices) else choices[0].name
+
+    def analysis_result(self) -> FiltersResult | None:
+        """The grid and the enlarged filter shown, as the filters analysis's result (its report figure is the
+        export; every filter shown, up to the analysis's limit); None without a grid or an image."""
+        grid, x, index = self.grid, self.state.input_tensor, self.selected
+        if grid is None or x is None or index is None:
+            return None
+        count = len(grid.images)
+        output = self.store.get(grid.layer)
+        activation = output.values[index].numpy() if output is not None and index < output.values.shape[0] else None
+        chosen, _dropped = from_json(Settings, self.settings() | {
+            "layer": grid.layer, "view": grid.view, "in_channel": grid.channel, "scale": grid.per, "filter": index,
+            "limit": min(count, MAX_LIMIT)})
+        return FiltersResult(settings=chosen, head=about(NAME, grid.model, Source(self.state.image_name, x)),
+                             layer=grid.layer, view=grid.view, in_channel=grid.channel, weights=grid.weights.numpy(),
+                             biases=grid.biases, images=grid.images, layer_range=grid.layer_range, ranges=grid.ranges,
+                             filter=index, activation=activation, image=np.asarray(grid.model.deprocess(x)))
 
     def clear_views(self) -> None:
         """Show nothing."""

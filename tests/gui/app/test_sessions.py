@@ -286,3 +286,13 @@ def test_session_settings_are_checked_against_the_analysis_dataclass():
     assert kept == {"fill": "noise", "seed": 3, "auto": True}
     assert set(dropped) == {"window", "colormap"} and "outside 1…4096" in dropped["window"]
     assert checked_settings("report", {"anything": 1}) == ({"anything": 1}, {})
+
+
+def test_every_panes_settings_fit_its_analysis_settings(loaded_window):
+    """What a pane saves in a session is what its analysis's Settings dataclass accepts: nothing is dropped."""
+    from cnnviz.gui.app.sessions import checked_settings
+    from cnnviz.gui.panes.tool_pane import ToolPane
+
+    for key, pane in loaded_window.panes.items():
+        if isinstance(pane, ToolPane):
+            assert checked_settings(key, pane.settings())[1] == {}, key

@@ -1,10 +1,16 @@
-"""The Activations pane: channel grid, ordering, enlarged map and overlay, dead channels, bar chart."""
+"""The Activations pane: channel grid, ordering, enlarged map and overlay, dead channels, bar chart; its
+result as the activations analysis's and the export drawn from it."""
+
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 
+from cnnviz.analyses import registry
 from cnnviz.core import activations, images, layers
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
 def pick_layer(pane, name: str) -> None:
@@ -29,6 +35,7 @@ def show_layer(window, show_pane, qtbot, layer: str):
 def test_grid_has_a_tile_per_channel_and_max_order_puts_the_strongest_first(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "activations")
     assert pane.layer == "features.conv1"
+    assert pane.layer == registry.get("activations").settings_for(loaded_window.state.model).layer
     assert pane.atlas.atlas.count == 32
     pane = show_layer(loaded_window, show_pane, qtbot, "features.conv2")
     assert pane.atlas.atlas.count == 64
@@ -93,3 +100,57 @@ def test_a_new_image_updates_the_maps(loaded_window, show_pane, qtbot, settle):
     qtbot.waitUntil(lambda: pane.settled and pane.output is not before)
     np.testing.assert_array_equal(pane.output.values.numpy(), captured(loaded_window, "features.conv3").numpy())
     assert "fmnist_sneaker.png" in pane.title.text()
+
+
+def show_relu2_channel(window, show_pane, qtbot, channel: int):
+    """The Activations pane on features.relu2 by max, per channel in inferno at 70 % opacity, ``channel``
+    enlarged."""
+    pane = show_layer(window, show_pane, qtbot, "features.relu2")
+    pane.order_combo.setCurrentIndex(pane.order_combo.findData("max"))
+    pane.scale_combo.setCurrentIndex(pane.scale_combo.findData("channel"))
+    pane.colormap.set_name("inferno")
+    pane.opacity.setValue(70)
+    pane.choose_channel(channel)
+    qtbot.waitUntil(lambda: pane.selected == channel and pane.settled)
+    return pane
+
+
+def test_the_analysis_result_is_the_output_shown_in_its_order(loaded_window, show_pane, qtbot):
+    pane = show_relu2_channel(loaded_window, show_pane, qtbot, 17)
+    result = pane.analysis_result()
+    assert (result.layer, result.channel, result.layer_type) == ("features.relu2", 17, "ReLU")
+    settings = result.settings
+    assert (settings.layer, settings.order, settings.scale, settings.channel) == (
+        "features.relu2", "max", "channel", 17)
+    assert (settings.colormap, settings.opacity, settings.limit) == ("inferno", 70, pane.atlas.atlas.count)
+    assert list(result.order) == pane.order == list(pane.atlas.atlas.order)
+    np.testing.assert_array_equal(result.values, pane.output.values.numpy())
+    np.testing.assert_array_equal(result.values[17], pane.map_panel.canvas.image)
+    np.testing.assert_array_equal(result.overlay, pane.overlay_panel.canvas.overlay)
+    np.testing.assert_array_equal(result.image, pane.overlay_panel.canvas.image)
+    assert result.stats.dead == pane.dead_channels and not result.classes
+    caption, shown = result.caption(), pane.caption()
+    assert (caption.model, caption.checksum, caption.image) == (shown.model, shown.checksum, shown.image)
+    assert caption.fields["channel"] == 17 and not caption.partial
+
+
+def test_the_analysis_result_of_the_logits_names_the_classes(loaded_window, show_pane, qtbot):
+    pane = show_layer(loaded_window, show_pane, qtbot, "classifier.fc2")
+    result = pane.analysis_result()
+    assert result.is_vector and result.overlay is None and result.channel == pane.selected
+    assert list(result.classes) == pane.vector_view.labels == loaded_window.state.model.categories
+    np.testing.assert_array_equal(result.values, pane.vector_view.values)
+
+
+def test_the_export_is_the_analysis_figure_of_what_is_shown(loaded_window, show_pane, qtbot, tmp_path):
+    pane = show_relu2_channel(loaded_window, show_pane, qtbot, 5)
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    result = pane.analysis_result()
+    expected = registry.get("activations").figure(result).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert image.size == pytest.approx(tuple(expected), abs=1)
+    root = ET.parse(tmp_path / "x.svg").getroot()
+    text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
+    assert result.caption().checksum in text and "channel=5" in text

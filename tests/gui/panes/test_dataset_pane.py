@@ -5,6 +5,7 @@ cached and reopened, the dead-unit CSV and the Fig. 2 export."""
 
 import math
 import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from export_answers import answer_export
 from PIL import Image
 from PySide6.QtGui import QGuiApplication
 
+from cnnviz.analyses import registry
+from cnnviz.analyses import scan as scan_analysis
 from cnnviz.core import datasets, deconv, fashion_mnist, models, scan, top_patches
 from cnnviz.core.caption import with_comments
 from cnnviz.gui.panes.dataset import jobs
@@ -20,6 +23,7 @@ from cnnviz.gui.panes.dataset.stats import THRESHOLD_KEY
 from cnnviz.gui.panes.dataset.tiles import HITS
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 CLASSES = ("ankle-boot", "coat", "trouser")
 COUNT = 42
@@ -246,6 +250,57 @@ def test_export_writes_the_figure_and_the_hits(pane, image_folder, qtbot, tmp_pa
     csv = written[1].read_text(encoding="utf-8")
     assert csv == with_comments(top_patches.hits_csv(index, pane.dataset, pane.view_layer, channels), caption)
     assert len(csv.splitlines()) == len(caption.comment_lines()) + 1 + HITS * len(channels)
+
+
+def shown_pixels(tile: np.ndarray) -> np.ndarray:
+    """The drawn (not blank) values of a tile, row by row: equal for the same crop placed in tiles of
+    different sizes."""
+    return tile[~np.isnan(tile)]
+
+
+def test_the_export_is_the_scan_analysis_figure_of_the_page_shown(pane, image_folder, qtbot, tmp_path):
+    open_folder(pane, image_folder, qtbot)
+    index = scanned(pane, qtbot)
+    layer = pane.view_layer
+    pane.sort_combo.setCurrentIndex(pane.sort_combo.findData("max"))
+    pane.sort_combo.activated.emit(pane.sort_combo.currentIndex())
+    pane.fig2.per_page_spin.setValue(4)
+    pane.fig2.next_button.click()
+    pane.stats.threshold_spin.setValue(0.2)
+    channels = page_shown(pane, qtbot)
+    result = pane.analysis_result()
+    assert result.settings == scan_analysis.Settings(
+        layers=tuple(index.layers), layer=layer, k=index.k, sort="max", per_page=4, page=2, threshold=0.2,
+        batch_size=8, workers=0)
+    assert result.index is index and result.layer == layer and not result.partial
+    assert result.channels.tolist() == channels == [cell.channel for cell in pane.fig2.cells]
+    np.testing.assert_array_equal(result.order, pane.fig2.order)
+    np.testing.assert_array_equal(result.stats.fire_rate, index.stats(layer).fire_rate)
+    np.testing.assert_array_equal(np.flatnonzero(result.dead | result.nearly_dead), pane.stats.listed_units())
+    for slot, cell in enumerate(pane.fig2.cells):
+        for rank in range(HITS):
+            np.testing.assert_array_equal(shown_pixels(result.projections[slot, rank]),
+                                          shown_pixels(cell.view.tile_array(rank)))
+            np.testing.assert_array_equal(shown_pixels(result.patches[slot, rank]),
+                                          shown_pixels(cell.view.tile_array(HITS + rank)))
+    assert result.hits == top_patches.hits_csv(index, pane.dataset, layer, channels)
+    assert result.caption().dataset == pane.caption().dataset == pane.dataset.name
+
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    expected = registry.get("scan").figure(pane.analysis_result()).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert image.size == pytest.approx(tuple(expected), abs=1)
+    root = ET.parse(tmp_path / "x.svg").getroot()
+    text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
+    assert result.caption().checksum in text and "page=2" in text
+
+
+def test_the_default_layer_is_the_scan_analysiss(pane):
+    model = pane.state.model
+    chosen = pane.default_layer(pane.picker.choices)
+    assert chosen == scan_analysis.defaults(model).layer == scan.default_layers(model)[0]
 
 
 def test_a_folder_without_images_shows_why(pane, tmp_path, qtbot):

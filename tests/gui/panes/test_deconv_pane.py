@@ -1,16 +1,23 @@
 """The Deconvnet pane: projections equal the core's for the chosen layer, channel, position and
 method; clicking the map picks a position; the top-9 view; the not-exact warning; the note on deconvnet
-projections that are the same for every image."""
+projections that are the same for every image; the unit or top 9 shown as the deconv or top9 analysis's
+result, whose report figure is the export."""
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
+from cnnviz.analyses import deconv as deconv_analysis
+from cnnviz.analyses import registry, top9
+from cnnviz.analyses.base import Source
+from cnnviz.analyses.deconv import DeconvResult
+from cnnviz.analyses.top9 import Top9Result
 from cnnviz.core import deconv, images, layers
 from cnnviz.core.hooks import hook_count
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
 def projected(pane, qtbot) -> deconv.Projection:
@@ -194,3 +201,74 @@ def test_the_shared_position_is_projected_until_the_channel_changes(loaded_windo
     shown = projected(pane, qtbot)
     activation = layers.capture(model, x, layers=["features.conv3"])["features.conv3"][0]
     assert (shown.channel, shown.position) == (8, deconv.channel_argmax(activation, 8))
+
+
+def assert_exports_the_report_figure(pane, name: str, tmp_path) -> None:
+    """The export is the analysis's report figure: a 2008 px PNG of the figure's size at 300 dpi and an SVG
+    naming the weights' checksum."""
+    result = pane.analysis_result()
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    expected = registry.get(name).figure(result).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert abs(image.size[0] - expected[0]) <= 1 and abs(image.size[1] - expected[1]) <= 1
+    checksum = result.caption().checksum
+    assert checksum and checksum in (tmp_path / "x.svg").read_text(encoding="utf-8")
+
+
+def test_the_analysis_result_is_the_unit_shown_and_exports_its_report_figure(loaded_window, show_pane, qtbot,
+                                                                            tmp_path):
+    pane = show_pane(loaded_window, "deconvnet")
+    state = loaded_window.state
+    assert pane.default_layer(pane.picker.choices) == deconv_analysis.defaults(state.model).layer == top9.defaults(
+        state.model).layer == "features.conv3"
+    shown = projected(pane, qtbot)
+    result = pane.analysis_result()
+    assert isinstance(result, DeconvResult)
+    assert result.settings == deconv_analysis.Settings(layer="features.conv3", method="deconvnet")
+    assert (result.layer, result.channel, result.position, result.box) == (
+        "features.conv3", shown.channel, shown.position, shown.box)
+    np.testing.assert_array_equal(result.projection, shown.image.numpy())
+    np.testing.assert_array_equal(result.display, pane.unit_view.projection_panel.canvas.image)
+    np.testing.assert_array_equal(result.image, pane.unit_view.input_panel.canvas.image)
+    ran = deconv_analysis.ANALYSIS.compute(state.model, Source(state.image_name, state.input_tensor), result.settings)
+    np.testing.assert_array_equal(result.projection, ran.projection)
+    np.testing.assert_array_equal(result.image, ran.image)
+    assert result.caption() == ran.caption()
+
+    pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
+    pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
+    pane.channel_spin.setValue(5)
+    shown = projected(pane, qtbot)
+    result = pane.analysis_result()
+    row, col = shown.position
+    assert result.settings == deconv_analysis.Settings(layer="features.conv3", method="guided", display="abs",
+                                                       channel=5)
+    assert (result.channel, result.position, result.resolved()["row"], result.resolved()["col"]) == (
+        5, shown.position, row, col)
+    np.testing.assert_array_equal(result.display, pane.unit_view.projection_panel.canvas.image)
+    assert_exports_the_report_figure(pane, "deconv", tmp_path)
+
+
+def test_the_top_nine_shown_is_the_top9_result_and_its_export(loaded_window, show_pane, qtbot, tmp_path):
+    pane = show_pane(loaded_window, "deconvnet")
+    state = loaded_window.state
+    pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
+    pane.top_button.click()
+    qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
+    result = pane.analysis_result()
+    assert isinstance(result, Top9Result)
+    assert result.settings == top9.Settings(layer="features.conv3", method="deconvnet", display="abs")
+    for name, array in pane.export.data().items():
+        np.testing.assert_array_equal(result.arrays()[name], array)
+    np.testing.assert_array_equal(result.projection_tiles, pane.top_view.tiles[0])
+    ran = top9.ANALYSIS.compute(state.model, Source(state.image_name, state.input_tensor), result.settings)
+    for name in ("projections", "channels", "boxes", "positions"):
+        np.testing.assert_array_equal(result.arrays()[name], ran.arrays()[name])
+    np.testing.assert_array_equal(result.projection_tiles, ran.projection_tiles)
+    np.testing.assert_allclose(result.patch_tiles, ran.patch_tiles)
+    assert result.caption() == ran.caption()
+    assert_exports_the_report_figure(pane, "top9", tmp_path)
+    pane.top_button.click()
+    assert isinstance(pane.analysis_result(), DeconvResult | None)

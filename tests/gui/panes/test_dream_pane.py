@@ -1,11 +1,16 @@
 """The Deep dream pane: settings changed while a run goes on apply from the next step; pause, resume
-and stop; one curve per run; saving, "use as input" and a diverging run."""
+and stop; one curve per run; saving, "use as input" and a diverging run; the last run as the dream
+analysis's result, whose report figure is the export."""
 
 import numpy as np
 import torch
 from PIL import Image
 
+from cnnviz.analyses import dream, registry
+from cnnviz.analyses.base import Source
+from cnnviz.analyses.dream import DreamAnalysis
 from cnnviz.core.hooks import hook_count
+from cnnviz.gui.widgets.figure_render import ExportOptions
 from cnnviz.gui.widgets.image_view import image_array
 
 RUN_MS = 30_000
@@ -60,6 +65,8 @@ def test_step_size_and_layer_changed_while_running_apply_from_the_next_step(load
     for switch in (step_switch, layer_switch):
         assert changed_at <= switch <= len(records) - 5
     assert loaded_window.state.layer == new_layer
+    result = pane.analysis_result()
+    assert result.partial and (result.settings.layer, result.settings.step_size) == (new_layer, 0.05)
 
 
 def test_pause_resume_and_stop_even_while_paused_leave_the_model_clean(loaded_window, show_pane, qtbot):
@@ -164,3 +171,42 @@ def test_the_overlap_box_stays_below_the_tile(loaded_window, show_pane):
     controls.overlap.setValue(1024)
     assert controls.overlap.value() == 39 and controls.tile.minimum() == 32
     controls.config("features.relu2", None)  # accepted by the core's checks
+
+
+def test_the_last_run_is_the_dream_analysis_result_and_its_report_figure_is_the_export(
+        loaded_window, show_pane, qtbot, tmp_path):
+    pane = dream_pane(loaded_window, show_pane, iterations=4)
+    assert pane.analysis_result() is None
+    assert pane.default_layer(pane.picker.choices) == dream.defaults(loaded_window.state.model).layer == pane.layer
+    pane.options.octaves.setValue(2)
+    pane.options.prob_every.setValue(2)
+    run_to_end(pane, qtbot)
+    pane.options.step.set_value(0.05)
+    pane.options.jitter.setValue(3)
+    run_to_end(pane, qtbot)
+    state, result = loaded_window.state, pane.analysis_result()
+    assert isinstance(result, DreamAnalysis) and not result.partial
+    controls = pane.settings()
+    for name in ("objective", "iterations", "octaves", "prob_every", "jitter", "step_size", "work_at", "start"):
+        assert getattr(result.settings, name) == controls[name], name
+    assert result.settings.layer == result.layer == pane.layer
+    assert result.settings.target == result.target == pane.options.target.currentData()
+    assert result.settings.guide == pane.options.guide_path()
+    shown = pane.plots.data()
+    for name in ("objective", "probability"):
+        np.testing.assert_array_equal(result.arrays()[f"run1-{name}"], shown[f"run2-{name}"])
+    np.testing.assert_array_equal(result.image, pane.view.canvas.image)
+    np.testing.assert_array_equal(result.start, image_array(state.model.deprocess(state.input_tensor)))
+    assert len(result.records) == result.total == 8 and len(result.sizes) == 2
+
+    ran = dream.ANALYSIS.compute(state.model, Source(state.image_name, state.input_tensor, state.image),
+                                 result.settings)
+    assert ran.caption() == result.caption()
+    np.testing.assert_allclose(ran.objective, result.objective, rtol=1e-4)
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    expected = registry.get("dream").figure(result).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert abs(image.size[0] - expected[0]) <= 1 and abs(image.size[1] - expected[1]) <= 1
+    assert result.caption().checksum in (tmp_path / "x.svg").read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ comparison and the CSV exports hold the core's numbers, a new dataset clears the
 
 import csv
 import io
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +15,16 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QFileDialog
 from skimage.measure import points_in_poly
 
+from cnnviz.analyses import feature_space, registry
+from cnnviz.analyses.feature_space import Settings
 from cnnviz.core import datasets, embedding, features, retrieval
-from cnnviz.gui.panes.dataset import jobs as dataset_jobs
 from cnnviz.gui.panes.features import thumbs
 from cnnviz.gui.panes.features.controls import umap_available
 from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
+from cnnviz.gui.runtime import dataset_source
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.class_colours import class_colour
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 pytestmark = pytest.mark.skipif(not datasets.fashion_mnist_available(), reason="Fashion-MNIST is not installed")
 
@@ -128,6 +132,41 @@ def test_retrieval_leaves_the_query_out_and_ticks_same_labels(pane, qtbot, settl
     assert not any(c.endswith(("✓", "✗")) for c in grid.captions())
 
 
+def test_the_export_is_the_analysis_figure_of_the_map_and_query_shown(pane, qtbot, tmp_path):
+    result = compute(pane, qtbot, "classifier.relu4", pooling="max")
+    pane.open_image(7)
+    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image == 7, timeout=20_000)
+    shown = pane.analysis_result()
+    controls = pane.settings_row.settings()
+    assert shown.settings == Settings(layer=pane.layer, pooling=controls.pooling, p=controls.p, method=controls.method,
+                                      perplexity=controls.perplexity, seed=controls.seed, query=7, k=15)
+    xs, ys = pane.views[1].scatter.getData()
+    np.testing.assert_array_equal(shown.arrays()["xy"], np.column_stack([xs, ys]))
+    assert shown.features is result.features and shown.scores is result.scores and not shown.partial
+    assert [m.image for m in shown.matches] == pane.side.retrieval.matches.images()
+    assert shown.query_label == int(result.features.labels[7])
+    assert len(shown.match_pictures) == 15 and shown.query_picture.shape == (thumbs.SIDE, thumbs.SIDE, 3)
+    np.testing.assert_array_equal(shown.query_picture, np.asarray(thumbs.thumbnail(pane.state.dataset, 7)))
+    caption = pane.caption()
+    assert caption.fields == shown.caption().fields and caption.dataset == shown.caption().dataset
+    assert caption.fields["layer"] == "classifier.relu4" and caption.fields["query"] == 7
+
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    expected = registry.get("features").figure(pane.analysis_result()).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert image.size == pytest.approx(tuple(expected), abs=1)
+    root = ET.parse(tmp_path / "x.svg").getroot()
+    text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
+    assert shown.caption().checksum in text and "query=7" in text
+
+
+def test_the_default_layer_is_the_analysiss(pane):
+    chosen = pane.default_layer(pane.picker.choices)
+    assert chosen == feature_space.default_layer(pane.state.model) == pane.picker.choices[0].name
+
+
 def read(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 
@@ -181,7 +220,7 @@ def test_the_dataset_panes_choice_is_the_shared_dataset(loaded_window, show_pane
     pane = show_pane(loaded_window, "features")
     assert not pane.run_button.isEnabled()
     dataset_pane = loaded_window.capture_target("dataset")
-    dataset_pane.open_source(dataset_jobs.FASHION_MNIST, None, "Opening…")
+    dataset_pane.open_source(dataset_source.FASHION_MNIST, None, "Opening…")
     qtbot.waitUntil(lambda: dataset_pane.dataset is not None, timeout=20_000)
     assert loaded_window.state.dataset is dataset_pane.dataset and pane.source.dataset is dataset_pane.dataset
     assert pane.run_button.isEnabled()
@@ -196,7 +235,7 @@ def test_an_unlabelled_folder_maps_grey_points_and_finds_its_own_files(loaded_wi
     for i in range(12):
         Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8), "L").save(folder / f"img{i:02d}.png")
     pane = show_pane(loaded_window, "features")
-    pane.open_dataset(dataset_jobs.FOLDER, folder)
+    pane.open_dataset(dataset_source.FOLDER, folder)
     qtbot.waitUntil(lambda: pane.state.dataset is not None, timeout=10_000)
     result = compute(pane, qtbot, "classifier.relu4")
     assert result.features.labels is None and result.scores is None
@@ -232,8 +271,12 @@ def test_cancel_keeps_a_partial_map_and_a_new_model_clears_the_maps(pane, qtbot,
     done, total = pane.partial_progress()
     assert pane.outcome == "cancelled" and pane.maps[1] is None and done < total == 2000 + 5250
     assert pane.partial_label.isVisible() and "cancelled" in pane.partial_label.text()
+    shown = pane.analysis_result()
+    assert shown.partial and pane.caption().partial and shown.query is None
+    np.testing.assert_array_equal(shown.embedding.xy, np.column_stack(pane.views[1].scatter.getData()))
     result = compute(pane, qtbot, "classifier.relu4", method="pca")
     assert pane.maps[1] is result and not pane.partial_label.isVisible()
+    assert not pane.analysis_result().partial and pane.analysis_result().embedding is result.embedding
     pane.controller.load_model(ModelSpec())
     settle(pane.window())
     assert pane.maps == [None, None] and pane.views[1].count == 0 and pane.side.retrieval.matches.count() == 0

@@ -1,11 +1,17 @@
-"""The Filters pane: the filter grid of a conv layer, views, normalisation, hover and click."""
+"""The Filters pane: the filter grid of a conv layer, views, normalisation, hover and click; its result
+as the filters analysis's and the export drawn from it."""
+
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 
+from cnnviz.analyses import registry
 from cnnviz.core import filters, layers
 from cnnviz.gui.panes.filters import filter_text
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
 def choose(combo, data) -> None:
@@ -25,6 +31,7 @@ def test_first_layer_grid_has_one_tile_per_filter(loaded_window, show_pane):
     pane = show_pane(loaded_window, "filters")
     model = loaded_window.state.model
     assert pane.layer == filters.conv_layers(model)[0] == "features.conv1"
+    assert pane.layer == registry.get("filters").settings_for(model).layer  # as `cnnviz run filters`
     assert pane.atlas.atlas.count == 32
     assert pane.view == "channel" and not pane.channel_spin.isEnabled()
     rgb = pane.view_combo.model().item(pane.view_combo.findData("rgb"))
@@ -134,3 +141,51 @@ def test_colour_bars_give_the_weights_in_readable_ticks(loaded_window, show_pane
         values, labels = tick_labels(axis)
         assert len(values) >= 2 and [float(label) for label in labels] == pytest.approx(values)
         assert all(float(norms.min()) - 0.1 <= value <= float(norms.max()) + 0.1 for value in values)
+
+
+def show_conv2_filter(window, show_pane, qtbot, index: int):
+    """The Filters pane on features.conv2, input channel 5 per layer in magma, filter ``index`` enlarged
+    with its activation map."""
+    pane = show_pane(window, "filters")
+    pick_layer(pane, "features.conv2")
+    pane.channel_spin.setValue(5)
+    choose(pane.scale_combo, "layer")
+    pane.colormap.set_name("magma")
+    pane.choose_channel(index)
+    qtbot.waitUntil(lambda: pane.settled and pane.grid.layer == "features.conv2" and pane.grid.channel == 5
+                    and pane.grid.per == "layer" and pane.selected == index
+                    and pane.activation_panel.canvas.image is not None)
+    return pane
+
+
+def test_the_analysis_result_is_the_grid_and_the_filter_shown(loaded_window, show_pane, qtbot):
+    pane = show_conv2_filter(loaded_window, show_pane, qtbot, 9)
+    result = pane.analysis_result()
+    assert (result.layer, result.view, result.in_channel, result.filter) == ("features.conv2", "channel", 5, 9)
+    settings = result.settings
+    assert (settings.layer, settings.view, settings.in_channel, settings.scale, settings.filter) == (
+        "features.conv2", "channel", 5, "layer", 9)
+    assert settings.colormap == pane.colormap.name() == "magma" and settings.limit == pane.atlas.atlas.count == 64
+    np.testing.assert_array_equal(result.images, pane.grid.images)
+    np.testing.assert_array_equal(result.weights, pane.grid.weights.numpy())
+    np.testing.assert_array_equal(result.images[9], pane.filter_panel.canvas.image)
+    np.testing.assert_array_equal(result.activation, pane.activation_panel.canvas.image)
+    assert result.layer_range == pane.grid.layer_range
+    np.testing.assert_array_equal(result.image, np.asarray(loaded_window.state.seen_image))
+    caption, shown = result.caption(), pane.caption()
+    assert (caption.model, caption.checksum, caption.image) == (shown.model, shown.checksum, shown.image)
+    assert caption.fields["layer"] == "features.conv2" and caption.fields["filter"] == 9 and not caption.partial
+
+
+def test_the_export_is_the_analysis_figure_of_what_is_shown(loaded_window, show_pane, qtbot, tmp_path):
+    pane = show_conv2_filter(loaded_window, show_pane, qtbot, 3)
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    result = pane.analysis_result()
+    expected = registry.get("filters").figure(result).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert image.size == pytest.approx(tuple(expected), abs=1)
+    root = ET.parse(tmp_path / "x.svg").getroot()
+    text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
+    assert result.caption().checksum in text and "filter=3" in text

@@ -7,14 +7,11 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.core import datasets, scan, top_patches
+from cnnviz.core import scan, top_patches
 from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.models import LoadedModel
 from cnnviz.core.scan import ScanIndex, ScanStep
 from cnnviz.core.top_patches import HitPatch
-
-FASHION_MNIST = "fashion-mnist"
-FOLDER = "folder"
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,16 +39,6 @@ class PatchesRequest:
         """True if ``other`` asks for the same (model and index compared by identity)."""
         return (other is not None and other.model is self.model and other.index is self.index
                 and (other.layer, other.channels) == (self.layer, self.channels))
-
-
-def open_source(kind: str, path: Path | None = None) -> ImageDataset:
-    """The dataset of a ``kind`` (:data:`FOLDER` at ``path``, or :data:`FASHION_MNIST`: its test set).
-    Raises what :func:`cnnviz.core.datasets.open_folder` raises for a bad folder."""
-    if kind == FASHION_MNIST:
-        return datasets.fashion_mnist("test")
-    if path is None:
-        raise ValueError("no folder chosen")
-    return datasets.open_folder(path)
 
 
 def scan_job(model: LoadedModel, ds: ImageDataset, layers: Sequence[str], *, resume: ScanIndex | None,

@@ -14,6 +14,7 @@ make that image current and open Deconvnet on the unit and position. The statist
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -28,14 +29,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import scan
+from cnnviz.analyses import scan as scan_analysis
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.settings import from_json
+from cnnviz.core import scan, top_patches
 from cnnviz.core.datasets import ImageDataset
 from cnnviz.core.models import LoadedModel
 from cnnviz.core.scan import ScanIndex
 from cnnviz.core.top_patches import HitPatch
 from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.dataset import jobs
-from cnnviz.gui.panes.dataset.controls import LayerChecklist, SourceRow
+from cnnviz.gui.panes.dataset.controls import LayerChecklist
 from cnnviz.gui.panes.dataset.detail import UnitDetail
 from cnnviz.gui.panes.dataset.fig2 import Fig2View, write_hits
 from cnnviz.gui.panes.dataset.jobs import PatchesRequest, ScanRequest
@@ -43,14 +47,14 @@ from cnnviz.gui.panes.dataset.stats import StatsView
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import shrinkable
-from cnnviz.gui.runtime import settings_store
-from cnnviz.gui.widgets.layer_picker import layer_choices
+from cnnviz.gui.runtime import dataset_source, settings_store
+from cnnviz.gui.widgets.dataset_source import SourceRow
+from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.layouts import grid_and_detail, option_combo, wrapped_label
 from cnnviz.gui.widgets.shortcuts import add_shortcut
 
 SCANS_FOLDER = "scans"
 """Folder of the cached indexes under :func:`~cnnviz.gui.runtime.settings_store.data_folder`."""
-FOLDER_KEY = "dataset/folder"
 IDLE_TEXT = "Choose a dataset and the layers, then Scan (Ctrl+R)"
 SORTS = {"index": "Unit number", "max": "Largest score", "fire_rate": "Fire rate", "selectivity": "Class selectivity"}
 BATCH_SIZE = 64
@@ -138,7 +142,7 @@ class DatasetPane(RunPane):
         self.state.dataset_changed.connect(self._shared_dataset_changed)
         self.source.folder_requested.connect(self.ask_folder)
         self.source.fashion_mnist_requested.connect(
-            lambda: self.open_source(jobs.FASHION_MNIST, None, "Opening Fashion-MNIST…"))
+            lambda: self.open_source(dataset_source.FASHION_MNIST, None, "Opening Fashion-MNIST…"))
         self.resume_button.clicked.connect(self.resume)
         self.layer_combo.activated.connect(lambda _i: self._show_layer())
         self.sort_combo.activated.connect(lambda _i: self._show_layer())
@@ -168,21 +172,52 @@ class DatasetPane(RunPane):
         """The dataset scanned (the figure is about it, not the current image)."""
         return captions.dataset_name(self.dataset)
 
+    def default_layer(self, choices: list[LayerChoice]) -> str:
+        """The first layer a scan tracks by default (:func:`cnnviz.analyses.scan.defaults`: the first
+        convolution), else the first listed."""
+        model = self.state.model
+        return (scan_analysis.defaults(model).layer if model is not None else "") or choices[0].name
+
+    def analysis_result(self) -> scan_analysis.ScanAnalysis | None:
+        """The index shown as the scan analysis's result (its report figure is the export): the Fig. 2 page on
+        screen (layer, order, page, the projections and patches arrived so far) and the statistics at the
+        threshold set; None while no index is shown."""
+        model, ds, index, layer = self.state.model, self.dataset, self.index, self.view_layer
+        if model is None or ds is None or index is None or not layer:
+            return None
+        chosen, _dropped = from_json(scan_analysis.Settings, self.settings() | {
+            "layers": list(index.layers), "layer": layer, "k": index.k, "page": self.fig2.page,
+            "batch_size": self.batch_size, "workers": self.loader_workers})
+        channels = np.asarray(self.fig2.page_channels(), dtype=np.int64)
+        stats = index.stats(layer)
+        dead = stats.fire_rate <= 0.0
+        images, positions, activations = scan_analysis.top_arrays(index, layer)
+        found = {int(c): self.patches[(layer, int(c))] for c in channels if (layer, int(c)) in self.patches}
+        size = self._input_size()
+        projections, patches = scan_analysis.pictures(found, channels, index.k, (int(size[0]), int(size[1])))
+        return scan_analysis.ScanAnalysis(
+            settings=chosen, head=about(scan_analysis.NAME, model, Source.of_dataset(ds, self.caption_dataset())),
+            partial=self.figure_partial(), index=index, layer=layer, stats=stats, order=index.order(layer, self.sort),
+            channels=channels, dead=dead, nearly_dead=(stats.fire_rate <= chosen.threshold) & ~dead,
+            top_images=images, top_positions=positions, top_activations=activations, projections=projections,
+            patches=patches, hits=top_patches.hits_csv(index, ds, layer, [int(c) for c in channels]))
+
     def ask_folder(self) -> None:
         """Ask for an image folder (starting at the last one) and open it."""
-        start = settings_store.load_path(FOLDER_KEY) or Path.home()
+        start = settings_store.load_path(dataset_source.FOLDER_KEY) or Path.home()
         chosen = QFileDialog.getExistingDirectory(self, "Scan an image folder", str(start))
         if chosen:
             self.open_folder(Path(chosen))
 
     def open_folder(self, path: Path) -> None:
         """Open the image folder ``path`` on the loader worker (remembered as the last folder)."""
-        settings_store.save_path(FOLDER_KEY, path)
-        self.open_source(jobs.FOLDER, path, f"Opening {path.name}…")
+        settings_store.save_path(dataset_source.FOLDER_KEY, path)
+        self.open_source(dataset_source.FOLDER, path, f"Opening {path.name}…")
 
     def open_source(self, kind: str, path: Path | None, text: str) -> None:
-        """Open a dataset (:func:`jobs.open_source`) in the background; it replaces the current one."""
-        self.submit("open", text, jobs.open_source, kind, path, worker=self.controller.loader, done=self._opened)
+        """Open a dataset (:func:`dataset_source.open_source`) in the background; it replaces the current one."""
+        self.submit("open", text, dataset_source.open_source, kind, path, worker=self.controller.loader,
+                    done=self._opened)
 
     def refresh(self) -> None:
         """List the layers to scan, look for a saved scan, and request the patches on screen."""
@@ -437,7 +472,7 @@ class DatasetPane(RunPane):
     def _show_hit(self, ds: ImageDataset, layer: str, channel: int, patch: HitPatch, image: Image.Image) -> None:
         if ds is not self.dataset:
             return
-        path = ds.path(patch.hit.image) if ds.kind == jobs.FOLDER else None
+        path = ds.path(patch.hit.image) if ds.kind == dataset_source.FOLDER else None
         self.controller.set_image(image, patch.name, path)
         self.state.set_layer(layer)
         self.state.set_channel(channel)

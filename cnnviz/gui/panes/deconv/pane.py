@@ -9,7 +9,8 @@ the nine strongest channels' projections beside their input patches (Fig. 2 of t
 image). Where the model has nonlinearities without a deconvnet/guided rule (SiLU, GELU, sigmoid, …)
 a warning says the projection is not exact; where a deconvnet projection is the same for every image
 (no max pooling before the layer, e.g. MobileNetV2) a note says why. All projections run on the compute worker
-(:mod:`cnnviz.core.deconv`); the model is never changed.
+(:mod:`cnnviz.core.deconv`); the model is never changed. "Export figure…" saves the report figure of the deconv
+analysis (one unit) or of the top9 analysis (the top 9), as ``cnnviz run`` draws it.
 """
 
 from html import escape
@@ -19,12 +20,18 @@ import numpy as np
 import torch
 from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QStackedWidget, QWidget
 
+from cnnviz.analyses import deconv as unit_analysis
+from cnnviz.analyses import layer_rules, top9
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.settings import from_json
 from cnnviz.core import deconv
+from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.deconv.job import TOP_K, ProjectionResult, TopResult, project_job, top_job
 from cnnviz.gui.panes.deconv.views import DISPLAYS, METHODS, TopView, UnitView, unit_text
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
+from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.layouts import option_combo, option_row, wrapped_label
 from cnnviz.gui.widgets.shortcuts import add_channel_keys
@@ -121,10 +128,49 @@ class DeconvPane(ToolPane):
         return self.top_button.isChecked()
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The last convolution (else the last layer with maps, else the first layer)."""
-        convs = [c.name for c in choices if c.type == "Conv2d"]
-        maps = [c.name for c in choices if not c.is_vector]
-        return (convs or maps or [choices[0].name])[-1]
+        """The last convolution (:func:`cnnviz.analyses.layer_rules.last_conv`, as ``cnnviz run deconv``)."""
+        model = self.state.model
+        return layer_rules.last_conv(model) if model is not None else choices[-1].name
+
+    def analysis_result(self) -> unit_analysis.DeconvResult | top9.Top9Result | None:
+        """The projection shown as the deconv analysis's result, or the top 9 shown as the top9 analysis's
+        (their report figures are the export); None while neither is shown."""
+        model, seen, choice = self.state.model, self.state.seen_image, self.choice
+        if model is None or seen is None or choice is None:
+            return None
+        if self.top_mode:
+            return self._top9_result(model, choice)
+        result = self._current_result()
+        if result is None:
+            return None
+        _model, x, layer, channel, position, method = result.request
+        row, col = position if position is not None else (None, None)
+        chosen, _dropped = from_json(unit_analysis.Settings, self.settings() | {
+            "layer": layer, "method": method, "channel": channel, "row": row, "col": col})
+        unit = result.projection
+        return unit_analysis.DeconvResult(
+            settings=chosen, head=about(unit_analysis.NAME, model, Source(self.state.image_name, x)),
+            projection=unit.image.numpy(), display=unit_analysis.display_array(unit.image, self.display),
+            image=image_array(seen), layer=layer, channel=unit.channel, position=unit.position,
+            activation=unit.activation, box=unit.box, unit_name=unit_analysis.unit_name(model, choice, unit.channel),
+            warning=unit.warning, note=unit.note)
+
+    def _top9_result(self, model: LoadedModel, choice: LayerChoice) -> top9.Top9Result | None:
+        top, tiles = self.top, self.top_view.tiles
+        if top is None or tiles is None or self.top_view.shown is not top or not self._is_current(top.request[:3]):
+            return None
+        _model, x, layer, method = top.request
+        chosen, _dropped = from_json(top9.Settings, self.settings() | {"layer": layer, "method": method})
+        units = top.units
+        positions = None if choice.is_vector else np.asarray([u.position for u in units], dtype=np.int64)
+        return top9.Top9Result(
+            settings=chosen, head=about(top9.NAME, model, Source(self.state.image_name, x)),
+            projections=torch.stack([u.image for u in units]).numpy(),
+            channels=np.asarray([u.channel for u in units], dtype=np.int64),
+            activations=np.asarray([u.activation for u in units], dtype=np.float32), positions=positions,
+            boxes=np.asarray([u.box for u in units], dtype=np.int64), projection_tiles=tiles[0], patch_tiles=tiles[1],
+            layer=layer, unit_names=tuple(unit_analysis.unit_name(model, choice, u.channel) for u in units),
+            warning=units[0].warning, note=units[0].note)
 
     def caption_fields(self) -> dict[str, Any]:
         """Layer, method, view (unit or top 9), the unit projected (channel, position) and the display."""

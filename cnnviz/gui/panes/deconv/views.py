@@ -144,6 +144,8 @@ class TopView(QWidget):
         self.projections = AtlasView(colorbar=False)
         self.patches = AtlasView(colorbar=False)
         self.units_label = wrapped_label(selectable=True)
+        self.shown: TopResult | None = None
+        self.tiles: tuple[np.ndarray, np.ndarray] | None = None
         layout = _grid(self)
         layout.addWidget(self.title, 0, 0, 1, 2)
         layout.addWidget(QLabel("<b>Projections</b>"), 1, 0)
@@ -157,20 +159,24 @@ class TopView(QWidget):
         """Show nothing."""
         self.projections.clear_image()
         self.patches.clear_image()
+        self.shown = self.tiles = None
         self.title.clear()
         self.units_label.clear()
 
     def show_units(self, top: TopResult, mode: str, input_size: tuple[int, int], layer: str) -> None:
         """The units of ``top`` (of ``layer``, an input of ``input_size``) in display ``mode``: each
-        projection's and patch's receptive field, three per row, strongest first."""
+        projection's and patch's receptive field, three per row, strongest first. ``shown`` keeps ``top`` and
+        ``tiles`` its projection and patch tiles as shown (:func:`cnnviz.core.deconv.field_tiles`: NaN outside a
+        field)."""
         boxes = [u.box for u in top.units]
         projections = [deconv.crop_array(projection_display(u.image, mode), u.box) for u in top.units]
         patches = [c.astype(np.float32) / 255 for c in top.input_crops]
         pad = max(1, max(p.shape[1] for p in patches) // 12)
-        self.projections.show_atlas(make_atlas(deconv.field_tiles(projections, boxes, input_size), columns=3,
-                                               pad=pad), (0.0, 1.0), "grey")
-        self.patches.show_atlas(make_atlas(deconv.field_tiles(patches, boxes, input_size), columns=3, pad=pad),
-                                (0.0, 1.0), "grey")
+        self.shown = top
+        projection_tiles, patch_tiles = (deconv.field_tiles(c, boxes, input_size) for c in (projections, patches))
+        self.tiles = (projection_tiles, patch_tiles)
+        self.projections.show_atlas(make_atlas(self.tiles[0], columns=3, pad=pad), (0.0, 1.0), "grey")
+        self.patches.show_atlas(make_atlas(self.tiles[1], columns=3, pad=pad), (0.0, 1.0), "grey")
         method = METHODS[top.request[3]][0]
         self.title.setText(f"<b>{escape(layer)}</b>: {method} projections of the {len(top.units)} "
                            "strongest channels, each at its strongest position (row by row, strongest "

@@ -368,6 +368,12 @@ class DreamControls(QWidget):
             self._guide_sample = (Path(path), images.load_image(path))
         return self._guide_sample[1]
 
+    def guide_path(self) -> str:
+        """The file of the chosen guide image (an opened file, else the sample's), "" for none."""
+        if self._guide_file is not None:
+            return self._guide_file[0]
+        return str(self.guide.currentData() or "")
+
     def set_guide_file(self, path: str | Path) -> None:
         """Use the image file ``path`` as guide (raises ImageLoadError)."""
         image = images.load_image(path)

@@ -12,17 +12,20 @@ so it never holds up the other panes for long.
 
 The view shows the current octave's image (redrawn at most :data:`REDRAW_MS` apart) with the
 octave, step and objective in its caption; the plots (:mod:`~cnnviz.gui.panes.dream.plots`, below,
-across the pane; "Export figure…" saves them with their data) get one curve per run, marked where a
-setting changed during the run and named in the legend by the settings its steps used. A new model
+across the pane) get one curve per run, marked where a setting changed during the run and named in the
+legend by the settings its steps used. "Export figure…" saves the current (or last) run as the dream
+analysis's report figure (:meth:`DreamPane.analysis_result`) with every plotted run's curves as data. A new model
 clears the plots; after a new image, the runs made on the earlier one are named with its name. A
 run that diverges stops with a message and keeps its last finite image.
 """
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent
@@ -37,6 +40,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.analyses import layer_rules
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.dream import NAME, DreamAnalysis, Settings, parse_cycle
+from cnnviz.analyses.settings import from_json
+from cnnviz.core import dream
 from cnnviz.core.dream import DreamConfig, DreamStep
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.dream.controls import DreamControls
@@ -48,7 +56,7 @@ from cnnviz.gui.panes.dream.job import (
     start_image,
 )
 from cnnviz.gui.panes.dream.plots import DreamPlots, RunCurves
-from cnnviz.gui.panes.dream.settings_used import config_fields, config_setting
+from cnnviz.gui.panes.dream.settings_used import STARTING, analysis_values, config_fields, config_setting
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.save_dialog import save_with_dialog
@@ -89,6 +97,9 @@ class DreamPane(RunPane):
         self.current: torch.Tensor | None = None
         self.origin: torch.Tensor | None = None
         self.run_model: LoadedModel | None = None
+        self._run_values: dict[str, Any] = {}
+        self._start_pixels: np.ndarray | None = None
+        self._shown: tuple[torch.Tensor, np.ndarray] | None = None
         self._latest: DreamStep | None = None
         self._progress = (0, 0)
         self._curves: RunCurves | None = None
@@ -210,9 +221,36 @@ class DreamPane(RunPane):
         return fields | {f"run{i}": run.label(with_target=True) for i, run in enumerate(self.plots.runs, 1)}
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The middle one of the layers with maps (deep enough to dream, still spatial)."""
-        maps = [choice.name for choice in choices if not choice.is_vector] or [choices[0].name]
-        return maps[len(maps) // 2]
+        """The middle one of the layers with maps (:func:`cnnviz.analyses.layer_rules.middle_map`, as
+        ``cnnviz run dream``)."""
+        model = self.state.model
+        return layer_rules.middle_map(model) if model is not None else choices[len(choices) // 2].name
+
+    def analysis_result(self) -> DreamAnalysis | None:
+        """The current (or last) run as the dream analysis's result: the image shown, the start image and the
+        run's steps, with the settings its last step used (those read at the start from the start); its report
+        figure is the export. The other runs' curves on the plots are not in it. None while no run is shown."""
+        model, request = self.run_model, self.run_request
+        if model is None or request is None or self.current is None or self._start_pixels is None:
+            return None
+        last = next((r.config for r in reversed(self.records) if r.config is not None), None)
+        later = {k: v for k, v in analysis_values(last).items() if k not in STARTING} if last is not None else {}
+        values = self._run_values | later
+        chosen, _dropped = from_json(Settings, self.settings() | values)
+        shown = self._shown
+        image = shown[1] if shown is not None and shown[0] is self.current else image_array(
+            model.deprocess(self.current))
+        x = request.x
+        records = tuple(dataclasses.replace(r, config=None) for r in self.records)
+        sizes = dream.octave_sizes(int(x.shape[-2]), int(x.shape[-1]), chosen.octaves, chosen.octave_scale)
+        total = max(len(records), self._progress[1]) or chosen.iterations * len(sizes)
+        return DreamAnalysis(
+            settings=chosen, head=about(NAME, model, Source(self.state.image_name, x)),
+            partial=self.figure_partial(), image=image, start=self._start_pixels, records=records,
+            layer="" if chosen.objective == "class" else chosen.layer,
+            cycle=parse_cycle(chosen.cycle),
+            target=chosen.target, sizes=tuple(sizes), total=total, classes=tuple(model.categories),
+            message=next((r.message for r in records if r.message), ""))
 
     def refresh(self) -> None:
         """Apply the picked layer to the run and show the input while no dream is shown."""
@@ -230,6 +268,7 @@ class DreamPane(RunPane):
         """A new model: stop the run, forget its images and list the new classes."""
         self.stop_run()
         self.current = self.origin = self._latest = self._class_names = None
+        self._start_pixels = self._shown = None
         self.plots.clear()
         self.view.canvas.clear_image()
         self.view.set_title("")
@@ -279,7 +318,10 @@ class DreamPane(RunPane):
             x = self.state.input_tensor
         config = self.config
         self.run_model = model
+        self._run_values = analysis_values(config) | {"guide": self.options.guide_path(),
+                                                     "work_at": self.options.work_at.currentData()}
         self.origin = start_image(model, x, config)
+        self._start_pixels = image_array(model.deprocess(self.origin))
         self.current, self._latest, self._progress = self.origin, None, (0, 0)
         self.records = []
         self.gate.set()
@@ -362,6 +404,7 @@ class DreamPane(RunPane):
     def _image_replaced(self) -> None:
         self.stop_run()
         self.current = self.origin = self._latest = None
+        self._start_pixels = self._shown = None
         self.plots.note_earlier()
         self._update_buttons()
 
@@ -398,7 +441,11 @@ class DreamPane(RunPane):
         model = self.run_model
         if model is None or self.current is None:
             return
-        self.view.canvas.set_image(image_array(model.deprocess(self.current)), levels=(0, 255))
+        pixels = self._start_pixels
+        if pixels is None or self.current is not self.origin:
+            pixels = image_array(model.deprocess(self.current))
+        self._shown = (self.current, pixels)
+        self.view.canvas.set_image(pixels, levels=(0, 255))
         self.view.set_hint("")
         height, width = self.current.shape[-2:]
         step = self._latest

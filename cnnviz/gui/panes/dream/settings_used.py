@@ -4,12 +4,13 @@ A run's settings may change while it goes (the pane swaps in a whole new config,
 step; each :class:`~cnnviz.core.dream.DreamStep` carries the snapshot it used). :func:`step_setting`
 reduces a step's config to the :class:`StepSetting` the curves show; the plots start a new segment
 where it changes, marked with :func:`change_label`, and name each run by the settings it used
-(:func:`run_label`).
+(:func:`run_label`). :func:`analysis_values` gives a config as the dream analysis's settings.
 """
 
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from cnnviz.core.dream import DreamConfig, DreamStep
 
@@ -102,6 +103,23 @@ def run_label(settings: Sequence[StepSetting], with_target: bool = False) -> str
     if len(changes) > SHOWN_CHANGES:
         changes = [changes[0], f"… {len(changes) - 2} more …", changes[-1]]
     return " → ".join([setting_label(settings[0], with_target), *changes])
+
+
+STARTING = ("octaves", "octave_scale", "start", "seed")
+"""Settings a run reads once, when it starts (a change while it runs applies to the next run)."""
+
+
+def analysis_values(config: DreamConfig) -> dict[str, Any]:
+    """``config`` as values of the dream analysis's settings (:class:`cnnviz.analyses.dream.Settings`), by
+    name; the guide image's file and where the run works are not in a config."""
+    return {"layer": config.layer, "objective": config.objective,
+            "channel": config.channel if config.channel is not None else 0, "target": config.target,
+            "squared": config.square_class, "best_match": config.best_match, "prob_every": config.prob_every,
+            "step_size": config.step_size, "normalize": config.normalize, "iterations": config.iterations,
+            "octaves": config.octaves, "octave_scale": config.octave_scale, "jitter": config.jitter,
+            "blur_every": config.blur_every, "blur_sigma": config.blur_sigma, "decay": config.decay,
+            "clamp": config.clamp, "start": config.start, "seed": config.seed, "tile": config.tile,
+            "overlap": config.overlap, "cycle": [f"{layer}:{step}" for layer, step in config.cycle]}
 
 
 RELEVANT = {"channel": ("channel",), "class": ("square_class",), "guided": ("best_match",)}

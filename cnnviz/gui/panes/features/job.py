@@ -19,7 +19,7 @@ from cnnviz.core.embedding import Embedding
 from cnnviz.core.features import Features
 from cnnviz.core.models import LoadedModel
 from cnnviz.core.retrieval import Match, PoolingScore, RetrievalScores
-from cnnviz.gui.panes.features.thumbs import thumbnails
+from cnnviz.gui.panes.features.thumbs import thumbnail, thumbnails
 
 COMPARED = ("avg", "max", "gem", "flatten")
 """The poolings "Compare poolings" scores."""
@@ -136,18 +136,20 @@ def compare_job(model: LoadedModel, dataset: ImageDataset, layer: str, p: float,
 @dataclass(frozen=True, eq=False)
 class QueryResult:
     """The nearest images to the query of ``map_result`` (``image``: its dataset index, None for an image
-    from outside the dataset), the query's ``label`` (None: unknown) and the matches' thumbnails."""
+    from outside the dataset), the query's ``label`` (None: unknown), the matches' thumbnails and the
+    query's own (for the exported figure; None from outside the dataset or unreadable)."""
 
     map_result: MapResult
     image: int | None
     label: int | None
     matches: list[Match]
     pictures: list[Image.Image | None]
+    query_picture: Image.Image | None = None
 
 
 def query_job(result: MapResult, image: int | None, x: torch.Tensor | None, k: int = 15) -> QueryResult:
     """The ``k`` images nearest to dataset image ``image`` or, when None, to the input ``x`` [1, C, H, W]
-    pooled as the map's features (for an image from outside the dataset)."""
+    pooled as the map's features (for an image from outside the dataset), with their thumbnails."""
     f, request = result.features, result.request
     label = None
     if image is not None:
@@ -159,4 +161,6 @@ def query_job(result: MapResult, image: int | None, x: torch.Tensor | None, k: i
     else:
         vector = features.of_image(request.model, x, request.layer, request.pooling, request.p)
         matches = retrieval.search(f, vector, k)
-    return QueryResult(result, image, label, matches, thumbnails(request.dataset, [m.image for m in matches]))
+    query_picture = None if image is None else thumbnail(request.dataset, image)
+    return QueryResult(result, image, label, matches, thumbnails(request.dataset, [m.image for m in matches]),
+                       query_picture)

@@ -18,13 +18,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
 
+from cnnviz.analyses import feature_space
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.feature_space import FeatureSpaceResult, Settings
+from cnnviz.analyses.settings import from_json
 from cnnviz.core import feature_tables
+from cnnviz.core.caption import Caption
 from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.embedding import Embedding
+from cnnviz.core.features import Features
 from cnnviz.core.retrieval import PoolingScore
-from cnnviz.gui.panes import captions
-from cnnviz.gui.panes.dataset import jobs as dataset_jobs
-from cnnviz.gui.panes.dataset.controls import SourceRow
-from cnnviz.gui.panes.dataset.pane import FOLDER_KEY
 from cnnviz.gui.panes.features import exports, job
 from cnnviz.gui.panes.features.controls import METHOD_TITLES, SettingsRow, caption, size_text
 from cnnviz.gui.panes.features.legend import ClassLegend
@@ -34,8 +37,9 @@ from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnail, th
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import shrinkable
-from cnnviz.gui.runtime import settings_store
-from cnnviz.gui.widgets.layer_picker import layer_choices
+from cnnviz.gui.runtime import dataset_source, settings_store
+from cnnviz.gui.widgets.dataset_source import SourceRow
+from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 
 IDLE_TEXT = "Choose a dataset, a layer and a method, then Compute (Ctrl+R)"
 CACHE_FOLDER = "features"
@@ -47,7 +51,8 @@ MAX_SELECTION = 200
 class FeaturesPane(RunPane):
     """See the module docstring. ``maps``: [kept map or None, current map or None]; ``query``: the shown
     retrieval; ``comparison``: the pooling scores shown; ``cache_folder``: where features are cached
-    (None: not cached); ``iterations``: t-SNE's (early exaggeration, normal) iterations."""
+    (None: not cached); ``iterations``: t-SNE's (early exaggeration, normal) iterations; ``partial_map``:
+    the request, features and partial map [N, 2] shown in the current map's place while no finished one is."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "features", layer_choices, parent, unit="steps", run_title="Compute")
@@ -58,6 +63,7 @@ class FeaturesPane(RunPane):
         self.cache_folder: Path | None = settings_store.data_folder(CACHE_FOLDER)
         self.iterations = (250, 500)
         self.thumbs = ThumbnailCache()
+        self.partial_map: tuple[job.MapRequest, Features, np.ndarray] | None = None
         self._picked: tuple[object, int] | None = None
         self._hovered: int | None = None
         self._query_for: tuple | None = None
@@ -114,7 +120,7 @@ class FeaturesPane(RunPane):
 
     def _connect(self) -> None:
         self.source.folder_requested.connect(self.ask_folder)
-        self.source.fashion_mnist_requested.connect(lambda: self.open_dataset(dataset_jobs.FASHION_MNIST))
+        self.source.fashion_mnist_requested.connect(lambda: self.open_dataset(dataset_source.FASHION_MNIST))
         self.settings_row.pooling_combo.currentIndexChanged.connect(lambda _i: self._show_size())
         self.picker.layer_chosen.connect(lambda _name: self._show_size())
         self.keep_button.clicked.connect(self.keep)
@@ -146,16 +152,16 @@ class FeaturesPane(RunPane):
 
     def ask_folder(self) -> None:
         """Ask for an image folder (starting at the last one the dataset tools opened) and open it."""
-        start = settings_store.load_path(FOLDER_KEY) or Path.home()
+        start = settings_store.load_path(dataset_source.FOLDER_KEY) or Path.home()
         chosen = QFileDialog.getExistingDirectory(self, "Open an image folder", str(start))
         if chosen:
-            settings_store.save_path(FOLDER_KEY, Path(chosen))
-            self.open_dataset(dataset_jobs.FOLDER, Path(chosen))
+            settings_store.save_path(dataset_source.FOLDER_KEY, Path(chosen))
+            self.open_dataset(dataset_source.FOLDER, Path(chosen))
 
     def open_dataset(self, kind: str, path: Path | None = None) -> None:
-        """Open a dataset (:func:`cnnviz.gui.panes.dataset.jobs.open_source`) on the loader worker; it
+        """Open a dataset (:func:`cnnviz.gui.panes.dataset.dataset_source.open_source`) on the loader worker; it
         becomes the shared dataset."""
-        self.submit("open", "Opening the dataset…", dataset_jobs.open_source, kind, path,
+        self.submit("open", "Opening the dataset…", dataset_source.open_source, kind, path,
                     worker=self.controller.loader, done=self.state.set_dataset)
 
     def _dataset_changed(self, ds: ImageDataset | None) -> None:
@@ -181,6 +187,7 @@ class FeaturesPane(RunPane):
         """Show no map, retrieval or comparison."""
         self.maps = [None, None]
         self.query = self._query_for = None
+        self.partial_map = None
         self._hovered = None
         self.comparison = []
         self._shown_progress = None
@@ -235,6 +242,7 @@ class FeaturesPane(RunPane):
             view.move_points(xy)
         view.set_caption(f"{METHOD_TITLES[self.run_request.method]} of {escape(f.layer)}: {done} / {total} steps")
         self.maps[1] = None
+        self.partial_map = (self.run_request, f, xy)
         self._shown_progress = (done, total)
         self.update_partial()
 
@@ -250,6 +258,7 @@ class FeaturesPane(RunPane):
         if result.request.model is not self.state.model or result.request.dataset is not self.dataset:
             return
         self.maps[1] = result
+        self.partial_map = None
         self._shown_progress = None
         self.views[1].set_map(result.embedding.xy, result.features.labels, caption(result))
         self.views[1].set_hidden(self.legend.hidden)
@@ -414,13 +423,64 @@ class FeaturesPane(RunPane):
         """Write the pooling comparison as CSV to ``path``."""
         return exports.write(path, exports.comparison_table(self.comparison))
 
+    def default_layer(self, choices: list[LayerChoice]) -> str:
+        """The analysis's default layer (:func:`cnnviz.analyses.feature_space.default_layer`: the first offered)."""
+        model = self.state.model
+        return feature_space.default_layer(model) if model is not None else choices[0].name
+
+    def figure_partial(self) -> bool:
+        """True while the map in the figure is a partial one (a running, cancelled or failed t-SNE)."""
+        return self.maps[1] is None and self.partial_map is not None
+
+    def analysis_result(self) -> FeatureSpaceResult | None:
+        """The latest map shown (the partial one in the current map's place, else :attr:`current`) as the
+        feature space analysis's result (its report figure is the export), with its retrieval scores and the
+        query's nearest images when the query is an image of the dataset; None while no map is shown. A kept
+        map shown beside a newer one is not in it."""
+        if self.figure_partial():
+            request, f, xy = self.partial_map
+            return FeatureSpaceResult(settings=self._analysis_settings(request, None), head=self._head(request),
+                                      partial=True, features=f, embedding=Embedding(np.asarray(xy), request.method))
+        result = self.current
+        if result is None:
+            return None
+        query = self.query if self.query is not None and self.query.map_result is result else None
+        if query is not None and query.image is None:
+            query = None  # an image from outside the dataset: the analysis's query is a dataset index
+        pictures = () if query is None else tuple(None if p is None else np.asarray(p) for p in query.pictures)
+        return FeatureSpaceResult(
+            settings=self._analysis_settings(result.request, query), head=self._head(result.request),
+            features=result.features, embedding=result.embedding, scores=result.scores,
+            scores_note=result.scores_note, query=None if query is None else query.image,
+            query_label=None if query is None else query.label, matches=() if query is None else tuple(query.matches),
+            query_picture=None if query is None or query.query_picture is None else np.asarray(query.query_picture),
+            match_pictures=pictures)
+
+    def _analysis_settings(self, request: job.MapRequest, query: job.QueryResult | None) -> Settings:
+        """The analysis settings of the map of ``request`` and of ``query`` (None: no retrieval shown)."""
+        values = {"layer": request.layer, "pooling": request.pooling, "p": request.p, "method": request.method,
+                  "perplexity": request.perplexity, "seed": request.seed}
+        if query is not None:
+            values |= {"query": query.image, "k": len(query.matches)}
+        return from_json(Settings, self.settings() | values)[0]
+
+    def _head(self, request: job.MapRequest) -> Caption:
+        return about(feature_space.NAME, request.model, Source.of_dataset(request.dataset))
+
     def caption_fields(self) -> dict[str, object]:
-        """Layer, pooling and map method of the map shown (:func:`captions.features_fields`)."""
-        return captions.features_fields(self.current, self.settings_row.settings(), self.layer)
+        """The caption fields of :meth:`analysis_result` (layer, pooling, map method and what they resolved to),
+        else of the controls' settings."""
+        result = self.analysis_result()
+        if result is not None:
+            return dict(result.caption().fields)
+        return from_json(Settings, self.settings() | {"layer": self.layer})[0].caption_fields()
 
     def caption_dataset(self) -> str:
-        """The dataset of the map shown: the figure is about it, not the current image."""
-        return captions.features_dataset(self.current, self.dataset)
+        """The dataset of the map shown (else the current one): the figure is about it, not the current image."""
+        result = self.analysis_result()
+        if result is not None:
+            return result.head.dataset
+        return self.dataset.name if self.dataset is not None else "none"
 
     def _write_map_beside(self, png: Path) -> list[Path]:
         """The current map's CSV beside an exported figure ``png`` (``<stem>-map.csv``)."""
