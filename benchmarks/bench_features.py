@@ -40,7 +40,7 @@ def extraction_row(label: str, model: models.LoadedModel, ds: datasets.ImageData
     made: list[features.Features] = []
 
     def ours() -> None:
-        made[:] = [features.extract(model, ds, layer, pooling=pooling, batch_size=args.batch_size,
+        made[:] = [features.extract(model, ds, layer=layer, pooling=pooling, batch_size=args.batch_size,
                                     workers=args.workers)]
 
     seconds, plain = compare(ours, plain_forwards(model, ds, args.batch_size, args.workers), args.repeats)
@@ -132,7 +132,7 @@ def main() -> None:
     fc_values = extraction_rows(args, fmnist_count, photo_count)
     if fc_values is not None and len(fc_values) < points and datasets.fashion_mnist_available():
         bundled = models.load_default()
-        fc_values = features.extract(bundled, datasets.fashion_mnist("test", limit=points), "classifier.fc1",
+        fc_values = features.extract(bundled, datasets.fashion_mnist("test", limit=points), layer="classifier.fc1",
                                      batch_size=args.batch_size, workers=args.workers).values
     tsne_row(tsne_inputs(fc_values, points), min(args.repeats, 2))
     search_row()

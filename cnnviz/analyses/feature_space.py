@@ -206,7 +206,8 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     head = about(NAME, model, source)
     count = len(dataset)
     total = count + (sum(ITERATIONS) if settings.method == "tsne" else 1)
-    extraction = features.extract_steps(model, dataset, layer, settings.pooling, settings.p, batch_size=BATCH_SIZE)
+    extraction = features.extract_steps(model, dataset, layer=layer, pooling=settings.pooling, p=settings.p,
+                                        batch_size=BATCH_SIZE)
     try:
         while True:
             done, _ = next(extraction)

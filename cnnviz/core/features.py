@@ -111,7 +111,7 @@ def feature_size(shape: tuple[int, ...], pooling: str) -> int:
     return int(np.prod(shape[1:]))
 
 
-def of_image(model: LoadedModel, x: torch.Tensor, layer: str, pooling: str = "auto", p: float = 3.0) -> np.ndarray:
+def of_image(model: LoadedModel, x: torch.Tensor, *, layer: str, pooling: str = "auto", p: float = 3.0) -> np.ndarray:
     """The feature vector [D] float32 of one preprocessed image ``x`` [1, C, H, W] (e.g. an image
     from outside the dataset, as a retrieval query), made as :func:`extract` makes them."""
     _check(pooling, p)
@@ -127,7 +127,7 @@ def _check(pooling: str, p: float) -> None:
         raise ValueError(f"the GeM exponent p must be a number above 0, not {p!r}")
 
 
-def extract_steps(model: LoadedModel, dataset: ImageDataset, layer: str, pooling: str = "auto", p: float = 3.0,
+def extract_steps(model: LoadedModel, dataset: ImageDataset, *, layer: str, pooling: str = "auto", p: float = 3.0,
                   batch_size: int = 64, workers: int | None = None, progress: ProgressFn | None = None
                   ) -> Generator[tuple[int, int], None, Features]:
     """:func:`extract` batch by batch: yields (images done, total) and returns the :class:`Features`."""
@@ -163,7 +163,7 @@ def extract_steps(model: LoadedModel, dataset: ImageDataset, layer: str, pooling
                     model.display_name, weights_checksum(model), dataset.identity(), time.perf_counter() - began)
 
 
-def extract(model: LoadedModel, dataset: ImageDataset, layer: str, pooling: str = "auto", p: float = 3.0,
+def extract(model: LoadedModel, dataset: ImageDataset, *, layer: str, pooling: str = "auto", p: float = 3.0,
             batch_size: int = 64, workers: int | None = None, progress: ProgressFn | None = None,
             cache: str | Path | None = None) -> Features:
     """Features of every image of ``dataset`` from ``layer`` pooled by ``pooling`` (:data:`POOLINGS`;
@@ -180,7 +180,8 @@ def extract(model: LoadedModel, dataset: ImageDataset, layer: str, pooling: str 
             return load(path)
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    steps = extract_steps(model, dataset, layer, pooling, p, batch_size, workers, progress)
+    steps = extract_steps(model, dataset, layer=layer, pooling=pooling, p=p, batch_size=batch_size, workers=workers,
+                          progress=progress)
     try:
         while True:
             next(steps)

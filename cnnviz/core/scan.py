@@ -195,7 +195,7 @@ def add_batch(model: LoadedModel, index: ScanIndex, batch: Batch, *, stop_early:
     index.count += len(images)
 
 
-def build_steps(model: LoadedModel, dataset: ImageDataset, layers: str | Sequence[str] | None = None, k: int = 9,
+def build_steps(model: LoadedModel, dataset: ImageDataset, *, layers: str | Sequence[str] | None = None, k: int = 9,
                 batch_size: int = 64, workers: int | None = None, progress: ProgressFn | None = None,
                 shard: tuple[int, int] | None = None,
                 resume: ScanIndex | None = None) -> Generator[ScanStep, None, ScanIndex]:
@@ -228,7 +228,7 @@ def report_step(progress: ProgressFn | None, index: ScanIndex) -> None:
         raise ScanCancelled(index.copy()) from None
 
 
-def build(model: LoadedModel, dataset: ImageDataset, layers: str | Sequence[str] | None = None, k: int = 9,
+def build(model: LoadedModel, dataset: ImageDataset, *, layers: str | Sequence[str] | None = None, k: int = 9,
           batch_size: int = 64, workers: int | None = None, progress: ProgressFn | None = None,
           shard: tuple[int, int] | None = None, resume: ScanIndex | None = None) -> ScanIndex:
     """Scan ``dataset`` with ``model``: each unit's ``k`` best images and the unit statistics.
@@ -241,7 +241,8 @@ def build(model: LoadedModel, dataset: ImageDataset, layers: str | Sequence[str]
     raises :class:`ScanCancelled`, which carries the partial index. Images that cannot be decoded
     are skipped and listed in ``index.skipped`` and ``dataset.skipped``.
     """
-    steps = build_steps(model, dataset, layers, k, batch_size, workers, progress, shard, resume)
+    steps = build_steps(model, dataset, layers=layers, k=k, batch_size=batch_size, workers=workers,
+                        progress=progress, shard=shard, resume=resume)
     try:
         while True:
             next(steps)

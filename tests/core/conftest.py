@@ -119,4 +119,4 @@ def fashion_features(scan_model, fashion_test_split):
     from cnnviz.core import datasets, features
 
     dataset = datasets.fashion_mnist("test", limit=FEATURE_IMAGES)
-    return features.extract(scan_model, dataset, FEATURE_LAYER, batch_size=100, workers=0)
+    return features.extract(scan_model, dataset, layer=FEATURE_LAYER, batch_size=100, workers=0)

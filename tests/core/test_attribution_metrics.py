@@ -192,7 +192,7 @@ def reset_by_hand(model, groups, seed):
 def test_randomisation_destroys_the_gradcam_map_of_the_bundled_model(bundled, boot, boot_cam):
     before = {k: v.clone() for k, v in bundled.module.state_dict().items()}
     rng_state = torch.get_rng_state()
-    records = metrics.randomisation(bundled, boot, "gradcam", init_seed=0)
+    records = metrics.randomisation(bundled, boot, method="gradcam", init_seed=0)
     assert torch.equal(torch.get_rng_state(), rng_state)
     groups = [("classifier.fc2",), ("classifier.fc1",), ("features.conv3",), ("features.conv2",), ("features.conv1",)]
     assert metrics.default_groups(bundled) == groups
@@ -221,7 +221,7 @@ def test_randomisation_of_resnet18_blocks_keeps_the_loaded_model(torch_home):
     assert metrics.default_groups(net)[:2] == [("fc",), ("layer4.1.conv2", "layer4.1.bn2")]
     assert ("layer4.0.downsample.0", "layer4.0.downsample.1") in metrics.default_groups(net)
     groups = ["fc", "layer4", "layer3", ("layer2", "layer1", "conv1", "bn1")]
-    records = metrics.randomisation(net, x, "gradcam", layer="layer2", groups=groups, init_seed=3)
+    records = metrics.randomisation(net, x, method="gradcam", layer="layer2", groups=groups, init_seed=3)
     assert [r.layers for r in records] == [(), ("fc",), ("fc", "layer4"), ("fc", "layer4", "layer3"),
                                            ("fc", "layer4", "layer3", "layer2", "layer1", "conv1", "bn1")]
     expected = [(g,) if isinstance(g, str) else g for g in groups]
@@ -236,10 +236,10 @@ def test_randomisation_of_resnet18_blocks_keeps_the_loaded_model(torch_home):
 def test_randomisation_cancels_and_leaves_no_hooks(bundled, boot):
     before = {k: v.clone() for k, v in bundled.module.state_dict().items()}
     with pytest.raises(Cancelled):
-        metrics.randomisation(bundled, boot, "gradcam", progress=lambda done, total: done < 3)
+        metrics.randomisation(bundled, boot, method="gradcam", progress=lambda done, total: done < 3)
     assert hook_count(bundled.module) == 0
     assert all(torch.equal(v, bundled.module.state_dict()[k]) for k, v in before.items())
-    steps = metrics.randomisation_steps(bundled, boot, "gradient")
+    steps = metrics.randomisation_steps(bundled, boot, method="gradient")
     first = next(steps)
     assert (first.done, first.total, first.records) == (0, 6, ())
     steps.close()
@@ -248,9 +248,9 @@ def test_randomisation_cancels_and_leaves_no_hooks(bundled, boot):
 
 def test_randomisation_checks_its_arguments(bundled, boot):
     with pytest.raises(ValueError, match="no layer 'nope'"):
-        metrics.randomisation(bundled, boot, "gradcam", groups=["nope"])
+        metrics.randomisation(bundled, boot, method="gradcam", groups=["nope"])
     with pytest.raises(ValueError, match="method must be one of"):
-        metrics.randomisation(bundled, boot, "nope")
+        metrics.randomisation(bundled, boot, method="nope")
 
 
 def test_insensitive_reads_the_last_records_spearman():

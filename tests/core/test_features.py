@@ -97,7 +97,7 @@ def conv_outputs(bundled, dataset):
 
 @pytest.mark.parametrize("pooling", ["avg", "max", "gem", "flatten", "auto"])
 def test_conv_layer_features_equal_a_forward_hook(bundled, dataset, conv_outputs, pooling):
-    got = features.extract(bundled, dataset, CONV_LAYER, pooling=pooling, p=3.0, batch_size=8, workers=0)
+    got = features.extract(bundled, dataset, layer=CONV_LAYER, pooling=pooling, p=3.0, batch_size=8, workers=0)
     expected = np.stack([reference_pooled(out, pooling, 3.0) for out in conv_outputs])
     assert got.values.dtype == np.float32
     assert got.values.shape == expected.shape == (len(dataset), 64 * 14 * 14 if pooling == "flatten" else 64)
@@ -114,7 +114,7 @@ def test_conv_layer_features_equal_a_forward_hook(bundled, dataset, conv_outputs
 @pytest.mark.parametrize("pooling", ["auto", "avg", "gem"])
 def test_fully_connected_layer_features_equal_a_forward_hook(bundled, dataset, pooling):
     """A vector layer is taken as it is whatever the pooling asked for ("none" is recorded)."""
-    got = features.extract(bundled, dataset, FC_LAYER, pooling=pooling, batch_size=5, workers=0)
+    got = features.extract(bundled, dataset, layer=FC_LAYER, pooling=pooling, batch_size=5, workers=0)
     expected = np.stack(hooked_outputs(bundled, [dataset.path(i) for i in range(len(dataset))], FC_LAYER))
     assert got.values.shape == (len(dataset), 128)
     assert_equal_features(got.values, expected)
@@ -134,8 +134,8 @@ def test_gem_matches_its_formula_on_signed_maps():
 
 
 def test_gem_with_p_one_is_average_pooling(bundled, dataset):
-    gem1 = features.extract(bundled, dataset, CONV_LAYER, pooling="gem", p=1.0, batch_size=8, workers=0)
-    avg = features.extract(bundled, dataset, CONV_LAYER, pooling="avg", batch_size=8, workers=0)
+    gem1 = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="gem", p=1.0, batch_size=8, workers=0)
+    avg = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="avg", batch_size=8, workers=0)
     # inputs are clamped at ε = 1e-6, so zeros (after the ReLU) add at most ε to the mean
     np.testing.assert_allclose(gem1.values, avg.values, rtol=TOLERANCE, atol=features.GEM_EPSILON + TOLERANCE)
 
@@ -160,16 +160,16 @@ def test_gem_with_large_p_approaches_max_pooling_on_moderate_values():
 
 
 def test_gem_with_large_p_approaches_max_pooling_on_the_models_layer(bundled, dataset):
-    gem = features.extract(bundled, dataset, CONV_LAYER, pooling="gem", p=LARGE_P, batch_size=8, workers=0)
-    peak = features.extract(bundled, dataset, CONV_LAYER, pooling="max", batch_size=8, workers=0)
+    gem = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="gem", p=LARGE_P, batch_size=8, workers=0)
+    peak = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="max", batch_size=8, workers=0)
     assert_near_max(gem.values, peak.values, 14 * 14, LARGE_P)
 
 
 def test_of_image_equals_the_extract_row(bundled, dataset):
     for pooling, layer in (("gem", CONV_LAYER), ("flatten", CONV_LAYER), ("auto", FC_LAYER)):
-        rows = features.extract(bundled, dataset, layer, pooling=pooling, batch_size=8, workers=0)
+        rows = features.extract(bundled, dataset, layer=layer, pooling=pooling, batch_size=8, workers=0)
         for image in (0, 9, len(dataset) - 1):
-            vector = features.of_image(bundled, bundled.preprocess(dataset.image(image)), layer, pooling)
+            vector = features.of_image(bundled, bundled.preprocess(dataset.image(image)), layer=layer, pooling=pooling)
             assert vector.shape == (rows.size,) and vector.dtype == np.float32
             assert_equal_features(vector, rows.values[rows.row_of(image)])
 
@@ -179,12 +179,12 @@ def _refuse(*_args, **_kwargs):
 
 
 def test_second_extract_reads_the_cache(bundled, dataset, tmp_path, monkeypatch):
-    first = features.extract(bundled, dataset, CONV_LAYER, pooling="gem", p=3.0, batch_size=8, workers=0,
+    first = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="gem", p=3.0, batch_size=8, workers=0,
                              cache=tmp_path)
     saved = list(tmp_path.glob("*.npz"))
     assert len(saved) == 1
     monkeypatch.setattr(features, "extract_steps", _refuse)
-    again = features.extract(bundled, dataset, CONV_LAYER, pooling="gem", p=3.0, cache=tmp_path)
+    again = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="gem", p=3.0, cache=tmp_path)
     np.testing.assert_array_equal(again.values, first.values)
     np.testing.assert_array_equal(again.images, first.images)
     np.testing.assert_array_equal(again.labels, first.labels)
@@ -194,7 +194,7 @@ def test_second_extract_reads_the_cache(bundled, dataset, tmp_path, monkeypatch)
 
 
 def test_the_cache_misses_for_another_model_layer_pooling_p_or_file_list(bundled, dataset, tmp_path, monkeypatch):
-    first = features.extract(bundled, dataset, CONV_LAYER, pooling="gem", p=3.0, batch_size=8, workers=0,
+    first = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="gem", p=3.0, batch_size=8, workers=0,
                              cache=tmp_path)
     other_model = copy.deepcopy(bundled)
     with torch.no_grad():
@@ -207,16 +207,16 @@ def test_the_cache_misses_for_another_model_layer_pooling_p_or_file_list(bundled
                                            (bundled, dataset, CONV_LAYER, "gem", 4.0),
                                            (bundled, fewer, CONV_LAYER, "gem", 3.0)):
         with pytest.raises(AssertionError, match="cache was not used"):
-            features.extract(model, data, layer, pooling=pooling, p=p, cache=tmp_path)
+            features.extract(model, data, layer=layer, pooling=pooling, p=p, cache=tmp_path)
     monkeypatch.undo()
-    changed = features.extract(other_model, dataset, CONV_LAYER, pooling="gem", batch_size=8, workers=0,
+    changed = features.extract(other_model, dataset, layer=CONV_LAYER, pooling="gem", batch_size=8, workers=0,
                                cache=tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 2
     assert np.abs(changed.values - first.values).max() > 1e-5
 
 
 def test_the_cache_file_loads_without_pickle(bundled, dataset, tmp_path):
-    made = features.extract(bundled, dataset, FC_LAYER, batch_size=8, workers=0, cache=tmp_path)
+    made = features.extract(bundled, dataset, layer=FC_LAYER, batch_size=8, workers=0, cache=tmp_path)
     (path,) = tmp_path.glob("*.npz")
     assert path == features.cache_path(tmp_path, bundled, dataset, FC_LAYER, "auto", 3.0)
     with np.load(path, allow_pickle=False) as data:
@@ -230,7 +230,7 @@ def test_undecodable_images_are_left_out_and_rows_name_their_images(bundled, tmp
     kinds = write_bad_folder(tmp_path / "bad")
     dataset = datasets.open_folder(tmp_path / "bad", verify=False)
     assert len(dataset) == len(kinds)
-    got = features.extract(bundled, dataset, CONV_LAYER, pooling="max", batch_size=3, workers=0)
+    got = features.extract(bundled, dataset, layer=CONV_LAYER, pooling="max", batch_size=3, workers=0)
     good = [i for i, name in enumerate(dataset.files) if kinds[name] == "good"]
     np.testing.assert_array_equal(got.images, good)
     assert got.paths == [dataset.files[i] for i in good]

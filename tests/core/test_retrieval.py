@@ -169,7 +169,7 @@ def test_search_by_a_vector_from_outside_the_dataset(random_f):
 
 def test_search_by_an_outside_image_on_fashion_features(scan_model, fashion_features):
     boot = scan_model.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))
-    query = features.of_image(scan_model, boot, fashion_features.layer)
+    query = features.of_image(scan_model, boot, layer=fashion_features.layer)
     matches = retrieval.search(fashion_features, query, k=15)
     similarity = cosine(fashion_features.values, query)
     order = np.argsort(-similarity, kind="stable")[:15]

@@ -100,7 +100,7 @@ def chunk_bounds(pixels: int, steps: int) -> np.ndarray:
     return np.array([round(i * pixels / steps) for i in range(steps + 1)], dtype=np.int64)
 
 
-def fill_image(model: LoadedModel, x: torch.Tensor, fill: str, blur_sigma: float) -> torch.Tensor:
+def fill_image(model: LoadedModel, x: torch.Tensor, *, fill: str, blur_sigma: float) -> torch.Tensor:
     """The image [1, C, H, W] changed pixels are taken from, in the model's normalised space (see :data:`FILLS`)."""
     if fill == "black":
         mean, std = model.stats(x.device, x.dtype)
@@ -151,7 +151,8 @@ def _curve_steps(model: LoadedModel, x: torch.Tensor, attribution: MapSource, *,
     rank_map = torch.from_numpy(rank).view(1, 1, *size).to(x.device)
     bounds = chunk_bounds(order.size, steps)
     changed = torch.from_numpy(bounds).view(-1, 1, 1, 1).to(x.device)
-    other = fill_image(model, x, fill, blur_sigma if blur_sigma is not None else min(size) * BLUR_SHARE)
+    sigma = blur_sigma if blur_sigma is not None else min(size) * BLUR_SHARE
+    other = fill_image(model, x, fill=fill, blur_sigma=sigma)
     start, end = (x, other) if kind == "deletion" else (other, x)
     probabilities = np.full(steps + 1, np.nan)
 

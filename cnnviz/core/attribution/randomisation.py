@@ -142,7 +142,7 @@ def _record(layers: tuple[str, ...], original: torch.Tensor, current: torch.Tens
                              ssim(unit_scaled(original), unit_scaled(current)), current)
 
 
-def randomisation_steps(model: LoadedModel, x: torch.Tensor, method: str, *, target: int | None = None,
+def randomisation_steps(model: LoadedModel, x: torch.Tensor, *, method: str, target: int | None = None,
                         layer: str | None = None, groups: Sequence[str | Sequence[str]] | None = None,
                         init_seed: int = 0,
                         **params: Any) -> Generator[RandomisationProgress, None, list[RandomisationStep]]:
@@ -170,7 +170,7 @@ def randomisation_steps(model: LoadedModel, x: torch.Tensor, method: str, *, tar
     return records
 
 
-def randomisation(model: LoadedModel, x: torch.Tensor, method: str, *, target: int | None = None,
+def randomisation(model: LoadedModel, x: torch.Tensor, *, method: str, target: int | None = None,
                   layer: str | None = None, groups: Sequence[str | Sequence[str]] | None = None,
                   init_seed: int = 0, progress: ProgressFn | None = None, **params: Any) -> list[RandomisationStep]:
     """Cascading model randomisation test of ``method`` on preprocessed input ``x`` [1, C, H, W].
@@ -185,7 +185,7 @@ def randomisation(model: LoadedModel, x: torch.Tensor, method: str, *, target: i
     counts maps; returning False cancels (:class:`~cnnviz.core.Cancelled`). The loaded model is
     not changed (the work is done on a deep copy).
     """
-    steps = randomisation_steps(model, x, method, target=target, layer=layer, groups=groups, init_seed=init_seed,
+    steps = randomisation_steps(model, x, method=method, target=target, layer=layer, groups=groups, init_seed=init_seed,
                                 **params)
     return run_to_end(steps, progress)
 

@@ -56,7 +56,7 @@ def result(model, dataset, settings):
 
 @pytest.fixture(scope="module")
 def reference(model, dataset):
-    return features.extract(model, dataset, LAYER, "gem", 2.0)
+    return features.extract(model, dataset, layer=LAYER, pooling="gem", p=2.0)
 
 
 def test_map_scores_and_matches_equal_the_core(result, reference):
@@ -98,8 +98,8 @@ def test_tsne_steps_carry_partial_maps_and_end_as_opentsne(model, dataset, monke
     partials = [s.partial for s in seen if s.partial is not None]
     assert len(partials) >= sum(ITERATIONS) // embedding.TSNE_CHUNK - 1 and all(p.partial for p in partials)
     assert seen[-1].done == total and partials[-1].embedding.xy.shape == (len(dataset), 2)
-    direct = embedding.project(features.extract(model, dataset, "classifier.fc1"), "tsne", seed=4, perplexity=10.0,
-                               iterations=ITERATIONS)
+    extracted = features.extract(model, dataset, layer="classifier.fc1")
+    direct = embedding.project(extracted, "tsne", seed=4, perplexity=10.0, iterations=ITERATIONS)
     np.testing.assert_allclose(found.embedding.xy, direct.xy, rtol=0, atol=1e-4)
     assert found.embedding.kl_divergence == pytest.approx(direct.kl_divergence, rel=1e-6)
     assert found.resolved()["perplexity"] == 10.0 and "kl_divergence" in found.caption().fields
@@ -208,6 +208,6 @@ def test_fashion_mnist_features_separate_the_classes(model):
     ds = datasets.fashion_mnist("test", limit=300)
     found = registry.get("features").compute(model, Source.of_dataset(ds, "fashion-mnist-test"),
                                              Settings(layer="classifier.fc1", method="pca", query=0))
-    reference = features.extract(model, ds, "classifier.fc1")
+    reference = features.extract(model, ds, layer="classifier.fc1")
     assert found.scores == retrieval.evaluate(reference) and found.scores.mean_average_precision > 0.5
     assert found.query_label == 9 and found.matches == tuple(retrieval.search(reference, 0, 15))

@@ -48,7 +48,7 @@ def compute(pane, qtbot, layer: str, method: str = "pca", pooling: str = "auto")
 
 
 def core_features(pane, layer: str, pooling: str = "auto") -> features.Features:
-    return features.extract(pane.state.model, pane.state.dataset, layer, pooling, workers=0)
+    return features.extract(pane.state.model, pane.state.dataset, layer=layer, pooling=pooling, workers=0)
 
 
 def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_pointer(pane, qtbot, mouse):
@@ -127,7 +127,7 @@ def test_retrieval_leaves_the_query_out_and_ticks_same_labels(pane, qtbot, settl
     pane.controller.set_image(Image.new("L", (28, 28), 180), "grey square")
     settle(pane.window())
     qtbot.waitUntil(lambda: pane.query is not None and pane.query.image is None, timeout=20_000)
-    vector = features.of_image(pane.state.model, pane.state.input_tensor, "classifier.relu4")
+    vector = features.of_image(pane.state.model, pane.state.input_tensor, layer="classifier.relu4")
     assert [m.image for m in pane.query.matches] == [m.image for m in retrieval.search(f, vector)]
     assert not any(c.endswith(("✓", "✗")) for c in grid.captions())
 

@@ -108,7 +108,8 @@ def _part_steps(model: LoadedModel, x: torch.Tensor, result: PanelResult, part: 
         return metrics.deletion_steps(model, x, result.attribution)
     if part == "insertion":
         return metrics.insertion_steps(model, x, result.attribution)
-    return metrics.randomisation_steps(model, x, key.method, target=key.target, layer=key.layer, **dict(key.params))
+    return metrics.randomisation_steps(model, x, method=key.method, target=key.target, layer=key.layer,
+                                       **dict(key.params))
 
 
 def _relay(steps: Generator, done: int, total: int, results: list[PanelResult]) -> Generator[Item, None, Any]:

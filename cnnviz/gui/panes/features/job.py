@@ -78,7 +78,7 @@ def cached_features(model: LoadedModel, dataset: ImageDataset, layer: str, pooli
             return features.load(path)
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    steps = features.extract_steps(model, dataset, layer, pooling, p, batch_size=BATCH_SIZE)
+    steps = features.extract_steps(model, dataset, layer=layer, pooling=pooling, p=p, batch_size=BATCH_SIZE)
     try:
         while True:
             done, _ = next(steps)
@@ -159,7 +159,7 @@ def query_job(result: MapResult, image: int | None, x: torch.Tensor | None, k: i
     elif x is None:
         raise ValueError("there is no current input to search with")
     else:
-        vector = features.of_image(request.model, x, request.layer, request.pooling, request.p)
+        vector = features.of_image(request.model, x, layer=request.layer, pooling=request.pooling, p=request.p)
         matches = retrieval.search(f, vector, k)
     query_picture = None if image is None else thumbnail(request.dataset, image)
     return QueryResult(result, image, label, matches, thumbnails(request.dataset, [m.image for m in matches]),
