@@ -37,7 +37,7 @@ class Settings(SettingsBase):
     stride: int | None = setting(None, label="Stride", unit="px", low=1, high=4096, none="a quarter of the window",
                                  help="Step between occluder positions, in input pixels.")
     fill: str = setting("mean", label="Fill", choices=FILLS,
-                        help="What covers the occluded square: the dataset mean colour, black (zero), a blurred "
+                        help="What covers the occluded square: the dataset mean colour, black, a blurred "
                              "copy of the image or seeded noise.")
     seed: int = setting(0, label="Noise seed", low=0, high=2**31 - 1, help="Seed of the noise fill.")
     batch_size: int = setting(0, label="Batch", low=0, high=512, caption=False,

@@ -27,7 +27,8 @@ from cnnviz.core.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import PartialResult, ProgressFn, run_to_end
 from cnnviz.core.smoothing import gaussian_blur
 
-FILLS = ("mean", "zero", "blur", "noise")
+FILLS = ("mean", "black", "blur", "noise")
+"""What covers the occluded square; the same words as the attribution metrics' fills and baselines."""
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,11 @@ def grid(size: tuple[int, int], window: int, stride: int) -> tuple[np.ndarray, n
 
 def fill_image(model: LoadedModel, x: torch.Tensor, *, fill: str, window: int, seed: int = 0) -> torch.Tensor:
     """What the occluder shows, as a full image [1, C, H, W] in the model's normalised space:
-    ``mean`` 0 (the dataset mean colour), ``zero`` black pixels, ``blur`` the input blurred with
+    ``mean`` 0 (the dataset mean colour), ``black`` black pixels, ``blur`` the input blurred with
     σ = window/4 px, ``noise`` Gaussian noise with the dataset's spread (seeded)."""
     if fill == "mean":
         return torch.zeros_like(x)
-    if fill == "zero":
+    if fill == "black":
         mean, std = model.stats(x.device, x.dtype)
         return (-mean / std).expand_as(x).clone()
     if fill == "blur":

@@ -75,7 +75,7 @@ def test_guided_names_nonlinearities_without_a_rule(bundled, boot):
 def test_occlusion_map_equals_captum_on_the_softmax(bundled, boot, window, stride, target):
     """Captum also places a last, cut-off window where the stride does not divide H − window; these
     sizes (and the defaults, 8 and 2 px at 28 px) leave no such remainder."""
-    a = attribute(bundled, boot, method="occlusion", target=target, window=window, stride=stride, fill="zero")
+    a = attribute(bundled, boot, method="occlusion", target=target, window=window, stride=stride, fill="black")
     window, stride = a.params["window"], a.params["stride"]
     assert (window, stride) == ((8, 4) if stride == 4 else (8, 2))
     mean, std = bundled.stats("cpu")

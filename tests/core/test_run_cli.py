@@ -157,7 +157,7 @@ def test_a_bad_image_in_a_folder_fails_that_image_only(capsys, tmp_path):
                                                   "target, window, stride, fill"),
     (["occlusion", "--set", "window=big"], "--set window: 'big' is not an integer"),
     (["occlusion", "--set", "window=5000"], "--set window: 5000 is outside 1…4096 px"),
-    (["occlusion", "--set", "fill=purple"], "--set fill: 'purple' is not one of mean, zero, blur, noise"),
+    (["occlusion", "--set", "fill=purple"], "--set fill: 'purple' is not one of mean, black, blur, noise"),
     (["occlusion", "--layer", "no_such_layer"], "--layer 'no_such_layer' is not a layer of the occlusion analysis; "
                                                 "layers: features, features.conv1"),
     (["occlusion", "--target", "10"], "--target 10: the model has 10 classes"),
@@ -201,7 +201,7 @@ def test_analysis_help_lists_parameters_with_their_defaults(capsys):
         assert f"  {entry}" in lines
     assert ("      Window: 1…4096 px; none: a seventh of the input. Side of the square occluder, in input pixels."
             in lines)
-    assert any(line.startswith("      Fill: one of: mean, zero, blur, noise.") for line in lines)
+    assert any(line.startswith("      Fill: one of: mean, black, blur, noise.") for line in lines)
 
 
 def test_top9_projects_the_nine_strongest_channels(capsys, tmp_path):

@@ -22,7 +22,7 @@ from cnnviz.core.session_file import (
 
 
 def sample_session(image: Image.Image | None) -> Session:
-    panes = {"occlusion": {"layer": "features.relu2", "window": 9, "fill": "zero", "opacity": 70},
+    panes = {"occlusion": {"layer": "features.relu2", "window": 9, "fill": "black", "opacity": 70},
              "dream": {"cycle": [["features.conv1", 0.1]], "step_size": 0.05, "clamp": False},
              "invariance": {"curves": [{"prob": [0.5, None]}]}}
     return Session(model=ModelSource("file", "/models/net.pt", arch="resnet18", checksum="0123456789ab"),

@@ -51,7 +51,7 @@ from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.map_view import MapCanvas, MapPanel
 from cnnviz.gui.widgets.pointer import hover_left
 
-FILL_TITLES = {"mean": "Mean (grey)", "zero": "Black", "blur": "Blurred patch", "noise": "Noise"}
+FILL_TITLES = {"mean": "Mean (grey)", "black": "Black", "blur": "Blurred patch", "noise": "Noise"}
 IDLE_TEXT = "Press Run (Ctrl+R) to compute the maps"
 FEATURE_TITLE = "(b) Strongest feature map"
 PROB_TITLE = "(d) Target probability"

@@ -48,7 +48,7 @@ def test_caption_names_every_setting_and_what_it_resolved_to(result):
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"window": 0}, "window: 0 is outside 1…4096 px"),
-    ({"fill": "white"}, "fill: 'white' is not one of mean, zero, blur, noise"),
+    ({"fill": "white"}, "fill: 'white' is not one of mean, black, blur, noise"),
     ({"seed": 1.5}, "seed: 1.5 is not an integer"),
 ])
 def test_bad_settings_name_the_field(changes, message):

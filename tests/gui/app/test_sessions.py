@@ -24,7 +24,7 @@ CHANGES = {
     "activations": {"order": "max", "opacity": 33},
     "deconvnet": {"method": "guided", "display": "abs"},
     "dream": {"iterations": 7, "step_size": 0.05, "octaves": 2},
-    "occlusion": {"fill": "zero", "window": 9, "stride": 3},
+    "occlusion": {"fill": "black", "window": 9, "stride": 3},
     "attribution": {"methods": ["gradient", "guided"], "smoothgrad_samples": 7, "opacity": 35,
                     "classes": [4, 3, 2, 1]},
     "invariance": {"kind": "scale", "start": 0.5, "stop": 1.5, "step": 0.25, "crop": True},
@@ -145,7 +145,7 @@ def test_a_missing_model_file_gives_a_message_and_the_rest_is_restored(make_wind
     first.controller.load_model(ModelSpec("file", str(model_file)))
     first.controller.open_sample(images.samples()[2])
     settle(first)
-    first.panes["occlusion"].apply_settings({"fill": "zero", "seed": 7})
+    first.panes["occlusion"].apply_settings({"fill": "black", "seed": 7})
     first.bring_to_front("dream")
     path = first.sessions.save(tmp_path / "tiny.cnnviz")
     assert read_session(path).model.checksum == first.panes["occlusion"].caption().checksum
@@ -164,7 +164,7 @@ def test_a_missing_model_file_gives_a_message_and_the_rest_is_restored(make_wind
     np.testing.assert_array_equal(np.asarray(second.state.image), np.asarray(first.state.image))
     assert second.current_tab() == "dream"
     occlusion = second.panes["occlusion"]
-    assert occlusion.fill == "zero" and occlusion.seed_spin.value() == 7
+    assert occlusion.fill == "black" and occlusion.seed_spin.value() == 7
     assert "layer" in problems["occlusion"]  # the tiny net's layer is not in the bundled model
 
 
@@ -202,7 +202,7 @@ def test_the_command_line_opens_a_session(make_window, settle, qtbot, app, tmp_p
         windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         window = windows[0] if windows else None
         if (window is not None and not window.sessions.restoring and window.controller.settled
-                and window.panes["occlusion"].fill == "zero"):
+                and window.panes["occlusion"].fill == "black"):
             seen.update(tab=window.current_tab(), target=window.state.target,
                         dream=window.panes["dream"].settings(), image=window.state.image_name)
             window.close()
@@ -253,7 +253,7 @@ def test_pane_settings_and_the_tab_are_remembered_across_windows(make_window, se
     first.controller.open_sample(images.default_sample())
     settle(first)
     first.panes["activations"].opacity.setValue(33)
-    first.panes["occlusion"].fill_combo.setCurrentIndex(first.panes["occlusion"].fill_combo.findData("zero"))
+    first.panes["occlusion"].fill_combo.setCurrentIndex(first.panes["occlusion"].fill_combo.findData("black"))
     first.panes["occlusion"].window_spin.setValue(9)
     first.panes["dream"].options.iterations.setValue(7)
     first.bring_to_front("features")
@@ -262,7 +262,7 @@ def test_pane_settings_and_the_tab_are_remembered_across_windows(make_window, se
 
     second = make_window(remember=True)
     assert second.current_tab() == "features"
-    assert second.panes["activations"].opacity.value() == 33 and second.panes["occlusion"].fill == "zero"
+    assert second.panes["activations"].opacity.value() == 33 and second.panes["occlusion"].fill == "black"
     assert second.panes["dream"].options.iterations.value() == 7
     second.controller.load_model(ModelSpec())
     qtbot.waitUntil(lambda: bool(second.panes["occlusion"].picker.choices), timeout=60_000)

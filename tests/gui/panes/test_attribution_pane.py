@@ -1,7 +1,8 @@
 """The Attribution pane: maps equal the core's for the target class and follow it, the classes view shows
 one method for the top classes, live parameter and layer changes recompute only their maps (a stale run
 is cancelled, a cancelled one keeps its maps), the metrics row shows the core's numbers, guided passes
-warn about nonlinearities without a rule, exports hold the results, and the settings are remembered."""
+warn about nonlinearities without a rule, exports hold the results, the settings are remembered, and the maps and
+curves shown are the attribution analysis's result, whose report figure is the export."""
 
 import csv
 import io
@@ -13,6 +14,9 @@ from export_answers import answer_export
 from PIL import Image
 from torch import nn
 
+from cnnviz.analyses import attribution as analysis
+from cnnviz.analyses import registry
+from cnnviz.analyses.base import Source
 from cnnviz.core import attribution
 from cnnviz.core.attribution import metrics
 from cnnviz.core.hooks import hook_count
@@ -20,6 +24,7 @@ from cnnviz.core.loaded_model import LoadedModel
 from cnnviz.gui.panes.attribution import jobs
 from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 DIALOG = "PySide6.QtWidgets.QFileDialog.getSaveFileName"
 
@@ -182,6 +187,10 @@ def test_live_changes_recompute_only_their_maps_and_a_cancelled_run_keeps_its_ma
     assert pane.partial_label.isVisible() and pane.run_button.isEnabled()
     assert pane.partial_label.text().startswith(f"PARTIAL — {len(done)} of 3 results (cancelled)")
     assert_maps_equal_the_cores(pane, model, x, done)
+    partial = pane.analysis_result()
+    assert partial.partial and len(partial.planned) == 3 and len(partial.maps) == len(done)
+    for item, result in zip(partial.maps, done):
+        np.testing.assert_array_equal(item.values, result.attribution.map.numpy())
     pane.run_button.click()
     results = computed(pane, qtbot)
     assert results[0] is shown[0] and not pane.partial_label.isVisible() and not pane.run_button.isEnabled()
@@ -261,7 +270,7 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
     for column, result in zip(pane.grid.columns, results):
         a, key = result.attribution, result.key
         deletion, insertion = metrics.deletion(model, x, a), metrics.insertion(model, x, a)
-        records = metrics.randomisation(model, x, key.method, target=key.target, layer=key.layer, **key.kwargs)
+        records = metrics.randomisation(model, x, method=key.method, target=key.target, layer=key.layer, **key.kwargs)
         np.testing.assert_allclose(result.deletion.probabilities, deletion.probabilities, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(result.insertion.probabilities, insertion.probabilities, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose([r.spearman for r in result.randomisation], [r.spearman for r in records],
@@ -299,3 +308,49 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
     deletion = [float(r["value"]) for r in curves if r["map"] == "1" and r["curve"] == "deletion"]
     np.testing.assert_array_equal(deletion, results[0].deletion.probabilities)
     assert (tmp_path / "data-curves.csv") in written
+
+
+def test_the_maps_and_curves_shown_are_the_analysis_result_and_its_report_figure_is_the_export(
+        loaded_window, show_pane, qtbot, tmp_path):
+    state = loaded_window.state
+    assert loaded_window.panes["attribution"].analysis_result() is None
+    pane = prepared(loaded_window, show_pane, ["gradcam", "gradient"], curves=True)
+    model, x = state.model, state.input_tensor
+    assert pane.default_layer(pane.picker.choices) == analysis.defaults(model).layer == "features.pool3"
+    results = computed(pane, qtbot, lambda rs: len(rs) == 2 and all(r.insertion is not None for r in rs))
+    result = pane.analysis_result()
+    assert isinstance(result, analysis.AttributionAnalysis) and not result.partial
+    assert result.settings == analysis.Settings(methods=("gradcam", "gradient"), layer="features.pool3",
+                                                target=state.target, colormap="inferno")
+    assert result.planned == (("gradcam", state.target), ("gradient", state.target))
+    assert result.layer == "features.pool3" and result.classes == tuple(model.categories)
+    np.testing.assert_array_equal(result.image, pane.grid.columns[0].panel.canvas.image)
+    np.testing.assert_array_equal(result.probabilities, state.predictions.probabilities)
+    for item, column, shown in zip(result.maps, pane.grid.columns, results):
+        np.testing.assert_array_equal(item.values, column.values)
+        np.testing.assert_array_equal(item.raw, shown.attribution.raw.numpy())
+        assert (item.method, item.target, item.layer) == (shown.key.method, shown.key.target, shown.key.layer)
+        assert item.deletion is shown.deletion and item.insertion is shown.insertion
+    for name, array in pane.export.data().items():
+        np.testing.assert_array_equal(result.arrays()[name], array)
+    ran = analysis.ANALYSIS.compute(model, Source(state.image_name, x), result.settings)
+    assert ran.planned == result.planned and ran.caption() == result.caption()
+    assert pane.caption().fields == result.caption().fields  # the CSV tables' comments name what the figure does
+    np.testing.assert_array_equal(ran.image, result.image)
+    for mine, theirs in zip(result.maps, ran.maps):
+        np.testing.assert_allclose(mine.values, theirs.values, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(mine.deletion.probabilities, theirs.deletion.probabilities, rtol=1e-5, atol=1e-6)
+
+    pane.display_row.set_display("signed")
+    pane.display_row.opacity_slider.setValue(35)
+    result = pane.analysis_result()
+    assert (result.settings.display, result.settings.colormap, result.settings.opacity) == ("signed", "diverging", 35)
+    assert all(np.shares_memory(m.values, c.values) for m, c in zip(result.maps, pane.grid.columns))  # not recomputed
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    expected = registry.get("attribution").figure(result).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert abs(image.size[0] - expected[0]) <= 1 and abs(image.size[1] - expected[1]) <= 1
+    checksum = result.caption().checksum
+    assert checksum and checksum in (tmp_path / "x.svg").read_text(encoding="utf-8")

@@ -1,7 +1,9 @@
 """The Invariance pane: curves equal the core's, a second image adds a curve, a 4-fold symmetric
-image gives equal probabilities at quarter turns, exports are written, no hooks stay on the model."""
+image gives equal probabilities at quarter turns, exports are written (the latest curve as the invariance
+analysis's figure, captioned with the compared layers), no hooks stay on the model."""
 
 import time
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pyqtgraph as pg
@@ -10,9 +12,14 @@ from colour_difference import smallest_difference
 from export_answers import answer_export
 from PIL import Image
 
+from cnnviz.analyses import invariance as analysis
+from cnnviz.analyses import registry
+from cnnviz.analyses.base import Source, compute
 from cnnviz.core import invariance
 from cnnviz.core.hooks import hook_count
 from cnnviz.core.models import class_name
+from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
+from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
 def plotted(pane, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -215,3 +222,54 @@ def test_the_distance_axis_reads_in_its_own_values(loaded_window, show_pane, qtb
     for spacing, ticks in axis.tickValues(low, high, 200):
         labels = axis.tickStrings(ticks, axis.autoSIPrefixScale * axis.scale, spacing)
         assert [float(label) for label in labels] == pytest.approx(ticks, abs=spacing * 1e-3)
+
+
+def test_the_analysis_result_is_the_latest_curve_as_shown_and_cnnviz_run_agrees(loaded_window, show_pane, settle,
+                                                                                 qtbot):
+    pane = show_pane(loaded_window, "invariance")
+    assert pane.analysis_result() is None
+    pane.set_values(-20, 24, 10)
+    pane.crop_check.setChecked(True)
+    run(pane, qtbot)
+    loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
+    settle(loaded_window)
+    latest = run(pane, qtbot, add=True)
+    pane.relative_check.setChecked(True)
+    result = pane.analysis_result()
+    assert result.curves is latest and result.name == "bright" and not result.partial
+    for name, array in latest.arrays().items():
+        np.testing.assert_array_equal(result.arrays()[f"image1-{name}"], array)
+    settings = result.settings
+    assert (settings.kind, settings.start, settings.stop, settings.step) == ("rotation", -20, 24, 10)
+    assert result.value_range == (-20, 24, 10) and list(latest.values) == [-20, -10, 0, 10, 20]
+    assert settings.crop and settings.relative and settings.target == latest.target == loaded_window.state.target
+    assert list(settings.layers) == pane.layers == list(latest.distance)
+    caption = pane.caption()
+    assert caption == result.caption() and caption.image == "bright"
+    assert caption.fields["layers"] == pane.layers and "layer" not in caption.fields
+
+    model, x = loaded_window.state.model, loaded_window.state.input_tensor
+    ran = compute(analysis.run(model, Source("bright", x), settings))
+    np.testing.assert_array_equal(result.example_values, ran.example_values)
+    np.testing.assert_array_equal(result.examples, ran.examples)
+    np.testing.assert_allclose(result.curves.prob, ran.curves.prob, rtol=1e-5, atol=1e-7)
+    assert result.caption() == ran.caption()
+
+    pane.curves = [curve_from_dict(curve_to_dict(curve)) for curve in pane.curves]  # as a session restores them
+    assert pane.analysis_result() is None and pane.caption().fields["layers"] == pane.layers
+
+
+def test_the_export_is_the_analysis_figure_of_the_latest_curve(loaded_window, show_pane, qtbot, tmp_path):
+    pane = show_pane(loaded_window, "invariance")
+    pane.set_values(0, 90, 30)
+    run(pane, qtbot)
+    written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
+    assert [p.name for p in written] == ["x.png", "x.svg"]
+    result = pane.analysis_result()
+    expected = registry.get("invariance").figure(result).get_size_inches() * 300
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size[0] == 2008
+        assert image.size == pytest.approx(tuple(expected), abs=1)
+    root = ET.parse(tmp_path / "x.svg").getroot()
+    text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
+    assert result.caption().checksum in text and "features.relu1" in text and "classifier.relu4" in text

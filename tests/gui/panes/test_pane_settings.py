@@ -10,7 +10,7 @@ CHANGES = {
     "activations": {"order": "max", "opacity": 33},
     "deconvnet": {"method": "guided", "display": "abs", "top9": True},
     "dream": {"iterations": 7, "step_size": 0.05, "octaves": 2, "jitter": 4, "clamp": False},
-    "occlusion": {"fill": "zero", "window": 9, "stride": 3, "seed": 5},
+    "occlusion": {"fill": "black", "window": 9, "stride": 3, "seed": 5},
     "attribution": {"methods": ["gradient", "guided"], "smoothgrad_samples": 7, "opacity": 35,
                     "integrated_gradients_baseline": "mean", "classes": [4, 3, 2, 1]},
     "invariance": {"kind": "scale", "start": 0.5, "stop": 1.5, "step": 0.25, "crop": True},

@@ -13,10 +13,12 @@ classes are live: a change computes the maps shown again, cancelling a stale run
 already computed for this input are kept, and a run stops while the pane is hidden and goes on when it
 is shown. All computing runs on the compute worker
 (:func:`~cnnviz.gui.panes.attribution.jobs.attribution_job`) with Run/Cancel (Ctrl+R/Esc), progress and
-PARTIAL from :class:`~cnnviz.gui.panes.run_pane.RunPane`. Exports: the figure, the maps (.npy), the
-metrics and curves (CSV).
+PARTIAL from :class:`~cnnviz.gui.panes.run_pane.RunPane`. Exports: the report figure of the attribution
+analysis (:mod:`cnnviz.analyses.attribution`, as ``cnnviz run`` draws it) built from the maps and curves shown,
+the maps (.npy), the metrics and curves (CSV).
 """
 
+import dataclasses
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from cnnviz.analyses.attribution import NAME, AttributionAnalysis, Map, Settings, defaults
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.settings import from_json
 from cnnviz.core import attribution
 from cnnviz.gui.panes.attribution import exports
 from cnnviz.gui.panes.attribution.controls import MAX_PANELS, CompareControls, DisplayRow, method_title
@@ -139,23 +144,42 @@ class AttributionPane(RunPane):
     # What is shown.
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The core's default CAM layer: the last layer whose output still has a grid larger than 1×1."""
-        return choices[-1].name
+        """The attribution analysis's CAM layer (:func:`cnnviz.analyses.attribution.defaults`, as ``cnnviz run``):
+        the last layer whose output still has a grid larger than 1×1."""
+        model = self.state.model
+        return defaults(model).layer if model is not None else choices[-1].name
+
+    def analysis_result(self) -> AttributionAnalysis | None:
+        """The maps shown with their curves, as the attribution analysis's result (its report figure is the
+        export); None while no map is shown. The analysis's maps have no gaps: one not computed (yet, or failed)
+        is left out, so the figure shows the computed ones in the screen's order, then "computing…" in the
+        places left."""
+        model, predictions, pixels = self.state.model, self.state.predictions, self._input_pixels()
+        request, shown = self.request(), self.shown_results()
+        if request is None or model is None or predictions is None or pixels is None or not any(
+                r.attribution is not None for r in shown):
+            return None
+        layer = next((key.layer for key in request.panels if key.layer), None)
+        maps = tuple(dataclasses.replace(Map.of(r.attribution), deletion=r.deletion, insertion=r.insertion)
+                     for r in shown if r.attribution is not None)
+        return AttributionAnalysis(
+            settings=self._chosen(), head=about(NAME, model, Source(self.state.image_name, request.x)),
+            partial=self.figure_partial(), maps=maps, planned=tuple((k.method, k.target) for k in request.panels),
+            layer=layer, image=pixels, probabilities=predictions.probabilities,
+            classes=tuple(model.categories))
 
     def caption_fields(self) -> dict[str, Any]:
-        """Compare mode, target class(es), each map's method with its CAM layer and parameters, what is
-        computed (map, curves, randomisation) and the display."""
-        request = self.request()
-        panels = request.panels if request is not None else ()
-        targets = [self.class_text(t) for t in dict.fromkeys(key.target for key in panels)]
-        fields: dict[str, Any] = {"compare": self.compare.mode, "target": targets[0] if len(targets) == 1 else targets}
-        for number, key in enumerate(panels, 1):
-            params = ", ".join(f"{name}={value}" for name, value in key.params)
-            fields[f"map{number}"] = key.method + (f" on {key.layer}" if key.layer else "") + (f" ({params})"
-                                                                                           if params else "")
-        row = self.display_row
-        return fields | {"computed": list(request.parts) if request is not None else [], "display": row.display,
-                         "colormap": row.colormap_picker.name(), "opacity": row.opacity}
+        """The caption fields of :meth:`analysis_result` (the settings that shaped the maps, the target or
+        classes, the CAM layer and each map's method, layer and parameters, as ``cnnviz run`` writes them),
+        else of the controls' settings."""
+        result = self.analysis_result()
+        if result is not None:
+            return dict(result.caption().fields)
+        return self._chosen().caption_fields()
+
+    def _chosen(self) -> Settings:
+        """The controls' settings as the analysis's, the target resolved (GUI-only ones dropped)."""
+        return from_json(Settings, self.settings() | {"target": self.state.target})[0]
 
     def targets(self) -> list[int]:
         """The target classes shown: the pane's target (methods mode) or the classes picked."""

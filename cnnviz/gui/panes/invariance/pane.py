@@ -10,8 +10,9 @@ image (one colour per image, as the paper's five images). The legends sit beside
 over the curves: each image with its own target class, each layer with its pen style. Hovering a
 plot shows the values there and the transformed input. The curves run on the compute worker
 (:func:`cnnviz.core.invariance.curve_steps`) with Run/Cancel, progress and PARTIAL from
-:class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: the figure, each image's curves as arrays
-(.npy and CSV) and all curves in one CSV.
+:class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: the latest image's curves as the invariance
+analysis's report figure (:meth:`InvariancePane.analysis_result`, captioned with the compared layers), each
+image's curves as arrays (.npy and CSV) and all curves in one CSV.
 """
 
 from dataclasses import dataclass, replace
@@ -29,8 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.analyses import invariance as analysis
+from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.invariance import InvarianceAnalysis, Settings
+from cnnviz.analyses.settings import from_json
 from cnnviz.core import invariance
+from cnnviz.core.caption import Caption
 from cnnviz.core.invariance import InvarianceResult, InvarianceStep
+from cnnviz.core.layer_choices import LayerChoice
 from cnnviz.core.models import LoadedModel
 from cnnviz.gui.panes.invariance.controls import RangeRow
 from cnnviz.gui.panes.invariance.hover import HoverPanel
@@ -38,6 +45,7 @@ from cnnviz.gui.panes.invariance.plots import (
     IMAGE_COLOURS,
     KIND_TITLES,
     Curve,
+    CurveInput,
     InvariancePlots,
     class_counts,
     curve_colours,
@@ -57,19 +65,33 @@ from cnnviz.gui.widgets.layer_picker import layer_choices
 
 @dataclass(frozen=True, eq=False)
 class InvarianceRequest:
-    """What one run computes: the curves of input ``x`` under ``model`` (both compared by identity)
-    for transform ``kind`` at ``values``, comparing ``layers``, for class ``target`` (None: top-1),
-    with or without centre ``crop``; shown as curve ``name`` in ``colour``."""
+    """What one run computes: the curves of input ``x`` (of the image called ``image``) under ``model``
+    (both compared by identity) for transform ``kind`` at ``values`` (the range fields' ``value_range``:
+    start, stop, step), comparing ``layers``, for class ``target`` (None: top-1), with or without centre
+    ``crop``; shown as curve ``name`` in ``colour``."""
 
     model: LoadedModel
     x: torch.Tensor
+    image: str
     kind: str
+    value_range: tuple[float, float, float]
     values: tuple[float, ...]
     layers: tuple[str, ...]
     target: int | None
     crop: bool
     name: str
     colour: str
+
+
+def curve_input(request: InvarianceRequest) -> CurveInput:
+    """What the curve of ``request`` is computed from, with its input transformed at a few of the values as
+    the report figure shows them (:func:`cnnviz.analyses.invariance.example_indices`; under 50 ms for a 224-pixel
+    input)."""
+    values = np.array(request.values)
+    shown = values[analysis.example_indices(len(values))]
+    transformed = invariance.transform_many(request.x, request.kind, shown, crop=request.crop)
+    examples = np.stack([np.asarray(request.model.deprocess(item)) for item in transformed])
+    return CurveInput(request.image, request.value_range, examples, shown)
 
 
 class InvariancePane(RunPane):
@@ -294,6 +316,39 @@ class InvariancePane(RunPane):
         return fields | {"layers": layers, "centre_crop": crop,
                          "distance": "relative" if self.relative_check.isChecked() else "absolute"}
 
+    def caption(self) -> Caption:
+        """The caption of :meth:`analysis_result` (the latest curve's image, its settings and the compared
+        layers), else (no curves, or curves restored from a session) of :meth:`caption_fields`."""
+        result = self.analysis_result()
+        return result.caption() if result is not None else super().caption()
+
+    def default_layer(self, choices: list[LayerChoice]) -> str:
+        """The first of the layers the analysis compares by default (:func:`cnnviz.core.invariance.default_layers`;
+        the picker only chooses the layer that *Add layer* and *Remove layer* act on)."""
+        model = self.state.model
+        names = {choice.name for choice in choices}
+        first = next((n for n in invariance.default_layers(model) if n in names), None) if model is not None else None
+        return first or choices[0].name
+
+    def analysis_result(self) -> InvarianceAnalysis | None:
+        """The latest curve (the last image's, as computed so far) as the invariance analysis's result: its
+        report figure is the export. The other images' curves on the plots are not in it (the data export and
+        the CSV beside it have them all). None without curves, or when the latest was restored from a
+        session (its input is not saved: the figure widget is exported then)."""
+        model = self.state.model
+        if not self.curves or self.curves[-1].input is None or model is None:
+            return None
+        curve = self.curves[-1]
+        result, kept = curve.result, curve.input
+        start, stop, step = kept.value_range
+        chosen, _dropped = from_json(Settings, self.settings() | {
+            "kind": result.kind, "start": start, "stop": stop, "step": step, "crop": result.crop,
+            "relative": self.relative_check.isChecked(), "layers": list(result.distance), "target": result.target})
+        return InvarianceAnalysis(
+            settings=chosen, head=about(analysis.NAME, model, Source(kept.image)), partial=self.figure_partial(),
+            curves=result, name=curve.name, value_range=kept.value_range, examples=kept.examples,
+            example_values=kept.example_values)
+
     def kind_of_curves(self) -> str:
         """The transform kind of the curves shown (the chosen kind when there are none)."""
         return self.curves[0].result.kind if self.curves else self.kind
@@ -347,12 +402,16 @@ class InvariancePane(RunPane):
         if message:
             self.state.show_status(message)
             return
-        name = self.state.image_name or "image"
+        image = name = self.state.image_name or "image"
         taken = {curve.name for curve in self.curves}
         if name in taken:
             name = next(f"{name} ({n})" for n in range(2, len(taken) + 3) if f"{name} ({n})" not in taken)
+        row = self.range_row
+        start = row.from_spin.value()
         request = InvarianceRequest(
-            model=model, x=x, kind=self.kind, values=tuple(self.values().tolist()), layers=tuple(self.layers),
+            model=model, x=x, image=image, kind=self.kind,
+            value_range=(start, max(row.to_spin.value(), start), row.step_spin.value()),
+            values=tuple(self.values().tolist()), layers=tuple(self.layers),
             target=self.state.target if self.state.target >= 0 else None, crop=self.crop_check.isChecked(),
             name=name, colour=IMAGE_COLOURS[len(self.curves) % len(IMAGE_COLOURS)])
         self._open_curve = False
@@ -378,7 +437,7 @@ class InvariancePane(RunPane):
             self.curves[-1] = replace(self.curves[-1], result=result)
         else:
             request = self.run_request
-            self.curves.append(Curve(request.name, result, request.colour))
+            self.curves.append(Curve(request.name, result, request.colour, curve_input(request)))
             self._open_curve = True
         self.update_partial()
         self._redraw()
