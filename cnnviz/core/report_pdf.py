@@ -14,6 +14,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 from PIL import Image
 
 from cnnviz.core.report import DEFAULT_TITLE, ReportItem
@@ -51,7 +52,7 @@ def _table(page: Figure, rows: Sequence[tuple[str, str]], top: float, heading: t
     ax.axis("off")
     cells = [[name, value if len(value) <= 110 else value[:109] + "…"] for name, value in rows]
     table = ax.table(cellText=cells, colLabels=list(heading), loc="upper left", cellLoc="left",
-                     colWidths=[0.25, 0.75], bbox=(0, 0, 1, 1))
+                     colWidths=[0.25, 0.75], bbox=Bbox.from_bounds(0, 0, 1, 1))
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
     for (row, _col), cell in table.get_celld().items():
@@ -100,7 +101,8 @@ def write_pdf(items: Sequence[ReportItem], path: str | Path, environment: dict[s
     if not path.suffix:
         path = path.with_suffix(".pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with mpl.rc_context(STYLE), PdfPages(path, metadata={"Title": title, "Creator": "cnnviz"}) as pdf:
+    metadata = {"Title": title, "Creator": "cnnviz"}
+    with mpl.rc_context(STYLE), PdfPages(path, metadata=metadata) as pdf:  # type: ignore[arg-type]
         for number, item in enumerate(items, start=1):
             for page in item_pages(item, number):
                 pdf.savefig(page)
