@@ -298,19 +298,26 @@ def panels_and_grid(fig: Figure, aspect: float, grid_in: float) -> GridSpec:
 
 
 def fit_rows(fig: Figure, outer: GridSpec, rows: Sequence[Sequence[Axes]]) -> None:
-    """Set the height ratios of ``outer``'s rows (one per entry of ``rows``: the equal-aspect axes in that row)
-    and ``fig``'s height so that each row's axes fill their cells' width, from one drawing of the layout:
-    :func:`figures.finish` then starts near its fit (each of its passes redraws the whole figure)."""
+    """Set the height ratios of ``outer``'s rows (one per entry of ``rows``: the equal-aspect axes in that row,
+    the last row one axes placed straight in ``outer``) and ``fig``'s height so that each row's axes fill their
+    cells' width, from one drawing of the layout: :func:`figures.finish` then starts near its fit (each of its
+    passes redraws the whole figure). A row's share of the height by the ratios holds its cells and the
+    decorations of a nested gridspec; the last row's decorations lie outside the ratios."""
     fig.canvas.draw()
     width, height = fig.get_size_inches()
-    cells, needs = 0.0, []
+    ratios = [float(r) for r in np.ravel(outer.get_height_ratios() or [1.0] * len(rows))]
+    cells, needs = [], []
     for axes in rows:
         boxes = [ax.get_position(original=True) for ax in axes]
-        cells += max(box.height for box in boxes) * height
+        cells.append(max(box.height for box in boxes) * height)
         needs.append(max(box.width * width * ax.get_data_ratio() for box, ax in zip(boxes, axes)))
-    if min(needs) > 0:
-        outer.set_height_ratios(needs)
-        fig.set_figheight(max(height - cells + sum(needs), 0.5))
+    if min(needs) <= 0 or cells[-1] <= 0:
+        return
+    shared = cells[-1] * sum(ratios) / ratios[-1]
+    margins = [r / sum(ratios) * shared - c for r, c in zip(ratios, cells)]
+    fitted = [n + max(m, 0.0) for n, m in zip(needs, margins)]
+    outer.set_height_ratios(fitted)
+    fig.set_figheight(max(height - shared + sum(fitted), 0.5))
 
 
 def _band(columns: int, width_in: float) -> float:

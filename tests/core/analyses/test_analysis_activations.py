@@ -1,12 +1,15 @@
 """The activations analysis: its arrays equal a direct capture, its settings check themselves, its figure
 reads well for maps and for a vector layer."""
 
+import dataclasses
+
 import numpy as np
 import pytest
+import torch
 from figure_layout import assert_readable
 
 from cnnviz.analyses import Source, registry
-from cnnviz.analyses.activations import Settings, grid_columns
+from cnnviz.analyses.activations import Settings, grid_columns, mosaic
 from cnnviz.core import activations, images, layers, models
 
 
@@ -115,4 +118,69 @@ def test_vector_figure_reads_well(vector):
     figure = registry.get("activations").figure(vector, width_px=1200, dpi=150)
     assert round(figure.get_figwidth() * figure.dpi) == 1200
     assert any("Bag" in t.get_text() for ax in figure.axes for t in ax.get_yticklabels())
+    assert_readable(figure)
+
+
+def _tiles_of(array):
+    """The tiles of a mosaic image in reading order, found by its blank (NaN) gutters."""
+    filled = np.isfinite(array)
+
+    def runs(mask):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+        return list(zip(edges[::2], edges[1::2]))
+
+    found = []
+    for top, bottom in runs(filled.any(axis=1)):
+        for left, right in runs(filled[top:bottom].any(axis=0)):
+            found.append(array[top:bottom, left:right])
+    return found
+
+
+def _grid_axes(figure):
+    return next(ax for ax in figure.axes if ax.get_title().startswith("(d)"))
+
+
+@pytest.mark.parametrize("scale", ["channel", "layer"])
+def test_the_grid_is_one_mosaic_whose_tiles_are_the_scaled_maps(model, source, scale):
+    result = registry.get("activations").compute(model, source, Settings(layer="features.relu2", order="mean",
+                                                                         scale=scale, limit=12))
+    ax = _grid_axes(registry.get("activations").figure(result, width_mm=170, caption=False))
+    assert len(ax.images) == 1 and [t.get_text() for t in ax.texts] == [str(i) for i in result.order[:12]]
+    tiles = _tiles_of(np.ma.filled(ax.images[0].get_array().astype(float), np.nan))
+    assert len(tiles) == 12
+    for slot, channel in enumerate(result.order[:12]):
+        expected = result.values[channel]
+        if scale == "channel":
+            low, high = expected.min(), expected.max()
+            expected = (expected - low) / (high - low) if high > low else np.zeros_like(expected)
+        zoom = tiles[slot].shape[0] // expected.shape[0]
+        assert tiles[slot].shape == (expected.shape[0] * zoom, expected.shape[1] * zoom)
+        np.testing.assert_allclose(tiles[slot][::zoom, ::zoom], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mosaic_places_tiles_in_reading_order_with_blank_gutters():
+    tiles = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    grid = mosaic(tiles, 3, band=0.25)
+    assert (grid.rows, grid.columns, grid.zoom) == (2, 3, 11) and grid.gap >= 1 and grid.band >= 1
+    for slot in range(5):
+        y, x = grid.origin(slot)
+        block = grid.array[y:y + grid.tile[0], x:x + grid.tile[1]]
+        np.testing.assert_array_equal(block[::grid.zoom, ::grid.zoom], tiles[slot])
+    assert np.isnan(grid.array).sum() == grid.array.size - 5 * grid.tile[0] * grid.tile[1]
+
+
+@pytest.mark.parametrize("width_mm", [85, 170, 250])
+def test_512_maps_draw_as_one_image_with_row_labels(model, source, width_mm):
+    result = registry.get("activations").compute(model, source, Settings(layer="features.conv3", limit=512))
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(512, 7, 7)).astype(np.float32)
+    stats = activations.channel_stats(torch.from_numpy(values))
+    big = dataclasses.replace(result, values=values, stats=stats, order=tuple(range(512)), channel=3,
+                              overlay=result.overlay)
+    figure = registry.get("activations").figure(big, width_mm=width_mm)
+    ax = _grid_axes(figure)
+    assert len(figure.axes) <= 8 and len(ax.images) == 1 and not ax.texts
+    assert "reading order" in ax.get_title().replace("\n", " ")
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows[0] == "0" and len(rows) >= 10 and all(r.isdigit() for r in rows)
     assert_readable(figure)

@@ -1,11 +1,14 @@
 """The filters analysis: its images equal the core's, its settings check themselves against the layer, its
 figure reads well."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, registry
+from cnnviz.analyses import Source, figures, registry
+from cnnviz.analyses.activations import grid_layout, mosaic
 from cnnviz.analyses.filters import Settings
 from cnnviz.core import filters, images, layers, models
 
@@ -101,4 +104,42 @@ def test_figure_reads_well_at_every_width(result, width_mm):
 def test_figure_width_in_pixels(result):
     figure = registry.get("filters").figure(result, width_px=1000, dpi=150, caption=False)
     assert round(figure.get_figwidth() * figure.dpi) == 1000
+    assert_readable(figure)
+
+
+def _grid_axes(figure):
+    return next(ax for ax in figure.axes if ax.get_title().startswith("(d)"))
+
+
+def test_the_grid_is_one_mosaic_whose_tiles_are_the_filter_images(result):
+    ax = _grid_axes(registry.get("filters").figure(result, width_mm=170, caption=False))
+    assert len(ax.images) == 1 and [t.get_text() for t in ax.texts] == [str(i) for i in range(12)]
+    shown = np.ma.filled(ax.images[0].get_array().astype(float), np.nan)
+    grid = mosaic(result.images[:12], grid_layout(12, figures.width_inches(170) * 0.85)[0],
+                  band=0.0 if not ax.texts else 1.0)
+    tile_h, tile_w = grid.tile
+    filled = np.argwhere(np.isfinite(shown))
+    top, left = filled.min(axis=0)
+    np.testing.assert_array_equal(shown[top:top + tile_h, left:left + tile_w][::grid.zoom, ::grid.zoom],
+                                  result.images[0])
+    x = left + tile_w + grid.gap
+    np.testing.assert_array_equal(shown[top:top + tile_h, x:x + tile_w][::grid.zoom, ::grid.zoom], result.images[1])
+
+
+@pytest.mark.parametrize("width_mm", [85, 170])
+def test_512_rgb_filters_draw_as_one_rgb_mosaic(result, width_mm):
+    rng = np.random.default_rng(1)
+    images = rng.random((512, 3, 3, 3)).astype(np.float32)
+    big = dataclasses.replace(result, settings=dataclasses.replace(result.settings, limit=512), view="rgb",
+                              images=images, weights=rng.normal(size=(512, 3, 3, 3)))
+    figure = registry.get("filters").figure(big, width_mm=width_mm)
+    ax = _grid_axes(figure)
+    assert len(figure.axes) <= 8 and len(ax.images) == 1 and not ax.texts
+    shown = ax.images[0].get_array()
+    assert shown.ndim == 3 and shown.shape[2] == 4
+    assert "reading order" in ax.get_title().replace("\n", " ")
+    opaque = np.argwhere(shown[..., 3] > 0)
+    top, left = opaque.min(axis=0)
+    zoom = 11
+    np.testing.assert_allclose(shown[top:top + 33:zoom, left:left + 33:zoom, :3], images[0], rtol=1e-6)
     assert_readable(figure)
