@@ -1,6 +1,7 @@
 """Application-wide set-up: the QApplication, its names and icon, and pyqtgraph's options."""
 
 import sys
+from typing import cast
 
 import pyqtgraph as pg
 from PySide6.QtGui import QIcon
@@ -29,7 +30,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     turns over the controls of a scroll area scrolling it unless the control has focus
     (:mod:`~cnnviz.gui.widgets.wheel_guard`)."""
     configure_pyqtgraph()
-    app = QApplication.instance()
+    # An existing instance is the QApplication made here or by the embedding program (the stubs give
+    # the base class).
+    app = cast(QApplication | None, QApplication.instance())
     if app is None:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     QApplication.setApplicationName(APPLICATION)

@@ -36,8 +36,7 @@ def beside(figure: QWidget, top: QWidget) -> list[QWidget]:
     a scroll area's frame: its scroll bars)."""
     found: list[QWidget] = []
     child = figure
-    while child is not top and child.parentWidget() is not None:
-        parent = child.parentWidget()
+    while child is not top and (parent := child.parentWidget()) is not None:
         if not isinstance(parent, QAbstractScrollArea):
             found += [w for w in parent.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
                       if w is not child and not w.isWindow() and w.isVisible()]

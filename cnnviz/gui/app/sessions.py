@@ -11,6 +11,7 @@ there is none). ``restored(problems)`` follows, with {pane key: {setting: reason
 be set. The Recent menu lists the last sessions and model files (when the window remembers).
 """
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -247,7 +248,7 @@ class Sessions(QObject):
                 if dropped:
                     self._problems[key] = dropped
                 self._waiting.add(key)
-                pane.apply_settings_when_listed(kept, done=lambda problems, key=key: self._pane_done(key, problems))
+                pane.apply_settings_when_listed(kept, done=partial(self._pane_done, key))
             else:
                 self._problems[key] = {"": "no such pane in this cnnviz"}
         if not self._waiting:

@@ -8,7 +8,7 @@ compute worker, cached per (model, input), so switching panes or orderings costs
 """
 
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -38,7 +38,7 @@ SCALES = {"layer": "Per layer", "channel": "Per channel"}
 DEFAULT_OPACITY = 50
 MAX_LISTED = 24
 """Dead channels listed by number in the summary (all of them are in its tooltip)."""
-MAX_LIMIT = int(info(Settings, "limit").meta.high)
+MAX_LIMIT = int(cast(float, info(Settings, "limit").meta.high))  # the analysis bounds its limit
 """Most maps the analysis's figure can show (the grid on screen shows all of them)."""
 
 

@@ -11,10 +11,11 @@ responsive.
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QSpinBox, QWidget
 
 from cnnviz.analyses import layer_rules
@@ -40,7 +41,7 @@ Levels = tuple[float, float]
 
 VIEWS = {"rgb": "RGB", "channel": "Input channel", "norm": "L2 norm over inputs"}
 SCALES = {"filter": "Per filter", "layer": "Per layer"}
-MAX_LIMIT = int(info(Settings, "limit").meta.high)
+MAX_LIMIT = int(cast(float, info(Settings, "limit").meta.high))  # the analysis bounds its limit
 """Most filters the analysis's figure can show (the grid on screen shows all of them)."""
 
 
@@ -248,13 +249,16 @@ class FiltersPane(ToolPane):
 
     def _sync_controls(self) -> None:
         """Match the view and input-channel controls to the layer's number of input channels."""
-        weight = getattr(dict(self.state.model.module.named_modules()).get(self.layer), "weight", None)
+        model = self.state.model
+        assert model is not None  # layer_applied and refresh (by way of schedule) run only with a model
+        weight = getattr(dict(model.module.named_modules()).get(self.layer), "weight", None)
         inputs = int(weight.shape[1]) if weight is not None and weight.dim() == 4 else 0
         for control in (self.view_combo, self.channel_spin):
             control.blockSignals(True)
         if inputs != self._in_channels:
             self._in_channels = inputs
-            rgb_item = self.view_combo.model().item(self.view_combo.findData("rgb"))
+            items = cast(QStandardItemModel, self.view_combo.model())  # a combo box's own model
+            rgb_item = items.item(self.view_combo.findData("rgb"))
             rgb_item.setEnabled(inputs == 3)
             if inputs == 3:
                 self.view_combo.setCurrentIndex(self.view_combo.findData("rgb"))

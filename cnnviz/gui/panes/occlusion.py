@@ -62,12 +62,12 @@ MAX_BATCH = 512
 
 @dataclass(frozen=True, eq=False)
 class OcclusionRequest:
-    """What one run computes: ``model`` and input ``x`` (compared by identity), the ``target`` class
-    (None: top-1), occluder ``window``/``stride`` (px), ``fill``, ``layer`` (None: no feature map),
+    """What one run computes: ``model`` and input ``x`` (compared by identity; None while there is none), the
+    ``target`` class (None: top-1), occluder ``window``/``stride`` (px), ``fill``, ``layer`` (None: no feature map),
     noise ``seed`` and ``batch_size`` (None: automatic)."""
 
-    model: LoadedModel
-    x: torch.Tensor
+    model: LoadedModel | None
+    x: torch.Tensor | None
     target: int | None
     window: int
     stride: int
@@ -240,7 +240,8 @@ class OcclusionPane(RunPane):
         if request.model is None or request.x is None or not self.layer:
             return
         self.clear_result()
-        tops, lefts = occlusion.grid(tuple(request.x.shape[-2:]), request.window, request.stride)
+        height, width = request.x.shape[-2:]
+        tops, lefts = occlusion.grid((height, width), request.window, request.stride)
         self.start(occlusion.occlusion_job, request, request.model, request.x, text="Occluding…",
                    planned=len(tops) * len(lefts),
                    target=request.target, window=request.window, stride=request.stride, fill=request.fill,

@@ -132,9 +132,10 @@ class PredictionsPane(QWidget):
         self.search = QComboBox()
         self.search.setEditable(True)
         self.search.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.search.lineEdit().setPlaceholderText("Search a class…")
+        line_edit, completer = self.search.lineEdit(), self.search.completer()
+        assert line_edit is not None and completer is not None  # an editable combo box has both
+        line_edit.setPlaceholderText("Search a class…")
         self.search.setToolTip("Pick any class as the target")
-        completer = self.search.completer()
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
@@ -210,9 +211,10 @@ class PredictionsPane(QWidget):
         self.table.blockSignals(True)
         self.table.clearSelection()
         for row in range(self.table.rowCount()):
-            is_target = self.table.item(row, 0).data(CLASS_ROLE) == target
-            for column in range(2):
-                item = self.table.item(row, column)
+            label, bar = self.table.item(row, 0), self.table.item(row, 1)
+            assert label is not None and bar is not None  # _show_predictions fills both cells of every row
+            is_target = label.data(CLASS_ROLE) == target
+            for item in (label, bar):
                 item.setData(Qt.ItemDataRole.FontRole, bold if is_target else None)
                 item.setData(TARGET_ROLE, is_target)
             if is_target:

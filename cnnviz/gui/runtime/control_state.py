@@ -87,7 +87,9 @@ def write(control: Control, value: Value) -> None:
         _write_combo(control, value)
     elif isinstance(control, QAbstractButton):
         control.setChecked(_flag(value))
-    elif isinstance(control, (QSpinBox, QDoubleSpinBox)):
+    elif isinstance(control, QSpinBox):
+        control.setValue(int(_number(control, value)))
+    elif isinstance(control, QDoubleSpinBox):
         control.setValue(_number(control, value))
     elif isinstance(control, QAbstractSlider):
         control.setValue(int(_number(control, value)))
@@ -142,8 +144,8 @@ def changed_signal(control: Control) -> SignalInstance | None:
         return control.currentIndexChanged
     if isinstance(control, QAbstractButton):
         return control.toggled
-    if isinstance(control, (QAbstractSpinBox, QAbstractSlider)):
-        return control.valueChanged  # type: ignore[attr-defined]
+    if isinstance(control, (QSpinBox, QDoubleSpinBox, QAbstractSlider)):
+        return control.valueChanged
     if isinstance(control, QLineEdit):
         return control.editingFinished
     return None

@@ -69,9 +69,9 @@ def decode_qimage(qimage: QImage, name: str) -> LoadedImage:
     """Turn a QImage (e.g. from the clipboard) into an image by way of PNG bytes."""
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    qimage.save(buffer, "PNG", 100)
+    qimage.save(buffer, "PNG", 100)  # type: ignore[call-overload]  # stubs: bytes; runtime: str
     data: QByteArray = buffer.data()
-    return decode_bytes(bytes(data), name)
+    return decode_bytes(bytes(data.data()), name)
 
 
 def preview_of(image: Image.Image) -> Image.Image:

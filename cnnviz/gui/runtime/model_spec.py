@@ -8,7 +8,7 @@ calls only.
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cnnviz.core import models
 from cnnviz.core.progress import ProgressFn
@@ -48,7 +48,7 @@ class ModelSpec:
             return f"{path.parent.name}/{path.name}" if path.stem == "model" else path.name
         return self.name if self.source == "zoo" else "the default model"
 
-    def with_changes(self, **changes: object) -> "ModelSpec":
+    def with_changes(self, **changes: Any) -> "ModelSpec":
         """A copy with the given fields changed."""
         return replace(self, **changes)
 

@@ -9,6 +9,7 @@ small typed helpers here for their own, and :func:`export_folder` for where thei
 """
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
@@ -45,7 +46,8 @@ def save_path(key: str, path: Path) -> None:
 def load_float(key: str, default: float) -> float:
     """The number remembered under ``key``, or ``default`` when none (or no number) is stored."""
     try:
-        return float(open_settings().value(key, default))
+        # A float, or its text when read back from a file; anything else raises below.
+        return float(cast(str | float, open_settings().value(key, default)))
     except (TypeError, ValueError):
         return default
 

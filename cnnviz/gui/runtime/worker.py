@@ -75,7 +75,10 @@ class _Job:
                  kwargs: dict[str, Any], with_progress: bool) -> None:
         self.ident = ident
         self.relay = relay
-        self.function, self.args, self.kwargs = function, args, kwargs
+        # The call; dropped (None) once made so the job holds no references to its inputs.
+        self.function: Callable[..., Any] | None = function
+        self.args: tuple | None = args
+        self.kwargs: dict[str, Any] | None = kwargs
         self.with_progress = with_progress
         self.cancel_event = threading.Event()
         self._last_report = 0.0
@@ -110,6 +113,8 @@ class _Job:
         self.relay.outcome.emit(self.ident, kind, payload)
 
     def _call(self) -> tuple[str, object]:
+        # run() makes the call at most once and drops it only afterwards.
+        assert self.function is not None and self.args is not None and self.kwargs is not None
         try:
             kwargs = {**self.kwargs, "progress": self.report} if self.with_progress else self.kwargs
             result = self.function(*self.args, **kwargs)
@@ -257,7 +262,7 @@ class Worker(QObject):
                with_progress: bool = False, **kwargs: Any) -> Task:
         """Run ``function(*args, **kwargs)`` on the pool; see the module docstring."""
         job = _Job(next(_identities), self._relay, function, args, kwargs, with_progress)
-        task = Task(key or getattr(function, "__name__", "task"), job)
+        task = Task(key or str(getattr(function, "__name__", "task")), job)
         if self._closed:
             task.cancel()
         if key is not None:

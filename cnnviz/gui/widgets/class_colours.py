@@ -11,6 +11,7 @@ colour; a view of a dataset's few classes uses the fixed :func:`class_colour` of
 
 from collections.abc import Iterable
 from html import escape
+from typing import cast
 
 import numpy as np
 from PySide6.QtGui import QColor
@@ -41,7 +42,8 @@ def class_image(classes: np.ndarray, colours: dict[int, QColor]) -> np.ndarray:
     ``colours`` (every index ≥ 0 of the map must have one); cells without a class are transparent."""
     pixels = np.zeros(classes.shape + (4,), dtype=np.uint8)
     for index in np.unique(classes[classes >= 0]):
-        pixels[classes == index] = colours[int(index)].getRgb()
+        # QColor.getRgb() gives (r, g, b, a); the stubs say only "object".
+        pixels[classes == index] = cast(tuple[int, int, int, int], colours[int(index)].getRgb())
     return pixels
 
 

@@ -79,13 +79,11 @@ class DockTitle(QWidget):
 
     def _relayout(self) -> QMainWindow | None:
         """Apply the content's new maximum height to the dock and its window now; returns the window."""
-        self.dock.layout().invalidate()
-        self.dock.layout().activate()
+        _activate_layout(self.dock)
         window = self.dock.parentWidget()
         if not isinstance(window, QMainWindow):
             return None
-        window.layout().invalidate()
-        window.layout().activate()
+        _activate_layout(window)
         return window
 
     def _button(self, icon: QStyle.StandardPixmap, tip: str) -> QToolButton:
@@ -94,3 +92,11 @@ class DockTitle(QWidget):
         button.setIcon(self.style().standardIcon(icon))
         button.setToolTip(tip)
         return button
+
+
+def _activate_layout(widget: QDockWidget | QMainWindow) -> None:
+    """Invalidate and redo ``widget``'s layout now."""
+    layout = widget.layout()
+    assert layout is not None  # a dock widget and a main window always have their own layout
+    layout.invalidate()
+    layout.activate()

@@ -14,6 +14,8 @@ ticks, grid), infinite lines, bar graphs and view-box borders. Non-cosmetic pens
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -53,7 +55,7 @@ def _options(item: QGraphicsItem, opts: dict, keys: tuple[str, ...], scale: floa
         wider = widened(pen, scale)
         if wider is not None:
             opts[key] = wider
-            undo.append(lambda key=key, pen=pen: opts.__setitem__(key, pen))
+            undo.append(partial(opts.__setitem__, key, pen))
     return undo
 
 
@@ -103,7 +105,8 @@ def _view_box(item: pg.ViewBox, scale: float) -> list[Undo]:
     return _attribute(item, "border", scale)
 
 
-WIDENERS: tuple[tuple[type, Callable[[QGraphicsItem, float], list[Undo]]], ...] = (
+# Each widener takes an item of the type it is paired with (hence Any: the pairing is not typeable).
+WIDENERS: tuple[tuple[type, Callable[[Any, float], list[Undo]]], ...] = (
     (QAbstractGraphicsShapeItem, _shape_item),
     (pg.PlotCurveItem, _curve),
     (pg.InfiniteLine, _line),

@@ -281,7 +281,7 @@ def save_png(figure: QWidget, path: str | Path, options: ExportOptions | None = 
              caption: Caption | None = None) -> Path:
     """Save :func:`render_image` as PNG at ``path``; raises OSError."""
     path = _target(path)
-    if not render_image(figure, options, caption).save(str(path), "PNG"):
+    if not render_image(figure, options, caption).save(str(path), "PNG"):  # type: ignore[call-overload]  # stubs: bytes; runtime: str
         raise OSError(f"could not write {path}")
     return path
 

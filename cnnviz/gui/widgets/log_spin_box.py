@@ -42,7 +42,7 @@ class LogSpinBox(QDoubleSpinBox):
         except ValueError:
             return self.value()
 
-    def validate(self, text: str, pos: int) -> object:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         """Accept any prefix of a float; a whole float inside the range is acceptable."""
         stripped = text.strip()
         try:

@@ -10,13 +10,21 @@ export shows a figure as without a hover).
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt, SignalInstance
+
+if TYPE_CHECKING:
+    # pyqtgraph ships no type information: the views this mixes into are untyped (Any) to mypy.
+    from pyqtgraph import GraphicsView as _ViewBase
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
+else:
+    _ViewBase = object
 
 Item = int | tuple[int, int]
 
 
-def emit_item(signal: object, item: Item) -> None:
+def emit_item(signal: SignalInstance, item: Item) -> None:
     """Emit ``signal`` with ``item``, a tuple item as separate arguments."""
     if isinstance(item, tuple):
         signal.emit(*item)
@@ -24,7 +32,7 @@ def emit_item(signal: object, item: Item) -> None:
         signal.emit(item)
 
 
-class PointerReports:
+class PointerReports(_ViewBase):
     """Mixin for a pyqtgraph ``GraphicsView`` subclass with ``hovered`` and ``clicked`` signals.
 
     The view calls :meth:`track_pointer` once in ``__init__`` and implements :meth:`item_at`; it may
@@ -45,7 +53,7 @@ class PointerReports:
     def double_clicked(self) -> None:
         """Called for a left double click; does nothing unless overridden."""
 
-    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         """Report that nothing is hovered any more."""
         super().leaveEvent(event)
         self._report_hovered(self._nothing)
@@ -59,7 +67,7 @@ class PointerReports:
         item = self.item_at(scene_pos)
         self._report_hovered(self._nothing if item is None else item)
 
-    def _pointer_clicked(self, event: object) -> None:
+    def _pointer_clicked(self, event: "MouseClickEvent") -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return
         if event.double():

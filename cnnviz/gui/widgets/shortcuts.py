@@ -16,7 +16,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
 
-def add_shortcut(widget: QWidget, key: Qt.Key | QKeySequence.StandardKey,
+def add_shortcut(widget: QWidget, key: Qt.Key | QKeySequence.StandardKey | QKeySequence,
                  slot: Callable[[], object]) -> QShortcut:
     """Run ``slot()`` when ``key`` is pressed while the focus is in ``widget`` or its children."""
     shortcut = QShortcut(QKeySequence(key), widget)

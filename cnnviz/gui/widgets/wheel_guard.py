@@ -10,6 +10,8 @@ every such control ``Qt.StrongFocus`` instead of ``Qt.WheelFocus`` when it is po
 it the turn.
 """
 
+from typing import TypeGuard, cast
+
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
@@ -26,7 +28,7 @@ GUARDED = (QAbstractSpinBox, QComboBox, QAbstractSlider)
 """The kinds of control that the wheel changes (scroll bars excepted)."""
 
 
-def is_guarded(widget: QObject) -> bool:
+def is_guarded(widget: QObject) -> TypeGuard[QWidget]:
     """True for a spin box, combo box or slider that is not a scroll bar."""
     return isinstance(widget, GUARDED) and not isinstance(widget, QScrollBar)
 
@@ -72,7 +74,7 @@ class WheelGuard(QObject):
         if kind == QEvent.Type.Wheel and is_guarded(watched) and not watched.hasFocus():
             areas = scroll_areas(watched)
             if areas:
-                scroll_instead(event, areas)
+                scroll_instead(cast(QWheelEvent, event), areas)  # a Wheel event is a QWheelEvent
                 event.accept()
                 return True
         elif kind == QEvent.Type.Polish and is_guarded(watched):

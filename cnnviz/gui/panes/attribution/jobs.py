@@ -99,15 +99,16 @@ def missing(results: Iterable[PanelResult], parts: tuple[str, ...]) -> list[tupl
             for index, result in enumerate(listed) if not result.has(part)]
 
 
-def _part_steps(model: LoadedModel, x: torch.Tensor, result: PanelResult, part: str) -> Generator:
+def _part_steps(model: LoadedModel, x: torch.Tensor, result: PanelResult, part: str) -> Generator[Any, None, Any]:
     key = result.key
     if part == "map":
         return attribution.attribute_steps(model, x, method=key.method, target=key.target, layer=key.layer,
                                            **key.kwargs)
-    if part == "deletion":
-        return metrics.deletion_steps(model, x, result.attribution)
-    if part == "insertion":
-        return metrics.insertion_steps(model, x, result.attribution)
+    if part in ("deletion", "insertion"):
+        # missing() puts every map first, and a panel whose map failed has no curves to compute.
+        assert result.attribution is not None
+        steps = metrics.deletion_steps if part == "deletion" else metrics.insertion_steps
+        return steps(model, x, result.attribution)
     return metrics.randomisation_steps(model, x, method=key.method, target=key.target, layer=key.layer,
                                        **dict(key.params))
 
@@ -142,6 +143,7 @@ def attribution_job(model: LoadedModel, x: torch.Tensor, panels: tuple[PanelKey,
             results[index] = dataclasses.replace(result, errors=(*result.errors, (part, str(error))))
         else:
             stored = tuple(value) if part == "randomisation" else value
-            results[index] = dataclasses.replace(result, **{FIELDS[part]: stored})
+            changes: dict[str, Any] = {FIELDS[part]: stored}
+            results[index] = dataclasses.replace(result, **changes)
         yield done + 1, len(todo), tuple(results)
     return tuple(results)

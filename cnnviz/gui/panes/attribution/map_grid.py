@@ -49,7 +49,8 @@ def final_record(result: PanelResult) -> "metrics.RandomisationStep | None":
 def insensitive(result: PanelResult) -> bool:
     """True when the randomisation test found that the map barely changes when the weights are
     destroyed (:func:`cnnviz.core.attribution.metrics.insensitive`)."""
-    return final_record(result) is not None and metrics.insensitive(result.randomisation)
+    records = result.randomisation
+    return records is not None and final_record(result) is not None and metrics.insensitive(records)
 
 
 def _value(result: PanelResult, part: str, text: str, wanted: bool) -> str:
@@ -108,7 +109,9 @@ class MapColumn(QWidget):
         """The least height in pixels at ``width`` that shows the map and every wrapped line of its labels."""
         labels = [w for w in (self.panel.title, self.panel.detail, self.metrics, self.flag)
                   if not w.isHidden() and w.text()]
-        spacing = self.layout().spacing() + self.panel.layout().spacing()
+        layout, panel_layout = self.layout(), self.panel.layout()
+        assert layout is not None and panel_layout is not None  # both are laid out in their __init__
+        spacing = layout.spacing() + panel_layout.spacing()
         return (self.panel.canvas.minimumHeight() + sum(label.heightForWidth(width) for label in labels)
                 + spacing * (len(labels) + 1))
 
@@ -145,8 +148,8 @@ class MapColumn(QWidget):
                                       else "Computing…")
         else:
             self.values = a.map.numpy()
-            shown, levels = display_map(self.values, look.display)
-            canvas.set_overlay(shown, levels, look.colormap, look.opacity)
+            drawn, levels = display_map(self.values, look.display)
+            canvas.set_overlay(drawn, levels, look.colormap, look.opacity)
             canvas.set_colorbar(levels, look.colormap)
             gap = f" · completeness gap {a.completeness_gap:.2%}" if a.completeness_gap is not None else ""
             self.panel.detail.setText(escape(a.caption()) + gap)

@@ -366,7 +366,7 @@ class AttributionPane(RunPane):
 
     def _draw(self) -> None:
         request = self.request()
-        panels = request.panels if request is not None else ()
+        panels, parts = (request.panels, request.parts) if request is not None else ((), ())
         self._sync_forms(panels)
         self.grid.set_count(len(panels))
         pixels = self._input_pixels()
@@ -374,7 +374,7 @@ class AttributionPane(RunPane):
         look = Look(row.display, row.colormap_picker.name(), row.opacity)
         shown = [self.result_of(key) for key in panels]
         for column, result in zip(self.grid.columns, shown):
-            column.show_result(result, self._label(result.key), pixels, look, request.parts)
+            column.show_result(result, self._label(result.key), pixels, look, parts)
         self.curves.show_results([(self._label(r.key), c.colour, r) for c, r in zip(self.grid.columns, shown)])
         self._show_summary(panels)
         self._show_warning(shown)

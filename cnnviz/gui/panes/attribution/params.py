@@ -12,6 +12,7 @@ every key).
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -247,5 +248,5 @@ class ParamForm(QWidget):
     def named_controls(self) -> dict[str, Custom]:
         """Each parameter as a setting named ``<method>_<parameter>`` (e.g. ``smoothgrad_samples``)."""
         return {f"{self.method}_{field.name}":
-                Custom(field.get, lambda value, name=field.name: self.set_field(name, value), self.changed)
+                Custom(field.get, partial(self.set_field, field.name), self.changed)
                 for field in self.fields}

@@ -222,6 +222,7 @@ class DatasetPane(RunPane):
     def refresh(self) -> None:
         """List the layers to scan, look for a saved scan, and request the patches on screen."""
         model = self.state.model
+        assert model is not None  # schedule() refreshes only with a model
         if self._checklist_for is not model:
             self._checklist_for = model
             self.submit("defaults", "Listing the convolutions…", scan.default_layers, model,
@@ -404,7 +405,7 @@ class DatasetPane(RunPane):
 
     def _input_size(self) -> tuple[int, int]:
         model = self.state.model
-        return tuple(model.input_size) if model is not None else (1, 1)
+        return model.input_size if model is not None else (1, 1)
 
     def _request_patches(self) -> None:
         model, ds, index, layer = self.state.model, self.dataset, self.index, self.view_layer
@@ -463,7 +464,7 @@ class DatasetPane(RunPane):
         open the Deconvnet pane on that unit and position."""
         layer, channel, ds = self.view_layer, self.selected, self.dataset
         patches = self.patches.get((layer, channel)) if channel is not None else None
-        if ds is None or patches is None or not 0 <= rank < len(patches):
+        if ds is None or channel is None or patches is None or not 0 <= rank < len(patches):
             return
         patch = patches[rank]
         self.submit("hit", f"Opening {patch.name}…", ds.image, patch.hit.image, worker=self.controller.loader,

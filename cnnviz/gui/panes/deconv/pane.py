@@ -216,13 +216,13 @@ class DeconvPane(ToolPane):
         check = method != "gradient" and layer not in self._unhandled
         if self.top_mode:
             self.pages.setCurrentIndex(1)
-            request = (model, x, layer, method)
-            if self.top is not None and same_request(self.top.request, request):
+            top_request = (model, x, layer, method)
+            if self.top is not None and same_request(self.top.request, top_request):
                 self._show_top()
-            elif not (self.is_running("project") and same_request(request, self._requested)):
-                self._requested = request
+            elif not (self.is_running("project") and same_request(top_request, self._requested)):
+                self._requested = top_request
                 self.submit("project", f"Projecting the top {TOP_K} channels of {layer}…", top_job,
-                            *request, check, done=self._top_ready)
+                            *top_request, check, done=self._top_ready)
         else:
             self.pages.setCurrentIndex(0)
             request = (model, x, layer, self.channel, self.position, method)
@@ -310,8 +310,9 @@ class DeconvPane(ToolPane):
         """The single projection shown, or the first of the top 9 in that view (None if neither is current)."""
         if self.top_mode:
             top = self.top
-            current = top is not None and top.units and self._is_current(top.request[:3])
-            return top.units[0] if current else None
+            if top is not None and top.units and self._is_current(top.request[:3]):
+                return top.units[0]
+            return None
         result = self._current_result()
         return result.projection if result is not None else None
 
@@ -341,8 +342,10 @@ class DeconvPane(ToolPane):
             return
         position = self.position
         if position is None:
-            projected = result is not None and result.projection.channel == channel
-            position = result.projection.position if projected else deconv.channel_argmax(values, channel)
+            if result is not None and result.projection.channel == channel:
+                position = result.projection.position
+            else:
+                position = deconv.channel_argmax(values, channel)
         strongest = " (strongest)" if self.channel is None else ""
         self.unit_view.show_map(values[channel].numpy(), position,
                                 f"{escape(self.layer)} · channel {channel}{strongest}",
@@ -376,10 +379,10 @@ class DeconvPane(ToolPane):
         self._show_note()
 
     def _show_top(self) -> None:
-        top = self.top
-        if top is None or not self._is_current(top.request[:3]):
+        top, model = self.top, self.state.model
+        if top is None or model is None or not self._is_current(top.request[:3]):
             return
-        self.top_view.show_units(top, self.display, self.state.model.input_size, self.layer)
+        self.top_view.show_units(top, self.display, model.input_size, self.layer)
         self.export.set_enabled(True)
         self._show_note()
 
@@ -413,7 +416,8 @@ class DeconvPane(ToolPane):
             return
         current = self.channel
         if current is None:
-            current = self.result.projection.channel if self._current_result() is not None else 0
+            result = self._current_result()
+            current = result.projection.channel if result is not None else 0
         self.choose_channel(min(max(current + delta, 0), choice.channels - 1))
 
     def _export_name(self) -> str:

@@ -11,7 +11,7 @@ for the current model.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from PIL import Image
@@ -163,7 +163,9 @@ class CycleEditor(QWidget):
 
     def pairs(self) -> list[tuple[str, float]]:
         """The (layer, step size) rows, in order."""
-        return [(self.table.cellWidget(row, 0).currentData(), self.table.cellWidget(row, 1).value())
+        # add_row puts a layer combo box in column 0 and a step size box in column 1 of every row.
+        return [(cast(QComboBox, self.table.cellWidget(row, 0)).currentData(),
+                 cast(LogSpinBox, self.table.cellWidget(row, 1)).value())
                 for row in range(self.table.rowCount())]
 
 
@@ -318,13 +320,13 @@ class DreamControls(QWidget):
     def _connect(self) -> None:
         for widget in (self.objective, self.target, self.start, self.work_at):
             widget.currentIndexChanged.connect(self._changed)
-        for widget in (self.channel, self.iterations, self.octaves, self.jitter, self.blur_every,
-                       self.seed, self.tile, self.overlap, self.prob_every):
-            widget.valueChanged.connect(self._changed)
-        for widget in (self.octave_scale, self.blur_sigma, self.decay):
-            widget.valueChanged.connect(self._changed)
-        for widget in (self.squared, self.best_match, self.normalize, self.clamp):
-            widget.toggled.connect(self._changed)
+        for spin in (self.channel, self.iterations, self.octaves, self.jitter, self.blur_every,
+                     self.seed, self.tile, self.overlap, self.prob_every):
+            spin.valueChanged.connect(self._changed)
+        for double_spin in (self.octave_scale, self.blur_sigma, self.decay):
+            double_spin.valueChanged.connect(self._changed)
+        for check in (self.squared, self.best_match, self.normalize, self.clamp):
+            check.toggled.connect(self._changed)
         self.step.value_changed.connect(self._changed)
         self.cycle.changed.connect(self._changed)
         self.guide.currentIndexChanged.connect(self._guide_sample_chosen)
@@ -418,8 +420,8 @@ class DreamControls(QWidget):
         self.tile.setEnabled(self.full_resolution)
         self.overlap.setEnabled(self.full_resolution)
         self.overlap.setMaximum(self.tile.value() - 1)
-        for widget in (self.octaves, self.octave_scale, self.work_at):
-            widget.setEnabled(not self._vector_layer)
+        for control in (self.octaves, self.octave_scale, self.work_at):
+            control.setEnabled(not self._vector_layer)
 
     def _guide_sample_chosen(self, _index: int) -> None:
         self._guide_file = None

@@ -61,7 +61,7 @@ class FeaturesPane(RunPane):
         self.query: job.QueryResult | None = None
         self.comparison: list[PoolingScore] = []
         self.cache_folder: Path | None = settings_store.data_folder(CACHE_FOLDER)
-        self.iterations = (250, 500)
+        self.iterations: tuple[int, int] = (250, 500)
         self.thumbs = ThumbnailCache()
         self.partial_map: tuple[job.MapRequest, Features, np.ndarray] | None = None
         self._picked: tuple[object, int] | None = None
@@ -215,7 +215,7 @@ class FeaturesPane(RunPane):
             return None
         s = self.settings_row.settings()
         return job.MapRequest(model, ds, self.layer, s.pooling, s.p, s.method, s.perplexity, s.seed,
-                              tuple(self.iterations), self.cache_folder)
+                              self.iterations, self.cache_folder)
 
     def compare_poolings(self) -> None:
         """Score the current map's layer with each pooling of :data:`job.COMPARED` (as a run, with progress)."""
@@ -278,10 +278,11 @@ class FeaturesPane(RunPane):
 
     def keep(self) -> None:
         """Keep the current map on the left for comparison with the next one."""
-        if self.maps[1] is None:
+        kept = self.maps[1]
+        if kept is None:
             return
-        self.maps = [self.maps[1], None]
-        self.views[0].set_map(self.maps[0].embedding.xy, self.maps[0].features.labels, caption(self.maps[0]))
+        self.maps = [kept, None]
+        self.views[0].set_map(kept.embedding.xy, kept.features.labels, caption(kept))
         self.views[0].set_hidden(self.legend.hidden)
         self.views[0].show()
         self.views[1].clear()
@@ -438,6 +439,7 @@ class FeaturesPane(RunPane):
         query's nearest images when the query is an image of the dataset; None while no map is shown. A kept
         map shown beside a newer one is not in it."""
         if self.figure_partial():
+            assert self.partial_map is not None  # what figure_partial() checks
             request, f, xy = self.partial_map
             return FeatureSpaceResult(settings=self._analysis_settings(request, None), head=self._head(request),
                                       partial=True, features=f, embedding=Embedding(np.asarray(xy), request.method))

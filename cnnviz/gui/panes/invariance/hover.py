@@ -50,16 +50,16 @@ class HoverPanel(QWidget):
         self.hover_label.setWordWrap(True)
         self.hover_label.setTextFormat(Qt.TextFormat.RichText)
         self.hover_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self.hover_label)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(self.hover_label)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(PANEL_WIDTH[0])
         self.setMaximumWidth(PANEL_WIDTH[1])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.thumbnail)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
 
     def clear(self) -> None:
         """Show nothing."""

@@ -336,10 +336,12 @@ class InvariancePane(RunPane):
         the CSV beside it have them all). None without curves, or when the latest was restored from a
         session (its input is not saved: the figure widget is exported then)."""
         model = self.state.model
-        if not self.curves or self.curves[-1].input is None or model is None:
+        if not self.curves or model is None:
             return None
         curve = self.curves[-1]
         result, kept = curve.result, curve.input
+        if kept is None:
+            return None
         start, stop, step = kept.value_range
         chosen, _dropped = from_json(Settings, self.settings() | {
             "kind": result.kind, "start": start, "stop": stop, "step": step, "crop": result.crop,

@@ -9,6 +9,7 @@ image with its own target class, each layer with a sample of its pen style) for 
 
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -125,7 +126,7 @@ class InvariancePlots(pg.GraphicsLayoutWidget):
         for plot, cursor in zip(self.all_plots, self.cursors):
             plot.addItem(cursor, ignoreBounds=True)
             cursor.hide()
-        self.items: list[dict[str, object]] = []
+        self.items: list[dict[str, Any]] = []  # per curve, its pyqtgraph items (untyped) by role
         """Per image drawn: its plot items by key ("prob", "classes", "distance:<layer>")."""
 
     @property
@@ -174,7 +175,7 @@ class InvariancePlots(pg.GraphicsLayoutWidget):
         self.class_plot.setYRange(-0.6, len(curves) - 0.4, padding=0)
         return layer_order
 
-    def _draw_curve(self, index: int, curve: Curve, items: dict[str, object], layer_order: list[str],
+    def _draw_curve(self, index: int, curve: Curve, items: dict[str, Any], layer_order: list[str],
                     relative: bool, colours: dict[int, QColor]) -> None:
         result = curve.result
         if "prob" not in items:

@@ -70,9 +70,10 @@ class ReportPane(QWidget):
         self.list.itemDoubleClicked.connect(lambda item: self.edit_caption(self.list.row(item)))
         self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
         self.add_button = QToolButton()
-        self.up = self._button("Up", "Move the selected figure up", lambda: self.move(self.list.currentRow(), -1))
+        self.up = self._button("Up", "Move the selected figure up",
+                               lambda: self.move_figure(self.list.currentRow(), -1))
         self.down = self._button("Down", "Move the selected figure down",
-                                 lambda: self.move(self.list.currentRow(), 1))
+                                 lambda: self.move_figure(self.list.currentRow(), 1))
         self.edit = self._button("Edit caption…", "Edit the selected figure's caption text",
                                  lambda: self.edit_caption(self.list.currentRow()))
         self.remove_button = self._button("Remove", "Remove the selected figure from the report",
@@ -120,7 +121,7 @@ class ReportPane(QWidget):
         self.list.setCurrentItem(entry)
         self.changed.emit()
 
-    def move(self, row: int, offset: int) -> int:
+    def move_figure(self, row: int, offset: int) -> int:
         """Move the figure at ``row`` by ``offset`` places (clamped); returns its new row (-1: no such row)."""
         if not 0 <= row < self.list.count():
             return -1
