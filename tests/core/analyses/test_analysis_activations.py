@@ -8,19 +8,9 @@ import pytest
 import torch
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, registry
+from cnnviz.analyses import registry
 from cnnviz.analyses.activations import Settings, grid_columns, mosaic
-from cnnviz.core import activations, images, layers, models
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
+from cnnviz.core import activations, layers
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,6 @@ SQUEEZENET = Path("/work/shared/models/squeezenet1_0_imagenet/model.py")
 
 
 @pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
-
-
-@pytest.fixture(scope="module")
 def result(model, source):
     return registry.get("attribution").compute(model, source, CHEAP)
 

@@ -6,20 +6,10 @@ import pytest
 import torch
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, figures, registry
+from cnnviz.analyses import figures, registry
 from cnnviz.analyses import settings as analysis_settings
 from cnnviz.analyses.deconv import Settings, defaults
-from cnnviz.core import deconv, images, models
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
+from cnnviz.core import deconv
 
 
 @pytest.fixture(scope="module")

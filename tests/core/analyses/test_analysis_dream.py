@@ -7,20 +7,10 @@ from figure_layout import assert_readable
 
 from cnnviz.analyses import Source, registry
 from cnnviz.analyses.dream import DreamAnalysis, Settings, parse_cycle
-from cnnviz.core import dream, images, models
+from cnnviz.core import dream, images
 from cnnviz.core.dream import DreamConfig
 
 SMALL = {"iterations": 2, "octaves": 1, "prob_every": 1}
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
 
 
 @pytest.fixture(scope="module")

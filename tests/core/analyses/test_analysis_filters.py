@@ -7,20 +7,10 @@ import numpy as np
 import pytest
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, figures, registry
+from cnnviz.analyses import figures, registry
 from cnnviz.analyses.activations import grid_layout, mosaic
 from cnnviz.analyses.filters import Settings
-from cnnviz.core import filters, images, layers, models
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
+from cnnviz.core import filters, layers
 
 
 @pytest.fixture(scope="module")

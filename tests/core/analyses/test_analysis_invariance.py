@@ -6,24 +6,14 @@ import pytest
 import torch
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, registry
 from cnnviz.analyses import invariance as analysis
+from cnnviz.analyses import registry
 from cnnviz.analyses.invariance import Settings
 from cnnviz.analyses.settings import from_texts
-from cnnviz.core import images, invariance, models
+from cnnviz.core import invariance
 
 DEFAULT_LAYERS = ["features.relu1", "classifier.relu4"]
 SCALE = Settings(kind="scale", start=0.5, stop=1.5, step=0.5)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
 
 
 @pytest.fixture(scope="module")

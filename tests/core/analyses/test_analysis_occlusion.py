@@ -4,19 +4,9 @@ import numpy as np
 import pytest
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, registry
+from cnnviz.analyses import registry
 from cnnviz.analyses.occlusion import Settings
-from cnnviz.core import images, models, occlusion
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
+from cnnviz.core import occlusion
 
 
 @pytest.fixture(scope="module")

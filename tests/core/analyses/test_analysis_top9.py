@@ -7,20 +7,10 @@ import pytest
 import torch
 from figure_layout import assert_readable
 
-from cnnviz.analyses import Source, figures, registry
+from cnnviz.analyses import figures, registry
 from cnnviz.analyses.deconv import display_array
 from cnnviz.analyses.top9 import Settings, defaults, pair, rgba
-from cnnviz.core import deconv, images, models
-
-
-@pytest.fixture(scope="module")
-def model():
-    return models.load_default()
-
-
-@pytest.fixture(scope="module")
-def source(model):
-    return Source.of_file(model, images.sample("fmnist_bag").path)
+from cnnviz.core import deconv
 
 
 @pytest.fixture(scope="module")
