@@ -303,7 +303,7 @@ def fit_rows(fig: Figure, outer: GridSpec, rows: Sequence[Sequence[Axes]]) -> No
     cells' width, from one drawing of the layout: :func:`figures.finish` then starts near its fit (each of its
     passes redraws the whole figure). A row's share of the height by the ratios holds its cells and the
     decorations of a nested gridspec; the last row's decorations lie outside the ratios."""
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     width, height = fig.get_size_inches()
     ratios = [float(r) for r in np.ravel(outer.get_height_ratios() or [1.0] * len(rows))]
     cells, needs = [], []

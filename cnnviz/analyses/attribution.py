@@ -457,7 +457,7 @@ def _balance_rows(fig: Figure, grid: Any, rows: list[Axes]) -> None:
     """Set the height ratios of ``grid`` (one axes of each row given) to each row's height in inches: an image
     or a plot with a box aspect as tall as it is at its cells' full width, an axes without axis (a legend's)
     as tall as its legend; :func:`figures.finish`, fitting the figure's height, then leaves no row blank."""
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     heights = []
     for ax in rows:
         cell, box = ax.get_position(original=True), ax.get_position()

@@ -96,7 +96,7 @@ def content_box(figure: Figure, draw: bool = True) -> Bbox:
     """The box (in inches) around every axes (with its labels and children) and every text of ``figure``
     (``draw``: lay it out first; False where it was just drawn)."""
     if draw:
-        figure.canvas.draw()
+        figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     boxes = [ax.get_tightbbox(renderer) for ax in figure.axes if ax.get_visible()]
     boxes += [t.get_window_extent(renderer) for t in figure.texts if t.get_visible() and t.get_text()]
@@ -114,7 +114,7 @@ def height_slack(figure: Figure) -> tuple[float, float]:
     """(grow, shrink) in inches, after drawing: how much taller ``figure`` must be for every fixed-shape axes
     to fill its cell's width, and how much blank height its rows of such axes leave (the least blank of each
     band of overlapping cells, summed over the bands, so that an axes spanning rows is counted once)."""
-    figure.canvas.draw()
+    figure.draw_without_rendering()
     width, height = figure.get_size_inches()
     grow = 0.0
     cells: list[tuple[float, float, float]] = []

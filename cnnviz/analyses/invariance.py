@@ -388,7 +388,7 @@ def _fit_rows(fig: Figure, grid: GridSpec, passes: int = 3) -> None:
     fill their cells' width, and the figure the height that makes, so that :func:`figures.finish` starts
     from rows without blank bands (its trimming moves every row at once)."""
     for _ in range(passes):
-        fig.canvas.draw()
+        fig.draw_without_rendering()
         width, height = fig.get_size_inches()
         ratios = [float(r) for r in np.ravel(grid.get_height_ratios() or np.ones(grid.nrows))]
         need: dict[int, float] = {}

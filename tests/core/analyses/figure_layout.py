@@ -32,7 +32,7 @@ def _related(a, b) -> bool:
 
 def problems(figure: Figure) -> list[str]:
     """What is wrong with ``figure``'s layout (empty: nothing)."""
-    figure.canvas.draw()
+    figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()
     axes = [ax for ax in figure.axes if ax.get_visible() and ax.axison]
     found: list[str] = []
