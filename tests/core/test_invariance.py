@@ -82,7 +82,9 @@ def test_batching_partial_results_and_cancel(bundled, boot):
     np.testing.assert_allclose(whole.prob, pieces.prob, rtol=1e-5)
     steps = invariance.curve_steps(bundled, boot, kind="rotation", batch_size=10)
     first = next(steps)
-    assert (first.done, first.total) == (10, 36) and np.isnan(first.result.prob[10:]).all()
+    # at most 10 per batch (lowered under load to keep a batch short): the rest is still NaN
+    assert 1 <= first.done <= 10 and first.total == 36
+    assert np.isfinite(first.result.prob[:first.done]).all() and np.isnan(first.result.prob[first.done:]).all()
     steps.close()
     with pytest.raises(Cancelled):
         invariance.curves(bundled, boot, batch_size=10, progress=lambda done, total: done < 20)
