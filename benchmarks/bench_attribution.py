@@ -14,7 +14,8 @@ import argparse
 import torch
 from timing import compare
 
-from cnnviz.core import attribution, models
+from cnnviz.core.model import models
+from cnnviz.core.per_image import attribution
 
 BATCH = 50
 LAYER = "layer4"

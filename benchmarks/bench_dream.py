@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from timing import compare
 
-from cnnviz.core import dream, models
+from cnnviz.core.model import models
+from cnnviz.core.per_image import dream
 
 SQUEEZENET = Path(__file__).resolve().parents[2] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"
 

@@ -29,7 +29,9 @@ from bench_scan import photo_model, plain_forwards, write_photos
 from openTSNE import TSNE
 from timing import compare
 
-from cnnviz.core import datasets, embedding, features, models, retrieval
+from cnnviz.core.data import datasets
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import embedding, features, retrieval
 
 GOALS = {"extract": "≤ 1.10×", "tsne": "≤ 1.05×", "search": "≤ 20 ms"}
 

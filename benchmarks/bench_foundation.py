@@ -19,9 +19,10 @@ import torch
 import torchvision
 from timing import compare
 
-from cnnviz.core import images, layers, models
-from cnnviz.core.bundled_net import build_bundled_net
-from cnnviz.core.resources import resource_path
+from cnnviz.core.data import images
+from cnnviz.core.data.resources import resource_path
+from cnnviz.core.model import layers, models
+from cnnviz.core.model.bundled_net import build_bundled_net
 
 
 def raw_default_load() -> torch.nn.Module:

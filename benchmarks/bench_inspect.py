@@ -17,7 +17,8 @@ from collections.abc import Callable
 import torch
 from timing import compare
 
-from cnnviz.core import activations, deconv, layers, models
+from cnnviz.core.model import layers, models
+from cnnviz.core.per_image import activations, deconv
 
 
 def plain_forward(model: models.LoadedModel, x: torch.Tensor) -> Callable[[], object]:

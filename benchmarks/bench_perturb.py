@@ -15,8 +15,9 @@ import argparse
 import torch
 from timing import compare
 
-from cnnviz.core import invariance, models, occlusion
-from cnnviz.core.batching import DEFAULT_BATCH
+from cnnviz.core.model import models
+from cnnviz.core.model.batching import DEFAULT_BATCH
+from cnnviz.core.per_image import invariance, occlusion
 
 WINDOW, STRIDE = 32, 8
 

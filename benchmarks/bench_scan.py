@@ -29,7 +29,9 @@ import torch
 from PIL import Image, ImageOps
 from timing import compare
 
-from cnnviz.core import datasets, images, models, scan
+from cnnviz.core.data import datasets, images
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import scan
 
 SQUEEZENET = Path(__file__).resolve().parents[2] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"
 

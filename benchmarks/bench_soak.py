@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import psutil
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.core import images
+from cnnviz.core.data import images
 from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.panes.run_pane import RunPane

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from cnnviz.analyses import registry
-from cnnviz.core import datasets, images, models
+from cnnviz.core.data import datasets, images
+from cnnviz.core.model import models
 
 FORMATS = ("png", "svg", "pdf", "npy", "csv")
 """What ``--format`` may list: the figure (PNG, SVG, PDF) and the data behind it (.npy, CSV)."""

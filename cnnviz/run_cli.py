@@ -27,7 +27,8 @@ from tqdm import tqdm
 import cnnviz
 from cnnviz.analyses import Source, figures, registry, settings
 from cnnviz.analyses.base import FIGURE_FORMATS, Analysis, compute
-from cnnviz.core import images, models
+from cnnviz.core.data import images
+from cnnviz.core.model import models
 from cnnviz.core.progress import Cancelled
 from cnnviz.run_args import ArgumentError, build_parser, check, data_name, open_data
 

@@ -18,7 +18,10 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TextIO
 
-from cnnviz.core import datasets, models, scan
+from cnnviz.core.data import datasets
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import scan
+from cnnviz.core.progress import Step
 
 INTERRUPTED = 130
 MAX_K = 1000
@@ -295,7 +298,7 @@ def run_scan(args: argparse.Namespace) -> int:
     return drive(steps, ds, args.out.expanduser(), resume)
 
 
-Steps = Generator[scan.ScanStep, None, scan.ScanIndex]
+Steps = Generator[Step, None, scan.ScanIndex]
 
 
 def drive(steps: Steps, ds: datasets.ImageDataset, out: Path, last: scan.ScanIndex | None) -> int:
@@ -306,8 +309,9 @@ def drive(steps: Steps, ds: datasets.ImageDataset, out: Path, last: scan.ScanInd
     try:
         while True:
             step = next(steps)
-            last = step.index
-            line.update(step.done, step.total, step.images_per_s)
+            so_far: scan.PartialScan = step.partial
+            last = so_far.index
+            line.update(step.done, step.total, so_far.images_per_s)
     except StopIteration as stop:
         line.close()
         return finish(stop.value, ds, out, time.monotonic() - start)

@@ -30,8 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from cnnviz.core import fashion_mnist  # noqa: E402
-from cnnviz.core.bundled_net import build_bundled_net  # noqa: E402
+from cnnviz.core.data import fashion_mnist  # noqa: E402
+from cnnviz.core.model.bundled_net import build_bundled_net  # noqa: E402
 
 FASHION_CLASSES = ("Ankle boot", "Trouser", "Bag", "Sneaker", "Pullover", "Dress")
 MIN_PROBABILITY = 0.9

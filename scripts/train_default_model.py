@@ -23,11 +23,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from cnnviz.core import fashion_mnist  # noqa: E402
-from cnnviz.core.bundled_net import INPUT_SIZE, build_bundled_net  # noqa: E402
+from cnnviz.core.data import fashion_mnist  # noqa: E402
+from cnnviz.core.model.bundled_net import INPUT_SIZE, build_bundled_net  # noqa: E402
 
 MODEL_NAME = "ZFNet-mini (Fashion-MNIST)"
-ARCHITECTURE = "cnnviz.core.bundled_net.build_bundled_net"
+ARCHITECTURE = "cnnviz.core.model.bundled_net.build_bundled_net"
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 WEIGHT_DECAY = 1e-4

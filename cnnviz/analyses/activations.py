@@ -2,7 +2,7 @@
 maps), ordered by index, mean or max activation, with one channel enlarged and laid over the input, and
 the channels that are dead (zero everywhere) for this input. A vector output [C] (fully connected layers,
 logits) is a bar chart, with class names where the units are the classes. The maths is
-:func:`cnnviz.core.layers.capture` and :mod:`cnnviz.core.activations`.
+:func:`cnnviz.core.model.layers.capture` and :mod:`cnnviz.core.per_image.activations`.
 """
 
 import math
@@ -22,9 +22,10 @@ from matplotlib.image import AxesImage
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import activations, layers
-from cnnviz.core.activations import ChannelStats
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model import layers
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import activations
+from cnnviz.core.per_image.activations import ChannelStats
 from cnnviz.core.tables import csv_text
 
 NAME = "activations"

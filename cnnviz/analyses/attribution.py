@@ -1,9 +1,10 @@
 """Attribution maps as an analysis: which input pixels made the network score a class, and how far each map
 can be trusted. Up to four methods side by side for one target class (``mode="methods"``), or one method for
 up to four classes (``mode="classes"``: does the map depend on the class at all?); each map with its deletion
-and insertion curves (Petsiuk et al. 2018). The maths is :mod:`cnnviz.core.attribution`
-(:func:`~cnnviz.core.attribution.attribute_steps`, :func:`~cnnviz.core.attribution.metrics.deletion_steps`,
-:func:`~cnnviz.core.attribution.metrics.insertion_steps`).
+and insertion curves (Petsiuk et al. 2018). The maths is :mod:`cnnviz.core.per_image.attribution`
+(:func:`~cnnviz.core.per_image.attribution.attribute_steps`,
+:func:`~cnnviz.core.per_image.attribution.metrics.deletion_steps`,
+:func:`~cnnviz.core.per_image.attribution.metrics.insertion_steps`).
 
 A method's parameters are settings named ``<method>_<parameter>`` (``smoothgrad_samples``), as the
 Attribution pane names them; their defaults are the core's. Each map's caption entry (``map1``…) lists the
@@ -27,14 +28,14 @@ from matplotlib.figure import Figure
 from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import attribution
-from cnnviz.core.attribution import LAYER_METHODS, METHODS, REDUCTIONS, metrics
-from cnnviz.core.attribution.cam import cam_layers
-from cnnviz.core.attribution.integrated import BASELINES, RULES
-from cnnviz.core.attribution.metrics import Curve
-from cnnviz.core.attribution.smooth import BASES
-from cnnviz.core.loaded_model import LoadedModel
-from cnnviz.core.occlusion import FILLS
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import attribution
+from cnnviz.core.per_image.attribution import LAYER_METHODS, METHODS, REDUCTIONS, metrics
+from cnnviz.core.per_image.attribution.cam import cam_layers
+from cnnviz.core.per_image.attribution.integrated import BASELINES, RULES
+from cnnviz.core.per_image.attribution.metrics import Curve
+from cnnviz.core.per_image.attribution.smooth import BASES
+from cnnviz.core.per_image.occlusion import FILLS
 from cnnviz.core.tables import csv_text
 
 NAME = "attribution"

@@ -1,6 +1,6 @@
 """The parts every analysis shares: what it runs on (:class:`Source`), the progress it yields
-(:class:`Step`), the base of its result (:class:`Result`) and its entry in the registry
-(:class:`Analysis`).
+(:class:`Step`: the core's one step type, :class:`cnnviz.core.progress.Step`, re-exported), the base of
+its result (:class:`Result`) and its entry in the registry (:class:`Analysis`).
 
 An analysis module defines ``Settings`` (a frozen dataclass, see :mod:`cnnviz.analyses.settings`), a
 ``run(model, source, settings)`` generator that yields :class:`Step` and returns its ``Result``, and a
@@ -21,12 +21,12 @@ from PIL import Image
 
 from cnnviz.analyses.layer_rules import checked_layer
 from cnnviz.analyses.settings import SettingsBase
-from cnnviz.core import caption as captions
-from cnnviz.core import images
-from cnnviz.core.caption import Caption
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.loaded_model import LoadedModel
-from cnnviz.core.progress import Cancelled, ProgressFn
+from cnnviz.core.data import images
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.files import caption as captions
+from cnnviz.core.files.caption import Caption
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.progress import ProgressFn, Step, run_to_end
 from cnnviz.core.tables import array_csv
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -51,7 +51,7 @@ class Source:
 
     @classmethod
     def of_file(cls, model: LoadedModel, path: str | Path) -> "Source":
-        """The image file at ``path`` for ``model`` (:func:`cnnviz.core.images.load_image`; raises
+        """The image file at ``path`` for ``model`` (:func:`cnnviz.core.data.images.load_image`; raises
         ImageLoadError)."""
         return cls.of_image(model, images.load_image(path), Path(path).name)
 
@@ -73,31 +73,11 @@ class Source:
         return self.dataset
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of a running analysis: ``done`` of ``total`` units (positions, images, iterations…),
-    the ``partial`` result so far (None where the analysis has none to show yet) and a short
-    ``message`` (what it is doing)."""
-
-    done: int
-    total: int
-    partial: Any = None
-    message: str = ""
-
-
 def compute(steps: Generator[Step, None, Any], progress: ProgressFn | None = None) -> Any:
     """Run an analysis's ``run`` generator to its end and return its result; ``progress(done, total)``
     is called after every step and cancels (raises :class:`~cnnviz.core.progress.Cancelled`, the
     generator closed) by returning False."""
-    try:
-        while True:
-            step = next(steps)
-            if progress is not None and progress(step.done, step.total) is False:
-                raise Cancelled(f"cancelled at {step.done}/{step.total}")
-    except StopIteration as stop:
-        return stop.value
-    finally:
-        steps.close()
+    return run_to_end(steps, progress)
 
 
 def about(analysis: str, model: LoadedModel | None, source: Source) -> Caption:

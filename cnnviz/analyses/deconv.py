@@ -1,6 +1,6 @@
 """One unit's projection back to pixel space (Zeiler & Fergus 2014) as an analysis: the strongest unit of a
 layer, or a chosen ``channel`` (and ``row``/``col`` in its map), sent back to the input by the deconvnet,
-guided backpropagation or the plain gradient. The maths is :func:`cnnviz.core.deconv.project_unit`.
+guided backpropagation or the plain gradient. The maths is :func:`cnnviz.core.per_image.deconv.project_unit`.
 
 The figure shows (a) the input with the unit's receptive field boxed, (b) the projection, (c) the input
 under the field and (d) the projection under the field, with the projection's warning (not exact for this
@@ -22,15 +22,15 @@ from matplotlib.patches import Rectangle
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import deconv
-from cnnviz.core.layer_choices import LayerChoice
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import deconv
+from cnnviz.core.per_image.layer_choices import LayerChoice
 
 NAME = "deconv"
 METHOD_TITLES = {"deconvnet": "Deconvnet", "guided": "Guided backprop", "gradient": "Gradient"}
-"""Title of each projection method (:data:`cnnviz.core.deconv.METHODS`)."""
+"""Title of each projection method (:data:`cnnviz.core.per_image.deconv.METHODS`)."""
 DISPLAYS = ("symmetric", "abs")
-"""How a projection is scaled for display (:func:`cnnviz.core.deconv.to_display`)."""
+"""How a projection is scaled for display (:func:`cnnviz.core.per_image.deconv.to_display`)."""
 METHOD_HELP = ("How the unit is sent back to the input: deconvnet (Zeiler & Fergus: ReLUs pass relu(signal), "
                "max-poolings use the forward switches), guided (guided backpropagation: ReLUs pass relu(signal) only "
                "where their forward input was positive) or gradient (the plain gradient, saliency).")
@@ -140,7 +140,7 @@ def checked_unit(choice: LayerChoice, settings: Settings) -> tuple[int, int] | N
 
 
 def display_array(projection: torch.Tensor, mode: str) -> np.ndarray:
-    """A projection [C, H, W] for display in [0, 1] (:func:`cnnviz.core.deconv.to_display`): [H, W] for one
+    """A projection [C, H, W] for display in [0, 1] (:func:`cnnviz.core.per_image.deconv.to_display`): [H, W] for one
     channel, [H, W, 3] for colour."""
     shown = deconv.to_display(projection, mode)
     return shown[:, :, 0] if shown.shape[2] == 1 else shown

@@ -1,6 +1,6 @@
 """Deep dream as an analysis: gradient ascent on the input image (or on noise) to amplify what a layer
 responds to, with octaves, jitter, blur, decay, tiles and a layer cycle; the maths is
-:func:`cnnviz.core.dream.run`. The result holds the dreamed image, the start image and, per step, the
+:func:`cnnviz.core.per_image.dream.run`. The result holds the dreamed image, the start image and, per step, the
 objective and the target-class probability (the curves the Deep dream pane plots as run 1).
 """
 
@@ -23,10 +23,11 @@ from PIL import Image
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import dream, images
-from cnnviz.core.caption import Caption
-from cnnviz.core.dream import OBJECTIVES, STARTS, DreamConfig, DreamStep
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.data import images
+from cnnviz.core.files.caption import Caption
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import dream
+from cnnviz.core.per_image.dream import OBJECTIVES, STARTS, DreamConfig, DreamStep
 from cnnviz.core.tables import csv_text
 
 NAME = "dream"
@@ -141,7 +142,7 @@ class Settings(SettingsBase):
 class DreamAnalysis(Result):
     """A dream run: the dreamed ``image`` and the ``start`` image as shown ([H, W] or [H, W, 3] uint8; the
     dreamed one at the size of the octave reached), one ``records`` entry per step (the core's
-    :class:`~cnnviz.core.dream.DreamStep` without image or config), the ``layer`` dreamed ("" for the class
+    :class:`~cnnviz.core.per_image.dream.DreamStep` without image or config), the ``layer`` dreamed ("" for the class
     objective), the ``cycle`` pairs, the resolved ``target`` class (None where neither the class objective
     nor the probability needs one), the octave ``sizes`` ((H, W), smallest first), the ``total`` steps
     planned, the model's class names and the core's ``message`` when the ascent diverged."""
@@ -287,11 +288,11 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     steps = dream.run(model, x, config=config)
     try:
         while True:
-            step = next(steps)
-            records.append(dataclasses.replace(step, image=None, config=None))
-            shown = base.image if step.image is None else np.asarray(model.deprocess(step.image))
-            yield Step(step.index + 1, total, result(shown, True), f"octave {step.octave + 1}/{len(base.sizes)}, "
-                                                                    f"iteration {step.iteration + 1}")
+            record: DreamStep = next(steps).partial
+            records.append(dataclasses.replace(record, image=None, config=None))
+            shown = base.image if record.image is None else np.asarray(model.deprocess(record.image))
+            yield Step(record.index + 1, total, result(shown, True), f"octave {record.octave + 1}/{len(base.sizes)}, "
+                                                                      f"iteration {record.iteration + 1}")
     except StopIteration as stop:
         return result(np.asarray(model.deprocess(stop.value)), False)
     finally:

@@ -1,7 +1,8 @@
 """Feature space as an analysis: one feature vector per image of a dataset (a layer's output, pooled), a 2-D
 map of them (t-SNE, PCA or UMAP) coloured by class, retrieval scores (mAP, precision@k, AP per class) and,
-for a query image of the dataset, its nearest images. The maths is :func:`cnnviz.core.features.extract_steps`,
-:func:`cnnviz.core.embedding.project_steps` and :mod:`cnnviz.core.retrieval`.
+for a query image of the dataset, its nearest images. The maths is
+:func:`cnnviz.core.per_dataset.features.extract_steps`,
+:func:`cnnviz.core.per_dataset.embedding.project_steps` and :mod:`cnnviz.core.per_dataset.retrieval`.
 """
 
 import dataclasses
@@ -19,15 +20,15 @@ from matplotlib.lines import Line2D
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import embedding, feature_tables, features, retrieval
-from cnnviz.core.class_palette import PALETTE
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.embedding import Embedding
-from cnnviz.core.features import Features
-from cnnviz.core.images import ImageLoadError
-from cnnviz.core.layer_choices import layer_choices
-from cnnviz.core.loaded_model import LoadedModel
-from cnnviz.core.retrieval import Match, RetrievalScores
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.data.images import ImageLoadError
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_dataset import embedding, feature_tables, features, retrieval
+from cnnviz.core.per_dataset.class_palette import PALETTE
+from cnnviz.core.per_dataset.embedding import Embedding
+from cnnviz.core.per_dataset.features import Features
+from cnnviz.core.per_dataset.retrieval import Match, RetrievalScores
+from cnnviz.core.per_image.layer_choices import layer_choices
 
 NAME = "features"
 METHOD_TITLES = {"tsne": "t-SNE", "pca": "PCA", "umap": "UMAP"}
@@ -210,8 +211,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
                                         batch_size=BATCH_SIZE)
     try:
         while True:
-            done, _ = next(extraction)
-            yield Step(done, total, None, "extracting features")
+            yield Step(next(extraction).done, total, None, "extracting features")
     except StopIteration as stop:
         f: Features = stop.value
     finally:
@@ -219,10 +219,11 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     mapping = embedding.project_steps(f, settings.method, settings.seed, settings.perplexity, iterations=ITERATIONS)
     try:
         while True:
-            done, _, xy = next(mapping)
-            partial = None if done == 0 else FeatureSpaceResult(
-                settings=settings, head=head, partial=True, features=f, embedding=Embedding(xy, settings.method))
-            yield Step(count + done, total, partial, f"{METHOD_TITLES[settings.method]} map")
+            step = next(mapping)
+            partial = None if step.done == 0 else FeatureSpaceResult(
+                settings=settings, head=head, partial=True, features=f,
+                embedding=Embedding(step.partial, settings.method))
+            yield Step(count + step.done, total, partial, f"{METHOD_TITLES[settings.method]} map")
     except StopIteration as stop:
         mapped: Embedding = stop.value
     finally:

@@ -26,7 +26,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from cnnviz.core.caption import Caption
+from cnnviz.core.files.caption import Caption
 
 MM_PER_INCH = 25.4
 DEFAULT_WIDTH_MM = 170.0

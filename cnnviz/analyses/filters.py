@@ -1,8 +1,8 @@
 """Filters as an analysis: every filter of a convolution layer as one grid (RGB for 3-input-channel filters,
 else one input channel or the L2 norm over input channels), scaled per filter or per layer, and one filter
 enlarged beside its activation map on the image (Zeiler & Fergus's filter ↔ activation figure). The
-filters do not depend on the image; the map does. The maths is :mod:`cnnviz.core.filters` and
-:func:`cnnviz.core.layers.capture`.
+filters do not depend on the image; the map does. The maths is :mod:`cnnviz.core.per_image.filters` and
+:func:`cnnviz.core.model.layers.capture`.
 """
 
 from collections.abc import Generator, Sequence
@@ -28,9 +28,10 @@ from cnnviz.analyses.activations import (
 )
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import activations, filters, layers
-from cnnviz.core.layer_choices import conv_choices
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model import layers
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import activations, filters
+from cnnviz.core.per_image.layer_choices import conv_choices
 from cnnviz.core.tables import csv_text
 
 NAME = "filters"

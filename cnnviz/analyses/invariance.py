@@ -1,7 +1,7 @@
 """Invariance curves (Zeiler & Fergus 2014, Fig. 5) as an analysis: the input is rotated, shifted or scaled
 over a range of values and, for every value, the curves give the target-class probability, the distance
 ‖f(T(x)) − f(x)‖ of each compared layer's features to those of the untransformed input (or that distance
-relative to ‖f(x)‖) and the most probable class. The maths is :func:`cnnviz.core.invariance.curve_steps`.
+relative to ‖f(x)‖) and the most probable class. The maths is :func:`cnnviz.core.per_image.invariance.curve_steps`.
 
 The analysis takes one image; its arrays are named ``image1-<name>`` as the Invariance pane exports the
 first image's curves.
@@ -21,11 +21,11 @@ from matplotlib.lines import Line2D
 from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import invariance
-from cnnviz.core.class_palette import order_of_appearance
-from cnnviz.core.invariance import KINDS, UNITS, InvarianceResult
-from cnnviz.core.layer_choices import layer_choices
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_dataset.class_palette import order_of_appearance
+from cnnviz.core.per_image import invariance
+from cnnviz.core.per_image.invariance import KINDS, UNITS, InvarianceResult
+from cnnviz.core.per_image.layer_choices import layer_choices
 
 NAME = "invariance"
 IMAGE = "image1"
@@ -70,7 +70,7 @@ class Settings(SettingsBase):
 
     def check(self) -> None:
         """Scale factors above 0, ``stop`` not below ``start``, and at most
-        :data:`~cnnviz.core.invariance.MAX_VALUES` values where the range does not wait for the input size."""
+        :data:`~cnnviz.core.per_image.invariance.MAX_VALUES` values where the range does not wait for the input size."""
         if self.kind == "scale" and self.start is not None and self.start <= 0:
             raise ValueError(f"start: scale factors must be above 0, not {self.start:g} (e.g. 0.5)")
         if self.start is not None and self.stop is not None and self.stop < self.start:
@@ -81,7 +81,7 @@ class Settings(SettingsBase):
 
 def value_range_for(settings: Settings, size: int) -> tuple[float, float, float]:
     """(start, stop, step) of ``settings``, each None filled from the kind's default range for an input of
-    ``size`` pixels along the transform (:func:`cnnviz.core.invariance.default_range`)."""
+    ``size`` pixels along the transform (:func:`cnnviz.core.per_image.invariance.default_range`)."""
     default = invariance.default_range(settings.kind, size)
     chosen = (settings.start, settings.stop, settings.step)
     start, stop, step = (d if c is None else c for c, d in zip(chosen, default))
@@ -90,7 +90,7 @@ def value_range_for(settings: Settings, size: int) -> tuple[float, float, float]
 
 def values_for(settings: Settings, size: int) -> np.ndarray:
     """The transform values [n] of ``settings`` for an input of ``size`` pixels along the transform; a
-    ValueError naming ``step`` for more than :data:`~cnnviz.core.invariance.MAX_VALUES` values, ``start`` for
+    ValueError naming ``step`` for more than :data:`~cnnviz.core.per_image.invariance.MAX_VALUES` values, ``start`` for
     a scale factor not above 0."""
     start, stop, step = value_range_for(settings, size)
     if settings.kind == "scale" and start <= 0:
@@ -107,7 +107,7 @@ def _size(x_shape: tuple[int, ...], kind: str) -> int:
 
 
 def compared_layers(model: LoadedModel, settings: Settings) -> list[str]:
-    """The layers ``settings`` compare (empty: :func:`cnnviz.core.invariance.default_layers`), each once; a
+    """The layers ``settings`` compare (empty: :func:`cnnviz.core.per_image.invariance.default_layers`), each once; a
     ValueError naming the unknown ones and the model's layers."""
     if not settings.layers:
         return invariance.default_layers(model)
@@ -121,7 +121,7 @@ def compared_layers(model: LoadedModel, settings: Settings) -> list[str]:
 
 @dataclass(frozen=True, kw_only=True)
 class InvarianceAnalysis(Result):
-    """The ``curves`` (:class:`~cnnviz.core.invariance.InvarianceResult`) of the image ``name``, the resolved
+    """The ``curves`` (:class:`~cnnviz.core.per_image.invariance.InvarianceResult`) of the image ``name``, the resolved
     ``value_range`` (start, stop, step in the kind's unit), and ``examples`` [k, H, W] or [k, H, W, 3] uint8:
     the input transformed by ``example_values`` [k] (k ≤ :data:`EXAMPLES`), as shown."""
 
@@ -195,7 +195,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     try:
         while True:
             step = next(job)
-            yield Step(step.done, step.total, result(step.result, True), "transforming")
+            yield Step(step.done, step.total, result(step.partial, True), "transforming")
     except StopIteration as stop:
         return result(stop.value, False)
     finally:

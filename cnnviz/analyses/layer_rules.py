@@ -1,8 +1,8 @@
 """Which layer an analysis uses when its settings leave ``layer`` empty: the rules the panes have always
-followed, on the layers the analyses offer (:func:`cnnviz.core.layer_choices.layer_choices`)."""
+followed, on the layers the analyses offer (:func:`cnnviz.core.per_image.layer_choices.layer_choices`)."""
 
-from cnnviz.core.layer_choices import LayerChoice, layer_choices
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image.layer_choices import LayerChoice, layer_choices
 
 
 def _maps(choices: list[LayerChoice]) -> list[LayerChoice]:

@@ -1,7 +1,7 @@
 """Occlusion sensitivity (Zeiler & Fergus 2014, Fig. 7) as an analysis: a square occluder slides over the
 input and, for every position, maps (b) the total activation of the layer's strongest feature map,
 (d) the target-class probability and (e) the most probable class; (c) is that feature map's deconvnet
-projection on the unoccluded image. The maths is :func:`cnnviz.core.occlusion.occlusion_job`.
+projection on the unoccluded image. The maths is :func:`cnnviz.core.per_image.occlusion.occlusion_job`.
 """
 
 from collections.abc import Generator
@@ -15,10 +15,10 @@ from matplotlib.patches import Patch, Rectangle
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import deconv, occlusion
-from cnnviz.core.class_palette import order_of_appearance
-from cnnviz.core.loaded_model import LoadedModel
-from cnnviz.core.occlusion import FILLS, OcclusionResult
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_dataset.class_palette import order_of_appearance
+from cnnviz.core.per_image import deconv, occlusion
+from cnnviz.core.per_image.occlusion import FILLS, OcclusionResult
 
 NAME = "occlusion"
 COLORMAPS = tuple(figures.COLORMAPS)
@@ -51,7 +51,7 @@ class Settings(SettingsBase):
 
 @dataclass(frozen=True, kw_only=True)
 class OcclusionAnalysis(Result):
-    """The maps (:class:`~cnnviz.core.occlusion.OcclusionResult`), the input as shown (``image``: [H, W] or
+    """The maps (:class:`~cnnviz.core.per_image.occlusion.OcclusionResult`), the input as shown (``image``: [H, W] or
     [H, W, 3] uint8), the strongest map's deconvnet ``projection`` ([H, W, C] in [0, 1], None without one;
     ``projection_error`` says why) and the model's class names."""
 
@@ -111,7 +111,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     try:
         while True:
             step = next(job)
-            yield Step(step.done, step.total, result(step, True), "occluding")
+            yield Step(step.done, step.total, result(step.partial, True), "occluding")
     except StopIteration as stop:
         return result(stop.value, False)
     finally:

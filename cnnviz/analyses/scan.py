@@ -2,8 +2,8 @@
 goes through the model once; for each unit of the scanned layers the scan keeps its ``k`` strongest images
 (the position of its largest value in each) and its statistics (fire rate, mean and largest score, class
 selectivity). For the units shown, each strongest image's deconvnet projection and receptive-field patch are
-drawn side by side. The maths is :func:`cnnviz.core.scan.build_steps` and
-:func:`cnnviz.core.top_patches.patches_steps`.
+drawn side by side. The maths is :func:`cnnviz.core.per_dataset.scan.build_steps` and
+:func:`cnnviz.core.per_dataset.top_patches.patches_steps`.
 """
 
 import math
@@ -22,12 +22,13 @@ from matplotlib.ticker import MaxNLocator
 from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import deconv, scan, top_patches
-from cnnviz.core.atlas import make_atlas
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.loaded_model import LoadedModel
-from cnnviz.core.scan_index import SORT_KEYS, ScanIndex, UnitStats
-from cnnviz.core.top_patches import HitPatch
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_dataset import scan, top_patches
+from cnnviz.core.per_dataset.atlas import make_atlas
+from cnnviz.core.per_dataset.scan_index import SORT_KEYS, ScanIndex, UnitStats
+from cnnviz.core.per_dataset.top_patches import HitPatch
+from cnnviz.core.per_image import deconv
 
 NAME = "scan"
 BAR_COLOUR = "#4f8fd8"
@@ -75,7 +76,7 @@ class Settings(SettingsBase):
 @dataclass(frozen=True, kw_only=True)
 class ScanAnalysis(Result):
     """The scan (``index``, a snapshot), the ``layer`` shown and its per-unit ``stats``
-    (:class:`~cnnviz.core.scan_index.UnitStats`: arrays over its C units), the units in ``order`` [C], the
+    (:class:`~cnnviz.core.per_dataset.scan_index.UnitStats`: arrays over its C units), the units in ``order`` [C], the
     units shown (``channels`` [U]), masks [C] bool of the ``dead`` units (never fired) and the ``nearly_dead``
     ones (fire rate in (0, threshold]), each unit's top hits (``top_images`` [C, k] dataset indices, -1 where empty;
     ``top_positions`` [C, k, 2] (row, col) in the layer's grid, -1 without one; ``top_activations`` [C, k],
@@ -185,7 +186,7 @@ def pictures(found: dict[int, list[HitPatch]], channels: np.ndarray, k: int,
              input_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(projections, patches) [U, k, h, w(, 3)] of ``channels`` from their projected hits ``found``
     ({channel: patches}; missing units and hits stay NaN), each crop placed in a tile of the largest
-    receptive field by :func:`cnnviz.core.deconv.field_tiles`."""
+    receptive field by :func:`cnnviz.core.per_image.deconv.field_tiles`."""
     done = [(slot, p) for slot, c in enumerate(channels) for p in found.get(int(c), [])]
     if not done:
         return np.full((len(channels), k, 1, 1), np.nan, np.float32), np.full((len(channels), k, 1, 1), np.nan,
@@ -248,9 +249,9 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     found: dict[int, list[HitPatch]] = {}
     try:
         while True:
-            done, total, channel, patches = next(steps)
-            found[channel] = patches
-            yield Step(done, total, result(index, channels, found, True), f"projecting unit {channel}")
+            step = next(steps)
+            found = step.partial
+            yield Step(step.done, step.total, result(index, channels, found, True), step.message)
     except StopIteration:
         return result(index, channels, found, index.partial)
     finally:
@@ -259,15 +260,16 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
 
 def _scan(model: LoadedModel, dataset: ImageDataset, layers: list[str], settings: Settings,
           partial: Callable[[ScanIndex], ScanAnalysis]) -> Generator[Step, None, ScanIndex]:
-    """:func:`cnnviz.core.scan.build_steps`, a :class:`Step` per batch with ``partial(index)`` (None until the
-    layer has a scored image); returns the index."""
+    """:func:`cnnviz.core.per_dataset.scan.build_steps`, a :class:`Step` per batch with ``partial(index)`` (None until
+    the layer has a scored image); returns the index."""
     steps = scan.build_steps(model, dataset, layers=layers, k=settings.k, batch_size=settings.batch_size,
                              workers=settings.workers)
     try:
         while True:
             step = next(steps)
-            shown = partial(step.index) if step.index.tallies else None
-            yield Step(step.done, step.total, shown, f"scanning, {step.images_per_s:.0f} images/s")
+            so_far: scan.PartialScan = step.partial
+            shown = partial(so_far.index) if so_far.index.tallies else None
+            yield Step(step.done, step.total, shown, f"scanning, {so_far.images_per_s:.0f} images/s")
     except StopIteration as stop:
         index: ScanIndex = stop.value
         return index

@@ -1,6 +1,6 @@
 """The nine strongest channels of a layer on one image, each projected back to pixels beside the input patch
 under its receptive field (Zeiler & Fergus 2014, Fig. 2, for one image). The maths is
-:func:`cnnviz.core.deconv.top_units`; the display helpers are those of :mod:`cnnviz.analyses.deconv`.
+:func:`cnnviz.core.per_image.deconv.top_units`; the display helpers are those of :mod:`cnnviz.analyses.deconv`.
 """
 
 from collections.abc import Generator
@@ -18,8 +18,8 @@ from cnnviz.analyses import deconv as single
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
-from cnnviz.core import deconv
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import deconv
 from cnnviz.core.tables import csv_text
 
 NAME = "top9"
@@ -50,7 +50,7 @@ class Top9Result(Result):
     the layer's map; None for a vector layer), receptive-field ``boxes`` [K, 4] (top, left, bottom, right; input
     pixels, bottom/right exclusive) and ``unit_names`` (their classes where the units are classes, else empty).
     ``projection_tiles`` and ``patch_tiles`` [K, h, w] or [K, h, w, 3] in [0, 1] are each unit's displayed
-    projection and input under its field, placed as :func:`cnnviz.core.deconv.field_tiles` places them (NaN
+    projection and input under its field, placed as :func:`cnnviz.core.per_image.deconv.field_tiles` places them (NaN
     outside the field). ``warning`` and ``note`` are the projections' (empty where there is none)."""
 
     analysis: ClassVar[str] = NAME

@@ -1,6 +1,8 @@
 """Progress reporting and cancellation shared by every long task in the core.
 
-A progress callback has the signature ``progress(done: int, total: int) -> bool | None``. Returning
+Every long task is a generator that yields :class:`Step` (``done`` of ``total`` units, the ``partial``
+result so far, a ``message``) and returns its result; :func:`run_to_end` drives one to its end. A
+progress callback has the signature ``progress(done: int, total: int) -> bool | None``. Returning
 ``False`` asks the task to stop: the task then raises :class:`Cancelled`. Any other return value
 (including ``None``) lets it go on.
 """
@@ -12,6 +14,18 @@ from typing import Any, TypeVar
 ProgressFn = Callable[[int, int], bool | None]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a long task: ``done`` of ``total`` units (positions, images, iterations, bytes…),
+    the ``partial`` result so far (None where the task has none to show yet; what it is depends on the
+    task and is named in its docstring) and a short ``message`` (what it is doing)."""
+
+    done: int
+    total: int
+    partial: Any = None
+    message: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,15 +53,15 @@ def report(progress: ProgressFn | None, done: int, total: int) -> None:
         raise Cancelled(f"cancelled at {done}/{total}")
 
 
-def run_to_end(steps: Generator[Any, None, T], progress: ProgressFn | None = None) -> T:
-    """Drive a generator whose items start with ``(done, total, ...)``, reporting each to ``progress``.
+def run_to_end(steps: Generator[Step, None, T], progress: ProgressFn | None = None) -> T:
+    """Drive a generator of :class:`Step`, reporting each step's ``(done, total)`` to ``progress``.
 
     Returns the generator's return value. Closing the generator on cancel runs its ``finally`` blocks.
     """
     try:
         while True:
             step = next(steps)
-            report(progress, step[0], step[1])
+            report(progress, step.done, step.total)
     except StopIteration as stop:
         return stop.value
     finally:

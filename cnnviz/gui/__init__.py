@@ -21,10 +21,11 @@ contract in ``pyproject.toml`` checks it):
   the panes that show a layer (layer picker, shared selection, jobs on the compute worker, work only
   while visible); :mod:`~cnnviz.gui.panes.run_pane` adds Run/Cancel, progress with a time estimate,
   partial results and dropping superseded runs, for the Occlusion, Attribution, Invariance, Deep dream,
-  Dataset and Feature space panes. Panes with several parts are subpackages: :mod:`cnnviz.gui.panes.dream`
-  (pane, settings column, plots, the settings each step used, worker job), :mod:`cnnviz.gui.panes.deconv`
-  (pane, unit and top-9 views, jobs), :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots,
-  hover panel),
+  Dataset and Feature space panes. Both are composed of the small parts in :mod:`cnnviz.gui.panes.parts`
+  (layer binding, job runner, settings binding, figure, run controls), which import no pane. Panes with
+  several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane, settings column, plots, the settings
+  each step used, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs),
+  :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel),
   :mod:`cnnviz.gui.panes.dataset` (pane, source and layer controls, Fig. 2 grid, enlarged unit, unit
   statistics, tiles, jobs), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane: compare controls,
   parameter widgets built from the core's signatures, map grid with metrics rows, curves plot, CSV and

@@ -46,7 +46,7 @@ def shared_model():
 @pytest.fixture(scope="module")
 def bundled():
     """The bundled Fashion-MNIST model (loaded once per test module)."""
-    from cnnviz.core import models
+    from cnnviz.core.model import models
 
     return models.load_default()
 
@@ -54,7 +54,7 @@ def bundled():
 @pytest.fixture(scope="module")
 def boot(bundled):
     """The bundled ankle-boot sample, preprocessed for the bundled model: [1, 1, 28, 28]."""
-    from cnnviz.core import images
+    from cnnviz.core.data import images
 
     return bundled.preprocess(images.load_image(images.sample("fmnist_ankle_boot").path))
 
@@ -62,7 +62,7 @@ def boot(bundled):
 @pytest.fixture(scope="session")
 def fashion_test_split():
     """The Fashion-MNIST test split (images [10000, 28, 28] uint8, labels [10000]); skips when absent."""
-    from cnnviz.core import fashion_mnist
+    from cnnviz.core.data import fashion_mnist
 
     if not fashion_mnist.available():
         pytest.skip(f"Fashion-MNIST is not installed in {fashion_mnist.DATA_DIR}")
@@ -83,7 +83,7 @@ def fashion_tree(tmp_path_factory, fashion_test_split):
 @pytest.fixture(scope="session")
 def scan_model():
     """The bundled model for the scan tests (one per session; tests must not change it)."""
-    from cnnviz.core import models
+    from cnnviz.core.model import models
 
     return models.load_default()
 
@@ -91,7 +91,7 @@ def scan_model():
 @pytest.fixture(scope="session")
 def fashion_folder(fashion_tree):
     """``datasets.open_folder`` of the 1 000-image tree."""
-    from cnnviz.core import datasets
+    from cnnviz.core.data import datasets
 
     return datasets.open_folder(fashion_tree[0])
 
@@ -101,7 +101,7 @@ def full_index(scan_model, fashion_folder):
     """One uninterrupted scan of the 1 000-image tree on ``SCAN_LAYERS``, k = 9, workers = 0."""
     from scan_reference import SCAN_LAYERS
 
-    from cnnviz.core import scan
+    from cnnviz.core.per_dataset import scan
 
     return scan.build(scan_model, fashion_folder, layers=SCAN_LAYERS, k=9, batch_size=64, workers=0)
 
@@ -116,7 +116,8 @@ FEATURE_LAYER = "classifier.fc1"
 def fashion_features(scan_model, fashion_test_split):
     """``features.extract`` of the bundled model's :data:`FEATURE_LAYER` on the first 1 000 Fashion-MNIST
     test images (computed once per session; skips when Fashion-MNIST is not installed)."""
-    from cnnviz.core import datasets, features
+    from cnnviz.core.data import datasets
+    from cnnviz.core.per_dataset import features
 
     dataset = datasets.fashion_mnist("test", limit=FEATURE_IMAGES)
     return features.extract(scan_model, dataset, layer=FEATURE_LAYER, batch_size=100, workers=0)

@@ -5,7 +5,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from cnnviz.core import hooks, models
+from cnnviz.core.model import hooks, models
 
 SMALL_SIDE = 64
 """Side in pixels of the random inputs given to the untrained ResNet18 (keeps the tests fast)."""
@@ -15,7 +15,7 @@ def untrained_resnet():
     """torchvision's ResNet18 with seeded random weights, in eval mode, as a LoadedModel (no download)."""
     import torchvision
 
-    from cnnviz.core import zoo
+    from cnnviz.core.model import zoo
 
     torch.manual_seed(0)
     return zoo.zoo_model(torchvision.models.resnet18().eval(), "resnet18")

@@ -1,4 +1,4 @@
-"""Brute-force references and data folders for the dataset-scan tests (independent of cnnviz.core.scan).
+"""Brute-force references and data folders for the dataset-scan tests (independent of cnnviz.core.per_dataset.scan).
 
 Everything here recomputes what a scan should give the slow, obvious way: one forward pass per image
 with a plain ``register_forward_hook``, a numpy argmax per channel, and a full sort of every score.

@@ -11,11 +11,12 @@ from PIL import Image
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from cnnviz.core import Cancelled, models
-from cnnviz.core.attribution import LAYER_METHODS, attribute, attribute_steps, cam, default_layer, parameters
-from cnnviz.core.attribution.cam import score_masks
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.zoo import zoo_model
+from cnnviz.core.model import models
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.zoo import zoo_model
+from cnnviz.core.per_image.attribution import LAYER_METHODS, attribute, attribute_steps, cam, default_layer, parameters
+from cnnviz.core.per_image.attribution.cam import score_masks
+from cnnviz.core.progress import Cancelled
 
 REFERENCES = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM, "layercam": LayerCAM}
 GRADIENT_CAMS = ("gradcam", "gradcam++", "layercam")
@@ -199,8 +200,8 @@ def test_a_failing_pass_leaves_no_hooks(bundled):
 def test_score_cam_cancels_and_leaves_no_hooks(bundled):
     x = torch.zeros(1, 1, 28, 28)
     steps = attribute_steps(bundled, x, method="scorecam", layer="features.conv3", batch_size=8)
-    done, total = next(steps)
-    assert 0 < done <= 8 and total == 128
+    first = next(steps)
+    assert 0 < first.done <= 8 and first.total == 128
     steps.close()
     assert hook_count(bundled.module) == 0
     calls = []

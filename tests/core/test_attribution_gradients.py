@@ -6,8 +6,10 @@ from captum.attr import Deconvolution, GuidedBackprop, Occlusion
 from gradient_reference import assert_untouched, direct_gradient, raising_copy, random_input, state, untrained_resnet
 from torch import nn
 
-from cnnviz.core import Cancelled, deconv, models
-from cnnviz.core.attribution import attribute
+from cnnviz.core.model import models
+from cnnviz.core.per_image import deconv
+from cnnviz.core.per_image.attribution import attribute
+from cnnviz.core.progress import Cancelled
 
 GRADIENT_METHODS = ("gradient", "gradient_x_input", "guided", "deconvnet")
 

@@ -7,10 +7,11 @@ import torch
 from captum.attr import IntegratedGradients
 from gradient_reference import assert_untouched, direct_gradient, raising_copy, random_input, state, untrained_resnet
 
-from cnnviz.core import Cancelled, deconv
-from cnnviz.core.attribution import attribute, parameters
-from cnnviz.core.attribution.integrated import RULES, baseline_of, integrated_raw, path_rule
-from cnnviz.core.smoothing import gaussian_blur
+from cnnviz.core.data.smoothing import gaussian_blur
+from cnnviz.core.per_image import deconv
+from cnnviz.core.per_image.attribution import attribute, parameters
+from cnnviz.core.per_image.attribution.integrated import RULES, baseline_of, integrated_raw, path_rule
+from cnnviz.core.progress import Cancelled
 
 TARGET = 3
 """A class the boot sample is not (the bundled model calls it class 9), to show any target works."""

@@ -11,9 +11,11 @@ import torch.nn.functional as F
 import torchvision
 import torchvision.transforms.functional as TF
 
-from cnnviz.core import Cancelled, attribution, batching, models, zoo
-from cnnviz.core.attribution import metrics
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model import batching, models, zoo
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_image import attribution
+from cnnviz.core.per_image.attribution import metrics
+from cnnviz.core.progress import Cancelled
 
 
 @pytest.fixture(autouse=True)
@@ -241,7 +243,7 @@ def test_randomisation_cancels_and_leaves_no_hooks(bundled, boot):
     assert all(torch.equal(v, bundled.module.state_dict()[k]) for k, v in before.items())
     steps = metrics.randomisation_steps(bundled, boot, method="gradient")
     first = next(steps)
-    assert (first.done, first.total, first.records) == (0, 6, ())
+    assert (first.done, first.total, first.partial) == (0, 6, ())
     steps.close()
     assert hook_count(bundled.module) == 0
 

@@ -2,7 +2,8 @@
 
 import torch
 
-from cnnviz.core import caption, models
+from cnnviz.core.files import caption
+from cnnviz.core.model import models
 
 
 def test_checksum_depends_on_weights_only():

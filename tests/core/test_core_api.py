@@ -13,12 +13,12 @@ def test_every_exported_name_resolves():
             "layers", "filters", "images", "models", "forward"} <= set(cnnviz.core.__all__)
     for name in cnnviz.core.__all__:
         assert getattr(cnnviz.core, name) is not None, name
-    assert cnnviz.core.wrap is cnnviz.core.models.wrap
+    assert cnnviz.core.wrap is cnnviz.core.models.wrap is cnnviz.core.model.models.wrap
     assert cnnviz.core.LoadedModel is cnnviz.core.models.LoadedModel
 
 
 def test_models_facade_keeps_its_public_names():
-    from cnnviz.core import model_files, models, zoo
+    from cnnviz.core.model import model_files, models, zoo
 
     for name in ("load_default", "load_zoo", "load_file", "load", "LoadedModel", "IMAGENET_MEAN", "IMAGENET_STD",
                  "ZOO", "zoo_names", "zoo_weights", "weights_path", "weights_cache_dir", "is_cached",

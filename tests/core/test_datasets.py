@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from scan_reference import jpeg_bytes, write_bad_folder
 
-from cnnviz.core import datasets, images
+from cnnviz.core.data import datasets, images
 
 
 def _png(path, value=0, size=(20, 16), mode="L"):
@@ -16,7 +16,7 @@ def _png(path, value=0, size=(20, 16), mode="L"):
 
 @pytest.fixture(scope="module")
 def model():
-    from cnnviz.core import models
+    from cnnviz.core.model import models
 
     return models.load_default()
 
@@ -85,7 +85,7 @@ def test_bad_files_are_skipped_with_reasons(bad_folder):
 
 
 def test_scan_over_bad_folder_completes_and_lists_all_three(bad_folder, model):
-    from cnnviz.core import scan
+    from cnnviz.core.per_dataset import scan
 
     root, kinds = bad_folder
     ds = datasets.open_folder(root)
@@ -131,7 +131,7 @@ def test_missing_path_and_file_path(tmp_path):
 
 
 def test_fashion_mnist_test_split(fashion_test_split):
-    from cnnviz.core import fashion_mnist
+    from cnnviz.core.data import fashion_mnist
 
     pixels, labels = fashion_test_split
     ds = datasets.fashion_mnist("test")

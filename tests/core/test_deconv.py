@@ -9,9 +9,10 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnviz.core import deconv, layers
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model import layers
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import deconv
 
 captum_attr = pytest.importorskip("captum.attr")
 

@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from cnnviz.core import deconv, models, zoo
+from cnnviz.core.model import models, zoo
+from cnnviz.core.per_image import deconv
 
 captum_attr = pytest.importorskip("captum.attr")
 skimage_data = pytest.importorskip("skimage.data")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core import fashion_mnist
-from cnnviz.core.bundled_net import build_bundled_net
+from cnnviz.core.data import fashion_mnist
+from cnnviz.core.model.bundled_net import build_bundled_net
 
 RESOURCES = Path(__file__).parents[2] / "resources"
 WEIGHTS = RESOURCES / "default_model.pth"
@@ -24,7 +24,7 @@ def metadata() -> dict:
 
 def test_metadata_classes_and_shapes(metadata: dict) -> None:
     assert metadata["classes"] == list(fashion_mnist.CLASSES)
-    assert metadata["architecture"] == "cnnviz.core.bundled_net.build_bundled_net"
+    assert metadata["architecture"] == "cnnviz.core.model.bundled_net.build_bundled_net"
     assert metadata["input_size"] == [28, 28]
     assert metadata["in_channels"] == 1
     assert len(metadata["mean"]) == 1 and len(metadata["std"]) == 1

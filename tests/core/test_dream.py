@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core import Cancelled, dream, images, models
-from cnnviz.core.forward import forward_to
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.data import images
+from cnnviz.core.model import models
+from cnnviz.core.model.forward import forward_to
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_image import dream
+from cnnviz.core.progress import Cancelled
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +24,22 @@ def resnet():
     return models.load_zoo("resnet18", pretrained=False)
 
 
+def ascent(model, x, config):
+    """The records of :func:`dream.run`'s steps (each step's ``partial``)."""
+    return (step.partial for step in dream.run(model, x, config=config))
+
+
 def rises(values: list[float]) -> bool:
     return values[-1] > values[0] and sum(b > a for a, b in itertools.pairwise(values)) >= 0.7 * (len(values) - 1)
+
+
+def test_steps_count_done_of_total_and_carry_each_record(bundled, boot):
+    cfg = dream.DreamConfig(layer="features.relu2", iterations=3, octaves=2, prob_every=0)
+    steps = list(dream.run(bundled, boot, config=cfg))
+    total = dream.total_steps(boot, config=cfg)
+    assert total == 6 and [(s.done, s.total) for s in steps] == [(i + 1, total) for i in range(total)]
+    assert [s.partial.index for s in steps] == list(range(total)) and all(s.message == "" for s in steps)
+    assert [(s.partial.octave, s.partial.iteration) for s in steps] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
 
 
 @pytest.mark.parametrize("objective", ["l2", "channel", "class", "guided"])
@@ -30,7 +47,7 @@ def test_objective_increases_on_the_bundled_model(bundled, boot, objective):
     guide = bundled.preprocess(images.load_image(images.sample("fmnist_bag").path))
     cfg = dream.DreamConfig(layer="features.relu2", objective=objective, step_size=0.02, iterations=10,
                             octaves=1, jitter=0, channel=5, target=2, guide=guide)
-    steps = list(dream.run(bundled, boot, config=cfg))
+    steps = list(ascent(bundled, boot, config=cfg))
     assert len(steps) == 10
     assert rises([s.objective for s in steps])
 
@@ -42,14 +59,14 @@ def test_objective_increases_on_a_torchvision_net(resnet, objective):
     guide = torch.randn(1, 3, 96, 96) * 0.5
     cfg = dream.DreamConfig(layer="layer2.0", objective=objective, step_size=0.01, iterations=10,
                             octaves=1, jitter=0, channel=7, target=3, guide=guide, prob_every=0)
-    assert rises([s.objective for s in dream.run(resnet, x, config=cfg)])
+    assert rises([s.objective for s in ascent(resnet, x, config=cfg)])
 
 
 def test_best_match_guided_objective_increases(bundled, boot):
     guide = bundled.preprocess(images.load_image(images.sample("fmnist_trouser").path))
     cfg = dream.DreamConfig(layer="features.relu3", objective="guided", best_match=True, iterations=10,
                             octaves=1, jitter=0, guide=guide)
-    assert rises([s.objective for s in dream.run(bundled, boot, config=cfg)])
+    assert rises([s.objective for s in ascent(bundled, boot, config=cfg)])
 
 
 def test_guided_dot_product_with_the_guide_response_grows(bundled, boot):
@@ -57,7 +74,7 @@ def test_guided_dot_product_with_the_guide_response_grows(bundled, boot):
     layer = "features.relu2"
     cfg = dream.DreamConfig(layer=layer, objective="guided", iterations=10, octaves=1, jitter=0, guide=guide)
     final = dream.dream(bundled, boot, config=cfg)
-    from cnnviz.core import layers
+    from cnnviz.core.model import layers
 
     def dot(image):
         response = layers.capture(bundled, image, layers=layer)[layer]
@@ -70,7 +87,7 @@ def test_normalised_step_has_mean_absolute_update_equal_to_step_size(bundled, bo
     cfg = dream.DreamConfig(layer="features.relu3", step_size=0.037, iterations=3, octaves=1, jitter=0,
                             clamp=False)
     previous = boot
-    for step in dream.run(bundled, boot, config=cfg):
+    for step in ascent(bundled, boot, config=cfg):
         assert step.update_mean == pytest.approx(0.037, rel=1e-5)
         assert float((step.image - previous).abs().mean()) == pytest.approx(0.037, rel=1e-4)
         previous = step.image
@@ -79,7 +96,7 @@ def test_normalised_step_has_mean_absolute_update_equal_to_step_size(bundled, bo
 def test_changes_to_the_config_apply_from_the_next_step(bundled, boot):
     current = [dream.DreamConfig(layer="features.relu1", step_size=0.01, iterations=6, octaves=1, jitter=0)]
     records = []
-    for step in dream.run(bundled, boot, config=lambda: current[0]):
+    for step in ascent(bundled, boot, config=lambda: current[0]):
         records.append((step.layer, step.step_size))
         if step.index == 2:
             current[0] = replace(current[0], layer="features.relu3", step_size=0.05)
@@ -92,7 +109,7 @@ def test_each_step_names_the_config_snapshot_it_used(bundled, boot):
     second = replace(first, layer="features.relu3", objective="channel", channel=2)
     current = [first]
     steps = []
-    for step in dream.run(bundled, boot, config=lambda: current[0]):
+    for step in ascent(bundled, boot, config=lambda: current[0]):
         steps.append(step)
         if step.index == 1:
             current[0] = second
@@ -104,13 +121,13 @@ def test_each_step_names_the_config_snapshot_it_used(bundled, boot):
 def test_cycle_alternates_layers(bundled, boot):
     cfg = dream.DreamConfig(iterations=4, octaves=1, jitter=0,
                             cycle=[("features.relu1", 0.01), ("features.relu3", 0.03)])
-    assert [(s.layer, s.step_size) for s in dream.run(bundled, boot, config=cfg)] == [
+    assert [(s.layer, s.step_size) for s in ascent(bundled, boot, config=cfg)] == [
         ("features.relu1", 0.01), ("features.relu3", 0.03)] * 2
 
 
 def test_octaves_carry_detail_and_end_at_full_size(bundled, boot):
     cfg = dream.DreamConfig(layer="features.relu2", iterations=2, octaves=3, octave_scale=1.4, jitter=1)
-    steps = list(dream.run(bundled, boot, config=cfg))
+    steps = list(ascent(bundled, boot, config=cfg))
     assert [tuple(s.image.shape[-2:]) for s in steps[::2]] == [(14, 14), (20, 20), (28, 28)]
     assert [s.octave for s in steps] == [0, 0, 1, 1, 2, 2]
     final = dream.dream(bundled, boot, config=cfg)
@@ -158,7 +175,7 @@ def test_tiles_cover_inputs_that_are_not_a_multiple_and_have_no_seams(resnet):
 def test_huge_step_diverges_with_a_message_and_a_finite_image(bundled, boot):
     cfg = dream.DreamConfig(layer="features.relu3", step_size=1e38, normalize=False, clamp=False,
                             iterations=20, octaves=1, jitter=0)
-    steps = list(dream.run(bundled, boot, config=cfg))
+    steps = list(ascent(bundled, boot, config=cfg))
     assert steps[-1].message and "diverged" in steps[-1].message
     assert len(steps) < 20
     assert all(torch.isfinite(s.image).all() for s in steps)
@@ -188,7 +205,7 @@ def test_truncated_forward_stops_at_the_layer(bundled, boot, monkeypatch):
     classifier = bundled.module.classifier
     handle = classifier.register_forward_pre_hook(lambda module, inputs: calls.append(1))
     try:
-        list(dream.run(bundled, boot, config=dream.DreamConfig(layer="features.relu2", iterations=3, octaves=1,
+        list(ascent(bundled, boot, config=dream.DreamConfig(layer="features.relu2", iterations=3, octaves=1,
                                                          prob_every=0)))
     finally:
         handle.remove()
@@ -198,7 +215,7 @@ def test_truncated_forward_stops_at_the_layer(bundled, boot, monkeypatch):
 def test_noise_start_and_probability_curve(bundled, boot):
     cfg = dream.DreamConfig(layer="features.relu2", iterations=4, octaves=1, start="gaussian", seed=5,
                             prob_every=2, target=9)
-    steps = list(dream.run(bundled, boot, config=cfg))
+    steps = list(ascent(bundled, boot, config=cfg))
     assert [s.target_prob is not None for s in steps] == [True, False, True, False]
     assert all(0 <= s.target_prob <= 1 for s in steps if s.target_prob is not None)
     noise = dream.noise_image(bundled, boot.shape, "uniform", seed=1)
@@ -246,7 +263,7 @@ def test_configs_swapped_every_millisecond_apply_whole_per_step(bundled, boot):
     swapper = threading.Thread(target=swap)
     swapper.start()
     try:
-        steps = [replace(step, image=None) for step in dream.run(bundled, boot, config=lambda: current[0])]
+        steps = [replace(step, image=None) for step in ascent(bundled, boot, config=lambda: current[0])]
     finally:
         stop.set()
         swapper.join()
@@ -262,7 +279,7 @@ def test_the_probability_from_the_steps_own_pass_equals_a_separate_forward(bundl
     calls = []
     handle = bundled.module.features.conv1.register_forward_pre_hook(lambda module, inputs: calls.append(1))
     try:
-        steps = list(dream.run(bundled, boot, config=cfg))
+        steps = list(ascent(bundled, boot, config=cfg))
     finally:
         handle.remove()
     assert len(calls) == 6  # one pass per step: the probability came from the ascent's own pass
@@ -279,7 +296,7 @@ def test_the_probability_from_the_steps_own_pass_equals_a_separate_forward(bundl
 def test_the_probability_of_an_image_not_at_the_input_size_comes_from_a_separate_pass(bundled, boot):
     x = torch.nn.functional.interpolate(boot, size=(36, 36), mode="bilinear", align_corners=False)
     cfg = dream.DreamConfig(layer="features.relu2", iterations=2, octaves=1, jitter=0, prob_every=1, target=3)
-    steps = list(dream.run(bundled, x, config=cfg))
+    steps = list(ascent(bundled, x, config=cfg))
     before = x
     for step in steps:
         with torch.no_grad():

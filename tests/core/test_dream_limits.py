@@ -7,8 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.core import dream
-from cnnviz.core.loaded_model import wrap
+from cnnviz.core.model.loaded_model import wrap
+from cnnviz.core.per_image import dream
+
+
+def ascent(model, x, config):
+    """The records of :func:`dream.run`'s steps (each step's ``partial``)."""
+    return (step.partial for step in dream.run(model, x, config=config))
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -32,7 +37,7 @@ def test_config_refuses_bad_values(changes, message):
 def test_target_beyond_the_classes_is_refused_at_first_use(bundled, boot):
     cfg = dream.DreamConfig(objective="class", target=10, iterations=2, octaves=1)
     with pytest.raises(ValueError, match=r"target class 10 is outside the model's 10 classes \(0 to 9\)"):
-        list(dream.run(bundled, boot, config=cfg))
+        list(ascent(bundled, boot, config=cfg))
 
 
 def test_octaves_are_limited_by_the_smallest_size_the_layer_takes():
@@ -45,8 +50,8 @@ def test_octaves_are_limited_by_the_smallest_size_the_layer_takes():
     assert 1 < fits < len(sizes) == 11
     cfg = dream.DreamConfig(layer="5", octaves=11, octave_scale=1.4, iterations=1, prob_every=0)
     with pytest.raises(ValueError, match=f"5 cannot take the image at .* px .*; use at most {fits} octaves"):
-        list(dream.run(model, x, config=cfg))
-    steps = list(dream.run(model, x, config=replace(cfg, octaves=fits)))
+        list(ascent(model, x, config=cfg))
+    steps = list(ascent(model, x, config=replace(cfg, octaves=fits)))
     assert len(steps) == fits and min(steps[0].image.shape[-2:]) >= 16
 
 
@@ -56,11 +61,11 @@ def test_a_vector_layer_refuses_octaves_and_tiles(bundled, boot, changes):
     cfg = dream.DreamConfig(layer="classifier.fc1", iterations=1, **changes)
     with pytest.raises(ValueError, match=r"classifier.fc1 has no spatial grid .* use octaves=1 and the image at "
                                          r"the model's input size 28×28"):
-        list(dream.run(bundled, x, config=cfg))
+        list(ascent(bundled, x, config=cfg))
 
 
 def test_a_vector_layer_runs_with_one_octave_at_the_input_size(bundled, boot):
-    steps = list(dream.run(bundled, boot, config=dream.DreamConfig(layer="classifier.fc1", iterations=3, octaves=1)))
+    steps = list(ascent(bundled, boot, config=dream.DreamConfig(layer="classifier.fc1", iterations=3, octaves=1)))
     assert len(steps) == 3 and steps[-1].objective > steps[0].objective
 
 
@@ -69,7 +74,7 @@ def test_a_new_config_mid_run_is_checked(bundled, boot):
                    + [dream.DreamConfig(layer="classifier.fc1", iterations=3, octaves=1, tile=32, overlap=0)] * 5)
     x = torch.nn.functional.interpolate(boot, size=(40, 40))
     with pytest.raises(ValueError, match="no spatial grid"):
-        list(dream.run(bundled, x, config=lambda: next(configs)))
+        list(ascent(bundled, x, config=lambda: next(configs)))
 
 
 def test_many_tiles_yield_often_so_a_cancel_gets_through(bundled, boot):
@@ -93,6 +98,8 @@ def test_run_without_ticks_gives_only_steps(bundled, boot):
     x = torch.nn.functional.interpolate(boot, size=(64, 64), mode="bilinear", align_corners=False)
     cfg = dream.DreamConfig(layer="features.relu2", iterations=2, octaves=1, tile=32, overlap=8, prob_every=0)
     items = list(dream.run_ticks(bundled, x, config=cfg))
-    steps = [item for item in items if item is not None]
+    steps = [item.partial for item in items if item.partial is not dream.Tick]
     assert len(items) == 2 * (len(dream.tile_starts(64, 32, 8)) ** 2 + 1)
-    assert [s.index for s in steps] == [0, 1] == [s.index for s in dream.run(bundled, x, config=cfg)]
+    assert [s.index for s in steps] == [0, 1] == [s.index for s in ascent(bundled, x, config=cfg)]
+    assert [(item.done, item.total) for item in items if item.partial is not dream.Tick] == [(1, 2), (2, 2)]
+    assert {(item.done, item.total) for item in items if item.partial is dream.Tick} == {(0, 2), (1, 2)}

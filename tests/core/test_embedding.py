@@ -12,7 +12,7 @@ from openTSNE import TSNE
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from cnnviz.core import embedding, features
+from cnnviz.core.per_dataset import embedding, features
 
 SEED = 7
 
@@ -24,8 +24,8 @@ def stepped(fashion_features):
     yields = []
     try:
         while True:
-            done, total, xy = next(steps)
-            yields.append((done, total, xy.copy()))
+            step = next(steps)
+            yields.append((step.done, step.total, step.partial.copy()))
     except StopIteration as stop:
         return yields, stop.value
 
@@ -76,7 +76,7 @@ def test_closing_project_steps_early_stops_the_run(fashion_features):
     subset = dataclasses.replace(fashion_features, values=fashion_features.values[:300])
     threads = threading.active_count()
     steps = embedding.project_steps(subset, "tsne", seed=SEED, iterations=(250, 20_000))
-    seen = [next(steps)[0] for _ in range(3)]
+    seen = [next(steps).done for _ in range(3)]
     assert seen[0] == 0 and seen[2] > seen[1] > 0
     began = time.perf_counter()
     steps.close()

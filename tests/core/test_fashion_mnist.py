@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnviz.core import fashion_mnist
+from cnnviz.core.data import fashion_mnist
 
 
 def _write_idx(path: Path, magic: int, dims: tuple[int, ...], payload: bytes) -> None:

@@ -6,8 +6,8 @@ import io
 import numpy as np
 import pytest
 
-from cnnviz.core import feature_tables, retrieval
-from cnnviz.core.features import Features
+from cnnviz.core.per_dataset import feature_tables, retrieval
+from cnnviz.core.per_dataset.features import Features
 
 
 def table(text: str) -> list[dict[str, str]]:

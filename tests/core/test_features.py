@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 from scan_reference import write_bad_folder
 
-from cnnviz.core import datasets, features
+from cnnviz.core.data import datasets
+from cnnviz.core.per_dataset import features
 
 CONV_LAYER = "features.relu2"
 """A conv-stage layer of the bundled model: [N, 64, 14, 14], non-negative (after a ReLU)."""

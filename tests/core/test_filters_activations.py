@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.core import activations, filters, layers, models
-from cnnviz.core.atlas import make_atlas
+from cnnviz.core.model import layers, models
+from cnnviz.core.per_dataset.atlas import make_atlas
+from cnnviz.core.per_image import activations, filters
 
 
 @pytest.fixture(scope="module")

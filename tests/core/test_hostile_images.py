@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageCms
 from torch import nn
 
-from cnnviz.core import images
-from cnnviz.core.images import ImageLoadError, load_image, load_image_bytes, to_channels
-from cnnviz.core.loaded_model import wrap
+from cnnviz.core.data import images
+from cnnviz.core.data.images import ImageLoadError, load_image, load_image_bytes, to_channels
+from cnnviz.core.model.loaded_model import wrap
 
 
 def chunk(kind: bytes, body: bytes) -> bytes:

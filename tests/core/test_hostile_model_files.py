@@ -11,8 +11,8 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnviz.core import model_file_kinds, models
-from cnnviz.core.models import ModelLoadError, UntrustedFileError
+from cnnviz.core.model import model_file_kinds, models
+from cnnviz.core.model.models import ModelLoadError, UntrustedFileError
 
 NET = ("import torch.nn as nn\n"
        "def build():\n"

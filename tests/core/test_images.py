@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz.core import images
-from cnnviz.core.images import ImageLoadError, load_image, to_channels
+from cnnviz.core.data import images
+from cnnviz.core.data.images import ImageLoadError, load_image, to_channels
 
 
 def save(image: Image.Image, path, **kwargs):

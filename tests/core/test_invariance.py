@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core import Cancelled, invariance, layers, models
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model import layers, models
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_image import invariance
+from cnnviz.core.progress import Cancelled
 
 
 def test_identity_values_give_zero_distance_and_the_original_probability(bundled, boot):
@@ -84,7 +86,7 @@ def test_batching_partial_results_and_cancel(bundled, boot):
     first = next(steps)
     # at most 10 per batch (lowered under load to keep a batch short): the rest is still NaN
     assert 1 <= first.done <= 10 and first.total == 36
-    assert np.isfinite(first.result.prob[:first.done]).all() and np.isnan(first.result.prob[first.done:]).all()
+    assert np.isfinite(first.partial.prob[:first.done]).all() and np.isnan(first.partial.prob[first.done:]).all()
     steps.close()
     with pytest.raises(Cancelled):
         invariance.curves(bundled, boot, batch_size=10, progress=lambda done, total: done < 20)

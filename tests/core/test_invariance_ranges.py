@@ -5,7 +5,7 @@ import io
 
 import numpy as np
 
-from cnnviz.core import invariance
+from cnnviz.core.per_image import invariance
 
 
 def test_value_range_lists_the_values_including_the_end_within_half_a_step():

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.core import layers, models
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model import layers, models
+from cnnviz.core.model.hooks import hook_count
 
 
 def small_net() -> nn.Sequential:

@@ -6,8 +6,8 @@ import torchvision
 from PIL import Image
 from torch import nn
 
-from cnnviz.core import models
-from cnnviz.core.models import ModelLoadError, UntrustedFileError
+from cnnviz.core.model import models
+from cnnviz.core.model.models import ModelLoadError, UntrustedFileError
 
 
 def test_load_python_file_with_build(tmp_path):

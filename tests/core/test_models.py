@@ -7,7 +7,8 @@ import torch
 import torchvision
 from PIL import Image
 
-from cnnviz.core import images, models
+from cnnviz.core.data import images
+from cnnviz.core.model import models
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core import attribution, deconv, dream, filters, invariance, layers, models, occlusion
-from cnnviz.core.dream_config import DreamConfig
+from cnnviz.core.model import layers, models
+from cnnviz.core.per_image import attribution, deconv, dream, filters, invariance, occlusion
+from cnnviz.core.per_image.dream_config import DreamConfig
 
 MODERN = ("densenet121", "inception_v3", "efficientnet_b0", "convnext_tiny", "regnet_y_400mf")
 SIDE = {"inception_v3": 80}
@@ -196,7 +197,7 @@ def test_occlusion_invariance_and_one_dream_step(small, name):
     assert all(distance[0] == pytest.approx(0, abs=1e-3) for distance in curves.relative_distance.values())
     layer = last_conv(model)
     cfg = DreamConfig(layer=layer, iterations=1, octaves=1, jitter=0, prob_every=0)
-    (step,) = list(dream.run(model, x, config=cfg))
+    (step,) = [s.partial for s in dream.run(model, x, config=cfg)]
     activation = layers.capture(model, x, layers=layer)[layer]
     assert step.message is None and step.image.shape == x.shape and torch.isfinite(step.image).all()
     assert step.objective == pytest.approx(float(activation.norm()), rel=1e-4)

@@ -5,9 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.core import Cancelled, batching, layers, occlusion
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model import batching, layers
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import occlusion
+from cnnviz.core.progress import Cancelled
 
 
 def test_grid_size():
@@ -103,7 +105,7 @@ def test_steps_yield_partial_results_and_cancel_keeps_them(bundled, boot):
     steps = occlusion.occlusion_steps(bundled, boot, window=8, stride=2, batch_size=30)
     first = next(steps)
     assert (first.done, first.total) == (30, 121)
-    partial = first.result
+    partial = first.partial
     assert not partial.complete
     assert np.isfinite(partial.prob.reshape(-1)[:30]).all() and np.isnan(partial.prob.reshape(-1)[30:]).all()
     steps.close()

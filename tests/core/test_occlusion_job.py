@@ -7,7 +7,8 @@ import io
 import numpy as np
 import pytest
 
-from cnnviz.core import batching, deconv, occlusion
+from cnnviz.core.model import batching
+from cnnviz.core.per_image import deconv, occlusion
 
 
 def hand_result(layer: str | None = "features.relu3") -> occlusion.OcclusionResult:
@@ -58,7 +59,9 @@ def test_the_job_yields_the_cores_maps_and_the_strongest_maps_projection(bundled
     runs = list(occlusion.occlusion_job(bundled, boot, target=9, window=8, stride=4, fill="mean",
                                         layer="features.relu3", batch_size=10, seed=0))
     expected = occlusion.occlude(bundled, boot, target=9, window=8, stride=4, fill="mean", layer="features.relu3")
-    assert [run.done for run in runs] == [10, 20, 30, 36] and all(run.total == 36 for run in runs)
+    assert [step.done for step in runs] == [10, 20, 30, 36] and all(step.total == 36 for step in runs)
+    assert [step.partial.result.done for step in runs] == [10, 20, 30, 36]
+    runs = [step.partial for step in runs]
     last = runs[-1]
     np.testing.assert_allclose(last.result.prob, expected.prob, rtol=1e-5, atol=1e-6)
     assert last.result.channel == expected.channel and last.projection_error == ""
@@ -74,6 +77,6 @@ def test_the_job_without_a_layer_returns_the_complete_run_and_no_projection(bund
         while True:
             yielded.append(next(steps))
     final = stop.value.value
-    assert (final.done, final.total) == (4, 4) and final.result.complete
+    assert (final.result.done, final.result.total) == (4, 4) and final.result.complete
     assert final.projection is None and final.result.feature is None and final.projection_error == ""
-    np.testing.assert_array_equal(final.result.prob, yielded[-1].result.prob)
+    np.testing.assert_array_equal(final.result.prob, yielded[-1].partial.result.prob)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core import Cancelled, batching, deconv, invariance, occlusion
+from cnnviz.core.model import batching
+from cnnviz.core.per_image import deconv, invariance, occlusion
+from cnnviz.core.progress import Cancelled
 
 
 def test_item_cost_counts_the_input_and_every_leaf_output(bundled, boot):
@@ -151,7 +153,7 @@ def test_cancel_still_raises_cancelled(bundled, boot):
 def test_non_finite_class_scores_are_refused_not_mapped(boot):
     from torch import nn
 
-    from cnnviz.core import wrap
+    from cnnviz.core.model.loaded_model import wrap
 
     class NanOnBright(nn.Module):
         def __init__(self) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz.core import datasets, images
+from cnnviz.core.data import datasets, images
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)

@@ -1,4 +1,4 @@
-"""Receptive fields through paddings, crops and untraced ops (cnnviz.core.receptive via the layer table)."""
+"""Receptive fields through paddings, crops and untraced ops (cnnviz.core.model.receptive via the layer table)."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core import layers, models, zoo
+from cnnviz.core.model import layers, models, zoo
 
 
 class SameConv(nn.Conv2d):

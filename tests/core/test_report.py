@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 import cnnviz
-from cnnviz.core import report
-from cnnviz.core.caption import Caption
+from cnnviz.core.files import report
+from cnnviz.core.files.caption import Caption
 
 
 def png_bytes(width: int, height: int, value: int) -> bytes:

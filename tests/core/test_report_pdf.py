@@ -7,8 +7,8 @@ import re
 import numpy as np
 from PIL import Image
 
-from cnnviz.core import report, report_pdf
-from cnnviz.core.caption import Caption
+from cnnviz.core.files import report, report_pdf
+from cnnviz.core.files.caption import Caption
 
 
 def png_bytes(width: int, height: int) -> bytes:

@@ -7,7 +7,8 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from cnnviz.core import features, images, retrieval
+from cnnviz.core.data import images
+from cnnviz.core.per_dataset import features, retrieval
 
 KS = (1, 5, 15)
 

@@ -15,7 +15,9 @@ from PIL import Image
 
 from cnnviz import cli, run_cli
 from cnnviz.analyses import registry
-from cnnviz.core import images, invariance, models, occlusion
+from cnnviz.core.data import images
+from cnnviz.core.model import models
+from cnnviz.core.per_image import invariance, occlusion
 
 SAMPLE = "fmnist_bag"
 

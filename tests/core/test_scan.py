@@ -10,7 +10,9 @@ from PIL import Image
 from scan_reference import SCAN_IMAGES, SCAN_LAYERS, assert_top_matches, brute_force, reference_top, selectivity
 from torch import nn
 
-from cnnviz.core import datasets, hooks, layers, models, scan
+from cnnviz.core.data import datasets
+from cnnviz.core.model import hooks, layers, models
+from cnnviz.core.per_dataset import scan
 
 K = 9
 
@@ -254,8 +256,8 @@ def test_build_steps_report_progress_to_the_total(scan_model, small_folder):
         except StopIteration as stop:
             final = stop.value
             break
-        assert step.total == 100 and step.images_per_s >= 0
-        assert step.index.scanned == step.done
+        assert step.total == 100 and step.partial.images_per_s >= 0
+        assert step.partial.index.scanned == step.done
         done.append(step.done)
     assert done == sorted(set(done)) and done[-1] == 100 and len(done) >= 100 // 16
     assert not final.partial and final.scanned == 100
@@ -344,7 +346,7 @@ def test_memory_is_bounded_by_k_times_channels(scan_model, small_folder, full_in
 
 
 def test_imagenet_squeezenet_hits_match_single_image_captures(shared_model, tmp_path):
-    from cnnviz.core import images
+    from cnnviz.core.data import images
 
     model = models.load_file(shared_model("squeezenet1_0_imagenet"))
     for sample in images.samples():

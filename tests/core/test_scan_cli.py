@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from cnnviz import cli, scan_cli
-from cnnviz.core import datasets, fashion_mnist, models, scan
+from cnnviz.core.data import datasets, fashion_mnist
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import scan
 
 COUNT = 60
 CLASSES = 3

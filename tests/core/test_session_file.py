@@ -1,6 +1,8 @@
-"""Session files: a round trip keeps every field and the image's pixels; anything else is refused with
-a ValueError that says why."""
+"""Session files: a round trip keeps every field, the image's pixels, the dataset and the report's figures;
+a format-1 file still opens; anything else (a hostile report figure included) is refused with a ValueError
+that says why."""
 
+import io
 import json
 import zipfile
 
@@ -8,13 +10,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz.core.session_file import (
+from cnnviz.core.files import session_file
+from cnnviz.core.files.caption import Caption
+from cnnviz.core.files.report import ReportItem
+from cnnviz.core.files.session_file import (
     FORMAT,
     IMAGE_NAME,
     JSON_NAME,
     VERSION,
+    DatasetSource,
     ModelSource,
     Session,
+    figure_name,
     read_session,
     session_path,
     write_session,
@@ -104,3 +111,122 @@ def test_a_file_that_is_not_a_zip_is_refused(tmp_path):
 def test_session_path_adds_the_suffix(tmp_path):
     assert session_path(tmp_path / "a") == tmp_path / "a.cnnviz"
     assert session_path(tmp_path / "a.zip") == tmp_path / "a.zip"
+
+
+def png_bytes(colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def report_items() -> tuple[ReportItem, ...]:
+    """Two figures, the second with an edited caption text."""
+    occlusion = Caption("occlusion", "bundled", "bundled", "0123456789ab", "cat.jpg",
+                        {"layer": "features.relu2", "window": 9, "stride": 3.5, "target": "cat (3)"})
+    scan = Caption("dataset", "bundled", "bundled", "0123456789ab", dataset="Fashion-MNIST test",
+                   fields={"units": [0, 4, 7]}, partial=True)
+    return (ReportItem.of("Occlusion", png_bytes((200, 10, 10)), occlusion),
+            ReportItem("Dataset", png_bytes((10, 10, 200), (64, 48)), scan, "Units 0, 4 and 7\nof the first conv."))
+
+
+def test_the_dataset_display_values_and_report_round_trip(tmp_path):
+    session = Session(panes={"deconvnet": {"layer": "features.conv2", "channel": 3, "row": 4, "col": 5},
+                             "dataset": {"layers": ["features.conv1", "features.conv2"], "sort": "max"}},
+                      display={"deconvnet": {"top9": False}},
+                      dataset=DatasetSource("folder", str(tmp_path / "pictures")), report=report_items())
+    path = write_session(tmp_path / "full.cnnviz", session)
+    again = read_session(path)
+    assert again.as_dict() == session.as_dict()
+    assert again.dataset == DatasetSource("folder", str(tmp_path / "pictures"))
+    assert again.report == session.report and again.report[1].text == "Units 0, 4 and 7\nof the first conv."
+    assert again.pane_values()["deconvnet"] == {"layer": "features.conv2", "channel": 3, "row": 4, "col": 5,
+                                                "top9": False}
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == ["report/01.png", "report/02.png", JSON_NAME]
+        assert archive.read("report/02.png") == session.report[1].png
+        document = json.loads(archive.read(JSON_NAME))
+    assert document["report"][1] == {"title": "Dataset", "file": "report/02.png",
+                                     "caption": session.report[1].caption.as_dict(),
+                                     "text": "Units 0, 4 and 7\nof the first conv."}
+    assert document["dataset"] == {"kind": "folder", "path": str(tmp_path / "pictures")}
+    assert document["display"] == {"deconvnet": {"top9": False}}
+
+
+def test_fashion_mnist_and_an_empty_report_round_trip(tmp_path):
+    again = read_session(write_session(tmp_path / "s", Session(dataset=DatasetSource("fashion-mnist"), report=())))
+    assert again.dataset == DatasetSource("fashion-mnist", "") and again.report == ()
+
+
+def test_a_caption_round_trips_through_json():
+    caption = Caption("deconv", "alexnet", "pretrained", "abc", "cat.jpg",
+                      {"position": (3, 4), "value": np.float32(0.5), "channel": np.int64(7), "name": "conv"})
+    again = Caption.from_dict(json.loads(json.dumps(caption.as_dict())))
+    assert again.fields == {"position": [3, 4], "value": 0.5, "channel": 7, "name": "conv"}
+    assert (again.analysis, again.model, again.weights, again.checksum, again.image, again.version) == (
+        "deconv", "alexnet", "pretrained", "abc", "cat.jpg", caption.version)
+    assert again.text() == caption.text()
+    for bad, reason in (([1], "JSON object"), ({"analysis": 3}, "analysis should be text"),
+                        ({"analysis": "x", "fields": [1]}, "'fields' should be"), ({}, "analysis should be text")):
+        with pytest.raises(ValueError, match=reason):
+            Caption.from_dict(bad)
+
+
+def test_a_format_1_session_still_opens(tmp_path):
+    """Before format 2 every pane value was in ``panes``, and no dataset or report was saved."""
+    old = {"format": FORMAT, "format_version": 1, "cnnviz": "0.9", "tab": "dream", "layer": "features.conv1",
+           "panes": {"occlusion": {"window": 9, "opacity": 70}}}
+    again = read_session(write_zip(tmp_path / "old.cnnviz", {JSON_NAME: json.dumps(old).encode()}))
+    assert again.pane_values() == {"occlusion": {"window": 9, "opacity": 70}} and again.display == {}
+    assert again.dataset is None and again.report is None and again.tab == "dream"
+
+
+def figure_document(*entries) -> bytes:
+    return document(report=list(entries))
+
+
+def figure_entry(name: str = "report/01.png", **changes) -> dict:
+    return {"title": "t", "file": name, "caption": {"analysis": "occlusion"}, "text": "x"} | changes
+
+
+@pytest.mark.parametrize(("members", "reason"), [
+    ({JSON_NAME: document(report={"a": 1})}, "'report' should be a list"),
+    ({JSON_NAME: figure_document(figure_entry())}, "report/01.png is missing"),
+    ({JSON_NAME: figure_document(figure_entry()), "report/01.png": b"GIF89a not a png"}, "not a readable PNG"),
+    ({JSON_NAME: figure_document(figure_entry()), "report/01.png": b"\x89PNG\r\n\x1a\n broken"},
+     "report/01.png is not a readable PNG"),
+    ({JSON_NAME: figure_document(figure_entry(caption=[1])), "report/01.png": png_bytes((0, 0, 0))},
+     "report figure 1: a caption should be"),
+    ({JSON_NAME: figure_document(figure_entry(file=None))}, "'file' should be str"),
+    ({JSON_NAME: figure_document(figure_entry(file=""))}, "report figure 1 names no file"),
+    ({JSON_NAME: figure_document("not an object")}, "report figure 1 is not a JSON object"),
+    ({JSON_NAME: document(dataset={"kind": "imagenet"})}, "unknown dataset kind"),
+    ({JSON_NAME: document(dataset="/data")}, "'dataset' should be a JSON object"),
+    ({JSON_NAME: document(display={"dream": 3})}, "display values of dream"),
+])
+def test_a_bad_report_or_dataset_is_refused_with_its_reason(tmp_path, members, reason):
+    with pytest.raises(ValueError, match=reason):
+        read_session(write_zip(tmp_path / "bad.cnnviz", members))
+
+
+def test_a_report_figure_that_is_too_large_is_refused(tmp_path, monkeypatch):
+    png = png_bytes((1, 2, 3), (300, 200))
+    path = write_zip(tmp_path / "big.cnnviz", {JSON_NAME: figure_document(figure_entry(), figure_entry()),
+                                               "report/01.png": png})
+    monkeypatch.setattr(session_file, "MAX_FIGURE_BYTES", len(png) - 1)
+    with pytest.raises(ValueError, match=r"report/01.png is too large \(\d+ bytes\)"):
+        read_session(path)
+    monkeypatch.setattr(session_file, "MAX_FIGURE_BYTES", len(png))
+    monkeypatch.setattr(session_file, "MAX_REPORT_BYTES", 2 * len(png) - 1)  # the same member twice
+    with pytest.raises(ValueError, match="the report's figures are too large"):
+        read_session(path)
+    monkeypatch.setattr(session_file, "MAX_REPORT_BYTES", 2 * len(png))
+    monkeypatch.setattr(session_file, "MAX_IMAGE_PIXELS", 300 * 200 - 1)
+    with pytest.raises(ValueError, match=r"report/01.png is too large \(300×200\)"):
+        read_session(path)
+    monkeypatch.setattr(session_file, "MAX_IMAGE_PIXELS", 300 * 200)
+    assert [item.png for item in read_session(path).report] == [png, png]
+
+
+def test_figures_are_named_in_order():
+    assert [figure_name(n) for n in (1, 9, 10, 100)] == ["report/01.png", "report/09.png", "report/10.png",
+                                                         "report/100.png"]

@@ -6,8 +6,10 @@ import inspect
 import pytest
 
 from cnnviz.analyses import registry
-from cnnviz.core import attribution, deconv, dream, features, invariance, layers, occlusion, scan
-from cnnviz.core.attribution import metrics
+from cnnviz.core.model import layers
+from cnnviz.core.per_dataset import features, scan
+from cnnviz.core.per_image import attribution, deconv, dream, invariance, occlusion
+from cnnviz.core.per_image.attribution import metrics
 
 ENTRY_POINTS = [features.of_image, features.extract, features.extract_steps, scan.build, scan.build_steps,
                 metrics.randomisation, metrics.randomisation_steps, metrics.fill_image, occlusion.fill_image,

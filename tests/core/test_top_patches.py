@@ -6,7 +6,8 @@ import io
 import numpy as np
 import pytest
 
-from cnnviz.core import deconv, top_patches
+from cnnviz.core.per_dataset import top_patches
+from cnnviz.core.per_image import deconv
 
 
 def _expected_patch(model, ds, hit, layer, channel):
@@ -53,13 +54,14 @@ def test_patches_steps_give_the_same_patches(scan_model, fashion_folder, full_in
     seen = []
     while True:
         try:
-            done, total, channel, patches = next(steps)
+            step = next(steps)
         except StopIteration as stop:
             result = stop.value
             break
-        seen.append((done, total, channel))
-        assert [p.hit for p in patches] == full_index.top("features.conv1", channel=channel)
-    assert seen == [(1, 2, 4), (2, 2, 1)]
+        seen.append((step.done, step.total, list(step.partial), step.message))
+        for channel, patches in step.partial.items():
+            assert [p.hit for p in patches] == full_index.top("features.conv1", channel=channel)
+    assert seen == [(1, 2, [4], "projecting unit 4"), (2, 2, [4, 1], "projecting unit 1")]
     assert sorted(result) == [1, 4]
     expected = top_patches.unit_patches(scan_model, fashion_folder, full_index, "features.conv1", 1)
     for a, b in zip(result[1], expected):

@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz.core import deconv, dream, filters, invariance, layers, occlusion, wrap
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.models import IMAGENET_MEAN, IMAGENET_STD
+from cnnviz.core.model import layers
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.loaded_model import wrap
+from cnnviz.core.model.models import IMAGENET_MEAN, IMAGENET_STD
+from cnnviz.core.per_image import deconv, dream, filters, invariance, occlusion
 
 
 class Small(nn.Module):

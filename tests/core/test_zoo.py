@@ -7,8 +7,9 @@ import pytest
 import torch
 import torchvision
 
-from cnnviz.core import Cancelled, models
-from cnnviz.core.models import WeightsDownloadError
+from cnnviz.core.model import models
+from cnnviz.core.model.models import WeightsDownloadError
+from cnnviz.core.progress import Cancelled
 
 
 def test_untrained_zoo_model_is_labelled(torch_home):
@@ -60,7 +61,7 @@ def test_download_reports_progress_and_checks_the_hash(torch_home, monkeypatch):
     seen = []
     with pytest.raises(WeightsDownloadError, match="checksum"):
         seen.extend(steps)
-    assert seen[0] == (0, 3500) and seen[-1] == (3500, 3500)
+    assert (seen[0].done, seen[0].total) == (0, 3500) and (seen[-1].done, seen[-1].total) == (3500, 3500)
     assert not models.is_cached("alexnet")
     assert not list(models.weights_cache_dir().glob("*.partial"))
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QSettings, Qt, QThreadPool
 from PySide6.QtWidgets import QApplication, QMessageBox
 from widget_leaks import new_top_level_widgets, top_level_addresses
 
-from cnnviz.core import images
+from cnnviz.core.data import images
 from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.runtime.model_spec import ModelSpec

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 
-from cnnviz.core import images
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.data import images
+from cnnviz.core.model.hooks import hook_count
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.runtime.model_spec import ModelSpec

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.core.resources import resource_path
+from cnnviz.core.data.resources import resource_path
 from cnnviz.gui.app.settings import APPLICATION, ORGANISATION
 from cnnviz.gui.compat import gui_thread_gc
 from cnnviz.gui.widgets import wheel_guard

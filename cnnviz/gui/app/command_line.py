@@ -13,10 +13,11 @@ from PIL import Image
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 
 from cnnviz import __version__
-from cnnviz.core import images, models
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.data import images
+from cnnviz.core.files.session_file import read_session
+from cnnviz.core.model import models
+from cnnviz.core.model.models import LoadedModel
 from cnnviz.core.progress import ProgressFn
-from cnnviz.core.session_file import read_session
 from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys
@@ -207,7 +208,7 @@ def use_offscreen_without_display() -> None:
 
 def load_model_arg(spec: ModelSpec) -> LoadedModel:
     """Load the model named on the command line, printing a download's progress on stderr. Raises
-    :class:`~cnnviz.core.models.ModelLoadError` whose message says what to do (pass --trust, name --arch)."""
+    :class:`~cnnviz.core.model.models.ModelLoadError` whose message says what to do (pass --trust, name --arch)."""
     try:
         return load_model(spec, progress=download_progress())
     except models.UntrustedFileError as error:

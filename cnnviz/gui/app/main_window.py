@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 import cnnviz
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.figure_alone import FigureAlone
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane

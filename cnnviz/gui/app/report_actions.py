@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
-from cnnviz.core import report_pdf
-from cnnviz.core.report import ReportItem
+from cnnviz.core.files import report_pdf
+from cnnviz.core.files.report import ReportItem
 from cnnviz.gui.panes.report.figure_image import figure_png
 from cnnviz.gui.panes.report.pane import ReportPane
 from cnnviz.gui.panes.tool_pane import ToolPane

@@ -2,13 +2,25 @@
 
 :meth:`Sessions.capture` takes what the window shows (model source and weights checksum, device, image,
 target, shared layer and channel, current tab, every tool pane's :meth:`~cnnviz.gui.panes.tool_pane.ToolPane.settings`)
-as a :class:`~cnnviz.core.session_file.Session`; :meth:`Sessions.restore` brings a window back to one:
+as a :class:`~cnnviz.core.files.session_file.Session`; :meth:`Sessions.restore` brings a window back to one:
 it loads the session's model unless it is the current one (through the window's model loader, so a
 download or an untrusted file asks as usual) and then sets the image, target, selection and tab, and
 hands each pane its settings, applied once the pane has listed the model's layers. A session whose model
 file is gone opens with a message and restores what it can on the current model (the bundled one if
 there is none). ``restored(problems)`` follows, with {pane key: {setting: reason}} for what could not
 be set. The Recent menu lists the last sessions and model files (when the window remembers).
+
+What a pane saves is its :meth:`~cnnviz.gui.panes.tool_pane.ToolPane.settings`, split by
+:func:`split_settings` into the fields of its analysis's ``Settings`` dataclass (the session's ``panes``; on
+opening they are checked against the dataclass by :func:`checked_settings`, and each field dropped is named
+in the problems) and its display-only values (``display``, passed unchecked). State that is a pane's but no
+control's value travels in these settings through the pane's extra-settings hook
+(:meth:`SettingsBinding.add_extra <cnnviz.gui.panes.parts.settings_binding.SettingsBinding.add_extra>`), as
+``Settings`` fields where the analysis has them: the Deconvnet pane's unit (``channel``, ``row``, ``col``)
+and the Dataset pane's scan layers (``layers``). The session also keeps the dataset the dataset tools work on
+(reopened on the loader worker; a folder that is gone, or Fashion-MNIST where it is not installed, is named
+in the problems under ``dataset``) and the report's figures (:meth:`ReportPane.items
+<cnnviz.gui.panes.report.pane.ReportPane.items>`, replacing the report's when the session has them).
 """
 
 from functools import partial
@@ -21,12 +33,23 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from cnnviz.analyses import registry
 from cnnviz.analyses import settings as analysis_settings
-from cnnviz.core import models
-from cnnviz.core.caption import cached_checksum
-from cnnviz.core.session_file import SUFFIX, ModelSource, Session, read_session, session_path, write_session
+from cnnviz.core.data import datasets
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.files.caption import cached_checksum
+from cnnviz.core.files.session_file import (
+    SUFFIX,
+    DatasetSource,
+    ModelSource,
+    Session,
+    read_session,
+    session_path,
+    write_session,
+)
+from cnnviz.core.model import models
 from cnnviz.gui.app import settings
+from cnnviz.gui.panes.report.pane import ReportPane
 from cnnviz.gui.panes.tool_pane import ToolPane
-from cnnviz.gui.runtime import settings_store
+from cnnviz.gui.runtime import dataset_source, settings_store
 from cnnviz.gui.runtime.model_spec import ModelSpec, spec_from_text
 from cnnviz.gui.widgets.dialogs import show_error
 
@@ -37,22 +60,57 @@ FILE_FILTER = f"cnnviz session (*{SUFFIX})"
 Problems = dict[str, dict[str, str]]
 
 
-PANE_ANALYSES = {"dataset": "scan"}
+PANE_ANALYSES = {"dataset": "scan", "deconvnet": "deconv"}
 """Pane key -> the analysis whose settings the pane shows, where the names differ."""
+DATASET_JOB = "dataset source"
+"""What a restore waits for while the session's dataset opens (beside the pane keys)."""
+
+
+def settings_class(key: str) -> type | None:
+    """The ``Settings`` dataclass of pane ``key``'s analysis (None: the pane has no analysis)."""
+    name = PANE_ANALYSES.get(key, key)
+    return registry.get(name).settings if name in registry.names() else None
+
+
+def split_settings(key: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pane ``key``'s ``values`` (its :meth:`~cnnviz.gui.panes.tool_pane.ToolPane.settings`) as (the fields
+    of its analysis's ``Settings``, its display-only values); a pane without an analysis has only the first."""
+    cls = settings_class(key)
+    if cls is None:
+        return dict(values), {}
+    fields = {entry.name for entry in analysis_settings.infos(cls)}
+    return ({k: v for k, v in values.items() if k in fields}, {k: v for k, v in values.items() if k not in fields})
 
 
 def checked_settings(key: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """A session's settings of pane ``key``, checked against its analysis's ``Settings`` dataclass: the
     values kept and {name: reason} for each one dropped (a bad value; the pane keeps its own). Settings the
     dataclass does not have (the pane's own display controls) pass unchecked."""
-    name = PANE_ANALYSES.get(key, key)
-    if name not in registry.names():
+    cls = settings_class(key)
+    if cls is None:
         return dict(values), {}
-    cls = registry.get(name).settings
-    fields = {entry.name for entry in analysis_settings.infos(cls)}
-    _settings, dropped = analysis_settings.from_json(cls, {k: v for k, v in values.items() if k in fields})
+    fields, _display = split_settings(key, values)
+    _settings, dropped = analysis_settings.from_json(cls, fields)
     dropped.pop("*", None)
     return {k: v for k, v in values.items() if k not in dropped}, dropped
+
+
+def dataset_record(ds: ImageDataset | None) -> DatasetSource | None:
+    """The session's record of the dataset ``ds`` (None: none)."""
+    if ds is None:
+        return None
+    if ds.kind == dataset_source.FASHION_MNIST:
+        return DatasetSource("fashion-mnist")
+    return DatasetSource("folder", str(ds.root))
+
+
+def dataset_problem(source: DatasetSource) -> str:
+    """Why the dataset ``source`` cannot be opened here ("" when it can be tried)."""
+    if source.kind == "fashion-mnist":
+        return "" if datasets.fashion_mnist_available() else "Fashion-MNIST is not installed here"
+    if not source.path or not Path(source.path).is_dir():
+        return f"the folder {source.path or '(none)'} no longer exists"
+    return ""
 
 
 def model_source(spec: ModelSpec | None, model: models.LoadedModel | None) -> ModelSource:
@@ -109,11 +167,17 @@ class Sessions(QObject):
     def capture(self) -> Session:
         """What the window shows now, as a session."""
         state, window = self.state, self.window
-        panes = {key: pane.settings() for key, pane in window.panes.items() if isinstance(pane, ToolPane)}
+        split = {key: split_settings(key, pane.settings()) for key, pane in window.panes.items()
+                 if isinstance(pane, ToolPane)}
+        report = window.panes.get("report")
         return Session(model=model_source(state.model_spec, state.model), device=state.device, image=state.image,
                        image_name=state.image_name, image_path=str(state.image_path or ""),
                        target=state.target, pinned=not self.controller.follows_top_prediction,
-                       layer=state.layer, channel=state.channel, tab=window.current_tab(), panes=panes)
+                       layer=state.layer, channel=state.channel, tab=window.current_tab(),
+                       panes={key: values for key, (values, _display) in split.items()},
+                       display={key: display for key, (_values, display) in split.items() if display},
+                       dataset=dataset_record(state.dataset),
+                       report=tuple(report.items()) if isinstance(report, ReportPane) else None)
 
     def save(self, path: str | Path) -> Path | None:
         """Save the session to ``path`` (``.cnnviz`` added if it has no suffix); errors are shown in a
@@ -238,10 +302,39 @@ class Sessions(QObject):
         state.set_channel(session.channel)
         if session.tab:
             self.window.bring_to_front(session.tab)
+        self._restore_report(session)
+        self._restore_dataset(session.dataset)
         self._apply_panes(session)
 
+    def _restore_report(self, session: Session) -> None:
+        report = self.window.panes.get("report")
+        if session.report is not None and isinstance(report, ReportPane):
+            report.set_items(list(session.report))
+
+    def _restore_dataset(self, source: DatasetSource | None) -> None:
+        """Open the session's dataset on the loader worker (unless it is the current one) and make it the
+        shared dataset; a dataset that cannot be opened is named in the problems."""
+        if source is None or dataset_record(self.state.dataset) == source:
+            return
+        problem = dataset_problem(source)
+        if problem:
+            self._problems.setdefault("dataset", {})[source.kind] = problem
+            return
+        kind = dataset_source.FASHION_MNIST if source.kind == "fashion-mnist" else dataset_source.FOLDER
+        path = Path(source.path) if source.path else None
+        self._waiting.add(DATASET_JOB)
+        task = self.controller.loader.submit(dataset_source.open_source, kind, path, key="session dataset")
+        task.succeeded.connect(self.state.set_dataset)
+        task.failed.connect(lambda error: self._problems.setdefault("dataset", {}).update(
+            {source.kind: f"could not open {source.path or 'Fashion-MNIST'}: {error}"}))
+        task.finished.connect(partial(self._dataset_done, self._session))
+
+    def _dataset_done(self, session: Session | None) -> None:
+        if session is self._session:  # not a restore that another one replaced
+            self._pane_done(DATASET_JOB, {})
+
     def _apply_panes(self, session: Session) -> None:
-        for key, values in session.panes.items():
+        for key, values in session.pane_values().items():
             pane = self.window.panes.get(key)
             if isinstance(pane, ToolPane):
                 kept, dropped = checked_settings(key, values)

@@ -7,7 +7,8 @@ by the default sample.
 
 from pathlib import Path
 
-from cnnviz.core import images, models
+from cnnviz.core.data import images
+from cnnviz.core.model import models
 from cnnviz.gui.app import settings
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_spec import ModelSpec

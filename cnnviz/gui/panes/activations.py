@@ -18,8 +18,8 @@ from cnnviz.analyses import layer_rules
 from cnnviz.analyses.activations import NAME, ActivationsResult, Settings
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.settings import from_json, info
-from cnnviz.core import activations
-from cnnviz.core.atlas import Atlas, make_atlas
+from cnnviz.core.per_dataset.atlas import Atlas, make_atlas
+from cnnviz.core.per_image import activations
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
@@ -94,7 +94,8 @@ class ActivationsPane(ToolPane):
         self._build_figure()
         self._connect()
         self._opacity_changed(self.opacity.value())
-        self.register(order=self.order_combo, scale=self.scale_combo, colormap=self.colormap, opacity=self.opacity)
+        self.settings_binding.register(order=self.order_combo, scale=self.scale_combo, colormap=self.colormap,
+                                       opacity=self.opacity)
         self.clear_views()
 
     def _build_controls(self) -> None:
@@ -135,9 +136,9 @@ class ActivationsPane(ToolPane):
         self.colormap.colormap_changed.connect(lambda _name: self._redraw())
         self.opacity.valueChanged.connect(self._opacity_changed)
         self.atlas.hovered.connect(self._hovered)
-        self.atlas.clicked.connect(self.choose_channel)
+        self.atlas.clicked.connect(self.layer_binding.choose_channel)
         self.vector_view.hovered.connect(self._hovered)
-        self.vector_view.clicked.connect(self.choose_channel)
+        self.vector_view.clicked.connect(self.layer_binding.choose_channel)
         self.map_panel.canvas.hovered.connect(self._map_hovered)
         self.overlay_panel.canvas.hovered.connect(self._overlay_hovered)
         add_channel_keys(self.figure, self._step, self._row_length)
@@ -167,7 +168,7 @@ class ActivationsPane(ToolPane):
         """The layer output shown, in the order shown with the enlarged channel, as the activations analysis's
         result (its report figure is the export; every channel shown, up to the analysis's limit); None while
         nothing is shown."""
-        output, choice, channel = self.output, self.choice, self.selected
+        output, choice, channel = self.output, self.layer_binding.choice, self.selected
         if output is None or choice is None or channel is None or output.layer != choice.name:
             return None
         chosen, _dropped = from_json(Settings, self.settings() | {
@@ -200,7 +201,7 @@ class ActivationsPane(ToolPane):
 
     def refresh(self) -> None:
         """Show the current layer's output for the current input (capturing it if needed)."""
-        output = self.request_output(self.layer)
+        output = self.jobs.request_output(self.layer)
         if output is not None:
             self.output_ready(output)
         elif self.output is None or self.output.layer != self.layer:
@@ -221,7 +222,7 @@ class ActivationsPane(ToolPane):
 
     def _redraw(self) -> None:
         """Draw the grid (or bars) of ``output`` unless already drawn with these options."""
-        output, choice = self.output, self.choice
+        output, choice = self.output, self.layer_binding.choice
         if output is None or choice is None or output.layer != choice.name:
             return
         options = (self.order_by, self.per, self.colormap.name())
@@ -232,7 +233,7 @@ class ActivationsPane(ToolPane):
             maps = output.values.dim() == 3
             for control in (self.scale_combo, self.colormap, self.opacity):
                 control.setEnabled(maps)
-            self.show_info("")
+            self.jobs.show_info("")
             if maps:
                 self._draw_maps(output)
             else:
@@ -270,7 +271,7 @@ class ActivationsPane(ToolPane):
         if output is None or output.layer != self.layer:
             return
         count = output.values.shape[0]
-        chosen = self.state_channel()
+        chosen = self.layer_binding.state_channel()
         channel = chosen if chosen is not None and chosen < count else int(np.argmax(output.stats.max))
         self.selected = channel
         stats = output.stats
@@ -316,19 +317,20 @@ class ActivationsPane(ToolPane):
     def _hovered(self, index: int) -> None:
         output = self.output
         if output is None or index < 0:
-            self.show_info("Click a channel to enlarge it; arrow keys step through them.")
+            self.jobs.show_info("Click a channel to enlarge it; arrow keys step through them.")
             return
         stats = output.stats
         if output.values.dim() == 1:
             name = f" ({self._unit_name(index)})" if self._unit_name(index) else ""
-            self.show_info(f"unit {index}{name}: {float(output.values[index]):.4g}")
+            self.jobs.show_info(f"unit {index}{name}: {float(output.values[index]):.4g}")
             return
-        self.show_info(f"channel {index} · mean {stats.mean[index]:.4g} · max {stats.max[index]:.4g} · "
-                       f"zeros {stats.zero_fraction[index]:.1%}{self._dead_note(index)}")
+        self.jobs.show_info(f"channel {index} · mean {stats.mean[index]:.4g} · max {stats.max[index]:.4g} · "
+                            f"zeros {stats.zero_fraction[index]:.1%}{self._dead_note(index)}")
 
     def _unit_name(self, index: int) -> str:
         """The class name of unit ``index`` where the layer's units are the classes, else ""."""
-        if self.output is None or self.choice is None or not self.choice.class_scores:
+        choice = self.layer_binding.choice
+        if self.output is None or choice is None or not choice.class_scores:
             return ""
         return self.output.model.class_name(index)
 
@@ -357,7 +359,7 @@ class ActivationsPane(ToolPane):
         if self.selected is None or self.selected not in self.order:
             return
         slot = min(max(self.order.index(self.selected) + delta, 0), len(self.order) - 1)
-        self.choose_channel(self.order[slot])
+        self.layer_binding.choose_channel(self.order[slot])
 
     def _export_data(self) -> dict[str, np.ndarray]:
         if self.output is None:

@@ -1,6 +1,6 @@
 """The Architecture pane: the layer table (shapes, parameters, receptive fields) with totals.
 
-The table comes from :func:`cnnviz.core.layers.layer_table`, computed by the controller in the
+The table comes from :func:`cnnviz.core.model.layers.layer_table`, computed by the controller in the
 background. Selecting a row selects that layer in the app state; the buttons copy the table as CSV or
 Markdown.
 """
@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import layers
+from cnnviz.core.model import layers
 from cnnviz.gui.panes.pane_context import PaneContext
 
 NUMERIC_COLUMNS = frozenset({3, 4, 5, 9, 10})
-"""Columns of :data:`cnnviz.core.layers.HEADERS` holding counts, shown right-aligned."""
+"""Columns of :data:`cnnviz.core.model.layers.HEADERS` holding counts, shown right-aligned."""
 CENTRED_COLUMNS = frozenset({6, 7, 8})
 SEARCHED_COLUMNS = (0, 1)
 CELL_PADDING = 18
@@ -80,7 +80,7 @@ class LayerTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._cells)
 
     def columnCount(self, parent: AnyIndex = _ROOT) -> int:  # noqa: N802 - Qt API
-        """Number of columns (:data:`cnnviz.core.layers.HEADERS`)."""
+        """Number of columns (:data:`cnnviz.core.model.layers.HEADERS`)."""
         return 0 if parent.isValid() else len(layers.HEADERS)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -109,7 +109,7 @@ class LayerTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        """Column titles from :data:`cnnviz.core.layers.HEADERS`."""
+        """Column titles from :data:`cnnviz.core.model.layers.HEADERS`."""
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return layers.HEADERS[section]
         return None

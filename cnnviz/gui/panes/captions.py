@@ -7,10 +7,10 @@ Occlusion pane's hover line, which describes one occluder position of the result
 from collections.abc import Callable
 from typing import Any
 
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.models import class_name
-from cnnviz.core.occlusion import OcclusionResult
-from cnnviz.core.scan import ScanIndex
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.model.models import class_name
+from cnnviz.core.per_dataset.scan import ScanIndex
+from cnnviz.core.per_image.occlusion import OcclusionResult
 
 
 def occlusion_fields(request: Any, result: OcclusionResult | None,

@@ -22,10 +22,10 @@ from cnnviz.analyses import layer_rules
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.filters import NAME, FiltersResult, Settings
 from cnnviz.analyses.settings import from_json, info
-from cnnviz.core import filters
-from cnnviz.core.atlas import Atlas, make_atlas
-from cnnviz.core.filters import FilterStats
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_dataset.atlas import Atlas, make_atlas
+from cnnviz.core.per_image import filters
+from cnnviz.core.per_image.filters import FilterStats
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
@@ -48,9 +48,9 @@ MAX_LIMIT = int(cast(float, info(Settings, "limit").meta.high))  # the analysis 
 @dataclass(frozen=True)
 class FilterGrid:
     """The filters of ``layer`` drawn for display with ``view``/``channel``/``per`` (see
-    :func:`cnnviz.core.filters.filter_images`): raw ``weights`` [out, in, kH, kW], ``images``
+    :func:`cnnviz.core.per_image.filters.filter_images`): raw ``weights`` [out, in, kH, kW], ``images``
     [out, kH, kW] or [out, kH, kW, 3] in [0, 1], the weight range ``layer_range`` the layer's images
-    span, each filter's shown range ``ranges`` [out, 2] (:func:`cnnviz.core.filters.view_ranges`),
+    span, each filter's shown range ``ranges`` [out, 2] (:func:`cnnviz.core.per_image.filters.view_ranges`),
     per-filter ``stats``, ``biases`` [out] (None without bias) and the ``atlas`` of the images."""
 
     model: LoadedModel
@@ -129,8 +129,8 @@ class FiltersPane(ToolPane):
         self.clear_views()
 
     def _register_controls(self) -> None:
-        self.register(view=self.view_combo, in_channel=self.channel_spin, scale=self.scale_combo,
-                      colormap=self.colormap)
+        self.settings_binding.register(view=self.view_combo, in_channel=self.channel_spin, scale=self.scale_combo,
+                                       colormap=self.colormap)
 
     def layer_applied(self) -> None:
         """Range the input-channel control over the layer's input channels."""
@@ -165,7 +165,7 @@ class FiltersPane(ToolPane):
         self.scale_combo.currentIndexChanged.connect(lambda _i: self._options_changed())
         self.colormap.colormap_changed.connect(lambda _name: self._draw())
         self.atlas.hovered.connect(self._hovered)
-        self.atlas.clicked.connect(self.choose_channel)
+        self.atlas.clicked.connect(self.layer_binding.choose_channel)
         self.filter_panel.canvas.hovered.connect(self._filter_hovered)
         self.activation_panel.canvas.hovered.connect(self._activation_hovered)
         add_channel_keys(self.figure, self._step, lambda: self.atlas.atlas.columns if self.atlas.atlas else 1)
@@ -233,10 +233,10 @@ class FiltersPane(ToolPane):
         if self.grid is not None and same_request(self.grid.request, request):
             self._show_filter()
             return
-        if not (self.is_running("grid") and same_request(request, self._requested)):
+        if not (self.jobs.is_running("grid") and same_request(request, self._requested)):
             self._requested = request
-            self.submit("grid", f"Drawing the filters of {self.layer}…", filter_grid, *request,
-                        done=self._grid_ready)
+            self.jobs.submit("grid", f"Drawing the filters of {self.layer}…", filter_grid, *request,
+                             done=self._grid_ready)
 
     def output_ready(self, output: LayerOutput) -> None:
         """The layer's output arrived: show the selected filter's activation map."""
@@ -301,7 +301,7 @@ class FiltersPane(ToolPane):
         grid = self.grid
         if grid is None:
             return
-        index = self.state_channel()
+        index = self.layer_binding.state_channel()
         index = index if index is not None and index < len(grid.stats) else 0
         self.selected = index
         self.atlas.select(index)
@@ -313,7 +313,7 @@ class FiltersPane(ToolPane):
         self.filter_panel.detail.setText("hover for weights")
         bias = None if grid.biases is None else float(grid.biases[index])
         self.stats_label.setText(filter_text(grid.stats[index], bias))
-        output = self.request_output(grid.layer) if self.state.input_tensor is not None else None
+        output = self.jobs.request_output(grid.layer) if self.state.input_tensor is not None else None
         if output is not None:
             self._show_activation(output)
             return
@@ -337,10 +337,10 @@ class FiltersPane(ToolPane):
 
     def _hovered(self, index: int) -> None:
         if self.grid is None or index < 0:
-            self.show_info("Click a filter to enlarge it; wheel zooms, double-click fits.")
+            self.jobs.show_info("Click a filter to enlarge it; wheel zooms, double-click fits.")
             return
         bias = None if self.grid.biases is None else float(self.grid.biases[index])
-        self.show_info(filter_text(self.grid.stats[index], bias))
+        self.jobs.show_info(filter_text(self.grid.stats[index], bias))
 
     def _filter_hovered(self, row: int, col: int) -> None:
         grid = self.grid
@@ -365,7 +365,7 @@ class FiltersPane(ToolPane):
 
     def _step(self, delta: int) -> None:
         if self.grid is not None and self.selected is not None:
-            self.choose_channel(min(max(self.selected + delta, 0), len(self.grid.stats) - 1))
+            self.layer_binding.choose_channel(min(max(self.selected + delta, 0), len(self.grid.stats) - 1))
 
     def _export_data(self) -> dict[str, np.ndarray]:
         if self.grid is None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import images
+from cnnviz.core.data import images
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.worker import Task

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import models
+from cnnviz.core.model import models
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.model_loader import ModelLoader
 from cnnviz.gui.runtime.model_spec import ModelSpec, default_model_name, spec_from_text

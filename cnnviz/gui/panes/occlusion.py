@@ -8,7 +8,7 @@ class, each over the input with an opacity slider. Maps fill in as batches compl
 keeps its partial maps, marked "PARTIAL". Hovering a map shows the occluder there, the values and
 the occluded image. A new target class runs again; a new image or model clears the result (or runs
 again with "Auto"), as does any change of the settings with "Auto". The work runs on the compute
-worker (:func:`cnnviz.core.occlusion.occlusion_job`), with Run/Cancel, progress and PARTIAL from
+worker (:func:`cnnviz.core.per_image.occlusion.occlusion_job`), with Run/Cancel, progress and PARTIAL from
 :class:`~cnnviz.gui.panes.run_pane.RunPane`.
 """
 
@@ -34,10 +34,11 @@ from cnnviz.analyses import layer_rules
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.occlusion import OcclusionAnalysis, Settings
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import deconv, occlusion
-from cnnviz.core.deconv import Projection
-from cnnviz.core.models import LoadedModel, class_name
-from cnnviz.core.occlusion import OcclusionResult, OcclusionRun
+from cnnviz.core.model.models import LoadedModel, class_name
+from cnnviz.core.per_image import deconv, occlusion
+from cnnviz.core.per_image.deconv import Projection
+from cnnviz.core.per_image.occlusion import OcclusionResult, OcclusionRun
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
@@ -90,15 +91,15 @@ class OcclusionPane(RunPane):
         self.run_button.setToolTip("Compute the occlusion maps (Ctrl+R)")
         self._build_controls()
         self._build_figure()
-        self.arrange(*self._settings_rows(), self.run_row(), self._display_row())
+        self.arrange(*self._settings_rows(), self.run_controls.row(), self._display_row())
         self.result: OcclusionResult | None = None
         self.projection: Projection | None = None
         self._fill_source: tuple[tuple, torch.Tensor] | None = None
         self._connect()
         self._fill_changed()
-        self.register(window=self.window_spin, stride=self.stride_spin, fill=self.fill_combo, seed=self.seed_spin,
-                      batch_size=self.batch_spin, auto=self.auto_check, colormap=self.colormap_picker,
-                      opacity=self.opacity_slider)
+        self.settings_binding.register(window=self.window_spin, stride=self.stride_spin, fill=self.fill_combo,
+                                       seed=self.seed_spin, batch_size=self.batch_spin, auto=self.auto_check,
+                                       colormap=self.colormap_picker, opacity=self.opacity_slider)
         self.clear_views()
 
     def _build_controls(self) -> None:
@@ -200,12 +201,12 @@ class OcclusionPane(RunPane):
 
     @property
     def fill(self) -> str:
-        """The occluder fill: one of :data:`cnnviz.core.occlusion.FILLS`."""
+        """The occluder fill: one of :data:`cnnviz.core.per_image.occlusion.FILLS`."""
         return str(self.fill_combo.currentData())
 
     def caption_fields(self) -> dict[str, object]:
         """Target, occluder window, stride and fill, and the feature map (:func:`captions.occlusion_fields`)."""
-        return captions.occlusion_fields(self.run_request or self.request(), self.result, self.class_text)
+        return captions.occlusion_fields(self.run_request or self.request(), self.result, self.figure_part.class_text)
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The last ReLU or convolution with feature maps (:func:`cnnviz.analyses.layer_rules.last_rectified`)."""
@@ -260,7 +261,7 @@ class OcclusionPane(RunPane):
         self.prob_panel.set_title(PROB_TITLE)
         self.update_partial()
         self.summary.clear()
-        self.reset_progress(IDLE_TEXT)
+        self.run_controls.reset_progress(IDLE_TEXT)
         self.export.set_enabled(False)
         self.data_button.setEnabled(False)
         self._show_input()
@@ -288,7 +289,7 @@ class OcclusionPane(RunPane):
                 self.run()
             else:
                 self.clear_views()
-                self.show_info("The image or model changed: press Run (Ctrl+R) for new maps.")
+                self.jobs.show_info("The image or model changed: press Run (Ctrl+R) for new maps.")
             return
         if same_request(shown, wanted):
             return
@@ -296,7 +297,7 @@ class OcclusionPane(RunPane):
             self.run()
 
     def export_data(self) -> list[Path] | None:
-        """Ask for a file name and save the raw maps (:func:`cnnviz.core.occlusion.save_data`); None
+        """Ask for a file name and save the raw maps (:func:`cnnviz.core.per_image.occlusion.save_data`); None
         if cancelled."""
         if self.result is None:
             return None
@@ -309,9 +310,9 @@ class OcclusionPane(RunPane):
         self.state.show_status(f"Saved {len(written)} files beside {written[0]}")
         return written
 
-    def on_partial(self, item: OcclusionRun) -> None:
+    def on_partial(self, item: Step) -> None:
         """Show the maps so far."""
-        self._show(item)
+        self._show(item.partial)
 
     def on_done(self, result: OcclusionRun) -> None:
         """Show the complete maps."""
@@ -430,7 +431,7 @@ class OcclusionPane(RunPane):
         for canvas in canvases:
             canvas.set_box(box)
         self._show_occluded(top, left)
-        self.show_info(captions.occlusion_hover_text(result, i, j, top, left))
+        self.jobs.show_info(captions.occlusion_hover_text(result, i, j, top, left))
 
     def _show_input_only(self) -> None:
         pixels = self._input_pixels()

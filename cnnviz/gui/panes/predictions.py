@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.runtime.app_state import Predictions
 from cnnviz.gui.runtime.controller import TOP_K

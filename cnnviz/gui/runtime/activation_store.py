@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import torch
 from PySide6.QtCore import QObject, Signal
 
-from cnnviz.core import activations, layers
-from cnnviz.core.activations import ChannelStats
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model import layers
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import activations
+from cnnviz.core.per_image.activations import ChannelStats
 from cnnviz.gui.runtime.app_state import AppState
 from cnnviz.gui.runtime.worker import Worker
 

@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.layers import LayerRow
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.model.layers import LayerRow
+from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.runtime.model_spec import ModelSpec
 
 
@@ -57,7 +57,7 @@ class AppState(QObject):
       for none (a pane then picks the strongest); a new layer, channel or image resets it.
     - ``pane_requested(str)``: a pane asks the window to bring the pane with that key to the front.
     - ``dataset_changed(object)``: the image collection the dataset tools work on
-      (:class:`~cnnviz.core.datasets.ImageDataset`, None for none; chosen in any of their panes).
+      (:class:`~cnnviz.core.data.datasets.ImageDataset`, None for none; chosen in any of their panes).
     - ``device_changed(str)``: the device the model runs on ("cpu", "cuda", "mps").
     - ``busy_changed(bool)``: background work started (True) or everything finished (False).
     - ``status_message(str)``: a short message for the status bar.

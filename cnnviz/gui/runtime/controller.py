@@ -19,8 +19,9 @@ from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage
 
-from cnnviz.core import images, layers
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.data import images
+from cnnviz.core.model import layers
+from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.runtime.activation_store import ActivationStore
 from cnnviz.gui.runtime.app_state import AppState, Predictions
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model
@@ -53,14 +54,14 @@ class InputResult:
 
 
 def decode_file(path: str | Path) -> LoadedImage:
-    """Load an image file (raises :class:`~cnnviz.core.images.ImageLoadError`)."""
+    """Load an image file (raises :class:`~cnnviz.core.data.images.ImageLoadError`)."""
     path = Path(path)
     image = images.load_image(path)
     return LoadedImage(image, preview_of(image), path.name, path)
 
 
 def decode_bytes(data: bytes, name: str) -> LoadedImage:
-    """Decode encoded image bytes (raises :class:`~cnnviz.core.images.ImageLoadError`)."""
+    """Decode encoded image bytes (raises :class:`~cnnviz.core.data.images.ImageLoadError`)."""
     image = images.load_image_bytes(data, name=name)
     return LoadedImage(image, preview_of(image), name, None)
 

@@ -3,8 +3,8 @@ test set, and where the last folder chosen is remembered."""
 
 from pathlib import Path
 
-from cnnviz.core import datasets
-from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.data import datasets
+from cnnviz.core.data.datasets import ImageDataset
 
 FASHION_MNIST = "fashion-mnist"
 FOLDER = "folder"
@@ -14,7 +14,7 @@ FOLDER_KEY = "dataset/folder"
 
 def open_source(kind: str, path: Path | None = None) -> ImageDataset:
     """The dataset of a ``kind`` (:data:`FOLDER` at ``path``, or :data:`FASHION_MNIST`: its test set).
-    Raises what :func:`cnnviz.core.datasets.open_folder` raises for a bad folder."""
+    Raises what :func:`cnnviz.core.data.datasets.open_folder` raises for a bad folder."""
     if kind == FASHION_MNIST:
         return datasets.fashion_mnist("test")
     if path is None:

@@ -1,9 +1,9 @@
 """Loading a model at the user's request: download progress with Cancel, and a dialog for each failure.
 
 - a download shows a progress dialog with the bytes received and a Cancel button;
-- :class:`~cnnviz.core.models.WeightsDownloadError` asks whether to load the model untrained;
-- :class:`~cnnviz.core.models.UntrustedFileError` asks whether the file is trusted;
-- :class:`~cnnviz.core.models.UnknownArchitectureError` asks which zoo architecture the weights are for;
+- :class:`~cnnviz.core.model.models.WeightsDownloadError` asks whether to load the model untrained;
+- :class:`~cnnviz.core.model.models.UntrustedFileError` asks whether the file is trusted;
+- :class:`~cnnviz.core.model.models.UnknownArchitectureError` asks which zoo architecture the weights are for;
 - any other error is shown in an error box.
 
 The current model stays until a new one has loaded.
@@ -12,7 +12,7 @@ The current model stays until a new one has loaded.
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QProgressDialog, QWidget
 
-from cnnviz.core import models
+from cnnviz.core.model import models
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.runtime.worker import Task

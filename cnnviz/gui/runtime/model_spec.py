@@ -1,7 +1,7 @@
 """What to load as the model, and loading it: the bundled default, a zoo architecture or a file.
 
 A :class:`ModelSpec` is small and hashable so it can be remembered in the settings and passed to a
-background task; :func:`load_model` turns it into a :class:`~cnnviz.core.models.LoadedModel` with core
+background task; :func:`load_model` turns it into a :class:`~cnnviz.core.model.models.LoadedModel` with core
 calls only.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from cnnviz.core import models
+from cnnviz.core.data.resources import resource_path
+from cnnviz.core.model import models
 from cnnviz.core.progress import ProgressFn
-from cnnviz.core.resources import resource_path
 
 Source = Literal["default", "zoo", "file"]
 
@@ -67,7 +67,7 @@ def spec_from_text(text: str, pretrained: bool = True, arch: str | None = None, 
 def load_model(spec: ModelSpec, progress: ProgressFn | None = None) -> models.LoadedModel:
     """Load the model ``spec`` describes; ``progress(bytes, total)`` follows a weights download.
 
-    Raises :class:`~cnnviz.core.models.ModelLoadError` (and its subclasses) or
+    Raises :class:`~cnnviz.core.model.models.ModelLoadError` (and its subclasses) or
     :class:`~cnnviz.core.Cancelled` when ``progress`` returned False.
     """
     if spec.source == "default":

@@ -5,15 +5,15 @@ A :class:`Worker` owns a thread pool. :meth:`Worker.submit` runs a callable ther
 
 - ``progress(done, total)``: reported by the callable (throttled to a few dozen per second; Python
   ints, so byte counts beyond 2**31 pass);
-- ``partial(item)``: for a generator job, the latest item it yielded (e.g. a
-  ``(done, total, partial_result)`` step), sent along with the progress it carries and throttled
-  the same way, so items should hold whole partial results rather than increments;
+- ``partial(step)``: for a generator job, the latest :class:`~cnnviz.core.progress.Step` it yielded,
+  sent along with the progress it carries and throttled the same way, so a step's ``partial`` should
+  hold a whole partial result rather than an increment;
 - ``succeeded(result)``, ``failed(exception)`` or ``cancelled()``: exactly one of them;
 - ``finished()``: always, last.
 
 A callable either takes a ``progress`` keyword (``submit(..., with_progress=True)``; the core's
 progress callbacks return False to cancel, which makes the core raise
-:class:`~cnnviz.core.Cancelled`) or returns a generator of items starting with ``(done, total)``
+:class:`~cnnviz.core.Cancelled`) or returns a generator of :class:`~cnnviz.core.progress.Step`
 whose return value is the result; the worker then checks for a cancel between yields. Tasks submitted with the same
 ``key`` replace each other: the older one is cancelled and its result, even if already computed, is
 dropped.
@@ -37,7 +37,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from cnnviz.core.progress import Cancelled
+from cnnviz.core.progress import Cancelled, Step
 
 PROGRESS_INTERVAL_S = 0.03
 """Least time between two progress signals of one task (the last step is always reported)."""
@@ -93,11 +93,11 @@ class _Job:
         return not self.cancel_event.is_set()
 
     def drive(self, steps: Generator) -> object:
-        """Run a generator job to its end, reporting every item; raise Cancelled between items."""
+        """Run a generator job to its end, reporting every step; raise Cancelled between steps."""
         try:
             while True:
-                item = next(steps)
-                if not self.report(item[0], item[1], item):
+                step: Step = next(steps)
+                if not self.report(step.done, step.total, step):
                     raise Cancelled
         except StopIteration as stop:
             return stop.value

@@ -1,8 +1,8 @@
 """A zoomable grid of many small maps (filters, feature maps) drawn as ONE image, with a colour bar.
 
-The grid is a :class:`~cnnviz.core.atlas.Atlas` shown by a single pyqtgraph ``ImageItem``, so 512
+The grid is a :class:`~cnnviz.core.per_dataset.atlas.Atlas` shown by a single pyqtgraph ``ImageItem``, so 512
 feature maps cost one texture, not 512 widgets. The mouse position is mapped back to the map under
-it with :meth:`Atlas.slot_at <cnnviz.core.atlas.Atlas.slot_at>`: hovering emits ``hovered(index)``
+it with :meth:`Atlas.slot_at <cnnviz.core.per_dataset.atlas.Atlas.slot_at>`: hovering emits ``hovered(index)``
 (-1 over a gap or outside) and a left click emits ``clicked(index)``. Wheel zooms, dragging pans and
 a double click fits the whole grid again.
 """
@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from cnnviz.core.atlas import Atlas
+from cnnviz.core.per_dataset.atlas import Atlas
 from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.colormaps import colormap
 from cnnviz.gui.widgets.image_view import BACKGROUND

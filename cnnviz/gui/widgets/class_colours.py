@@ -16,8 +16,8 @@ from typing import cast
 import numpy as np
 from PySide6.QtGui import QColor
 
-from cnnviz.core.class_palette import PALETTE
-from cnnviz.core.models import class_name
+from cnnviz.core.model.models import class_name
+from cnnviz.core.per_dataset.class_palette import PALETTE
 
 
 def class_colour(index: int) -> QColor:

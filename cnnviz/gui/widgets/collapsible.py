@@ -1,46 +1,58 @@
-"""A collapsible section of a settings column: a flat header button with an arrow, and a body shown
-or hidden by clicking it."""
+"""A collapsible section of a settings column: superqt's :class:`~superqt.QCollapsible` (a flat
+header button with an arrow above a body that folds away), fitted to a settings column."""
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QAbstractAnimation, QPropertyAnimation
+from PySide6.QtWidgets import QWidget
+from superqt import QCollapsible
+
+UNLIMITED = 16_777_215
+"""Qt's largest widget size (QWIDGETSIZE_MAX), in pixels."""
 
 
-class Section(QWidget):
-    """A section titled ``title``: ``button`` (the header; a click shows or hides the body) above
-    ``body`` (give it a layout); starts shown if ``expanded``. Emits ``expanded_changed(bool)``."""
+class Section(QCollapsible):
+    """A section titled ``title``: :meth:`toggleButton` (the header; a click, or Space when it has
+    the focus, unfolds or folds the body) above :meth:`content` (an empty widget: give it a layout);
+    starts unfolded if ``expanded``. Emits ``toggled(bool)`` (True: unfolded).
 
-    expanded_changed = Signal(bool)
+    Beyond QCollapsible: no margins around the header and body, a bold title, a "▶"/"▼" arrow, the
+    body hidden once folded (so it takes no space and Tab skips its widgets), and the body following
+    the height of what it holds while unfolded (QCollapsible caps it at its height when unfolded).
+    """
 
     def __init__(self, title: str, expanded: bool = True, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.button = QToolButton()
-        self.button.setText(title)
-        self.button.setCheckable(True)
-        self.button.setAutoRaise(True)
-        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.button.setStyleSheet("QToolButton { font-weight: bold; text-align: left; }")
-        self.button.setToolTip(f"Show or hide the {title.lower()} settings")
-        self.body = QWidget()
-        layout = QVBoxLayout(self)
+        super().__init__(title, parent, expandedIcon="▼", collapsedIcon="▶")
+        layout = self.layout()
+        assert layout is not None
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.button)
-        layout.addWidget(self.body)
-        self.button.toggled.connect(self._toggled)
-        self.button.setChecked(expanded)
-        self._toggled(expanded)
+        default = self.content()
+        layout.removeWidget(default)
+        default.deleteLater()
+        self.setContent(QWidget())
+        button = self.toggleButton()
+        button.setStyleSheet("QPushButton { text-align: left; border: none; padding: 3px; font-weight: bold; }"
+                             "QPushButton:focus { color: palette(highlight); }")
+        button.setToolTip(f"Show or hide the {title.lower()} settings")
+        fold = self.findChild(QPropertyAnimation)  # QCollapsible's, animating the body's maximum height
+        assert fold is not None
+        self._fold = fold
+        fold.finished.connect(self._settle)
+        self.toggled.connect(self._started)
+        if expanded:
+            self.expand(animate=False)
+        else:
+            self.collapse(animate=False)
 
-    @property
-    def expanded(self) -> bool:
-        """True while the body is shown."""
-        return self.button.isChecked()
+    def _started(self, expanded: bool) -> None:
+        """Show the body before it unfolds; settle at once without an animation."""
+        if expanded:
+            self.content().show()
+        if self._fold.state() != QAbstractAnimation.State.Running:
+            self._settle()
 
-    def set_expanded(self, expanded: bool) -> None:
-        """Show (True) or hide the body."""
-        self.button.setChecked(expanded)
-
-    def _toggled(self, expanded: bool) -> None:
-        self.button.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
-        self.body.setVisible(expanded)
-        self.expanded_changed.emit(expanded)
+    def _settle(self) -> None:
+        """Once folded, hide the body; once unfolded, let it follow its contents' height."""
+        if self.isExpanded():
+            self.content().setMaximumHeight(UNLIMITED)
+        else:
+            self.content().hide()

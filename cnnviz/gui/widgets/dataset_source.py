@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import datasets
-from cnnviz.core.datasets import ImageDataset
+from cnnviz.core.data import datasets
+from cnnviz.core.data.datasets import ImageDataset
 
 MAX_TIP_LINES = 30
 SUMMARY_WIDTH = 80

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.models import UntrustedFileError, WeightsDownloadError
+from cnnviz.core.model.models import UntrustedFileError, WeightsDownloadError
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QPushButton, QWidget
 
 from cnnviz.analyses import figures
-from cnnviz.core.caption import Caption, with_comments
+from cnnviz.core.files.caption import Caption, with_comments
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.figure_export_dialog import (

@@ -7,7 +7,7 @@ size in the window. Marks that only follow the mouse or the selection (hover lin
 the scale (:mod:`~cnnviz.gui.widgets.figure_pens`) so that lines keep their share of the width; a
 pane may put its figure in another state while it is rendered (:func:`while_exported`). Widgets registered
 with :func:`export_beside` are drawn to the left of the figure (the Deep dream pane's image beside
-its curves). An optional caption strip (:meth:`cnnviz.core.caption.Caption.lines`) is painted under
+its curves). An optional caption strip (:meth:`cnnviz.core.files.caption.Caption.lines`) is painted under
 the figure at about :data:`CAPTION_PT` points of the output, its lines wrapped to the figure's width.
 
 Sizes: the PNG is ``ExportOptions.pixel_width()`` pixels wide and carries the DPI in its header; the
@@ -36,7 +36,7 @@ from PySide6.QtGui import (
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsView, QLabel, QWidget
 
-from cnnviz.core.caption import Caption
+from cnnviz.core.files.caption import Caption
 from cnnviz.gui.widgets.figure_pens import pens_scaled
 
 LAYOUT_WIDTH = 1100

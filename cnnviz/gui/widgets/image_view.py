@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PIL import Image
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from cnnviz.core.images import to_channels
+from cnnviz.core.data.images import to_channels
 from cnnviz.gui.widgets.layouts import stack, wrapped_label
 
 BACKGROUND = "#3c3f41"

@@ -2,7 +2,7 @@
 
 from PIL import Image
 
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
 
 UNTRAINED = "UNTRAINED (random weights)"
 

@@ -11,7 +11,7 @@ lists them; their block's depthwise convolution and the block itself give [C, H,
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
 
-from cnnviz.core.layer_choices import LayerChoice, conv_choices, layer_choices
+from cnnviz.core.per_image.layer_choices import LayerChoice, conv_choices, layer_choices
 
 __all__ = ["LayerChoice", "LayerPicker", "conv_choices", "layer_choices"]
 

@@ -3,7 +3,8 @@
 import pytest
 
 from cnnviz.analyses import Source
-from cnnviz.core import images, models
+from cnnviz.core.data import images
+from cnnviz.core.model import models
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from figure_layout import assert_readable
 
 from cnnviz.analyses import registry
 from cnnviz.analyses.activations import Settings, grid_columns, mosaic
-from cnnviz.core import activations, layers
+from cnnviz.core.model import layers
+from cnnviz.core.per_image import activations
 
 
 @pytest.fixture(scope="module")

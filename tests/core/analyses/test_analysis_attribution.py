@@ -10,8 +10,10 @@ from figure_layout import assert_readable
 from cnnviz.analyses import Source, figures, registry
 from cnnviz.analyses.attribution import Settings, planned_maps, shown_values
 from cnnviz.analyses.settings import from_texts, infos
-from cnnviz.core import attribution, images, models
-from cnnviz.core.attribution import metrics
+from cnnviz.core.data import images
+from cnnviz.core.model import models
+from cnnviz.core.per_image import attribution
+from cnnviz.core.per_image.attribution import metrics
 
 CHEAP = Settings(methods=("gradcam", "integrated_gradients", "gradient"), integrated_gradients_steps=4)
 SQUEEZENET = Path("/work/shared/models/squeezenet1_0_imagenet/model.py")

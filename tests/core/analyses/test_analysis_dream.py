@@ -7,8 +7,9 @@ from figure_layout import assert_readable
 
 from cnnviz.analyses import Source, registry
 from cnnviz.analyses.dream import DreamAnalysis, Settings, parse_cycle
-from cnnviz.core import dream, images
-from cnnviz.core.dream import DreamConfig
+from cnnviz.core.data import images
+from cnnviz.core.per_image import dream
+from cnnviz.core.per_image.dream import DreamConfig
 
 SMALL = {"iterations": 2, "octaves": 1, "prob_every": 1}
 
@@ -23,7 +24,7 @@ def core_run(model, x, config):
     records = []
     try:
         while True:
-            records.append(next(steps))
+            records.append(next(steps).partial)
     except StopIteration as stop:
         return records, stop.value
 

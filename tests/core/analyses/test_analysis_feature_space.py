@@ -11,7 +11,9 @@ from PIL import Image
 
 from cnnviz.analyses import Source, compute, registry
 from cnnviz.analyses.feature_space import ITERATIONS, Settings, defaults, strip_columns
-from cnnviz.core import datasets, embedding, feature_tables, features, images, models, retrieval
+from cnnviz.core.data import datasets, images
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import embedding, feature_tables, features, retrieval
 
 SAMPLES = ("fmnist_ankle_boot", "fmnist_trouser", "fmnist_bag", "fmnist_sneaker", "fmnist_pullover", "fmnist_dress")
 PER_CLASS = 8

@@ -10,7 +10,8 @@ from figure_layout import assert_readable
 from cnnviz.analyses import figures, registry
 from cnnviz.analyses.activations import grid_layout, mosaic
 from cnnviz.analyses.filters import Settings
-from cnnviz.core import filters, layers
+from cnnviz.core.model import layers
+from cnnviz.core.per_image import filters
 
 
 @pytest.fixture(scope="module")

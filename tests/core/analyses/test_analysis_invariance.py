@@ -10,7 +10,7 @@ from cnnviz.analyses import invariance as analysis
 from cnnviz.analyses import registry
 from cnnviz.analyses.invariance import Settings
 from cnnviz.analyses.settings import from_texts
-from cnnviz.core import invariance
+from cnnviz.core.per_image import invariance
 
 DEFAULT_LAYERS = ["features.relu1", "classifier.relu4"]
 SCALE = Settings(kind="scale", start=0.5, stop=1.5, step=0.5)

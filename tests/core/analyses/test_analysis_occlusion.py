@@ -6,7 +6,7 @@ from figure_layout import assert_readable
 
 from cnnviz.analyses import registry
 from cnnviz.analyses.occlusion import Settings
-from cnnviz.core import occlusion
+from cnnviz.core.per_image import occlusion
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ from PIL import Image
 
 from cnnviz.analyses import Source, compute, registry
 from cnnviz.analyses.scan import Settings, defaults, scanned_layers
-from cnnviz.core import datasets, images, models, scan, top_patches
+from cnnviz.core.data import datasets, images
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import scan, top_patches
 from cnnviz.core.progress import Cancelled
 
 LAYERS = ("features.conv1", "features.relu3")

@@ -10,7 +10,7 @@ from figure_layout import assert_readable
 from cnnviz.analyses import figures, registry
 from cnnviz.analyses.deconv import display_array
 from cnnviz.analyses.top9 import Settings, defaults, pair, rgba
-from cnnviz.core import deconv
+from cnnviz.core.per_image import deconv
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from cnnviz import cli
-from cnnviz.core import models, zoo
+from cnnviz.core.model import models, zoo
 from cnnviz.gui.app import command_line, settings
 from cnnviz.gui.app.main_window import MainWindow
 from cnnviz.gui.app.registry import pane_keys

@@ -174,7 +174,7 @@ def test_input_tab_alone_and_image_dock_without_the_same_images(laptop_window, s
     assert window.docks["image"].isVisible()
 
 
-def test_common_dream_settings_visible_without_scrolling(laptop_window, show_pane):
+def test_common_dream_settings_visible_without_scrolling(laptop_window, show_pane, qtbot):
     pane = show_pane(laptop_window, "dream")
     controls = pane.options
     scroll = controls.parentWidget().parentWidget()
@@ -189,6 +189,10 @@ def test_common_dream_settings_visible_without_scrolling(laptop_window, show_pan
                    controls.cycle):
         assert not widget.isVisible()
     sections = controls.sections
-    assert [s.expanded for s in sections.values()] == [True, True, False, False, False]
-    sections["Regularisation"].button.click()
+    assert [s.isExpanded() for s in sections.values()] == [True, True, False, False, False]
+    assert all(s.height() == s.toggleButton().height() for s in list(sections.values())[2:])  # folded: the header
+    regularisation = sections["Regularisation"]
+    regularisation.toggleButton().click()
     assert controls.jitter.isVisible()
+    qtbot.waitUntil(lambda: regularisation.content().height() == regularisation.content().sizeHint().height()
+                    and controls.clamp.height() == controls.clamp.sizeHint().height(), timeout=2000)

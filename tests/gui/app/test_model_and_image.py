@@ -5,7 +5,7 @@ from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QMessageBox
 
-from cnnviz.core import images
+from cnnviz.core.data import images
 from cnnviz.gui.app.startup import restore_session
 from cnnviz.gui.panes.image import open_mime_data
 from cnnviz.gui.widgets.labels import UNTRAINED

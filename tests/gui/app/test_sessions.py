@@ -1,8 +1,12 @@
 """Sessions: save → open in a fresh window restores model, image, target, selection, tab and a changed
-setting in every pane; a session whose model file is gone opens with a message and restores the rest;
-``cnnviz --session``; File → Recent; and, without sessions, each pane's settings and the last tab are
+setting in every pane, the dataset, the scan layers, the Deconvnet unit and the report; a session whose model
+file or dataset folder is gone opens and restores the rest; a format-1 session still opens and a hostile one is
+refused; ``cnnviz --session``; File → Recent; and, without sessions, each pane's settings and the last tab are
 remembered across windows."""
 
+import json
+import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +15,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cnnviz import cli
-from cnnviz.core import images
-from cnnviz.core.session_file import read_session
+from cnnviz.analyses import registry
+from cnnviz.analyses import settings as analysis_settings
+from cnnviz.core.data import images
+from cnnviz.core.files import session_file
+from cnnviz.core.files.session_file import FORMAT, JSON_NAME, read_session
 from cnnviz.gui.app import settings
 from cnnviz.gui.app.main_window import MainWindow
+from cnnviz.gui.app.report_actions import add_to_report
 from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.runtime.model_spec import ModelSpec
@@ -62,7 +70,7 @@ def changed_window(make_window, settle) -> MainWindow:
     for key, values in CHANGES.items():
         assert window.panes[key].apply_settings(values) == {}
     activations = window.panes["activations"]
-    activations.choose_layer(activations.picker.choices[2].name)
+    activations.layer_binding.choose_layer(activations.picker.choices[2].name)
     window.state.set_channel(2)
     window.controller.choose_target(3)
     window.bring_to_front("occlusion")
@@ -128,7 +136,7 @@ def test_the_export_folder_is_remembered(make_window, tmp_path, monkeypatch):
 
 
 def fake_curve():
-    from cnnviz.core.invariance import InvarianceResult
+    from cnnviz.core.per_image.invariance import InvarianceResult
     from cnnviz.gui.panes.invariance.plots import Curve
 
     values = np.array([0.0, 1.0])
@@ -170,7 +178,7 @@ def test_a_missing_model_file_gives_a_message_and_the_rest_is_restored(make_wind
 
 def test_a_session_without_a_model_loads_the_bundled_one_when_its_file_is_gone(window, qtbot, tmp_path,
                                                                               monkeypatch):
-    from cnnviz.core.session_file import ModelSource, Session, write_session
+    from cnnviz.core.files.session_file import ModelSource, Session, write_session
 
     path = write_session(tmp_path / "gone.cnnviz", Session(
         model=ModelSource("file", str(tmp_path / "gone.pt")), tab="filters",
@@ -296,3 +304,142 @@ def test_every_panes_settings_fit_its_analysis_settings(loaded_window):
     for key, pane in loaded_window.panes.items():
         if isinstance(pane, ToolPane):
             assert checked_settings(key, pane.settings())[1] == {}, key
+
+
+def sample_folder(tmp_path: Path) -> Path:
+    """An image folder of the bundled Fashion-MNIST samples, one subfolder per class."""
+    root = tmp_path / "samples"
+    for sample in images.samples():
+        if sample.kind == "fashion-mnist":
+            (root / sample.label).mkdir(parents=True, exist_ok=True)
+            shutil.copy(sample.path, root / sample.label / sample.path.name)
+    return root
+
+
+def chosen_dataset(window: MainWindow, folder: Path, qtbot) -> None:
+    """Open ``folder`` in the Dataset pane and wait until it is the shared dataset and the layers are listed."""
+    pane = window.panes["dataset"]
+    pane.open_folder(folder)
+    qtbot.waitUntil(lambda: window.state.dataset is not None and window.state.dataset.root == folder
+                    and bool(pane.checklist.layers()) and pane.settled, timeout=60_000)
+
+
+def report_of(window: MainWindow):
+    return window.panes["report"]
+
+
+def studied_window(make_window, settle, show_pane, qtbot, folder: Path) -> MainWindow:
+    """A window with ``folder`` as its dataset, two scan layers ticked, Deconvnet on channel 5 at (2, 3) and
+    two figures in the report, the second's caption edited."""
+    window = make_window()
+    window.controller.load_model(ModelSpec())
+    window.controller.open_sample(images.samples()[1])
+    settle(window)
+    deconv = show_pane(window, "deconvnet")
+    deconv.channel_spin.setValue(5)
+    deconv.choose_position((2, 3))
+    show_pane(window, "deconvnet")
+    assert (deconv.result.projection.channel, deconv.result.projection.position) == (5, (2, 3))
+    assert add_to_report(window, deconv) is not None
+    assert add_to_report(window, show_pane(window, "filters")) is not None
+    report_of(window).set_text(1, "Filters of the first layer,\nedited.")
+    dataset = show_pane(window, "dataset")
+    chosen_dataset(window, folder, qtbot)
+    layers = dataset.checklist.layers()
+    assert dataset.apply_settings({"layers": [layers[0], layers[2]]}) == {}
+    assert dataset.checklist.checked() == [layers[0], layers[2]]
+    return window
+
+
+def test_the_dataset_scan_layers_deconv_unit_and_report_come_back(make_window, settle, show_pane, qtbot, tmp_path):
+    folder = sample_folder(tmp_path)
+    first = studied_window(make_window, settle, show_pane, qtbot, folder)
+    layers = first.panes["dataset"].checklist.checked()
+    items = report_of(first).items()
+    path = first.sessions.save(tmp_path / "study")
+    saved = read_session(path)
+    assert saved.panes["deconvnet"] | {"layer": ""} == {"layer": "", "method": "deconvnet", "display": "symmetric",
+                                                         "channel": 5, "row": 2, "col": 3}
+    assert saved.display["deconvnet"] == {"top9": False} and saved.panes["dataset"]["layers"] == layers
+    assert saved.dataset == session_file.DatasetSource("folder", str(folder)) and len(saved.report) == 2
+
+    second = make_window()
+    assert open_and_wait(second, path, qtbot) == {}
+    qtbot.waitUntil(lambda: second.state.dataset is not None, timeout=60_000)
+    assert second.state.dataset.root == folder and len(second.state.dataset) == len(first.state.dataset)
+    assert report_of(second).items() == items and items[1].text == "Filters of the first layer,\nedited."
+    deconv = show_pane(second, "deconvnet")
+    shown, before = deconv.result.projection, first.panes["deconvnet"].result.projection
+    assert (shown.channel, shown.position, shown.box) == (5, (2, 3), before.box)
+    np.testing.assert_array_equal(shown.image.numpy(), before.image.numpy())
+    dataset = show_pane(second, "dataset")
+    qtbot.waitUntil(lambda: bool(dataset.checklist.layers()) and dataset.settled, timeout=60_000)
+    assert dataset.checklist.checked() == layers and dataset.dataset is second.state.dataset
+    for key in ("deconvnet", "dataset"):
+        assert second.panes[key].settings() == first.panes[key].settings(), key
+
+
+def test_a_session_whose_dataset_folder_is_gone_restores_the_rest(make_window, settle, show_pane, qtbot, tmp_path):
+    folder = sample_folder(tmp_path)
+    first = studied_window(make_window, settle, show_pane, qtbot, folder)
+    path = first.sessions.save(tmp_path / "gone.cnnviz")
+    shutil.rmtree(folder)
+    second = make_window()
+    problems = open_and_wait(second, path, qtbot)
+    assert problems == {"dataset": {"folder": f"the folder {folder} no longer exists"}}
+    assert second.state.dataset is None and report_of(second).items() == report_of(first).items()
+    assert second.current_tab() == "dataset" and second.state.image_name == first.state.image_name
+    assert f"dataset folder: the folder {folder} no longer exists" in second.statusBar().currentMessage()
+    deconv = show_pane(second, "deconvnet")
+    assert (deconv.result.projection.channel, deconv.result.projection.position) == (5, (2, 3))
+
+
+def test_a_format_1_session_still_opens_and_leaves_the_report_alone(loaded_window, show_pane, qtbot, tmp_path):
+    """Format 1 had every pane value in ``panes`` and no dataset or report."""
+    assert add_to_report(loaded_window, show_pane(loaded_window, "filters")) is not None
+    items = report_of(loaded_window).items()
+    old = {"format": FORMAT, "format_version": 1, "cnnviz": "0.9", "tab": "occlusion",
+           "panes": {"occlusion": {"fill": "black", "window": 9, "opacity": 40}, "deconvnet": {"top9": True}}}
+    path = tmp_path / "old.cnnviz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(JSON_NAME, json.dumps(old))
+    assert open_and_wait(loaded_window, path, qtbot) == {}
+    occlusion = loaded_window.panes["occlusion"]
+    assert (occlusion.fill, occlusion.window_spin.value()) == ("black", 9)
+    assert loaded_window.panes["deconvnet"].top_mode and loaded_window.current_tab() == "occlusion"
+    assert report_of(loaded_window).items() == items and loaded_window.state.dataset is None
+
+
+def test_a_hostile_report_figure_is_refused_with_its_reason(loaded_window, show_pane, tmp_path, monkeypatch):
+    assert add_to_report(loaded_window, show_pane(loaded_window, "filters")) is not None
+    path = loaded_window.sessions.save(tmp_path / "figures.cnnviz")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append(text))
+    monkeypatch.setattr(session_file, "MAX_FIGURE_BYTES", 100)
+    assert not loaded_window.sessions.open(path)
+    assert len(shown) == 1 and "report/01.png is too large" in shown[0]
+    monkeypatch.setattr(session_file, "MAX_FIGURE_BYTES", 64 * 2**20)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, b"GIF89a, not a PNG" if name == "report/01.png" else data)
+    assert not loaded_window.sessions.open(path)
+    assert len(shown) == 2 and "report/01.png is not a readable PNG image" in shown[1]
+
+
+def test_a_session_stores_each_analysis_settings_apart_from_display_values(loaded_window, tmp_path):
+    """``panes`` holds only fields of the pane's analysis's Settings; everything else is in ``display``."""
+    from cnnviz.gui.app.sessions import settings_class, split_settings
+
+    saved = read_session(loaded_window.sessions.save(tmp_path / "split.cnnviz"))
+    assert set(saved.panes) == {"filters", "activations", "deconvnet", "dream", "occlusion", "attribution",
+                                "invariance", "dataset", "features"}
+    for key, values in saved.panes.items():
+        fields = {entry.name for entry in analysis_settings.infos(settings_class(key))}
+        assert values and set(values) <= fields, key
+        assert not set(saved.display.get(key, {})) & fields, key
+    assert settings_class("deconvnet") is registry.get("deconv").settings and settings_class("report") is None
+    assert split_settings("deconvnet", {"layer": "a", "top9": True, "channel": 2, "row": None}) == (
+        {"layer": "a", "channel": 2, "row": None}, {"top9": True})
+    assert split_settings("report", {"x": 1}) == ({"x": 1}, {})

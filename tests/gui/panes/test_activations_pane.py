@@ -9,7 +9,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from cnnviz.analyses import registry
-from cnnviz.core import activations, images, layers
+from cnnviz.core.data import images
+from cnnviz.core.model import layers
+from cnnviz.core.per_image import activations
 from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
@@ -110,7 +112,7 @@ def show_relu2_channel(window, show_pane, qtbot, channel: int):
     pane.scale_combo.setCurrentIndex(pane.scale_combo.findData("channel"))
     pane.colormap.set_name("inferno")
     pane.opacity.setValue(70)
-    pane.choose_channel(channel)
+    pane.layer_binding.choose_channel(channel)
     qtbot.waitUntil(lambda: pane.selected == channel and pane.settled)
     return pane
 

@@ -3,8 +3,8 @@
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from cnnviz.core import layers
-from cnnviz.core.layers import HEADERS
+from cnnviz.core.model import layers
+from cnnviz.core.model.layers import HEADERS
 
 PARAMS = HEADERS.index("Params")
 

@@ -17,10 +17,10 @@ from torch import nn
 from cnnviz.analyses import attribution as analysis
 from cnnviz.analyses import registry
 from cnnviz.analyses.base import Source
-from cnnviz.core import attribution
-from cnnviz.core.attribution import metrics
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.loaded_model import LoadedModel
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_image import attribution
+from cnnviz.core.per_image.attribution import metrics
 from cnnviz.gui.panes.attribution import jobs
 from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.runtime.model_spec import ModelSpec
@@ -354,3 +354,23 @@ def test_the_maps_and_curves_shown_are_the_analysis_result_and_its_report_figure
         assert abs(image.size[0] - expected[0]) <= 1 and abs(image.size[1] - expected[1]) <= 1
     checksum = result.caption().checksum
     assert checksum and checksum in (tmp_path / "x.svg").read_text(encoding="utf-8")
+
+
+def test_the_method_parameters_unfold_to_the_forms_of_the_methods_shown(loaded_window, show_pane, qtbot):
+    pane = prepared(loaded_window, show_pane, methods=["gradient"])
+    computed(pane, qtbot)
+    section, forms = pane.forms_section, pane.forms
+    header = section.toggleButton().height()
+    assert not section.isExpanded() and section.content().isHidden() and section.height() == header
+    section.toggleButton().click()
+    qtbot.waitUntil(lambda: section.content().height() == section.content().sizeHint().height(), timeout=2000)
+    assert forms["gradient"].isVisible() and not forms["integrated_gradients"].isVisible()
+    one = section.height()
+    pane.compare.checks["integrated_gradients"].click()
+    grown = forms["integrated_gradients"]
+    qtbot.waitUntil(lambda: grown.isVisible() and grown.height() == grown.sizeHint().height(), timeout=10_000)
+    assert section.height() > one + grown.height() // 2
+    assert section.content().height() == section.content().sizeHint().height()
+    section.toggleButton().click()
+    qtbot.waitUntil(lambda: section.content().isHidden() and section.height() == header, timeout=2000)
+    assert not grown.isVisible()

@@ -16,8 +16,11 @@ from PySide6.QtGui import QGuiApplication
 
 from cnnviz.analyses import registry
 from cnnviz.analyses import scan as scan_analysis
-from cnnviz.core import datasets, deconv, fashion_mnist, models, scan, top_patches
-from cnnviz.core.caption import with_comments
+from cnnviz.core.data import datasets, fashion_mnist
+from cnnviz.core.files.caption import with_comments
+from cnnviz.core.model import models
+from cnnviz.core.per_dataset import scan, top_patches
+from cnnviz.core.per_image import deconv
 from cnnviz.gui.panes.dataset import jobs
 from cnnviz.gui.panes.dataset.stats import THRESHOLD_KEY
 from cnnviz.gui.panes.dataset.tiles import HITS

@@ -13,9 +13,11 @@ from cnnviz.analyses import registry, top9
 from cnnviz.analyses.base import Source
 from cnnviz.analyses.deconv import DeconvResult
 from cnnviz.analyses.top9 import Top9Result
-from cnnviz.core import deconv, images, layers
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.data import images
+from cnnviz.core.model import layers
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import deconv
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.figure_render import ExportOptions
 

@@ -9,7 +9,7 @@ from PIL import Image
 from cnnviz.analyses import dream, registry
 from cnnviz.analyses.base import Source
 from cnnviz.analyses.dream import DreamAnalysis
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model.hooks import hook_count
 from cnnviz.gui.widgets.figure_render import ExportOptions
 from cnnviz.gui.widgets.image_view import image_array
 

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from test_dream_pane import RUN_MS, dream_pane, run_to_end, stop
 
-from cnnviz.core.dream import DreamConfig, DreamStep
+from cnnviz.core.per_image.dream import DreamConfig, DreamStep
 from cnnviz.gui.panes.dream.settings_used import StepSetting, config_setting, run_label, step_setting
 from cnnviz.gui.runtime.model_spec import ModelSpec
 

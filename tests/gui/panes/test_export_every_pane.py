@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from qimage_pixels import qimage_pixels
 
-from cnnviz.core import datasets
+from cnnviz.core.data import datasets
 from cnnviz.gui.widgets import figure_render
 from cnnviz.gui.widgets.figure_render import LAYOUT_WIDTH, ExportOptions, figure_parts, render_image
 

@@ -17,7 +17,8 @@ from skimage.measure import points_in_poly
 
 from cnnviz.analyses import feature_space, registry
 from cnnviz.analyses.feature_space import Settings
-from cnnviz.core import datasets, embedding, features, retrieval
+from cnnviz.core.data import datasets
+from cnnviz.core.per_dataset import embedding, features, retrieval
 from cnnviz.gui.panes.features import thumbs
 from cnnviz.gui.panes.features.controls import umap_available
 from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
@@ -40,7 +41,7 @@ def pane(loaded_window, show_pane):
 
 
 def compute(pane, qtbot, layer: str, method: str = "pca", pooling: str = "auto"):
-    pane.choose_layer(layer)
+    pane.layer_binding.choose_layer(layer)
     pane.settings_row.choose(pooling=pooling, method=method)
     pane.run()
     qtbot.waitUntil(lambda: not pane.running and pane.maps[1] is not None, timeout=60_000)
@@ -261,7 +262,7 @@ def test_the_lasso_test_equals_a_reference_point_in_polygon():
 def test_cancel_keeps_a_partial_map_and_a_new_model_clears_the_maps(pane, qtbot, settle):
     pane.state.set_dataset(datasets.fashion_mnist("test", limit=2000))
     pane.iterations = (250, 5000)
-    pane.choose_layer("classifier.relu4")
+    pane.layer_binding.choose_layer("classifier.relu4")
     pane.settings_row.choose(method="tsne")
     pane.run()
     qtbot.waitUntil(lambda: pane.views[1].count == 2000 and pane.partial_progress() is not None

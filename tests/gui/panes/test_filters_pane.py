@@ -9,7 +9,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from cnnviz.analyses import registry
-from cnnviz.core import filters, layers
+from cnnviz.core.model import layers
+from cnnviz.core.per_image import filters
 from cnnviz.gui.panes.filters import filter_text
 from cnnviz.gui.widgets.figure_render import ExportOptions
 
@@ -124,7 +125,7 @@ def tick_labels(axis) -> tuple[list[float], list[str]]:
 def test_colour_bars_give_the_weights_in_readable_ticks(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "filters")
     weights = filters.weights(loaded_window.state.model, "features.conv1")
-    pane.choose_channel(6)
+    pane.layer_binding.choose_channel(6)
     qtbot.waitUntil(lambda: pane.selected == 6 and pane.settled)
     low, high = float(weights[6, 0].min()), float(weights[6, 0].max())
     assert pane.filter_panel.canvas.colorbar.levels() == pytest.approx((low, high))
@@ -151,7 +152,7 @@ def show_conv2_filter(window, show_pane, qtbot, index: int):
     pane.channel_spin.setValue(5)
     choose(pane.scale_combo, "layer")
     pane.colormap.set_name("magma")
-    pane.choose_channel(index)
+    pane.layer_binding.choose_channel(index)
     qtbot.waitUntil(lambda: pane.settled and pane.grid.layer == "features.conv2" and pane.grid.channel == 5
                     and pane.grid.per == "layer" and pane.selected == index
                     and pane.activation_panel.canvas.image is not None)

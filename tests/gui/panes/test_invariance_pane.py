@@ -15,9 +15,9 @@ from PIL import Image
 from cnnviz.analyses import invariance as analysis
 from cnnviz.analyses import registry
 from cnnviz.analyses.base import Source, compute
-from cnnviz.core import invariance
-from cnnviz.core.hooks import hook_count
-from cnnviz.core.models import class_name
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.model.models import class_name
+from cnnviz.core.per_image import invariance
 from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
 from cnnviz.gui.widgets.figure_render import ExportOptions
 

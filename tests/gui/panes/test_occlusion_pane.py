@@ -8,8 +8,8 @@ from export_answers import answer_export
 from PIL import Image
 from PySide6.QtGui import QColor
 
-from cnnviz.core import deconv, occlusion
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_image import deconv, occlusion
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.class_colours import PALETTE
 from cnnviz.gui.widgets.image_view import image_array

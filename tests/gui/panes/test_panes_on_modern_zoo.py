@@ -6,7 +6,9 @@ import dataclasses
 import pytest
 import torch
 
-from cnnviz.core import deconv, images, layers, models
+from cnnviz.core.data import images
+from cnnviz.core.model import layers, models
+from cnnviz.core.per_image import deconv
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.layer_picker import layer_choices
 from tests.gui.panes.test_panes_on_resnet18 import pick_layer

@@ -6,8 +6,10 @@ import copy
 import numpy as np
 import torch
 
-from cnnviz.core import deconv, filters, images, layers
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.data import images
+from cnnviz.core.model import layers
+from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_image import deconv, filters
 from cnnviz.gui.runtime.model_spec import ModelSpec
 
 
@@ -36,12 +38,12 @@ def test_resnet18_filters_block_activations_and_projection(window, settle, show_
     pane = show_pane(window, "activations")
     pick_layer(pane, "layer1.1")
     qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == "layer1.1")
-    assert pane.choice.type == "BasicBlock" and pane.atlas.atlas.count == 64
+    assert pane.layer_binding.choice.type == "BasicBlock" and pane.atlas.atlas.count == 64
     block = layers.capture(model, x, layers=["layer1.1"])["layer1.1"][0]
     np.testing.assert_array_equal(pane.output.values.numpy(), block.numpy())
     pick_layer(pane, "layer1.1.relu")
     qtbot.waitUntil(lambda: pane.settled and pane.output.layer == "layer1.1.relu")
-    assert pane.choice.calls == 2 and "called 2×" in pane.title.text()
+    assert pane.layer_binding.choice.calls == 2 and "called 2×" in pane.title.text()
     np.testing.assert_array_equal(pane.output.values.numpy(), block.numpy())
 
     pane = show_pane(window, "deconvnet")

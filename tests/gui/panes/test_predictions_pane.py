@@ -4,7 +4,7 @@ import math
 
 from PySide6.QtGui import QTextDocument
 
-from cnnviz.core import images
+from cnnviz.core.data import images
 from cnnviz.gui.panes.predictions import PROBABILITY_ROLE, percent
 from cnnviz.gui.runtime.controller import NON_FINITE_WARNING
 from cnnviz.gui.runtime.model_spec import ModelSpec

@@ -14,8 +14,8 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from cnnviz.core.caption import Caption
-from cnnviz.core.report import ReportItem, png_size
+from cnnviz.core.files.caption import Caption
+from cnnviz.core.files.report import ReportItem, png_size
 from cnnviz.gui.app.report_actions import ADD_SHORTCUT, add_to_report
 from cnnviz.gui.panes.report.figure_image import REPORT_OPTIONS
 

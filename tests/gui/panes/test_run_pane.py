@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.run_pane import RunPane, clock, progress_text
 from cnnviz.gui.panes.tool_pane import same_request
 
@@ -15,14 +16,14 @@ TIMEOUT_MS = 10_000
 
 
 def counting(steps: int, gate: threading.Event | None = None, fail_at: int | None = None):
-    """A fake job: yields (done, total, done) for done = 1..steps, waiting for ``gate`` before each
+    """A fake job: yields Step(done, total, done) for done = 1..steps, waiting for ``gate`` before each
     step after the first; raises at step ``fail_at``; returns ``steps * 10``."""
     for done in range(1, steps + 1):
         if gate is not None and done > 1:
             gate.wait(5)
         if done == fail_at:
             raise RuntimeError(f"broke at {done}")
-        yield done, steps, done
+        yield Step(done, steps, done)
     return steps * 10
 
 
@@ -38,8 +39,8 @@ class CountingPane(RunPane):
         self.start(counting, ("request", 4), 4)
 
     def on_partial(self, item) -> None:
-        self.partials.append((self.run_request, item[2]))
-        self.shown = (item[0], item[1])
+        self.partials.append((self.run_request, item.partial))
+        self.shown = (item.done, item.total)
         self.update_partial()
 
     def on_done(self, result) -> None:

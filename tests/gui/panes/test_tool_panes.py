@@ -7,8 +7,8 @@ from export_answers import answer_export
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from cnnviz.core import layers
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model import layers
+from cnnviz.core.model.hooks import hook_count
 from cnnviz.gui.widgets.figure_render import ExportOptions
 
 TOOL_PANES = ("filters", "activations", "deconvnet")

@@ -3,8 +3,9 @@ input; and the layer choices the panes offer."""
 
 import torch
 
-from cnnviz.core import images, layers, models
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.data import images
+from cnnviz.core.model import layers, models
+from cnnviz.core.model.hooks import hook_count
 from cnnviz.gui.runtime import activation_store
 from cnnviz.gui.widgets.layer_picker import conv_choices, layer_choices
 

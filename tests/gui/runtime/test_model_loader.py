@@ -8,7 +8,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QProgressDialog, QPushButton
 from torch import nn
 
-from cnnviz.core import models, zoo
+from cnnviz.core.model import models, zoo
+from cnnviz.core.progress import Step
 from cnnviz.gui.runtime.model_spec import spec_from_text
 from cnnviz.gui.widgets.dialogs import LOAD_UNTRAINED, TRUST_FILE, ChoiceDialog
 from cnnviz.gui.widgets.labels import UNTRAINED
@@ -64,7 +65,7 @@ def test_cancelling_a_slow_download_keeps_the_previous_model(loaded_window, qtbo
         try:
             for step in range(1, 201):
                 time.sleep(0.02)
-                yield step * 1_000_000, total
+                yield Step(step * 1_000_000, total)
             return models.weights_path(name)
         finally:
             closed.set()

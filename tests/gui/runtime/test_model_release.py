@@ -3,7 +3,7 @@
 import gc
 import weakref
 
-from cnnviz.core.hooks import hook_count
+from cnnviz.core.model.hooks import hook_count
 from cnnviz.gui.app.registry import CENTRAL_PANES
 from cnnviz.gui.runtime.model_spec import ModelSpec
 

@@ -6,7 +6,7 @@ import time
 import pytest
 from PySide6.QtCore import QThread
 
-from cnnviz.core.progress import report
+from cnnviz.core.progress import Step, report
 from cnnviz.gui.runtime import worker as worker_module
 from cnnviz.gui.runtime.worker import Worker
 
@@ -54,7 +54,7 @@ def test_error_is_delivered_not_raised(worker, qtbot):
 def test_generator_progress_and_result(worker, qtbot):
     def steps():
         for i in range(1, 4):
-            yield i, 3
+            yield Step(i, 3)
         return "done"
 
     progress = []
@@ -75,7 +75,7 @@ def test_cancel_between_yields_closes_the_generator(worker, qtbot):
             for i in range(1000):
                 started.set()
                 time.sleep(0.01)
-                yield i, 1000
+                yield Step(i, 1000)
             return "finished"
         finally:
             closed.set()
@@ -156,13 +156,13 @@ def test_progress_counts_beyond_32_bits(worker, qtbot):
 def test_generator_items_arrive_as_partial_results(worker, qtbot):
     def steps():
         for i in range(1, 4):
-            yield i, 3, {"rows": i}
+            yield Step(i, 3, {"rows": i})
             time.sleep(0.05)  # longer than the throttle interval: every item is reported
         return "all rows"
 
     partials = []
     task = worker.submit(steps)
-    task.partial.connect(lambda item: partials.append(item[2]["rows"]))
+    task.partial.connect(lambda step: partials.append(step.partial["rows"]))
     with qtbot.waitSignal(task.succeeded, timeout=5000) as blocker:
         pass
     assert blocker.args == ["all rows"]

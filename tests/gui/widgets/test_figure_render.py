@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from qimage_pixels import qimage_pixels
 
-from cnnviz.core.caption import Caption
+from cnnviz.core.files.caption import Caption
 from cnnviz.gui.widgets import figure_render
 from cnnviz.gui.widgets.figure_export import FigureExport, array_csv
 from cnnviz.gui.widgets.figure_export_dialog import FigureExportDialog

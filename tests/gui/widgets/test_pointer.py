@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.core.atlas import make_atlas
+from cnnviz.core.per_dataset.atlas import make_atlas
 from cnnviz.gui.widgets.atlas_view import AtlasView
 from cnnviz.gui.widgets.map_view import MapCanvas
 from cnnviz.gui.widgets.vector_view import VectorView

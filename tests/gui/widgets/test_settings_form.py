@@ -102,7 +102,7 @@ def test_every_analysis_round_trips_its_defaults_and_other_settings(form, name):
 
 @pytest.fixture(scope="module")
 def model():
-    from cnnviz.core import models
+    from cnnviz.core.model import models
 
     return models.load_default()
 

@@ -108,7 +108,7 @@ def test_the_dream_settings_column_scrolls_under_the_wheel(loaded_window, show_p
     bar = area.verticalScrollBar()
     controls = pane.options
     for section in controls.sections.values():  # every section open: the column is taller than the pane
-        section.set_expanded(True)
+        section.expand(animate=False)
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=2000)
     probability = controls.prob_every.value()
     for widget in (controls.prob_every, controls.objective, controls.step.slider, controls.step.spin,

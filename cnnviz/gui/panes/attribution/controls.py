@@ -10,7 +10,7 @@ decides what to compute.
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
-from cnnviz.core import attribution
+from cnnviz.core.per_image import attribution
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.colormaps import DIVERGING, ColormapPicker
 from cnnviz.gui.widgets.layouts import option_combo

@@ -1,13 +1,13 @@
 """The background side of the Attribution pane: the shown maps and their metrics as one worker job.
 
 A :class:`PanelKey` names one map (method, target class, CAM layer, parameters); a :class:`PanelResult`
-holds what is computed for it (the :class:`~cnnviz.core.attribution.Attribution`, the deletion and
+holds what is computed for it (the :class:`~cnnviz.core.per_image.attribution.Attribution`, the deletion and
 insertion curves, the randomisation records) and grows part by part. :func:`attribution_job` computes
 the missing :data:`PARTS` of every panel of an :class:`AttributionRequest` through the core
-(:func:`cnnviz.core.attribution.attribute_steps` and :mod:`cnnviz.core.attribution.metrics`): first every
-map, then the curves, then the randomisation tests, yielding ``(done, total, results)`` after each step of
-each part so the pane can show what is ready. A part that fails is recorded in its panel's ``errors``
-and the others go on.
+(:func:`cnnviz.core.per_image.attribution.attribute_steps` and :mod:`cnnviz.core.per_image.attribution.metrics`): first
+every map, then the curves, then the randomisation tests, yielding a step (parts done of total, ``partial``: every
+panel's result so far) after each step of each part so the pane can show what is ready. A part that fails is
+recorded in its panel's ``errors`` and the others go on.
 """
 
 import dataclasses
@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 
-from cnnviz.core import attribution
-from cnnviz.core.attribution import Attribution, metrics
-from cnnviz.core.attribution.cam import cam_layers
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import attribution
+from cnnviz.core.per_image.attribution import Attribution, metrics
+from cnnviz.core.per_image.attribution.cam import cam_layers
+from cnnviz.core.progress import Step
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 
 PARTS = ("map", "deletion", "insertion", "randomisation")
@@ -32,7 +33,7 @@ FIELDS = {"map": "attribution", "deletion": "deletion", "insertion": "insertion"
 
 @dataclass(frozen=True)
 class PanelKey:
-    """One map: ``method`` (one of :data:`cnnviz.core.attribution.METHODS`) for class ``target`` (an
+    """One map: ``method`` (one of :data:`cnnviz.core.per_image.attribution.METHODS`) for class ``target`` (an
     output index) on CAM ``layer`` (None for a pixel method) with ``params`` as sorted (name, value) pairs."""
 
     method: str
@@ -49,7 +50,7 @@ class PanelKey:
 @dataclass(frozen=True)
 class PanelResult:
     """What is computed for ``key`` so far (None: not yet): the ``attribution``, the ``deletion`` and
-    ``insertion`` curves (:class:`~cnnviz.core.attribution.metrics.Curve`), the ``randomisation``
+    ``insertion`` curves (:class:`~cnnviz.core.per_image.attribution.metrics.Curve`), the ``randomisation``
     records (one per re-initialisation step) and ``errors`` (part -> message) of parts that failed."""
 
     key: PanelKey
@@ -80,12 +81,12 @@ class AttributionRequest:
     parts: tuple[str, ...]
 
 
-Item = tuple[int, int, tuple[PanelResult, ...]]
-"""(parts done, parts to do, every panel's result so far)."""
+Item = tuple[PanelResult, ...]
+"""The ``partial`` of the job's steps: every panel's result so far."""
 
 
 def cam_layer_choices(model: LoadedModel) -> list[LayerChoice]:
-    """The layers a CAM can use (:func:`cnnviz.core.attribution.cam.cam_layers`), as layer choices, in
+    """The layers a CAM can use (:func:`cnnviz.core.per_image.attribution.cam.cam_layers`), as layer choices, in
     the order their outputs are made; the last is the default."""
     usable = cam_layers(model)
     by_name = {choice.name: choice for choice in layer_choices(model)}
@@ -113,12 +114,12 @@ def _part_steps(model: LoadedModel, x: torch.Tensor, result: PanelResult, part: 
                                        **dict(key.params))
 
 
-def _relay(steps: Generator, done: int, total: int, results: list[PanelResult]) -> Generator[Item, None, Any]:
-    """Run ``steps`` to its end, yielding the job's item after each of its steps; closing this closes it."""
+def _relay(steps: Generator, done: int, total: int, results: list[PanelResult]) -> Generator[Step, None, Any]:
+    """Run ``steps`` to its end, yielding the job's step after each of its steps; closing this closes it."""
     try:
         while True:
             next(steps)
-            yield done, total, tuple(results)
+            yield Step(done, total, tuple(results))
     except StopIteration as stop:
         return stop.value
     finally:
@@ -127,9 +128,10 @@ def _relay(steps: Generator, done: int, total: int, results: list[PanelResult]) 
 
 def attribution_job(model: LoadedModel, x: torch.Tensor, panels: tuple[PanelKey, ...], parts: tuple[str, ...],
                     known: dict[PanelKey, PanelResult] | None = None
-                    ) -> Generator[Item, None, tuple[PanelResult, ...]]:
+                    ) -> Generator[Step, None, tuple[PanelResult, ...]]:
     """Compute the ``parts`` of ``panels`` that ``known`` (results computed before for this model and
-    input) lacks; yields :data:`Item` and returns every panel's result, in panel order."""
+    input) lacks; yields steps whose ``partial`` is an :data:`Item` and returns every panel's result, in
+    panel order."""
     known = known or {}
     results = [known.get(key, PanelResult(key)) for key in panels]
     todo = missing(results, parts)
@@ -145,5 +147,5 @@ def attribution_job(model: LoadedModel, x: torch.Tensor, panels: tuple[PanelKey,
             stored = tuple(value) if part == "randomisation" else value
             changes: dict[str, Any] = {FIELDS[part]: stored}
             results[index] = dataclasses.replace(result, **changes)
-        yield done + 1, len(todo), tuple(results)
+        yield Step(done + 1, len(todo), tuple(results))
     return tuple(results)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from cnnviz.core.attribution import metrics
+from cnnviz.core.per_image.attribution import metrics
 from cnnviz.gui.panes.attribution.controls import MAX_PANELS, method_title
 from cnnviz.gui.panes.attribution.jobs import PanelResult
 from cnnviz.gui.widgets.layouts import stack, wrapped_label
@@ -48,7 +48,7 @@ def final_record(result: PanelResult) -> "metrics.RandomisationStep | None":
 
 def insensitive(result: PanelResult) -> bool:
     """True when the randomisation test found that the map barely changes when the weights are
-    destroyed (:func:`cnnviz.core.attribution.metrics.insensitive`)."""
+    destroyed (:func:`cnnviz.core.per_image.attribution.metrics.insensitive`)."""
     records = result.randomisation
     return records is not None and final_record(result) is not None and metrics.insensitive(records)
 

@@ -8,7 +8,7 @@ overlay on the input (opacity, colormap, signed or absolute) captioned with its 
 parameters; under it a metrics row: deletion and insertion AUC and, on request (it is slow), the model
 randomisation test, whose curves are plotted below with one line per map. A map that barely changes when
 the weights are destroyed is flagged. The CAM layer, the methods' parameters (from
-:func:`cnnviz.core.attribution.parameters`, so every method the core offers appears here) and the
+:func:`cnnviz.core.per_image.attribution.parameters`, so every method the core offers appears here) and the
 classes are live: a change computes the maps shown again, cancelling a stale run; maps and metrics
 already computed for this input are kept, and a run stops while the pane is hidden and goes on when it
 is shown. All computing runs on the compute worker
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSplitter, QV
 from cnnviz.analyses.attribution import NAME, AttributionAnalysis, Map, Settings, defaults
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import attribution
+from cnnviz.core.per_image import attribution
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.attribution import exports
 from cnnviz.gui.panes.attribution.controls import MAX_PANELS, CompareControls, DisplayRow, method_title
 from cnnviz.gui.panes.attribution.curves import CurvesPlot
@@ -71,7 +72,7 @@ class AttributionPane(RunPane):
         self._build_controls()
         self._build_figure()
         self.arrange(self.compare, self.forms_section,
-                     self.run_row(self.metrics_check, self.random_check), self._display_row())
+                     self.run_controls.row(self.metrics_check, self.random_check), self._display_row())
         self._connect()
         self._register_controls()
         self.clear_views()
@@ -86,9 +87,9 @@ class AttributionPane(RunPane):
         for form in self.forms.values():
             column.addWidget(form)
         self.forms_section = Section("Method parameters", expanded=False)
-        self.forms_section.button.setToolTip("Show or hide the parameters of the methods shown (each map's "
-                                             "caption lists those it used)")
-        holder = QVBoxLayout(self.forms_section.body)
+        self.forms_section.toggleButton().setToolTip("Show or hide the parameters of the methods shown (each "
+                                                     "map's caption lists those it used)")
+        holder = QVBoxLayout(self.forms_section.content())
         holder.setContentsMargins(0, 0, 0, 0)
         holder.addWidget(self.forms_area)
         self.metrics_check = QCheckBox("Curves")
@@ -267,15 +268,15 @@ class AttributionPane(RunPane):
         self.curves.clear()
         self.summary.clear()
         self.warning.hide()
-        self.reset_progress("Maps are computed as soon as a model and an image are loaded")
+        self.run_controls.reset_progress("Maps are computed as soon as a model and an image are loaded")
         self._draw()
 
-    def on_partial(self, item: tuple) -> None:
+    def on_partial(self, item: Step) -> None:
         """Show what the latest run computed so far (once per part finished: the items between carry the
         same results and only move the progress)."""
-        if item[0] != self._merged:
-            self._merged = item[0]
-            self._merge(item[2])
+        if item.done != self._merged:
+            self._merged = item.done
+            self._merge(item.partial)
 
     def on_done(self, result: tuple[PanelResult, ...]) -> None:
         """Show every result of the latest run."""
@@ -321,14 +322,15 @@ class AttributionPane(RunPane):
         """The pane's settings: mode, methods, the classes mode's method, every method's parameters
         (``<method>_<parameter>``), curves and display. The randomisation test, being slow, is not one."""
         compare, row = self.compare, self.display_row
-        self.register(mode=compare.mode_combo, methods=Custom(compare.checked, self._set_methods, compare.changed),
-                      class_method=compare.method_combo,
-                      classes=Custom(lambda: [] if compare.class_row.following else compare.class_row.targets(),
-                                     self._set_classes, compare.changed))
+        binding = self.settings_binding
+        binding.register(mode=compare.mode_combo, methods=Custom(compare.checked, self._set_methods, compare.changed),
+                         class_method=compare.method_combo,
+                         classes=Custom(lambda: [] if compare.class_row.following else compare.class_row.targets(),
+                                        self._set_classes, compare.changed))
         for form in self.forms.values():
-            self.register(**form.named_controls())
-        self.register(curves=self.metrics_check, display=row.display_combo, colormap=row.colormap_picker,
-                      opacity=row.opacity_slider)
+            binding.register(**form.named_controls())
+        binding.register(curves=self.metrics_check, display=row.display_combo, colormap=row.colormap_picker,
+                         opacity=row.opacity_slider)
 
     def _set_classes(self, classes: Value) -> None:
         """Pick ``classes`` (output indices) in the classes mode's pickers; empty: follow the target and
@@ -430,7 +432,7 @@ class AttributionPane(RunPane):
         values = column.values
         if values is None or row < 0 or not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
             return
-        self.show_info(f"{column.label} at ({row}, {col}): {values[row, col]:.4g}")
+        self.jobs.show_info(f"{column.label} at ({row}, {col}): {values[row, col]:.4g}")
 
     # Exports.
 

@@ -1,4 +1,4 @@
-"""The parameter widgets of the Attribution pane, built from :func:`cnnviz.core.attribution.parameters`.
+"""The parameter widgets of the Attribution pane, built from :func:`cnnviz.core.per_image.attribution.parameters`.
 
 Every parameter of a method gets a widget chosen by its name when it is a known one (the baseline,
 the Riemann rule, SmoothGrad's base method, the channel reduction and the occluder fill as combo
@@ -18,10 +18,10 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
-from cnnviz.core import attribution
-from cnnviz.core.attribution.integrated import BASELINES, RULES
-from cnnviz.core.attribution.smooth import BASES
-from cnnviz.core.occlusion import FILLS
+from cnnviz.core.per_image import attribution
+from cnnviz.core.per_image.attribution.integrated import BASELINES, RULES
+from cnnviz.core.per_image.attribution.smooth import BASES
+from cnnviz.core.per_image.occlusion import FILLS
 from cnnviz.gui.panes.tool_pane import SHRUNK_WIDTH
 from cnnviz.gui.runtime import control_state
 from cnnviz.gui.runtime.control_state import Custom

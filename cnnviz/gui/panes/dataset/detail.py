@@ -7,7 +7,7 @@ from html import escape
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QWidget
 
-from cnnviz.core.top_patches import HitPatch
+from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.gui.panes.dataset.tiles import hit_of_tile, unit_atlas
 from cnnviz.gui.widgets.atlas_view import AtlasView
 from cnnviz.gui.widgets.layouts import stack, wrapped_label

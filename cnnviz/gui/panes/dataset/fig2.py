@@ -13,10 +13,10 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-from cnnviz.core import top_patches
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.scan import ScanIndex
-from cnnviz.core.top_patches import HitPatch
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.per_dataset import top_patches
+from cnnviz.core.per_dataset.scan import ScanIndex
+from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.gui.panes.dataset.tiles import unit_atlas
 from cnnviz.gui.widgets.atlas_view import AtlasView
 from cnnviz.gui.widgets.layouts import wrapped_label

@@ -1,17 +1,18 @@
 """The background side of the Dataset pane: opening a source, scanning, the cached index, and the
 Fig. 2 patches of the units on screen. Each job is a plain function the pane hands to a worker; the
-generators yield ``(done, total, item)`` as :mod:`cnnviz.gui.runtime.worker` expects, each item a
-whole partial result (the worker only delivers the latest)."""
+generators yield :class:`~cnnviz.core.progress.Step` as :mod:`cnnviz.gui.runtime.worker` expects, each
+``partial`` a whole partial result (the worker only delivers the latest)."""
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.core import scan, top_patches
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.models import LoadedModel
-from cnnviz.core.scan import ScanIndex, ScanStep
-from cnnviz.core.top_patches import HitPatch
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_dataset import scan, top_patches
+from cnnviz.core.per_dataset.scan import ScanIndex
+from cnnviz.core.per_dataset.top_patches import HitPatch
+from cnnviz.core.progress import Step
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,18 +43,11 @@ class PatchesRequest:
 
 
 def scan_job(model: LoadedModel, ds: ImageDataset, layers: Sequence[str], *, resume: ScanIndex | None,
-             workers: int | None, batch_size: int) -> Generator[tuple[int, int, ScanStep], None, ScanIndex]:
-    """:func:`cnnviz.core.scan.build_steps` as ``(done, total, step)`` items; returns the index."""
-    steps = scan.build_steps(model, ds, layers=list(layers), batch_size=batch_size, workers=workers,
-                             resume=resume)
-    try:
-        while True:
-            step = next(steps)
-            yield step.done, step.total, step
-    except StopIteration as stop:
-        return stop.value
-    finally:
-        steps.close()
+             workers: int | None, batch_size: int) -> Generator[Step, None, ScanIndex]:
+    """:func:`cnnviz.core.per_dataset.scan.build_steps` (each step's ``partial`` a
+    :class:`~cnnviz.core.per_dataset.scan.PartialScan`); returns the index."""
+    return (yield from scan.build_steps(model, ds, layers=list(layers), batch_size=batch_size, workers=workers,
+                                        resume=resume))
 
 
 def reopen(folder: Path, model: LoadedModel, ds: ImageDataset) -> tuple[Path, ScanIndex | None]:
@@ -75,18 +69,7 @@ def save(index: ScanIndex, path: Path) -> Path:
 
 
 def patches_job(model: LoadedModel, ds: ImageDataset, index: ScanIndex, layer: str, channels: Sequence[int],
-                method: str = "deconvnet") -> Generator[tuple[int, int, dict[int, list[HitPatch]]], None,
-                                                        dict[int, list[HitPatch]]]:
-    """:func:`cnnviz.core.top_patches.patches_steps` for ``channels`` of ``layer``, each item holding every
-    unit's patches so far (channel -> hits, best first); returns them all."""
-    steps = top_patches.patches_steps(model, ds, index, layer, list(channels), method=method)
-    found: dict[int, list[HitPatch]] = {}
-    try:
-        while True:
-            done, total, channel, patches = next(steps)
-            found[channel] = patches
-            yield done, total, dict(found)
-    except StopIteration as stop:
-        return stop.value if stop.value is not None else found
-    finally:
-        steps.close()
+                method: str = "deconvnet") -> Generator[Step, None, dict[int, list[HitPatch]]]:
+    """:func:`cnnviz.core.per_dataset.top_patches.patches_steps` for ``channels`` of ``layer``, each step's
+    ``partial`` holding every unit's patches so far (channel -> hits, best first); returns them all."""
+    return (yield from top_patches.patches_steps(model, ds, index, layer, list(channels), method=method))

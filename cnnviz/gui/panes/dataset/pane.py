@@ -2,14 +2,16 @@
 which units never fire.
 
 Choose a source (a folder, opened on the loader worker, or Fashion-MNIST test; also the dataset another pane chose)
-and the layers, then Scan: a :class:`~cnnviz.gui.panes.run_pane.RunPane` run of :func:`cnnviz.core.scan.build_steps`
+and the layers, then Scan: a :class:`~cnnviz.gui.panes.run_pane.RunPane` run of
+:func:`cnnviz.core.per_dataset.scan.build_steps`
 with images/s and the time left. Cancel keeps the partial index and Resume continues it. Every index a scan ends
-with is saved under the application's data folder (:func:`cnnviz.core.scan.cache_path`) and reopened for the same
-model and dataset. The Fig. 2 tab (:mod:`~cnnviz.gui.panes.dataset.fig2`) pages through a layer's units, their
-patches computed lazily on the compute worker (:func:`cnnviz.core.top_patches.patches_steps`) and kept until the
-model or index changes. Click a unit to enlarge it (:mod:`~cnnviz.gui.panes.dataset.detail`), one of its hits to
+with is saved under the application's data folder (:func:`cnnviz.core.per_dataset.scan.cache_path`) and reopened for the
+same model and dataset. The Fig. 2 tab (:mod:`~cnnviz.gui.panes.dataset.fig2`) pages through a layer's units, their
+patches computed lazily on the compute worker (:func:`cnnviz.core.per_dataset.top_patches.patches_steps`) and kept until
+the model or index changes. Click a unit to enlarge it (:mod:`~cnnviz.gui.panes.dataset.detail`), one of its hits to
 make that image current and open Deconvnet on the unit and position. The statistics tab
-(:mod:`~cnnviz.gui.panes.dataset.stats`) shows fire rates, dead units and class profiles.
+(:mod:`~cnnviz.gui.panes.dataset.stats`) shows fire rates, dead units and class profiles. The ticked layers are
+part of the pane's settings as the scan analysis's ``layers`` (empty: the default ones), so a session keeps them.
 """
 
 from pathlib import Path
@@ -32,11 +34,12 @@ from PySide6.QtWidgets import (
 from cnnviz.analyses import scan as scan_analysis
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import scan, top_patches
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.models import LoadedModel
-from cnnviz.core.scan import ScanIndex
-from cnnviz.core.top_patches import HitPatch
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_dataset import scan, top_patches
+from cnnviz.core.per_dataset.scan import ScanIndex
+from cnnviz.core.per_dataset.top_patches import HitPatch
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes import captions
 from cnnviz.gui.panes.dataset import jobs
 from cnnviz.gui.panes.dataset.controls import LayerChecklist
@@ -48,6 +51,7 @@ from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.runtime import dataset_source, settings_store
+from cnnviz.gui.runtime.control_state import Value
 from cnnviz.gui.widgets.dataset_source import SourceRow
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.layouts import grid_and_detail, option_combo, wrapped_label
@@ -84,13 +88,16 @@ class DatasetPane(RunPane):
         self.batch_size = BATCH_SIZE
         self._scanned: ScanIndex | None = None
         self._checklist_for: LoadedModel | None = None
+        self._scan_layers: list[str] | None = None
         self._reopen_for: tuple[LoadedModel, ImageDataset] | None = None
         self._patches_request: PatchesRequest | None = None
         self._build_controls()
         self._build_figure()
         self._build_layout()
         self._connect()
-        self.register(sort=self.sort_combo, per_page=self.fig2.per_page_spin, threshold=self.stats.threshold_spin)
+        self.settings_binding.register(sort=self.sort_combo, per_page=self.fig2.per_page_spin,
+                                       threshold=self.stats.threshold_spin)
+        self.settings_binding.add_extra(self.scan_layer_settings, self.apply_scan_layer_settings)
         self.clear_views()
 
     def _build_controls(self) -> None:
@@ -135,7 +142,7 @@ class DatasetPane(RunPane):
         splitter.setStretchFactor(1, 4)
         splitter.setSizes([CHECKLIST_WIDTH, 4 * CHECKLIST_WIDTH])
         splitter.setChildrenCollapsible(False)
-        self.arrange(self.source, self.run_row(self.resume_button, self.partial_label), body=splitter,
+        self.arrange(self.source, self.run_controls.row(self.resume_button, self.partial_label), body=splitter,
                      with_layer_row=False)
 
     def _connect(self) -> None:
@@ -216,8 +223,8 @@ class DatasetPane(RunPane):
 
     def open_source(self, kind: str, path: Path | None, text: str) -> None:
         """Open a dataset (:func:`dataset_source.open_source`) in the background; it replaces the current one."""
-        self.submit("open", text, dataset_source.open_source, kind, path, worker=self.controller.loader,
-                    done=self._opened)
+        self.jobs.submit("open", text, dataset_source.open_source, kind, path, worker=self.controller.loader,
+                         done=self._opened)
 
     def refresh(self) -> None:
         """List the layers to scan, look for a saved scan, and request the patches on screen."""
@@ -225,8 +232,8 @@ class DatasetPane(RunPane):
         assert model is not None  # schedule() refreshes only with a model
         if self._checklist_for is not model:
             self._checklist_for = model
-            self.submit("defaults", "Listing the convolutions…", scan.default_layers, model,
-                        done=lambda names: self._defaults_listed(model, names))
+            self.jobs.submit("defaults", "Listing the convolutions…", scan.default_layers, model,
+                             done=lambda names: self._defaults_listed(model, names))
         self._reopen_cache()
         self._request_patches()
 
@@ -238,16 +245,16 @@ class DatasetPane(RunPane):
             self.run_request = None
         self.cache_file = None
         self._reopen_for = None
-        self._checklist_for = None
+        self._checklist_for = self._scan_layers = None
         self.checklist.set_layers([], [])
         self.set_index(None)
-        self.reset_progress(IDLE_TEXT)
+        self.run_controls.reset_progress(IDLE_TEXT)
 
     def run(self) -> None:
         """Scan the dataset from the start with the ticked layers (a running scan is replaced)."""
         layers = self.checklist.checked()
         if not layers:
-            self.show_error("Tick at least one layer to scan.")
+            self.jobs.show_error("Tick at least one layer to scan.")
             return
         self._start_scan(tuple(layers), None)
 
@@ -256,9 +263,9 @@ class DatasetPane(RunPane):
         if self.index is not None and self.index.partial and not self.running:
             self._start_scan(tuple(self.index.layers), self.index)
 
-    def on_partial(self, item: tuple) -> None:
+    def on_partial(self, item: Step) -> None:
         """The scan's latest partial index."""
-        self._scanned = item[2].index
+        self._scanned = item.partial.index
         self.update_partial()
 
     def on_done(self, result: ScanIndex) -> None:
@@ -270,8 +277,8 @@ class DatasetPane(RunPane):
         request, index = self.run_request, self._scanned
         self._scanned = None
         if index is not None:
-            self.submit(f"save {request.cache.name}", "Saving the scan…", jobs.save, index, request.cache,
-                        worker=self.controller.loader, done=lambda _path: None)
+            self.jobs.submit(f"save {request.cache.name}", "Saving the scan…", jobs.save, index, request.cache,
+                             worker=self.controller.loader, done=lambda _path: None)
             if request.model is self.state.model and request.dataset is self.dataset:
                 self.set_index(index)
                 self.source.show_dataset(self.dataset)
@@ -308,7 +315,7 @@ class DatasetPane(RunPane):
         self.cache_file = None
         self._reopen_for = None
         self.set_index(None)
-        self.show_info(f"Opened {ds.name}: {len(ds)} images.")
+        self.jobs.show_info(f"Opened {ds.name}: {len(ds)} images.")
         self.state.set_dataset(ds)
         self.schedule()
 
@@ -316,9 +323,34 @@ class DatasetPane(RunPane):
         if ds is not None and ds is not self.dataset:
             self._opened(ds)
 
+    def scan_layer_settings(self) -> dict[str, Value]:
+        """The ticked layers as the scan analysis's ``layers`` (those set from settings until they are listed)."""
+        return {"layers": list(self._scan_layers if self._scan_layers is not None else self.checklist.checked())}
+
+    def apply_scan_layer_settings(self, values: dict[str, Value], strict: bool) -> dict[str, str]:
+        """Tick the layers ``layers`` among ``values`` names (empty: the default ones), now if the list shows the
+        current model's layers, else once it does; other names are unknown settings."""
+        values = dict(values)
+        given = {"layers": values.pop("layers")} if "layers" in values else {}
+        problems = self.settings_binding.unknown_settings(values, strict)
+        chosen, dropped = from_json(scan_analysis.Settings, given)
+        unknown = [name for name in chosen.layers if self.picker.choices and self.picker.choice(name) is None]
+        if unknown:
+            dropped["layers"] = f"no layer {', '.join(unknown)} in this model"
+        if not given or dropped:
+            return problems | dropped
+        if chosen.layers and self.checklist.layers():
+            self.checklist.set_layers(self.picker.choices, chosen.layers)
+        else:
+            self._scan_layers = list(chosen.layers)
+            self._checklist_for = None  # listed again (with the default layers where none are named)
+            self.schedule()
+        return problems
+
     def _defaults_listed(self, model: LoadedModel, names: list[str]) -> None:
         if model is self.state.model:
-            self.checklist.set_layers(self.picker.choices, names)
+            self.checklist.set_layers(self.picker.choices, self._scan_layers or names)
+            self._scan_layers = None
 
     def _reopen_cache(self) -> None:
         model, ds = self.state.model, self.dataset
@@ -327,8 +359,8 @@ class DatasetPane(RunPane):
         if self._reopen_for is not None and self._reopen_for[0] is model and self._reopen_for[1] is ds:
             return
         self._reopen_for = (model, ds)
-        self.submit("reopen", "Looking for a saved scan…", jobs.reopen, settings_store.data_folder(SCANS_FOLDER),
-                    model, ds, done=lambda found: self._reopened(model, ds, *found))
+        self.jobs.submit("reopen", "Looking for a saved scan…", jobs.reopen, settings_store.data_folder(SCANS_FOLDER),
+                         model, ds, done=lambda found: self._reopened(model, ds, *found))
 
     def _reopened(self, model: LoadedModel, ds: ImageDataset, path: Path, index: ScanIndex | None) -> None:
         if model is not self.state.model or ds is not self.dataset:
@@ -336,16 +368,16 @@ class DatasetPane(RunPane):
         self.cache_file = path
         if index is not None and self.index is None and not self.running:
             self.set_index(index)
-            self.show_info(f"Reopened the saved scan of {ds.name} ({index.scanned} of {index.total} images).")
+            self.jobs.show_info(f"Reopened the saved scan of {ds.name} ({index.scanned} of {index.total} images).")
         self._sync_buttons()
 
     def _start_scan(self, layers: tuple[str, ...], resume: ScanIndex | None) -> None:
         model, ds, cache = self.state.model, self.dataset, self.cache_file
         if model is None or ds is None:
-            self.show_error("Choose a dataset to scan first.")
+            self.jobs.show_error("Choose a dataset to scan first.")
             return
         if cache is None:
-            self.show_info("Still looking for a saved scan of this dataset; try again in a moment.")
+            self.jobs.show_info("Still looking for a saved scan of this dataset; try again in a moment.")
             return
         request = ScanRequest(model, ds, layers, resume, cache)
         self._scanned = resume
@@ -416,12 +448,13 @@ class DatasetPane(RunPane):
         if not missing:
             return
         request = PatchesRequest(model, index, layer, missing)
-        if self.is_running("patches") and request.same(self._patches_request):
+        if self.jobs.is_running("patches") and request.same(self._patches_request):
             return
         self._patches_request = request
-        task = self.submit("patches", f"Projecting {len(missing)} units of {layer}…", jobs.patches_job,
-                           model, ds, index, layer, missing, done=lambda found: self._patches_arrived(request, found))
-        task.partial.connect(lambda item: self._patches_arrived(request, item[2]))
+        task = self.jobs.submit("patches", f"Projecting {len(missing)} units of {layer}…", jobs.patches_job,
+                                model, ds, index, layer, missing,
+                                done=lambda found: self._patches_arrived(request, found))
+        task.partial.connect(lambda item: self._patches_arrived(request, item.partial))
 
     def _patches_arrived(self, request: PatchesRequest, found: dict[int, list[HitPatch]]) -> None:
         if request.model is not self.state.model or request.index is not self.index:
@@ -467,8 +500,8 @@ class DatasetPane(RunPane):
         if ds is None or channel is None or patches is None or not 0 <= rank < len(patches):
             return
         patch = patches[rank]
-        self.submit("hit", f"Opening {patch.name}…", ds.image, patch.hit.image, worker=self.controller.loader,
-                    done=lambda image: self._show_hit(ds, layer, channel, patch, image))
+        self.jobs.submit("hit", f"Opening {patch.name}…", ds.image, patch.hit.image, worker=self.controller.loader,
+                         done=lambda image: self._show_hit(ds, layer, channel, patch, image))
 
     def _show_hit(self, ds: ImageDataset, layer: str, channel: int, patch: HitPatch, image: Image.Image) -> None:
         if ds is not self.dataset:

@@ -1,7 +1,7 @@
 """The unit statistics of the Dataset pane: the histogram of a layer's fire rates, its dead units (never
 fired on the dataset) and nearly dead ones (fire rate at most a threshold the user sets, remembered),
 and, with labels, the class profile of one unit (its mean score per class). "Copy dead units as CSV"
-puts the listed units' statistics on the clipboard (:func:`cnnviz.core.top_patches.units_csv`)."""
+puts the listed units' statistics on the clipboard (:func:`cnnviz.core.per_dataset.top_patches.units_csv`)."""
 
 import numpy as np
 import pyqtgraph as pg
@@ -9,8 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from cnnviz.core import top_patches
-from cnnviz.core.scan import ScanIndex, UnitStats
+from cnnviz.core.per_dataset import top_patches
+from cnnviz.core.per_dataset.scan import ScanIndex, UnitStats
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.image_view import BACKGROUND

@@ -8,9 +8,9 @@ than 9 hits leaves the rest blank (NaN, drawn as the background).
 
 import numpy as np
 
-from cnnviz.core import deconv
-from cnnviz.core.atlas import Atlas, make_atlas
-from cnnviz.core.top_patches import HitPatch
+from cnnviz.core.per_dataset.atlas import Atlas, make_atlas
+from cnnviz.core.per_dataset.top_patches import HitPatch
+from cnnviz.core.per_image import deconv
 from cnnviz.gui.widgets.atlas_view import tile_gap
 
 HITS = 9

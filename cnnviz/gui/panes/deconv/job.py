@@ -1,7 +1,7 @@
 """The background side of the Deconvnet pane: projections as worker jobs, with their input crops.
 
 :func:`project_job` projects one unit and :func:`top_job` the :data:`TOP_K` strongest channels of a
-layer (:mod:`cnnviz.core.deconv`); each result carries the request it answers, so the pane can tell
+layer (:mod:`cnnviz.core.per_image.deconv`); each result carries the request it answers, so the pane can tell
 whether it is still the one shown.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cnnviz.core import deconv
-from cnnviz.core.deconv import Projection
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import deconv
+from cnnviz.core.per_image.deconv import Projection
 from cnnviz.gui.widgets.image_view import image_array
 
 TOP_K = 9

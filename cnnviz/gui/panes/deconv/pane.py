@@ -3,14 +3,16 @@
 Pick a layer, a channel (default: the strongest on this image) and a position (default: the shared
 position selection, e.g. a dataset hit's, else that channel's strongest; click the activation map to
 pick another), and a method: ``deconvnet``, ``guided`` backpropagation or the plain ``gradient``.
+The unit projected is part of the pane's settings as the deconv analysis's ``channel``, ``row`` and ``col``
+(None: the strongest), so that a session reopens the same projection.
 The pane shows the activation map, the projection (signed, grey = 0, or absolute), the input with
 the unit's receptive field boxed, and the field's input crop beside the projection's. "Top 9" shows
 the nine strongest channels' projections beside their input patches (Fig. 2 of the paper, for one
 image). Where the model has nonlinearities without a deconvnet/guided rule (SiLU, GELU, sigmoid, …)
 a warning says the projection is not exact; where a deconvnet projection is the same for every image
 (no max pooling before the layer, e.g. MobileNetV2) a note says why. All projections run on the compute worker
-(:mod:`cnnviz.core.deconv`); the model is never changed. "Export figure…" saves the report figure of the deconv
-analysis (one unit) or of the top9 analysis (the top 9), as ``cnnviz run`` draws it.
+(:mod:`cnnviz.core.per_image.deconv`); the model is never changed. "Export figure…" saves the report figure of the
+deconv analysis (one unit) or of the top9 analysis (the top 9), as ``cnnviz run`` draws it.
 """
 
 from html import escape
@@ -24,13 +26,14 @@ from cnnviz.analyses import deconv as unit_analysis
 from cnnviz.analyses import layer_rules, top9
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import deconv
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import deconv
 from cnnviz.gui.panes.deconv.job import TOP_K, ProjectionResult, TopResult, project_job, top_job
 from cnnviz.gui.panes.deconv.views import DISPLAYS, METHODS, TopView, UnitView, unit_text
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, same_request, shrinkable
 from cnnviz.gui.runtime.activation_store import LayerOutput
+from cnnviz.gui.runtime.control_state import Value
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.layer_picker import LayerChoice, layer_choices
 from cnnviz.gui.widgets.layouts import option_combo, option_row, wrapped_label
@@ -40,6 +43,27 @@ WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px soli
                  "border-radius: 3px; padding: 3px 6px; }")
 NOTE_STYLE = ("QLabel { background: #e7f1fb; color: #0b3d66; border: 1px solid #9cc3e6; "
               "border-radius: 3px; padding: 3px 6px; }")
+UNIT_SETTINGS = ("channel", "row", "col")
+Unit = tuple[int | None, tuple[int, int] | None]
+"""A unit to project: (channel, (row, col)); None for the strongest."""
+
+
+def unit_from_settings(values: dict[str, Value], choice: LayerChoice | None) -> tuple[Unit | None, dict[str, str]]:
+    """The unit that settings ``channel``, ``row`` and ``col`` name (checked as the deconv analysis's and
+    against the ``choice`` layer's shape [C] or [C, H, W]), or None and {name: reason} for what is wrong."""
+    chosen, dropped = from_json(unit_analysis.Settings, values)
+    if dropped:
+        return None, {name if name != "*" else "row": reason for name, reason in dropped.items()}
+    channel, row, col = chosen.channel, chosen.row, chosen.col
+    if choice is None:
+        return (channel, None if row is None or col is None else (row, col)), {}
+    if channel is not None and channel >= choice.channels:
+        return None, {"channel": f"{choice.name} has no channel {channel} ({choice.channels} channels)"}
+    if row is None or col is None or choice.is_vector:
+        return (channel, None), {}
+    if not (row < choice.shape[1] and col < choice.shape[2]):
+        return None, {"row": f"({row}, {col}) is outside {choice.name}'s {choice.shape[1]}×{choice.shape[2]} map"}
+    return (channel, (row, col)), {}
 
 
 class DeconvPane(ToolPane):
@@ -55,10 +79,12 @@ class DeconvPane(ToolPane):
         self._requested: tuple | None = None
         self._unhandled: dict[str, list[str]] = {}
         self._selection_for: tuple | None = None
+        self._restored_unit: tuple[str, Unit] | None = None  # (layer, unit) set from settings, not yet shown
         self._build_controls()
         self._build_figure()
         self._connect()
-        self.register(method=self.method_combo, display=self.display_combo, top9=self.top_button)
+        self.settings_binding.register(method=self.method_combo, display=self.display_combo, top9=self.top_button)
+        self.settings_binding.add_extra(self.unit_settings, self.apply_unit_settings)
         self.clear_views()
 
     def _build_controls(self) -> None:
@@ -98,7 +124,7 @@ class DeconvPane(ToolPane):
                      option_row("Method", self.method_combo, "Show", self.display_combo, self.top_button))
 
     def _connect(self) -> None:
-        self.channel_spin.valueChanged.connect(self.choose_channel)
+        self.channel_spin.valueChanged.connect(self.layer_binding.choose_channel)
         self.strongest_button.clicked.connect(lambda: self.choose_position(None))
         self.method_combo.currentIndexChanged.connect(lambda _i: self.schedule())
         self.display_combo.currentIndexChanged.connect(lambda _i: self._redraw())
@@ -106,7 +132,7 @@ class DeconvPane(ToolPane):
         self.state.position_changed.connect(lambda _position: self.schedule())
         self.unit_view.map_panel.canvas.clicked.connect(lambda row, col: self.choose_position((row, col)))
         self.unit_view.map_panel.canvas.hovered.connect(self._map_hovered)
-        self.unit_view.vector_view.clicked.connect(self.choose_channel)
+        self.unit_view.vector_view.clicked.connect(self.layer_binding.choose_channel)
         for atlas in (self.top_view.projections, self.top_view.patches):
             atlas.clicked.connect(self._top_clicked)
             atlas.hovered.connect(self._top_hovered)
@@ -135,7 +161,7 @@ class DeconvPane(ToolPane):
     def analysis_result(self) -> unit_analysis.DeconvResult | top9.Top9Result | None:
         """The projection shown as the deconv analysis's result, or the top 9 shown as the top9 analysis's
         (their report figures are the export); None while neither is shown."""
-        model, seen, choice = self.state.model, self.state.seen_image, self.choice
+        model, seen, choice = self.state.model, self.state.seen_image, self.layer_binding.choice
         if model is None or seen is None or choice is None:
             return None
         if self.top_mode:
@@ -183,6 +209,28 @@ class DeconvPane(ToolPane):
                 fields["position"] = f"{projection.position}{strongest}"
         return fields | {"display": self.display}
 
+    def unit_settings(self) -> dict[str, Value]:
+        """The unit projected (or about to be, from settings) as ``channel``, ``row`` and ``col`` (None: the
+        strongest)."""
+        channel, position = self._restored_unit[1] if self._restored_unit else (self.channel, self.position)
+        row, col = (int(position[0]), int(position[1])) if position is not None else (None, None)
+        return {"channel": None if channel is None else int(channel), "row": row, "col": col}
+
+    def apply_unit_settings(self, values: dict[str, Value], strict: bool) -> dict[str, str]:
+        """Project the unit of this layer named by ``channel``, ``row`` and ``col`` among ``values`` (in place of
+        the shared selection, once the current input is there, unless the selection changes first); other names
+        are unknown settings."""
+        values = dict(values)
+        unit = {name: values.pop(name) for name in UNIT_SETTINGS if name in values}
+        problems = self.settings_binding.unknown_settings(values, strict)
+        if unit:
+            restored, wrong = unit_from_settings(unit, self.layer_binding.choice)
+            problems |= wrong
+            if restored is not None:
+                self._restored_unit, self._selection_for = (self.layer, restored), None
+                self.schedule()
+        return problems
+
     def choose_position(self, position: tuple[int, int] | None) -> None:
         """Project the unit at ``position`` (row, col) of the map (None: the strongest position)."""
         self.position = position
@@ -193,7 +241,7 @@ class DeconvPane(ToolPane):
         self.result = self.top = self.output = None
         self.channel = self.position = None
         self._requested = None
-        self._selection_for = None
+        self._selection_for = self._restored_unit = None
         self._unhandled = {}
         self.unit_view.clear()
         self.top_view.clear()
@@ -206,7 +254,7 @@ class DeconvPane(ToolPane):
         """Show the current selection, starting the projection (or top 9) it needs."""
         self._follow_selection()
         self._sync_controls()
-        output = self.request_output(self.layer)
+        output = self.jobs.request_output(self.layer)
         if output is not None:
             self.output_ready(output)
         x = self.state.input_tensor
@@ -219,19 +267,19 @@ class DeconvPane(ToolPane):
             top_request = (model, x, layer, method)
             if self.top is not None and same_request(self.top.request, top_request):
                 self._show_top()
-            elif not (self.is_running("project") and same_request(top_request, self._requested)):
+            elif not (self.jobs.is_running("project") and same_request(top_request, self._requested)):
                 self._requested = top_request
-                self.submit("project", f"Projecting the top {TOP_K} channels of {layer}…", top_job,
-                            *top_request, check, done=self._top_ready)
+                self.jobs.submit("project", f"Projecting the top {TOP_K} channels of {layer}…", top_job,
+                                 *top_request, check, done=self._top_ready)
         else:
             self.pages.setCurrentIndex(0)
             request = (model, x, layer, self.channel, self.position, method)
             if self.result is not None and same_request(self.result.request, request):
                 self._show_result()
-            elif not (self.is_running("project") and same_request(request, self._requested)):
+            elif not (self.jobs.is_running("project") and same_request(request, self._requested)):
                 self._requested = request
-                self.submit("project", f"Projecting {layer} ({method})…", project_job, *request, check,
-                            done=self._result_ready)
+                self.jobs.submit("project", f"Projecting {layer} ({method})…", project_job, *request, check,
+                                 done=self._result_ready)
         self._show_warning()
 
     def output_ready(self, output: LayerOutput) -> None:
@@ -240,22 +288,28 @@ class DeconvPane(ToolPane):
         self._show_map()
 
     def channel_selected(self, channel: int | None) -> None:
-        """The shared channel changed: project that channel at its strongest position."""
+        """The shared channel changed: project that channel at its strongest position (not a unit set from
+        settings)."""
+        self._restored_unit = None
         self.schedule()
 
     def _follow_selection(self) -> None:
         """Take the shared channel and position (None: the strongest) when the layer, input, channel or
-        shared position changed."""
-        channel = self.state_channel()
+        shared position changed; the unit set from settings instead, the first time with an input."""
+        channel = self.layer_binding.state_channel()
         position = self.state.position if channel is not None else None
         key = (self.state.model, self.state.input_tensor, self.layer, channel, position)
         if not same_request(key, self._selection_for):
             self._selection_for = key
             self.channel = channel
             self.position = position
+            if self._restored_unit is not None and self.state.input_tensor is not None:
+                (layer, unit), self._restored_unit = self._restored_unit, None
+                if layer == self.layer:
+                    self.channel, self.position = unit
 
     def _sync_controls(self) -> None:
-        choice = self.choice
+        choice = self.layer_binding.choice
         self.channel_spin.blockSignals(True)
         self.channel_spin.setRange(-1, (choice.channels - 1) if choice else 0)
         self.channel_spin.setValue(-1 if self.channel is None else self.channel)
@@ -299,7 +353,7 @@ class DeconvPane(ToolPane):
 
     def _show_note(self) -> None:
         """The note of the projection shown when it is the same for every image (see
-        :attr:`cnnviz.core.deconv.Projection.note`), else nothing."""
+        :attr:`cnnviz.core.per_image.deconv.Projection.note`), else nothing."""
         shown = self._shown_projection()
         note = shown.note if shown is not None and shown.method == self.method else ""
         self.note.setVisible(bool(note))
@@ -333,7 +387,7 @@ class DeconvPane(ToolPane):
         values = output.values
         channel = self.channel if self.channel is not None else deconv.strongest_unit(values)[0]
         if values.dim() == 1:
-            choice = self.choice
+            choice = self.layer_binding.choice
             names = ([output.model.class_name(i) for i in range(values.shape[0])]
                      if choice is not None and choice.class_scores else None)
             unit = f"unit {channel}{self._class_of(channel)} = {float(values[channel]):.4g}"
@@ -354,7 +408,7 @@ class DeconvPane(ToolPane):
 
     def _class_of(self, channel: int) -> str:
         """`` (class name)`` where the layer's units are the classes, else ""."""
-        choice = self.choice
+        choice = self.layer_binding.choice
         if choice is None or not choice.class_scores or self.state.model is None:
             return ""
         return f" ({escape(self.state.model.class_name(channel))})"
@@ -392,15 +446,15 @@ class DeconvPane(ToolPane):
         self.top_button.blockSignals(True)
         self.top_button.setChecked(False)
         self.top_button.blockSignals(False)
-        self.choose_channel(self.top.units[index].channel)
+        self.layer_binding.choose_channel(self.top.units[index].channel)
         self.schedule()
 
     def _top_hovered(self, index: int) -> None:
         if self.top is not None and 0 <= index < len(self.top.units):
             unit = self.top.units[index]
             top, left, bottom, right = unit.box
-            self.show_info(f"{index + 1}: {unit_text(unit)} · field {right - left}×{bottom - top} px "
-                           f"from ({top}, {left})")
+            self.jobs.show_info(f"{index + 1}: {unit_text(unit)} · field {right - left}×{bottom - top} px "
+                                f"from ({top}, {left})")
 
     def _map_hovered(self, row: int, col: int) -> None:
         output = self.output
@@ -408,17 +462,17 @@ class DeconvPane(ToolPane):
             return
         channel = self.channel if self.channel is not None else deconv.strongest_unit(output.values)[0]
         value = float(output.values[channel, row, col])
-        self.show_info(f"unit ({row}, {col}) of channel {channel}: {value:.4g}")
+        self.jobs.show_info(f"unit ({row}, {col}) of channel {channel}: {value:.4g}")
 
     def _step(self, delta: int) -> None:
-        choice = self.choice
+        choice = self.layer_binding.choice
         if choice is None or self.top_mode:
             return
         current = self.channel
         if current is None:
             result = self._current_result()
             current = result.projection.channel if result is not None else 0
-        self.choose_channel(min(max(current + delta, 0), choice.channels - 1))
+        self.layer_binding.choose_channel(min(max(current + delta, 0), choice.channels - 1))
 
     def _export_name(self) -> str:
         suffix = f"top{TOP_K}" if self.top_mode else "unit"

@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
-from cnnviz.core import deconv
-from cnnviz.core.atlas import make_atlas
-from cnnviz.core.deconv import Projection
+from cnnviz.core.per_dataset.atlas import make_atlas
+from cnnviz.core.per_image import deconv
+from cnnviz.core.per_image.deconv import Projection
 from cnnviz.gui.panes.deconv.job import ProjectionResult, TopResult
 from cnnviz.gui.widgets.atlas_view import AtlasView
 from cnnviz.gui.widgets.figure_render import mark_transient
@@ -33,7 +33,7 @@ METHODS = {
 }
 """Title and tooltip of each projection method."""
 DISPLAYS = {"symmetric": "Signed (grey = 0)", "abs": "Absolute value"}
-"""Title of each display scaling (:func:`cnnviz.core.deconv.to_display`)."""
+"""Title of each display scaling (:func:`cnnviz.core.per_image.deconv.to_display`)."""
 
 
 def projection_display(image: torch.Tensor, mode: str) -> np.ndarray:
@@ -166,8 +166,8 @@ class TopView(QWidget):
     def show_units(self, top: TopResult, mode: str, input_size: tuple[int, int], layer: str) -> None:
         """The units of ``top`` (of ``layer``, an input of ``input_size``) in display ``mode``: each
         projection's and patch's receptive field, three per row, strongest first. ``shown`` keeps ``top`` and
-        ``tiles`` its projection and patch tiles as shown (:func:`cnnviz.core.deconv.field_tiles`: NaN outside a
-        field)."""
+        ``tiles`` its projection and patch tiles as shown (:func:`cnnviz.core.per_image.deconv.field_tiles`: NaN outside
+        a field)."""
         boxes = [u.box for u in top.units]
         projections = [deconv.crop_array(projection_display(u.image, mode), u.box) for u in top.units]
         patches = [c.astype(np.float32) / 255 for c in top.input_crops]

@@ -3,7 +3,7 @@ and the layer cycle, in collapsible sections (:attr:`DreamControls.sections`): t
 (layer, objective, step size, iterations, octaves) open, the rest collapsed.
 
 :class:`DreamControls` holds the widgets and builds a whole new
-:class:`~cnnviz.core.dream.DreamConfig` of their values with :meth:`DreamControls.config`; it emits
+:class:`~cnnviz.core.per_image.dream.DreamConfig` of their values with :meth:`DreamControls.config`; it emits
 ``changed()`` whenever the user changes one, so the pane can swap the new config into the running
 dream, which reads it from its next step.
 The guide image is kept as a PIL image (:meth:`DreamControls.guide_image`); the pane preprocesses it
@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import images
-from cnnviz.core.dream import DreamConfig
+from cnnviz.core.data import images
+from cnnviz.core.per_image.dream import DreamConfig
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.collapsible import Section
 from cnnviz.gui.widgets.dialogs import show_error
@@ -194,7 +194,7 @@ class DreamControls(QWidget):
         self.sections: dict[str, Section] = {}
         for box in (self._build_objective(), self._build_step(), self._build_regularisation(),
                     self._build_start_and_size(), self._build_cycle()):
-            self.sections[box.button.text()] = box
+            self.sections[box.text()] = box
             layout.addWidget(box)
         layout.addStretch(1)
         self._connect()
@@ -228,7 +228,7 @@ class DreamControls(QWidget):
         self.prob_every.setSuffix(" steps")
         shrinkable(self.objective, self.target, self.guide)
         box = Section("Objective", expanded=True)
-        form = QFormLayout(box.body)
+        form = QFormLayout(box.content())
         form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Layer", self.picker)
         form.addRow("Objective", self.objective)
@@ -253,7 +253,7 @@ class DreamControls(QWidget):
                                        "is carried up to the next")
         self.octave_scale = _float_spin(1.05, 4.0, 1.4, 0.05, 2, "Size ratio between octaves")
         box = Section("Step and octaves", expanded=True)
-        form = QFormLayout(box.body)
+        form = QFormLayout(box.content())
         form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Step size", self.step)
         form.addRow("", self.normalize)
@@ -276,7 +276,7 @@ class DreamControls(QWidget):
         self.decay = _float_spin(0.5, 1.0, 1.0, 0.005, 3, "Multiply the offset from the dataset mean "
                                                          "by this factor each step (1: off)")
         box = Section("Regularisation", expanded=False)
-        form = QFormLayout(box.body)
+        form = QFormLayout(box.content())
         form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Jitter", self.jitter)
         form.addRow("Blur", _row(self.blur_every, self.blur_sigma))
@@ -301,7 +301,7 @@ class DreamControls(QWidget):
                              " px")
         shrinkable(self.start, self.work_at)
         box = Section("Start and size", expanded=False)
-        form = QFormLayout(box.body)
+        form = QFormLayout(box.content())
         form.setContentsMargins(6, 0, 0, 4)
         form.addRow("Start from", _row(self.start, self.seed))
         form.addRow("Work at", self.work_at)
@@ -312,7 +312,7 @@ class DreamControls(QWidget):
         """The layer cycle editor."""
         self.cycle = CycleEditor()
         box = Section("Layer cycle", expanded=False)
-        body = QVBoxLayout(box.body)
+        body = QVBoxLayout(box.content())
         body.setContentsMargins(6, 0, 0, 4)
         body.addWidget(self.cycle)
         return box

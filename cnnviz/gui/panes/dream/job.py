@@ -1,6 +1,6 @@
 """The background side of the Deep dream pane: the run as a worker job, with pause and lossless steps.
 
-:func:`dream_job` wraps :func:`cnnviz.core.dream.run` for the compute worker. The worker forwards
+:func:`dream_job` wraps :func:`cnnviz.core.per_image.dream.run` for the compute worker. The worker forwards
 only the latest yielded item, throttled, so steps are not handed over in the items themselves: each
 step goes into a :class:`StepInbox` that the GUI thread empties whenever an item arrives (and once
 more when the job ends), so no step record is lost. While the pause gate is closed the job waits
@@ -16,10 +16,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cnnviz.core import dream
-from cnnviz.core.dream import DreamConfig, DreamStep
-from cnnviz.core.images import to_channels
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.data.images import to_channels
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import dream
+from cnnviz.core.per_image.dream import DreamConfig, DreamStep
+from cnnviz.core.progress import Step
 
 PAUSE_POLL_S = 0.05
 """How often a paused job checks for resume or cancel, in seconds."""
@@ -66,26 +67,27 @@ class StepInbox:
 
 
 def dream_job(model: LoadedModel, x: torch.Tensor, config: ConfigBox, gate: threading.Event,
-              inbox: StepInbox) -> Generator[tuple[int, int, StepInbox], None, torch.Tensor]:
-    """Run the dream of ``x`` reading ``config`` once per step (compute worker), putting each step
-    into ``inbox`` and yielding ``(done, total, inbox)``; waits between steps while ``gate`` is clear
-    (paused) and yields between the tiles of a step too. Returns the final image [1, C, h, w]."""
+              inbox: StepInbox) -> Generator[Step, None, torch.Tensor]:
+    """Run the dream of ``x`` reading ``config`` once per step (compute worker), putting each step's
+    record into ``inbox`` and yielding a step whose ``partial`` is ``inbox``; waits between steps while
+    ``gate`` is clear (paused) and yields between the tiles of a step too. Returns the final image
+    [1, C, h, w]."""
     steps = dream.run_ticks(model, x, config=config)
     done = 0
     try:
         while True:
             while not gate.wait(PAUSE_POLL_S):
-                yield done, dream.total_steps(x, config=config()), inbox
+                yield Step(done, dream.total_steps(x, config=config()), inbox)
             try:
                 step = next(steps)
             except StopIteration as stop:
                 return stop.value
-            if step is None:  # between the tiles of a step: a point where a cancel gets through
-                yield done, dream.total_steps(x, config=config()), inbox
+            if step.partial is dream.Tick:  # between the tiles of a step: a point where a cancel gets through
+                yield Step(step.done, step.total, inbox)
                 continue
-            inbox.put(step)
-            done = step.index + 1
-            yield done, max(done, dream.total_steps(x, config=config())), inbox
+            inbox.put(step.partial)
+            done = step.done
+            yield Step(done, step.total, inbox)
     finally:
         steps.close()
 

@@ -44,9 +44,10 @@ from cnnviz.analyses import layer_rules
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.dream import NAME, DreamAnalysis, Settings, parse_cycle
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import dream
-from cnnviz.core.dream import DreamConfig, DreamStep
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import dream
+from cnnviz.core.per_image.dream import DreamConfig, DreamStep
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.dream.controls import DreamControls
 from cnnviz.gui.panes.dream.job import (
     ConfigBox,
@@ -120,17 +121,18 @@ class DreamPane(RunPane):
 
     def _register_controls(self) -> None:
         o = self.options
-        self.register(objective=o.objective, channel=o.channel, squared=o.squared, guide=o.guide,
-                      best_match=o.best_match, prob_every=o.prob_every, step_size=o.step, normalize=o.normalize,
-                      iterations=o.iterations, octaves=o.octaves, octave_scale=o.octave_scale, jitter=o.jitter,
-                      blur_every=o.blur_every, blur_sigma=o.blur_sigma, decay=o.decay, clamp=o.clamp,
-                      start=o.start, seed=o.seed, work_at=o.work_at, tile=o.tile, overlap=o.overlap,
-                      cycle=Custom(lambda: [list(pair) for pair in o.cycle.pairs()],
-                                   lambda pairs: o.cycle.set_pairs(pairs, self.picker.choices), o.cycle.changed))
+        self.settings_binding.register(
+            objective=o.objective, channel=o.channel, squared=o.squared, guide=o.guide,
+            best_match=o.best_match, prob_every=o.prob_every, step_size=o.step, normalize=o.normalize,
+            iterations=o.iterations, octaves=o.octaves, octave_scale=o.octave_scale, jitter=o.jitter,
+            blur_every=o.blur_every, blur_sigma=o.blur_sigma, decay=o.decay, clamp=o.clamp,
+            start=o.start, seed=o.seed, work_at=o.work_at, tile=o.tile, overlap=o.overlap,
+            cycle=Custom(lambda: [list(pair) for pair in o.cycle.pairs()],
+                         lambda pairs: o.cycle.set_pairs(pairs, self.picker.choices), o.cycle.changed))
 
     def layer_applied(self) -> None:
         """Range the channel control over the layer's channels."""
-        choice = self.choice
+        choice = self.layer_binding.choice
         if choice is not None:
             self.options.set_channels(choice.channels)
             self.options.set_vector_layer(choice.is_vector)
@@ -254,7 +256,7 @@ class DreamPane(RunPane):
 
     def refresh(self) -> None:
         """Apply the picked layer to the run and show the input while no dream is shown."""
-        choice = self.choice
+        choice = self.layer_binding.choice
         if choice is not None:
             self.options.set_channels(choice.channels)
             self.options.set_vector_layer(choice.is_vector)
@@ -274,7 +276,7 @@ class DreamPane(RunPane):
         self.view.set_title("")
         self.view.set_hint("")
         self.view.detail.setText("")
-        self.reset_progress("Press Start (Ctrl+Return) to dream")
+        self.run_controls.reset_progress("Press Start (Ctrl+Return) to dream")
         model = self.state.model
         if model is not None:
             names = [model.class_name(i) for i in range(len(model.categories))]
@@ -306,7 +308,7 @@ class DreamPane(RunPane):
         """Start a dream from the current image (or noise) with the current settings."""
         model = self.state.model
         if model is None or self.state.input_tensor is None or not self.layer:
-            self.show_error("Load a model and an image first.")
+            self.jobs.show_error("Load a model and an image first.")
             return
         self.stop_run()
         self.config_box = ConfigBox(DreamConfig())
@@ -333,9 +335,9 @@ class DreamPane(RunPane):
         self._update_buttons()
         self._redraw()
 
-    def on_partial(self, item: tuple[int, int, StepInbox]) -> None:
+    def on_partial(self, item: Step) -> None:
         """Take the steps the run made since the last item."""
-        self._collect(item[:2])
+        self._collect((item.done, item.total))
 
     def on_ended(self) -> None:
         """Take the last steps and open the gate for the next run."""
@@ -348,10 +350,10 @@ class DreamPane(RunPane):
         """Pause a running dream, or resume a paused one."""
         if self.paused:
             self.gate.set()
-            self.show_info("")
+            self.jobs.show_info("")
         elif self.running:
             self.gate.clear()
-            self.show_info("Paused: other panes' work waits until the run resumes or stops.")
+            self.jobs.show_info("Paused: other panes' work waits until the run resumes or stops.")
         self._update_buttons()
 
     def cancel(self) -> None:
@@ -364,7 +366,7 @@ class DreamPane(RunPane):
             super().cancel()
         if self.paused:
             self.gate.set()
-            self.show_info("")
+            self.jobs.show_info("")
         self._update_buttons()
 
     def reset(self) -> None:
@@ -399,7 +401,7 @@ class DreamPane(RunPane):
         super().hideEvent(event)
         if self.running:
             self.stop_run()
-            self.show_info("Stopped: the pane was hidden (the other panes need the compute thread).")
+            self.jobs.show_info("Stopped: the pane was hidden (the other panes need the compute thread).")
 
     def _image_replaced(self) -> None:
         self.stop_run()
@@ -432,7 +434,7 @@ class DreamPane(RunPane):
             self.current, self._latest = latest.image, latest
         message = next((r.message for r in records if r.message), None)
         if message:
-            self.show_error(message)
+            self.jobs.show_error(message)
         if (records or latest is not None) and not self._redraw_timer.isActive():
             self._redraw_timer.start()
 

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from cnnviz.core.dream import DreamConfig, DreamStep
+from cnnviz.core.per_image.dream import DreamConfig, DreamStep
 from cnnviz.gui.panes.dream.settings_used import StepSetting, change_label, run_label, setting_label, step_setting
 from cnnviz.gui.widgets.axes import plain_axes
 

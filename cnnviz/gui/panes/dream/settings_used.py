@@ -1,7 +1,7 @@
 """What a dream step's point on the plots depends on, in words: the setting it used and what changed.
 
 A run's settings may change while it goes (the pane swaps in a whole new config, read from the next
-step; each :class:`~cnnviz.core.dream.DreamStep` carries the snapshot it used). :func:`step_setting`
+step; each :class:`~cnnviz.core.per_image.dream.DreamStep` carries the snapshot it used). :func:`step_setting`
 reduces a step's config to the :class:`StepSetting` the curves show; the plots start a new segment
 where it changes, marked with :func:`change_label`, and name each run by the settings it used
 (:func:`run_label`). :func:`analysis_values` gives a config as the dream analysis's settings.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from cnnviz.core.dream import DreamConfig, DreamStep
+from cnnviz.core.per_image.dream import DreamConfig, DreamStep
 
 STEP_FORMAT = "{:.3g}"
 """How a step size is written (three significant digits: a change too small to see is no change)."""
@@ -25,7 +25,7 @@ class StepSetting:
     """The settings behind one step's points, as shown: ``layer`` (or the layer cycle), ``step`` size
     ("" for a cycle, whose rows carry their own), ``objective`` ("" for the L2 norm; else e.g.
     "channel 3" or "logit of malamute"), ``target``, the class whose probability is plotted, and
-    ``kind``, the objective's key (:data:`cnnviz.core.dream.OBJECTIVES`; not shown in labels)."""
+    ``kind``, the objective's key (:data:`cnnviz.core.per_image.dream.OBJECTIVES`; not shown in labels)."""
 
     layer: str
     step: str

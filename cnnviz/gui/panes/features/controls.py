@@ -7,7 +7,7 @@ from html import escape
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from cnnviz.core import features
+from cnnviz.core.per_dataset import features
 from cnnviz.gui.panes.features.job import MapResult
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.layer_picker import LayerChoice
@@ -55,8 +55,8 @@ def size_text(choice: LayerChoice | None, pooling: str) -> str:
 
 @dataclass(frozen=True)
 class MapSettings:
-    """What the controls ask for: ``pooling`` (:data:`cnnviz.core.features.POOLINGS`), GeM ``p``,
-    ``method`` (:data:`cnnviz.core.embedding.METHODS`), t-SNE ``perplexity`` and ``seed``."""
+    """What the controls ask for: ``pooling`` (:data:`cnnviz.core.per_dataset.features.POOLINGS`), GeM ``p``,
+    ``method`` (:data:`cnnviz.core.per_dataset.embedding.METHODS`), t-SNE ``perplexity`` and ``seed``."""
 
     pooling: str
     p: float

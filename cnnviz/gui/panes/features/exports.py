@@ -1,13 +1,13 @@
 """What the Feature space pane exports besides its figure: CSV of the map, the retrieval scores and the
-pooling comparison (the tables themselves come from :mod:`cnnviz.core.feature_tables`)."""
+pooling comparison (the tables themselves come from :mod:`cnnviz.core.per_dataset.feature_tables`)."""
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.core import feature_tables
-from cnnviz.core.retrieval import PoolingScore
+from cnnviz.core.per_dataset import feature_tables
+from cnnviz.core.per_dataset.retrieval import PoolingScore
 from cnnviz.gui.panes.features.job import MapResult
 from cnnviz.gui.panes.save_dialog import save_with_dialog
 

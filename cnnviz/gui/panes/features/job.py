@@ -1,8 +1,8 @@
 """The background side of the Feature space pane: a map (features, then the 2-D embedding and the
 retrieval scores, in one job), a retrieval query and the pooling comparison. Each job is a plain
-function handed to a worker; the generators yield ``(done, total, item)`` as
+function handed to a worker; the generators yield :class:`~cnnviz.core.progress.Step` as
 :mod:`cnnviz.gui.runtime.worker` expects, ``done``/``total`` counting images and embedding iterations
-together, each item a whole partial result.
+together, each ``partial`` a whole partial result.
 """
 
 from collections.abc import Generator
@@ -13,12 +13,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cnnviz.core import embedding, features, retrieval
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.embedding import Embedding
-from cnnviz.core.features import Features
-from cnnviz.core.models import LoadedModel
-from cnnviz.core.retrieval import Match, PoolingScore, RetrievalScores
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_dataset import embedding, features, retrieval
+from cnnviz.core.per_dataset.embedding import Embedding
+from cnnviz.core.per_dataset.features import Features
+from cnnviz.core.per_dataset.retrieval import Match, PoolingScore, RetrievalScores
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.features.thumbs import thumbnail, thumbnails
 
 COMPARED = ("avg", "max", "gem", "flatten")
@@ -56,8 +57,9 @@ class MapResult:
     scores_note: str = ""
 
 
-MapItem = tuple[int, int, Features | None, np.ndarray | None]
-"""(done, total, features once extracted, partial map [N, 2] while embedding)."""
+MapItem = tuple[Features | None, np.ndarray | None]
+"""The ``partial`` of the map and compare jobs' steps: (features once extracted, partial map [N, 2] while
+embedding)."""
 
 
 def map_steps(request: MapRequest) -> int:
@@ -67,10 +69,10 @@ def map_steps(request: MapRequest) -> int:
 
 def cached_features(model: LoadedModel, dataset: ImageDataset, layer: str, pooling: str, p: float,
                     cache: Path | None, offset: int = 0, total: int | None = None
-                    ) -> Generator[MapItem, None, Features]:
-    """:func:`cnnviz.core.features.extract_steps` reading and writing the cache file of
-    :func:`cnnviz.core.features.cache_path` (as ``extract(cache=...)`` does); yields (offset + images
-    done, ``total`` (default: the images), None, None)."""
+                    ) -> Generator[Step, None, Features]:
+    """:func:`cnnviz.core.per_dataset.features.extract_steps` reading and writing the cache file of
+    :func:`cnnviz.core.per_dataset.features.cache_path` (as ``extract(cache=...)`` does); yields (offset + images
+    done of ``total`` (default: the images), partial (None, None))."""
     total = len(dataset) if total is None else total
     path = features.cache_path(cache, model, dataset, layer, pooling, p) if cache is not None else None
     if path is not None and path.is_file():
@@ -81,8 +83,7 @@ def cached_features(model: LoadedModel, dataset: ImageDataset, layer: str, pooli
     steps = features.extract_steps(model, dataset, layer=layer, pooling=pooling, p=p, batch_size=BATCH_SIZE)
     try:
         while True:
-            done, _ = next(steps)
-            yield offset + done, total, None, None
+            yield Step(offset + next(steps).done, total, (None, None))
     except StopIteration as stop:
         result: Features = stop.value
     finally:
@@ -100,19 +101,19 @@ def scores_of(f: Features) -> tuple[RetrievalScores | None, str]:
         return None, str(error)
 
 
-def map_job(request: MapRequest) -> Generator[MapItem, None, MapResult]:
+def map_job(request: MapRequest) -> Generator[Step, None, MapResult]:
     """Features, then the map (items: :data:`MapItem`), then the retrieval scores."""
     images = len(request.dataset)
     total = images + map_steps(request)
     f = yield from cached_features(request.model, request.dataset, request.layer, request.pooling, request.p,
                                    request.cache, total=total)
-    yield images, total, f, None
+    yield Step(images, total, (f, None))
     steps = embedding.project_steps(f, request.method, request.seed, request.perplexity,
                                     iterations=request.iterations)
     try:
         while True:
-            done, _, xy = next(steps)
-            yield images + done, total, f, xy
+            step = next(steps)
+            yield Step(images + step.done, total, (f, step.partial))
     except StopIteration as stop:
         result: Embedding = stop.value
     finally:
@@ -122,14 +123,14 @@ def map_job(request: MapRequest) -> Generator[MapItem, None, MapResult]:
 
 
 def compare_job(model: LoadedModel, dataset: ImageDataset, layer: str, p: float, cache: Path | None
-                ) -> Generator[MapItem, None, list[PoolingScore]]:
+                ) -> Generator[Step, None, list[PoolingScore]]:
     """The features of ``layer`` with each pooling of :data:`COMPARED`, then their retrieval scores."""
     total = len(dataset) * len(COMPARED)
     by_pooling: dict[str, Features] = {}
     for number, pooling in enumerate(COMPARED):
         by_pooling[pooling] = yield from cached_features(model, dataset, layer, pooling, p, cache,
                                                          number * len(dataset), total)
-    yield total, total, None, None
+    yield Step(total, total, (None, None))
     return retrieval.compare(by_pooling)
 
 

@@ -22,12 +22,13 @@ from cnnviz.analyses import feature_space
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.feature_space import FeatureSpaceResult, Settings
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import feature_tables
-from cnnviz.core.caption import Caption
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.embedding import Embedding
-from cnnviz.core.features import Features
-from cnnviz.core.retrieval import PoolingScore
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.files.caption import Caption
+from cnnviz.core.per_dataset import feature_tables
+from cnnviz.core.per_dataset.embedding import Embedding
+from cnnviz.core.per_dataset.features import Features
+from cnnviz.core.per_dataset.retrieval import PoolingScore
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.features import exports, job
 from cnnviz.gui.panes.features.controls import METHOD_TITLES, SettingsRow, caption, size_text
 from cnnviz.gui.panes.features.legend import ClassLegend
@@ -77,12 +78,12 @@ class FeaturesPane(RunPane):
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([3 * SIDE_WIDTH, SIDE_WIDTH])  # the maps get most of the width at first
         self.arrange(self._source_row(), self.settings_row,
-                     self.run_row(self.keep_button, self.select_combo, self.partial_label),
+                     self.run_controls.row(self.keep_button, self.select_combo, self.partial_label),
                      layer_widgets=(self.size_label,), body=splitter)
         self._connect()
         row = self.settings_row
-        self.register(pooling=row.pooling_combo, p=row.p_spin, method=row.method_combo,
-                      perplexity=row.perplexity_spin, seed=row.seed_spin, drag=self.select_combo)
+        self.settings_binding.register(pooling=row.pooling_combo, p=row.p_spin, method=row.method_combo,
+                                       perplexity=row.perplexity_spin, seed=row.seed_spin, drag=self.select_combo)
         self._dataset_changed(self.state.dataset)
 
     def _build_controls(self) -> None:
@@ -161,8 +162,8 @@ class FeaturesPane(RunPane):
     def open_dataset(self, kind: str, path: Path | None = None) -> None:
         """Open a dataset (:func:`cnnviz.gui.panes.dataset.dataset_source.open_source`) on the loader worker; it
         becomes the shared dataset."""
-        self.submit("open", "Opening the dataset…", dataset_source.open_source, kind, path,
-                    worker=self.controller.loader, done=self.state.set_dataset)
+        self.jobs.submit("open", "Opening the dataset…", dataset_source.open_source, kind, path,
+                         worker=self.controller.loader, done=self.state.set_dataset)
 
     def _dataset_changed(self, ds: ImageDataset | None) -> None:
         self.cancel()
@@ -196,7 +197,7 @@ class FeaturesPane(RunPane):
         self.views[0].hide()
         self.legend.set_classes([], None, 0)
         self.side.clear()
-        self.reset_progress(IDLE_TEXT)
+        self.run_controls.reset_progress(IDLE_TEXT)
         self._sync_buttons()
         self.update_partial()
 
@@ -211,7 +212,7 @@ class FeaturesPane(RunPane):
     def _map_request(self) -> job.MapRequest | None:
         model, ds = self.state.model, self.dataset
         if model is None or ds is None or not self.layer:
-            self.show_error("Choose a dataset and a layer first." if model is not None else "Load a model first.")
+            self.jobs.show_error("Choose a dataset and a layer first." if model is not None else "Load a model first.")
             return None
         s = self.settings_row.settings()
         return job.MapRequest(model, ds, self.layer, s.pooling, s.p, s.method, s.perplexity, s.seed,
@@ -221,15 +222,15 @@ class FeaturesPane(RunPane):
         """Score the current map's layer with each pooling of :data:`job.COMPARED` (as a run, with progress)."""
         result = self.current
         if result is None or result.features.labels is None:
-            self.show_error("Compute a map of a labelled dataset first.")
+            self.jobs.show_error("Compute a map of a labelled dataset first.")
             return
         r = result.request
         self.start(job.compare_job, ("compare", r.model, r.dataset, r.layer), r.model, r.dataset, r.layer, r.p,
                    r.cache, text="Comparing poolings…")
 
-    def on_partial(self, item: job.MapItem) -> None:
+    def on_partial(self, item: Step) -> None:
         """A partial map of the latest run: show it in the current map's place."""
-        done, total, f, xy = item
+        done, total, (f, xy) = item.done, item.total, item.partial
         if not isinstance(self.run_request, job.MapRequest) or f is None or xy is None:
             return
         view = self.views[1]
@@ -299,7 +300,7 @@ class FeaturesPane(RunPane):
         self.side.retrieval.compare_button.setEnabled(labelled)
 
     def _show_size(self) -> None:
-        self.size_label.setText(size_text(self.choice, self.settings_row.pooling))
+        self.size_label.setText(size_text(self.layer_binding.choice, self.settings_row.pooling))
 
     # Hover, click, selection.
 
@@ -336,8 +337,8 @@ class FeaturesPane(RunPane):
         ds = self.dataset
         if ds is None:
             return
-        self.submit("pick", "Opening the image…", ds.image, image, worker=self.controller.loader,
-                    done=lambda picture: self._picked_image(ds, image, picture))
+        self.jobs.submit("pick", "Opening the image…", ds.image, image, worker=self.controller.loader,
+                         done=lambda picture: self._picked_image(ds, image, picture))
 
     def _picked_image(self, ds: ImageDataset, image: int, picture) -> None:
         if ds is not self.dataset:
@@ -357,9 +358,9 @@ class FeaturesPane(RunPane):
         more = f" (the first {MAX_SELECTION} shown)" if len(rows) > MAX_SELECTION else ""
         self.side.clear_selection(f"{len(rows)} images selected{more}.")
         self.side.tabs.setCurrentIndex(1)
-        self.submit("select", "Loading thumbnails…", thumbnails, self.dataset, images, worker=self.controller.loader,
-                    done=lambda pictures: self.side.selection.show_tiles(
-                        [Tile(i, p, Path(n).name, f"{n} · {c}") for i, p, (n, c) in zip(images, pictures, names)]))
+        self.jobs.submit("select", "Loading thumbnails…", thumbnails, self.dataset, images,
+                         worker=self.controller.loader, done=lambda pictures: self.side.selection.show_tiles(
+                             [Tile(i, p, Path(n).name, f"{n} · {c}") for i, p, (n, c) in zip(images, pictures, names)]))
 
     def _hidden_changed(self, hidden: frozenset[int]) -> None:
         for view in self.views:
@@ -400,7 +401,7 @@ class FeaturesPane(RunPane):
         if self._query_for is not None and all(a is b for a, b in zip(key, self._query_for)):
             return
         self._query_for = key
-        self.submit("query", "Searching…", job.query_job, result, image, x, done=self._query_done)
+        self.jobs.submit("query", "Searching…", job.query_job, result, image, x, done=self._query_done)
 
     def _query_done(self, found: job.QueryResult) -> None:
         if found.map_result is not self.current:

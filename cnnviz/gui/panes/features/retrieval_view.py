@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.features import Features
-from cnnviz.core.retrieval import Match, PoolingScore, RetrievalScores
+from cnnviz.core.per_dataset.features import Features
+from cnnviz.core.per_dataset.retrieval import Match, PoolingScore, RetrievalScores
 from cnnviz.gui.panes.features.thumbs import ThumbGrid, Tile
 from cnnviz.gui.widgets.layouts import wrapped_label
 

@@ -11,8 +11,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
-from cnnviz.core.datasets import ImageDataset
-from cnnviz.core.images import ImageLoadError
+from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.data.images import ImageLoadError
 
 SIDE = 64
 """Longest side of a thumbnail, in pixels."""

@@ -3,7 +3,7 @@
 import numpy as np
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from cnnviz.core import invariance
+from cnnviz.core.per_image import invariance
 from cnnviz.gui.panes.invariance.plots import KIND_TITLES
 from cnnviz.gui.panes.tool_pane import shrinkable
 
@@ -51,12 +51,12 @@ class RangeRow(QWidget):
 
     @property
     def kind(self) -> str:
-        """The transform kind: one of :data:`cnnviz.core.invariance.KINDS`."""
+        """The transform kind: one of :data:`cnnviz.core.per_image.invariance.KINDS`."""
         return str(self.kind_combo.currentData())
 
     def values(self) -> np.ndarray:
-        """The transform values of the range fields (:func:`cnnviz.core.invariance.value_range`); a
-        ValueError when there would be more than :data:`cnnviz.core.invariance.MAX_VALUES`."""
+        """The transform values of the range fields (:func:`cnnviz.core.per_image.invariance.value_range`); a
+        ValueError when there would be more than :data:`cnnviz.core.per_image.invariance.MAX_VALUES`."""
         return invariance.value_range(self.from_spin.value(), self.to_spin.value(), self.step_spin.value())
 
     def limit_message(self) -> str:
@@ -81,7 +81,7 @@ class RangeRow(QWidget):
 
     def reset(self, input_size: tuple[int, int]) -> None:
         """The kind's default range for an input of ``input_size`` (height, width) pixels
-        (:func:`cnnviz.core.invariance.default_range`), with the kind's unit on the fields."""
+        (:func:`cnnviz.core.per_image.invariance.default_range`), with the kind's unit on the fields."""
         height, width = input_size
         unit = invariance.UNITS[self.kind]
         low, high = value_limits(self.kind, height if self.kind == "vertical" else width)

@@ -11,8 +11,8 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from cnnviz.core import invariance
-from cnnviz.core.models import LoadedModel, class_name
+from cnnviz.core.model.models import LoadedModel, class_name
+from cnnviz.core.per_image import invariance
 from cnnviz.gui.panes.invariance.plots import Curve
 from cnnviz.gui.widgets.image_view import CaptionedImage
 

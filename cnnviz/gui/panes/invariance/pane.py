@@ -9,7 +9,7 @@ class (a strip of coloured markers, with a legend) and the distance ‖f(T(x)) �
 image (one colour per image, as the paper's five images). The legends sit beside the plots, never
 over the curves: each image with its own target class, each layer with its pen style. Hovering a
 plot shows the values there and the transformed input. The curves run on the compute worker
-(:func:`cnnviz.core.invariance.curve_steps`) with Run/Cancel, progress and PARTIAL from
+(:func:`cnnviz.core.per_image.invariance.curve_steps`) with Run/Cancel, progress and PARTIAL from
 :class:`~cnnviz.gui.panes.run_pane.RunPane`; exports: the latest image's curves as the invariance
 analysis's report figure (:meth:`InvariancePane.analysis_result`, captioned with the compared layers), each
 image's curves as arrays (.npy and CSV) and all curves in one CSV.
@@ -34,11 +34,12 @@ from cnnviz.analyses import invariance as analysis
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.invariance import InvarianceAnalysis, Settings
 from cnnviz.analyses.settings import from_json
-from cnnviz.core import invariance
-from cnnviz.core.caption import Caption
-from cnnviz.core.invariance import InvarianceResult, InvarianceStep
-from cnnviz.core.layer_choices import LayerChoice
-from cnnviz.core.models import LoadedModel
+from cnnviz.core.files.caption import Caption
+from cnnviz.core.model.models import LoadedModel
+from cnnviz.core.per_image import invariance
+from cnnviz.core.per_image.invariance import InvarianceResult
+from cnnviz.core.per_image.layer_choices import LayerChoice
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.invariance.controls import RangeRow
 from cnnviz.gui.panes.invariance.hover import HoverPanel
 from cnnviz.gui.panes.invariance.plots import (
@@ -98,14 +99,14 @@ class InvariancePane(RunPane):
     """Transform, range, layers and display choices; the three plots, hover thumbnail and exports."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, "invariance", layer_choices, parent, unit="values")
+        super().__init__(context, "invariance", layer_choices, parent, unit="values", share_layer=False)
         self.run_button.setToolTip("Curves for the current image, replacing those shown (Ctrl+R)")
         self._build_controls()
         self._build_figure()
         layers_row = QHBoxLayout()
         layers_row.addWidget(self.layers_label, 1)
         layers_row.addWidget(self.default_layers_button)
-        self.arrange(self.range_row, layers_row, self.run_row(self.add_button, self.clear_button),
+        self.arrange(self.range_row, layers_row, self.run_controls.row(self.add_button, self.clear_button),
                      self._display_row(), layer_widgets=(self.add_layer_button, self.remove_layer_button))
         self.layers: list[str] = []
         self.curves: list[Curve] = []
@@ -113,8 +114,9 @@ class InvariancePane(RunPane):
         self._hover_index: int | None = None
         self._connect()
         row = self.range_row
-        self.register(kind=row.kind_combo, start=row.from_spin, stop=row.to_spin, step=row.step_spin,
-                      crop=self.crop_check, relative=self.relative_check)
+        self.settings_binding.register(kind=row.kind_combo, start=row.from_spin, stop=row.to_spin,
+                                       step=row.step_spin, crop=self.crop_check, relative=self.relative_check)
+        self.settings_binding.add_extra(self.extra_settings, self.apply_extra_settings)
         self.clear_curves()
 
     def _build_controls(self) -> None:
@@ -178,11 +180,11 @@ class InvariancePane(RunPane):
 
     @property
     def kind(self) -> str:
-        """The transform kind: one of :data:`cnnviz.core.invariance.KINDS`."""
+        """The transform kind: one of :data:`cnnviz.core.per_image.invariance.KINDS`."""
         return self.range_row.kind
 
     def values(self) -> np.ndarray:
-        """The transform values of the range fields (:func:`cnnviz.core.invariance.value_range`)."""
+        """The transform values of the range fields (:func:`cnnviz.core.per_image.invariance.value_range`)."""
         return self.range_row.values()
 
     def set_values(self, start: float, stop: float, step: float) -> None:
@@ -211,15 +213,17 @@ class InvariancePane(RunPane):
         ``keep_chosen``: only if no layers are chosen by then (a session's layers win)."""
         model = self.state.model
         if model is not None:
-            self.submit("defaults", "Finding the default layers…", invariance.default_layers, model,
-                        done=lambda names: self._defaults_ready(model, names, keep_chosen))
+            self.jobs.submit("defaults", "Finding the default layers…", invariance.default_layers, model,
+                             done=lambda names: self._defaults_ready(model, names, keep_chosen))
 
     def extra_settings(self) -> dict[str, Value]:
-        """The compared layers and the computed curves (:mod:`~cnnviz.gui.panes.invariance.saved`)."""
+        """The compared layers and the computed curves (:mod:`~cnnviz.gui.panes.invariance.saved`): settings
+        that are no control's value."""
         return {"layers": list(self.layers), "curves": [curve_to_dict(curve) for curve in self.curves]}
 
     def apply_extra_settings(self, values: dict[str, Value], strict: bool) -> dict[str, str]:
-        """Set the compared layers and show saved curves (replacing those shown)."""
+        """Set the compared layers and show saved curves (replacing those shown); other names are unknown
+        settings (``SettingsBinding.unknown_settings``)."""
         values, problems = dict(values), {}
         if "layers" in values:
             layers = values.pop("layers")
@@ -243,11 +247,7 @@ class InvariancePane(RunPane):
                 self.clear_curves()
                 self.curves = curves
                 self._redraw()
-        return problems | super().apply_extra_settings(values, strict)
-
-    def choose_layer(self, name: str) -> None:
-        """Picking a layer here only selects it for Add/Remove layer (the shared selection stays)."""
-        self.picker.select(name)
+        return problems | self.settings_binding.unknown_settings(values, strict)
 
     def run(self) -> None:
         """Curves for the current image, replacing those shown."""
@@ -271,7 +271,7 @@ class InvariancePane(RunPane):
         self.class_legend.clear()
         self.hover_panel.clear()
         self.summary.setText("Press Run (Ctrl+R) to plot the curves of the current image.")
-        self.reset_progress("Press Run (Ctrl+R) to compute the curves")
+        self.run_controls.reset_progress("Press Run (Ctrl+R) to compute the curves")
         self.update_partial()
         self.export.set_enabled(False)
         self.csv_button.setEnabled(False)
@@ -312,7 +312,7 @@ class InvariancePane(RunPane):
             fields = {"transform": latest.kind, "from": float(values[0]), "to": float(values[-1]),
                       "values": len(values)}
         for number, curve in enumerate(self.curves, 1):
-            fields[f"image{number}"] = f"{curve.name}, target {self.class_text(curve.result.target)}"
+            fields[f"image{number}"] = f"{curve.name}, target {self.figure_part.class_text(curve.result.target)}"
         return fields | {"layers": layers, "centre_crop": crop,
                          "distance": "relative" if self.relative_check.isChecked() else "absolute"}
 
@@ -323,7 +323,8 @@ class InvariancePane(RunPane):
         return result.caption() if result is not None else super().caption()
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The first of the layers the analysis compares by default (:func:`cnnviz.core.invariance.default_layers`;
+        """The first of the layers the analysis compares by default
+        (:func:`cnnviz.core.per_image.invariance.default_layers`;
         the picker only chooses the layer that *Add layer* and *Remove layer* act on)."""
         model = self.state.model
         names = {choice.name for choice in choices}
@@ -356,7 +357,7 @@ class InvariancePane(RunPane):
         return self.curves[0].result.kind if self.curves else self.kind
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
-        """Save all curves as CSV (:func:`cnnviz.core.invariance.curves_csv`) at ``path``, asking for
+        """Save all curves as CSV (:func:`cnnviz.core.per_image.invariance.curves_csv`) at ``path``, asking for
         one when None; returns the path written, None if cancelled or failed."""
         if not self.curves:
             return None
@@ -375,9 +376,9 @@ class InvariancePane(RunPane):
         self.state.show_status(f"Saved curves {path}")
         return path
 
-    def on_partial(self, item: InvarianceStep) -> None:
+    def on_partial(self, item: Step) -> None:
         """Show the curve so far."""
-        self._put(item.result)
+        self._put(item.partial)
 
     def on_done(self, result: InvarianceResult) -> None:
         """Show the complete curve."""

@@ -17,9 +17,9 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.core import invariance
-from cnnviz.core.invariance import InvarianceResult
-from cnnviz.core.models import class_name
+from cnnviz.core.model.models import class_name
+from cnnviz.core.per_image import invariance
+from cnnviz.core.per_image.invariance import InvarianceResult
 from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.class_colours import colours_in_order
 

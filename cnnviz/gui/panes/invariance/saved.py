@@ -1,13 +1,13 @@
 """The Invariance pane's computed curves as JSON values, for sessions: each :class:`Curve` with its name,
-colour and :class:`~cnnviz.core.invariance.InvarianceResult` (arrays as lists, NaN as null)."""
+colour and :class:`~cnnviz.core.per_image.invariance.InvarianceResult` (arrays as lists, NaN as null)."""
 
 import math
 from typing import Any
 
 import numpy as np
 
-from cnnviz.core import invariance
-from cnnviz.core.invariance import InvarianceResult
+from cnnviz.core.per_image import invariance
+from cnnviz.core.per_image.invariance import InvarianceResult
 from cnnviz.gui.panes.invariance.plots import Curve
 
 

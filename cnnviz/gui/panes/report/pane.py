@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.report import ReportItem, environment_info, write_html
-from cnnviz.core.report_pdf import write_pdf
+from cnnviz.core.files.report import ReportItem, environment_info, write_html
+from cnnviz.core.files.report_pdf import write_pdf
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.dialogs import show_error
@@ -114,11 +114,15 @@ class ReportPane(QWidget):
 
     def add(self, item: ReportItem) -> None:
         """Append ``item`` to the report and select it."""
-        entry = QListWidgetItem()
-        entry.setFlags(entry.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
-        self.list.addItem(entry)
-        self._show(entry, item)
-        self.list.setCurrentItem(entry)
+        self.list.setCurrentItem(self._append(item))
+        self.changed.emit()
+
+    def set_items(self, items: list[ReportItem]) -> None:
+        """Replace the report's figures by ``items``, in order (a session's report), the first selected."""
+        self.list.clear()
+        for item in items:
+            self._append(item)
+        self.list.setCurrentRow(0 if items else -1)
         self.changed.emit()
 
     def move_figure(self, row: int, offset: int) -> int:
@@ -174,6 +178,13 @@ class ReportPane(QWidget):
         self.folder = written[0].parent
         self.state.show_status(f"Saved report {written[0]} and {written[1].name}")
         return written
+
+    def _append(self, item: ReportItem) -> QListWidgetItem:
+        entry = QListWidgetItem()
+        entry.setFlags(entry.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
+        self.list.addItem(entry)
+        self._show(entry, item)
+        return entry
 
     def _show(self, entry: QListWidgetItem, item: ReportItem) -> None:
         entry.setData(ITEM_ROLE, item)

@@ -1,0 +1,73 @@
+"""Loading models: the bundled default, torchvision's zoo (cached or downloaded) and user files.
+
+Every loader returns a :class:`LoadedModel`: the module in eval mode plus what is needed to feed it
+images and name its outputs (class names, input size, normalisation). This module gathers the
+public names of :mod:`~cnnviz.core.model.loaded_model`, :mod:`~cnnviz.core.model.zoo` and
+:mod:`~cnnviz.core.model.model_files` and holds the bundled model and the one-string :func:`load`.
+"""
+
+import json
+import time
+
+import torch
+
+from cnnviz.core.data.resources import resource_path
+from cnnviz.core.model.bundled_net import build_bundled_net
+from cnnviz.core.model.loaded_model import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LoadedModel,
+    available_devices,
+    class_name,
+    default_stats,
+    output_logits,
+    settle,
+    wrap,
+)
+from cnnviz.core.model.model_files import UnknownArchitectureError, UntrustedFileError, guess_arch, load_file
+from cnnviz.core.model.zoo import (
+    ZOO,
+    ModelLoadError,
+    WeightsDownloadError,
+    download_weights,
+    is_cached,
+    load_zoo,
+    weights_cache_dir,
+    weights_path,
+    zoo_names,
+    zoo_weights,
+)
+from cnnviz.core.progress import ProgressFn
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "ZOO", "LoadedModel", "ModelLoadError", "UnknownArchitectureError",
+    "UntrustedFileError", "WeightsDownloadError", "available_devices", "class_name", "default_stats",
+    "download_weights", "guess_arch", "is_cached", "load", "load_default", "load_file", "load_zoo",
+    "output_logits", "weights_cache_dir", "weights_path", "wrap", "zoo_names", "zoo_weights",
+]
+
+
+def load_default() -> LoadedModel:
+    """The bundled ZFNet-style Fashion-MNIST model: offline, on CPU, in eval mode."""
+    start = time.perf_counter()
+    meta = json.loads(resource_path("default_model.json").read_text(encoding="utf-8"))
+    module = build_bundled_net()
+    state = torch.load(resource_path("default_model.pth"), map_location="cpu", weights_only=True)
+    module.load_state_dict(state)
+    settle(module)
+    loaded = wrap(module, input_size=tuple(meta["input_size"]), mean=meta["mean"], std=meta["std"],
+                  categories=meta["classes"], name=meta["name"], in_channels=int(meta["in_channels"]),
+                  resize_size=min(meta["input_size"]), source="default", path=resource_path("default_model.pth"))
+    loaded.load_seconds = time.perf_counter() - start
+    return loaded
+
+
+def load(spec: str, *, pretrained: bool = True, progress: ProgressFn | None = None,
+         trust: bool = False, device: str = "cpu", arch: str | None = None) -> LoadedModel:
+    """Load by a command-line style ``spec``: ``"default"``, a zoo name, or a file path (``arch``: the zoo
+    architecture of a state_dict file, None to guess it)."""
+    if spec == "default":
+        return load_default().to(device)
+    if spec in ZOO:
+        return load_zoo(spec, pretrained=pretrained, progress=progress, device=device)
+    return load_file(spec, arch=arch, trust=trust, device=device)
