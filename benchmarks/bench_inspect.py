@@ -42,7 +42,7 @@ def atlas_render_seconds(repeats: int) -> tuple[float, float]:
     view, seconds for a bare setImage + paint of an image of the same size in the same view)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from cnnviz.gui.app.application import create_application
-    from cnnviz.gui.panes.activations import show_channel_grid
+    from cnnviz.gui.panes.activations.view import show_channel_grid
     from cnnviz.gui.widgets.atlas_view import AtlasView
 
     app = create_application([])

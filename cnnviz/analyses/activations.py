@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -26,6 +27,7 @@ from cnnviz.core.model import layers
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import activations
 from cnnviz.core.per_image.activations import ChannelStats
+from cnnviz.core.per_image.layer_choices import LayerChoice
 from cnnviz.core.tables import csv_text
 
 NAME = "activations"
@@ -135,13 +137,24 @@ def defaults(model: LoadedModel) -> Settings:
 
 def run(model: LoadedModel, source: Source, settings: Settings | None = None
         ) -> Generator[Step, None, ActivationsResult]:
-    """One forward pass capturing the layer's output; yields one :class:`Step` before it."""
+    """One forward pass capturing the layer's output (then :func:`of_output`); yields one :class:`Step` before it."""
     settings = settings or Settings()
     x = source.input()
     choice = layer_rules.checked_layer(model, settings.layer or layer_rules.first_conv(model), NAME)
     yield Step(0, 1, None, f"capturing {choice.name}")
-    values = layers.capture(model, x, layers=choice.name, stop_early=True)[choice.name][0].float().cpu()
-    stats = activations.channel_stats(values)
+    values = layers.capture(model, x, layers=choice.name, stop_early=True)[choice.name][0]
+    return of_output(model, source, settings, choice, values)
+
+
+def of_output(model: LoadedModel, source: Source, settings: Settings, choice: LayerChoice, values: torch.Tensor,
+              stats: ChannelStats | None = None) -> ActivationsResult:
+    """The result of ``values``: the output of layer ``choice`` ([C, H, W] or [C]) on ``source``'s image, captured
+    by :func:`run` or elsewhere (a cache shared by several views), with its per-channel ``stats`` where they are
+    computed already. ``settings.layer`` is taken to be ``choice``'s; raises ValueError naming the channel for
+    one the layer does not have."""
+    x = source.input()
+    values = values.float().cpu()
+    stats = stats if stats is not None else activations.channel_stats(values)
     channel = _channel(settings.channel, stats, choice.name)
     overlay = None if values.dim() == 1 else activations.upsample(values[channel], (int(x.shape[-2]), int(x.shape[-1])))
     classes = tuple(model.class_name(i) for i in range(choice.channels)) if choice.class_scores else ()

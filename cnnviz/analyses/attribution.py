@@ -1,21 +1,25 @@
 """Attribution maps as an analysis: which input pixels made the network score a class, and how far each map
 can be trusted. Up to four methods side by side for one target class (``mode="methods"``), or one method for
 up to four classes (``mode="classes"``: does the map depend on the class at all?); each map with its deletion
-and insertion curves (Petsiuk et al. 2018). The maths is :mod:`cnnviz.core.per_image.attribution`
+and insertion curves (Petsiuk et al. 2018) and, on request (it is slow), the model randomisation test (Adebayo
+et al. 2018). The maths is :mod:`cnnviz.core.per_image.attribution`
 (:func:`~cnnviz.core.per_image.attribution.attribute_steps`,
 :func:`~cnnviz.core.per_image.attribution.metrics.deletion_steps`,
-:func:`~cnnviz.core.per_image.attribution.metrics.insertion_steps`).
+:func:`~cnnviz.core.per_image.attribution.metrics.insertion_steps`,
+:func:`~cnnviz.core.per_image.attribution.metrics.randomisation_steps`).
 
 A method's parameters are settings named ``<method>_<parameter>`` (``smoothgrad_samples``), as the
 Attribution pane names them; their defaults are the core's. Each map's caption entry (``map1``…) lists the
-parameters it used, so those settings themselves stay out of the caption.
+parameters it used, so those settings themselves stay out of the caption. :func:`run` takes the maps computed
+before for the same model and input (``known``) and computes only what they lack, as the pane does when a setting
+changes.
 """
 
 import dataclasses
 import json
 import math
 import textwrap
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +37,7 @@ from cnnviz.core.per_image import attribution
 from cnnviz.core.per_image.attribution import LAYER_METHODS, METHODS, REDUCTIONS, metrics
 from cnnviz.core.per_image.attribution.cam import cam_layers
 from cnnviz.core.per_image.attribution.integrated import BASELINES, RULES
-from cnnviz.core.per_image.attribution.metrics import Curve
+from cnnviz.core.per_image.attribution.metrics import Curve, RandomisationStep
 from cnnviz.core.per_image.attribution.smooth import BASES
 from cnnviz.core.per_image.occlusion import FILLS
 from cnnviz.core.tables import csv_text
@@ -58,8 +62,10 @@ METHOD_TITLES = {
 """Titles of the core's methods; one not listed is titled from its name."""
 METRIC_COLUMNS = ("map", "method", "target", "class", "layer", "parameters", "deletion_auc", "insertion_auc",
                   "random_spearman", "random_ssim", "completeness_gap", "insensitive_to_weights")
-"""The metrics table's columns (the pane's; the randomisation test is not run here, so its cells are empty)."""
+"""The metrics table's columns (the randomisation cells are empty where the test was not run)."""
 CURVE_COLUMNS = ("map", "method", "target", "curve", "x", "value", "layers")
+PARTS = ("map", "deletion", "insertion", "randomisation")
+"""What is computed of a map (the :class:`Map` field of each but the first), in the order :func:`run` computes them."""
 _CORE = {method: attribution.parameters(method) for method in METHODS}
 """Each method's parameters with the core's defaults."""
 
@@ -145,6 +151,9 @@ class Settings(SettingsBase):
                                   caption=False, help="Seed of the noise fill.")
     curves: bool = setting(True, label="Curves", help="Compute each map's deletion and insertion curves and their "
                            "areas (Petsiuk et al. 2018).")
+    randomisation: bool = setting(False, label="Randomisation (slow)",
+                                  help="Re-initialise the layers from the top on a copy of the model and compare "
+                                       "each map with the original (Adebayo et al. 2018).")
     display: str = setting("abs", label="Show", choices=DISPLAYS,
                            help="abs: |map| from 0; signed: the map around 0 (evidence against the class below "
                                 "the colormap's centre).")
@@ -176,7 +185,9 @@ class Map:
     ``params`` it used. ``values`` [H, W] float32 at the input's resolution; ``raw`` the method's own output
     ([h, w] at the layer's resolution for CAMs, [C, H, W] for pixel methods). ``completeness_gap``: integrated
     gradients' relative gap (None for other methods); ``unhandled``: nonlinearities a guided or deconvnet pass
-    has no rule for. ``deletion``/``insertion``: its curves (None when not computed)."""
+    has no rule for. ``deletion``/``insertion``: its curves (None when not computed); ``randomisation``: the
+    randomisation test's records, the loaded model first, then one per group of layers re-initialised (None when
+    not run). ``key``: what :func:`run` was asked for (:func:`map_key`; equal keys give equal maps)."""
 
     method: str
     target: int
@@ -188,6 +199,8 @@ class Map:
     unhandled: tuple[str, ...] = ()
     deletion: Curve | None = None
     insertion: Curve | None = None
+    randomisation: tuple[RandomisationStep, ...] | None = None
+    key: tuple[Any, ...] = ()
 
     @classmethod
     def of(cls, result: attribution.Attribution) -> "Map":
@@ -199,6 +212,26 @@ class Map:
         """The method, its layer and parameters, e.g. ``"gradcam on features.pool3"``."""
         params = ", ".join(f"{name}={value}" for name, value in self.params.items())
         return self.method + (f" on {self.layer}" if self.layer else "") + (f" ({params})" if params else "")
+
+    @property
+    def final_record(self) -> RandomisationStep | None:
+        """The randomisation record with every layer re-initialised (the last); None before the test ran or when
+        the model had nothing to re-initialise."""
+        records = self.randomisation
+        return records[-1] if records and records[-1].layers else None
+
+    @property
+    def insensitive(self) -> bool | None:
+        """True when the map barely changes with every layer re-initialised
+        (:func:`cnnviz.core.per_image.attribution.metrics.insensitive`); None before the test ran."""
+        return None if self.final_record is None or self.randomisation is None else metrics.insensitive(
+            self.randomisation)
+
+
+def map_key(method: str, target: int, layer: str | None, params: dict[str, Any]) -> tuple[Any, ...]:
+    """What a map is asked for: ``method`` for class ``target`` on CAM ``layer`` (None for a pixel method) with the
+    core ``params``, as a hashable tuple (parameters sorted by name)."""
+    return method, target, layer, tuple(sorted(params.items()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,16 +265,27 @@ class AttributionAnalysis(Result):
         return {"metrics": self._metrics(), "curves": self._curves()}
 
     def _metrics(self) -> str:
-        rows = [[number, m.method, m.target, self.class_name(m.target), m.layer or "",
-                 json.dumps(m.params, sort_keys=True, default=str), _auc(m.deletion), _auc(m.insertion), "", "",
-                 "" if m.completeness_gap is None else float(m.completeness_gap), ""]
-                for number, m in enumerate(self.maps, 1)]
+        rows = []
+        for number, m in enumerate(self.maps, 1):
+            record = m.final_record
+            rows.append([number, m.method, m.target, self.class_name(m.target), m.layer or "",
+                         json.dumps(m.params, sort_keys=True, default=str), _auc(m.deletion), _auc(m.insertion),
+                         "" if record is None else float(record.spearman), "" if record is None else float(record.ssim),
+                         "" if m.completeness_gap is None else float(m.completeness_gap),
+                         "" if m.insensitive is None else str(m.insensitive).lower()])
         return csv_text(METRIC_COLUMNS, rows)
 
     def _curves(self) -> str:
-        rows = [[number, m.method, m.target, curve.kind, float(x), float(p), ""]
-                for number, m in enumerate(self.maps, 1) for curve in (m.deletion, m.insertion) if curve is not None
-                for x, p in zip(curve.fractions, curve.probabilities)]
+        """Deletion and insertion (x: share of pixels changed, value: target probability), then randomisation
+        (x: step, 0 for the loaded model; value: Spearman ρ or SSIM with the original map; the layers
+        re-initialised so far)."""
+        rows: list[list[Any]] = [[number, m.method, m.target, curve.kind, float(x), float(p), ""]
+                                 for number, m in enumerate(self.maps, 1) for curve in (m.deletion, m.insertion)
+                                 if curve is not None for x, p in zip(curve.fractions, curve.probabilities)]
+        rows += [[number, m.method, m.target, f"randomisation_{name}", step, float(getattr(record, name)),
+                  " ".join(record.layers)]
+                 for number, m in enumerate(self.maps, 1) for step, record in enumerate(m.randomisation or ())
+                 for name in ("spearman", "ssim")]
         return csv_text(CURVE_COLUMNS, rows)
 
     def resolved(self) -> dict[str, Any]:
@@ -316,41 +360,90 @@ def _drive(steps: Generator[Any, None, Any], done: int, total: int, partial: Cal
         steps.close()
 
 
-def run(model: LoadedModel, source: Source, settings: Settings | None = None
+def wanted_parts(settings: Settings) -> tuple[str, ...]:
+    """What ``settings`` ask for of each map, in the order :func:`run` computes them (a subsequence of
+    :data:`PARTS`)."""
+    return ("map",) + (("deletion", "insertion") if settings.curves else ()) + (
+        ("randomisation",) if settings.randomisation else ())
+
+
+def _trimmed(item: Map, parts: tuple[str, ...]) -> Map:
+    """``item`` without the parts that are not among ``parts``."""
+    dropped: dict[str, Any] = {part: None for part in PARTS[1:]
+                               if part not in parts and getattr(item, part) is not None}
+    return dataclasses.replace(item, **dropped) if dropped else item
+
+
+def _has(item: Map | None, part: str) -> bool:
+    return item is not None and (part == "map" or getattr(item, part) is not None)
+
+
+def _part_steps(model: LoadedModel, x: Any, settings: Settings, part: str, key: tuple[Any, ...],
+                item: Map | None) -> Generator[Any, None, Any]:
+    """The core generator computing ``part`` of the map asked for by ``key`` (:func:`map_key`; ``item``: the map,
+    for its curves)."""
+    method, target, layer, _params = key
+    if part == "map":
+        return attribution.attribute_steps(model, x, method=method, target=target, layer=layer,
+                                           **settings.parameters(method))
+    if part == "randomisation":
+        return metrics.randomisation_steps(model, x, method=method, target=target, layer=layer,
+                                           **settings.parameters(method))
+    assert item is not None  # every map is computed before any other part
+    steps = metrics.deletion_steps if part == "deletion" else metrics.insertion_steps
+    return steps(model, x, item.values, target=item.target)
+
+
+def _message(part: str, method: str, number: int) -> str:
+    if part == "map":
+        return f"{method} map"
+    return f"{part} curve of map {number}" if part != "randomisation" else f"randomisation test of map {number}"
+
+
+def run(model: LoadedModel, source: Source, settings: Settings | None = None, *, known: Iterable[Map] = ()
         ) -> Generator[Step, None, AttributionAnalysis]:
-    """Every map, then (with ``curves``) every map's deletion and insertion curve; yields a :class:`Step`
-    (``done`` of ``total`` parts: maps and curves) with the partial result after each step of the core."""
+    """Every map, then (with ``curves``) every map's deletion and insertion curve, then (with ``randomisation``)
+    every map's randomisation test; yields a :class:`Step` (``done`` of ``total`` parts) with the partial result
+    after each step of the core. ``known``: maps computed before on this model and input; a planned map with the
+    :attr:`Map.key` of one of them is taken from it with the parts it holds (those not asked for dropped), and
+    only what it lacks is computed."""
     settings = settings or Settings()
     x = source.input()
     probabilities = model.probabilities(x)[0].detach().cpu().numpy()
     planned = planned_maps(settings, probabilities)
     layer = cam_layer(model, settings, [method for method, _target in planned])
+    keys = [map_key(method, target, layer if method in LAYER_METHODS else None, settings.parameters(method))
+            for method, target in planned]
     head = about(NAME, model, source)
     image = np.asarray(model.deprocess(x))
-    done: list[Map] = []
+    parts = wanted_parts(settings)
+    reuse = {item.key: item for item in known if item.key}
+    done = {index: _trimmed(reuse[key], parts) for index, key in enumerate(keys) if key in reuse}
 
     def result(partial: bool = True) -> AttributionAnalysis:
-        return AttributionAnalysis(settings=settings, head=head, partial=partial, maps=tuple(done),
-                                   planned=tuple(planned), layer=layer, image=image, probabilities=probabilities,
+        return AttributionAnalysis(settings=settings, head=head, partial=partial,
+                                   maps=tuple(done[index] for index in sorted(done)), planned=tuple(planned),
+                                   layer=layer, image=image, probabilities=probabilities,
                                    classes=tuple(model.categories))
 
-    kinds = ("deletion", "insertion") if settings.curves else ()
-    total = len(planned) * (1 + len(kinds))
-    for method, target in planned:
-        steps = attribution.attribute_steps(model, x, method=method, target=target,
-                                            layer=layer if method in LAYER_METHODS else None,
-                                            **settings.parameters(method))
-        made = yield from _drive(steps, len(done), total, result, f"{method} map")
-        done.append(Map.of(made))
-        yield Step(len(done), total, result(), f"{method} map")
-    for kind in kinds:
-        curve_steps = metrics.deletion_steps if kind == "deletion" else metrics.insertion_steps
-        for index, item in enumerate(done):
-            finished = len(planned) * (1 + kinds.index(kind)) + index
-            curve = yield from _drive(curve_steps(model, x, item.values, target=item.target), finished, total,
-                                      result, f"{kind} curve of map {index + 1}")
-            done[index] = dataclasses.replace(item, **{kind: curve})
-            yield Step(finished + 1, total, result(), f"{kind} curve of map {index + 1}")
+    total = len(planned) * len(parts)
+    finished = sum(_has(done.get(index), part) for part in parts for index in range(len(planned)))
+    for part in parts:
+        for index, key in enumerate(keys):
+            item = done.get(index)
+            if _has(item, part):
+                continue
+            message = _message(part, key[0], index + 1)
+            value = yield from _drive(_part_steps(model, x, settings, part, key, item), finished, total, result,
+                                      message)
+            if part == "map":
+                done[index] = dataclasses.replace(Map.of(value), key=key)
+            else:
+                assert item is not None
+                changes: dict[str, Any] = {part: tuple(value) if part == "randomisation" else value}
+                done[index] = dataclasses.replace(item, **changes)
+            finished += 1
+            yield Step(finished, total, result(), message)
     return result(partial=False)
 
 
@@ -390,8 +483,9 @@ def _value(value: Any) -> str:
 
 
 def _detail(result: AttributionAnalysis, item: Map, chars: int) -> str:
-    """The text under a map: its layer or parameters, p(class) in classes mode, IG's gap and the AUCs, wrapped
-    to ``chars`` characters."""
+    """The text under a map: its layer or parameters, p(class) in classes mode, IG's gap, the AUCs and the rank
+    correlation with every layer re-initialised ("rand. ρ"; ⚠ where the map barely changes), wrapped to ``chars``
+    characters."""
     parts = [item.layer] if item.layer else []
     parts += [name if value is True else f"{name}={_value(value)}" for name, value in item.params.items()
               if value is not False]
@@ -401,6 +495,9 @@ def _detail(result: AttributionAnalysis, item: Map, chars: int) -> str:
         parts.append(f"gap {item.completeness_gap:.1%}")
     aucs = [f"{name} AUC {curve.auc:.3f}" for name, curve in (("del.", item.deletion), ("ins.", item.insertion))
             if curve is not None]
+    record = item.final_record
+    if record is not None:
+        aucs.append(f"rand. ρ {float(record.spearman):.3f}" + (" ⚠" if item.insensitive else ""))
     return "\n".join(_wrap(parts, chars) + _wrap(aucs, chars))
 
 

@@ -8,6 +8,7 @@ model) or note (the same for every image) as text below the panels. The helpers 
 and that text are shared with :mod:`cnnviz.analyses.top9`.
 """
 
+import dataclasses
 import textwrap
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -167,6 +168,14 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
                         layer=layer, channel=unit.channel, position=unit.position, activation=unit.activation,
                         box=unit.box, unit_name=unit_name(model, choice, unit.channel), warning=unit.warning,
                         note=unit.note)
+
+
+def with_display(result: DeconvResult, display: str) -> DeconvResult:
+    """``result`` shown with ``display`` (one of :data:`DISPLAYS`) instead: its settings and display array
+    replaced, the projection kept (no new projection)."""
+    settings = dataclasses.replace(result.settings, display=display)
+    return dataclasses.replace(result, settings=settings,
+                               display=display_array(torch.from_numpy(result.projection), display))
 
 
 def show_display(ax: Axes, display: np.ndarray, title: str = "") -> None:

@@ -7,7 +7,7 @@ objective and the target-class probability (the curves the Deep dream pane plots
 import dataclasses
 import math
 import textwrap
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,6 +41,8 @@ CHAR_EM = 0.64
 """Widest mean character of a caption line, in ems (digits and '=' are 0.63 em in DejaVu Sans)."""
 ONLY_FOR = {"channel": ("channel",), "class": ("squared",), "guided": ("guide", "best_match")}
 """Settings that only matter for one objective (left out of the caption otherwise)."""
+STARTING = ("octaves", "octave_scale", "start", "seed", "work_at")
+"""Settings a run reads once, when it starts (a later change, from a settings source, applies to the next run)."""
 
 
 def parse_cycle(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
@@ -145,7 +147,9 @@ class DreamAnalysis(Result):
     :class:`~cnnviz.core.per_image.dream.DreamStep` without image or config), the ``layer`` dreamed ("" for the class
     objective), the ``cycle`` pairs, the resolved ``target`` class (None where neither the class objective
     nor the probability needs one), the octave ``sizes`` ((H, W), smallest first), the ``total`` steps
-    planned, the model's class names and the core's ``message`` when the ascent diverged."""
+    planned, the model's class names, the core's ``message`` when the ascent diverged and, in ``used``, the
+    settings the steps read: (first step index, settings) each time they changed (one entry unless a settings
+    source swapped in others while the run went)."""
 
     analysis: ClassVar[str] = NAME
     settings: Settings
@@ -159,6 +163,7 @@ class DreamAnalysis(Result):
     total: int = 0
     classes: tuple[str, ...] = ()
     message: str = ""
+    used: tuple[tuple[int, Settings], ...] = ()
 
     @property
     def objective(self) -> np.ndarray:
@@ -240,11 +245,16 @@ def _top_class(model: LoadedModel, start: torch.Tensor) -> int:
     return model.predict(start, k=1)[0][0]
 
 
-def _config(model: LoadedModel, settings: Settings, layer: str, vector: bool) -> DreamConfig:
-    """The core's config of ``settings`` for ``layer``; one untiled octave for a layer without maps."""
+def _config(model: LoadedModel, settings: Settings, layer: str, vector: bool,
+            guides: dict[str, torch.Tensor] | None = None) -> DreamConfig:
+    """The core's config of ``settings`` for ``layer``; one untiled octave for a layer without maps. ``guides``
+    keeps each guide image preprocessed, by file, for the configs made after."""
     guide = None
     if settings.objective == "guided":
-        guide = model.preprocess(images.load_image(settings.guide))
+        guides = {} if guides is None else guides
+        if settings.guide not in guides:
+            guides[settings.guide] = model.preprocess(images.load_image(settings.guide))
+        guide = guides[settings.guide]
     return DreamConfig(
         layer=layer, objective=settings.objective, step_size=settings.step_size, normalize=settings.normalize,
         iterations=settings.iterations, octaves=1 if vector else settings.octaves,
@@ -255,44 +265,100 @@ def _config(model: LoadedModel, settings: Settings, layer: str, vector: bool) ->
         overlap=settings.overlap, start=settings.start, seed=settings.seed, prob_every=settings.prob_every)
 
 
-def run(model: LoadedModel, source: Source, settings: Settings | None = None
+SettingsSource = Settings | Callable[[], Settings]
+"""A run's settings: one frozen :class:`Settings`, or a callable the run reads once per step for the whole
+frozen settings of that step (a caller swaps in new ones while it runs, never mutating one)."""
+
+
+class _Configs:
+    """The core's config source for the settings ``read()`` gives: a config made again only when ``read``
+    hands over another settings object; :meth:`settings_of` tells which settings made a config."""
+
+    def __init__(self, model: LoadedModel, read: Callable[[], Settings]) -> None:
+        self.model, self.read = model, read
+        self.made: list[tuple[DreamConfig, Settings]] = []
+        self.vector = False
+        self.guides: dict[str, torch.Tensor] = {}
+
+    def make(self, settings: Settings) -> DreamConfig:
+        """The config of ``settings`` (``vector``: whether its layer has no maps); ValueError for a layer or
+        cycle the model lacks."""
+        layer = settings.layer or layer_rules.middle_map(self.model)
+        self.vector = layer_rules.checked_layer(self.model, layer, NAME).is_vector
+        for name, _step in parse_cycle(settings.cycle):
+            layer_rules.checked_layer(self.model, name, NAME)
+        self.made.append((_config(self.model, settings, layer, self.vector, self.guides), settings))
+        return self.made[-1][0]
+
+    def __call__(self) -> DreamConfig:
+        settings = self.read()
+        if not self.made or settings is not self.made[-1][1]:
+            self.make(settings)
+        return self.made[-1][0]
+
+    def settings_of(self, config: DreamConfig | None) -> Settings:
+        """The settings that made ``config`` (the latest for an unknown one)."""
+        return next((s for c, s in reversed(self.made) if c is config), self.made[-1][1])
+
+
+def run(model: LoadedModel, source: Source, settings: SettingsSource | None = None
         ) -> Generator[Step, None, DreamAnalysis]:
     """Dream step by step; yields a :class:`Step` with the partial result (image so far, curves) after each.
-    ValueError for a layer the model lacks, a cycle or size the layer cannot take, or a target outside the
-    classes; ImageLoadError for a guide image that cannot be read."""
-    settings = settings or Settings()
-    layer = settings.layer or layer_rules.middle_map(model)
-    vector = layer_rules.checked_layer(model, layer, NAME).is_vector
-    for name, _step in parse_cycle(settings.cycle):
-        layer_rules.checked_layer(model, name, NAME)
-    full = settings.work_at == "full" and not vector and source.image is not None
+    ``settings``: one :class:`Settings`, or a callable read once per step (:data:`SettingsSource`; the first
+    settings also fix those in :data:`STARTING`); the result's ``settings`` are the last step's, with the
+    starting ones, and its ``used`` lists each step's. ValueError for a layer the model lacks, a cycle or
+    size the layer cannot take, or a target outside the classes; ImageLoadError for a guide image that
+    cannot be read."""
+    fixed = settings or Settings()
+    configs = _Configs(model, fixed if callable(fixed) else lambda: fixed)
+    first = configs.read()
+    config = first_config = configs.make(first)
+    full = first.work_at == "full" and not configs.vector and source.image is not None
     x = _full_resolution(model, source.image) if full and source.image is not None else source.input()
-    config = _config(model, settings, layer, vector)
     total = dream.total_steps(x, config=config)
-    start = _start_image(model, x, settings)
-    needs_target = settings.objective == "class" or settings.prob_every > 0
-    target = settings.target if settings.target is not None or not needs_target else _top_class(model, start)
+    start = _start_image(model, x, first)
+    top: list[int] = []
+
+    def target(chosen: Settings) -> int | None:
+        if chosen.target is not None or not (chosen.objective == "class" or chosen.prob_every > 0):
+            return chosen.target
+        top[:] = top or [_top_class(model, start)]
+        return top[0]
+
     shown_start = np.asarray(model.deprocess(start))
-    base = DreamAnalysis(settings=settings, head=about(NAME, model, source), image=shown_start, start=shown_start,
-                         layer="" if settings.objective == "class" else layer,
-                         cycle=config.cycle, target=target,
+    base = DreamAnalysis(settings=first, head=about(NAME, model, source), image=shown_start, start=shown_start,
+                         layer="" if first.objective == "class" else config.layer, cycle=config.cycle,
+                         target=target(first),
                          sizes=tuple(dream.octave_sizes(int(x.shape[-2]), int(x.shape[-1]), config.octaves,
                                                         config.octave_scale)),
-                         total=total, classes=tuple(model.categories))
+                         total=total, classes=tuple(model.categories), used=((0, first),))
     records: list[DreamStep] = []
+    used: list[tuple[int, Settings]] = []
 
     def result(image: np.ndarray, partial: bool) -> DreamAnalysis:
-        message = next((r.message for r in records if r.message), "")
-        return dataclasses.replace(base, partial=partial, image=image, records=tuple(records), message=message)
+        if not used:
+            return dataclasses.replace(base, partial=partial, image=image)
+        last = dataclasses.replace(used[-1][1], **{name: getattr(first, name) for name in STARTING})
+        return dataclasses.replace(
+            base, settings=last, partial=partial, image=image, records=tuple(records), total=total,
+            layer="" if last.objective == "class" else config.layer, cycle=config.cycle, target=target(last),
+            used=tuple(used), message=next((r.message for r in records if r.message), ""))
 
-    steps = dream.run(model, x, config=config)
+    steps = dream.run(model, x, config=configs)
     try:
         while True:
-            record: DreamStep = next(steps).partial
+            step = next(steps)
+            record: DreamStep = step.partial
+            config = record.config or config
+            chosen = configs.settings_of(record.config)
+            if not used or chosen is not used[-1][1]:
+                used.append((record.index, chosen))
             records.append(dataclasses.replace(record, image=None, config=None))
+            total = max(step.done, dream.total_steps(x, config=dataclasses.replace(  # octaves fixed at the start
+                config, octaves=first_config.octaves, octave_scale=first_config.octave_scale)))
             shown = base.image if record.image is None else np.asarray(model.deprocess(record.image))
-            yield Step(record.index + 1, total, result(shown, True), f"octave {record.octave + 1}/{len(base.sizes)}, "
-                                                                      f"iteration {record.iteration + 1}")
+            yield Step(record.index + 1, total, result(shown, True),
+                       f"octave {record.octave + 1}/{len(base.sizes)}, iteration {record.iteration + 1}")
     except StopIteration as stop:
         return result(np.asarray(model.deprocess(stop.value)), False)
     finally:

@@ -9,6 +9,7 @@ import dataclasses
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -91,6 +92,7 @@ class FeatureSpaceResult(Result):
     one could not be read)."""
 
     analysis: ClassVar[str] = NAME
+    settings: Settings
     features: Features
     embedding: Embedding
     scores: RetrievalScores | None = None
@@ -194,10 +196,47 @@ def _scores(f: Features) -> tuple[RetrievalScores | None, str]:
         return None, str(error)
 
 
-def run(model: LoadedModel, source: Source, settings: Settings | None = None
-        ) -> Generator[Step, None, FeatureSpaceResult]:
-    """Features image batch by image batch, then the map (a :class:`Step` with the partial map after each
-    t-SNE chunk), then the retrieval scores and the query's nearest images. Steps count images, then map
+def cached_features(model: LoadedModel, dataset: ImageDataset, layer: str, pooling: str, p: float,
+                    cache: Path | None, offset: int = 0, total: int | None = None) -> Generator[Step, None, Features]:
+    """:func:`cnnviz.core.per_dataset.features.extract_steps`, reading and writing the features' file in the folder
+    ``cache`` (:func:`~cnnviz.core.per_dataset.features.cache_path`; None: not cached) as
+    :func:`~cnnviz.core.per_dataset.features.extract` does; yields ``offset`` + images done of ``total`` (default:
+    the images)."""
+    total = len(dataset) if total is None else total
+    path = features.cache_path(cache, model, dataset, layer, pooling, p) if cache is not None else None
+    if path is not None and path.is_file():
+        try:
+            return features.load(path)
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)
+    steps = features.extract_steps(model, dataset, layer=layer, pooling=pooling, p=p, batch_size=BATCH_SIZE)
+    try:
+        while True:
+            yield Step(offset + next(steps).done, total, None, "extracting features")
+    except StopIteration as stop:
+        found: Features = stop.value
+    finally:
+        steps.close()
+    if path is not None:
+        features.save(found, path)
+    return found
+
+
+def with_query(result: FeatureSpaceResult, dataset: ImageDataset, query: int, k: int) -> FeatureSpaceResult:
+    """``result`` (a map of ``dataset``) with the ``k`` images nearest to dataset image ``query`` and their
+    pictures; ValueError when the query has no features."""
+    label, matches = _search(result.features, query, k)
+    return dataclasses.replace(
+        result, settings=dataclasses.replace(result.settings, query=query, k=k), query=query, query_label=label,
+        matches=tuple(matches), query_picture=_picture(dataset, query),
+        match_pictures=tuple(_picture(dataset, m.image) for m in matches))
+
+
+def run(model: LoadedModel, source: Source, settings: Settings | None = None, *, cache: Path | None = None,
+        iterations: tuple[int, int] = ITERATIONS) -> Generator[Step, None, FeatureSpaceResult]:
+    """Features image batch by image batch (read from and saved in the folder ``cache`` unless None), then the
+    map (a :class:`Step` with the partial map after each t-SNE chunk; ``iterations``: t-SNE's early-exaggeration
+    and normal iterations), then the retrieval scores and the query's nearest images. Steps count images, then map
     iterations (one for PCA and UMAP)."""
     settings = settings or Settings()
     dataset = source.data()
@@ -206,17 +245,9 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     _checked_query(settings, dataset)
     head = about(NAME, model, source)
     count = len(dataset)
-    total = count + (sum(ITERATIONS) if settings.method == "tsne" else 1)
-    extraction = features.extract_steps(model, dataset, layer=layer, pooling=settings.pooling, p=settings.p,
-                                        batch_size=BATCH_SIZE)
-    try:
-        while True:
-            yield Step(next(extraction).done, total, None, "extracting features")
-    except StopIteration as stop:
-        f: Features = stop.value
-    finally:
-        extraction.close()
-    mapping = embedding.project_steps(f, settings.method, settings.seed, settings.perplexity, iterations=ITERATIONS)
+    total = count + (sum(iterations) if settings.method == "tsne" else 1)
+    f = yield from cached_features(model, dataset, layer, settings.pooling, settings.p, cache, total=total)
+    mapping = embedding.project_steps(f, settings.method, settings.seed, settings.perplexity, iterations=iterations)
     try:
         while True:
             step = next(mapping)
@@ -229,17 +260,9 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     finally:
         mapping.close()
     scores, note = _scores(f)
-    query_label: int | None = None
-    matches: list[Match] = []
-    pictures: list[np.ndarray | None] = []
-    if settings.query is not None:
-        query_label, matches = _search(f, settings.query, settings.k)
-        pictures = [_picture(dataset, m.image) for m in matches]
-    return FeatureSpaceResult(
-        settings=settings, head=head, features=dataclasses.replace(f), embedding=mapped, scores=scores,
-        scores_note=note, query=settings.query, query_label=query_label, matches=tuple(matches),
-        query_picture=None if settings.query is None else _picture(dataset, settings.query),
-        match_pictures=tuple(pictures))
+    result = FeatureSpaceResult(settings=settings, head=head, features=dataclasses.replace(f), embedding=mapped,
+                                scores=scores, scores_note=note)
+    return result if settings.query is None else with_query(result, dataset, settings.query, settings.k)
 
 
 def colour_of(label: int) -> str:

@@ -5,6 +5,7 @@ filters do not depend on the image; the map does. The maths is :mod:`cnnviz.core
 :func:`cnnviz.core.model.layers.capture`.
 """
 
+import dataclasses
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,6 +39,8 @@ NAME = "filters"
 COLORMAPS = tuple(figures.COLORMAPS)
 VIEWS = ("auto", "rgb", "channel", "norm")
 SCALES = ("filter", "layer")
+Levels = tuple[float, float]
+"""A low, high pair of values."""
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,9 @@ def _view(settings: Settings, inputs: int, layer: str) -> str:
     return view
 
 
-def run(model: LoadedModel, source: Source, settings: Settings | None = None
-        ) -> Generator[Step, None, FiltersResult]:
-    """The filters' images, then one forward pass for the enlarged filter's map; yields a :class:`Step` with
-    the filters (no map yet) before the pass."""
-    settings = settings or Settings()
+def drawn(model: LoadedModel, source: Source, settings: Settings) -> FiltersResult:
+    """The filters ``settings`` ask for, drawn, without a map: a partial result enlarging ``settings.filter`` (0
+    for None). What :func:`run` yields before its forward pass; raises ValueError naming the field."""
     x = source.input()
     layer = checked_conv(model, settings.layer or layer_rules.first_conv(model))
     weights = filters.weights(model, layer)
@@ -142,23 +143,53 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     count = int(weights.shape[0])
     if settings.filter is not None and settings.filter >= count:
         raise ValueError(f"filter: {settings.filter} is outside 0…{count - 1} ({layer} has {count} filters)")
-
-    def result(chosen: int, activation: np.ndarray | None, partial: bool) -> FiltersResult:
-        return FiltersResult(settings=settings, head=about(NAME, model, source), partial=partial, layer=layer,
-                             view=view, in_channel=settings.in_channel, weights=weights.numpy(),
-                             biases=None if bias is None else bias.detach().float().cpu().numpy(), images=images,
-                             layer_range=layer_range, ranges=filters.view_ranges(weights, view, settings.in_channel),
-                             filter=chosen, activation=activation, image=np.asarray(model.deprocess(x)))
-
-    yield Step(0, 1, result(settings.filter or 0, None, True), f"capturing {layer}")
-    maps = layers.capture(model, x, layers=layer, stop_early=True)[layer][0].float().cpu()
-    chosen = settings.filter if settings.filter is not None else int(np.argmax(activations.channel_stats(maps).max))
-    return result(chosen, maps[chosen].numpy(), False)
+    return FiltersResult(settings=settings, head=about(NAME, model, source), partial=True, layer=layer, view=view,
+                         in_channel=settings.in_channel, weights=weights.numpy(),
+                         biases=None if bias is None else bias.detach().float().cpu().numpy(), images=images,
+                         layer_range=layer_range, ranges=filters.view_ranges(weights, view, settings.in_channel),
+                         filter=settings.filter or 0, image=np.asarray(model.deprocess(x)))
 
 
-def _levels(result: FiltersResult, index: int | None = None) -> tuple[tuple[float, float], tuple[float, float], str]:
-    """(image levels, colour-bar range, bar label) of the grid, or of filter ``index`` alone: per layer with the
-    diverging colormap the levels widen so that weight 0 sits at its centre."""
+DRAWING = ("layer", "view", "in_channel", "scale")
+"""The settings :func:`drawn` draws the filters by (the others choose the filter enlarged and style the figure)."""
+
+
+def enlarged(result: FiltersResult, settings: Settings, maps: torch.Tensor | None = None) -> FiltersResult:
+    """``result`` (from :func:`drawn`) with ``settings`` (differing at most in the filter enlarged, the figure's
+    limit and colormap; ValueError otherwise) and, given ``maps`` [out, H, W] (the layer's output on the image),
+    complete with the enlarged filter's map: ``settings.filter``, or the filter whose map is strongest (filter 0
+    without maps)."""
+    changed = [name for name in DRAWING if getattr(settings, name) != getattr(result.settings, name)]
+    if changed and not (changed == ["layer"] and settings.layer in ("", result.layer)):
+        raise ValueError(f"{', '.join(changed)}: the filters were drawn with other settings; draw them again")
+    count = len(result.images)
+    if settings.filter is not None and settings.filter >= count:
+        raise ValueError(f"filter: {settings.filter} is outside 0…{count - 1} ({result.layer} has {count} filters)")
+    if maps is None:
+        return dataclasses.replace(result, settings=settings, partial=True, filter=settings.filter or 0,
+                                   activation=None)
+    values = maps.float().cpu()
+    chosen = settings.filter if settings.filter is not None else int(np.argmax(activations.channel_stats(values).max))
+    return dataclasses.replace(result, settings=settings, partial=False, filter=chosen,
+                               activation=values[chosen].numpy())
+
+
+def run(model: LoadedModel, source: Source, settings: Settings | None = None
+        ) -> Generator[Step, None, FiltersResult]:
+    """The filters' images (:func:`drawn`), then one forward pass for the enlarged filter's map
+    (:func:`enlarged`); yields a :class:`Step` with the filters (no map yet) before the pass."""
+    settings = settings or Settings()
+    partial = drawn(model, source, settings)
+    yield Step(0, 1, partial, f"capturing {partial.layer}")
+    maps = layers.capture(model, source.input(), layers=partial.layer, stop_early=True)[partial.layer][0]
+    return enlarged(partial, settings, maps)
+
+
+def display_levels(result: FiltersResult, index: int | None = None) -> tuple[Levels, Levels, str]:
+    """(image levels, colour-bar range, bar label) of the grid, or of filter ``index`` alone: the images are in
+    [0, 1]; per filter the grid's bar runs over each filter's own range (0…1) and filter ``index``'s over its weights;
+    per layer the bar gives the layer's weights and, with the diverging colormap, the levels widen so that weight 0
+    sits at its centre."""
     label = "L2 norm" if result.view == "norm" else "weight"
     if result.settings.scale == "filter":
         if index is None:
@@ -181,10 +212,10 @@ def _draw_panels(fig: Figure, axes: Sequence[Axes], result: FiltersResult) -> No
     cmap = result.settings.colormap
     index = result.filter
     figures.show_image(axes[0], result.image, "(a) Input")
-    levels, bar, label = _levels(result, index)
+    shown, bar, label = display_levels(result, index)
     tile = result.images[index]
-    axes[1].imshow(tile, cmap=figures.colormap(cmap) if tile.ndim == 2 else None, vmin=levels[0],
-                   vmax=levels[1], interpolation="nearest")
+    axes[1].imshow(tile, cmap=figures.colormap(cmap) if tile.ndim == 2 else None, vmin=shown[0],
+                   vmax=shown[1], interpolation="nearest")
     figures.plain(axes[1], f"(b) Filter {index}")
     narrow = fig.get_figwidth() < figures.NARROW_IN
     scale_bar(fig, axes[1], *bar, "grey" if tile.ndim == 3 else cmap, "" if narrow else label)
@@ -204,14 +235,14 @@ def _draw_grid(fig: Figure, ax: Axes, result: FiltersResult, layout: tuple[int, 
     """(d) the first ``limit`` filters as one mosaic (``layout``: columns, labelled; RGB filters as an RGB
     mosaic) with its colour bar."""
     count = min(len(result.images), result.settings.limit)
-    levels, bar, label = _levels(result)
+    shown, bar, label = display_levels(result)
     total = len(result.images)
     columns, labelled = layout
     what = f"{total} filters" if count == total else f"first {count} of {total} filters"
     scale = "each filter scaled" if result.settings.scale == "filter" else "one scale"
     note = "" if labelled else reading_order_note("filter")
     show_tiles(ax, result.images[:count], [str(i) for i in range(count)], columns=columns, width_in=width_in,
-               cmap=result.settings.colormap, levels=[levels], labelled=labelled,
+               cmap=result.settings.colormap, levels=[shown], labelled=labelled,
                title=wrapped(f"(d) {short(result.layer, 36)}: {what}, {_view_text(result)}, {scale}{note}", width_in))
     rgb = result.images.ndim == 4
     scale_bar(fig, ax, *bar, "grey" if rgb else result.settings.colormap, label + (" (R, G, B)" if rgb else ""))

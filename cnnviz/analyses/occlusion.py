@@ -53,7 +53,8 @@ class Settings(SettingsBase):
 class OcclusionAnalysis(Result):
     """The maps (:class:`~cnnviz.core.per_image.occlusion.OcclusionResult`), the input as shown (``image``: [H, W] or
     [H, W, 3] uint8), the strongest map's deconvnet ``projection`` ([H, W, C] in [0, 1], None without one;
-    ``projection_error`` says why) and the model's class names."""
+    ``projection_error`` says why) of its unit at ``projection_at`` (row, col in the layer's output grid; None
+    for a layer without one) and the model's class names."""
 
     analysis: ClassVar[str] = NAME
     settings: Settings
@@ -61,6 +62,7 @@ class OcclusionAnalysis(Result):
     image: np.ndarray
     projection: np.ndarray | None = None
     projection_error: str = ""
+    projection_at: tuple[int, int] | None = None
     classes: tuple[str, ...] = ()
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -103,9 +105,11 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
                                   layer=layer, batch_size=settings.batch_size or None, seed=settings.seed)
 
     def result(step: occlusion.OcclusionRun, partial: bool) -> OcclusionAnalysis:
-        shown = None if step.projection is None else deconv.to_display(step.projection.image)
+        projection = step.projection
+        shown = None if projection is None else deconv.to_display(projection.image)
         return OcclusionAnalysis(settings=settings, head=head, partial=partial, maps=step.result, image=image,
                                  projection=shown, projection_error=step.projection_error,
+                                 projection_at=None if projection is None else projection.position,
                                  classes=tuple(model.categories))
 
     try:

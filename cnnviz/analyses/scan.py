@@ -23,6 +23,7 @@ from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset import scan, top_patches
 from cnnviz.core.per_dataset.atlas import make_atlas
@@ -201,6 +202,24 @@ def pictures(found: dict[int, list[HitPatch]], channels: np.ndarray, k: int,
     return out[0], out[1]
 
 
+def shown_result(settings: Settings, head: Caption, dataset: ImageDataset, index: ScanIndex, layer: str,
+                 channels: np.ndarray, found: dict[int, list[HitPatch]] | None, input_size: tuple[int, int], *,
+                 partial: bool) -> ScanAnalysis:
+    """The result showing ``channels`` [U] of ``layer`` in ``index`` (a scan of ``dataset``) with their projected
+    hits ``found`` ({channel: patches}, None: not projected yet) for a model whose input is ``input_size``
+    (h, w); what :func:`run` returns and what the Dataset pane shows."""
+    stats = index.stats(layer)
+    dead = stats.fire_rate <= 0.0
+    images, positions, activations = top_arrays(index, layer)
+    shown = (None, None) if found is None else pictures(found, channels, index.k, input_size)
+    return ScanAnalysis(settings=settings, head=head, partial=partial, index=index, layer=layer, stats=stats,
+                        order=index.order(layer, settings.sort), channels=channels, dead=dead,
+                        nearly_dead=(stats.fire_rate <= settings.threshold) & ~dead,
+                        top_images=images, top_positions=positions, top_activations=activations,
+                        projections=shown[0], patches=shown[1],
+                        hits=top_patches.hits_csv(index, dataset, layer, [int(c) for c in channels]))
+
+
 def _plane(array: np.ndarray) -> np.ndarray:
     return array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array
 
@@ -231,16 +250,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
 
     def result(index: ScanIndex, channels: np.ndarray, found: dict[int, list[HitPatch]] | None,
                partial: bool) -> ScanAnalysis:
-        stats = index.stats(layer)
-        dead = stats.fire_rate <= 0.0
-        images, positions, activations = top_arrays(index, layer)
-        shown = (None, None) if found is None else pictures(found, channels, index.k, input_size)
-        return ScanAnalysis(settings=settings, head=head, partial=partial, index=index, layer=layer, stats=stats,
-                            order=index.order(layer, settings.sort), channels=channels, dead=dead,
-                            nearly_dead=(stats.fire_rate <= settings.threshold) & ~dead,
-                            top_images=images, top_positions=positions, top_activations=activations,
-                            projections=shown[0], patches=shown[1],
-                            hits=top_patches.hits_csv(index, dataset, layer, [int(c) for c in channels]))
+        return shown_result(settings, head, dataset, index, layer, channels, found, input_size, partial=partial)
 
     index = yield from _scan(model, dataset, layers, settings,
                              lambda i: result(i, shown_units(i, layer, settings), None, True))

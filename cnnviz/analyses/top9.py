@@ -3,7 +3,8 @@ under its receptive field (Zeiler & Fergus 2014, Fig. 2, for one image). The mat
 :func:`cnnviz.core.per_image.deconv.top_units`; the display helpers are those of :mod:`cnnviz.analyses.deconv`.
 """
 
-from collections.abc import Generator
+import dataclasses
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -104,18 +105,34 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None) ->
     units = deconv.top_units(model, x, layer=layer, k=TOP_K, method=settings.method)
     image = np.asarray(model.deprocess(x))
     boxes = [u.box for u in units]
-    size = (image.shape[0], image.shape[1])
-    shown = [deconv.crop_array(single.display_array(u.image, settings.display), u.box) for u in units]
+    projections = torch.stack([u.image for u in units]).numpy()
     patches = [deconv.crop_array(image, u.box).astype(np.float32) / 255 for u in units]
     positions = None if choice.is_vector else np.asarray([u.position for u in units], dtype=np.int64)
-    return Top9Result(settings=settings, head=about(NAME, model, source),
-                      projections=torch.stack([u.image for u in units]).numpy(),
+    return Top9Result(settings=settings, head=about(NAME, model, source), projections=projections,
                       channels=np.asarray([u.channel for u in units], dtype=np.int64),
                       activations=np.asarray([u.activation for u in units], dtype=np.float32), positions=positions,
-                      boxes=np.asarray(boxes, dtype=np.int64), projection_tiles=deconv.field_tiles(shown, boxes, size),
-                      patch_tiles=deconv.field_tiles(patches, boxes, size), layer=layer,
+                      boxes=np.asarray(boxes, dtype=np.int64),
+                      projection_tiles=projection_tiles(projections, boxes, settings.display),
+                      patch_tiles=deconv.field_tiles(patches, boxes, (image.shape[0], image.shape[1])), layer=layer,
                       unit_names=tuple(single.unit_name(model, choice, u.channel) for u in units),
                       warning=units[0].warning, note=units[0].note)
+
+
+def projection_tiles(projections: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], display: str) -> np.ndarray:
+    """Each projection [K, C, H, W] shown with ``display`` under its receptive field ``boxes`` [K] (top, left,
+    bottom, right), placed as :func:`cnnviz.core.per_image.deconv.field_tiles` places them: [K, h, w] or
+    [K, h, w, 3] in [0, 1], NaN outside the field."""
+    shown = [deconv.crop_array(single.display_array(torch.from_numpy(p), display), box)
+             for p, box in zip(projections, boxes)]
+    return deconv.field_tiles(shown, list(boxes), (projections.shape[-2], projections.shape[-1]))
+
+
+def with_display(result: Top9Result, display: str) -> Top9Result:
+    """``result`` shown with ``display`` (one of :data:`cnnviz.analyses.deconv.DISPLAYS`) instead: its settings
+    and projection tiles replaced, the projections kept (none is made again)."""
+    boxes = [(int(t), int(left), int(b), int(r)) for t, left, b, r in result.boxes]
+    return dataclasses.replace(result, settings=dataclasses.replace(result.settings, display=display),
+                               projection_tiles=projection_tiles(result.projections, boxes, display))
 
 
 def rgba(tile: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ in this order: ``app`` → ``panes`` → ``runtime`` → ``widgets`` → ``compa
 contract in ``pyproject.toml`` checks it):
 
 - :mod:`cnnviz.gui.app`: the application shell. :mod:`~cnnviz.gui.app.main_window` (tabs, docks,
-  menus), :mod:`~cnnviz.gui.app.registry` (every pane, in one list: adding a tool is one line),
+  menus; composed of :mod:`~cnnviz.gui.app.menus`, :mod:`~cnnviz.gui.app.docks` and
+  :mod:`~cnnviz.gui.app.status_fields`), :mod:`~cnnviz.gui.app.registry` (every pane, in one list:
+  adding a tool is one line),
   :mod:`~cnnviz.gui.panes.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
   :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.widgets.screenshot` (PNG of
   a widget), :mod:`~cnnviz.gui.app.application` (the QApplication set-up) and
@@ -24,12 +26,15 @@ contract in ``pyproject.toml`` checks it):
   Dataset and Feature space panes. Both are composed of the small parts in :mod:`cnnviz.gui.panes.parts`
   (layer binding, job runner, settings binding, figure, run controls), which import no pane. Panes with
   several parts are subpackages: :mod:`cnnviz.gui.panes.dream` (pane, settings column, plots, the settings
-  each step used, worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit and top-9 views, jobs),
+  each step used, worker job), :mod:`cnnviz.gui.panes.filters` and :mod:`cnnviz.gui.panes.activations` (pane,
+  view of the analysis's result; the filters' worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit choice,
+  unit and top-9 views, jobs),
   :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel),
   :mod:`cnnviz.gui.panes.dataset` (pane, source and layer controls, Fig. 2 grid, enlarged unit, unit
-  statistics, tiles, jobs), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane: compare controls,
-  parameter widgets built from the core's signatures, map grid with metrics rows, curves plot, CSV and
-  .npy exports, remembered settings, worker job) and :mod:`cnnviz.gui.panes.features` (the Feature space
+  statistics, tiles, jobs), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane: compare, display and
+  per-method parameter forms of the analysis's settings, view of the analysis's result with a map grid,
+  metrics rows and curves plot, CSV and .npy exports, remembered settings, run request and map cache) and
+  :mod:`cnnviz.gui.panes.features` (the Feature space
   pane: settings, one-item scatter maps with a class legend, hover/selection side panel with thumbnails,
   retrieval view, CSV exports, worker jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector

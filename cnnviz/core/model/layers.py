@@ -18,6 +18,7 @@ from cnnviz.core.model.forward import first_tensor, forward_to
 from cnnviz.core.model.hooks import HookSet, eval_and_frozen
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.model.receptive import Field, FieldTracker, pair_of
+from cnnviz.core.tables import csv_text
 
 UNCERTAIN_MARK = "≈"
 """Prefix of a receptive field or jump cell whose field is only estimated (:attr:`Field.uncertain`)."""
@@ -231,14 +232,7 @@ def table_cells(rows: list[LayerRow]) -> list[list[str]]:
 
 def to_csv(rows: list[LayerRow]) -> str:
     """The table with a header and totals row as CSV text."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADERS)
-    writer.writerows(table_cells(rows))
-    return buffer.getvalue()
+    return csv_text(HEADERS, table_cells(rows))
 
 
 def to_markdown(rows: list[LayerRow]) -> str:

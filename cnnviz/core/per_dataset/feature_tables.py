@@ -1,30 +1,22 @@
 """CSV tables of the feature-space tools: a map's coordinates, retrieval scores and a pooling comparison.
 
 Each function returns the CSV text (comma-separated, ``\\n`` line ends, a header row first), ready to be
-written to a file; numbers are written with full float precision (``repr``).
+written to a file by :func:`~cnnviz.core.tables.csv_text`; floats are written with full precision (the shortest
+text that reads back as the same float, ``repr``).
 """
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from cnnviz.core.per_dataset.features import Features
 from cnnviz.core.per_dataset.retrieval import Match, PoolingScore, RetrievalScores
+from cnnviz.core.tables import ROUND_TRIP, csv_text
 
 MAP_HEADER = ("index", "file", "label", "x", "y")
 SCORES_HEADER = ("metric", "value")
 POOLING_HEADER = ("pooling", "size", "mAP", "precision@1", "precision@5", "precision@15", "ms_per_query")
 MATCHES_HEADER = ("rank", "index", "file", "label", "similarity", "same_label")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def label_name(features: Features, row: int) -> str:
@@ -43,7 +35,7 @@ def map_csv(features: Features, xy: np.ndarray) -> str:
         raise ValueError(f"the map has shape {xy.shape}; the features have {len(features.images)} rows")
     rows = ((int(features.images[r]), features.paths[r], label_name(features, r), float(xy[r, 0]), float(xy[r, 1]))
             for r in range(len(xy)))
-    return _table(MAP_HEADER, rows)
+    return csv_text(MAP_HEADER, rows, digits=ROUND_TRIP)
 
 
 def scores_csv(scores: RetrievalScores) -> str:
@@ -53,7 +45,7 @@ def scores_csv(scores: RetrievalScores) -> str:
     rows += [(f"precision@{k}", value) for k, value in scores.precision_at.items()]
     rows.append(("queries", scores.queries))
     rows += [(f"AP {name}", value) for name, value in scores.per_class.items()]
-    return _table(SCORES_HEADER, rows)
+    return csv_text(SCORES_HEADER, rows, digits=ROUND_TRIP)
 
 
 def pooling_csv(results: Sequence[PoolingScore]) -> str:
@@ -62,7 +54,7 @@ def pooling_csv(results: Sequence[PoolingScore]) -> str:
     rows = ((r.pooling, r.size, r.scores.mean_average_precision,
              *(r.scores.precision_at.get(k, "") for k in (1, 5, 15)), r.seconds_per_query * 1000.0)
             for r in results)
-    return _table(POOLING_HEADER, rows)
+    return csv_text(POOLING_HEADER, rows, digits=ROUND_TRIP)
 
 
 def matches_csv(features: Features, matches: Sequence[Match], query_label: int | None) -> str:
@@ -74,4 +66,4 @@ def matches_csv(features: Features, matches: Sequence[Match], query_label: int |
         name = "" if match.label is None else features.classes[match.label]
         same = "" if match.label is None or query_label is None else int(match.label == query_label)
         rows.append((rank, match.image, paths.get(match.image, ""), name, match.similarity, same))
-    return _table(MATCHES_HEADER, rows)
+    return csv_text(MATCHES_HEADER, rows, digits=ROUND_TRIP)

@@ -7,8 +7,6 @@ input are cropped to the unit's receptive field: the projection shows *what* in 
 the unit, the patch shows it in context.
 """
 
-import csv
-import io
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +17,7 @@ from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset.scan_index import Hit, ScanIndex
 from cnnviz.core.per_image import deconv
 from cnnviz.core.progress import Step
+from cnnviz.core.tables import csv_text
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,6 @@ def patches_steps(model: LoadedModel, dataset: ImageDataset, index: ScanIndex, l
     return done
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> str:
-    stream = io.StringIO()
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return stream.getvalue()
-
-
 def hits_csv(index: ScanIndex, dataset: ImageDataset, layer: str, channels: Sequence[int] | None = None) -> str:
     """CSV of the top hits of ``channels`` of ``layer`` (None: every channel): unit, rank (1 = best),
     file (relative to the dataset root), label, activation, row, col (empty without a grid)."""
@@ -91,8 +82,8 @@ def hits_csv(index: ScanIndex, dataset: ImageDataset, layer: str, channels: Sequ
         for rank, hit in enumerate(index.top(layer, channel=int(channel)), start=1):
             row, col = hit.position if hit.position is not None else ("", "")
             rows.append([int(channel), rank, dataset.files[hit.image], dataset.label_name(hit.image),
-                         f"{hit.activation:.6g}", row, col])
-    return _csv(["unit", "rank", "file", "label", "activation", "row", "col"], rows)
+                         hit.activation, row, col])
+    return csv_text(["unit", "rank", "file", "label", "activation", "row", "col"], rows, digits=6)
 
 
 def units_csv(index: ScanIndex, layer: str, channels: Sequence[int] | None = None) -> str:
@@ -104,8 +95,8 @@ def units_csv(index: ScanIndex, layer: str, channels: Sequence[int] | None = Non
     rows: list[list[object]] = []
     for channel in units:
         c = int(channel)
-        row: list[object] = [c, f"{stats.fire_rate[c]:.6g}", f"{stats.mean_max[c]:.6g}", f"{stats.max[c]:.6g}"]
+        row: list[object] = [c, stats.fire_rate[c], stats.mean_max[c], stats.max[c]]
         if stats.selectivity is not None:
-            row.append(f"{stats.selectivity[c]:.6g}")
+            row.append(stats.selectivity[c])
         rows.append(row)
-    return _csv(header, rows)
+    return csv_text(header, rows, digits=6)

@@ -8,8 +8,6 @@ other angles and scales use bilinear resampling about the image centre.
 :func:`curve_steps` yields partial curves after every batch; :func:`curves` runs it to the end.
 """
 
-import csv
-import io
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from cnnviz.core.model.batching import check_layer, forward_batch, in_batches, j
 from cnnviz.core.model.layers import trace
 from cnnviz.core.model.loaded_model import LoadedModel, class_name
 from cnnviz.core.progress import PartialResult, ProgressFn, Step, run_to_end
+from cnnviz.core.tables import csv_text
 
 KINDS = ("rotation", "vertical", "horizontal", "scale")
 """Transform kinds: rotation (degrees, counter-clockwise), vertical and horizontal translation
@@ -187,23 +186,24 @@ class InvarianceResult(PartialResult):
             curves[f"relative_distance-{name}"] = self.relative_distance[name]
         return curves
 
-    def to_csv(self) -> str:
-        """One line per transform value: value, target probability, top class (index and name) and
-        each layer's distance and relative distance."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+    def table(self) -> tuple[list[str], list[list[object]]]:
+        """The header and rows (numbers as numbers) of :meth:`to_csv`: one row per computed transform value."""
         names = list(self.distance)
-        writer.writerow([f"{self.kind}_{UNITS[self.kind]}", "target_probability", "top_class", "top_class_name"]
-                        + [f"distance_{n}" for n in names] + [f"relative_distance_{n}" for n in names])
+        header = ([f"{self.kind}_{UNITS[self.kind]}", "target_probability", "top_class", "top_class_name"]
+                  + [f"distance_{n}" for n in names] + [f"relative_distance_{n}" for n in names])
+        rows: list[list[object]] = []
         for i, value in enumerate(self.values):
             if self.top_class[i] < 0:
                 continue
             index = int(self.top_class[i])
-            name = class_name(self.classes, index)
-            writer.writerow([f"{value:g}", f"{self.prob[i]:.6g}", index, name]
-                            + [f"{self.distance[n][i]:.6g}" for n in names]
-                            + [f"{self.relative_distance[n][i]:.6g}" for n in names])
-        return buffer.getvalue()
+            rows.append([value, self.prob[i], index, class_name(self.classes, index)]
+                        + [self.distance[n][i] for n in names] + [self.relative_distance[n][i] for n in names])
+        return header, rows
+
+    def to_csv(self) -> str:
+        """One line per transform value: value, target probability, top class (index and name) and
+        each layer's distance and relative distance (6 significant digits)."""
+        return csv_text(*self.table(), digits=6)
 
 
 def _flat(tensor: torch.Tensor) -> torch.Tensor:
@@ -346,14 +346,13 @@ def curves_csv(curves: Sequence[tuple[str, InvarianceResult]]) -> str:
     """Several images' curves as one CSV: an ``image`` column (the name of each (name, result) pair)
     followed by the columns of :meth:`InvarianceResult.to_csv`; a layer missing from a curve is left
     empty. Only computed values get a line."""
-    tables = [(name, result.to_csv()) for name, result in curves]
+    tables = [(name, *result.table()) for name, result in curves]
     header: list[str] = []
-    for _name, table in tables:
-        header.extend(column for column in next(csv.reader(io.StringIO(table))) if column not in header)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["image"] + header)
-    for name, table in tables:
-        for row in csv.DictReader(io.StringIO(table)):
-            writer.writerow([name] + [row.get(column, "") for column in header])
-    return buffer.getvalue()
+    for _name, columns, _rows in tables:
+        header.extend(column for column in columns if column not in header)
+    rows: list[list[object]] = []
+    for name, columns, table_rows in tables:
+        for row in table_rows:
+            cells = dict(zip(columns, row))
+            rows.append([name] + [cells.get(column, "") for column in header])
+    return csv_text(["image", *header], rows, digits=6)

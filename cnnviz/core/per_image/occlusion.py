@@ -10,8 +10,6 @@ on the unoccluded image), (c) the most probable class.
 projection (the paper's column (c)); :func:`save_data` writes a result's raw maps.
 """
 
-import csv
-import io
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +24,7 @@ from cnnviz.core.model.batching import check_layer, forward_batch, in_batches, j
 from cnnviz.core.model.loaded_model import LoadedModel, class_name
 from cnnviz.core.per_image import deconv
 from cnnviz.core.progress import PartialResult, ProgressFn, Step, run_to_end
+from cnnviz.core.tables import csv_text
 
 FILLS = ("mean", "black", "blur", "noise")
 """What covers the occluded square; the same words as the attribution metrics' fills and baselines."""
@@ -72,24 +71,19 @@ class OcclusionResult(PartialResult):
     def to_csv(self) -> str:
         """One line per occluder position: top, left (px), target probability, top class (index
         and name) and, with a layer, the feature map's total activation."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
         header = ["top", "left", "target_probability", "top_class", "top_class_name"]
         if self.feature is not None:
             header.append(f"feature_{self.layer}_channel_{self.channel}")
-        writer.writerow(header)
+        rows: list[list[object]] = []
         tops, lefts = self.positions
         for i, top in enumerate(tops):
             for j, left in enumerate(lefts):
                 if self.top_class[i, j] < 0:
                     continue
                 index = int(self.top_class[i, j])
-                name = class_name(self.classes, index)
-                row = [int(top), int(left), f"{self.prob[i, j]:.6g}", index, name]
-                if self.feature is not None:
-                    row.append(f"{self.feature[i, j]:.6g}")
-                writer.writerow(row)
-        return buffer.getvalue()
+                row = [int(top), int(left), self.prob[i, j], index, class_name(self.classes, index)]
+                rows.append(row if self.feature is None else [*row, self.feature[i, j]])
+        return csv_text(header, rows, digits=6)
 
 
 def grid(size: tuple[int, int], window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,79 +1,47 @@
 """The main window: tool tabs in the centre, docks for model, image, predictions, report and architecture.
 
-Menus: File (open/paste image, open model file, samples, save/open session and recent files, export
-screenshot, add to report, export report, quit), View (show or hide each dock, show the figure alone
-(F11), reset the layout) and Help. Image files dropped on the window are opened. A window that remembers
+It is composed of parts in their own modules: the menus (:mod:`~cnnviz.gui.app.menus`: File, View, Help), the
+docks (:mod:`~cnnviz.gui.app.docks`), the status bar (:mod:`~cnnviz.gui.app.status_fields`), sessions
+(:mod:`~cnnviz.gui.app.sessions`), the report actions (:mod:`~cnnviz.gui.app.report_actions`) and the figure
+alone (:mod:`~cnnviz.gui.app.figure_alone`). Image files dropped on the window are opened. A window that remembers
 restores each tool pane's settings and the last tab. Each dock folds to its title bar with one click on
 its arrow (:class:`~cnnviz.gui.widgets.dock_title.DockTitle`); the Architecture dock starts folded on a
 screen less than :data:`TALL_SCREEN` pixels high. Docks dropped on each other are tabbed.
 """
 
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
-    QKeySequence,
-)
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFrame,
-    QLabel,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QProgressBar,
-    QTabWidget,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
 
-import cnnviz
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.app import settings
+from cnnviz.gui.app.docks import add_dock, arrange_docks
 from cnnviz.gui.app.figure_alone import FigureAlone
+from cnnviz.gui.app.menus import build_menus
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
-from cnnviz.gui.app.report_actions import add_report_actions, place_report_dock
 from cnnviz.gui.app.sessions import Sessions
-from cnnviz.gui.panes.image import (
-    ask_image_file,
-    available_samples,
-    open_mime_data,
-    paste_image,
-)
-from cnnviz.gui.panes.model import ask_model_file
+from cnnviz.gui.app.status_fields import StatusFields
+from cnnviz.gui.panes.image import open_mime_data
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane
-from cnnviz.gui.runtime.app_state import AppState, Predictions
+from cnnviz.gui.runtime.app_state import AppState
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_loader import ModelLoader
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.dock_title import DockTitle
 from cnnviz.gui.widgets.export_dialog import ExportDialog
-from cnnviz.gui.widgets.labels import input_description, model_label, window_title
+from cnnviz.gui.widgets.labels import window_title
 from cnnviz.gui.widgets.screenshot import save_png
 
 DEFAULT_SIZE = (1400, 900)
 STATUS_TIMEOUT_MS = 10_000
-SIDE_DOCK_WIDTH = 360
-RIGHT_DOCK_WIDTH = 290
-FIRST_LEFT_DOCK_HEIGHT = 230
-OTHER_LEFT_DOCK_HEIGHT = 400
-BOTTOM_DOCK_HEIGHT = 280
-"""Starting sizes of the docks, in pixels (the window's layout is then remembered)."""
 TALL_SCREEN = 900
 """Least available screen height (pixels) at which the Architecture dock starts unfolded."""
 FOLDED_ON_SMALL_SCREENS = ("architecture",)
 """The docks that start folded to their title bars on a screen less than :data:`TALL_SCREEN` high."""
 CLOSE_WAIT_MS = 2500
 """Longest wait on closing for background jobs to stop; one that does not is left to its thread."""
-_AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
-          "right": Qt.DockWidgetArea.RightDockWidgetArea,
-          "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
 
 
 def available_height(widget: QWidget) -> int:
@@ -93,7 +61,9 @@ class MainWindow(QMainWindow):
     names (open_image, paste_image, open_model, save_session, open_session, export, quit, figure_alone,
     reset_layout, about) to the menu actions; ``sessions`` saves and opens sessions
     (:class:`~cnnviz.gui.app.sessions.Sessions`); ``figure_alone`` shows the current figure alone
-    (:class:`~cnnviz.gui.app.figure_alone.FigureAlone`).
+    (:class:`~cnnviz.gui.app.figure_alone.FigureAlone`); ``status_fields`` is the status bar
+    (:class:`~cnnviz.gui.app.status_fields.StatusFields`), whose labels are also ``model_status``,
+    ``device_status``, ``input_status``, ``forward_status`` and ``busy_indicator``.
     """
 
     def __init__(self, state: AppState | None = None, controller: Controller | None = None,
@@ -119,21 +89,20 @@ class MainWindow(QMainWindow):
         for pane in CENTRAL_PANES:
             self.add_central_pane(pane)
         for pane in DOCK_PANES:
-            self._add_dock(pane)
-        self._arrange_docks()
+            add_dock(self, pane)
+        arrange_docks(self)
         self._default_layout = self.saveState()
         self.sessions = Sessions(self)
         self._fold_for_screen()
         self.figure_alone = FigureAlone(self)
-        self._build_menus()
-        self._build_status_bar()
+        build_menus(self)
+        self.status_fields = StatusFields(self, self.state)
+        fields = self.status_fields
+        self.model_status, self.device_status, self.input_status = fields.model, fields.device, fields.input
+        self.forward_status, self.busy_indicator = fields.forward, fields.busy
 
         self.state.model_changed.connect(self._model_changed)
         self.state.image_changed.connect(self._image_changed)
-        self.state.input_changed.connect(self._update_status_fields)
-        self.state.predictions_changed.connect(self._predictions_changed)
-        self.state.device_changed.connect(self._update_status_fields)
-        self.state.busy_changed.connect(self._busy_changed)
         self.state.status_message.connect(self.show_status)
         self.state.pane_requested.connect(self.bring_to_front)
         self.controller.image_failed.connect(self._image_failed)
@@ -275,143 +244,20 @@ class MainWindow(QMainWindow):
         else:
             self.show_status("Nothing to open in what was dropped.")
 
-    def _add_dock(self, pane: Pane) -> None:
-        widget = pane.factory(self.context)
-        widget.setObjectName(f"pane_{pane.key}")
-        dock = QDockWidget(pane.title, self)
-        dock.setObjectName(f"dock_{pane.key}")
-        dock.setWidget(widget)
-        height = BOTTOM_DOCK_HEIGHT if pane.area == "bottom" else OTHER_LEFT_DOCK_HEIGHT
-        self.dock_titles[pane.key] = DockTitle(dock, height)
-        self.addDockWidget(_AREAS[pane.area], dock)
-        self.panes[pane.key] = widget
-        self.docks[pane.key] = dock
-
     def _fold_for_screen(self) -> None:
         """Fold :data:`FOLDED_ON_SMALL_SCREENS` on a screen less than :data:`TALL_SCREEN` high, else unfold."""
         small = available_height(self) < TALL_SCREEN
         self.set_folded([key for key in FOLDED_ON_SMALL_SCREENS if small])
 
-    def _arrange_docks(self) -> None:
-        by_area: dict[str, list[QDockWidget]] = {}
-        for pane in DOCK_PANES:
-            by_area.setdefault(pane.area, []).append(self.docks[pane.key])
-        for area, width in (("left", SIDE_DOCK_WIDTH), ("right", RIGHT_DOCK_WIDTH)):
-            if by_area.get(area):
-                self.resizeDocks(by_area[area][:1], [width], Qt.Orientation.Horizontal)
-        left = by_area.get("left", [])
-        if len(left) > 1:
-            heights = [FIRST_LEFT_DOCK_HEIGHT] + [OTHER_LEFT_DOCK_HEIGHT] * (len(left) - 1)
-            self.resizeDocks(left, heights, Qt.Orientation.Vertical)
-        if by_area.get("bottom"):
-            self.resizeDocks(by_area["bottom"][:1], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
-        place_report_dock(self)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action("open_image", file_menu, "&Open image…", QKeySequence.StandardKey.Open,
-                     lambda: ask_image_file(self.controller, self))
-        self._action("paste_image", file_menu, "&Paste image", QKeySequence.StandardKey.Paste,
-                     lambda: paste_image(self.controller))
-        self._action("open_model", file_menu, "Open &model file…", QKeySequence("Ctrl+Shift+O"),
-                     lambda: ask_model_file(self.model_loader, self.state.device, self))
-        samples_menu = file_menu.addMenu("&Samples")
-        for sample in available_samples():
-            action = samples_menu.addAction(sample.title)
-            action.triggered.connect(lambda _checked=False, s=sample: self.controller.open_sample(s))
-        samples_menu.setEnabled(not samples_menu.isEmpty())
-        file_menu.addSeparator()
-        self.sessions.add_menu_entries(file_menu)
-        file_menu.addSeparator()
-        self._action("export", file_menu, "&Export screenshot…", QKeySequence("Ctrl+Shift+S"),
-                     self.export_screenshot)
-        add_report_actions(self, file_menu)
-        file_menu.addSeparator()
-        self._action("quit", file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
-
-        view_menu = self.menuBar().addMenu("&View")
-        for pane in DOCK_PANES:
-            view_menu.addAction(self.docks[pane.key].toggleViewAction())
-        view_menu.addSeparator()
-        alone = self._action("figure_alone", view_menu, "Show the &figure alone", QKeySequence("F11"),
-                             self.figure_alone.toggle)
-        alone.setToolTip("Hide the docks, tabs and controls around the current figure (F11, Esc or a "
-                         "double-click on the figure: back)")
-        view_menu.addSeparator()
-        self._action("reset_layout", view_menu, "&Reset layout", None, self.reset_layout)
-
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action("about", help_menu, "&About cnnviz", None, self._about)
-
-    def _action(self, name: str, menu: QMenu, text: str,
-                shortcut: QKeySequence | QKeySequence.StandardKey | None,
-                slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        self.menu_actions[name] = action
-        return action
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.model_status = QLabel()
-        self.device_status = QLabel()
-        self.input_status = QLabel()
-        self.forward_status = QLabel()
-        self.busy_indicator = QProgressBar()
-        self.busy_indicator.setRange(0, 0)
-        self.busy_indicator.setMaximumWidth(90)
-        self.busy_indicator.setMaximumHeight(14)
-        self.busy_indicator.setTextVisible(False)
-        self.busy_indicator.setToolTip("Working…")
-        self.busy_indicator.hide()
-        fields = (self.model_status, self.device_status, self.input_status, self.forward_status)
-        for index, widget in enumerate(fields):
-            if index:
-                separator = QFrame()
-                separator.setFrameShape(QFrame.Shape.VLine)
-                separator.setFrameShadow(QFrame.Shadow.Sunken)
-                bar.addPermanentWidget(separator)
-            bar.addPermanentWidget(widget)
-        bar.addPermanentWidget(self.busy_indicator)
-
     def _model_changed(self, model: LoadedModel | None) -> None:
         self.setWindowTitle(window_title(model))
         if model is not None and self.remember and self.state.model_spec is not None:
             settings.save_model_spec(self.state.model_spec)
-        self._update_status_fields()
 
     def _image_changed(self, *_args: object) -> None:
         if self.remember and self.state.image_path is not None:
             settings.save_image_path(self.state.image_path)
-        self._update_status_fields()
-
-    def _predictions_changed(self, predictions: Predictions) -> None:
-        self.forward_status.setText(f"forward {predictions.forward_ms:.1f} ms")
-
-    def _update_status_fields(self, *_args: object) -> None:
-        model = self.state.model
-        self.model_status.setText(model_label(model))
-        self.model_status.setStyleSheet("" if model is None or model.pretrained
-                                        else "QLabel { color: #c62828; font-weight: bold; }")
-        self.device_status.setText(f"device: {self.state.device}")
-        self.input_status.setText(f"input {input_description(model)}" if model is not None else "")
-        if self.state.predictions is None:
-            self.forward_status.setText("forward …" if model is not None else "")
-
-    def _busy_changed(self, busy: bool) -> None:
-        self.busy_indicator.setVisible(busy)
 
     def _image_failed(self, message: str) -> None:
         self.show_status("Could not open the image; keeping the previous one.")
         show_error(self, "Could not open the image", message)
-
-    def _about(self) -> None:
-        QMessageBox.about(
-            self, "About cnnviz",
-            f"<b>cnnviz {cnnviz.__version__}</b><p>Explore what convolutional networks learn: "
-            "predictions, architecture and receptive fields, filters, activations, deconvnet, "
-            "occlusion, invariance and deep dream.</p><p>MIT licence.</p>")
-

@@ -12,14 +12,14 @@ from typing import Literal
 
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.gui.panes.activations import ActivationsPane
+from cnnviz.gui.panes.activations.pane import ActivationsPane
 from cnnviz.gui.panes.architecture import ArchitecturePane
 from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.panes.dataset.pane import DatasetPane
 from cnnviz.gui.panes.deconv.pane import DeconvPane
 from cnnviz.gui.panes.dream.pane import DreamPane
 from cnnviz.gui.panes.features.pane import FeaturesPane
-from cnnviz.gui.panes.filters import FiltersPane
+from cnnviz.gui.panes.filters.pane import FiltersPane
 from cnnviz.gui.panes.image import ImagePane
 from cnnviz.gui.panes.input import InputPane
 from cnnviz.gui.panes.invariance.pane import InvariancePane

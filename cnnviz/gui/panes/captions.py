@@ -1,15 +1,12 @@
-"""The analysis fields of the captions of the Occlusion, Dataset and Feature-map figures
-(:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_fields`): every setting that changes what they show,
-taken from the run shown where there is one, else from the controls; and the dataset the Dataset and
-Feature-map figures are about (:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_dataset`); and the
-Occlusion pane's hover line, which describes one occluder position of the result shown."""
+"""The analysis fields of the caption of the Occlusion figure
+(:meth:`~cnnviz.gui.panes.tool_pane.ToolPane.caption_fields`): every setting that changes what it shows,
+taken from the run shown where there is one, else from the controls; and the Occlusion pane's hover line,
+which describes one occluder position of the result shown."""
 
 from collections.abc import Callable
 from typing import Any
 
-from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.model.models import class_name
-from cnnviz.core.per_dataset.scan import ScanIndex
 from cnnviz.core.per_image.occlusion import OcclusionResult
 
 
@@ -39,16 +36,3 @@ def occlusion_hover_text(result: OcclusionResult, i: int, j: int, top: int, left
     feature = f" · Σ map {result.channel} = {result.feature[i, j]:.4g}" if result.feature is not None else ""
     return f"{where}: p(target) = {result.prob[i, j]:.4f}{feature} · top class: {name}"
 
-
-def dataset_name(dataset: ImageDataset | None) -> str:
-    """What a caption calls ``dataset``: its name (the folder's, "Fashion-MNIST test"); "none" without one."""
-    return dataset.name if dataset is not None else "none"
-
-
-def dataset_fields(index: ScanIndex | None, layer: str, sort: str, page: int, channels: list[int]) -> dict[str, Any]:
-    """The images scanned, the layer, the hits per unit, the unit order, page and units of the Fig. 2
-    view (the dataset is the caption's own, :func:`dataset_name`)."""
-    fields: dict[str, Any] = {}
-    if index is not None:
-        fields |= {"images_scanned": f"{index.scanned} of {index.total}", "hits_per_unit": index.k}
-    return fields | {"layer": layer, "sort": sort, "page": page, "units": list(channels)}

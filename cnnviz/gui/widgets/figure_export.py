@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QDialog, QPushButton, QWidget
 
 from cnnviz.analyses import figures
 from cnnviz.core.files.caption import Caption, with_comments
+from cnnviz.core.tables import array_csv
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.export_dialog import default_folder
 from cnnviz.gui.widgets.figure_export_dialog import (
@@ -36,8 +37,6 @@ from cnnviz.gui.widgets.figure_render import SAVERS, ExportOptions
 
 PNG_ONLY = "PNG image (*.png)"
 PNG_AND_DATA = "PNG image and data as .npy (*.png)"
-MAX_CSV_CELLS = 2_000_000
-"""Largest array written as CSV (larger ones only as .npy)."""
 MEMORY_KEY = "figure_export"
 
 DataFn = Callable[[], dict[str, np.ndarray]]
@@ -60,25 +59,6 @@ class ExportMemory(Protocol):
 def data_paths(path: Path, names: list[str]) -> list[Path]:
     """Where the arrays ``names`` of a figure saved at ``path`` go: ``<stem>-<name>.npy`` beside it."""
     return [path.with_name(f"{path.stem}-{name}.npy") for name in names]
-
-
-def _cell(value: object) -> str:
-    return f"{value:.9g}" if isinstance(value, float) else str(value)
-
-
-def array_csv(name: str, array: np.ndarray) -> str | None:
-    """``array`` as CSV: a 1-D array as ``index,<name>`` rows, a 2-D one as ``row,<name>[0],…`` rows;
-    None for other shapes, non-numeric arrays and more than :data:`MAX_CSV_CELLS` values."""
-    values = np.asarray(array)
-    if values.ndim not in (1, 2) or values.size > MAX_CSV_CELLS or values.dtype.kind not in "biuf":
-        return None
-    rows = values.reshape(len(values), -1).tolist()
-    if values.ndim == 1:
-        header = f"index,{name}"
-    else:
-        header = "row," + ",".join(f"{name}[{j}]" for j in range(values.shape[1]))
-    lines = [header] + [f"{i}," + ",".join(_cell(v) for v in row) for i, row in enumerate(rows)]
-    return "\n".join(lines) + "\n"
 
 
 def save_figure(figure: QWidget, path: str | Path, data: dict[str, np.ndarray] | None = None,

@@ -1,6 +1,9 @@
-"""The attribution analysis: its maps and curves equal the core's, its settings check themselves and name the
-pane's settings, its exports keep the pane's file names, its figure reads well."""
+"""The attribution analysis: its maps, curves and randomisation tests equal the core's, known maps are not computed
+again, its settings check themselves and name the pane's settings, its exports keep the pane's file names, its figure
+reads well."""
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -8,12 +11,14 @@ import pytest
 from figure_layout import assert_readable
 
 from cnnviz.analyses import Source, figures, registry
-from cnnviz.analyses.attribution import Settings, planned_maps, shown_values
+from cnnviz.analyses import attribution as attribution_analysis
+from cnnviz.analyses.attribution import Map, Settings, planned_maps, shown_values
 from cnnviz.analyses.settings import from_texts, infos
 from cnnviz.core.data import images
 from cnnviz.core.model import models
 from cnnviz.core.per_image import attribution
 from cnnviz.core.per_image.attribution import metrics
+from cnnviz.core.progress import run_to_end
 
 CHEAP = Settings(methods=("gradcam", "integrated_gradients", "gradient"), integrated_gradients_steps=4)
 SQUEEZENET = Path("/work/shared/models/squeezenet1_0_imagenet/model.py")
@@ -178,3 +183,46 @@ def test_an_imagenet_photo_reads_well(tmp_path):
     fig = registry.get("attribution").figure(found, width_mm=170)
     assert_readable(fig)
     figures.save(fig, tmp_path / "squeezenet.png")
+
+
+def test_the_randomisation_test_is_part_of_the_result_and_its_tables(model, source):
+    settings = Settings(methods=("gradcam", "gradient"), curves=False, randomisation=True)
+    found = registry.get("attribution").compute(model, source, settings)
+    rows = list(csv.DictReader(io.StringIO(found.tables()["metrics"])))
+    curves = list(csv.DictReader(io.StringIO(found.tables()["curves"])))
+    for number, (item, row) in enumerate(zip(found.maps, rows), 1):
+        records = metrics.randomisation(model, source.x, method=item.method, target=item.target, layer=item.layer)
+        assert [r.layers for r in item.randomisation] == [r.layers for r in records]
+        np.testing.assert_allclose([r.spearman for r in item.randomisation], [r.spearman for r in records], atol=1e-6)
+        assert item.final_record is item.randomisation[-1] and item.insensitive == metrics.insensitive(records)
+        assert row["random_spearman"] == f"{item.randomisation[-1].spearman:.9g}"
+        assert row["insensitive_to_weights"] == str(item.insensitive).lower() and row["deletion_auc"] == ""
+        ssim = [float(r["value"]) for r in curves if r["map"] == str(number) and r["curve"] == "randomisation_ssim"]
+        assert ssim == [float(f"{r.ssim:.9g}") for r in item.randomisation]
+    assert found.caption().fields["randomisation"] is True
+    fig = registry.get("attribution").figure(found, width_mm=85)
+    assert_readable(fig)
+    details = [ax.get_xlabel() for ax in fig.axes if "rand. ρ" in ax.get_xlabel()]
+    assert len(details) == 2 and f"rand. ρ {found.maps[0].randomisation[-1].spearman:.3f}" in details[0]
+    assert Settings().randomisation is False and Map.of(attribution.attribute(model, source.x)).insensitive is None
+
+
+def test_known_maps_are_taken_with_their_parts_and_only_what_they_lack_is_computed(model, source, monkeypatch):
+    first = registry.get("attribution").compute(model, source, CHEAP.replace(methods=("gradcam", "gradient")))
+    made = []
+    real = attribution.attribute_steps
+    monkeypatch.setattr(attribution, "attribute_steps", lambda *args, **kwargs: made.append(kwargs["method"]) or
+                        real(*args, **kwargs))
+    wider = CHEAP.replace(methods=("gradcam", "gradient", "gradient_x_input"), curves=False)
+    again = run_to_end(attribution_analysis.run(model, source, wider, known=first.maps), None)
+    assert made == ["gradient_x_input"] and [m.method for m in again.maps] == list(wider.methods)
+    assert all(m.values is k.values and m.deletion is None for m, k in zip(again.maps, first.maps))
+    assert again.maps[2].key == attribution_analysis.map_key("gradient_x_input", 8, None, {"reduce": "sum"})
+    np.testing.assert_allclose(again.maps[2].values, attribution.attribute(
+        model, source.x, method="gradient_x_input").map.numpy(), rtol=1e-5, atol=1e-6)
+    same = run_to_end(attribution_analysis.run(model, source, CHEAP.replace(methods=("gradcam", "gradient")),
+                                               known=first.maps), None)
+    assert made == ["gradient_x_input"] and all(m is k for m, k in zip(same.maps, first.maps)) and not same.partial
+    l2 = CHEAP.replace(methods=("gradient",), gradient_reduce="l2")
+    other = run_to_end(attribution_analysis.run(model, source, l2, known=first.maps), None)
+    assert made[-1] == "gradient" and other.maps[0].params == {"reduce": "l2"}

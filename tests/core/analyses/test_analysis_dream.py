@@ -1,6 +1,8 @@
 """The dream analysis: its curves and image equal the core's run, its settings check themselves, its steps
 carry partial results, its export keeps the pane's file names and its figure reads well."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from figure_layout import assert_readable
@@ -75,6 +77,22 @@ def test_class_objective_and_cycle(model, source):
 def test_vector_layer_dreams_one_octave(model, source):
     vector = registry.get("dream").compute(model, source, Settings(layer="classifier.fc1", iterations=1, octaves=3))
     assert vector.sizes == ((28, 28),) and vector.resolved()["octaves"] == 1
+
+
+def test_a_settings_source_is_read_once_per_step_and_each_steps_settings_are_kept(model, source):
+    first = Settings(layer="features.relu2", step_size=0.01, iterations=4, octaves=1, prob_every=0)
+    later = Settings(layer="features.relu1", step_size=0.05, iterations=4, octaves=3, prob_every=0)
+    current = [first]
+    run = registry.get("dream").run(model, source, lambda: current[0])
+    steps = [next(run), next(run)]
+    current[0] = later  # swapped whole: the next step reads it
+    steps += list(run)
+    final = steps[-1].partial
+    assert [(r.layer, r.step_size) for r in final.records] == [("features.relu2", 0.01)] * 2 + \
+        [("features.relu1", 0.05)] * 2
+    assert final.used == ((0, first), (2, later)) and steps[0].partial.used == ((0, first),)
+    assert final.settings == dataclasses.replace(later, octaves=1)  # the octaves were fixed at the start
+    assert final.layer == "features.relu1" and len(final.sizes) == 1 and final.total == 4
 
 
 def test_noise_start_and_full_resolution(model):

@@ -91,7 +91,7 @@ def test_figures_scroll_instead_of_shrinking(laptop_window, show_pane, qtbot):
     area = pane.figure_area
     assert area.widget() is pane.figure
     least = pane.figure.minimumSizeHint()
-    shown = [column for column in pane.grid.columns if column.isVisible()]
+    shown = [column for column in pane.view.grid.columns if column.isVisible()]
     assert least.width() >= max(360, 140 * len(shown)) and least.height() >= 260
     pane.figure_area.resize(200, 150)
     qtbot.waitUntil(lambda: area.horizontalScrollBar().maximum() > 0 and area.verticalScrollBar().maximum() > 0,
@@ -176,23 +176,24 @@ def test_input_tab_alone_and_image_dock_without_the_same_images(laptop_window, s
 
 def test_common_dream_settings_visible_without_scrolling(laptop_window, show_pane, qtbot):
     pane = show_pane(laptop_window, "dream")
-    controls = pane.options
+    controls = pane.form
+    named = controls.widget
     scroll = controls.parentWidget().parentWidget()
     viewport = QRect(scroll.viewport().mapTo(laptop_window, QPoint(0, 0)), scroll.viewport().size())
     assert scroll.verticalScrollBar().value() == 0
-    common = (controls.picker, controls.objective, controls.step, controls.iterations, controls.octaves)
+    common = (controls.picker, named("objective"), named("step_size"), named("iterations"), named("octaves"))
     for widget in common:
         assert widget.isVisible()
         assert viewport.contains(window_rect(widget)), (widget, window_rect(widget), viewport)
         assert window_rect(widget).size() == widget.size()
-    for widget in (controls.jitter, controls.blur_every, controls.clamp, controls.decay, controls.start,
-                   controls.cycle):
-        assert not widget.isVisible()
+    for name in ("jitter", "blur_every", "clamp", "decay", "start"):
+        assert not named(name).isVisible()
+    assert not controls.cycle.isVisible()
     sections = controls.sections
     assert [s.isExpanded() for s in sections.values()] == [True, True, False, False, False]
     assert all(s.height() == s.toggleButton().height() for s in list(sections.values())[2:])  # folded: the header
     regularisation = sections["Regularisation"]
     regularisation.toggleButton().click()
-    assert controls.jitter.isVisible()
+    assert named("jitter").isVisible()
     qtbot.waitUntil(lambda: regularisation.content().height() == regularisation.content().sizeHint().height()
-                    and controls.clamp.height() == controls.clamp.sizeHint().height(), timeout=2000)
+                    and named("clamp").height() == named("clamp").sizeHint().height(), timeout=2000)

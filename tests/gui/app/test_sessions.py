@@ -91,10 +91,10 @@ def test_a_session_restores_everything_in_a_fresh_window(make_window, settle, qt
     assert second.current_tab() == "occlusion"
     for key in CHANGES:
         assert second.panes[key].settings() == first.panes[key].settings(), key
-    assert second.panes["occlusion"].window_spin.value() == 9
-    assert second.panes["dream"].options.iterations.value() == 7
+    assert second.panes["occlusion"].form.value("window") == 9
+    assert second.panes["dream"].form.widget("iterations").value() == 7
     assert second.panes["attribution"].compare.checked() == ["gradient", "guided"]
-    assert second.panes["invariance"].range_row.kind == "scale" and second.panes["invariance"].crop_check.isChecked()
+    assert second.panes["invariance"].kind == "scale" and second.panes["invariance"].form.value("crop")
     assert "Opened session study.cnnviz" in second.statusBar().currentMessage()
 
 
@@ -172,7 +172,7 @@ def test_a_missing_model_file_gives_a_message_and_the_rest_is_restored(make_wind
     np.testing.assert_array_equal(np.asarray(second.state.image), np.asarray(first.state.image))
     assert second.current_tab() == "dream"
     occlusion = second.panes["occlusion"]
-    assert occlusion.fill == "black" and occlusion.seed_spin.value() == 7
+    assert occlusion.fill == "black" and occlusion.form.value("seed") == 7
     assert "layer" in problems["occlusion"]  # the tiny net's layer is not in the bundled model
 
 
@@ -188,7 +188,7 @@ def test_a_session_without_a_model_loads_the_bundled_one_when_its_file_is_gone(w
     window.sessions.restored.connect(restored.append)
     window.sessions.open(path)
     qtbot.waitUntil(lambda: bool(restored), timeout=60_000)
-    assert window.state.model.source == "default" and window.panes["filters"].colormap.name() == "magma"
+    assert window.state.model.source == "default" and window.panes["filters"].form.value("colormap") == "magma"
 
 
 def test_a_bad_session_file_is_refused_with_a_dialog(window, tmp_path, monkeypatch):
@@ -260,28 +260,29 @@ def test_pane_settings_and_the_tab_are_remembered_across_windows(make_window, se
     first.controller.load_model(ModelSpec())
     first.controller.open_sample(images.default_sample())
     settle(first)
-    first.panes["activations"].opacity.setValue(33)
-    first.panes["occlusion"].fill_combo.setCurrentIndex(first.panes["occlusion"].fill_combo.findData("black"))
-    first.panes["occlusion"].window_spin.setValue(9)
-    first.panes["dream"].options.iterations.setValue(7)
+    first.panes["activations"].form.widget("opacity").setValue(33)
+    fill = first.panes["occlusion"].form.widget("fill")
+    fill.setCurrentIndex(fill.findData("black"))
+    first.panes["occlusion"].form.widget("window").setValue(9)
+    first.panes["dream"].form.widget("iterations").setValue(7)
     first.bring_to_front("features")
     first.close()
     assert settings_store.load_text("panes/occlusion/window") == "9"
 
     second = make_window(remember=True)
     assert second.current_tab() == "features"
-    assert second.panes["activations"].opacity.value() == 33 and second.panes["occlusion"].fill == "black"
-    assert second.panes["dream"].options.iterations.value() == 7
+    assert second.panes["activations"].form.value("opacity") == 33 and second.panes["occlusion"].fill == "black"
+    assert second.panes["dream"].form.widget("iterations").value() == 7
     second.controller.load_model(ModelSpec())
     qtbot.waitUntil(lambda: bool(second.panes["occlusion"].picker.choices), timeout=60_000)
-    assert second.panes["occlusion"].window_spin.value() == 9  # set again after the model's own default
-    second.panes["activations"].opacity.setValue(12)
+    assert second.panes["occlusion"].form.value("window") == 9  # set again after the model's own default
+    second.panes["activations"].form.widget("opacity").setValue(12)
     assert settings_store.load_text("panes/activations/opacity") == "12"
 
 
 def test_a_window_that_does_not_remember_leaves_the_settings_alone(make_window):
     window = make_window()
-    window.panes["activations"].opacity.setValue(21)
+    window.panes["activations"].form.widget("opacity").setValue(21)
     window.close()
     assert settings_store.load_text("panes/activations/opacity") == "" and settings.load_tab() == ""
 
@@ -339,7 +340,7 @@ def studied_window(make_window, settle, show_pane, qtbot, folder: Path) -> MainW
     deconv.channel_spin.setValue(5)
     deconv.choose_position((2, 3))
     show_pane(window, "deconvnet")
-    assert (deconv.result.projection.channel, deconv.result.projection.position) == (5, (2, 3))
+    assert (deconv.result.channel, deconv.result.position) == (5, (2, 3))
     assert add_to_report(window, deconv) is not None
     assert add_to_report(window, show_pane(window, "filters")) is not None
     report_of(window).set_text(1, "Filters of the first layer,\nedited.")
@@ -369,9 +370,9 @@ def test_the_dataset_scan_layers_deconv_unit_and_report_come_back(make_window, s
     assert second.state.dataset.root == folder and len(second.state.dataset) == len(first.state.dataset)
     assert report_of(second).items() == items and items[1].text == "Filters of the first layer,\nedited."
     deconv = show_pane(second, "deconvnet")
-    shown, before = deconv.result.projection, first.panes["deconvnet"].result.projection
+    shown, before = deconv.result, first.panes["deconvnet"].result
     assert (shown.channel, shown.position, shown.box) == (5, (2, 3), before.box)
-    np.testing.assert_array_equal(shown.image.numpy(), before.image.numpy())
+    np.testing.assert_array_equal(shown.projection, before.projection)
     dataset = show_pane(second, "dataset")
     qtbot.waitUntil(lambda: bool(dataset.checklist.layers()) and dataset.settled, timeout=60_000)
     assert dataset.checklist.checked() == layers and dataset.dataset is second.state.dataset
@@ -391,7 +392,7 @@ def test_a_session_whose_dataset_folder_is_gone_restores_the_rest(make_window, s
     assert second.current_tab() == "dataset" and second.state.image_name == first.state.image_name
     assert f"dataset folder: the folder {folder} no longer exists" in second.statusBar().currentMessage()
     deconv = show_pane(second, "deconvnet")
-    assert (deconv.result.projection.channel, deconv.result.projection.position) == (5, (2, 3))
+    assert (deconv.result.channel, deconv.result.position) == (5, (2, 3))
 
 
 def test_a_format_1_session_still_opens_and_leaves_the_report_alone(loaded_window, show_pane, qtbot, tmp_path):
@@ -405,7 +406,7 @@ def test_a_format_1_session_still_opens_and_leaves_the_report_alone(loaded_windo
         archive.writestr(JSON_NAME, json.dumps(old))
     assert open_and_wait(loaded_window, path, qtbot) == {}
     occlusion = loaded_window.panes["occlusion"]
-    assert (occlusion.fill, occlusion.window_spin.value()) == ("black", 9)
+    assert (occlusion.fill, occlusion.form.value("window")) == ("black", 9)
     assert loaded_window.panes["deconvnet"].top_mode and loaded_window.current_tab() == "occlusion"
     assert report_of(loaded_window).items() == items and loaded_window.state.dataset is None
 

@@ -1,8 +1,8 @@
 """The Attribution pane: maps equal the core's for the target class and follow it, the classes view shows
 one method for the top classes, live parameter and layer changes recompute only their maps (a stale run
 is cancelled, a cancelled one keeps its maps), the metrics row shows the core's numbers, guided passes
-warn about nonlinearities without a rule, exports hold the results, the settings are remembered, and the maps and
-curves shown are the attribution analysis's result, whose report figure is the export."""
+warn about nonlinearities without a rule, exports hold the results, the settings are remembered, and the maps,
+curves and randomisation tests shown are the attribution analysis's result, whose report figure is the export."""
 
 import csv
 import io
@@ -21,7 +21,6 @@ from cnnviz.core.model.hooks import hook_count
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import attribution
 from cnnviz.core.per_image.attribution import metrics
-from cnnviz.gui.panes.attribution import jobs
 from cnnviz.gui.panes.attribution.pane import AttributionPane
 from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.figure_render import ExportOptions
@@ -29,28 +28,41 @@ from cnnviz.gui.widgets.figure_render import ExportOptions
 DIALOG = "PySide6.QtWidgets.QFileDialog.getSaveFileName"
 
 
-def computed(pane, qtbot, check=lambda results: True, timeout: int = 60_000):
-    """Wait until the pane is idle with every shown map computed (and ``check(results)``); the results."""
-    qtbot.waitUntil(lambda: pane.settled and not pane.running and pane.shown_results()
-                    and all(r.attribution is not None for r in pane.shown_results())
-                    and check(pane.shown_results()), timeout=timeout)
-    return pane.shown_results()
+def shown(pane) -> tuple:
+    """The analysis's map shown in each column (None where it is not computed)."""
+    return pane.view.scene.maps
 
 
-def core_map(model, x, key: jobs.PanelKey) -> torch.Tensor:
-    return attribution.attribute(model, x, method=key.method, target=key.target, layer=key.layer, **key.kwargs).map
+def computed(pane, qtbot, check=lambda maps: True, timeout: int = 60_000):
+    """Wait until the pane is idle with every shown map computed (and ``check(maps)``); the maps, left to right."""
+    qtbot.waitUntil(lambda: pane.settled and not pane.running and shown(pane)
+                    and all(m is not None for m in shown(pane)) and check(shown(pane)), timeout=timeout)
+    return shown(pane)
 
 
-def assert_maps_equal_the_cores(pane, model, x, results) -> None:
-    shown = pane.shown_results()
-    for result in results:
-        column = pane.grid.columns[next(i for i, r in enumerate(shown) if r is result)]
-        expected = core_map(model, x, result.key)
-        np.testing.assert_allclose(result.attribution.map.numpy(), expected.numpy(), rtol=1e-5, atol=1e-7)
-        np.testing.assert_array_equal(column.values, result.attribution.map.numpy())
+def same_maps(these, those) -> bool:
+    """True when both list the same map objects in the same order."""
+    return len(these) == len(those) and all(a is b for a, b in zip(these, those))
+
+
+def asked(item: analysis.Map) -> dict:
+    """The core parameters ``item`` was computed with."""
+    return dict(item.key[3])
+
+
+def core_attribution(model, x, item: analysis.Map) -> attribution.Attribution:
+    return attribution.attribute(model, x, method=item.method, target=item.target, layer=item.layer, **asked(item))
+
+
+def assert_maps_equal_the_cores(pane, model, x, maps) -> None:
+    for item in maps:
+        column = pane.view.grid.columns[next(i for i, m in enumerate(shown(pane)) if m is item)]
+        expected = core_attribution(model, x, item).map
+        np.testing.assert_allclose(item.values, expected.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(column.values, item.values)
         signed = pane.display_row.display == "signed"
         np.testing.assert_array_equal(column.panel.canvas.overlay, column.values if signed else np.abs(column.values))
-        assert column.panel.detail.text().startswith(result.attribution.caption().split(" · ")[0])
+        assert column.panel.detail.text().startswith(item.method)
 
 
 def prepared(window, show_pane, methods=None, curves: bool = False):
@@ -58,7 +70,7 @@ def prepared(window, show_pane, methods=None, curves: bool = False):
     pane = window.panes["attribution"]
     if methods is not None:
         pane.compare.set_checked(methods)
-    pane.metrics_check.setChecked(curves)
+    pane.metrics_form.widget("curves").setChecked(curves)
     return show_pane(window, "attribution")
 
 
@@ -72,35 +84,36 @@ def pick_layer(pane, name: str) -> None:
 def test_methods_side_by_side_equal_the_core_and_follow_the_target(loaded_window, show_pane, qtbot):
     state = loaded_window.state
     hidden = loaded_window.panes["attribution"]
-    assert hidden.compare.mode == "methods" and hidden.metrics_check.isChecked()
+    assert hidden.compare.mode == "methods" and hidden.metrics_form.widget("curves").isChecked()
     assert not hidden.random_check.isChecked()
     assert hidden.compare.checked() == ["gradcam", "integrated_gradients", "smoothgrad", "gradient"]
     pane = prepared(loaded_window, show_pane)
     model, x = state.model, state.input_tensor
     assert pane.layer == attribution.default_layer(model) == "features.pool3"
     results = computed(pane, qtbot)
-    assert [r.key.method for r in results] == pane.compare.checked()
-    assert {r.key.target for r in results} == {state.target}
+    assert [m.method for m in results] == pane.compare.checked()
+    assert {m.target for m in results} == {state.target}
     assert_maps_equal_the_cores(pane, model, x, results)
-    assert sum(c.isVisible() for c in pane.grid.columns) == len(results)
+    assert sum(c.isVisible() for c in pane.view.grid.columns) == len(results)
 
     other = 5 if state.target != 5 else 7
     loaded_window.controller.choose_target(other)
-    results = computed(pane, qtbot, lambda rs: all(r.key.target == other for r in rs))
+    results = computed(pane, qtbot, lambda ms: all(m.target == other for m in ms))
     assert_maps_equal_the_cores(pane, model, x, results)
-    assert "Sandal" in pane.summary.text()
-    gap = results[1].attribution.completeness_gap
-    assert f"completeness gap {gap:.2%}" in pane.grid.columns[1].panel.detail.text()
+    assert "Sandal" in pane.view.summary.text()
+    gap = results[1].completeness_gap
+    assert f"completeness gap {gap:.2%}" in pane.view.grid.columns[1].panel.detail.text()
 
     ig, smooth = pane.forms["integrated_gradients"], pane.forms["smoothgrad"]
-    assert not smooth.field("steps").widget.isEnabled() and smooth.field("sigma").widget.isEnabled()
-    ig.field("baseline").widget.setCurrentIndex(ig.field("baseline").widget.findData("mean"))
-    ig.field("steps").widget.setValue(16)
-    smooth.field("sigma").widget.setValue(0.3)
-    smooth.field("samples").widget.setValue(8)
-    changed = computed(pane, qtbot, lambda rs: rs[1].key.kwargs["steps"] == 16 and rs[2].key.kwargs["samples"] == 8)
+    assert not smooth.widget("smoothgrad_steps").isEnabled() and smooth.widget("smoothgrad_sigma").isEnabled()
+    baseline = ig.widget("integrated_gradients_baseline")
+    baseline.setCurrentIndex(baseline.findData("mean"))
+    ig.widget("integrated_gradients_steps").setValue(16)
+    smooth.widget("smoothgrad_sigma").setValue(0.3)
+    smooth.widget("smoothgrad_samples").setValue(8)
+    changed = computed(pane, qtbot, lambda ms: asked(ms[1])["steps"] == 16 and asked(ms[2])["samples"] == 8)
     assert changed[0] is results[0] and changed[3] is results[3]
-    assert changed[1].attribution.params["baseline"] == "mean" and changed[2].attribution.params["sigma"] == 0.3
+    assert changed[1].params["baseline"] == "mean" and changed[2].params["sigma"] == 0.3
     assert_maps_equal_the_cores(pane, model, x, changed[1:3])
     assert hook_count(model.module) == 0
 
@@ -114,23 +127,23 @@ def test_one_method_for_the_top_four_classes(loaded_window, show_pane, qtbot):
     model, x = state.model, state.input_tensor
     top4 = [index for index, _name, _p in state.predictions.top[:4]]
     assert top4[0] == state.target
-    results = computed(pane, qtbot, lambda rs: len(rs) == 4)
-    assert [r.key.target for r in results] == top4 and {r.key.method for r in results} == {"gradcam"}
+    results = computed(pane, qtbot, lambda ms: len(ms) == 4)
+    assert [m.target for m in results] == top4 and {m.method for m in results} == {"gradcam"}
     assert pane.compare.class_row.targets() == top4
     assert_maps_equal_the_cores(pane, model, x, results)
-    for column, target in zip(pane.grid.columns, top4):
+    for column, target in zip(pane.view.grid.columns, top4):
         assert model.class_name(target) in column.label
-    maps = [r.attribution.map for r in results]
-    assert not torch.equal(maps[0], maps[1])  # Grad-CAM depends on the class
+    assert not np.array_equal(results[0].values, results[1].values)  # Grad-CAM depends on the class
 
     combo = pane.compare.class_row.combos[3]
     combo.setCurrentIndex(combo.findData(2))
     combo.activated.emit(combo.currentIndex())
-    results = computed(pane, qtbot, lambda rs: rs[3].key.target == 2)
-    assert [r.key.target for r in results] == top4[:3] + [2] and not pane.compare.class_row.following
+    results = computed(pane, qtbot, lambda ms: ms[3].target == 2)
+    assert [m.target for m in results] == top4[:3] + [2] and not pane.compare.class_row.following
+    assert pane.settings()["classes"] == top4[:3] + [2]
     assert_maps_equal_the_cores(pane, model, x, results[3:])
     pane.compare.class_row.top_button.click()
-    assert [r.key.target for r in computed(pane, qtbot)] == top4
+    assert [m.target for m in computed(pane, qtbot)] == top4 and pane.settings()["classes"] == []
 
 
 def slowed(real):
@@ -155,22 +168,23 @@ def test_live_changes_recompute_only_their_maps_and_a_cancelled_run_keeps_its_ma
     state = loaded_window.state
     pane = prepared(loaded_window, show_pane, ["gradcam", "gradient", "gradient_x_input"])
     model, x = state.model, state.input_tensor
-    before = computed(pane, qtbot, lambda rs: len(rs) == 3)
-    combo = pane.forms["gradient"].field("reduce").widget
+    before = computed(pane, qtbot, lambda ms: len(ms) == 3)
+    combo = pane.forms["gradient"].widget("gradient_reduce")
     combo.setCurrentIndex(combo.findData("sum"))
-    after = computed(pane, qtbot, lambda rs: rs[1].key.kwargs == {"reduce": "sum"})
+    after = computed(pane, qtbot, lambda ms: asked(ms[1]) == {"reduce": "sum"})
     assert after[0] is before[0] and after[2] is before[2]
-    assert after[1].attribution.params == {"reduce": "sum"} and after[1].attribution.signed
+    assert after[1].params == {"reduce": "sum"} and after[1].values.min() < 0
     assert_maps_equal_the_cores(pane, model, x, after[1:2])
 
     pick_layer(pane, "features.conv2")
     assert state.layer == "features.conv2"
-    results = computed(pane, qtbot, lambda rs: rs[0].key.layer == "features.conv2")
-    assert results[1] is after[1] and results[2] is after[2] and results[0].attribution.layer == "features.conv2"
+    results = computed(pane, qtbot, lambda ms: ms[0].layer == "features.conv2")
+    assert results[1] is after[1] and results[2] is after[2] and results[0].layer == "features.conv2"
     assert_maps_equal_the_cores(pane, model, x, results[:1])
+    running = pane.run_request
     pane.display_row.set_display("signed")
-    assert pane.display_row.colormap_picker.name() == "diverging"
-    column = pane.grid.columns[1]
+    assert pane.display_row.colormap_picker.name() == "diverging" and pane.run_request is running  # nothing computed
+    column = pane.view.grid.columns[1]
     np.testing.assert_array_equal(column.panel.canvas.overlay, column.values)
 
     monkeypatch.setattr(attribution, "attribute_steps", slowed(attribution.attribute_steps))
@@ -178,34 +192,34 @@ def test_live_changes_recompute_only_their_maps_and_a_cancelled_run_keeps_its_ma
     other = 3 if state.target != 3 else 4
     loaded_window.controller.choose_target(other)
     qtbot.waitUntil(lambda: pane.running and pane.run_request is not stale, timeout=10_000)
-    qtbot.waitUntil(lambda: pane.shown_results()[0].attribution is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: shown(pane)[0] is not None, timeout=20_000)
     pane.cancel_button.click()
     qtbot.waitUntil(lambda: not pane.running, timeout=20_000)
-    shown = pane.shown_results()
-    done = [r for r in shown if r.attribution is not None]
-    assert pane.cancelled and 1 <= len(done) < 3 and {r.key.target for r in shown} == {other}
+    kept = shown(pane)
+    done = [m for m in kept if m is not None]
+    assert pane.cancelled and 1 <= len(done) < 3 and {t for _method, t in pane.view.scene.planned} == {other}
+    assert {m.target for m in done} == {other}
     assert pane.partial_label.isVisible() and pane.run_button.isEnabled()
     assert pane.partial_label.text().startswith(f"PARTIAL — {len(done)} of 3 results (cancelled)")
     assert_maps_equal_the_cores(pane, model, x, done)
     partial = pane.analysis_result()
     assert partial.partial and len(partial.planned) == 3 and len(partial.maps) == len(done)
-    for item, result in zip(partial.maps, done):
-        np.testing.assert_array_equal(item.values, result.attribution.map.numpy())
+    assert all(item is computed_map for item, computed_map in zip(partial.maps, done))
     pane.run_button.click()
     results = computed(pane, qtbot)
-    assert results[0] is shown[0] and not pane.partial_label.isVisible() and not pane.run_button.isEnabled()
+    assert results[0] is kept[0] and not pane.partial_label.isVisible() and not pane.run_button.isEnabled()
     assert_maps_equal_the_cores(pane, model, x, results)
 
     third = next(t for t in (6, 7, 8) if t != state.target)
     loaded_window.controller.choose_target(third)  # hidden, the pane stops; shown again, it goes on
-    qtbot.waitUntil(lambda: pane.shown_results()[0].attribution is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: shown(pane)[0] is not None, timeout=20_000)
     loaded_window.tabs.setCurrentWidget(loaded_window.panes["input"])
     qtbot.waitUntil(lambda: not pane.running, timeout=20_000)
-    first = pane.shown_results()[0]
-    assert pane.cancelled and any(r.attribution is None for r in pane.shown_results())
+    first = shown(pane)[0]
+    assert pane.cancelled and any(m is None for m in shown(pane))
     pane = show_pane(loaded_window, "attribution")
     results = computed(pane, qtbot)
-    assert results[0] is first and {r.key.target for r in results} == {third}
+    assert results[0] is first and {m.target for m in results} == {third}
     assert hook_count(model.module) == 0
 
 
@@ -225,15 +239,16 @@ def test_guided_backprop_on_a_model_with_silu_warns_it_is_not_exact(window, sett
     settle(window)
     pane = prepared(window, show_pane, ["gradcam", "guided"])
     assert pane.layer == "3"
-    results = computed(pane, qtbot, lambda rs: len(rs) == 2)
-    assert results[1].attribution.unhandled and pane.warning.isVisible()
-    assert "silu" in pane.warning.text().lower() and "Not exact" in pane.warning.text()
+    results = computed(pane, qtbot, lambda ms: len(ms) == 2)
+    warning = pane.view.warning
+    assert results[1].unhandled and warning.isVisible()
+    assert "silu" in warning.text().lower() and "Not exact" in warning.text()
     assert_maps_equal_the_cores(pane, model, window.state.input_tensor, results)
-    assert pane.grid.columns[0].panel.canvas.image.shape == (32, 32, 3)
+    assert pane.view.grid.columns[0].panel.canvas.image.shape == (32, 32, 3)
     pane.compare.set_checked(["gradcam", "gradient"])
     pane.compare.changed.emit()
-    computed(pane, qtbot, lambda rs: rs[1].key.method == "gradient")
-    assert not pane.warning.isVisible()
+    computed(pane, qtbot, lambda ms: ms[1].method == "gradient")
+    assert not warning.isVisible()
     assert hook_count(model.module) == 0
 
 
@@ -244,20 +259,20 @@ def test_settings_are_remembered(window, qtbot):
     pane.compare.changed.emit()
     pane.compare.set_class_method("gradient_x_input")
     pane.compare.set_mode("classes")
-    combo = pane.forms["gradient"].field("reduce").widget
+    combo = pane.forms["gradient"].widget("gradient_reduce")
     combo.setCurrentIndex(combo.findData("l2"))
     pane.display_row.set_display("signed")
     pane.display_row.opacity_slider.setValue(35)
-    pane.metrics_check.setChecked(False)
+    pane.metrics_form.widget("curves").setChecked(False)
     again = AttributionPane(window.context)
     qtbot.addWidget(again)
     again.controls.restore_remembered()
     assert again.compare.checked() == ["gradient", "guided"] and again.compare.mode == "classes"
     assert again.compare.class_method == "gradient_x_input"
-    assert again.forms["gradient"].values() == {"reduce": "l2"}
+    assert again.forms["gradient"].values() == {"gradient_reduce": "l2"}
     assert again.display_row.display == "signed" and again.display_row.colormap_picker.name() == "diverging"
-    assert again.display_row.opacity_slider.value() == 35 and not again.metrics_check.isChecked()
-    assert not again.random_check.isChecked()
+    assert again.display_row.opacity_slider.value() == 35 and not again.metrics_form.widget("curves").isChecked()
+    assert not again.random_check.isChecked() and "randomisation" not in again.settings()
 
 
 def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loaded_window, show_pane, qtbot,
@@ -266,11 +281,12 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
     loaded_window.panes["attribution"].random_check.setChecked(True)
     pane = prepared(loaded_window, show_pane, ["gradcam", "gradcam++"], curves=True)
     model, x = state.model, state.input_tensor
-    results = computed(pane, qtbot, lambda rs: len(rs) == 2 and all(r.randomisation is not None for r in rs))
-    for column, result in zip(pane.grid.columns, results):
-        a, key = result.attribution, result.key
+    results = computed(pane, qtbot, lambda ms: len(ms) == 2 and all(m.randomisation is not None for m in ms))
+    for column, result in zip(pane.view.grid.columns, results):
+        a = core_attribution(model, x, result)
         deletion, insertion = metrics.deletion(model, x, a), metrics.insertion(model, x, a)
-        records = metrics.randomisation(model, x, method=key.method, target=key.target, layer=key.layer, **key.kwargs)
+        records = metrics.randomisation(model, x, method=result.method, target=result.target, layer=result.layer,
+                                        **asked(result))
         np.testing.assert_allclose(result.deletion.probabilities, deletion.probabilities, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(result.insertion.probabilities, insertion.probabilities, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose([r.spearman for r in result.randomisation], [r.spearman for r in records],
@@ -279,9 +295,10 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
         assert f"deletion AUC {deletion.auc:.3f}" in text and f"insertion AUC {insertion.auc:.3f}" in text
         assert f"ρ {records[-1].spearman:.3f}" in text and f"SSIM {records[-1].ssim:.3f}" in text
         assert column.flag.isVisible() == metrics.insensitive(records)
-    assert [c.flag.isVisible() for c in pane.grid.columns[:2]] == [False, True]  # Grad-CAM++ barely changes here
-    assert "Barely changes with random weights" in pane.grid.columns[1].flag.text()
-    assert pane.curves.line_counts()[:2] == (2, 2) and pane.curves.random_plot.isVisible()
+    assert [c.flag.isVisible() for c in pane.view.grid.columns[:2]] == [False, True]  # Grad-CAM++ barely changes
+    assert "Barely changes with random weights" in pane.view.grid.columns[1].flag.text()
+    assert pane.view.curves.line_counts() == (2, 2, 4) and pane.view.curves.random_plot.isVisible()  # ρ and SSIM
+    assert same_maps(pane.analysis_result().maps, results) and pane.analysis_result().settings.randomisation
 
     answer_export(monkeypatch, tmp_path / "figure.png", ("png", "npy", "csv"))
     written = pane.export.export()
@@ -289,24 +306,28 @@ def test_the_metrics_row_shows_the_cores_numbers_and_the_exports_hold_them(loade
     assert [p.name for p in written] == ["figure.png", *(f"{m}.npy" for m in maps), *(f"{m}.csv" for m in maps),
                                          "figure-metrics.csv", "figure-curves.csv"]
     comments = pane.caption().comment_lines()
-    assert f"# map1: gradcam on {results[0].key.layer}" in comments and "# partial: no" in comments
+    assert f"# map1: gradcam on {results[0].layer}" in comments and "# partial: no" in comments
     for table in written[3:]:
         assert table.read_text(encoding="utf-8").splitlines()[: len(comments)] == comments
-    np.testing.assert_array_equal(np.load(written[1]), results[0].attribution.map.numpy())
+    np.testing.assert_array_equal(np.load(written[1]), results[0].values)
     monkeypatch.setattr(DIALOG, lambda *args, **kwargs: (str(tmp_path / "data"), ""))
     written = pane.export_data()
     rows = list(csv.DictReader(io.StringIO((tmp_path / "data-metrics.csv").read_text(encoding="utf-8"))))
     assert [row["method"] for row in rows] == ["gradcam", "gradcam++"]
     for row, result in zip(rows, results):
-        assert float(row["deletion_auc"]) == result.deletion.auc and float(row["insertion_auc"]) == result.insertion.auc
-        assert float(row["random_spearman"]) == result.randomisation[-1].spearman
+        assert row["deletion_auc"] == f"{result.deletion.auc:.9g}"
+        assert row["insertion_auc"] == f"{result.insertion.auc:.9g}"
+        assert row["random_spearman"] == f"{result.randomisation[-1].spearman:.9g}"
+        assert row["random_ssim"] == f"{result.randomisation[-1].ssim:.9g}"
         assert row["class"] == model.class_name(state.target)
     assert [row["insensitive_to_weights"] for row in rows] == ["false", "true"]
     np.testing.assert_array_equal(np.load(tmp_path / f"data-2-gradcamplusplus-class{state.target}.npy"),
-                                  results[1].attribution.map.numpy())
+                                  results[1].values)
     curves = list(csv.DictReader(io.StringIO((tmp_path / "data-curves.csv").read_text(encoding="utf-8"))))
-    deletion = [float(r["value"]) for r in curves if r["map"] == "1" and r["curve"] == "deletion"]
+    deletion = [np.float32(r["value"]) for r in curves if r["map"] == "1" and r["curve"] == "deletion"]
     np.testing.assert_array_equal(deletion, results[0].deletion.probabilities)
+    spearman = [float(r["value"]) for r in curves if r["map"] == "2" and r["curve"] == "randomisation_spearman"]
+    assert spearman == [float(f"{r.spearman:.9g}") for r in results[1].randomisation]
     assert (tmp_path / "data-curves.csv") in written
 
 
@@ -317,20 +338,19 @@ def test_the_maps_and_curves_shown_are_the_analysis_result_and_its_report_figure
     pane = prepared(loaded_window, show_pane, ["gradcam", "gradient"], curves=True)
     model, x = state.model, state.input_tensor
     assert pane.default_layer(pane.picker.choices) == analysis.defaults(model).layer == "features.pool3"
-    results = computed(pane, qtbot, lambda rs: len(rs) == 2 and all(r.insertion is not None for r in rs))
+    results = computed(pane, qtbot, lambda ms: len(ms) == 2 and all(m.insertion is not None for m in ms))
     result = pane.analysis_result()
     assert isinstance(result, analysis.AttributionAnalysis) and not result.partial
     assert result.settings == analysis.Settings(methods=("gradcam", "gradient"), layer="features.pool3",
                                                 target=state.target, colormap="inferno")
     assert result.planned == (("gradcam", state.target), ("gradient", state.target))
     assert result.layer == "features.pool3" and result.classes == tuple(model.categories)
-    np.testing.assert_array_equal(result.image, pane.grid.columns[0].panel.canvas.image)
+    np.testing.assert_array_equal(result.image, pane.view.grid.columns[0].panel.canvas.image)
     np.testing.assert_array_equal(result.probabilities, state.predictions.probabilities)
-    for item, column, shown in zip(result.maps, pane.grid.columns, results):
+    assert same_maps(result.maps, results)
+    for item, column in zip(result.maps, pane.view.grid.columns):
         np.testing.assert_array_equal(item.values, column.values)
-        np.testing.assert_array_equal(item.raw, shown.attribution.raw.numpy())
-        assert (item.method, item.target, item.layer) == (shown.key.method, shown.key.target, shown.key.layer)
-        assert item.deletion is shown.deletion and item.insertion is shown.insertion
+        np.testing.assert_array_equal(item.raw, core_attribution(model, x, item).raw.numpy())
     for name, array in pane.export.data().items():
         np.testing.assert_array_equal(result.arrays()[name], array)
     ran = analysis.ANALYSIS.compute(model, Source(state.image_name, x), result.settings)
@@ -345,7 +365,7 @@ def test_the_maps_and_curves_shown_are_the_analysis_result_and_its_report_figure
     pane.display_row.opacity_slider.setValue(35)
     result = pane.analysis_result()
     assert (result.settings.display, result.settings.colormap, result.settings.opacity) == ("signed", "diverging", 35)
-    assert all(np.shares_memory(m.values, c.values) for m, c in zip(result.maps, pane.grid.columns))  # not recomputed
+    assert all(np.shares_memory(m.values, c.values) for m, c in zip(result.maps, pane.view.grid.columns))  # kept
     written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
     assert [p.name for p in written] == ["x.png", "x.svg"]
     expected = registry.get("attribution").figure(result).get_size_inches() * 300
@@ -359,7 +379,7 @@ def test_the_maps_and_curves_shown_are_the_analysis_result_and_its_report_figure
 def test_the_method_parameters_unfold_to_the_forms_of_the_methods_shown(loaded_window, show_pane, qtbot):
     pane = prepared(loaded_window, show_pane, methods=["gradient"])
     computed(pane, qtbot)
-    section, forms = pane.forms_section, pane.forms
+    section, forms = pane.method_forms, pane.forms
     header = section.toggleButton().height()
     assert not section.isExpanded() and section.content().isHidden() and section.height() == header
     section.toggleButton().click()

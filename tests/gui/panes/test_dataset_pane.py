@@ -79,7 +79,7 @@ def scanned(pane, qtbot):
 
 def page_shown(pane, qtbot) -> list[int]:
     """Wait until every cell of the page has its patches; the page's channels."""
-    layer = pane.view_layer
+    layer = pane.view.view_layer
     qtbot.waitUntil(lambda: all((layer, c) in pane.patches for c in pane.fig2.page_channels())
                     and pane.settled, timeout=TIMEOUT_MS)
     return pane.fig2.page_channels()
@@ -106,7 +106,7 @@ def test_scan_pages_and_cells_show_the_cores_patches(pane, image_folder, qtbot, 
     assert_same_index(index, scan.build(reference, datasets.open_folder(image_folder), workers=0))
     assert not pane.partial_label.isVisible()
 
-    layer = pane.view_layer
+    layer = pane.view.view_layer
     assert layer == index.layers[0]
     channels = page_shown(pane, qtbot)
     assert channels == list(range(pane.fig2.per_page))
@@ -127,8 +127,8 @@ def test_scan_pages_and_cells_show_the_cores_patches(pane, image_folder, qtbot, 
     second = page_shown(pane, qtbot)
     assert second == list(range(pane.fig2.per_page, 2 * pane.fig2.per_page))
     assert [cell.channel for cell in pane.fig2.cells] == second
-    pane.sort_combo.setCurrentIndex(pane.sort_combo.findData("selectivity"))
-    pane.sort_combo.activated.emit(pane.sort_combo.currentIndex())
+    sort = pane.form.widget("sort")
+    sort.setCurrentIndex(sort.findData("selectivity"))
     assert pane.fig2.page == 1
     assert page_shown(pane, qtbot) == [int(c) for c in index.order(layer, "selectivity")[:pane.fig2.per_page]]
 
@@ -137,11 +137,11 @@ def test_clicking_a_hit_opens_its_image_in_the_deconvnet_pane(pane, image_folder
     open_folder(pane, image_folder, qtbot)
     index = scanned(pane, qtbot)
     window = pane.window()
-    layer = pane.view_layer
+    layer = pane.view.view_layer
     channels = page_shown(pane, qtbot)
     cell = pane.fig2.cells[2]
     mouse.click(cell.view, lambda: cell.view.scene_centre(4))
-    assert pane.selected == channels[2]
+    assert pane.view.selected == channels[2]
     assert pane.stats.unit == channels[2]
     qtbot.waitUntil(lambda: len(pane.detail.patches) == HITS, timeout=TIMEOUT_MS)
     assert pane.detail.table.item(0, 1).text() == pane.detail.patches[0].name
@@ -157,7 +157,7 @@ def test_clicking_a_hit_opens_its_image_in_the_deconvnet_pane(pane, image_folder
     assert (state.layer, state.channel, state.position) == (layer, channels[2], hit.position)
     qtbot.waitUntil(lambda: deconv_pane.settled and deconv_pane._current_result() is not None
                     and deconv_pane._current_result().request == deconv_pane._requested, timeout=TIMEOUT_MS)
-    projection = deconv_pane.result.projection
+    projection = deconv_pane.result
     assert deconv_pane.layer == layer
     assert (projection.channel, projection.position) == (channels[2], hit.position)
     assert projection.activation == pytest.approx(hit.activation, abs=1e-5)
@@ -221,7 +221,7 @@ def test_the_cached_index_reopens_for_the_same_model_and_folder(pane, image_fold
 def test_dead_units_and_their_csv(pane, image_folder, qtbot):
     open_folder(pane, image_folder, qtbot)
     index = scanned(pane, qtbot)
-    layer = pane.view_layer
+    layer = pane.view.view_layer
     fire_rate = index.stats(layer).fire_rate
     threshold = math.ceil(np.sort(fire_rate)[len(fire_rate) // 4] * 1000) / 1000
     pane.stats.threshold_spin.setValue(threshold)
@@ -249,9 +249,10 @@ def test_export_writes_the_figure_and_the_hits(pane, image_folder, qtbot, tmp_pa
     with Image.open(target) as image:
         assert image.format == "PNG" and image.size[0] == 2008
     caption = pane.caption()
-    assert caption.fields["layer"] == pane.view_layer and caption.fields["units"] == channels
+    assert caption.fields["layer"] == pane.view.view_layer and caption.fields["channels"] == channels
+    assert caption.fields == pane.analysis_result().caption().fields and caption.fields["page"] == 1
     csv = written[1].read_text(encoding="utf-8")
-    assert csv == with_comments(top_patches.hits_csv(index, pane.dataset, pane.view_layer, channels), caption)
+    assert csv == with_comments(top_patches.hits_csv(index, pane.dataset, pane.view.view_layer, channels), caption)
     assert len(csv.splitlines()) == len(caption.comment_lines()) + 1 + HITS * len(channels)
 
 
@@ -264,9 +265,8 @@ def shown_pixels(tile: np.ndarray) -> np.ndarray:
 def test_the_export_is_the_scan_analysis_figure_of_the_page_shown(pane, image_folder, qtbot, tmp_path):
     open_folder(pane, image_folder, qtbot)
     index = scanned(pane, qtbot)
-    layer = pane.view_layer
-    pane.sort_combo.setCurrentIndex(pane.sort_combo.findData("max"))
-    pane.sort_combo.activated.emit(pane.sort_combo.currentIndex())
+    layer = pane.view.view_layer
+    assert pane.form.set_values({"sort": "max"}) == {}
     pane.fig2.per_page_spin.setValue(4)
     pane.fig2.next_button.click()
     pane.stats.threshold_spin.setValue(0.2)

@@ -22,22 +22,30 @@ from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
-def projected(pane, qtbot) -> deconv.Projection:
+def projected(pane, qtbot) -> DeconvResult:
+    """The unit's projection shown once the latest one asked for is."""
     qtbot.waitUntil(lambda: pane.settled and pane._current_result() is not None
                     and pane._current_result().request == pane._requested)
-    return pane.result.projection
+    return pane.result
 
 
-def assert_same_projection(shown: deconv.Projection, expected: deconv.Projection) -> None:
+def choose(pane, name: str, value: str) -> None:
+    """Pick ``value`` in the form's combo box of ``name``, as a user would."""
+    combo = pane.form.widget(name)
+    combo.setCurrentIndex(combo.findData(value))
+
+
+def assert_same_projection(shown: DeconvResult, expected: deconv.Projection) -> None:
     assert (shown.channel, shown.position, shown.box) == (expected.channel, expected.position, expected.box)
     assert shown.activation == expected.activation
-    assert torch.equal(shown.image, expected.image)
+    np.testing.assert_array_equal(shown.projection, expected.image.numpy())
+    assert (shown.warning, shown.note) == (expected.warning, expected.note)
 
 
 def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "deconvnet")
     model, x = loaded_window.state.model, loaded_window.state.input_tensor
-    assert pane.layer == "features.conv3" and pane.method == "deconvnet" and pane.channel is None
+    assert pane.layer == "features.conv3" and pane.form.value("method") == "deconvnet" and pane.unit.channel is None
     shown = projected(pane, qtbot)
     expected = deconv.project_unit(model, x, layer="features.conv3", method="deconvnet")
     assert_same_projection(shown, expected)
@@ -49,7 +57,7 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     assert pane.unit_view.map_panel.canvas.marker_item.isVisible()
     assert pane.channel_spin.text() == "strongest"
 
-    pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
+    choose(pane, "method", "guided")
     assert_same_projection(projected(pane, qtbot),
                            deconv.project_unit(model, x, layer="features.conv3", method="guided"))
     pane.channel_spin.setValue(5)
@@ -57,11 +65,12 @@ def test_defaults_method_and_channel_changes_match_the_core(loaded_window, show_
     shown = projected(pane, qtbot)
     assert_same_projection(shown, deconv.project_unit(model, x, layer="features.conv3", channel=5, method="guided"))
     assert shown.position == deconv.channel_argmax(activation, 5)
-    pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
+    choose(pane, "display", "abs")
+    assert pane.result.settings.display == "abs" and pane.result.activation == shown.activation
     np.testing.assert_array_equal(pane.unit_view.projection_panel.canvas.image,
-                                  deconv.to_display(shown.image, "abs")[:, :, 0])
-    assert not pane.warning.isVisible()
-    assert not pane.note.isVisible()
+                                  deconv.to_display(torch.from_numpy(shown.projection), "abs")[:, :, 0])
+    assert not pane.remarks.warning.isVisible()
+    assert not pane.remarks.note.isVisible()
 
 
 def test_clicking_the_map_projects_that_position(loaded_window, show_pane, mouse, qtbot):
@@ -72,7 +81,7 @@ def test_clicking_the_map_projects_that_position(loaded_window, show_pane, mouse
     target = (1, 5) if first.position != (1, 5) else (2, 2)
     canvas = pane.unit_view.map_panel.canvas
     mouse.click(canvas, lambda: canvas.scene_point(*target))
-    assert pane.position == target
+    assert pane.unit.position == target
     shown = projected(pane, qtbot)
     expected = deconv.project_unit(model, x, layer="features.conv3", channel=12, position=target)
     assert_same_projection(shown, expected)
@@ -90,9 +99,9 @@ def test_top_nine_shows_the_cores_units_and_boxes(loaded_window, show_pane, mous
     pane.top_button.click()
     qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
     expected = deconv.top_units(model, x, layer="features.conv3", k=9, method="deconvnet")
-    assert [u.box for u in pane.top.units] == [u.box for u in expected]
-    assert [u.channel for u in pane.top.units] == [u.channel for u in expected]
-    assert all(torch.equal(a.image, b.image) for a, b in zip(pane.top.units, expected))
+    assert [tuple(box) for box in pane.top.boxes] == [u.box for u in expected]
+    assert list(pane.top.channels) == [u.channel for u in expected]
+    np.testing.assert_array_equal(pane.top.projections, torch.stack([u.image for u in expected]).numpy())
     assert pane.top_view.projections.atlas.count == 9 and pane.top_view.patches.atlas.count == 9
     assert pane.pages.currentIndex() == 1
     assert f"1: channel {expected[0].channel}" in pane.top_view.units_label.text()
@@ -119,11 +128,11 @@ def test_a_model_with_silu_says_deconvnet_is_not_exact(window, settle, show_pane
     pane = show_pane(window, "deconvnet")
     assert pane.layer == "2"
     projected(pane, qtbot)
-    assert pane.warning.isVisible()
-    assert "silu" in pane.warning.text() and "Not exact" in pane.warning.text()
-    pane.method_combo.setCurrentIndex(pane.method_combo.findData("gradient"))
+    assert pane.remarks.warning.isVisible()
+    assert "silu" in pane.remarks.warning.text() and "Not exact" in pane.remarks.warning.text()
+    choose(pane, "method", "gradient")
     projected(pane, qtbot)
-    assert not pane.warning.isVisible()
+    assert not pane.remarks.warning.isVisible()
     assert hook_count(model.module) == 0
 
 
@@ -143,23 +152,24 @@ def test_a_model_without_max_pooling_notes_that_deconvnet_ignores_the_image(wind
     window.controller.set_image(Image.new("RGB", (40, 40), (120, 60, 200)), "purple")
     settle(window)
     pane = show_pane(window, "deconvnet")
-    assert pane.layer == "6" and pane.method == "deconvnet"
+    assert pane.layer == "6" and pane.form.value("method") == "deconvnet"
     shown = projected(pane, qtbot)
-    assert shown.image_independent
-    assert pane.note.isVisible() and not pane.warning.isVisible()
-    assert "same for every image" in pane.note.text() and "max pooling" in pane.note.text()
+    assert "same for every image" in shown.note
+    note, warning = pane.remarks.note, pane.remarks.warning
+    assert note.isVisible() and not warning.isVisible()
+    assert "same for every image" in note.text() and "max pooling" in note.text()
     pane.top_button.click()
     qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
-    assert pane.note.isVisible() and "same for every image" in pane.note.text()
+    assert note.isVisible() and "same for every image" in note.text()
     pane.top_button.click()
-    pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
+    choose(pane, "method", "guided")
     projected(pane, qtbot)
-    assert not pane.note.isVisible()
+    assert not note.isVisible()
 
 
 def test_a_new_image_projects_again_with_the_chosen_method(loaded_window, show_pane, settle, qtbot):
     pane = show_pane(loaded_window, "deconvnet")
-    pane.method_combo.setCurrentIndex(pane.method_combo.findData("gradient"))
+    choose(pane, "method", "gradient")
     before = projected(pane, qtbot)
     bag = images.sample("fmnist_bag")
     loaded_window.controller.open_sample(bag)
@@ -227,11 +237,9 @@ def test_the_analysis_result_is_the_unit_shown_and_exports_its_report_figure(loa
         state.model).layer == "features.conv3"
     shown = projected(pane, qtbot)
     result = pane.analysis_result()
-    assert isinstance(result, DeconvResult)
+    assert isinstance(result, DeconvResult) and result is shown and result.layer == "features.conv3"
     assert result.settings == deconv_analysis.Settings(layer="features.conv3", method="deconvnet")
-    assert (result.layer, result.channel, result.position, result.box) == (
-        "features.conv3", shown.channel, shown.position, shown.box)
-    np.testing.assert_array_equal(result.projection, shown.image.numpy())
+    assert_same_projection(result, deconv.project_unit(state.model, state.input_tensor, layer="features.conv3"))
     np.testing.assert_array_equal(result.display, pane.unit_view.projection_panel.canvas.image)
     np.testing.assert_array_equal(result.image, pane.unit_view.input_panel.canvas.image)
     ran = deconv_analysis.ANALYSIS.compute(state.model, Source(state.image_name, state.input_tensor), result.settings)
@@ -239,8 +247,8 @@ def test_the_analysis_result_is_the_unit_shown_and_exports_its_report_figure(loa
     np.testing.assert_array_equal(result.image, ran.image)
     assert result.caption() == ran.caption()
 
-    pane.method_combo.setCurrentIndex(pane.method_combo.findData("guided"))
-    pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
+    choose(pane, "method", "guided")
+    choose(pane, "display", "abs")
     pane.channel_spin.setValue(5)
     shown = projected(pane, qtbot)
     result = pane.analysis_result()
@@ -256,7 +264,7 @@ def test_the_analysis_result_is_the_unit_shown_and_exports_its_report_figure(loa
 def test_the_top_nine_shown_is_the_top9_result_and_its_export(loaded_window, show_pane, qtbot, tmp_path):
     pane = show_pane(loaded_window, "deconvnet")
     state = loaded_window.state
-    pane.display_combo.setCurrentIndex(pane.display_combo.findData("abs"))
+    choose(pane, "display", "abs")
     pane.top_button.click()
     qtbot.waitUntil(lambda: pane.settled and pane.top is not None)
     result = pane.analysis_result()
@@ -264,7 +272,10 @@ def test_the_top_nine_shown_is_the_top9_result_and_its_export(loaded_window, sho
     assert result.settings == top9.Settings(layer="features.conv3", method="deconvnet", display="abs")
     for name, array in pane.export.data().items():
         np.testing.assert_array_equal(result.arrays()[name], array)
-    np.testing.assert_array_equal(result.projection_tiles, pane.top_view.tiles[0])
+    assert pane.top_view.projections.atlas.count == len(result.channels) == 9
+    for index in (0, 4, 8):
+        np.testing.assert_array_equal(pane.top_view.projections.tile_array(index), result.projection_tiles[index])
+        np.testing.assert_array_equal(pane.top_view.patches.tile_array(index), result.patch_tiles[index])
     ran = top9.ANALYSIS.compute(state.model, Source(state.image_name, state.input_tensor), result.settings)
     for name in ("projections", "channels", "boxes", "positions"):
         np.testing.assert_array_equal(result.arrays()[name], ran.arrays()[name])
@@ -272,5 +283,11 @@ def test_the_top_nine_shown_is_the_top9_result_and_its_export(loaded_window, sho
     np.testing.assert_allclose(result.patch_tiles, ran.patch_tiles)
     assert result.caption() == ran.caption()
     assert_exports_the_report_figure(pane, "top9", tmp_path)
+    choose(pane, "display", "symmetric")  # shown again, not projected again
+    assert pane.settled and pane.analysis_result().settings.display == "symmetric"
+    symmetric = top9.ANALYSIS.compute(state.model, Source(state.image_name, state.input_tensor),
+                                      top9.Settings(layer="features.conv3"))
+    np.testing.assert_array_equal(pane.analysis_result().projection_tiles, symmetric.projection_tiles)
+    np.testing.assert_array_equal(pane.top_view.projections.tile_array(4), symmetric.projection_tiles[4])
     pane.top_button.click()
     assert isinstance(pane.analysis_result(), DeconvResult | None)

@@ -1,9 +1,9 @@
 """The Deep dream pane: settings changed while a run goes on apply from the next step; pause, resume
-and stop; one curve per run; saving, "use as input" and a diverging run; the last run as the dream
-analysis's result, whose report figure is the export."""
+and stop; one curve per run; saving, "use as input" and a diverging run; the result shown as the dream
+analysis's result, whose report figure is the export; the settings column built from the analysis's
+Settings."""
 
 import numpy as np
-import torch
 from PIL import Image
 
 from cnnviz.analyses import dream, registry
@@ -12,15 +12,21 @@ from cnnviz.analyses.dream import DreamAnalysis
 from cnnviz.core.model.hooks import hook_count
 from cnnviz.gui.widgets.figure_render import ExportOptions
 from cnnviz.gui.widgets.image_view import image_array
+from cnnviz.gui.widgets.settings_form import SettingsForm
 
 RUN_MS = 30_000
 
 
 def dream_pane(window, show_pane, iterations: int = 100_000):
     pane = show_pane(window, "dream")
-    pane.options.octaves.setValue(1)
-    pane.options.iterations.setValue(iterations)
+    pane.form.widget("octaves").setValue(1)
+    pane.form.widget("iterations").setValue(iterations)
     return pane
+
+
+def records(pane) -> tuple:
+    """The steps of the result shown (none before a run)."""
+    return pane.result.records if pane.result is not None else ()
 
 
 def run_to_end(pane, qtbot) -> None:
@@ -46,24 +52,27 @@ def test_step_size_and_layer_changed_while_running_apply_from_the_next_step(load
     pane = dream_pane(loaded_window, show_pane)
     old_layer = pane.layer
     new_layer = next(c.name for c in pane.picker.choices if not c.is_vector and c.name != old_layer)
-    pane.options.step.set_value(0.01)
+    pane.form.widget("step_size").set_value(0.01)
     pane.start_button.click()
-    qtbot.waitUntil(lambda: len(pane.records) >= 5, timeout=RUN_MS)
-    pane.options.step.spin.setValue(0.05)
+    qtbot.waitUntil(lambda: len(records(pane)) >= 5, timeout=RUN_MS)
+    before = pane.box()
+    pane.form.widget("step_size").spin.setValue(0.05)
     index = pane.picker.findData(new_layer)
     pane.picker.setCurrentIndex(index)
     pane.picker.activated.emit(index)
-    changed_at = len(pane.records)
-    qtbot.waitUntil(lambda: sum(r.step_size == 0.05 and r.layer == new_layer for r in pane.records) >= 5,
+    changed_at = len(records(pane))
+    assert (before.layer, before.step_size) == (old_layer, 0.01)  # swapped whole, never changed
+    assert isinstance(pane.box(), dream.Settings) and (pane.box().layer, pane.box().step_size) == (new_layer, 0.05)
+    qtbot.waitUntil(lambda: sum(r.step_size == 0.05 and r.layer == new_layer for r in records(pane)) >= 5,
                     timeout=RUN_MS)
     stop(pane, qtbot)
 
-    records = pane.records
-    assert [r.index for r in records] == list(range(len(records)))
-    step_switch = switch_index(records, lambda r: r.step_size, 0.01, 0.05)
-    layer_switch = switch_index(records, lambda r: r.layer, old_layer, new_layer)
+    steps = records(pane)
+    assert [r.index for r in steps] == list(range(len(steps)))
+    step_switch = switch_index(steps, lambda r: r.step_size, 0.01, 0.05)
+    layer_switch = switch_index(steps, lambda r: r.layer, old_layer, new_layer)
     for switch in (step_switch, layer_switch):
-        assert changed_at <= switch <= len(records) - 5
+        assert changed_at <= switch <= len(steps) - 5
     assert loaded_window.state.layer == new_layer
     result = pane.analysis_result()
     assert result.partial and (result.settings.layer, result.settings.step_size) == (new_layer, 0.05)
@@ -73,16 +82,16 @@ def test_pause_resume_and_stop_even_while_paused_leave_the_model_clean(loaded_wi
     pane = dream_pane(loaded_window, show_pane)
     model = loaded_window.state.model
     pane.start_button.click()
-    qtbot.waitUntil(lambda: len(pane.records) >= 3, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: len(records(pane)) >= 3, timeout=RUN_MS)
     pane.pause_button.click()
     assert pane.paused and pane.pause_button.text() == "Resume"
     qtbot.wait(200)
-    paused_at = len(pane.records)
+    paused_at = len(records(pane))
     qtbot.wait(400)
-    assert len(pane.records) == paused_at and pane.running
+    assert len(records(pane)) == paused_at and pane.running
     pane.pause_button.click()
     assert pane.pause_button.text() == "Pause"
-    qtbot.waitUntil(lambda: len(pane.records) >= paused_at + 5, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: len(records(pane)) >= paused_at + 5, timeout=RUN_MS)
     pane.pause_button.click()
     stop(pane, qtbot)
     assert not pane.paused and not pane.stop_button.isEnabled()
@@ -90,7 +99,7 @@ def test_pause_resume_and_stop_even_while_paused_leave_the_model_clean(loaded_wi
     assert all(parameter.grad is None for parameter in model.module.parameters())
 
     pane.start_button.click()
-    qtbot.waitUntil(lambda: len(pane.records) >= 2, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: len(records(pane)) >= 2, timeout=RUN_MS)
     pane.pause_button.click()
     stop(pane, qtbot)
     assert hook_count(model.module) == 0
@@ -98,9 +107,9 @@ def test_pause_resume_and_stop_even_while_paused_leave_the_model_clean(loaded_wi
 
 def test_each_run_adds_a_curve_to_each_plot_and_clear_removes_them(loaded_window, show_pane, qtbot):
     pane = dream_pane(loaded_window, show_pane, iterations=8)
-    pane.options.prob_every.setValue(2)
+    pane.form.widget("prob_every").setValue(2)
     run_to_end(pane, qtbot)
-    pane.options.step.set_value(0.2)
+    pane.form.widget("step_size").set_value(0.2)
     run_to_end(pane, qtbot)
     assert pane.plots.curve_counts() == (2, 2)
     first, second = pane.plots.runs
@@ -117,13 +126,15 @@ def test_save_writes_the_full_resolution_image_and_use_as_input_makes_it_current
     loaded_window.controller.set_image(picture, "stripes")
     settle(loaded_window)
     pane = dream_pane(loaded_window, show_pane, iterations=3)
-    pane.options.work_at.setCurrentIndex(pane.options.work_at.findData("full"))
+    pane.form.widget("work_at").setCurrentIndex(pane.form.widget("work_at").findData("full"))
     run_to_end(pane, qtbot)
-    assert tuple(pane.current.shape[-2:]) == (48, 64) and len(pane.records) == 3
+    assert pane.result.image.shape[:2] == (48, 64) and len(records(pane)) == 3
     saved = pane.save_image(tmp_path / "dream")
     assert saved.suffix == ".png" and Image.open(saved).size == (64, 48)
+    with Image.open(saved) as image:
+        np.testing.assert_array_equal(np.asarray(image), pane.view.canvas.image)
 
-    expected = image_array(loaded_window.state.model.deprocess(pane.current))
+    expected = pane.view.canvas.image
     pane.use_button.click()
     assert loaded_window.state.image_name == "dream of stripes"
     np.testing.assert_array_equal(np.asarray(loaded_window.state.image), expected)
@@ -132,45 +143,46 @@ def test_save_writes_the_full_resolution_image_and_use_as_input_makes_it_current
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_a_finite_image(loaded_window, show_pane, qtbot):
     pane = dream_pane(loaded_window, show_pane, iterations=2000)
-    pane.options.normalize.setChecked(False)
-    pane.options.clamp.setChecked(False)
-    pane.options.step.set_value(10.0)
+    pane.form.widget("normalize").setChecked(False)
+    pane.form.widget("clamp").setChecked(False)
+    pane.form.widget("step_size").set_value(10.0)
     run_to_end(pane, qtbot)
-    assert pane.records[-1].message and len(pane.records) < 2000
+    assert records(pane)[-1].message and len(records(pane)) < 2000
     assert "diverged" in pane.info.text()
-    assert torch.isfinite(pane.current).all()
+    assert pane.result.message == records(pane)[-1].message and not pane.result.partial
+    np.testing.assert_array_equal(pane.view.canvas.image, pane.result.image)
     assert np.isfinite(pane.view.canvas.image.astype(float)).all()
 
 
 def test_a_vector_layer_disables_octaves_and_tiles_and_dreams_one_octave(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "dream")
-    pane.options.octaves.setValue(3)
-    pane.options.iterations.setValue(3)
+    pane.form.widget("octaves").setValue(3)
+    pane.form.widget("iterations").setValue(3)
     vector = next(c.name for c in pane.picker.choices if c.is_vector and not c.class_scores)
     index = pane.picker.findData(vector)
     pane.picker.setCurrentIndex(index)
     pane.picker.activated.emit(index)
-    controls = pane.options
+    controls = pane.form
     assert pane.layer == vector
-    assert not controls.octaves.isEnabled() and not controls.octave_scale.isEnabled()
-    assert not controls.work_at.isEnabled() and not controls.full_resolution
-    config = controls.config(vector, None)
-    assert config.octaves == 1 and config.tile == controls.tile.maximum()
+    assert not controls.widget("octaves").isEnabled() and not controls.widget("octave_scale").isEnabled()
+    assert not controls.widget("work_at").isEnabled() and not controls.full_resolution
     run_to_end(pane, qtbot)
-    assert [r.layer for r in pane.records] == [vector] * 3 and [r.octave for r in pane.records] == [0, 0, 0]
+    assert [r.layer for r in records(pane)] == [vector] * 3 and [r.octave for r in records(pane)] == [0, 0, 0]
+    assert len(pane.result.sizes) == 1 and pane.result.settings.octaves == 3
     spatial = next(c.name for c in pane.picker.choices if not c.is_vector)
     pane.picker.setCurrentIndex(pane.picker.findData(spatial))
     pane.picker.activated.emit(pane.picker.findData(spatial))
-    assert controls.octaves.isEnabled() and controls.config(spatial, None).octaves == 3
+    assert controls.widget("octaves").isEnabled() and controls.settings(spatial).octaves == 3
 
 
 def test_the_overlap_box_stays_below_the_tile(loaded_window, show_pane):
-    controls = show_pane(loaded_window, "dream").options
-    controls.tile.setValue(40)
-    assert controls.overlap.maximum() == 39
-    controls.overlap.setValue(1024)
-    assert controls.overlap.value() == 39 and controls.tile.minimum() == 32
-    controls.config("features.relu2", None)  # accepted by the core's checks
+    controls = show_pane(loaded_window, "dream").form
+    tile, overlap = controls.widget("tile"), controls.widget("overlap")
+    tile.setValue(40)
+    assert overlap.maximum() == 39
+    overlap.setValue(1024)
+    assert overlap.value() == 39 and tile.minimum() == 32
+    assert (controls.settings("features.relu2").tile, controls.settings("features.relu2").overlap) == (40, 39)
 
 
 def test_the_last_run_is_the_dream_analysis_result_and_its_report_figure_is_the_export(
@@ -178,11 +190,11 @@ def test_the_last_run_is_the_dream_analysis_result_and_its_report_figure_is_the_
     pane = dream_pane(loaded_window, show_pane, iterations=4)
     assert pane.analysis_result() is None
     assert pane.default_layer(pane.picker.choices) == dream.defaults(loaded_window.state.model).layer == pane.layer
-    pane.options.octaves.setValue(2)
-    pane.options.prob_every.setValue(2)
+    pane.form.widget("octaves").setValue(2)
+    pane.form.widget("prob_every").setValue(2)
     run_to_end(pane, qtbot)
-    pane.options.step.set_value(0.05)
-    pane.options.jitter.setValue(3)
+    pane.form.widget("step_size").set_value(0.05)
+    pane.form.widget("jitter").setValue(3)
     run_to_end(pane, qtbot)
     state, result = loaded_window.state, pane.analysis_result()
     assert isinstance(result, DreamAnalysis) and not result.partial
@@ -190,8 +202,8 @@ def test_the_last_run_is_the_dream_analysis_result_and_its_report_figure_is_the_
     for name in ("objective", "iterations", "octaves", "prob_every", "jitter", "step_size", "work_at", "start"):
         assert getattr(result.settings, name) == controls[name], name
     assert result.settings.layer == result.layer == pane.layer
-    assert result.settings.target == result.target == pane.options.target.currentData()
-    assert result.settings.guide == pane.options.guide_path()
+    assert result.settings.target == result.target == pane.form.target.currentData()
+    assert result.settings.guide == pane.form.guide_path()
     shown = pane.plots.data()
     for name in ("objective", "probability"):
         np.testing.assert_array_equal(result.arrays()[f"run1-{name}"], shown[f"run2-{name}"])
@@ -210,3 +222,29 @@ def test_the_last_run_is_the_dream_analysis_result_and_its_report_figure_is_the_
         assert image.size[0] == 2008
         assert abs(image.size[0] - expected[0]) <= 1 and abs(image.size[1] - expected[1]) <= 1
     assert result.caption().checksum in (tmp_path / "x.svg").read_text(encoding="utf-8")
+
+
+def test_the_settings_column_is_built_from_the_analysis_settings_and_saved_by_their_names(loaded_window, show_pane):
+    pane = show_pane(loaded_window, "dream")
+    forms = list(pane.form.forms.values())
+    assert all(isinstance(form, SettingsForm) and form.settings_cls is dream.Settings for form in forms)
+    fields = [name for form in forms for name in form.names]
+    assert sorted(fields) == sorted(set(dream.Settings.__dataclass_fields__) - {"layer", "target"})
+    assert set(pane.settings()) == {"layer", *fields}
+    assert pane.apply_settings({"iterations": 7, "step_size": 0.05, "cycle": [f"{pane.layer}:0.03"]}) == {}
+    settings = pane.form.settings(pane.layer)
+    assert (settings.iterations, settings.step_size, settings.cycle) == (7, 0.05, (f"{pane.layer}:0.03",))
+    assert pane.settings()["cycle"] == [f"{pane.layer}:0.03"] and pane.box() == settings
+    assert "tile" in pane.apply_settings({"tile": 8}, strict=False)
+
+
+def test_after_reset_the_result_is_the_start_image_shown(loaded_window, show_pane, qtbot):
+    pane = dream_pane(loaded_window, show_pane, iterations=3)
+    run_to_end(pane, qtbot)
+    dreamed = pane.analysis_result()
+    assert len(dreamed.records) == 3 and dreamed is pane.result
+    pane.reset_button.click()
+    shown = pane.analysis_result()
+    assert shown.records == () and pane.view.title.text().startswith("<b>Start image")
+    np.testing.assert_array_equal(shown.image, dreamed.start)
+    np.testing.assert_array_equal(pane.view.canvas.image, dreamed.start)

@@ -4,10 +4,10 @@ the probability title names the class the curves shown plot."""
 
 import numpy as np
 from PIL import Image
-from test_dream_pane import RUN_MS, dream_pane, run_to_end, stop
+from test_dream_pane import RUN_MS, dream_pane, records, run_to_end, stop
 
-from cnnviz.core.per_image.dream import DreamConfig, DreamStep
-from cnnviz.gui.panes.dream.settings_used import StepSetting, config_setting, run_label, step_setting
+from cnnviz.analyses.dream import Settings
+from cnnviz.gui.panes.dream.settings_used import StepSetting, run_label, step_setting
 from cnnviz.gui.runtime.model_spec import ModelSpec
 
 
@@ -30,17 +30,17 @@ def test_a_layer_and_step_change_mid_run_is_marked_on_the_curve_and_named_in_the
     pane = dream_pane(loaded_window, show_pane)
     old_layer = pane.layer
     new_layer = next(c.name for c in pane.picker.choices if not c.is_vector and c.name != old_layer)
-    pane.options.step.set_value(0.01)
+    pane.form.widget("step_size").set_value(0.01)
     pane.start_button.click()
-    qtbot.waitUntil(lambda: len(pane.records) >= 4, timeout=RUN_MS)
-    pane.options.step.spin.setValue(0.05)
+    qtbot.waitUntil(lambda: len(records(pane)) >= 4, timeout=RUN_MS)
+    pane.form.widget("step_size").spin.setValue(0.05)
     choose_layer(pane, new_layer)
-    qtbot.waitUntil(lambda: sum(r.layer == new_layer for r in pane.records) >= 4, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: sum(r.layer == new_layer for r in records(pane)) >= 4, timeout=RUN_MS)
     stop(pane, qtbot)
 
     (run,) = pane.plots.runs
-    records = pane.records
-    used = [(r.layer, r.step_size) for r in records]
+    steps = records(pane)
+    used = [(r.layer, r.step_size) for r in steps]
     switches = [i for i in range(1, len(used)) if used[i] != used[i - 1]]
     assert used[0] == (old_layer, 0.01) and used[-1] == (new_layer, 0.05) and 1 <= len(switches) <= 2
     marks = [line.value() for plot, line in run.markers if plot is pane.plots.objective_plot]
@@ -76,10 +76,10 @@ def test_a_new_image_names_the_earlier_runs_and_a_new_model_clears_the_plots(
 def test_the_probability_title_names_the_class_of_the_runs_shown(loaded_window, show_pane, qtbot):
     pane = dream_pane(loaded_window, show_pane, iterations=2)
     names = pane.class_names()
-    pane.options.target.setCurrentIndex(1)
+    pane.form.target.setCurrentIndex(1)
     run_to_end(pane, qtbot)
     assert probability_title(pane).startswith(f"Probability of {names[1]}<br>")
-    pane.options.target.setCurrentIndex(2)
+    pane.form.target.setCurrentIndex(2)
     assert probability_title(pane).startswith(f"Probability of {names[1]}<br>")  # what the curve shows
     run_to_end(pane, qtbot)
     assert probability_title(pane).startswith("Probability of each run's class")
@@ -89,11 +89,11 @@ def test_the_probability_title_names_the_class_of_the_runs_shown(loaded_window, 
 
 
 def test_a_run_label_elides_the_middle_of_many_changes():
-    steps = [DreamConfig(layer="a", step_size=size) for size in (0.01, 0.02, 0.03, 0.04, 0.05)]
-    settings = [config_setting(cfg) for cfg in steps]
+    steps = [Settings(layer="a", step_size=size) for size in (0.01, 0.02, 0.03, 0.04, 0.05)]
+    settings = [step_setting(chosen) for chosen in steps]
     assert run_label(settings[:2]) == "a · step 0.01 → step 0.02"
     assert run_label(settings) == "a · step 0.01 → step 0.02 → … 2 more … → step 0.05"
-    by_hand = DreamStep(0, 0, 0, None, 1.0, None, "a", 0.01, 0.0)  # no config: only layer and step are known
-    assert step_setting(by_hand) == StepSetting("a", "0.01", "", "")
-    assert config_setting(DreamConfig(layer="a", objective="channel", channel=3, target=1), ("x", "y")) == \
+    assert step_setting(Settings(layer="a", objective="channel", channel=3, target=1), ("x", "y")) == \
         StepSetting("a", "0.02", "channel 3", "y", "channel")
+    assert step_setting(Settings(layer="a", cycle=("a:0.05", "b:0.1"))) == \
+        StepSetting("cycle a 0.05, b 0.1", "", "", "top-1 class", "l2")

@@ -12,22 +12,22 @@ def result_buttons(pane) -> list[bool]:
 
 def dream(pane, qtbot) -> None:
     pane.start_button.click()
-    qtbot.waitUntil(lambda: not pane.running and pane.current is not None, timeout=RUN_MS)
+    qtbot.waitUntil(lambda: not pane.running and pane.result is not None, timeout=RUN_MS)
 
 
 def test_result_buttons_follow_the_dreamed_image(loaded_window, show_pane, settle, qtbot):
     pane = show_pane(loaded_window, "dream")
-    pane.options.octaves.setValue(1)
-    pane.options.iterations.setValue(3)
+    pane.form.widget("octaves").setValue(1)
+    pane.form.widget("iterations").setValue(3)
     assert result_buttons(pane) == [False, False, False]
     dream(pane, qtbot)
     assert result_buttons(pane) == [True, True, True]
     pane.use_button.click()
     settle(loaded_window)
     assert loaded_window.state.image_name.startswith("dream of ")
-    assert pane.current is None and result_buttons(pane) == [False, False, False]
+    assert pane.result is None and result_buttons(pane) == [False, False, False]
     dream(pane, qtbot)
     assert result_buttons(pane) == [True, True, True]
     loaded_window.controller.load_model(ModelSpec())
     settle(loaded_window)
-    assert pane.current is None and result_buttons(pane) == [False, False, False]
+    assert pane.result is None and result_buttons(pane) == [False, False, False]

@@ -41,20 +41,19 @@ def prepare(key: str, window, show_pane, qtbot, folder: Path):
     """Bring pane ``key`` to the front with a (small, fast) result to export."""
     if key == "attribution":
         window.panes[key].compare.set_checked(["gradient"])
-        window.panes[key].metrics_check.setChecked(False)
+        window.panes[key].metrics_form.widget("curves").setChecked(False)
     if key == "features":
         window.state.set_dataset(datasets.open_folder(folder))
     pane = show_pane(window, key)
     if key == "occlusion":
-        pane.window_spin.setValue(14)
-        pane.stride_spin.setValue(14)
+        pane.form.set_values({"window": 14, "stride": 14})
         run_to_end(pane, qtbot)
     elif key == "invariance":
-        pane.set_values(0, 90, 45)
+        pane.ranges.set_values(0, 90, 45)
         run_to_end(pane, qtbot)
     elif key == "dream":
-        pane.options.octaves.setValue(1)
-        pane.options.iterations.setValue(3)
+        pane.form.widget("octaves").setValue(1)
+        pane.form.widget("iterations").setValue(3)
         run_to_end(pane, qtbot)
     elif key == "dataset":
         pane.loader_workers, pane.batch_size = 0, 8
@@ -66,8 +65,8 @@ def prepare(key: str, window, show_pane, qtbot, folder: Path):
         pane.iterations = (50, 50)
         run_to_end(pane, qtbot)
     elif key == "attribution":
-        qtbot.waitUntil(lambda: pane.settled and not pane.running and pane.shown_results()
-                        and all(r.attribution is not None for r in pane.shown_results()), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: pane.settled and not pane.running and pane.view.scene.maps
+                        and all(m is not None for m in pane.view.scene.maps), timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: pane.settled and window.controller.settled, timeout=TIMEOUT_MS)
     return pane
 
@@ -140,11 +139,9 @@ def test_every_panes_figure_exports_at_the_size_asked_with_its_caption(
 
 def test_a_cancelled_run_is_captioned_partial(loaded_window, show_pane, qtbot, tmp_path):
     pane = show_pane(loaded_window, "occlusion")
-    pane.window_spin.setValue(2)
-    pane.stride_spin.setValue(1)
-    pane.batch_spin.setValue(1)
+    pane.form.set_values({"window": 2, "stride": 1, "batch_size": 1})
     pane.run()
-    qtbot.waitUntil(lambda: pane.result is not None and pane.result.done > 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: pane.result is not None and pane.result.maps.done > 0, timeout=TIMEOUT_MS)
     pane.cancel()
     qtbot.waitUntil(lambda: not pane.running, timeout=TIMEOUT_MS)
     assert pane.outcome == "cancelled" and pane.figure_partial()
@@ -167,12 +164,12 @@ def test_the_dream_export_shows_the_dreamed_image_beside_its_curves(loaded_windo
     left, right = pixels[:, : parts[0].rect.width()], pixels[:, parts[1].rect.left():]
     assert left.std() > 5 and right.std() > 5  # the dreamed image and the curves
     dreamed = pane.view.canvas.image_item.image
-    assert dreamed is not None and dreamed.shape[:2] == tuple(pane.current.shape[-2:])
+    assert dreamed is not None and dreamed.shape[:2] == pane.analysis_result().image.shape[:2]
 
 
 def test_the_selection_box_and_hover_hint_of_the_filters_pane_are_left_out(loaded_window, show_pane):
     pane = show_pane(loaded_window, "filters")
-    outline, hint = pane.atlas.outline, pane.filter_panel.detail
+    outline, hint = pane.view.atlas.outline, pane.view.filter_panel.detail
     assert outline.isVisible() and hint.text() == "hover for weights"
     options = ExportOptions(width_px=LAYOUT_WIDTH, caption=False)
     exported = qimage_pixels(render_image(pane.figure, options))
@@ -191,4 +188,4 @@ def test_the_dream_caption_names_the_settings_each_plotted_run_used(loaded_windo
     fields = pane.caption_fields()
     runs = [run.label(with_target=True) for run in pane.plots.runs]
     assert runs and [fields[f"run{i}"] for i in range(1, len(runs) + 1)] == runs
-    assert pane.layer in fields["run1"] and fields["iterations"] == pane.options.iterations.value()
+    assert pane.layer in fields["run1"] and fields["iterations"] == pane.form.widget("iterations").value()

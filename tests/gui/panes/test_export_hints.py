@@ -44,20 +44,20 @@ def test_the_dream_views_start_hint_is_on_screen_only(loaded_window, show_pane, 
 
 def test_the_occlusion_export_shows_the_unhovered_input(loaded_window, show_pane, qtbot, tmp_path):
     pane = show_pane(loaded_window, "occlusion")
-    pane.window_spin.setValue(14)
-    pane.stride_spin.setValue(7)
+    pane.form.set_values({"window": 14, "stride": 7})
     pane.run()
-    qtbot.waitUntil(lambda: not pane.running and pane.result is not None and pane.result.complete, timeout=60_000)
-    canvas = pane.prob_panel.canvas
+    qtbot.waitUntil(lambda: not pane.running and pane.result is not None and pane.result.maps.complete,
+                    timeout=60_000)
+    canvas = pane.view.prob_panel.canvas
     unhovered = qimage_pixels(render_image(pane.figure, SCREEN))
-    plain_input = pane.input_panel.canvas.image.copy()
+    plain_input = pane.view.input_panel.canvas.image.copy()
     canvas.scene().sigMouseMoved.emit(canvas.scene_point(10, 10))
-    hovered_input = pane.input_panel.canvas.image.copy()
-    assert pane.input_panel.title.text().startswith("<b>Occluded at")
+    hovered_input = pane.view.input_panel.canvas.image.copy()
+    assert pane.view.input_panel.title.text().startswith("<b>Occluded at")
     assert not np.array_equal(hovered_input, plain_input)
     np.testing.assert_array_equal(qimage_pixels(render_image(pane.figure, SCREEN)), unhovered)
     assert "Occluded" not in exported_texts(pane.figure, tmp_path / "occlusion.svg")
-    assert pane.input_panel.title.text().startswith("<b>Occluded at")  # the hover is shown again
-    np.testing.assert_array_equal(pane.input_panel.canvas.image, hovered_input)
+    assert pane.view.input_panel.title.text().startswith("<b>Occluded at")  # the hover is shown again
+    np.testing.assert_array_equal(pane.view.input_panel.canvas.image, hovered_input)
     canvas.scene().sigMouseMoved.emit(QPointF(-1e6, -1e6))
-    np.testing.assert_array_equal(pane.input_panel.canvas.image, plain_input)
+    np.testing.assert_array_equal(pane.view.input_panel.canvas.image, plain_input)

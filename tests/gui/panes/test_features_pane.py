@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from skimage.measure import points_in_poly
 
 from cnnviz.analyses import feature_space, registry
+from cnnviz.analyses.base import Source
 from cnnviz.analyses.feature_space import Settings
 from cnnviz.core.data import datasets
 from cnnviz.core.per_dataset import embedding, features, retrieval
@@ -42,7 +43,7 @@ def pane(loaded_window, show_pane):
 
 def compute(pane, qtbot, layer: str, method: str = "pca", pooling: str = "auto"):
     pane.layer_binding.choose_layer(layer)
-    pane.settings_row.choose(pooling=pooling, method=method)
+    assert pane.form.set_values({"pooling": pooling, "method": method}) == {}
     pane.run()
     qtbot.waitUntil(lambda: not pane.running and pane.maps[1] is not None, timeout=60_000)
     return pane.maps[1]
@@ -54,8 +55,9 @@ def core_features(pane, layer: str, pooling: str = "auto") -> features.Features:
 
 def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_pointer(pane, qtbot, mouse):
     assert pane.size_label.text() == "128 with average"
-    umap = pane.settings_row.method_combo.findData("umap")
-    assert pane.settings_row.method_combo.model().item(umap).isEnabled() == umap_available()
+    method = pane.form.widget("method")
+    assert method.model().item(method.findData("umap")).isEnabled() == umap_available()
+    assert not pane.form.widget("p").isEnabled() and pane.form.widget("perplexity").isEnabled()
     result = compute(pane, qtbot, "classifier.relu4")
     assert pane.size_label.text() == "128"
     f = core_features(pane, "classifier.relu4")
@@ -72,7 +74,7 @@ def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_point
     mouse.hover(view.plot, lambda: view.scene_pos(row))
     assert pane.side.hover_label.text() == f"<b>{f.paths[row]}</b><br>{f.classes[f.labels[row]]}"
     qtbot.waitUntil(lambda: not pane.side.thumbnail.pixmap().isNull(), timeout=10_000)
-    assert pane.side.thumbnail.pixmap().width() == thumbs.SIDE and len(pane.thumbs) == 1
+    assert pane.side.thumbnail.pixmap().width() == thumbs.SIDE and len(pane.browser.thumbs) == 1
     mouse.click(view.plot, lambda: view.scene_pos(row))
     qtbot.waitUntil(lambda: pane.state.image_name == Path(f.paths[row]).name, timeout=10_000)
     np.testing.assert_array_equal(np.asarray(pane.state.image), np.asarray(pane.state.dataset.image(row)))
@@ -116,9 +118,9 @@ def test_a_kept_tsne_map_stays_beside_the_next_with_kl_and_map_in_the_captions(p
 def test_retrieval_leaves_the_query_out_and_ticks_same_labels(pane, qtbot, settle):
     result = compute(pane, qtbot, "classifier.relu4")
     f = result.features
-    pane.open_image(7)
-    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image == 7, timeout=20_000)
-    shown = pane.query.matches
+    pane.browser.open_image(7)
+    qtbot.waitUntil(lambda: pane.retrieval.query is not None and pane.retrieval.query.image == 7, timeout=20_000)
+    shown = pane.retrieval.query.matches
     assert [m.image for m in shown] == [m.image for m in retrieval.search(f, 7)] and 7 not in [m.image for m in shown]
     grid = pane.side.retrieval.matches
     assert grid.images() == [m.image for m in shown] and len(shown) == 15
@@ -127,27 +129,33 @@ def test_retrieval_leaves_the_query_out_and_ticks_same_labels(pane, qtbot, settl
 
     pane.controller.set_image(Image.new("L", (28, 28), 180), "grey square")
     settle(pane.window())
-    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image is None, timeout=20_000)
+    qtbot.waitUntil(lambda: pane.retrieval.query is not None and pane.retrieval.query.image is None, timeout=20_000)
     vector = features.of_image(pane.state.model, pane.state.input_tensor, layer="classifier.relu4")
-    assert [m.image for m in pane.query.matches] == [m.image for m in retrieval.search(f, vector)]
+    assert [m.image for m in pane.retrieval.query.matches] == [m.image for m in retrieval.search(f, vector)]
     assert not any(c.endswith(("✓", "✗")) for c in grid.captions())
 
 
 def test_the_export_is_the_analysis_figure_of_the_map_and_query_shown(pane, qtbot, tmp_path):
     result = compute(pane, qtbot, "classifier.relu4", pooling="max")
-    pane.open_image(7)
-    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image == 7, timeout=20_000)
+    pane.browser.open_image(7)
+    qtbot.waitUntil(lambda: pane.retrieval.query is not None and pane.retrieval.query.image == 7, timeout=20_000)
     shown = pane.analysis_result()
-    controls = pane.settings_row.settings()
+    controls = pane.form.settings()
     assert shown.settings == Settings(layer=pane.layer, pooling=controls.pooling, p=controls.p, method=controls.method,
                                       perplexity=controls.perplexity, seed=controls.seed, query=7, k=15)
+    assert controls.pooling == "max" and controls.method == "pca" and pane.form.widget("seed").isEnabled() is False
     xs, ys = pane.views[1].scatter.getData()
     np.testing.assert_array_equal(shown.arrays()["xy"], np.column_stack([xs, ys]))
     assert shown.features is result.features and shown.scores is result.scores and not shown.partial
     assert [m.image for m in shown.matches] == pane.side.retrieval.matches.images()
     assert shown.query_label == int(result.features.labels[7])
-    assert len(shown.match_pictures) == 15 and shown.query_picture.shape == (thumbs.SIDE, thumbs.SIDE, 3)
-    np.testing.assert_array_equal(shown.query_picture, np.asarray(thumbs.thumbnail(pane.state.dataset, 7)))
+    expected = feature_space.ANALYSIS.compute(pane.state.model, Source.of_dataset(pane.state.dataset), shown.settings)
+    assert [m.image for m in shown.matches] == [m.image for m in expected.matches] and len(shown.match_pictures) == 15
+    np.testing.assert_allclose(shown.embedding.xy, expected.embedding.xy, rtol=1e-4, atol=1e-4)
+    for picture, same in zip((shown.query_picture, *shown.match_pictures),
+                             (expected.query_picture, *expected.match_pictures)):
+        np.testing.assert_array_equal(picture, same)
+    np.testing.assert_array_equal(shown.query_picture, np.asarray(pane.state.dataset.image(7).convert("L")))
     caption = pane.caption()
     assert caption.fields == shown.caption().fields and caption.dataset == shown.caption().dataset
     assert caption.fields["layer"] == "classifier.relu4" and caption.fields["query"] == 7
@@ -183,14 +191,14 @@ def test_compare_poolings_and_csv_exports(pane, qtbot, tmp_path):
     gem = core_features(pane, "features", "gem")
     assert table.item(2, 2).text() == f"{retrieval.evaluate(gem).mean_average_precision:.4f}"
 
-    rows = read(pane.export_map_csv(tmp_path / "map.csv"))
+    rows = read(pane.exports.map_csv(tmp_path / "map.csv"))
     assert [int(r["index"]) for r in rows] == list(range(IMAGES))
     assert [r["label"] for r in rows] == [result.features.classes[v] for v in result.features.labels]
     np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in rows], result.embedding.xy)
-    scores = {r["metric"]: float(r["value"]) for r in read(pane.export_scores_csv(tmp_path / "scores.csv"))}
+    scores = {r["metric"]: float(r["value"]) for r in read(pane.exports.scores_csv(tmp_path / "scores.csv"))}
     assert scores["mAP"] == result.scores.mean_average_precision
     assert scores["precision@5"] == result.scores.precision_at[5]
-    poolings = read(pane.export_comparison_csv(tmp_path / "poolings.csv"))
+    poolings = read(pane.exports.comparison_csv(tmp_path / "poolings.csv"))
     assert [int(r["size"]) for r in poolings] == [128, 128, 128, 1152]
     assert float(poolings[0]["mAP"]) == pane.comparison[0].scores.mean_average_precision
 
@@ -221,7 +229,7 @@ def test_the_dataset_panes_choice_is_the_shared_dataset(loaded_window, show_pane
     pane = show_pane(loaded_window, "features")
     assert not pane.run_button.isEnabled()
     dataset_pane = loaded_window.capture_target("dataset")
-    dataset_pane.open_source(dataset_source.FASHION_MNIST, None, "Opening…")
+    dataset_pane.sources.open_source(dataset_source.FASHION_MNIST, None, "Opening…")
     qtbot.waitUntil(lambda: dataset_pane.dataset is not None, timeout=20_000)
     assert loaded_window.state.dataset is dataset_pane.dataset and pane.source.dataset is dataset_pane.dataset
     assert pane.run_button.isEnabled()
@@ -246,8 +254,8 @@ def test_an_unlabelled_folder_maps_grey_points_and_finds_its_own_files(loaded_wi
     assert not pane.side.retrieval.compare_button.isEnabled()
     loaded_window.controller.open_image(folder / "img03.png")
     settle(loaded_window)
-    qtbot.waitUntil(lambda: pane.query is not None and pane.query.image == 3, timeout=20_000)
-    assert 3 not in [m.image for m in pane.query.matches] and len(pane.query.matches) == 11
+    qtbot.waitUntil(lambda: pane.retrieval.query is not None and pane.retrieval.query.image == 3, timeout=20_000)
+    assert 3 not in [m.image for m in pane.retrieval.query.matches] and len(pane.retrieval.query.matches) == 11
 
 
 def test_the_lasso_test_equals_a_reference_point_in_polygon():
@@ -263,7 +271,7 @@ def test_cancel_keeps_a_partial_map_and_a_new_model_clears_the_maps(pane, qtbot,
     pane.state.set_dataset(datasets.fashion_mnist("test", limit=2000))
     pane.iterations = (250, 5000)
     pane.layer_binding.choose_layer("classifier.relu4")
-    pane.settings_row.choose(method="tsne")
+    assert pane.form.set_values({"method": "tsne"}) == {}
     pane.run()
     qtbot.waitUntil(lambda: pane.views[1].count == 2000 and pane.partial_progress() is not None
                     and pane.partial_progress()[0] > 2000, timeout=60_000)

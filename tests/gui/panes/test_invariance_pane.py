@@ -1,6 +1,6 @@
 """The Invariance pane: curves equal the core's, a second image adds a curve, a 4-fold symmetric
-image gives equal probabilities at quarter turns, exports are written (the latest curve as the invariance
-analysis's figure, captioned with the compared layers), no hooks stay on the model."""
+image gives equal probabilities at quarter turns, exports are written (one image's curves as the invariance
+analysis's figure, captioned with the compared layers; several images as shown), no hooks stay on the model."""
 
 import time
 import xml.etree.ElementTree as ET
@@ -11,6 +11,7 @@ import pytest
 from colour_difference import smallest_difference
 from export_answers import answer_export
 from PIL import Image
+from qimage_pixels import qimage_pixels
 
 from cnnviz.analyses import invariance as analysis
 from cnnviz.analyses import registry
@@ -19,11 +20,11 @@ from cnnviz.core.model.hooks import hook_count
 from cnnviz.core.model.models import class_name
 from cnnviz.core.per_image import invariance
 from cnnviz.gui.panes.invariance.saved import curve_from_dict, curve_to_dict
-from cnnviz.gui.widgets.figure_render import ExportOptions
+from cnnviz.gui.widgets.figure_render import ExportOptions, render_image
 
 
 def plotted(pane, index: int) -> tuple[np.ndarray, np.ndarray]:
-    return pane.plots.items[index]["prob"].getData()
+    return pane.view.plots.items[index]["prob"].getData()
 
 
 def run(pane, qtbot, add: bool = False) -> invariance.InvarianceResult:
@@ -38,9 +39,9 @@ def test_rotation_curves_equal_the_cores(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "invariance")
     model, x = loaded_window.state.model, loaded_window.state.input_tensor
     assert pane.kind == "rotation" and pane.layers == ["features.relu1", "classifier.relu4"]
-    np.testing.assert_array_equal(pane.values(), invariance.default_values("rotation", 28))
+    np.testing.assert_array_equal(pane.ranges.values(), invariance.default_values("rotation", 28))
     shown = run(pane, qtbot)
-    expected = invariance.curves(model, x, kind="rotation", values=pane.values(), layers=pane.layers,
+    expected = invariance.curves(model, x, kind="rotation", values=pane.ranges.values(), layers=pane.layers,
                                  target=loaded_window.state.target)
     np.testing.assert_allclose(shown.prob, expected.prob, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(shown.top_class, expected.top_class)
@@ -49,31 +50,33 @@ def test_rotation_curves_equal_the_cores(loaded_window, show_pane, qtbot):
     xs, ys = plotted(pane, 0)
     np.testing.assert_array_equal(xs, expected.values)
     np.testing.assert_allclose(ys, expected.prob, rtol=1e-5, atol=1e-7)
-    relative = pane.plots.items[0]["distance:classifier.relu4"]
-    pane.relative_check.setChecked(True)
+    relative = pane.view.plots.items[0]["distance:classifier.relu4"]
+    pane.form.widget("relative").setChecked(True)
     np.testing.assert_allclose(relative.getData()[1], expected.relative_distance["classifier.relu4"], rtol=1e-4)
     pane.hover_index(9)
-    assert "rotation 90°" in pane.hover_panel.hover_label.text() and pane.hover_panel.thumbnail.canvas.has_image()
+    hover = pane.view.hover_panel
+    assert "rotation 90°" in hover.hover_label.text() and hover.thumbnail.canvas.has_image()
     assert hook_count(model.module) == 0
 
 
 def test_translation_defaults_and_a_second_image_keeps_two_curves(loaded_window, show_pane, settle, qtbot):
     pane = show_pane(loaded_window, "invariance")
-    pane.range_row.kind_combo.setCurrentIndex(pane.range_row.kind_combo.findData("horizontal"))
-    np.testing.assert_array_equal(pane.values(), invariance.default_values("horizontal", 28))
+    kind = pane.form.widget("kind")
+    kind.setCurrentIndex(kind.findData("horizontal"))
+    np.testing.assert_array_equal(pane.ranges.values(), invariance.default_values("horizontal", 28))
     run(pane, qtbot)
     loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
     settle(loaded_window)
     second = run(pane, qtbot, add=True)
     assert [c.name for c in pane.curves] == ["fmnist_ankle_boot.png", "bright"]
-    assert len(pane.plots.prob_plot.listDataItems()) == 2
+    assert len(pane.view.plots.prob_plot.listDataItems()) == 2
     assert pane.curves[0].colour != pane.curves[1].colour
     expected = invariance.curves(loaded_window.state.model, loaded_window.state.input_tensor, kind="horizontal",
-                                 values=pane.values(), layers=pane.layers, target=loaded_window.state.target)
+                                 values=pane.ranges.values(), layers=pane.layers, target=loaded_window.state.target)
     np.testing.assert_allclose(plotted(pane, 1)[1], expected.prob, rtol=1e-5, atol=1e-7)
     assert second.kind == "horizontal"
     pane.clear_button.click()
-    assert pane.curves == [] and not pane.plots.prob_plot.listDataItems()
+    assert pane.curves == [] and not pane.view.plots.prob_plot.listDataItems()
 
 
 def test_a_four_fold_symmetric_image_peaks_at_quarter_turns(loaded_window, show_pane, settle, qtbot):
@@ -97,7 +100,7 @@ def test_a_four_fold_symmetric_image_peaks_at_quarter_turns(loaded_window, show_
 def test_exports_write_a_non_blank_png_and_all_curves_as_csv(loaded_window, show_pane, qtbot, monkeypatch,
                                                            tmp_path):
     pane = show_pane(loaded_window, "invariance")
-    pane.set_values(0, 90, 30)
+    pane.ranges.set_values(0, 90, 30)
     first = run(pane, qtbot)
     run(pane, qtbot, add=True)
     path = pane.export_csv(tmp_path / "curves.csv")
@@ -121,7 +124,8 @@ def test_a_new_target_class_replots_the_curve_for_it(loaded_window, show_pane, q
     qtbot.waitUntil(lambda: not pane.running and len(pane.curves) == 1
                     and pane.curves[0].result.target == new_target and pane.curves[0].result.complete,
                     timeout=60_000)
-    expected = invariance.curves(model, x, kind="rotation", values=pane.values(), layers=pane.layers, target=new_target)
+    expected = invariance.curves(model, x, kind="rotation", values=pane.ranges.values(), layers=pane.layers,
+                                 target=new_target)
     np.testing.assert_allclose(plotted(pane, 0)[1], expected.prob, rtol=1e-5, atol=1e-7)
 
 
@@ -148,21 +152,21 @@ def test_cancel_keeps_a_partial_curve(loaded_window, show_pane, qtbot, monkeypat
 def test_range_boxes_are_bounded_and_too_many_values_are_refused_with_a_message(loaded_window, show_pane,
                                                                                monkeypatch):
     pane = show_pane(loaded_window, "invariance")
-    row = pane.range_row
+    row, kind = pane.ranges, pane.form.widget("kind")
     row.from_spin.setValue(-100_000)
     assert row.from_spin.value() == -3600 and row.to_spin.maximum() == 3600
-    pane.set_values(-3600, 3600, 0.01)
+    pane.ranges.set_values(-3600, 3600, 0.01)
     assert row.limit_label.isVisibleTo(pane) and "at most 2000 values" in row.limit_label.text()
     shown = []
     monkeypatch.setattr(loaded_window.state, "show_status", shown.append)
     pane.run()
     assert not pane.running and pane.curves == []
     assert shown and "720001 values; at most 2000" in shown[-1]
-    pane.set_values(0, 350, 10)
+    pane.ranges.set_values(0, 350, 10)
     assert not row.limit_label.isVisibleTo(pane)
-    row.kind_combo.setCurrentIndex(row.kind_combo.findData("scale"))
+    kind.setCurrentIndex(kind.findData("scale"))
     assert row.from_spin.minimum() == 0.01  # scale 0 cannot be entered
-    row.kind_combo.setCurrentIndex(row.kind_combo.findData("horizontal"))
+    kind.setCurrentIndex(kind.findData("horizontal"))
     assert (row.from_spin.minimum(), row.to_spin.maximum()) == (-28, 28)
 
 
@@ -178,16 +182,16 @@ def test_legends_beside_the_plots_name_each_curves_target_and_hover_text_fits(lo
     second = run(pane, qtbot, add=True)
     run(pane, qtbot, add=True)
     assert (first.target, second.target) == (first.target, other)
-    legends = [item for item in pane.plots.scene().items() if isinstance(item, pg.LegendItem) and item.isVisible()]
-    boxes = [plot.vb.sceneBoundingRect() for plot in pane.plots.all_plots]
+    legends = [item for item in pane.view.plots.scene().items() if isinstance(item, pg.LegendItem) and item.isVisible()]
+    boxes = [plot.vb.sceneBoundingRect() for plot in pane.view.plots.all_plots]
     assert not [legend for legend in legends for box in boxes if legend.sceneBoundingRect().intersects(box)]
     names = [class_name(first.classes, target) for target in (first.target, other)]
-    legend = pane.curve_legend.text().replace("&nbsp;", " ")
+    legend = pane.view.curve_legend.text().replace("&nbsp;", " ")
     for number, (curve, name) in enumerate(zip(pane.curves, names + names[1:]), 1):
         assert f"#{number} {curve.name}: target <b>{name}</b>" in legend
     assert "━━━ features.relu1" in legend and "╍╍╍ classifier.relu4" in legend
     pane.hover_index(4)
-    label = pane.hover_panel.hover_label
+    label = pane.view.hover_panel.hover_label
     text = label.text()
     assert f"p({names[0]}) = {first.prob[4]:.4f}" in text and f"p({names[1]}) = {second.prob[4]:.4f}" in text
     qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
@@ -201,7 +205,7 @@ def test_top1_classes_of_all_curves_get_distinct_colours(loaded_window, show_pan
     settle(loaded_window)
     run(pane, qtbot, add=True)
     fills: dict[int, set[str]] = {}
-    for curve, items in zip(pane.curves, pane.plots.items):
+    for curve, items in zip(pane.curves, pane.view.plots.items):
         brushes = items["classes"].data["brush"]
         for index, brush in zip(curve.result.top_class, brushes):
             fills.setdefault(int(index), set()).add(brush.color().name())
@@ -211,10 +215,10 @@ def test_top1_classes_of_all_curves_get_distinct_colours(loaded_window, show_pan
 
 def test_the_distance_axis_reads_in_its_own_values(loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "invariance")
-    pane.relative_check.setChecked(True)
-    pane.set_values(0, 4, 2)
+    pane.form.widget("relative").setChecked(True)
+    pane.ranges.set_values(0, 4, 2)
     result = run(pane, qtbot)
-    axis = pane.plots.distance_plot.getAxis("left")
+    axis = pane.view.plots.distance_plot.getAxis("left")
     assert 0 < max(float(values.max()) for values in result.relative_distance.values()) < 1
     qtbot.waitUntil(lambda: 0 < axis.range[1] < 1)  # the view fits the curves on its next paint
     low, high = axis.range
@@ -224,26 +228,24 @@ def test_the_distance_axis_reads_in_its_own_values(loaded_window, show_pane, qtb
         assert [float(label) for label in labels] == pytest.approx(ticks, abs=spacing * 1e-3)
 
 
-def test_the_analysis_result_is_the_latest_curve_as_shown_and_cnnviz_run_agrees(loaded_window, show_pane, settle,
-                                                                                 qtbot):
+def test_the_analysis_result_is_the_curve_shown_and_cnnviz_run_agrees(loaded_window, show_pane, settle, qtbot):
     pane = show_pane(loaded_window, "invariance")
     assert pane.analysis_result() is None
-    pane.set_values(-20, 24, 10)
-    pane.crop_check.setChecked(True)
-    run(pane, qtbot)
+    pane.ranges.set_values(-20, 24, 10)
+    pane.form.widget("crop").setChecked(True)
     loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
     settle(loaded_window)
-    latest = run(pane, qtbot, add=True)
-    pane.relative_check.setChecked(True)
+    shown = run(pane, qtbot)
+    pane.form.widget("relative").setChecked(True)
     result = pane.analysis_result()
-    assert result.curves is latest and result.name == "bright" and not result.partial
-    for name, array in latest.arrays().items():
+    assert result.curves is shown and result.name == "bright" and not result.partial
+    for name, array in shown.arrays().items():
         np.testing.assert_array_equal(result.arrays()[f"image1-{name}"], array)
     settings = result.settings
     assert (settings.kind, settings.start, settings.stop, settings.step) == ("rotation", -20, 24, 10)
-    assert result.value_range == (-20, 24, 10) and list(latest.values) == [-20, -10, 0, 10, 20]
-    assert settings.crop and settings.relative and settings.target == latest.target == loaded_window.state.target
-    assert list(settings.layers) == pane.layers == list(latest.distance)
+    assert result.value_range == (-20, 24, 10) and list(shown.values) == [-20, -10, 0, 10, 20]
+    assert settings.crop and settings.relative and settings.target == shown.target == loaded_window.state.target
+    assert list(settings.layers) == pane.layers == list(shown.distance)
     caption = pane.caption()
     assert caption == result.caption() and caption.image == "bright"
     assert caption.fields["layers"] == pane.layers and "layer" not in caption.fields
@@ -259,9 +261,30 @@ def test_the_analysis_result_is_the_latest_curve_as_shown_and_cnnviz_run_agrees(
     assert pane.analysis_result() is None and pane.caption().fields["layers"] == pane.layers
 
 
+def test_with_several_images_the_export_is_the_figure_as_shown_with_every_image(loaded_window, show_pane, settle,
+                                                                               qtbot, tmp_path):
+    """The analysis's result holds one image's curves: with several the figure on screen is exported."""
+    pane = show_pane(loaded_window, "invariance")
+    pane.ranges.set_values(0, 90, 30)
+    run(pane, qtbot)
+    loaded_window.controller.set_image(Image.new("L", (28, 28), 200), "bright")
+    settle(loaded_window)
+    run(pane, qtbot, add=True)
+    assert pane.analysis_result() is None
+    caption = pane.caption()
+    assert caption.fields["image1"].startswith("fmnist_ankle_boot.png, target ")
+    assert caption.fields["image2"].startswith("bright, target ") and caption.fields["layers"] == pane.layers
+    options = ExportOptions(width_px=800, caption=False)
+    written = pane.export.write(tmp_path / "x", ["png"], options)
+    with Image.open(written[0]) as image:
+        exported = np.asarray(image.convert("RGB"))
+    np.testing.assert_array_equal(exported, qimage_pixels(render_image(pane.figure, options)))
+    assert exported.shape[1] == 800 and exported.std() > 20
+
+
 def test_the_export_is_the_analysis_figure_of_the_latest_curve(loaded_window, show_pane, qtbot, tmp_path):
     pane = show_pane(loaded_window, "invariance")
-    pane.set_values(0, 90, 30)
+    pane.ranges.set_values(0, 90, 30)
     run(pane, qtbot)
     written = pane.export.write(tmp_path / "x", ["png", "svg"], ExportOptions())
     assert [p.name for p in written] == ["x.png", "x.svg"]

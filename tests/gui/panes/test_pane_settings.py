@@ -20,15 +20,15 @@ CHANGES = {
 """A changed value of some settings of each pane (the others keep theirs)."""
 
 WIDGETS = {
-    "filters": lambda pane: pane.colormap.name(),
-    "activations": lambda pane: pane.opacity.value(),
-    "deconvnet": lambda pane: pane.method_combo.currentData(),
-    "dream": lambda pane: pane.options.iterations.value(),
-    "occlusion": lambda pane: pane.window_spin.value(),
-    "attribution": lambda pane: pane.forms["smoothgrad"].values()["samples"],
-    "invariance": lambda pane: (pane.range_row.kind, pane.range_row.step_spin.value()),
+    "filters": lambda pane: pane.form.widget("colormap").name(),
+    "activations": lambda pane: pane.form.widget("opacity").value(),
+    "deconvnet": lambda pane: pane.form.widget("method").currentData(),
+    "dream": lambda pane: pane.form.widget("iterations").value(),
+    "occlusion": lambda pane: pane.form.value("window"),
+    "attribution": lambda pane: pane.forms["smoothgrad"].value("smoothgrad_samples"),
+    "invariance": lambda pane: (pane.kind, pane.ranges.step_spin.value()),
     "dataset": lambda pane: pane.fig2.per_page_spin.value(),
-    "features": lambda pane: pane.settings_row.perplexity_spin.value(),
+    "features": lambda pane: pane.form.widget("perplexity").value(),
 }
 SHOWN = {"filters": "magma", "activations": 33, "deconvnet": "guided", "dream": 7, "occlusion": 9,
          "attribution": 7, "invariance": ("scale", 0.25), "dataset": 12, "features": 12.0}
@@ -52,7 +52,7 @@ def test_settings_round_trip_and_show_in_the_widgets(loaded_window, key):
 def test_a_bad_value_or_name_is_reported_and_the_others_are_set(loaded_window):
     pane = loaded_window.panes["occlusion"]
     problems = pane.apply_settings({"fill": "plaid", "seed": 11, "colour": 1}, strict=False)
-    assert set(problems) == {"fill", "colour"} and pane.seed_spin.value() == 11
+    assert set(problems) == {"fill", "colour"} and pane.form.value("seed") == 11
     with pytest.raises(KeyError, match="colour"):
         pane.apply_settings({"colour": 1})
 
@@ -60,14 +60,14 @@ def test_a_bad_value_or_name_is_reported_and_the_others_are_set(loaded_window):
 def test_the_dream_cycle_is_a_setting(loaded_window):
     pane = loaded_window.panes["dream"]
     layers = [choice.name for choice in pane.picker.choices][:2]
-    assert pane.apply_settings({"cycle": [[layers[0], 0.1], [layers[1], 0.2]]}) == {}
-    assert pane.options.cycle.pairs() == [(layers[0], 0.1), (layers[1], 0.2)]
-    assert pane.config.cycle == ((layers[0], 0.1), (layers[1], 0.2))
-    assert "cycle" in pane.apply_settings({"cycle": [["no.such.layer", 0.1]]}, strict=False)
+    assert pane.apply_settings({"cycle": [f"{layers[0]}:0.1", f"{layers[1]}:0.2"]}) == {}
+    assert pane.form.cycle.pairs() == [(layers[0], 0.1), (layers[1], 0.2)]
+    assert pane.box().cycle == (f"{layers[0]}:0.1", f"{layers[1]}:0.2")
+    assert "cycle" in pane.apply_settings({"cycle": ["no.such.layer:0.1"]}, strict=False)
 
 
 def test_a_filters_layer_and_its_input_channel_are_set_together(loaded_window):
     pane = loaded_window.panes["filters"]
     deeper = pane.picker.choices[-1].name
     assert pane.apply_settings({"layer": deeper, "view": "channel", "in_channel": 2}) == {}
-    assert pane.layer == deeper and pane.channel_spin.value() == 2 and pane.view == "channel"
+    assert pane.layer == deeper and pane.form.widget("in_channel").value() == 2 and pane.form.value("view") == "channel"

@@ -30,32 +30,32 @@ def test_resnet18_filters_block_activations_and_projection(window, settle, show_
     flags_before = [p.requires_grad for p in module.parameters()]
 
     pane = show_pane(window, "filters")
-    assert pane.layer == "conv1" and pane.view == "rgb"
-    assert pane.atlas.atlas.count == 64 and pane.atlas.atlas.image.shape[2] == 3
+    assert pane.layer == "conv1" and pane.form.value("view") == "rgb"
+    assert pane.view.atlas.atlas.count == 64 and pane.view.atlas.atlas.image.shape[2] == 3
     expected, _ = filters.filter_images(filters.weights(model, "conv1"), "rgb")
-    np.testing.assert_array_equal(pane.atlas.tile_array(9), expected[9])
+    np.testing.assert_array_equal(pane.view.atlas.tile_array(9), expected[9])
 
     pane = show_pane(window, "activations")
     pick_layer(pane, "layer1.1")
     qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == "layer1.1")
-    assert pane.layer_binding.choice.type == "BasicBlock" and pane.atlas.atlas.count == 64
+    assert pane.layer_binding.choice.type == "BasicBlock" and pane.view.atlas.atlas.count == 64
     block = layers.capture(model, x, layers=["layer1.1"])["layer1.1"][0]
     np.testing.assert_array_equal(pane.output.values.numpy(), block.numpy())
     pick_layer(pane, "layer1.1.relu")
     qtbot.waitUntil(lambda: pane.settled and pane.output.layer == "layer1.1.relu")
-    assert pane.layer_binding.choice.calls == 2 and "called 2×" in pane.title.text()
+    assert pane.layer_binding.choice.calls == 2 and "called 2×" in pane.view.title.text()
     np.testing.assert_array_equal(pane.output.values.numpy(), block.numpy())
 
     pane = show_pane(window, "deconvnet")
     assert pane.layer == "layer1.1.relu"
     pick_layer(pane, "layer1.1")
-    qtbot.waitUntil(lambda: pane.settled and pane.result is not None and pane.result.request[2] == "layer1.1")
+    qtbot.waitUntil(lambda: pane.settled and pane.result is not None and pane.result.layer == "layer1.1")
     expected = deconv.project_unit(model, x, layer="layer1.1", method="deconvnet")
-    shown = pane.result.projection
+    shown = pane.result
     assert (shown.channel, shown.position, shown.box) == (expected.channel, expected.position, expected.box)
-    assert torch.equal(shown.image, expected.image)
+    np.testing.assert_array_equal(shown.projection, expected.image.numpy())
     assert pane.unit_view.projection_panel.canvas.image.shape == (224, 224, 3)
-    assert not pane.warning.isVisible()
+    assert not pane.remarks.warning.isVisible()
 
     assert hook_count(module) == 0
     assert [p.requires_grad for p in module.parameters()] == flags_before

@@ -68,8 +68,8 @@ def test_export_writes_the_shown_figure_and_its_data(loaded_window, show_pane, q
         assert image.size[0] == ExportOptions().pixel_width() == 2008
         pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
     assert pixels.std() > 10.0
-    data = pane._export_data()
-    assert data
+    data = pane.export.data()
+    assert data and data.keys() == pane.analysis_result().arrays().keys()
     for name, array in data.items():
         np.testing.assert_array_equal(np.load(tmp_path / f"figure-{name}.npy"), array)
     assert str(target) in loaded_window.statusBar().currentMessage()
@@ -78,15 +78,15 @@ def test_export_writes_the_shown_figure_and_its_data(loaded_window, show_pane, q
 
 def test_page_down_steps_layers_and_only_the_last_one_is_shown(loaded_window, show_pane, mouse, qtbot):
     pane = show_pane(loaded_window, "activations")
-    mouse.click(pane.atlas, lambda: pane.atlas.scene_centre(0))
+    mouse.click(pane.view.atlas, lambda: pane.view.atlas.scene_centre(0))
     names = [choice.name for choice in pane.picker.choices]
     start = names.index(pane.layer)
     for _ in range(4):
-        qtbot.keyClick(pane.atlas, Qt.Key.Key_PageDown)
+        qtbot.keyClick(pane.view.atlas, Qt.Key.Key_PageDown)
     assert pane.layer == loaded_window.state.layer == names[start + 4]
     qtbot.waitUntil(lambda: pane.settled and pane.output is not None and pane.output.layer == names[start + 4])
     state = loaded_window.state
     expected = layers.capture(state.model, state.input_tensor, layers=[pane.layer])[pane.layer][0]
     np.testing.assert_array_equal(pane.output.values.numpy(), expected.numpy())
-    qtbot.keyClick(pane.atlas, Qt.Key.Key_PageUp)
+    qtbot.keyClick(pane.view.atlas, Qt.Key.Key_PageUp)
     assert pane.layer == names[start + 3]

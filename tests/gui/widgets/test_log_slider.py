@@ -64,7 +64,7 @@ def test_a_small_drag_in_the_dream_column_changes_the_config_step_size_by_a_boun
         loaded_window, show_pane, qtbot):
     pane = show_pane(loaded_window, "dream")
     configs = []
-    pane.options.changed.connect(lambda: configs.append(pane.config.step_size))
-    before = pane.config.step_size
-    drag(qtbot, pane.options.step.slider, 20)
-    assert len(configs) == 1 and 1.1 < pane.config.step_size / before < 1.4
+    pane.form.changed.connect(lambda: configs.append(pane.box().step_size))
+    before = pane.box().step_size
+    drag(qtbot, pane.form.widget("step_size").slider, 20)
+    assert len(configs) == 1 and 1.1 < pane.box().step_size / before < 1.4

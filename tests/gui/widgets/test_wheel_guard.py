@@ -104,20 +104,21 @@ def test_a_turn_over_a_focused_control_changes_it_and_not_the_scroll(column, qtb
 def test_the_dream_settings_column_scrolls_under_the_wheel(loaded_window, show_pane, qtbot):
     loaded_window.resize(1000, 640)
     pane = show_pane(loaded_window, "dream")
-    area = next(a for a in pane.findChildren(QScrollArea) if a.widget() is pane.options)
+    area = next(a for a in pane.findChildren(QScrollArea) if a.widget() is pane.form)
     bar = area.verticalScrollBar()
-    controls = pane.options
+    controls = pane.form
+    prob_every, step = controls.widget("prob_every"), controls.widget("step_size")
     for section in controls.sections.values():  # every section open: the column is taller than the pane
         section.expand(animate=False)
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=2000)
-    probability = controls.prob_every.value()
-    for widget in (controls.prob_every, controls.objective, controls.step.slider, controls.step.spin,
-                   controls.octave_scale, pane.picker):
+    probability = prob_every.value()
+    for widget in (prob_every, controls.widget("objective"), step.slider, step.spin,
+                   controls.widget("octave_scale"), pane.picker):
         before, position = value_of(widget), bar.value()
         turn(widget, -1 if position == bar.maximum() else 1)
         assert value_of(widget) == before and bar.value() != position, type(widget).__name__
-    assert controls.prob_every.value() == probability == pane.config.prob_every
-    focus(qtbot, controls.prob_every)
+    assert prob_every.value() == probability == pane.box().prob_every
+    focus(qtbot, prob_every)
     position = bar.value()
-    turn(controls.prob_every, -1)
-    assert controls.prob_every.value() == probability + 1 and bar.value() == position
+    turn(prob_every, -1)
+    assert prob_every.value() == probability + 1 and bar.value() == position

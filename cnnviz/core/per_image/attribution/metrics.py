@@ -13,8 +13,6 @@ Each measure is a generator of :class:`~cnnviz.core.progress.Step` (closing it c
 top.
 """
 
-import csv
-import io
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -36,6 +34,7 @@ from cnnviz.core.per_image.attribution.randomisation import (
 from cnnviz.core.per_image.attribution.result import Attribution
 from cnnviz.core.per_image.attribution.similarity import spearman, ssim
 from cnnviz.core.progress import ProgressFn, Step, run_to_end
+from cnnviz.core.tables import csv_text
 
 __all__ = ["BLUR_SHARE", "FILLS", "Curve", "RandomisationStep", "chunk_bounds",
            "default_groups", "deletion", "deletion_steps", "fill_image", "insensitive", "insertion",
@@ -73,11 +72,7 @@ class Curve:
 
     def to_csv(self) -> str:
         """One line per point: the share of pixels changed and the target probability."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["fraction_changed", "target_probability"])
-        writer.writerows([f"{f:.6g}", f"{p:.6g}"] for f, p in zip(self.fractions, self.probabilities))
-        return buffer.getvalue()
+        return csv_text(["fraction_changed", "target_probability"], zip(self.fractions, self.probabilities), digits=6)
 
 
 def trapezoid(values: np.ndarray, at: np.ndarray) -> float:

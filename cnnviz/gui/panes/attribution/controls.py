@@ -1,41 +1,39 @@
 """The controls of the Attribution pane: what to compare (methods side by side or one method for several
-classes), which classes, and how the maps are drawn.
+classes), which classes, and how the maps are drawn, as forms of the attribution analysis's
+:class:`~cnnviz.analyses.attribution.Settings`.
 
-:class:`CompareControls` holds the mode, the method check boxes (at most :data:`MAX_PANELS` checked)
-and, for the classes mode, the method and the class pickers (:class:`ClassRow`); :class:`DisplayRow`
-holds the colormap, the opacity and signed or absolute display. They only hold choices; the pane
-decides what to compute.
+:class:`CompareControls` holds the form of ``mode``, ``methods``, ``class_method`` and ``classes``: the method
+check boxes (at most :data:`MAX_PANELS` checked) and, for the classes mode, the class pickers (:class:`ClassRow`)
+are the pane's own controls of ``methods`` and ``classes``. :class:`DisplayRow` holds the form of ``display``,
+``colormap`` and ``opacity``. They only hold choices; the pane decides what to compute.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
+from cnnviz.analyses.attribution import ABS_COLORMAP, MAX_MAPS, SIGNED_COLORMAP, Settings, method_title
 from cnnviz.core.per_image import attribution
 from cnnviz.gui.panes.tool_pane import shrinkable
-from cnnviz.gui.widgets.colormaps import DIVERGING, ColormapPicker
-from cnnviz.gui.widgets.layouts import option_combo
+from cnnviz.gui.widgets.colormaps import ColormapPicker
+from cnnviz.gui.widgets.control_values import Custom, Value
+from cnnviz.gui.widgets.settings_form import SettingsForm
 
-MAX_PANELS = 4
+MAX_PANELS = MAX_MAPS
 """Most maps shown side by side."""
-METHOD_TITLES = {
-    "gradcam": "Grad-CAM", "gradcam_pp": "Grad-CAM++", "gradcampp": "Grad-CAM++", "gradcam++": "Grad-CAM++",
-    "scorecam": "Score-CAM", "score_cam": "Score-CAM", "layercam": "LayerCAM", "layer_cam": "LayerCAM",
-    "gradient": "Gradient", "guided": "Guided backprop", "deconvnet": "Deconvnet",
-    "gradient_x_input": "Gradient × input", "occlusion": "Occlusion", "integrated_gradients": "Integrated gradients",
-    "smoothgrad": "SmoothGrad", "smoothgrad_sq": "SmoothGrad²", "smoothgrad2": "SmoothGrad²",
-    "smoothgrad_squared": "SmoothGrad²",
-}
-"""Titles of the methods the core offers; a method not listed here is titled from its name."""
-DEFAULT_METHODS = ("gradcam", "integrated_gradients", "smoothgrad", "gradient")
-"""Checked at first (those the core offers)."""
 MODES = {"methods": "Methods side by side", "classes": "One method, several classes"}
 DISPLAYS = {"abs": "Absolute", "signed": "Signed (0 at the centre)"}
-DEFAULT_COLORMAP = "inferno"
 
 
-def method_title(method: str) -> str:
-    """The title of ``method`` for captions, check boxes and legends."""
-    return METHOD_TITLES.get(method, method.replace("_", " ").capitalize())
+@dataclass(frozen=True)
+class Look:
+    """How maps are drawn: ``display`` ("abs" or "signed"), ``colormap`` key and ``opacity`` in [0, 1]."""
+
+    display: str
+    colormap: str
+    opacity: float
 
 
 class ClassRow(QWidget):
@@ -83,6 +81,10 @@ class ClassRow(QWidget):
             combo.setCurrentIndex(combo.findData(target))
             combo.blockSignals(False)
 
+    def picked(self) -> list[int]:
+        """The ``classes`` setting: the classes picked, empty while the pickers follow the target."""
+        return [] if self.following else self.targets()
+
     def follow(self) -> None:
         """Follow the target and the next most probable classes again (as *Top 4*; emits ``changed``)."""
         self.following = True
@@ -93,30 +95,45 @@ class ClassRow(QWidget):
         self.changed.emit()
 
 
+def class_indices(classes: Value, count: int) -> list[int]:
+    """``classes`` (a list of output indices, or text separated by commas) checked against the ``count`` classes of
+    the model; raises ValueError."""
+    try:
+        indices = [int(c) for c in (classes.split(",") if isinstance(classes, str) else classes)]
+    except (TypeError, ValueError):
+        raise ValueError(f"expected class indices, not {classes!r}") from None
+    if not all(0 <= i < count for i in indices):
+        raise ValueError(f"class indices run from 0 to {count - 1}, not {indices}")
+    return indices
+
+
 class CompareControls(QWidget):
-    """The mode, the method check boxes (methods mode) or the method and classes (classes mode);
-    ``changed`` when the user changes any of them."""
+    """The mode, the method check boxes (methods mode) or the method and classes (classes mode); ``form``: their
+    :class:`SettingsForm`. ``changed`` when the user checks a method or picks classes (the form's ``changed``
+    tells every change). ``class_names()``: the current model's class names (None without a model)."""
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, class_names: Callable[[], list[str] | None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.mode_combo = option_combo(MODES, "Compare up to four methods for the target class, or one method "
-                                              "for up to four classes (does the map depend on the class?)")
-        self.method_combo = option_combo({m: method_title(m) for m in attribution.METHODS},
-                                         "The method whose maps are compared across classes")
+        self._class_names = class_names
         self.checks = {m: QCheckBox(method_title(m)) for m in attribution.METHODS}
         self.class_row = ClassRow()
+        methods = Custom(self.checked, self._set_methods, self.changed)
+        classes = Custom(self.class_row.picked, self._set_classes, self.class_row.changed)
+        titles = {"mode": MODES, "class_method": {m: method_title(m) for m in attribution.METHODS}}
+        self.form = SettingsForm(Settings, fields=("mode", "class_method", "methods", "classes"),
+                                 overrides={"methods": methods, "classes": classes}, titles=titles)
+        self.mode_combo, self.method_combo = self.form.widget("mode"), self.form.widget("class_method")
+        assert isinstance(self.mode_combo, QComboBox) and isinstance(self.method_combo, QComboBox)
         shrinkable(self.mode_combo, self.method_combo)
         self._lay_out()
-        self.set_checked([m for m in DEFAULT_METHODS if m in self.checks])
-        self.set_class_method("gradcam" if "gradcam" in self.checks else attribution.METHODS[0])
-        self.mode_combo.currentIndexChanged.connect(lambda _i: self._mode_changed())
-        self.method_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         for box in self.checks.values():
             box.toggled.connect(lambda _on: self._checks_changed())
         self.class_row.changed.connect(self.changed.emit)
-        self._mode_changed(emit=False)
+        self.form.changed.connect(lambda name: self._mode_changed() if name == "mode" else None)
+        self._limit()
+        self._mode_changed()
 
     def _lay_out(self) -> None:
         self.check_box_area = QWidget()
@@ -127,26 +144,21 @@ class CompareControls(QWidget):
         for number, (method, box) in enumerate(self.checks.items()):
             box.setToolTip(f"Show {method_title(method)} (at most {MAX_PANELS} methods)")
             grid.addWidget(box, number // columns, number % columns)
-        self.method_label = QLabel("Method")
-        top = QHBoxLayout()
-        for widget in (QLabel("Compare"), self.mode_combo, self.method_label, self.method_combo):
-            top.addWidget(widget)
-        top.addStretch(1)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top, 0, 0)
+        layout.addWidget(self.form, 0, 0)
         layout.addWidget(self.check_box_area, 1, 0)
         layout.addWidget(self.class_row, 2, 0)
 
     @property
     def mode(self) -> str:
         """``"methods"`` or ``"classes"``."""
-        return str(self.mode_combo.currentData())
+        return str(self.form.value("mode"))
 
     @property
     def class_method(self) -> str:
         """The method of the classes mode."""
-        return str(self.method_combo.currentData())
+        return str(self.form.value("class_method"))
 
     def checked(self) -> list[str]:
         """The methods checked, in the core's order."""
@@ -163,18 +175,48 @@ class CompareControls(QWidget):
         self._limit()
 
     def set_mode(self, mode: str) -> None:
-        """Choose ``mode`` (emits ``changed`` if it changes)."""
-        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
+        """Choose ``mode`` (the form emits ``changed`` if it changes)."""
+        self.form.set_value("mode", mode)
 
     def set_class_method(self, method: str) -> None:
-        """Choose the method of the classes mode (emits ``changed`` if it changes)."""
-        index = self.method_combo.findData(method)
-        if index >= 0:
-            self.method_combo.setCurrentIndex(index)
+        """Choose the method of the classes mode (the form emits ``changed`` if it changes)."""
+        self.form.set_value("class_method", method)
 
     def methods(self) -> list[str]:
         """The methods whose maps are shown: the checked ones, or the classes mode's method."""
         return self.checked() if self.mode == "methods" else [self.class_method]
+
+    def follow_predictions(self, names: list[str], target: int, ranked: list[int]) -> None:
+        """List the model's class ``names`` in the class pickers and, while they follow, pick the ``target`` and the
+        next most probable classes (``ranked``: output indices, most probable first)."""
+        row = self.class_row
+        if row.combos[0].count() != len(names):
+            row.set_classes(names)
+        if row.following and target >= 0:
+            row.set_targets([target, *(index for index in ranked if index != target)][:MAX_PANELS])
+
+    def _set_methods(self, methods: Value) -> None:
+        """Check ``methods`` (a list, or names separated by commas), at most four."""
+        names = [str(name).strip() for name in (methods.split(",") if isinstance(methods, str) else methods)]
+        unknown = [name for name in names if name not in self.checks]
+        if unknown:
+            raise ValueError(f"unknown method {', '.join(map(repr, unknown))}; methods: {', '.join(self.checks)}")
+        self.set_checked(names)
+
+    def _set_classes(self, classes: Value) -> None:
+        """Pick ``classes`` (output indices) in the classes mode's pickers; empty: follow the target and the next
+        most probable classes."""
+        row, names = self.class_row, self._class_names()
+        if not classes:
+            row.following = True
+            return
+        if names is None:
+            raise ValueError("no model to pick classes of")
+        indices = class_indices(classes, len(names))
+        if row.combos[0].count() != len(names):
+            row.set_classes(names)
+        row.set_targets(indices[:MAX_PANELS])
+        row.following = False
 
     def _limit(self) -> None:
         full = len(self.checked()) >= MAX_PANELS
@@ -185,62 +227,59 @@ class CompareControls(QWidget):
         self._limit()
         self.changed.emit()
 
-    def _mode_changed(self, emit: bool = True) -> None:
+    def _mode_changed(self) -> None:
         classes = self.mode == "classes"
         self.check_box_area.setVisible(not classes)
         self.class_row.setVisible(classes)
-        self.method_label.setVisible(classes)
-        self.method_combo.setVisible(classes)
-        if emit:
-            self.changed.emit()
+        for widget in self.form.pair("class_method"):
+            widget.setVisible(classes)
 
 
 class DisplayRow(QWidget):
-    """Colormap, opacity over the input and signed or absolute display; ``changed`` on any change.
-    Choosing signed display switches to the diverging colormap, absolute display back from it."""
-
-    changed = Signal()
+    """Colormap, opacity over the input and signed or absolute display (``form``: their :class:`SettingsForm`,
+    whose ``changed`` tells a change). Choosing signed display switches to the diverging colormap, absolute
+    display back from it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.display_combo = option_combo(DISPLAYS, "Absolute: |map| from 0; signed: negative evidence "
-                                                    "against the class below the centre of the colormap")
-        self.colormap_picker = ColormapPicker(DEFAULT_COLORMAP)
+        self.colormap_picker = ColormapPicker(ABS_COLORMAP)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(60)
         self.opacity_slider.setToolTip("Opacity of the maps over the input")
         self.opacity_slider.setMinimumWidth(60)
         self.opacity_slider.setMaximumWidth(180)
+        self.form = SettingsForm(Settings, fields=("display", "colormap", "opacity"), titles={"display": DISPLAYS},
+                                 overrides={"colormap": self.colormap_picker, "opacity": self.opacity_slider},
+                                 initial=Settings(colormap=ABS_COLORMAP))
+        self.display_combo = self.form.widget("display")
+        assert isinstance(self.display_combo, QComboBox)
         shrinkable(self.display_combo, self.colormap_picker)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (QLabel("Show"), self.display_combo, QLabel("Colormap"), self.colormap_picker,
-                       QLabel("Opacity"), self.opacity_slider):
-            layout.addWidget(widget)
-        layout.addStretch(1)
-        self.display_combo.currentIndexChanged.connect(lambda _i: self._display_changed())
-        self.colormap_picker.colormap_changed.connect(lambda _name: self.changed.emit())
-        self.opacity_slider.valueChanged.connect(lambda _v: self.changed.emit())
+        layout.addWidget(self.form)
+        self.form.changed.connect(lambda name: self._display_changed() if name == "display" else None)
 
     @property
     def display(self) -> str:
         """``"abs"`` or ``"signed"``."""
-        return str(self.display_combo.currentData())
+        return str(self.form.value("display"))
 
     @property
     def opacity(self) -> float:
         """Opacity of the maps, in [0, 1]."""
         return self.opacity_slider.value() / 100
 
+    def look(self) -> Look:
+        """How the maps are drawn now."""
+        return Look(self.display, self.colormap_picker.name(), self.opacity)
+
     def set_display(self, display: str) -> None:
         """Choose ``"abs"`` or ``"signed"`` display."""
-        self.display_combo.setCurrentIndex(max(0, self.display_combo.findData(display)))
+        self.form.set_value("display", display)
 
     def _display_changed(self) -> None:
         picker = self.colormap_picker
         if self.display == "signed":
-            picker.set_name(DIVERGING)
-        elif picker.name() == DIVERGING:
-            picker.set_name(DEFAULT_COLORMAP)
-        self.changed.emit()
+            picker.set_name(SIGNED_COLORMAP)
+        elif picker.name() == SIGNED_COLORMAP:
+            picker.set_name(ABS_COLORMAP)

@@ -9,11 +9,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from cnnviz.gui.panes.attribution.jobs import PanelResult
+from cnnviz.analyses.attribution import Map
 from cnnviz.gui.widgets.axes import plain_axes
 
 KINDS = ("deletion", "insertion", "randomisation")
-"""The curves of a result, in the order of the plots."""
+"""The curves of a map (its fields), in the order of the plots."""
 
 
 def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
@@ -61,13 +61,13 @@ class CurvesPlot(QWidget):
             self._remove(key)
         self.random_plot.hide()
 
-    def show_results(self, lines: list[tuple[str, str, PanelResult]]) -> None:
-        """Draw (label, colour, result) lines: each result's curves that are computed. Only the lines
-        whose curve, label or colour changed are drawn again."""
+    def show_maps(self, lines: list[tuple[str, str, Map | None]]) -> None:
+        """Draw (label, colour, map) lines: each map's curves that are computed (none for a map not computed yet).
+        Only the lines whose curve, label or colour changed are drawn again."""
         wanted: dict[tuple[int, str], tuple[str, str, Any]] = {}
-        for slot, (label, colour, result) in enumerate(lines):
+        for slot, (label, colour, item) in enumerate(lines):
             for kind in KINDS:
-                value = getattr(result, kind)
+                value = getattr(item, kind) if item is not None else None
                 if (bool(value) if kind == "randomisation" else value is not None):
                     wanted[(slot, kind)] = (label, colour, value)
         for key, (source, _items) in list(self._items.items()):

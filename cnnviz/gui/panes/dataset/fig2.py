@@ -33,6 +33,11 @@ def page_count(units: int, per_page: int) -> int:
     return max(1, -(-units // max(1, per_page)))
 
 
+def export_name(ds: ImageDataset | None, layer: str, page: int) -> str:
+    """The file name an export of page ``page`` of ``layer`` in ``ds`` suggests."""
+    return f"dataset-{ds.name if ds is not None else 'dataset'}-{layer}-page{page}"
+
+
 def write_hits(png: Path, index: ScanIndex | None, ds: ImageDataset | None, layer: str,
                channels: list[int]) -> list[Path]:
     """Write the hits of ``channels`` of ``layer`` as CSV beside the figure ``png`` (``<stem>-hits.csv``);

@@ -2,29 +2,26 @@
 and the layer cycle, in collapsible sections (:attr:`DreamControls.sections`): the common settings
 (layer, objective, step size, iterations, octaves) open, the rest collapsed.
 
-:class:`DreamControls` holds the widgets and builds a whole new
-:class:`~cnnviz.core.per_image.dream.DreamConfig` of their values with :meth:`DreamControls.config`; it emits
-``changed()`` whenever the user changes one, so the pane can swap the new config into the running
-dream, which reads it from its next step.
-The guide image is kept as a PIL image (:meth:`DreamControls.guide_image`); the pane preprocesses it
-for the current model.
+Each section is a stacked :class:`~cnnviz.gui.widgets.settings_form.SettingsForm` of the dream analysis's
+:class:`~cnnviz.analyses.dream.Settings` fields (:data:`SECTIONS`); the pane's own controls are the layer
+picker, the class (the app's target), a log slider for the step size, the guide image among the samples
+or an opened file, and the layer cycle table (:class:`CycleEditor`). :meth:`DreamControls.settings` builds
+whole new frozen settings of them; ``changed()`` is emitted whenever the user changes one, so the pane can
+swap the new settings into the running dream, which reads them from its next step.
 """
 
 from pathlib import Path
 from typing import Any, cast
 
-import torch
-from PIL import Image
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -32,13 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.analyses.dream import Settings, parse_cycle
 from cnnviz.core.data import images
-from cnnviz.core.per_image.dream import DreamConfig
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.collapsible import Section
+from cnnviz.gui.widgets.control_values import Control, Custom
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.layer_picker import LayerChoice, LayerPicker
 from cnnviz.gui.widgets.log_spin_box import LogSlider, LogSpinBox
+from cnnviz.gui.widgets.settings_form import SettingsForm
 
 OBJECTIVE_TITLES = {
     "l2": ("L2 norm ‖a‖²", "Maximise the squared L2 norm of the whole layer response"),
@@ -46,32 +45,39 @@ OBJECTIVE_TITLES = {
     "class": ("Class logit", "Maximise one class's pre-softmax score (the whole network runs)"),
     "guided": ("Guide image", "Maximise the dot product with the layer's response to a guide image"),
 }
-START_TITLES = {"image": "Current image", "uniform": "Uniform noise", "gaussian": "Gaussian noise"}
-WORK_AT = {"model": "Model input size", "full": "Full image resolution"}
+TITLES = {"objective": {key: title for key, (title, _tip) in OBJECTIVE_TITLES.items()},
+          "start": {"image": "Current image", "uniform": "Uniform noise", "gaussian": "Gaussian noise"},
+          "work_at": {"model": "Model input size", "full": "Full image resolution"}}
+"""Shown titles of the combo boxes' values, by field."""
+SECTIONS = {
+    "Objective": ("objective", "channel", "squared", "guide", "best_match", "prob_every"),
+    "Step and octaves": ("step_size", "normalize", "iterations", "octaves", "octave_scale"),
+    "Regularisation": ("jitter", "blur_every", "blur_sigma", "decay", "clamp"),
+    "Start and size": ("start", "seed", "work_at", "tile", "overlap"),
+    "Layer cycle": ("cycle",),
+}
+"""The settings column's sections and the fields of each, in order (the layer and class are added to the
+first)."""
+EXPANDED = ("Objective", "Step and octaves")
 
 
-def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setSuffix(suffix)
-    spin.setToolTip(tip)
-    spin.setKeyboardTracking(False)
-    return spin
+def _row_of(rows: QFormLayout, control: Control) -> int:
+    """The row of ``rows`` that holds ``control``."""
+    position = cast(tuple[int, QFormLayout.ItemRole], rows.getWidgetPosition(cast(QWidget, control)))
+    return position[0]
 
 
-def _float_spin(low: float, high: float, value: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setRange(low, high)
-    spin.setDecimals(decimals)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    spin.setToolTip(tip)
-    spin.setKeyboardTracking(False)
-    return spin
+def _take(rows: QFormLayout, control: Control) -> tuple[int, QWidget, QLabel | None]:
+    """Take the row that holds ``control`` out of ``rows`` (its widgets are kept): the row's index, the control
+    and its label (None for a check box)."""
+    widget = cast(QWidget, control)
+    row, label = _row_of(rows, widget), cast(QLabel | None, rows.labelForField(widget))
+    rows.takeRow(row)
+    return row, widget, label
 
 
-def _row(*widgets: QWidget) -> QWidget:
+def _side_by_side(*widgets: QWidget) -> QWidget:
+    """``widgets`` in one row, sharing its width."""
     holder = QWidget()
     layout = QHBoxLayout(holder)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -147,6 +153,10 @@ class CycleEditor(QWidget):
         self.table.removeRow(selected if 0 <= selected < rows else rows - 1)
         self.changed.emit()
 
+    def items(self) -> list[str]:
+        """The rows as the dream analysis's ``cycle`` items, ``layer:step_size``."""
+        return [f"{layer}:{step}" for layer, step in self.pairs()]
+
     def set_pairs(self, pairs: Any, choices: list[LayerChoice]) -> None:
         """Offer ``choices`` and make ``pairs`` ([layer, step size] each, layers among ``choices``) the rows;
         raises ValueError for anything else."""
@@ -172,167 +182,129 @@ class CycleEditor(QWidget):
 class DreamControls(QWidget):
     """Every setting of a dream run; ``picker`` is the pane's layer picker, shown at the top.
 
-    Signals: ``changed()`` when a setting the running dream reads changes; ``guide_changed()`` when a
-    different guide image is chosen. ``sections`` maps each section's title to its
-    :class:`~cnnviz.gui.widgets.collapsible.Section`.
+    Signal ``changed()``: a setting the running dream reads changed. ``forms`` maps each section's title to
+    its :class:`~cnnviz.gui.widgets.settings_form.SettingsForm`, ``sections`` to its
+    :class:`~cnnviz.gui.widgets.collapsible.Section`; ``target`` is the class box, ``cycle`` the cycle table.
     """
 
     changed = Signal()
-    guide_changed = Signal()
 
     def __init__(self, picker: LayerPicker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.picker = picker
-        picker.setMinimumContentsLength(10)
-        self._guide_file: tuple[str, Image.Image] | None = None
-        self._guide_sample: tuple[Path, Image.Image] | None = None
+        picker.setMinimumContentsLength(8)  # fits the narrow column beside a scroll bar
         self._vector_layer = False
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 4, 0)
-        layout.setSpacing(2)
-        self.sections: dict[str, Section] = {}
-        for box in (self._build_objective(), self._build_step(), self._build_regularisation(),
-                    self._build_start_and_size(), self._build_cycle()):
-            self.sections[box.text()] = box
-            layout.addWidget(box)
-        layout.addStretch(1)
+        self.target = QComboBox()
+        self.target.setToolTip("Class whose logit the class objective maximises; its probability is plotted")
+        self.target.setMaxVisibleItems(25)
+        self.open_guide = QPushButton("Open file…")
+        self.open_guide.setToolTip("Use an image file as guide")
+        self.cycle = CycleEditor()
+        guide = QComboBox()
+        for sample in images.samples():
+            guide.addItem(sample.title, str(sample.path))
+        shrinkable(self.target, guide)
+        overrides: dict[str, Control] = {
+            "step_size": LogSlider(1e-6, 10.0, 0.02), "guide": guide,
+            "cycle": Custom(self.cycle.items, self._set_cycle, self.cycle.changed)}
+        initial = Settings(guide=str(guide.itemData(0) or ""))
+        self.forms = {title: SettingsForm(Settings, fields=names, titles=TITLES, initial=initial, stacked=True,
+                                          overrides={n: overrides[n] for n in names if n in overrides})
+                      for title, names in SECTIONS.items()}
+        self.sections = self._lay_out()
+        self._tune()
         self._connect()
         self._update_enabled()
 
-    def _build_objective(self) -> Section:
-        """The layer, objective, channel, class, guide and probability settings."""
-        self.objective = QComboBox()
-        for key, (title, tip) in OBJECTIVE_TITLES.items():
-            self.objective.addItem(title, key)
-            self.objective.setItemData(self.objective.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.channel = _spin(0, 0, 0, "Channel whose mean activation is maximised")
-        self.channel.setPrefix("channel ")
-        self.target = QComboBox()
-        self.target.setToolTip("Class whose logit is maximised; its probability is plotted")
-        self.target.setMaxVisibleItems(25)
-        self.squared = QCheckBox("squared")
-        self.squared.setToolTip("Maximise the squared logit")
-        self.guide = QComboBox()
-        self.guide.setToolTip("Guide image: the dream is pulled toward what it excites in the layer")
-        for sample in images.samples():
-            self.guide.addItem(sample.title, str(sample.path))
-        self.open_guide = QPushButton("Open file…")
-        self.best_match = QCheckBox("best match")
-        self.best_match.setToolTip("Match each position with the guide feature vector of highest dot "
-                                   "product (as in the original deep-dream code)")
-        self.prob_every = _spin(0, 1000, 4, "Compute the target probability every N steps (a full "
-                                            "forward pass; 0: never)")
-        self.prob_every.setSpecialValueText("never")
-        self.prob_every.setPrefix("every ")
-        self.prob_every.setSuffix(" steps")
-        shrinkable(self.objective, self.target, self.guide)
-        box = Section("Objective", expanded=True)
-        form = QFormLayout(box.content())
-        form.setContentsMargins(6, 0, 0, 4)
-        form.addRow("Layer", self.picker)
-        form.addRow("Objective", self.objective)
-        form.addRow("Channel", self.channel)
-        form.addRow("Class", _row(self.target, self.squared))
-        form.addRow("Guide", _row(self.guide, self.open_guide))
-        form.addRow("", self.best_match)
-        form.addRow("Probability", self.prob_every)
-        return box
-
-    def _build_step(self) -> Section:
-        """Step size, its normalisation, iterations and octaves."""
-        self.step = LogSlider(1e-6, 10.0, 0.02)
-        self.step.setToolTip("Step size (1e-6 … 10); with 'normalised step', the mean change of a pixel "
-                             "per step in normalised units")
-        self.normalize = QCheckBox("normalised step")
-        self.normalize.setToolTip("Divide the step by the mean |gradient|, so one step size works across "
-                                  "layers")
-        self.normalize.setChecked(True)
-        self.iterations = _spin(1, 100_000, 20, "Ascent steps per octave")
-        self.octaves = _spin(1, 12, 3, "Image scales, processed smallest first; the detail gained at one "
-                                       "is carried up to the next")
-        self.octave_scale = _float_spin(1.05, 4.0, 1.4, 0.05, 2, "Size ratio between octaves")
-        box = Section("Step and octaves", expanded=True)
-        form = QFormLayout(box.content())
-        form.setContentsMargins(6, 0, 0, 4)
-        form.addRow("Step size", self.step)
-        form.addRow("", self.normalize)
-        form.addRow("Iterations", self.iterations)
-        form.addRow("Octaves", _row(self.octaves, self.octave_scale))
-        return box
-
-    def _build_regularisation(self) -> Section:
-        """Jitter, blur, decay and clamping."""
-        self.jitter = _spin(0, 256, 8, "Random roll of up to this many pixels per step, undone after",
-                            " px")
-        self.blur_every = _spin(0, 1000, 0, "Blur the image every N steps (0: never)")
-        self.blur_every.setSpecialValueText("never")
-        self.blur_every.setPrefix("every ")
-        self.blur_sigma = _float_spin(0.1, 10.0, 0.5, 0.1, 2, "Gaussian blur σ in pixels")
-        self.blur_sigma.setPrefix("σ ")
-        self.clamp = QCheckBox("clamp to valid pixels")
-        self.clamp.setChecked(True)
-        self.clamp.setToolTip("Keep pixels inside the range the model's normalisation allows")
-        self.decay = _float_spin(0.5, 1.0, 1.0, 0.005, 3, "Multiply the offset from the dataset mean "
-                                                         "by this factor each step (1: off)")
-        box = Section("Regularisation", expanded=False)
-        form = QFormLayout(box.content())
-        form.setContentsMargins(6, 0, 0, 4)
-        form.addRow("Jitter", self.jitter)
-        form.addRow("Blur", _row(self.blur_every, self.blur_sigma))
-        form.addRow("Decay", self.decay)
-        form.addRow("", self.clamp)
-        return box
-
-    def _build_start_and_size(self) -> Section:
-        """The start image and seed, the resolution worked at and the tiles."""
-        self.start = QComboBox()
-        for key, title in START_TITLES.items():
-            self.start.addItem(title, key)
-        self.seed = _spin(0, 999_999, 0, "Seed of the noise and of the jitter")
-        self.seed.setPrefix("seed ")
-        self.work_at = QComboBox()
-        for key, title in WORK_AT.items():
-            self.work_at.addItem(title, key)
-        self.work_at.setToolTip("Dream on the network input, or on the original image at its own "
-                                "resolution (convolutional layers; large images run in tiles)")
-        self.tile = _spin(32, 8192, 512, "Images larger than this run in overlapping tiles", " px")
-        self.overlap = _spin(0, 511, 64, "Overlap of neighbouring tiles (blended, so no seams; less than the tile)",
-                             " px")
-        shrinkable(self.start, self.work_at)
-        box = Section("Start and size", expanded=False)
-        form = QFormLayout(box.content())
-        form.setContentsMargins(6, 0, 0, 4)
-        form.addRow("Start from", _row(self.start, self.seed))
-        form.addRow("Work at", self.work_at)
-        form.addRow("Tiles", _row(self.tile, self.overlap))
-        return box
-
-    def _build_cycle(self) -> Section:
-        """The layer cycle editor."""
-        self.cycle = CycleEditor()
-        box = Section("Layer cycle", expanded=False)
-        body = QVBoxLayout(box.content())
-        body.setContentsMargins(6, 0, 0, 4)
+    def _lay_out(self) -> dict[str, Section]:
+        """Each form in its section (rows paired by :meth:`_pair_rows`), the cycle table in the last."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.setSpacing(2)
+        sections = {}
+        for title, form in self.forms.items():
+            box = Section(title, expanded=title in EXPANDED)
+            body = QVBoxLayout(box.content())
+            body.setContentsMargins(6, 0, 0, 4)
+            body.addWidget(form)
+            sections[title] = box
+            layout.addWidget(box)
         body.addWidget(self.cycle)
-        return box
+        layout.addStretch(1)
+        self._pair_rows()
+        labels = [label for form in self.forms.values() for label in form.labels.values()
+                  if label is not None and not label.isHidden()]
+        width = max(label.sizeHint().width() for label in labels)
+        for label in labels:  # one label column across the sections
+            label.setMinimumWidth(width)
+        return sections
+
+    def _pair_rows(self) -> None:
+        """The layer and class rows in the objective section, and the check boxes and the octave scale beside
+        the controls they go with, so that the common settings fit a laptop's height."""
+        rows = cast(QFormLayout, self.forms["Objective"].layout())
+        rows.insertRow(0, "Layer", self.picker)
+        _row, squared, _label = _take(rows, self.widget("squared"))
+        rows.insertRow(_row_of(rows, self.widget("guide")), "Class", _side_by_side(self.target, squared))
+        _row, best_match, _label = _take(rows, self.widget("best_match"))
+        rows.insertRow(_row_of(rows, self.widget("guide")) + 1, "", _side_by_side(self.open_guide, best_match))
+        short = self.forms["Objective"].label("prob_every")
+        if short is not None:
+            short.setText("Probability")  # the column is narrow; the tooltip tells the rest
+        steps = cast(QFormLayout, self.forms["Step and octaves"].layout())
+        _row, scale, scale_label = _take(steps, self.widget("octave_scale"))
+        row, octaves, label = _take(steps, self.widget("octaves"))
+        steps.insertRow(row, label or "", _side_by_side(octaves, scale))
+        if scale_label is not None:
+            scale_label.hide()  # the octaves' row names both
+
+    def _tune(self) -> None:
+        """The generated controls' extras: tooltips of the objectives, "never" for 0 steps, prefixes."""
+        objective = cast(QComboBox, self.widget("objective"))
+        for index in range(objective.count()):
+            objective.setItemData(index, OBJECTIVE_TITLES[objective.itemData(index)][1], Qt.ItemDataRole.ToolTipRole)
+        for name in ("prob_every", "blur_every"):
+            spin = cast(QSpinBox, self.widget(name))
+            spin.setSpecialValueText("never")
+            spin.setPrefix("every ")
+        shrinkable(objective, cast(QWidget, self.widget("start")), cast(QWidget, self.widget("work_at")))
 
     def _connect(self) -> None:
-        for widget in (self.objective, self.target, self.start, self.work_at):
-            widget.currentIndexChanged.connect(self._changed)
-        for spin in (self.channel, self.iterations, self.octaves, self.jitter, self.blur_every,
-                     self.seed, self.tile, self.overlap, self.prob_every):
-            spin.valueChanged.connect(self._changed)
-        for double_spin in (self.octave_scale, self.blur_sigma, self.decay):
-            double_spin.valueChanged.connect(self._changed)
-        for check in (self.squared, self.best_match, self.normalize, self.clamp):
-            check.toggled.connect(self._changed)
-        self.step.value_changed.connect(self._changed)
-        self.cycle.changed.connect(self._changed)
-        self.guide.currentIndexChanged.connect(self._guide_sample_chosen)
+        for form in self.forms.values():
+            form.changed.connect(self._changed)
+        self.target.currentIndexChanged.connect(self._changed)
         self.open_guide.clicked.connect(self._open_guide_file)
         self.cycle.add_button.clicked.connect(
-            lambda: self.cycle.add_row(self.picker.currentData() or "", self.step.value()))
+            lambda: self.cycle.add_row(self.picker.currentData() or "", self.value("step_size")))
+
+    def form_of(self, name: str) -> SettingsForm:
+        """The form that holds field ``name`` (KeyError naming the fields for another)."""
+        form = next((form for form in self.forms.values() if name in form.entries), None)
+        if form is None:
+            raise KeyError(f"{name}: not a dream setting of this pane; fields: {', '.join(self.values())}")
+        return form
+
+    def widget(self, name: str) -> Control:
+        """The control of field ``name``."""
+        return self.form_of(name).widget(name)
+
+    def value(self, name: str) -> Any:
+        """The typed value of field ``name``."""
+        return self.form_of(name).value(name)
+
+    def values(self) -> dict[str, Any]:
+        """Every field's typed value, by name (the layer and target are not among them)."""
+        return {name: value for form in self.forms.values() for name, value in form.values().items()}
+
+    def settings(self, layer: str) -> Settings:
+        """Whole new frozen settings of the controls for ``layer`` and the chosen class; raises ValueError
+        naming the field for settings that do not go together."""
+        return Settings(**self.values(), layer=layer, target=self.target.currentData())
+
+    def register(self, registry: Any) -> None:
+        """Register every field of every form in ``registry`` (a pane's settings registry)."""
+        for form in self.forms.values():
+            form.register(registry)
 
     def set_classes(self, names: list[str], target: int) -> None:
         """List the class ``names`` and select ``target`` (-1: the first)."""
@@ -349,85 +321,54 @@ class DreamControls(QWidget):
             self.target.setCurrentIndex(target)
 
     def set_channels(self, channels: int) -> None:
-        """Let the channel spin box range over a layer's ``channels``."""
-        self.channel.setRange(0, max(0, channels - 1))
+        """Let the channel box range over a layer's ``channels``."""
+        self.forms["Objective"].set_range("channel", 0, max(0, channels - 1))
 
     def set_vector_layer(self, vector: bool) -> None:
-        """Whether the dreamed layer has no spatial grid (e.g. a fully connected layer): octaves, tiles
-        and full resolution do not apply to it, so their controls are disabled and the config asks
-        for one octave at the model's input size."""
+        """Whether the dreamed layer has no spatial grid (e.g. a fully connected layer): octaves, tiles and
+        full resolution do not apply to it (the analysis dreams one octave at the model's input size), so
+        their controls are disabled."""
         self._vector_layer = vector
         self._update_enabled()
 
-    def guide_image(self) -> Image.Image | None:
-        """The chosen guide image (an opened file wins until another sample is chosen), or None."""
-        if self._guide_file is not None:
-            return self._guide_file[1]
-        path = self.guide.currentData()
-        if not path:
-            return None
-        if self._guide_sample is None or self._guide_sample[0] != Path(path):
-            self._guide_sample = (Path(path), images.load_image(path))
-        return self._guide_sample[1]
-
     def guide_path(self) -> str:
-        """The file of the chosen guide image (an opened file, else the sample's), "" for none."""
-        if self._guide_file is not None:
-            return self._guide_file[0]
-        return str(self.guide.currentData() or "")
+        """The file of the chosen guide image (a sample's or an opened file), "" for none."""
+        return str(self.value("guide") or "")
 
     def set_guide_file(self, path: str | Path) -> None:
-        """Use the image file ``path`` as guide (raises ImageLoadError)."""
-        image = images.load_image(path)
-        self._guide_file = (str(path), image)
-        self.open_guide.setText(Path(path).name)
-        self.open_guide.setToolTip(str(path))
-        self.guide_changed.emit()
-
-    def config(self, layer: str, guide: torch.Tensor | None) -> DreamConfig:
-        """A new :class:`DreamConfig` of every setting, for ``layer`` and the preprocessed ``guide``
-        image tensor (None: none); one octave for a vector layer (:meth:`set_vector_layer`)."""
-        return DreamConfig(
-            layer=layer, objective=self.objective.currentData(), step_size=self.step.value(),
-            normalize=self.normalize.isChecked(), iterations=self.iterations.value(),
-            octaves=1 if self._vector_layer else self.octaves.value(), octave_scale=self.octave_scale.value(),
-            jitter=self.jitter.value(),
-            blur_every=self.blur_every.value(), blur_sigma=self.blur_sigma.value(), clamp=self.clamp.isChecked(),
-            decay=self.decay.value(), channel=self.channel.value(), target=self.target.currentData(),
-            square_class=self.squared.isChecked(), guide=guide, best_match=self.best_match.isChecked(),
-            cycle=tuple(self.cycle.pairs()), tile=self.tile.maximum() if self._vector_layer else self.tile.value(),
-            overlap=self.overlap.value(),
-            start=self.start.currentData(), seed=self.seed.value(), prob_every=self.prob_every.value())
+        """Use the image file ``path`` as guide: listed (once) and chosen (raises ImageLoadError)."""
+        images.load_image(path)
+        guide = cast(QComboBox, self.widget("guide"))
+        if guide.findData(str(path)) < 0:
+            guide.addItem(Path(path).name, str(path))
+        guide.setCurrentIndex(guide.findData(str(path)))
 
     @property
     def full_resolution(self) -> bool:
-        """True when the dream should run on the original image at its own resolution (never for a
-        vector layer)."""
-        return self.work_at.currentData() == "full" and not self._vector_layer
+        """True when the dream runs on the original image at its own resolution (never for a vector layer)."""
+        return self.value("work_at") == "full" and not self._vector_layer
+
+    def _set_cycle(self, items: Any) -> None:
+        """Show the cycle ``items`` (``layer:step_size`` each); ValueError for others or unknown layers."""
+        self.cycle.set_pairs(parse_cycle(tuple(map(str, items))), self.picker.choices)
 
     def _changed(self, *_args: object) -> None:
         self._update_enabled()
         self.changed.emit()
 
     def _update_enabled(self) -> None:
-        objective = self.objective.currentData()
-        self.channel.setEnabled(objective == "channel")
-        self.squared.setEnabled(objective == "class")
-        for widget in (self.guide, self.open_guide, self.best_match):
-            widget.setEnabled(objective == "guided")
-        self.blur_sigma.setEnabled(self.blur_every.value() > 0)
-        self.seed.setEnabled(self.start.currentData() != "image" or self.jitter.value() > 0)
-        self.tile.setEnabled(self.full_resolution)
-        self.overlap.setEnabled(self.full_resolution)
-        self.overlap.setMaximum(self.tile.value() - 1)
-        for control in (self.octaves, self.octave_scale, self.work_at):
-            control.setEnabled(not self._vector_layer)
-
-    def _guide_sample_chosen(self, _index: int) -> None:
-        self._guide_file = None
-        self.open_guide.setText("Open file…")
-        self.open_guide.setToolTip("Use an image file as guide")
-        self.guide_changed.emit()
+        objective = self.value("objective")
+        enabled = {"channel": objective == "channel", "squared": objective == "class",
+                   "guide": objective == "guided", "best_match": objective == "guided",
+                   "blur_sigma": self.value("blur_every") > 0,
+                   "seed": self.value("start") != "image" or self.value("jitter") > 0,
+                   "tile": self.full_resolution, "overlap": self.full_resolution,
+                   "octaves": not self._vector_layer, "octave_scale": not self._vector_layer,
+                   "work_at": not self._vector_layer}
+        for name, on in enabled.items():
+            cast(QWidget, self.widget(name)).setEnabled(on)
+        self.open_guide.setEnabled(objective == "guided")
+        self.forms["Start and size"].set_range("overlap", 0, self.value("tile") - 1)
 
     def _open_guide_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Guide image", "",

@@ -9,6 +9,7 @@ for the probability). The legend names each run by the settings its steps used
 shown plot: when runs plot different classes, the legend names each run's.
 """
 
+import bisect
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from cnnviz.core.per_image.dream import DreamConfig, DreamStep
+from cnnviz.analyses.dream import DreamAnalysis, Settings
 from cnnviz.gui.panes.dream.settings_used import StepSetting, change_label, run_label, setting_label, step_setting
 from cnnviz.gui.widgets.axes import plain_axes
 
@@ -62,20 +63,27 @@ class RunCurves:
         self.note = ""
         self._objective_breaks: list[int] = []
         self._prob_breaks: list[int] = []
-        self._last_config: DreamConfig | None = None
+        self._seen = 0
+        self._last: Settings | None = None
 
-    def add(self, records: list[DreamStep]) -> None:
-        """Append the finite values of ``records``, marking where their settings change."""
-        for record in records:
-            if record.config is None or record.config is not self._last_config:
-                self._last_config = record.config
-                self._use(step_setting(record, self.class_names), record.index)
+    def follow(self, result: DreamAnalysis) -> bool:
+        """Append the finite values of the steps of ``result`` (a later partial result of this run) not added
+        yet, marking where the settings they read change; True if a new setting was used."""
+        used = len(self.settings)
+        starts = [index for index, _settings in result.used]
+        for record in result.records[self._seen:]:
+            settings = result.used[bisect.bisect_right(starts, record.index) - 1][1]
+            if settings is not self._last:
+                self._last = settings
+                self._use(step_setting(settings, self.class_names), record.index)
             if np.isfinite(record.objective):
                 self.steps.append(record.index)
                 self.objectives.append(record.objective)
             if record.target_prob is not None and np.isfinite(record.target_prob):
                 self.prob_steps.append(record.index)
                 self.probabilities.append(record.target_prob)
+        self._seen = max(self._seen, len(result.records))
+        return len(self.settings) != used
 
     def _use(self, setting: StepSetting, index: int) -> None:
         """Note that the steps from ``index`` use ``setting``."""

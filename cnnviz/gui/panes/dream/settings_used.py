@@ -1,18 +1,17 @@
 """What a dream step's point on the plots depends on, in words: the setting it used and what changed.
 
-A run's settings may change while it goes (the pane swaps in a whole new config, read from the next
-step; each :class:`~cnnviz.core.per_image.dream.DreamStep` carries the snapshot it used). :func:`step_setting`
-reduces a step's config to the :class:`StepSetting` the curves show; the plots start a new segment
-where it changes, marked with :func:`change_label`, and name each run by the settings it used
-(:func:`run_label`). :func:`analysis_values` gives a config as the dream analysis's settings.
+A run's settings may change while it goes (the pane swaps in whole new frozen settings, read from the next
+step; the dream analysis's result lists the settings each step read in ``used``). :func:`step_setting`
+reduces a step's :class:`~cnnviz.analyses.dream.Settings` to the :class:`StepSetting` the curves show; the
+plots start a new segment where it changes, marked with :func:`change_label`, and name each run by the
+settings it used (:func:`run_label`).
 """
 
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
 
-from cnnviz.core.per_image.dream import DreamConfig, DreamStep
+from cnnviz.analyses.dream import Settings, parse_cycle
 
 STEP_FORMAT = "{:.3g}"
 """How a step size is written (three significant digits: a change too small to see is no change)."""
@@ -45,14 +44,14 @@ def class_title(target: int | None, class_names: Sequence[str]) -> str:
     return class_names[target] if 0 <= target < len(class_names) else f"class {target}"
 
 
-def _objective_title(cfg: DreamConfig, class_names: Sequence[str]) -> str:
-    if cfg.objective == "channel":
-        return f"channel {cfg.channel if cfg.channel is not None else 0}"
-    if cfg.objective == "class":
-        squared = "squared " if cfg.square_class else ""
-        return f"{squared}logit of {class_title(cfg.target, class_names)}"
-    if cfg.objective == "guided":
-        return "guide (best match)" if cfg.best_match else "guide"
+def _objective_title(settings: Settings, class_names: Sequence[str]) -> str:
+    if settings.objective == "channel":
+        return f"channel {settings.channel}"
+    if settings.objective == "class":
+        squared = "squared " if settings.squared else ""
+        return f"{squared}logit of {class_title(settings.target, class_names)}"
+    if settings.objective == "guided":
+        return "guide (best match)" if settings.best_match else "guide"
     return ""
 
 
@@ -60,20 +59,13 @@ def _cycle_title(cycle: tuple[tuple[str, float], ...]) -> str:
     return "cycle " + ", ".join(f"{layer} {STEP_FORMAT.format(step)}" for layer, step in cycle)
 
 
-def config_setting(cfg: DreamConfig, class_names: Sequence[str] = ()) -> StepSetting:
-    """The :class:`StepSetting` of the steps a run of ``cfg`` makes; ``class_names`` name the classes of
-    the run's model."""
-    layer, step = (_cycle_title(cfg.cycle), "") if cfg.cycle else (cfg.layer, STEP_FORMAT.format(cfg.step_size))
-    return StepSetting(layer, step, _objective_title(cfg, class_names), class_title(cfg.target, class_names),
-                       cfg.objective)
-
-
-def step_setting(step: DreamStep, class_names: Sequence[str] = ()) -> StepSetting:
-    """The :class:`StepSetting` of ``step`` from the config it used (``step.config``; without one, only
-    its layer and step size are known)."""
-    if step.config is None:
-        return StepSetting(step.layer, STEP_FORMAT.format(step.step_size), "", "")
-    return config_setting(step.config, class_names)
+def step_setting(settings: Settings, class_names: Sequence[str] = ()) -> StepSetting:
+    """The :class:`StepSetting` of the steps that read ``settings``; ``class_names`` name the classes of the
+    run's model."""
+    cycle = parse_cycle(settings.cycle)
+    layer, step = (_cycle_title(cycle), "") if cycle else (settings.layer, STEP_FORMAT.format(settings.step_size))
+    return StepSetting(layer, step, _objective_title(settings, class_names),
+                       class_title(settings.target, class_names), settings.objective)
 
 
 def _parts(setting: StepSetting, names: Sequence[str], with_target: bool) -> list[str]:
@@ -103,48 +95,3 @@ def run_label(settings: Sequence[StepSetting], with_target: bool = False) -> str
     if len(changes) > SHOWN_CHANGES:
         changes = [changes[0], f"… {len(changes) - 2} more …", changes[-1]]
     return " → ".join([setting_label(settings[0], with_target), *changes])
-
-
-STARTING = ("octaves", "octave_scale", "start", "seed")
-"""Settings a run reads once, when it starts (a change while it runs applies to the next run)."""
-
-
-def analysis_values(config: DreamConfig) -> dict[str, Any]:
-    """``config`` as values of the dream analysis's settings (:class:`cnnviz.analyses.dream.Settings`), by
-    name; the guide image's file and where the run works are not in a config."""
-    return {"layer": config.layer, "objective": config.objective,
-            "channel": config.channel if config.channel is not None else 0, "target": config.target,
-            "squared": config.square_class, "best_match": config.best_match, "prob_every": config.prob_every,
-            "step_size": config.step_size, "normalize": config.normalize, "iterations": config.iterations,
-            "octaves": config.octaves, "octave_scale": config.octave_scale, "jitter": config.jitter,
-            "blur_every": config.blur_every, "blur_sigma": config.blur_sigma, "decay": config.decay,
-            "clamp": config.clamp, "start": config.start, "seed": config.seed, "tile": config.tile,
-            "overlap": config.overlap, "cycle": [f"{layer}:{step}" for layer, step in config.cycle]}
-
-
-RELEVANT = {"channel": ("channel",), "class": ("square_class",), "guided": ("best_match",)}
-"""Fields of :class:`DreamConfig` that only matter for one objective."""
-
-
-def config_fields(config: DreamConfig, class_names: Sequence[str], full_resolution: bool = False) -> dict:
-    """``config`` for a figure caption: every setting that changes the dream, in the order of
-    :class:`DreamConfig`, leaving out those the objective, cycle, start or tiling do not use; classes by
-    name and index, the guide image as "yes"."""
-    skipped = {name for objective, names in RELEVANT.items() if config.objective != objective for name in names}
-    skipped |= {"layer", "step_size"} if config.cycle else {"cycle"}
-    skipped |= {"blur_sigma"} if config.blur_every <= 0 else set()
-    skipped |= {"seed"} if config.start == "image" else set()
-    skipped |= set() if full_resolution else {"tile", "overlap"}
-    values: dict = {}
-    for item in fields(config):
-        if item.name in skipped:
-            continue
-        value = getattr(config, item.name)
-        if item.name == "guide":
-            value = "yes" if value is not None else "no"
-        elif item.name == "target":
-            value = "top-1" if value is None else f"{class_title(value, class_names)} ({value})"
-        elif item.name == "cycle":
-            value = [f"{layer} @ {step:.3g}" for layer, step in value]
-        values[item.name] = value
-    return values | {"full_resolution": full_resolution}

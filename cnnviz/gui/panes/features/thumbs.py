@@ -24,9 +24,16 @@ def thumbnail(dataset: ImageDataset, image: int, side: int = SIDE) -> Image.Imag
     """Image ``image`` of ``dataset`` as RGB, scaled so that its longest side is ``side`` (small images
     are enlarged without smoothing); None when it cannot be decoded."""
     try:
-        picture = dataset.image(image).convert("RGB")
+        picture = dataset.image(image)
     except (ImageLoadError, OSError, ValueError):
         return None
+    return fit(picture, side)
+
+
+def fit(picture: Image.Image, side: int = SIDE) -> Image.Image:
+    """``picture`` as RGB, scaled so that its longest side is ``side`` pixels (small images enlarged without
+    smoothing)."""
+    picture = picture.convert("RGB")
     scale = side / max(picture.size)
     size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
     method = Image.Resampling.NEAREST if scale > 1 else Image.Resampling.BILINEAR

@@ -17,6 +17,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
+from cnnviz.analyses.invariance import InvarianceAnalysis
 from cnnviz.core.model.models import class_name
 from cnnviz.core.per_image import invariance
 from cnnviz.core.per_image.invariance import InvarianceResult
@@ -35,27 +36,16 @@ IMAGE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 """Line colour of each image's curves, in the order the images were added (repeating)."""
 
 
-@dataclass(frozen=True, eq=False)
-class CurveInput:
-    """What a curve was computed from, kept for its report figure: the ``image``'s name, the range fields'
-    ``value_range`` (start, stop, step) and the input transformed at a few of the values: ``examples``
-    [k, H, W] or [k, H, W, 3] uint8 at ``example_values`` [k]."""
-
-    image: str
-    value_range: tuple[float, float, float]
-    examples: np.ndarray
-    example_values: np.ndarray
-
-
 @dataclass(frozen=True)
 class Curve:
-    """One image's curves: its ``name``, the (possibly partial) ``result``, its line ``colour`` and what it
-    was computed from (None for curves restored from a session, whose input is not saved)."""
+    """One image's curves: its ``name``, the (possibly partial) ``result``, its line ``colour`` and the invariance
+    analysis's result they are part of (``shown``: its ``curves`` are ``result``; None for curves restored from a
+    session, whose input is not saved)."""
 
     name: str
     result: InvarianceResult
     colour: str
-    input: CurveInput | None = None
+    shown: InvarianceAnalysis | None = None
 
 
 def style_name(index: int) -> str:

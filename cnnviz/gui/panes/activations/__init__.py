@@ -1,0 +1,1 @@
+"""The Activations pane: the pane (:mod:`.pane`) and its figure (:mod:`.view`)."""

@@ -1,0 +1,54 @@
+"""The retrieval query of the Feature space pane: the images of the dataset nearest to the current image in the
+map shown (:func:`~cnnviz.gui.panes.features.job.query_job` on the compute worker), shown in the side panel's
+retrieval view; ``query`` is the latest answer."""
+
+from collections.abc import Callable
+from html import escape
+
+from PySide6.QtCore import QObject
+
+from cnnviz.analyses.feature_space import FeatureSpaceResult
+from cnnviz.gui.panes.features import job
+from cnnviz.gui.panes.features.retrieval_view import RetrievalView
+from cnnviz.gui.panes.parts.job_runner import JobRunner
+
+
+class Retrieval(QObject):
+    """Searches with ``jobs`` in the map ``current()`` for the current image, whose dataset index (None: not an
+    image of the dataset) ``query_image()`` gives; shows the answer in ``view``."""
+
+    def __init__(self, jobs: JobRunner, view: RetrievalView, current: Callable[[], FeatureSpaceResult | None],
+                 query_image: Callable[[], int | None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs, self.view, self.current, self.query_image = jobs, view, current, query_image
+        self.state = jobs.state
+        self.query: job.QueryResult | None = None
+        self._asked: tuple | None = None
+
+    def clear(self) -> None:
+        """Forget the query (no map)."""
+        self.query = self._asked = None
+
+    def search(self) -> None:
+        """Find the images nearest to the current image in the current map (unless that search is shown)."""
+        result, model, ds, x = self.current(), self.state.model, self.state.dataset, self.state.input_tensor
+        if result is None or model is None or ds is None:
+            return
+        image = self.query_image()
+        if image is not None and result.features.row_of(image) is None:
+            image = None
+        if image is None and x is None:
+            return
+        key = (result, image, x if image is None else None)
+        if self._asked is not None and all(a is b for a, b in zip(key, self._asked)):
+            return
+        self._asked = key
+        self.jobs.submit("query", "Searching…", job.query_job, model, ds, result, image, x, done=self._found)
+
+    def _found(self, found: job.QueryResult) -> None:
+        if found.map_result is not self.current():
+            return
+        self.query = found
+        where = f"image {found.image} of the dataset" if found.image is not None else "from outside the dataset"
+        text = f"<b>Query:</b> {escape(self.state.image_name)} ({where}) — the {len(found.matches)} nearest images"
+        self.view.show_matches(found.map_result.features, found.matches, found.label, found.pictures, text)
