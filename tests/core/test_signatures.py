@@ -32,7 +32,10 @@ def test_core_entry_points_take_keywords_after_the_data(function):
 @pytest.mark.parametrize("name", registry.names())
 def test_analyses_share_one_signature(name):
     analysis = registry.get(name)
-    assert [p.name for p in inspect.signature(analysis.run).parameters.values()] == ["model", "source", "settings"]
+    parameters = list(inspect.signature(analysis.run).parameters.values())
+    assert [p.name for p in parameters[:3]] == ["model", "source", "settings"]
+    # what an analysis takes beyond them (reused maps, a cache) is keyword-only, with a default
+    assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty for p in parameters[3:])
     figure = inspect.signature(analysis.figure).parameters
     assert list(figure)[:1] == ["result"] and positional_after(analysis.figure, 1) == []
     assert {"width_mm", "dpi", "width_px", "caption"} <= set(figure)

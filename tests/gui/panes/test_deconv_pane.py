@@ -107,7 +107,8 @@ def test_top_nine_shows_the_cores_units_and_boxes(loaded_window, show_pane, mous
     assert f"1: channel {expected[0].channel}" in pane.top_view.units_label.text()
     view = pane.top_view.projections
     mouse.click(view, lambda: view.scene_centre(4))
-    assert not pane.top_mode and loaded_window.state.channel == expected[4].channel
+    qtbot.waitUntil(lambda: not pane.top_mode, timeout=3000)  # the click is handled from the event loop
+    assert loaded_window.state.channel == expected[4].channel
     assert projected(pane, qtbot).position == expected[4].position
 
 

@@ -14,11 +14,11 @@ from cnnviz.core.per_image.filters import FilterStats
 from cnnviz.gui.widgets.atlas_view import tile_gap
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FilterGrid:
     """The filters drawn for ``request`` (see :func:`grid_request`): ``result``, the analysis's partial result
     without a map (:func:`cnnviz.analyses.filters.drawn`), each filter's ``stats`` and the ``atlas`` of its
-    images."""
+    images. Grids compare by identity (their request and result hold tensors, which have no truth value)."""
 
     request: tuple
     result: analysis.FiltersResult
