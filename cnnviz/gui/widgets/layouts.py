@@ -59,9 +59,11 @@ def option_row(*items: QWidget | str | int) -> QHBoxLayout:
     return row
 
 
-def grid_and_detail(grid: QWidget, detail: QWidget) -> QSplitter:
-    """A horizontal splitter with ``grid`` (3/5 of the width) left of ``detail`` (2/5); neither collapses."""
-    splitter = QSplitter(Qt.Orientation.Horizontal)
+def grid_and_detail(grid: QWidget, detail: QWidget,
+                    orientation: Qt.Orientation = Qt.Orientation.Horizontal) -> QSplitter:
+    """A splitter with ``grid`` (3/5 of the width, or of the height for a vertical ``orientation``) before
+    ``detail`` (2/5); neither collapses."""
+    splitter = QSplitter(orientation)
     splitter.addWidget(grid)
     splitter.addWidget(detail)
     splitter.setStretchFactor(0, 3)

@@ -10,10 +10,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QPushButton,
     QScrollArea,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
+
+from cnnviz.gui.widgets.layouts import grid_and_detail
 
 CONTROLS_WIDTH = 280
 """Width of the settings column, in pixels."""
@@ -58,12 +59,7 @@ def body(controls: QWidget, run_buttons: Sequence[QWidget], result_buttons: Sequ
     right.addLayout(grid)
     right.addWidget(progress)
     right.addWidget(view, 1)
-    splitter = QSplitter(Qt.Orientation.Vertical)
-    splitter.addWidget(top)
-    splitter.addWidget(plots)
-    splitter.setStretchFactor(0, 3)
-    splitter.setStretchFactor(1, 2)
-    splitter.setChildrenCollapsible(False)
+    splitter = grid_and_detail(top, plots, Qt.Orientation.Vertical)
     made = QWidget()
     layout = QHBoxLayout(made)
     layout.setContentsMargins(0, 0, 0, 0)
