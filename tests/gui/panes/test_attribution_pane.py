@@ -62,7 +62,8 @@ def assert_maps_equal_the_cores(pane, model, x, maps) -> None:
         np.testing.assert_array_equal(column.values, item.values)
         signed = pane.display_row.display == "signed"
         np.testing.assert_array_equal(column.panel.canvas.overlay, column.values if signed else np.abs(column.values))
-        assert column.panel.detail.text().startswith(item.method)
+        assert column.panel.detail.toolTip() == item.described()
+        assert all(f"{name} {value}" in column.panel.detail.text() for name, value in item.params.items())
 
 
 def prepared(window, show_pane, methods=None, curves: bool = False):

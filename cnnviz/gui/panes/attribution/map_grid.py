@@ -110,7 +110,10 @@ class MapColumn(QWidget):
             canvas.set_overlay(drawn, (low, high), look.colormap, look.opacity)
             canvas.set_colorbar((low, high), look.colormap)
             gap = f" · completeness gap {item.completeness_gap:.2%}" if item.completeness_gap is not None else ""
-            self.panel.detail.setText(escape(item.described()) + gap)
+            # the title names the method: the detail line lists the layer and the parameters, short
+            details = ([f"on {item.layer}"] if item.layer else []) + [f"{k} {v}" for k, v in item.params.items()]
+            self.panel.detail.setText(escape(" · ".join(details)) + gap)
+            self.panel.detail.setToolTip(item.described())
         self.metrics.setText(metrics_text(item, parts))
         self._show_flag(item)
 
