@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from cnnviz.core.data import datasets
 from cnnviz.core.model import models
@@ -48,6 +48,14 @@ SKIPPED_LISTED = 20
 
 class UsageError(Exception):
     """A bad option, folder, model or index file: reported on stderr with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`UsageError` (one line: the problem and where help is) instead of
+    printing the usage block and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog.removeprefix('cnnviz ')}: {message} (see {self.prog} --help)")
 
 
 class ProgressLine:
@@ -164,7 +172,7 @@ def _add_model_options(parser: argparse.ArgumentParser, default: str | None) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``cnnviz scan ...`` and ``cnnviz scan-merge ...``."""
-    parser = argparse.ArgumentParser(prog="cnnviz", formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = _Parser(prog="cnnviz", formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=EXAMPLES, description="Dataset scans: each unit's top images.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{scan,scan-merge}")
     run = commands.add_parser("scan", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
@@ -202,6 +210,8 @@ def main(argv: list[str]) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:
         return int(stop.code or 0)
+    except UsageError as error:
+        return fail(str(error))
     try:
         return int(args.handler(args))
     except UsageError as error:
@@ -247,6 +257,8 @@ def load_model(args: argparse.Namespace) -> models.LoadedModel:
         raise UsageError(f"{error}\nPass --trust to load it anyway.") from None
     except models.UnknownArchitectureError as error:
         raise UsageError(f"{error}\nName it with --arch.") from None
+    except models.WeightsDownloadError as error:
+        raise UsageError(error.for_command_line()) from None
     except models.ModelLoadError as error:
         raise UsageError(str(error)) from None
 

@@ -90,6 +90,16 @@ def defaults(model: LoadedModel) -> Settings:
     return Settings(layer=layer_rules.last_rectified(model), window=window, stride=occlusion.default_stride(window))
 
 
+def check(model: LoadedModel, settings: Settings) -> None:
+    """Before any image is read: the layer is one occlusion can use and the window fits the model's input
+    (every image is resized to ``model.input_size``); a ValueError naming the field otherwise."""
+    layer_rules.checked_layer(model, settings.layer or layer_rules.last_rectified(model), NAME)
+    height, width = (int(v) for v in model.input_size)
+    if settings.window is not None and settings.window > min(height, width):
+        raise ValueError(f"window: the occluder ({settings.window} px) is larger than the model's input "
+                         f"({height}×{width} px); give at most {min(height, width)}")
+
+
 def run(model: LoadedModel, source: Source, settings: Settings | None = None
         ) -> Generator[Step, None, OcclusionAnalysis]:
     """Occlusion maps batch by batch; yields a :class:`Step` with the partial result after each batch."""
@@ -197,4 +207,4 @@ def figure(result: OcclusionAnalysis, *, width_mm: float = figures.DEFAULT_WIDTH
 
 
 ANALYSIS = Analysis(NAME, "occlusion sensitivity maps (Zeiler & Fergus Fig. 7)", Settings, run, figure,
-                    defaults=defaults)
+                    defaults=defaults, check=check)

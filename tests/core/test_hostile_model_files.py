@@ -200,3 +200,37 @@ def test_some_non_finite_outputs_are_refused(tmp_path):
     build = outputs_net("torch.tensor([[1.0, float('nan'), 2.0, float('inf')]])")
     with pytest.raises(ModelLoadError, match=r"^2 of the 4 outputs of the model are NaN or infinite"):
         models.load_file(model_py(tmp_path, build=build))
+
+
+def _pickle_bomb(path, mebibytes):
+    """A torch-like zip whose data.pkl inflates to ``mebibytes`` MiB of zeros (a few hundred KiB on disk)."""
+    chunk = bytes(2**20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("archive/data.pkl", "w", force_zip64=True) as member:
+            for _ in range(mebibytes):
+                member.write(chunk)
+        archive.writestr("archive/version", "3\n")
+    return path
+
+
+def test_a_zip_whose_pickle_inflates_is_refused_from_its_directory(tmp_path, monkeypatch):
+    import tracemalloc
+    path = _pickle_bomb(tmp_path / "bomb.pth", 96)
+    assert path.stat().st_size < 2**20
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: pytest.fail("torch.load was called"))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelLoadError, match=r"bomb.pth holds a 96 MiB pickle \(data.pkl\).*under 64 MiB"):
+            models.load_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
+
+
+def test_a_model_file_that_changes_sys_path_leaves_it_as_it_was(tmp_path):
+    import sys
+    before = list(sys.path)
+    code = "import sys\nsys.path.insert(0, '/tmp/injected')\nsys.path.append('/tmp/appended')\n" + NET
+    models.load_file(model_py(tmp_path, build=code))
+    assert sys.path == before

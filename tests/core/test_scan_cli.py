@@ -122,7 +122,9 @@ def test_layers_and_k_options(folder, whole, bundled, dataset, tmp_path):
 ])
 def test_bad_scan_options_exit_2_with_a_message(extra, message, folder, tmp_path, capsys):
     assert cli.main(scan_args(folder, tmp_path / "out.npz", *extra)) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "usage:" not in err  # one line naming the problem, no usage block
     assert not (tmp_path / "out.npz").exists()
 
 

@@ -2,7 +2,8 @@
 
 - ``"source"``: a Python file (``.py`` in any letter case);
 - ``"torch-zip"``: PyTorch's zip format (one top folder holding ``data.pkl``), checked for its total
-  uncompressed size before torch reads it;
+  uncompressed size and for the size of its pickle (the tensors' storages lie beside it, so a real one is
+  small) from the zip's directory, before torch reads anything;
 - ``"torch-legacy"``: PyTorch's older format, a pickle that starts with torch's magic number;
 - anything else is not a model file (:class:`~cnnviz.core.model.zoo.ModelLoadError`).
 """
@@ -14,6 +15,9 @@ from cnnviz.core.model.zoo import ModelLoadError
 
 MAX_UNZIPPED_BYTES = 4 * 2**30
 """Largest total uncompressed size in bytes of a PyTorch zip file the loader opens."""
+MAX_PICKLE_BYTES = 64 * 2**20
+"""Largest uncompressed size in bytes of a PyTorch zip file's ``data.pkl``: it holds the structure (keys,
+shapes, a whole model's classes), not the tensors; torch reads it whole into memory before unpickling."""
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C.to_bytes(10, "little")
@@ -23,8 +27,8 @@ _PICKLE_PROTO, _LONG1 = 0x80, 0x8A
 
 def model_file_kind(path: Path, *, max_unzipped_bytes: int | None = None) -> str:
     """``"source"``, ``"torch-zip"`` or ``"torch-legacy"`` for the file ``path``; a ModelLoadError for
-    any other file, and for a zip that is not PyTorch's or would inflate beyond ``max_unzipped_bytes``
-    (default :data:`MAX_UNZIPPED_BYTES`)."""
+    any other file, and for a zip that is not PyTorch's, would inflate beyond ``max_unzipped_bytes``
+    (default :data:`MAX_UNZIPPED_BYTES`) or holds a pickle above :data:`MAX_PICKLE_BYTES`."""
     if path.suffix.lower() == ".py":
         return "source"
     try:
@@ -46,7 +50,8 @@ def model_file_kind(path: Path, *, max_unzipped_bytes: int | None = None) -> str
 
 def check_torch_zip(path: Path, max_bytes: int) -> None:
     """A ModelLoadError unless ``path`` is a zip laid out as torch.save writes it (one top folder with a
-    ``data.pkl``) whose members add up to at most ``max_bytes`` bytes uncompressed."""
+    ``data.pkl`` of at most :data:`MAX_PICKLE_BYTES`) whose members add up to at most ``max_bytes`` bytes
+    uncompressed. Only the zip's directory is read."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -57,6 +62,12 @@ def check_torch_zip(path: Path, max_bytes: int) -> None:
     if len(tops) != 1 or f"{next(iter(tops))}/data.pkl" not in names:
         raise ModelLoadError(
             f"{path.name} is a zip file but not one saved by torch.save (no single folder with data.pkl)."
+        )
+    pickle = next(m for m in members if m.filename == f"{next(iter(tops))}/data.pkl")
+    if pickle.file_size > MAX_PICKLE_BYTES:
+        raise ModelLoadError(
+            f"{path.name} holds a {pickle.file_size / 2**20:,.0f} MiB pickle (data.pkl); torch.save writes tensors "
+            f"beside it, so a model file's pickle stays under {MAX_PICKLE_BYTES / 2**20:.0f} MiB. It is not opened."
         )
     total = sum(member.file_size for member in members)
     if total > max_bytes:

@@ -91,7 +91,8 @@ def _state_shapes(name: str) -> dict[str, tuple[int, ...]]:
 
 
 def _run_build(path: Path) -> tuple[nn.Module, Any]:
-    """Import ``path`` (its folder on ``sys.path`` meanwhile) and call its ``build()``: (module, code)."""
+    """Import ``path`` (its folder on ``sys.path`` meanwhile) and call its ``build()``: (module, code).
+    ``sys.path`` is as before afterwards, whatever the file did to it."""
     module_name = f"cnnviz_user_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
     loader = importlib.machinery.SourceFileLoader(module_name, str(path))  # any suffix, e.g. UPPER.PY
     spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
@@ -99,6 +100,7 @@ def _run_build(path: Path) -> tuple[nn.Module, Any]:
         raise ModelLoadError(f"{path} cannot be imported as a Python file.")
     code = importlib.util.module_from_spec(spec)
     folder = str(path.parent.resolve())
+    saved_path = list(sys.path)
     sys.path.insert(0, folder)
     try:
         with user_code(f"Running {path.name}"):
@@ -112,8 +114,7 @@ def _run_build(path: Path) -> tuple[nn.Module, Any]:
                     f"build() in {path.name} returned {type(module).__name__}, not an nn.Module.")
             settle(module)
     finally:
-        if folder in sys.path:
-            sys.path.remove(folder)
+        sys.path[:] = saved_path
     return module, code
 
 

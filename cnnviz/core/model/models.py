@@ -35,6 +35,7 @@ from cnnviz.core.model.zoo import (
     weights_cache_dir,
     weights_path,
     zoo_names,
+    zoo_title,
     zoo_weights,
 )
 from cnnviz.core.progress import ProgressFn
@@ -43,7 +44,7 @@ __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "ZOO", "LoadedModel", "ModelLoadError", "UnknownArchitectureError",
     "UntrustedFileError", "WeightsDownloadError", "available_devices", "class_name", "default_stats",
     "download_weights", "guess_arch", "is_cached", "load", "load_default", "load_file", "load_zoo",
-    "output_logits", "weights_cache_dir", "weights_path", "wrap", "zoo_names", "zoo_weights",
+    "output_logits", "weights_cache_dir", "weights_path", "wrap", "zoo_names", "zoo_title", "zoo_weights",
 ]
 
 

@@ -27,6 +27,19 @@ ZOO = ("alexnet", "vgg11", "vgg16", "vgg19", "googlenet", "resnet18", "resnet34"
        "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "densenet121", "inception_v3", "efficientnet_b0",
        "convnext_tiny", "regnet_y_400mf")
 """torchvision architectures offered in the model picker."""
+ZOO_TITLES = {"alexnet": "AlexNet", "vgg11": "VGG-11", "vgg16": "VGG-16", "vgg19": "VGG-19",
+              "googlenet": "GoogLeNet (Inception v1)", "resnet18": "ResNet-18", "resnet34": "ResNet-34",
+              "resnet50": "ResNet-50", "squeezenet1_0": "SqueezeNet 1.0", "squeezenet1_1": "SqueezeNet 1.1",
+              "mobilenet_v2": "MobileNetV2", "densenet121": "DenseNet-121", "inception_v3": "Inception v3",
+              "efficientnet_b0": "EfficientNet-B0", "convnext_tiny": "ConvNeXt-Tiny",
+              "regnet_y_400mf": "RegNetY-400MF"}
+"""The name each zoo architecture is known by in its paper."""
+ZOO_DOWNLOAD_MB = {"alexnet": 233.1, "vgg11": 506.8, "vgg16": 527.8, "vgg19": 548.1, "googlenet": 49.7,
+                   "resnet18": 44.7, "resnet34": 83.3, "resnet50": 97.8, "squeezenet1_0": 4.8, "squeezenet1_1": 4.7,
+                   "mobilenet_v2": 13.6, "densenet121": 30.8, "inception_v3": 103.9, "efficientnet_b0": 20.5,
+                   "convnext_tiny": 109.1, "regnet_y_400mf": 16.8}
+"""Size in MB (10⁶ bytes) of each architecture's pretrained weights file (torchvision's ``_file_size``), kept
+here so that the picker can show it without importing torchvision."""
 
 # Keyword arguments that make an untrained zoo model have the same structure as the pretrained one.
 _UNTRAINED_KWARGS: dict[str, dict[str, Any]] = {
@@ -50,16 +63,31 @@ class WeightsDownloadError(ModelLoadError):
 
     def __init__(self, url: str, path: Path, reason: str) -> None:
         self.url, self.path, self.folder, self.reason = url, path, path.parent, reason
-        super().__init__(
-            f"Could not download the pretrained weights {path.name} ({reason}).\n\n"
-            f"To use them without internet, download\n{url}\non another machine and put the file "
-            f"in\n{path.parent}\nOtherwise load the model untrained (random weights)."
-        )
+        super().__init__(self._text("Otherwise load the model untrained (random weights)."))
+
+    def _text(self, otherwise: str) -> str:
+        return (f"Could not download the pretrained weights {self.path.name} ({self.reason}).\n\n"
+                f"To use them without internet, download\n{self.url}\non another machine and put the file "
+                f"in\n{self.folder}\n{otherwise}")
+
+    def for_command_line(self) -> str:
+        """The message with the command line's way out: ``--untrained``."""
+        return self._text("Otherwise pass --untrained to load the architecture with random weights.")
 
 
 def zoo_names() -> list[str]:
     """Names of the torchvision architectures offered (all with ImageNet weights)."""
     return list(ZOO)
+
+
+def zoo_title(name: str, *, cached: bool = False) -> str:
+    """How the picker shows zoo architecture ``name``: its paper's name and its download size, or "cached"
+    (``"ResNet-18 · 45 MB download"``, ``"ResNet-18 · cached"``)."""
+    title = ZOO_TITLES.get(name, name)
+    if cached:
+        return f"{title} · cached"
+    size = ZOO_DOWNLOAD_MB.get(name)
+    return f"{title} · {size:.0f} MB download" if size is not None else title
 
 
 def zoo_weights(name: str) -> Any:

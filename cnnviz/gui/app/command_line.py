@@ -215,6 +215,8 @@ def load_model_arg(spec: ModelSpec) -> LoadedModel:
         raise models.ModelLoadError(f"{error}\nPass --trust to load it anyway.") from None
     except models.UnknownArchitectureError as error:
         raise models.ModelLoadError(f"{error}\nName it with --arch.") from None
+    except models.WeightsDownloadError as error:
+        raise models.ModelLoadError(error.for_command_line()) from None
 
 
 def model_spec(args: argparse.Namespace) -> ModelSpec:

@@ -126,7 +126,9 @@ class ModelPane(QWidget):
         self.model_combo.clear()
         self.model_combo.addItem(f"Bundled: {default_model_name()}", "default")
         for name in models.zoo_names():
-            self.model_combo.addItem(f"{name} (cached)" if name in self.cached else name, name)
+            self.model_combo.addItem(models.zoo_title(name, cached=name in self.cached), name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, f"torchvision: {name}",
+                                         Qt.ItemDataRole.ToolTipRole)
         if self.file_spec is not None:
             self.model_combo.addItem(f"File: {self.file_spec.short_name}", FILE_ENTRY)
             self.model_combo.setItemData(self.model_combo.count() - 1, self.file_spec.name,

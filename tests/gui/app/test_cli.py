@@ -72,6 +72,7 @@ def test_screenshot_of_an_uncached_zoo_model_explains_the_download_failure(capsy
     err = capsys.readouterr().err
     assert models.zoo_weights("alexnet").url in err
     assert str(models.weights_cache_dir()) in err
+    assert "pass --untrained" in err
 
 
 def test_screenshot_in_process_with_a_pane(capsys, tmp_path, app):

@@ -120,7 +120,7 @@ def test_dropping_a_file_opens_it(loaded_window, qtbot, tmp_path, settle):
 
 def test_untrained_zoo_model_from_the_pane_is_labelled_everywhere(loaded_window, qtbot, settle):
     pane = loaded_window.panes["model"]
-    assert "(cached)" not in pane.model_combo.itemText(pane.model_combo.findData("alexnet"))
+    assert pane.model_combo.itemText(pane.model_combo.findData("alexnet")) == "AlexNet · 233 MB download"
     pane.select("alexnet")
     assert pane.pretrained.isEnabled()
     pane.pretrained.setChecked(False)
