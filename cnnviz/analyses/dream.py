@@ -304,6 +304,10 @@ class _Configs:
 def run(model: LoadedModel, source: Source, settings: SettingsSource | None = None
         ) -> Generator[Step, None, DreamAnalysis]:
     """Dream step by step; yields a :class:`Step` with the partial result (image so far, curves) after each.
+    A step made in tiles (``work_at="full"`` on an image larger than ``tile``) also yields, after each of its
+    tiles, the latest step again (the very same :class:`Step` object; before the first step one of 0
+    steps done whose result shows the start image), so that a caller can cancel between tiles; a consumer
+    that draws or records a partial result only when it is not the one it has does nothing for these.
     ``settings``: one :class:`Settings`, or a callable read once per step (:data:`SettingsSource`; the first
     settings also fix those in :data:`STARTING`); the result's ``settings`` are the last step's, with the
     starting ones, and its ``used`` lists each step's. ValueError for a layer the model lacks, a cycle or
@@ -344,10 +348,14 @@ def run(model: LoadedModel, source: Source, settings: SettingsSource | None = No
             layer="" if last.objective == "class" else config.layer, cycle=config.cycle, target=target(last),
             used=tuple(used), message=next((r.message for r in records if r.message), ""))
 
-    steps = dream.run(model, x, config=configs)
+    steps = dream.run_ticks(model, x, config=configs)
+    latest = Step(0, total, result(shown_start, True), "")
     try:
         while True:
             step = next(steps)
+            if step.partial is dream.Tick:
+                yield latest  # after a tile: the same step again, a point where a cancel gets through
+                continue
             record: DreamStep = step.partial
             config = record.config or config
             chosen = configs.settings_of(record.config)
@@ -357,8 +365,9 @@ def run(model: LoadedModel, source: Source, settings: SettingsSource | None = No
             total = max(step.done, dream.total_steps(x, config=dataclasses.replace(  # octaves fixed at the start
                 config, octaves=first_config.octaves, octave_scale=first_config.octave_scale)))
             shown = base.image if record.image is None else np.asarray(model.deprocess(record.image))
-            yield Step(record.index + 1, total, result(shown, True),
-                       f"octave {record.octave + 1}/{len(base.sizes)}, iteration {record.iteration + 1}")
+            latest = Step(record.index + 1, total, result(shown, True),
+                          f"octave {record.octave + 1}/{len(base.sizes)}, iteration {record.iteration + 1}")
+            yield latest
     except StopIteration as stop:
         return result(np.asarray(model.deprocess(stop.value)), False)
     finally:

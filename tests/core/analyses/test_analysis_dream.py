@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from figure_layout import assert_readable
 
 from cnnviz.analyses import Source, registry
@@ -103,6 +104,32 @@ def test_noise_start_and_full_resolution(model):
     expected = np.asarray(model.deprocess(dream.noise_image(model, (1, 1, 36, 40), "uniform", 5)))
     np.testing.assert_array_equal(noise.start, expected)
     assert noise.image.shape == (36, 40)
+
+
+def test_a_tiled_step_yields_the_latest_step_again_after_each_tile_and_computes_what_the_core_does(model):
+    image = images.load_image(images.sample("fmnist_bag").path).resize((64, 56))
+    settings = Settings(work_at="full", tile=32, overlap=8, iterations=2, octaves=1, prob_every=1, jitter=3)
+    run = registry.get("dream").run(model, Source.of_image(model, image, "big.png"), settings)
+    steps = []
+    try:
+        while True:
+            steps.append(next(run))
+    except StopIteration as stop:
+        result = stop.value
+    tiles = len(dream.tile_starts(56, 32, 8)) * len(dream.tile_starts(64, 32, 8))
+    made = [step for before, step in zip([None, *steps], steps) if step is not before]
+    assert tiles == 6 and len(steps) == 2 * (tiles + 1) > settings.iterations
+    assert [(s.done, s.total, len(s.partial.records)) for s in made] == [(0, 2, 0), (1, 2, 1), (2, 2, 2)]
+    assert steps[:tiles] == [made[0]] * tiles and steps[tiles + 1:2 * tiles + 1] == [made[1]] * tiles
+    np.testing.assert_array_equal(made[0].partial.image, result.start)
+
+    mean, std = model.stats("cpu")
+    x = (torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)[None, None] - mean) / std
+    records, final = core_run(model, x, DreamConfig(layer="features.relu2", iterations=2, octaves=1, prob_every=1,
+                                                    jitter=3, tile=32, overlap=8))
+    assert result.records == tuple(dataclasses.replace(r, image=None, config=None) for r in records)
+    np.testing.assert_array_equal(result.image, np.asarray(model.deprocess(final)))
+    assert result.image.shape == (56, 64) and not result.partial
 
 
 def test_unknown_layer_names_the_layers(model, source):

@@ -3,6 +3,8 @@ and stop; one curve per run; saving, "use as input" and a diverging run; the res
 analysis's result, whose report figure is the export; the settings column built from the analysis's
 Settings."""
 
+import time
+
 import numpy as np
 from PIL import Image
 
@@ -10,11 +12,16 @@ from cnnviz.analyses import dream, registry
 from cnnviz.analyses.base import Source
 from cnnviz.analyses.dream import DreamAnalysis
 from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_image import dream as core_dream
 from cnnviz.gui.widgets.figure_render import ExportOptions
 from cnnviz.gui.widgets.image_view import image_array
 from cnnviz.gui.widgets.settings_form import SettingsForm
 
 RUN_MS = 30_000
+TILE_S = 0.1
+"""How long each tile of the slowed-down tiled run takes at least, in seconds."""
+CANCEL_S = 0.5
+"""The project's limit on how long a long job may take to stop once asked."""
 
 
 def dream_pane(window, show_pane, iterations: int = 100_000):
@@ -248,3 +255,29 @@ def test_after_reset_the_result_is_the_start_image_shown(loaded_window, show_pan
     assert shown.records == () and pane.view.title.text().startswith("<b>Start image")
     np.testing.assert_array_equal(shown.image, dreamed.start)
     np.testing.assert_array_equal(pane.view.canvas.image, dreamed.start)
+
+
+def test_stop_during_a_tiled_step_ends_the_run_within_half_a_second(loaded_window, show_pane, settle, qtbot,
+                                                                     monkeypatch):
+    picture = Image.fromarray((np.arange(128 * 128) % 241).astype(np.uint8).reshape(128, 128), mode="L")
+    loaded_window.controller.set_image(picture, "large")
+    settle(loaded_window)
+    pane = dream_pane(loaded_window, show_pane, iterations=3)
+    assert pane.apply_settings({"work_at": "full", "tile": 32, "overlap": 0}) == {}
+    tiles: list[float] = []
+    objective = core_dream._objective
+
+    def slow_tile(*args, **kwargs):
+        tiles.append(time.monotonic())
+        time.sleep(TILE_S)
+        return objective(*args, **kwargs)
+
+    monkeypatch.setattr(core_dream, "_objective", slow_tile)
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: len(tiles) >= 2, timeout=RUN_MS)
+    asked = time.monotonic()
+    pane.stop_button.click()
+    qtbot.waitUntil(lambda: not pane.running, timeout=RUN_MS)
+    assert time.monotonic() - asked < CANCEL_S
+    assert pane.outcome == "cancelled" and len(tiles) < len(core_dream.tile_starts(128, 32, 0)) ** 2 == 16
+    assert records(pane) == () and pane.result.image.shape == (128, 128)  # stopped inside the first step

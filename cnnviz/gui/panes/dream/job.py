@@ -7,9 +7,10 @@ from a :class:`SettingsBox` once per step: the GUI thread swaps in whole new fro
 regularisation applies from the next step and no step mixes two settings. Each step's ``partial`` is the
 whole partial :class:`~cnnviz.analyses.dream.DreamAnalysis` (every step so far), so the worker may forward
 only the latest one; the job also keeps it in a :class:`LatestStep`, which the pane reads when the run ends
-(a step yielded just before a Stop is not forwarded). While the pause gate is closed the job waits between
-steps, yielding the latest step again every :data:`PAUSE_POLL_S` seconds so that a cancel (Stop) still gets
-through.
+(a step yielded just before a Stop is not forwarded). A step made in tiles yields the latest step again after
+each tile, so a Stop gets through between tiles and the pause gate also holds there. While the gate is closed
+the job waits, yielding the latest step again every :data:`PAUSE_POLL_S` seconds so that a cancel (Stop) still
+gets through.
 """
 
 import threading
@@ -52,8 +53,9 @@ class LatestStep:
 def dream_job(model: LoadedModel, source: Source, settings: SettingsBox, gate: threading.Event,
               latest: LatestStep) -> Generator[Step, None, DreamAnalysis]:
     """Dream ``source`` with ``model`` (compute worker), reading ``settings`` once per step; yields each step
-    of :func:`cnnviz.analyses.dream.run` (its ``partial`` the result so far), also kept in ``latest``; waits
-    between steps while ``gate`` is clear (paused). Returns the finished result."""
+    of :func:`cnnviz.analyses.dream.run` (its ``partial`` the result so far; the same step again after each
+    tile of a tiled step), also kept in ``latest``; waits between them while ``gate`` is clear (paused).
+    Returns the finished result."""
     steps = dream.run(model, source, settings)
     try:
         while True:

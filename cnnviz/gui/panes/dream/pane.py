@@ -7,9 +7,9 @@ settings and swaps them into the running dream's :class:`~cnnviz.gui.panes.dream
 reads the box once per step, so a new layer, step size, objective or regularisation applies from the next
 step and no step mixes two settings. The run is the analysis's on the controller's compute worker
 (:mod:`~cnnviz.gui.panes.dream.job`) started through :class:`~cnnviz.gui.panes.run_pane.RunPane` (Start,
-Ctrl+Return; Stop, Esc; a progress bar with the time left); Pause (Space) holds it between steps. Since the
-compute worker runs one job at a time, a run is stopped when the pane is hidden or the model or image
-changes, so it never holds up the other panes for long.
+Ctrl+Return; Stop, Esc; a progress bar with the time left); Pause (Space) holds it between steps, and both
+get through between the tiles of a step too. Since the compute worker runs one job at a time, a run is
+stopped when the pane is hidden or the model or image changes, so it never holds up the other panes for long.
 
 What the pane shows is one :class:`~cnnviz.analyses.dream.DreamAnalysis`, the run's latest (partial) result
 (:attr:`DreamPane.result`, redrawn at most :data:`REDRAW_MS` apart): the view
@@ -210,8 +210,9 @@ class DreamPane(RunPane):
         self._update_buttons()
 
     def on_partial(self, item: Step) -> None:
-        """Show the run's partial result."""
-        if isinstance(item.partial, DreamAnalysis):
+        """Show the run's partial result, unless it is the one shown (a step the run yields again between the
+        tiles of a step, or the job while paused): nothing is redrawn or followed for those."""
+        if isinstance(item.partial, DreamAnalysis) and item.partial is not self.result:
             self._show(item.partial)
 
     def on_done(self, result: DreamAnalysis) -> None:
