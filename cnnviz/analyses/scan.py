@@ -4,12 +4,18 @@ goes through the model once; for each unit of the scanned layers the scan keeps 
 selectivity). For the units shown, each strongest image's deconvnet projection and receptive-field patch are
 drawn side by side. The maths is :func:`cnnviz.core.per_dataset.scan.build_steps` and
 :func:`cnnviz.core.per_dataset.top_patches.patches_steps`.
+
+:func:`run` works in two stages, each a public generator whose every step holds a :class:`ScanAnalysis`:
+:func:`scan_steps` (the long scan, batch by batch; it can continue a partial index) returns the result without
+pictures, then :func:`patch_steps` projects the hits of the units shown into it. A caller that keeps the index
+(the Dataset pane: a cached, resumable scan, then the units of each page it shows) runs the stages itself and
+builds the result of another page or order from the index with :func:`shown_result`.
 """
 
 import math
 import textwrap
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,7 +33,7 @@ from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset import scan, top_patches
 from cnnviz.core.per_dataset.atlas import make_atlas
-from cnnviz.core.per_dataset.scan_index import SORT_KEYS, ScanIndex, UnitStats
+from cnnviz.core.per_dataset.scan_index import EMPTY, SORT_KEYS, ScanIndex, UnitStats
 from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.core.per_image import deconv
 
@@ -37,6 +43,7 @@ SHOWN_COLOUR = "#e8833a"
 DEAD_COLOUR = "#c0262d"
 BLOCK_GAP = 0.4
 """Blank between a unit's projections and its patches in the figure, in tiles."""
+NO_LABELS = "sort: selectivity needs class labels and this dataset has none; sort by index, max or fire_rate"
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,9 @@ class ScanAnalysis(Result):
     ``top_positions`` [C, k, 2] (row, col) in the layer's grid, -1 without one; ``top_activations`` [C, k],
     NaN where empty), and the Fig. 2 pictures of the shown units: ``projections`` and ``patches``
     [U, k, h, w] (grey) or [U, k, h, w, 3] float32 in [0, 1] (the projection: 0.5 = 0), NaN where blank (None
-    while scanning) and ``hits`` (CSV of the shown units' hits: unit, rank, file, label, activation, row,
-    col)."""
+    while scanning), the projected hits they are tiled from (``hit_patches``: {channel: hits best first, each
+    with its crops, receptive-field box, file name and label}, for the shown units projected so far) and ``hits``
+    (CSV of the shown units' hits: unit, rank, file, label, activation, row, col)."""
 
     analysis: ClassVar[str] = NAME
     settings: Settings
@@ -100,6 +108,7 @@ class ScanAnalysis(Result):
     top_activations: np.ndarray
     projections: np.ndarray | None = None
     patches: np.ndarray | None = None
+    hit_patches: dict[int, list[HitPatch]] = field(default_factory=dict)
     hits: str = ""
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -169,17 +178,13 @@ def shown_units(index: ScanIndex, layer: str, settings: Settings) -> np.ndarray:
 
 def top_arrays(index: ScanIndex, layer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every unit's hits as arrays: images [C, k] (-1 where empty), positions [C, k, 2] (-1 without a grid
-    or hit) and activations [C, k] (NaN where empty), from :meth:`ScanIndex.top`."""
-    count = index.channels(layer)
-    images = np.full((count, index.k), -1, dtype=np.int64)
-    positions = np.full((count, index.k, 2), -1, dtype=np.int64)
-    activations = np.full((count, index.k), np.nan, dtype=np.float32)
-    for channel in range(count):
-        for rank, hit in enumerate(index.top(layer, channel=channel)):
-            images[channel, rank] = hit.image
-            activations[channel, rank] = hit.activation
-            if hit.position is not None:
-                positions[channel, rank] = hit.position
+    or hit) and activations [C, k] (NaN where empty), as :meth:`ScanIndex.top` lists them (read from the
+    layer's tally at once)."""
+    tally = index.tally(layer)
+    empty = np.cumsum(tally.images == EMPTY, axis=1) > 0
+    images = np.where(empty, -1, tally.images).astype(np.int64)
+    activations = np.where(empty, np.nan, tally.values).astype(np.float32)
+    positions = np.where(empty[:, :, None] | (not tally.spatial), -1, tally.positions).astype(np.int64)
     return images, positions, activations
 
 
@@ -207,16 +212,17 @@ def shown_result(settings: Settings, head: Caption, dataset: ImageDataset, index
                  partial: bool) -> ScanAnalysis:
     """The result showing ``channels`` [U] of ``layer`` in ``index`` (a scan of ``dataset``) with their projected
     hits ``found`` ({channel: patches}, None: not projected yet) for a model whose input is ``input_size``
-    (h, w); what :func:`run` returns and what the Dataset pane shows."""
+    (h, w); what every step of :func:`run` holds and what the Dataset pane shows."""
     stats = index.stats(layer)
     dead = stats.fire_rate <= 0.0
     images, positions, activations = top_arrays(index, layer)
     shown = (None, None) if found is None else pictures(found, channels, index.k, input_size)
+    projected = {int(c): list(found[int(c)]) for c in channels if found is not None and int(c) in found}
     return ScanAnalysis(settings=settings, head=head, partial=partial, index=index, layer=layer, stats=stats,
                         order=index.order(layer, settings.sort), channels=channels, dead=dead,
                         nearly_dead=(stats.fire_rate <= settings.threshold) & ~dead,
                         top_images=images, top_positions=positions, top_activations=activations,
-                        projections=shown[0], patches=shown[1],
+                        projections=shown[0], patches=shown[1], hit_patches=projected,
                         hits=top_patches.hits_csv(index, dataset, layer, [int(c) for c in channels]))
 
 
@@ -233,58 +239,102 @@ def _checked(model: LoadedModel, dataset: ImageDataset, settings: Settings) -> t
         raise ValueError(f"layers: no layer called {', '.join(map(repr, missing))} in {model.name}; layers: "
                          f"{', '.join(model.layer_names()[:40])}")
     if settings.sort == "selectivity" and dataset.labels is None:
-        raise ValueError("sort: selectivity needs class labels and this dataset has none; sort by index, max or "
-                         "fire_rate")
+        raise ValueError(NO_LABELS)
     return layers, settings.layer or layers[0]
 
 
-def run(model: LoadedModel, source: Source, settings: Settings | None = None
-        ) -> Generator[Step, None, ScanAnalysis]:
-    """Scan the dataset (a :class:`Step` per batch: images done of all, the partial result), then project the
-    shown units' hits (a :class:`Step` per unit: units done of shown, the pictures so far)."""
+def scan_steps(model: LoadedModel, source: Source, settings: Settings | None = None, *,
+               resume: ScanIndex | None = None) -> Generator[Step, None, ScanAnalysis]:
+    """The first stage of :func:`run`: scan the dataset of ``source`` over the scanned layers
+    (:func:`cnnviz.core.per_dataset.scan.build_steps` with ``settings``' ``k``, ``batch_size`` and ``workers``),
+    continuing ``resume`` (a partial index of the same layers and ``k``; None: from the start). Yields a
+    :class:`Step` per batch (images done of all; the partial result without pictures, None until an image is
+    scored; the message gives images/s); returns the result of the index, without pictures (``partial`` while
+    images are left). Closing the generator stops the scan; the last partial's ``index`` is what it reached."""
     settings = settings or Settings()
     dataset = source.data()
     layers, layer = _checked(model, dataset, settings)
-    head = about(NAME, model, source)
-    input_size = (int(model.input_size[0]), int(model.input_size[1]))
+    head, input_size = about(NAME, model, source), _input_size(model)
 
-    def result(index: ScanIndex, channels: np.ndarray, found: dict[int, list[HitPatch]] | None,
-               partial: bool) -> ScanAnalysis:
-        return shown_result(settings, head, dataset, index, layer, channels, found, input_size, partial=partial)
+    def result(index: ScanIndex, partial: bool) -> ScanAnalysis:
+        return shown_result(settings, head, dataset, index, layer, shown_units(index, layer, settings), None,
+                            input_size, partial=partial)
 
-    index = yield from _scan(model, dataset, layers, settings,
-                             lambda i: result(i, shown_units(i, layer, settings), None, True))
-    channels = shown_units(index, layer, settings)
-    steps = top_patches.patches_steps(model, dataset, index, layer, [int(c) for c in channels])
-    found: dict[int, list[HitPatch]] = {}
-    try:
-        while True:
-            step = next(steps)
-            found = step.partial
-            yield Step(step.done, step.total, result(index, channels, found, True), step.message)
-    except StopIteration:
-        return result(index, channels, found, index.partial)
-    finally:
-        steps.close()
-
-
-def _scan(model: LoadedModel, dataset: ImageDataset, layers: list[str], settings: Settings,
-          partial: Callable[[ScanIndex], ScanAnalysis]) -> Generator[Step, None, ScanIndex]:
-    """:func:`cnnviz.core.per_dataset.scan.build_steps`, a :class:`Step` per batch with ``partial(index)`` (None until
-    the layer has a scored image); returns the index."""
     steps = scan.build_steps(model, dataset, layers=layers, k=settings.k, batch_size=settings.batch_size,
-                             workers=settings.workers)
+                             workers=settings.workers, resume=resume)
     try:
         while True:
             step = next(steps)
             so_far: scan.PartialScan = step.partial
-            shown = partial(so_far.index) if so_far.index.tallies else None
+            shown = result(so_far.index, True) if so_far.index.tallies else None
             yield Step(step.done, step.total, shown, f"scanning, {so_far.images_per_s:.0f} images/s")
     except StopIteration as stop:
         index: ScanIndex = stop.value
-        return index
+        return result(index, index.partial)
     finally:
         steps.close()
+
+
+def patch_steps(model: LoadedModel, source: Source, index: ScanIndex, settings: Settings | None = None, *,
+                channels: Sequence[int] | None = None) -> Generator[Step, None, ScanAnalysis]:
+    """The second stage of :func:`run`: project the hits of the units shown (``channels`` of the layer
+    ``settings`` show, in that order; None: the units ``settings`` choose, :func:`shown_units`) in ``index``, a
+    scan of the dataset of ``source``, one unit at a time
+    (:func:`cnnviz.core.per_dataset.top_patches.patches_steps`). Yields a :class:`Step` per unit (units done of
+    shown; the partial result with the pictures so far); returns the result (``partial`` if ``index`` is).
+    ValueError for a layer ``index`` did not track, units out of range, or a selectivity order without labels."""
+    settings = settings or Settings()
+    dataset = source.data()
+    layer = _checked_index(index, settings)
+    shown = _chosen_units(index, layer, settings, channels)
+    head, input_size = about(NAME, model, source), _input_size(model)
+
+    def result(found: dict[int, list[HitPatch]], partial: bool) -> ScanAnalysis:
+        return shown_result(settings, head, dataset, index, layer, shown, found, input_size, partial=partial)
+
+    steps = top_patches.patches_steps(model, dataset, index, layer, [int(c) for c in shown])
+    try:
+        while True:
+            step = next(steps)
+            yield Step(step.done, step.total, result(step.partial, True), step.message)
+    except StopIteration as stop:
+        return result(stop.value, index.partial)
+    finally:
+        steps.close()
+
+
+def run(model: LoadedModel, source: Source, settings: Settings | None = None
+        ) -> Generator[Step, None, ScanAnalysis]:
+    """Scan the dataset (:func:`scan_steps`: a :class:`Step` per batch, images done of all, the partial result),
+    then project the shown units' hits (:func:`patch_steps`: a :class:`Step` per unit, units done of shown, the
+    pictures so far)."""
+    settings = settings or Settings()
+    scanned = yield from scan_steps(model, source, settings)
+    return (yield from patch_steps(model, source, scanned.index, settings))
+
+
+def _input_size(model: LoadedModel) -> tuple[int, int]:
+    return int(model.input_size[0]), int(model.input_size[1])
+
+
+def _chosen_units(index: ScanIndex, layer: str, settings: Settings, channels: Sequence[int] | None) -> np.ndarray:
+    """``channels`` [U] int64 (checked against the layer's units), else the units ``settings`` show."""
+    if channels is None:
+        return shown_units(index, layer, settings)
+    if not len(channels):
+        return np.zeros(0, np.int64)
+    return shown_units(index, layer, settings.replace(channels=tuple(int(c) for c in channels), page=1))
+
+
+def _checked_index(index: ScanIndex, settings: Settings) -> str:
+    """The layer of ``index`` that ``settings`` show (``layer``, else the first scanned); ValueError naming the
+    field when ``index`` did not track it or the order needs labels it has not."""
+    layer = settings.layer or index.layers[0]
+    if layer not in index.layers:
+        raise ValueError(f"layer: {layer!r} is not in the scan; it tracked {', '.join(index.layers)}")
+    if settings.sort == "selectivity" and index.label_array is None:
+        raise ValueError(NO_LABELS)
+    return layer
 
 
 def unit_mosaic(projections: np.ndarray, patches: np.ndarray) -> np.ndarray:

@@ -30,11 +30,12 @@ contract in ``pyproject.toml`` checks it):
   view of the analysis's result; the filters' worker job), :mod:`cnnviz.gui.panes.deconv` (pane, unit choice,
   unit and top-9 views, jobs),
   :mod:`cnnviz.gui.panes.invariance` (pane, range row, linked plots, hover panel),
-  :mod:`cnnviz.gui.panes.dataset` (pane, source and layer controls, Fig. 2 grid, enlarged unit, unit
-  statistics, tiles, jobs), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane: compare, display and
-  per-method parameter forms of the analysis's settings, view of the analysis's result with a map grid,
-  metrics rows and curves plot, CSV and .npy exports, remembered settings, run request and map cache) and
-  :mod:`cnnviz.gui.panes.features` (the Feature space
+  :mod:`cnnviz.gui.panes.dataset` (pane running the scan analysis's two stages, their settings, source and
+  layer controls, the view of the analysis's result: Fig. 2 grid, enlarged unit, unit statistics, tiles; the
+  patch fetcher, requests and cached index), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane:
+  compare, display and per-method parameter forms of the analysis's settings, view of the analysis's result
+  with a map grid, metrics rows and curves plot, CSV and .npy exports, remembered settings, run request and
+  map cache) and :mod:`cnnviz.gui.panes.features` (the Feature space
   pane: settings, one-item scatter maps with a class legend, hover/selection side panel with thumbnails,
   retrieval view, CSV exports, worker jobs).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector

@@ -1,5 +1,6 @@
 """The dataset-scan analysis: its statistics and hits equal the core scan's, its Fig. 2 pictures the core's
-projections, its settings check themselves, its steps report images then units, its figure reads well."""
+projections, its settings check themselves, its steps report images then units, its two stages resume a scan
+and project chosen units, its figure reads well."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from figure_layout import assert_readable
 from PIL import Image
 
 from cnnviz.analyses import Source, compute, registry
-from cnnviz.analyses.scan import Settings, defaults, scanned_layers
+from cnnviz.analyses.scan import Settings, defaults, patch_steps, scan_steps, scanned_layers
 from cnnviz.core.data import datasets, images
 from cnnviz.core.model import models
 from cnnviz.core.per_dataset import scan, top_patches
@@ -111,6 +112,45 @@ def test_steps_report_images_then_units(steps):
     assert not np.isnan(first.projections[0]).all() and np.isnan(first.projections[1:]).all()
 
 
+def shown_pixels(tile):
+    """The drawn (not blank) values of a tile, row by row: the same crop in tiles of different sizes."""
+    return tile[~np.isnan(tile)]
+
+
+def test_the_stages_resume_a_scan_and_project_chosen_units(model, dataset, result):
+    source = Source.of_dataset(dataset)
+    first = scan_steps(model, source, SETTINGS)
+    partial = next(first).partial
+    first.close()
+    assert partial.partial and partial.index.scanned == 8 and partial.projections is None
+    scanned = compute(scan_steps(model, source, SETTINGS, resume=partial.index))
+    assert not scanned.partial and scanned.index.scanned == 24 and scanned.projections is None
+    assert scanned.hit_patches == {} and scanned.channels.tolist() == result.channels.tolist()
+    for name in ("fire_rate", "mean_max", "max", "selectivity"):
+        np.testing.assert_array_equal(getattr(scanned.stats, name), getattr(result.stats, name))
+    np.testing.assert_array_equal(scanned.top_images, result.top_images)
+    chosen = [int(result.channels[1]), 7]
+    projected = compute(patch_steps(model, source, scanned.index, SETTINGS, channels=chosen))
+    assert projected.channels.tolist() == chosen and sorted(projected.hit_patches) == sorted(chosen)
+    assert projected.settings == SETTINGS and projected.hits == top_patches.hits_csv(scanned.index, dataset,
+                                                                                     "features.relu3", chosen)
+    for rank in range(4):
+        for name in ("projections", "patches"):
+            np.testing.assert_array_equal(shown_pixels(getattr(projected, name)[0, rank]),
+                                          shown_pixels(getattr(result, name)[1, rank]))
+    assert [p.hit.image for p in projected.hit_patches[7]] == result.top_images[7].tolist()
+    assert compute(patch_steps(model, source, scanned.index, SETTINGS, channels=[])).channels.tolist() == []
+
+
+def test_patch_steps_check_the_index(model, dataset, index):
+    source = Source.of_dataset(dataset)
+    with pytest.raises(ValueError, match=r"layer: 'features\.conv2' is not in the scan"):
+        compute(patch_steps(model, source, index, SETTINGS.replace(layer="features.conv2", layers=())))
+    with pytest.raises(ValueError, match="channels: 999 out of range"):
+        compute(patch_steps(model, source, index, SETTINGS, channels=[999]))
+    assert compute(patch_steps(model, source, index, Settings(k=4, per_page=2))).layer == "features.conv1"
+
+
 def test_closing_the_run_cancels_the_scan(model, dataset):
     with pytest.raises(Cancelled):
         compute(registry.get("scan").run(model, Source.of_dataset(dataset), SETTINGS), lambda done, total: False)
@@ -190,6 +230,8 @@ def test_selectivity_needs_labels(model, flat):
         compute(registry.get("scan").run(model, flat, SETTINGS.replace(sort="selectivity")))
     result = compute(registry.get("scan").run(model, flat, SETTINGS.replace(sort="fire_rate")))
     assert result.stats.selectivity is None and "selectivity" not in result.arrays()
+    with pytest.raises(ValueError, match="sort: selectivity needs class labels"):
+        compute(patch_steps(model, flat, result.index, SETTINGS.replace(sort="selectivity")))
     assert result.tables()["units"].startswith("unit,fire_rate,mean_max,max\n")
 
 

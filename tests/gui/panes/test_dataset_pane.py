@@ -1,7 +1,7 @@
 """The Dataset pane: a scan of a small class-per-folder tree equals the core's, pages show each unit's
-9 projections beside its 9 patches (the core's pixels), a clicked hit opens in the Deconvnet pane on
-its unit and position, a cancelled scan keeps a partial index that Resume completes, the index is
-cached and reopened, the dead-unit CSV and the Fig. 2 export."""
+9 projections beside its 9 patches (the core's pixels), the result shown equals the scan analysis's run, a
+clicked hit opens in the Deconvnet pane on its unit and position, a cancelled scan keeps a partial index that
+Resume completes, the index is cached and reopened, the dead-unit CSV and the Fig. 2 export."""
 
 import math
 import threading
@@ -14,14 +14,13 @@ from export_answers import answer_export
 from PIL import Image
 from PySide6.QtGui import QGuiApplication
 
-from cnnviz.analyses import registry
+from cnnviz.analyses import Source, compute, registry
 from cnnviz.analyses import scan as scan_analysis
 from cnnviz.core.data import datasets, fashion_mnist
 from cnnviz.core.files.caption import with_comments
 from cnnviz.core.model import models
 from cnnviz.core.per_dataset import scan, top_patches
 from cnnviz.core.per_image import deconv
-from cnnviz.gui.panes.dataset import jobs
 from cnnviz.gui.panes.dataset.stats import THRESHOLD_KEY
 from cnnviz.gui.panes.dataset.tiles import HITS
 from cnnviz.gui.runtime import settings_store
@@ -110,15 +109,19 @@ def test_scan_pages_and_cells_show_the_cores_patches(pane, image_folder, qtbot, 
     assert layer == index.layers[0]
     channels = page_shown(pane, qtbot)
     assert channels == list(range(pane.fig2.per_page))
-    cell = pane.fig2.cells[1]
+    cell, shown = pane.fig2.cells[1], pane.view.result
     expected = top_patches.unit_patches(reference, ds, index, layer, channels[1])
     assert cell.channel == channels[1] and len(expected) == HITS
     boxes = [p.box for p in expected]
     wanted = {"projection": deconv.field_tiles([p.projection[:, :, 0] for p in expected], boxes, model.input_size),
               "patch": deconv.field_tiles([p.patch[:, :, 0] for p in expected], boxes, model.input_size)}
     for rank in range(HITS):
-        np.testing.assert_array_equal(cell.view.tile_array(rank), wanted["projection"][rank])
-        np.testing.assert_array_equal(cell.view.tile_array(HITS + rank), wanted["patch"][rank])
+        np.testing.assert_array_equal(cell.view.tile_array(rank), shown.projections[1, rank])
+        np.testing.assert_array_equal(cell.view.tile_array(HITS + rank), shown.patches[1, rank])
+        np.testing.assert_array_equal(shown_pixels(cell.view.tile_array(rank)),
+                                      shown_pixels(wanted["projection"][rank]))
+        np.testing.assert_array_equal(shown_pixels(cell.view.tile_array(HITS + rank)),
+                                      shown_pixels(wanted["patch"][rank]))
     stats = index.stats(layer)
     assert f"unit {channels[1]}</b> · max {stats.max[channels[1]]:.3g}" in cell.caption.text()
 
@@ -127,6 +130,7 @@ def test_scan_pages_and_cells_show_the_cores_patches(pane, image_folder, qtbot, 
     second = page_shown(pane, qtbot)
     assert second == list(range(pane.fig2.per_page, 2 * pane.fig2.per_page))
     assert [cell.channel for cell in pane.fig2.cells] == second
+    assert pane.index is index and pane.view.result.channels.tolist() == second
     sort = pane.form.widget("sort")
     sort.setCurrentIndex(sort.findData("selectivity"))
     assert pane.fig2.page == 1
@@ -140,6 +144,7 @@ def test_clicking_a_hit_opens_its_image_in_the_deconvnet_pane(pane, image_folder
     layer = pane.view.view_layer
     channels = page_shown(pane, qtbot)
     cell = pane.fig2.cells[2]
+    pane.figure_area.ensureWidgetVisible(cell.view)  # a small window scrolls the grid; only what shows is drawn
     mouse.click(cell.view, lambda: cell.view.scene_centre(4))
     assert pane.view.selected == channels[2]
     assert pane.stats.unit == channels[2]
@@ -167,7 +172,7 @@ def test_a_cancelled_scan_keeps_a_partial_index_that_resume_completes(pane, imag
                                                                        reference):
     open_folder(pane, image_folder, qtbot)
     gate = threading.Event()
-    real = jobs.scan_job
+    real = scan_analysis.scan_steps
 
     def gated(*args, **kwargs):
         steps = real(*args, **kwargs)
@@ -175,7 +180,7 @@ def test_a_cancelled_scan_keeps_a_partial_index_that_resume_completes(pane, imag
         gate.wait(10)
         return (yield from steps)
 
-    monkeypatch.setattr(jobs, "scan_job", gated)
+    monkeypatch.setattr(scan_analysis, "scan_steps", gated)
     pane.run_button.click()
     qtbot.waitUntil(lambda: pane.partial_progress() == (8, COUNT), timeout=TIMEOUT_MS)
     pane.cancel_button.click()
@@ -189,7 +194,7 @@ def test_a_cancelled_scan_keeps_a_partial_index_that_resume_completes(pane, imag
     qtbot.waitUntil(lambda: pane.cache_file.is_file() and pane.settled, timeout=TIMEOUT_MS)
     assert scan.load(pane.cache_file, reference, pane.dataset).scanned == 8
 
-    monkeypatch.setattr(jobs, "scan_job", real)
+    monkeypatch.setattr(scan_analysis, "scan_steps", real)
     pane.resume_button.click()
     qtbot.waitUntil(lambda: pane.outcome == "done" and pane.index is not None and not pane.running,
                     timeout=TIMEOUT_MS)
@@ -298,6 +303,31 @@ def test_the_export_is_the_scan_analysis_figure_of_the_page_shown(pane, image_fo
     root = ET.parse(tmp_path / "x.svg").getroot()
     text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
     assert result.caption().checksum in text and "page=2" in text
+
+
+def test_the_result_shown_equals_the_scan_analysiss_run(pane, image_folder, qtbot, reference):
+    open_folder(pane, image_folder, qtbot)
+    index = scanned(pane, qtbot)
+    assert pane.form.set_values({"sort": "fire_rate"}) == {}
+    pane.fig2.per_page_spin.setValue(3)
+    pane.fig2.next_button.click()
+    pane.stats.threshold_spin.setValue(0.3)
+    channels = page_shown(pane, qtbot)
+    shown = pane.analysis_result()
+    assert pane.index is index and shown.settings.page == 2 and shown.settings.sort == "fire_rate"
+    expected = compute(scan_analysis.run(reference, Source.of_dataset(datasets.open_folder(image_folder)),
+                                         shown.settings))
+    assert shown.channels.tolist() == expected.channels.tolist() == channels
+    assert sorted(shown.hit_patches) == sorted(expected.hit_patches) == sorted(channels)
+    np.testing.assert_array_equal(shown.top_images, expected.top_images)
+    np.testing.assert_array_equal(shown.top_positions, expected.top_positions)
+    np.testing.assert_allclose(shown.top_activations, expected.top_activations, atol=1e-5)
+    for name in ("order", "dead", "nearly_dead", "projections", "patches"):
+        np.testing.assert_array_equal(getattr(shown, name), getattr(expected, name), err_msg=name)
+    np.testing.assert_array_equal(shown.stats.fire_rate, expected.stats.fire_rate)
+    assert shown.hits == expected.hits and shown.caption().fields == expected.caption().fields
+    assert not shown.partial and not expected.partial
+    assert pane.view.result.channels.tolist() == channels
 
 
 def test_the_default_layer_is_the_scan_analysiss(pane):

@@ -1,9 +1,11 @@
-"""The enlarged unit of the Dataset pane: one unit's 9 projections and 9 patches, and a table of its
-hits (image file, label, activation, position). Clicking a hit (in the picture, or activating its row)
+"""The enlarged unit of the Dataset pane: one unit's 9 projections and 9 patches (its pictures as the scan
+analysis tiles them, :func:`cnnviz.analyses.scan.pictures`), and a table of its projected hits (image file,
+label, activation, position). Clicking a hit (in the picture, or activating its row)
 emits ``hit_chosen(rank)``; the pane then opens that image in the Deconvnet pane."""
 
 from html import escape
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -53,8 +55,9 @@ class UnitDetail(QWidget):
         self.title.setText(text)
         self.hint.clear()
 
-    def show_unit(self, title: str, patches: list[HitPatch], input_size: tuple[int, int]) -> None:
-        """Show the hits ``patches`` (best first) under ``title`` (HTML)."""
+    def show_unit(self, title: str, patches: list[HitPatch], projections: np.ndarray, crops: np.ndarray) -> None:
+        """Show the hits ``patches`` (best first) under ``title`` (HTML), drawn as their ``projections`` and
+        image patches ``crops`` [k, h, w(, 3)] (float32 in [0, 1], NaN blank)."""
         self.patches = list(patches)
         self.title.setText(title)
         self.table.setRowCount(len(patches))
@@ -67,7 +70,7 @@ class UnitDetail(QWidget):
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         if patches:
-            atlas = unit_atlas(patches, input_size)
+            atlas = unit_atlas(projections, crops)
             self.view.show_atlas(atlas, (0.0, 1.0), "grey" if atlas.image.ndim == 2 else None)
             self.hint.setText("Projections (left) and image patches (right), best first. Click a hit (or "
                               "double-click its row) to open its image in the Deconvnet pane.")

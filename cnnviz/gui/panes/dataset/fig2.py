@@ -1,22 +1,19 @@
 """The Fig. 2 grid of the Dataset pane: a page of units, each as its 9 projections beside its 9 patches.
 
-:class:`Fig2View` holds the unit order (the pane's sort), the paging (units per page, page number,
-previous/next) and one :class:`UnitCell` per unit on the page. It emits ``page_changed()`` when other
-units come on screen and ``unit_clicked(channel)`` when a cell is clicked; the pane fills the cells
-(:meth:`Fig2View.show_unit`) as their patches arrive.
+:class:`Fig2View` draws the page of a :class:`~cnnviz.analyses.scan.ScanAnalysis` (its ``channels``, their
+``projections`` and ``patches``, the unit order ``order``) in one :class:`UnitCell` per unit, and holds the
+paging (units per page, page number, previous/next). It emits ``page_changed()`` when the user asks for other
+units (the pane then hands it the result of that page) and ``unit_clicked(channel)`` when a cell is clicked.
 """
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
+from cnnviz.analyses.scan import ScanAnalysis
 from cnnviz.core.data.datasets import ImageDataset
-from cnnviz.core.per_dataset import top_patches
-from cnnviz.core.per_dataset.scan import ScanIndex
-from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.gui.panes.dataset.tiles import unit_atlas
 from cnnviz.gui.widgets.atlas_view import AtlasView
 from cnnviz.gui.widgets.layouts import wrapped_label
@@ -38,26 +35,34 @@ def export_name(ds: ImageDataset | None, layer: str, page: int) -> str:
     return f"dataset-{ds.name if ds is not None else 'dataset'}-{layer}-page{page}"
 
 
-def write_hits(png: Path, index: ScanIndex | None, ds: ImageDataset | None, layer: str,
-               channels: list[int]) -> list[Path]:
-    """Write the hits of ``channels`` of ``layer`` as CSV beside the figure ``png`` (``<stem>-hits.csv``);
-    nothing without an index."""
-    if index is None or ds is None:
+def write_hits(png: Path, result: ScanAnalysis | None) -> list[Path]:
+    """Write the hits of the units ``result`` shows (:attr:`~cnnviz.analyses.scan.ScanAnalysis.hits`) as CSV
+    beside the figure ``png`` (``<stem>-hits.csv``); nothing without a result."""
+    if result is None:
         return []
     path = png.with_name(f"{png.stem}-hits.csv")
-    path.write_text(top_patches.hits_csv(index, ds, layer, channels), encoding="utf-8")
+    path.write_text(result.hits, encoding="utf-8")
     return [path]
+
+
+def unit_caption(result: ScanAnalysis, channel: int) -> str:
+    """The caption of unit ``channel`` in ``result``: its number, largest score and fire rate, and whether it
+    is still being projected."""
+    stats = result.stats
+    return (f"<b>unit {channel}</b> · max {stats.max[channel]:.3g} · fires {stats.fire_rate[channel]:.0%}"
+            + ("" if channel in result.hit_patches else " · projecting…"))
 
 
 class UnitCell(QWidget):
     """One unit: a caption over its atlas (projections | patches). ``channel`` is the unit shown
-    (None: an empty cell)."""
+    (None: an empty cell); ``drawn`` what it draws (channel, caption, tile shape or None)."""
 
     clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.channel: int | None = None
+        self.drawn: tuple[int | None, str, tuple[int, ...] | None] | None = None
         self.caption = wrapped_label()
         self.view = AtlasView(colorbar=False)
         self.view.setMinimumSize(80, 40)
@@ -69,16 +74,23 @@ class UnitCell(QWidget):
         layout.setRowStretch(1, 1)
         self.view.clicked.connect(lambda _index: self._clicked())
 
-    def show_unit(self, channel: int | None, caption: str, patches: list[HitPatch] | None,
-                  input_size: tuple[int, int]) -> None:
-        """Show ``channel`` with ``caption`` and its hits (None or []: not yet, or none)."""
-        self.channel = channel
+    def show_unit(self, channel: int | None, caption: str, pictures: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Show ``channel`` with ``caption`` and its ``pictures`` (projections, patches [k, h, w(, 3)]; None: not
+        projected yet, or no hit); redraws only what changed since the last call."""
+        drawn = (channel, caption, None if pictures is None else pictures[0].shape)
+        if drawn == self.drawn:
+            return
+        self.channel, self.drawn = channel, drawn
         self.caption.setText(caption)
-        if not patches:
+        if pictures is None:
             self.view.clear_image()
             return
-        atlas = unit_atlas(patches, input_size)
+        atlas = unit_atlas(*pictures)
         self.view.show_atlas(atlas, (0.0, 1.0), "grey" if atlas.image.ndim == 2 else None)
+
+    def forget(self) -> None:
+        """Draw the next :meth:`show_unit` whatever it shows (the pictures of another scan or layer)."""
+        self.drawn = None
 
     def _clicked(self) -> None:
         if self.channel is not None:
@@ -86,13 +98,15 @@ class UnitCell(QWidget):
 
 
 class Fig2View(QWidget):
-    """Paging controls (``controls``, a row for the pane's toolbar) and the grid of unit cells."""
+    """Paging controls (``controls``, a row for the pane's toolbar) and the grid of unit cells; ``result`` is
+    the result drawn (None: none), ``order`` its unit order."""
 
     page_changed = Signal()
     unit_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.result: ScanAnalysis | None = None
         self.order = np.zeros(0, dtype=np.int64)
         self.cells: list[UnitCell] = []
         self._shown_per_page = DEFAULT_PER_PAGE
@@ -139,17 +153,39 @@ class Fig2View(QWidget):
         """The page shown, from 1."""
         return self.page_spin.value()
 
-    def set_order(self, order: Sequence[int] | np.ndarray, placeholder: str = "") -> None:
-        """Page through the units ``order`` (channels, in display order) from the first page;
-        ``placeholder`` shows instead of the grid when ``order`` is empty."""
-        self.order = np.asarray(order, dtype=np.int64)
+    def show_result(self, result: ScanAnalysis | None, placeholder: str = "") -> None:
+        """Draw the page of ``result`` (its order paged, its page and units; None: ``placeholder`` instead of the
+        grid); cells whose unit and pictures did not change are left as they are."""
+        last = self.result
+        fresh = result is None or last is None or result.index is not last.index or result.layer != last.layer
+        self.result = result
+        self.order = result.order if result is not None else np.zeros(0, dtype=np.int64)
         self.placeholder.setText(placeholder)
-        self.placeholder.setVisible(not len(self.order))
+        self.placeholder.setVisible(result is None)
+        self.page_spin.blockSignals(True)
+        self._sync_pages()
+        self.page_spin.setValue(result.settings.page if result is not None else 1)
+        self.page_spin.blockSignals(False)
+        channels = result.channels.tolist() if result is not None else []
+        for slot, cell in enumerate(self.cells):
+            if fresh:
+                cell.forget()
+            if result is None or slot >= len(channels):
+                cell.show_unit(None, "", None)
+                cell.hide()
+                continue
+            channel = channels[slot]
+            pictures = None
+            if result.hit_patches.get(channel) and result.projections is not None and result.patches is not None:
+                pictures = (result.projections[slot], result.patches[slot])
+            cell.show_unit(channel, unit_caption(result, channel), pictures)
+            cell.show()
+
+    def first_page(self) -> None:
+        """Go back to the first page without emitting ``page_changed`` (another order or layer follows)."""
         self.page_spin.blockSignals(True)
         self.page_spin.setValue(1)
         self.page_spin.blockSignals(False)
-        self._sync_pages()
-        self.page_changed.emit()
 
     def page_channels(self) -> list[int]:
         """The channels on the page shown, in order."""
@@ -159,23 +195,6 @@ class Fig2View(QWidget):
     def step_page(self, delta: int) -> None:
         """Show the page ``delta`` pages away (clamped)."""
         self.page_spin.setValue(self.page + delta)
-
-    def cell_of(self, channel: int) -> UnitCell | None:
-        """The cell showing ``channel`` on this page, or None."""
-        return next((cell for cell in self.cells if cell.channel == channel and cell.isVisible()), None)
-
-    def show_page(self, captions: dict[int, str], patches: dict[int, list[HitPatch]],
-                  input_size: tuple[int, int]) -> None:
-        """Fill the cells of the page: each channel with its caption and, if arrived, its patches."""
-        channels = self.page_channels()
-        for slot, cell in enumerate(self.cells):
-            if slot < len(channels):
-                channel = channels[slot]
-                cell.show_unit(channel, captions.get(channel, ""), patches.get(channel), input_size)
-                cell.show()
-            else:
-                cell.show_unit(None, "", None, input_size)
-                cell.hide()
 
     def _make_cells(self, count: int) -> None:
         for cell in self.cells[count:]:

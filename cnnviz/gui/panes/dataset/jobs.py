@@ -1,18 +1,15 @@
-"""The background side of the Dataset pane: opening a source, scanning, the cached index, and the
-Fig. 2 patches of the units on screen. Each job is a plain function the pane hands to a worker; the
-generators yield :class:`~cnnviz.core.progress.Step` as :mod:`cnnviz.gui.runtime.worker` expects, each
-``partial`` a whole partial result (the worker only delivers the latest)."""
+"""The background side of the Dataset pane besides the scan analysis's stages (which the pane runs itself:
+:func:`cnnviz.analyses.scan.scan_steps` and :func:`cnnviz.analyses.scan.patch_steps`): what a scan or a
+patches job was asked for, and the cached index (reopened for the same model and dataset, saved when a scan
+ends). Each job is a plain function the pane hands to a worker."""
 
-from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.model.models import LoadedModel
-from cnnviz.core.per_dataset import scan, top_patches
+from cnnviz.core.per_dataset import scan
 from cnnviz.core.per_dataset.scan import ScanIndex
-from cnnviz.core.per_dataset.top_patches import HitPatch
-from cnnviz.core.progress import Step
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,14 +39,6 @@ class PatchesRequest:
                 and (other.layer, other.channels) == (self.layer, self.channels))
 
 
-def scan_job(model: LoadedModel, ds: ImageDataset, layers: Sequence[str], *, resume: ScanIndex | None,
-             workers: int | None, batch_size: int) -> Generator[Step, None, ScanIndex]:
-    """:func:`cnnviz.core.per_dataset.scan.build_steps` (each step's ``partial`` a
-    :class:`~cnnviz.core.per_dataset.scan.PartialScan`); returns the index."""
-    return (yield from scan.build_steps(model, ds, layers=list(layers), batch_size=batch_size, workers=workers,
-                                        resume=resume))
-
-
 def reopen(folder: Path, model: LoadedModel, ds: ImageDataset) -> tuple[Path, ScanIndex | None]:
     """Where the index of (``model``, ``ds``) is cached under ``folder``, and that index when a saved one
     matches them (None when there is none, or it belongs to other weights or another file list)."""
@@ -66,10 +55,3 @@ def save(index: ScanIndex, path: Path) -> Path:
     """Save ``index`` at ``path`` (its folder created); returns the file written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return index.save(path)
-
-
-def patches_job(model: LoadedModel, ds: ImageDataset, index: ScanIndex, layer: str, channels: Sequence[int],
-                method: str = "deconvnet") -> Generator[Step, None, dict[int, list[HitPatch]]]:
-    """:func:`cnnviz.core.per_dataset.top_patches.patches_steps` for ``channels`` of ``layer``, each step's
-    ``partial`` holding every unit's patches so far (channel -> hits, best first); returns them all."""
-    return (yield from top_patches.patches_steps(model, ds, index, layer, list(channels), method=method))

@@ -1,23 +1,27 @@
 """The Dataset pane: what each unit detects across an image folder (Zeiler & Fergus 2014, Fig. 2), and
 which units never fire.
 
+The pane is a view of the scan analysis (:mod:`cnnviz.analyses.scan`), whose two stages it runs itself.
 Choose a source (:mod:`~cnnviz.gui.panes.dataset.sources`: a folder, opened on the loader worker, or
 Fashion-MNIST test; also the dataset another pane chose) and the layers (:mod:`~.scan_layers`), then Scan: a
-:class:`~cnnviz.gui.panes.run_pane.RunPane` run of :func:`cnnviz.core.per_dataset.scan.build_steps` with images/s
-and the time left. Cancel keeps the partial index and Resume continues it. Every index a scan ends with is
-saved under the application's data folder and reopened for the same model and dataset. The view
-(:mod:`~.view`) pages through a layer's units, their patches computed lazily on the compute worker
-(:func:`cnnviz.core.per_dataset.top_patches.patches_steps`) and kept until the model or index changes. Click a
-unit to enlarge it, one of its hits to make that image current and open Deconvnet on the unit and position.
+:class:`~cnnviz.gui.panes.run_pane.RunPane` run of the first stage (:func:`cnnviz.analyses.scan.scan_steps`,
+each step's partial a :class:`~cnnviz.analyses.scan.ScanAnalysis`) with images/s and the time left. Cancel keeps
+the partial index and Resume continues it. Every index a scan ends with is saved under the application's data
+folder and reopened for the same model and dataset. The view (:mod:`~.view`) pages through a layer's units: for
+each page, order, layer or threshold the pane builds the result of what is shown from the index
+(:func:`cnnviz.analyses.scan.shown_result`, :meth:`DatasetPane.analysis_result`) and the view draws it; the
+projected hits of the units on screen come from the second stage (:func:`cnnviz.analyses.scan.patch_steps`, for
+the missing units only, on the compute worker, :mod:`~.patch_fetcher`) and are kept until the model or index
+changes. Click a unit to enlarge it, one of its hits to make that image current and open Deconvnet on the unit
+and position.
 
 The form (``form``) holds the scan analysis's ``sort``, ``per_page`` and ``threshold`` (the last two are the
 page's and the statistics' own spin boxes); the ticked layers are its ``layers``, so a session keeps them. The
-figure's export and caption are the scan analysis's result of what is shown (:meth:`DatasetPane.analysis_result`).
+figure's export and caption are the result shown (:meth:`DatasetPane.analysis_result`).
 """
 
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QPushButton, QSplitter, QVBoxLayout, QWidget
@@ -29,11 +33,11 @@ from cnnviz.core.model.models import LoadedModel
 from cnnviz.core.per_dataset.scan import ScanIndex
 from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.core.progress import Step
-from cnnviz.gui.panes.dataset import jobs
 from cnnviz.gui.panes.dataset.fig2 import export_name, write_hits
-from cnnviz.gui.panes.dataset.jobs import PatchesRequest, ScanRequest
+from cnnviz.gui.panes.dataset.jobs import ScanRequest
 from cnnviz.gui.panes.dataset.patch_fetcher import PatchFetcher
 from cnnviz.gui.panes.dataset.scan_layers import ScanLayers
+from cnnviz.gui.panes.dataset.scan_settings import scan_settings, shown_settings
 from cnnviz.gui.panes.dataset.sources import ScanSources
 from cnnviz.gui.panes.dataset.view import SORT_TITLES, ScanView, offer_selectivity
 from cnnviz.gui.panes.pane_context import PaneContext
@@ -74,8 +78,9 @@ class DatasetPane(RunPane):
     ``dataset``: the dataset chosen; ``index``: the scan shown (None while scanning or before any);
     ``cache_file``: where the index of the current model and dataset is saved; ``loader_workers``: DataLoader
     worker processes of a scan (None: automatic); ``batch_size``: images per forward pass of a scan. Parts:
-    ``sources`` (datasets and saved scans), ``scan_layers`` (the ticked layers), ``patch_fetcher`` (the Fig. 2
-    patches on screen), ``form`` and ``view``.
+    ``sources`` (datasets and saved scans), ``scan_layers`` (the ticked layers), ``patch_fetcher`` (the
+    projected hits of the units on screen, into the view), ``form`` and ``view`` (which draws
+    :meth:`analysis_result`).
     """
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
@@ -89,10 +94,11 @@ class DatasetPane(RunPane):
         self.batch_size = BATCH_SIZE
         self._scanned: ScanIndex | None = None
         self.sources = ScanSources(self.jobs, self.controller.loader, self)
-        self.patch_fetcher = PatchFetcher(self.jobs, self._patches_arrived, self)
+        self.view = ScanView()
+        self.patch_fetcher = PatchFetcher(self.jobs, self.view, lambda request: request.model is self.state.model
+                                          and request.index is self.index, lambda: self.show_result(fetch=False), self)
         self.scan_layers = ScanLayers(self.jobs, self.picker, self.settings_binding.unknown_settings, self.schedule,
                                       self)
-        self.view = ScanView(lambda: str(self.form.value("sort")))
         self.form = scan_form(self.view)
         self._build()
         self._connect()
@@ -106,8 +112,7 @@ class DatasetPane(RunPane):
         self.resume_button.setToolTip("Continue the partial scan shown")
         self.fig2, self.detail, self.stats, self.patches = view.fig2, view.detail, view.stats, view.patches
         self.make_figure(lambda: export_name(self.dataset, view.view_layer, view.fig2.page), dict, view.heading,
-                         view.fig2, extra=lambda png: write_hits(png, self.index, self.dataset, view.view_layer,
-                                                                 view.fig2.page_channels()))
+                         view.fig2, extra=lambda png: write_hits(png, self.analysis_result()))
         view.add_figure(self.figure_area)
         view.row.addWidget(self.form, 1)
         view.row.addWidget(self.export.button)
@@ -137,6 +142,8 @@ class DatasetPane(RunPane):
         self.sources.reopened.connect(self._reopened)
         self.resume_button.clicked.connect(self.resume)
         self.form.changed.connect(lambda name: self.view.show_layer() if name == "sort" else None)
+        self.form.changed.connect(lambda name: self.show_result(fetch=False) if name == "threshold" else None)
+        self.view.result_wanted.connect(self.show_result)
         self.view.patches_wanted.connect(self._request_patches)
         self.view.hit_chosen.connect(self.open_hit)
         add_shortcut(self, Qt.Key.Key_PageUp, lambda: self.view.fig2.step_page(-1))
@@ -161,19 +168,26 @@ class DatasetPane(RunPane):
         return (scan_analysis.defaults(model).layer if model is not None else "") or choices[0].name
 
     def analysis_result(self) -> scan_analysis.ScanAnalysis | None:
-        """The scan analysis's result of what is shown (its report figure is the export): the Fig. 2 page on
-        screen (layer, order, page, the projections and patches arrived so far) and the statistics at the
-        threshold set (:func:`cnnviz.analyses.scan.shown_result`); None while no index is shown."""
+        """The scan analysis's result of what is shown (its report figure is the export): the layer shown, the
+        Fig. 2 page on screen in the order chosen with the projected hits that came so far, and the statistics at
+        the threshold set (:func:`cnnviz.analyses.scan.shown_result`); None while no index is shown."""
         model, ds, index, layer = self.state.model, self.dataset, self.index, self.view.view_layer
-        if model is None or ds is None or index is None or not layer:
+        if model is None or ds is None or index is None or layer not in index.layers:
             return None
-        settings = self.form.settings(layers=tuple(index.layers), layer=layer, k=index.k, page=self.fig2.page,
-                                      batch_size=self.batch_size, workers=self.loader_workers)
-        channels = self.fig2.page_channels()
-        found = {c: self.patches[(layer, c)] for c in channels if (layer, c) in self.patches}
+        settings = shown_settings(self.form, index, layer, self.fig2.page, batch_size=self.batch_size,
+                                  workers=self.loader_workers)
+        channels = scan_analysis.shown_units(index, layer, settings)
+        found = {int(c): self.patches[(layer, int(c))] for c in channels if (layer, int(c)) in self.patches}
         return scan_analysis.shown_result(settings, about(scan_analysis.NAME, model, Source.of_dataset(ds)), ds,
-                                          index, layer, np.asarray(channels, dtype=np.int64), found,
-                                          self.view.input_size, partial=self.figure_partial())
+                                          index, layer, channels, found, self.view.input_size,
+                                          partial=self.figure_partial())
+
+    def show_result(self, fetch: bool = True) -> None:
+        """Draw :meth:`analysis_result` and, with ``fetch``, project the hits of the units on screen that have
+        none yet."""
+        self.view.show_result(self.analysis_result())
+        if fetch:
+            self._request_patches()
 
     def open_folder(self, path: Path) -> None:
         """Open the image folder ``path`` on the loader worker (remembered as the last folder)."""
@@ -214,13 +228,14 @@ class DatasetPane(RunPane):
             self._start_scan(tuple(self.index.layers), self.index)
 
     def on_partial(self, item: Step) -> None:
-        """The scan's latest partial index."""
-        self._scanned = item.partial.index
+        """The scan's latest partial result (its index; None before an image is scored)."""
+        if item.partial is not None:
+            self._scanned = item.partial.index
         self.update_partial()
 
-    def on_done(self, result: ScanIndex) -> None:
-        """The complete index."""
-        self._scanned = result
+    def on_done(self, result: scan_analysis.ScanAnalysis) -> None:
+        """The scan's result (its complete index)."""
+        self._scanned = result.index
 
     def on_ended(self) -> None:
         """Save what the scan reached and show it (if it is still of the current model and dataset)."""
@@ -246,9 +261,8 @@ class DatasetPane(RunPane):
         self.patch_fetcher.forget()
         model = self.state.model
         self.view.input_size = model.input_size if model is not None else (1, 1)
-        self.view.dataset_name = self.caption_dataset()
-        offer_selectivity(self.form.widget("sort"), index is not None and index.labels is not None)
         self.view.set_index(index, "Scanning…" if self.running else "")
+        offer_selectivity(self.form.widget("sort"), index is not None and index.labels is not None)
         self.export.set_enabled(index is not None)
         self._sync_buttons()
         self.update_partial()
@@ -282,9 +296,11 @@ class DatasetPane(RunPane):
             self.jobs.show_info("Still looking for a saved scan of this dataset; try again in a moment.")
             return
         request = ScanRequest(model, ds, layers, resume, cache)
+        settings = scan_settings(self.form, ds, layers, resume, batch_size=self.batch_size,
+                                 workers=self.loader_workers)
         self._scanned = resume
-        self.start(jobs.scan_job, request, model, ds, layers, text=f"Scanning {ds.name}…", resume=resume,
-                   workers=self.loader_workers, batch_size=self.batch_size)
+        self.start(scan_analysis.scan_steps, request, model, Source.of_dataset(ds), settings,
+                   text=f"Scanning {ds.name}…", resume=resume)
         self.set_index(None)
 
     def _sync_buttons(self) -> None:
@@ -294,13 +310,13 @@ class DatasetPane(RunPane):
 
     def _request_patches(self) -> None:
         model, ds, index, layer = self.state.model, self.dataset, self.index, self.view.view_layer
+        if model is None or ds is None or index is None or layer not in index.layers or not self.isVisible():
+            return
         missing = self.view.missing_channels()
-        if model is not None and ds is not None and index is not None and layer and missing and self.isVisible():
-            self.patch_fetcher.fetch(model, ds, index, layer, missing)
-
-    def _patches_arrived(self, request: PatchesRequest, found: dict[int, list[HitPatch]]) -> None:
-        if request.model is self.state.model and request.index is self.index:
-            self.view.add_patches(request.layer, found)
+        if missing:
+            settings = shown_settings(self.form, index, layer, self.fig2.page, batch_size=self.batch_size,
+                                      workers=self.loader_workers)
+            self.patch_fetcher.fetch(model, ds, index, settings, missing)
 
     def open_hit(self, layer: str, channel: int, patch: HitPatch) -> None:
         """Make the image of the hit ``patch`` of unit ``channel`` of ``layer`` current (decoded on the loader

@@ -1,6 +1,8 @@
-"""The unit statistics of the Dataset pane: the histogram of a layer's fire rates, its dead units (never
-fired on the dataset) and nearly dead ones (fire rate at most a threshold the user sets, remembered),
-and, with labels, the class profile of one unit (its mean score per class). "Copy dead units as CSV"
+"""The unit statistics of the Dataset pane, drawn from the scan analysis's result
+(:class:`~cnnviz.analyses.scan.ScanAnalysis`: its ``stats``, ``dead`` and ``nearly_dead``): the histogram of a
+layer's fire rates, its dead units (never fired on the dataset) and nearly dead ones (fire rate at most a
+threshold the user sets, remembered; the pane's result follows it), and, with labels, the class profile of one
+unit (its mean score per class). "Copy dead units as CSV"
 puts the listed units' statistics on the clipboard (:func:`cnnviz.core.per_dataset.top_patches.units_csv`)."""
 
 import numpy as np
@@ -9,8 +11,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from cnnviz.analyses.scan import ScanAnalysis
 from cnnviz.core.per_dataset import top_patches
-from cnnviz.core.per_dataset.scan import ScanIndex, UnitStats
 from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.image_view import BACKGROUND
@@ -42,16 +44,15 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
 
 
 class StatsView(QWidget):
-    """Fire-rate histogram, dead and nearly dead units, class profile. ``index``/``layer``: what is shown;
-    ``unit``: the unit whose class profile is drawn. Emits ``unit_chosen(channel)`` when the user picks
+    """Fire-rate histogram, dead and nearly dead units, class profile. ``result``: what is drawn (None:
+    nothing); ``unit``: the unit whose class profile is drawn. Emits ``unit_chosen(channel)`` when the user picks
     a unit in the profile's spin box."""
 
     unit_chosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.index: ScanIndex | None = None
-        self.layer = ""
+        self.result: ScanAnalysis | None = None
         self.histogram = _plot("Fire rates", "fire rate (share of images with a score > 0)", "units")
         self.histogram.setXRange(0.0, 1.0, padding=0.02)
         self.histogram_bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush=BAR_COLOUR)
@@ -105,7 +106,7 @@ class StatsView(QWidget):
 
     def clear(self) -> None:
         """Show nothing."""
-        self.index, self.layer = None, ""
+        self.result = None
         self.histogram_bars.setOpts(x=[], height=[])
         self.profile_bars.setOpts(x=[], height=[])
         self.profile.getAxis("bottom").setTicks(None)
@@ -114,33 +115,36 @@ class StatsView(QWidget):
         self.copy_button.setEnabled(False)
         self.unit_spin.setEnabled(False)
 
-    def show_layer(self, index: ScanIndex, layer: str) -> None:
-        """Show the statistics of ``layer`` in ``index``."""
-        self.index, self.layer = index, layer
-        stats = index.stats(layer)
+    def show_result(self, result: ScanAnalysis) -> None:
+        """Draw the statistics of ``result`` (its layer's units at its threshold); the unit picked stays."""
+        last, self.result = self.result, result
+        if (last is not None and last.index is result.index and last.layer == result.layer
+                and last.settings.threshold == result.settings.threshold):
+            return
+        stats = result.stats
         counts, edges = np.histogram(stats.fire_rate, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
         width = edges[1] - edges[0]
         self.histogram_bars.setOpts(x=edges[:-1] + width / 2, height=counts, width=width)
         self.histogram.setYRange(0, max(1, int(counts.max())), padding=0.05)
         self.histogram.setTitle(f"{len(stats.fire_rate)} units, {stats.count} images")
         self.unit_spin.blockSignals(True)
-        self.unit_spin.setRange(0, max(0, index.channels(layer) - 1))
+        self.unit_spin.setRange(0, max(0, len(stats.fire_rate) - 1))
         self.unit_spin.blockSignals(False)
         self.unit_spin.setEnabled(True)
-        self._show_dead()
-        self._show_profile(stats)
+        self._show_dead(result)
+        self._show_profile(result)
 
     def listed_units(self) -> np.ndarray:
-        """The dead and nearly dead units of the layer shown (fire rate ≤ :attr:`threshold`)."""
-        if self.index is None:
+        """The dead and nearly dead units of the result drawn (fire rate ≤ its threshold), ascending."""
+        if self.result is None:
             return np.zeros(0, dtype=np.int64)
-        return self.index.dead_units(self.layer, self.threshold)
+        return np.flatnonzero(self.result.dead | self.result.nearly_dead)
 
     def csv_text(self) -> str:
         """What "Copy dead units as CSV" copies ("" with nothing shown)."""
-        if self.index is None:
+        if self.result is None:
             return ""
-        return top_patches.units_csv(self.index, self.layer, [int(c) for c in self.listed_units()])
+        return top_patches.units_csv(self.result.index, self.result.layer, [int(c) for c in self.listed_units()])
 
     def copy_csv(self) -> None:
         """Put :meth:`csv_text` on the clipboard."""
@@ -151,31 +155,27 @@ class StatsView(QWidget):
         self.unit_spin.blockSignals(True)
         self.unit_spin.setValue(channel)
         self.unit_spin.blockSignals(False)
-        if self.index is not None:
-            self._show_profile(self.index.stats(self.layer))
+        if self.result is not None:
+            self._show_profile(self.result)
 
-    def _show_dead(self) -> None:
-        if self.index is None:
-            return
-        dead = self.index.dead_units(self.layer, 0.0)
-        listed = self.listed_units()
-        nearly = np.setdiff1d(listed, dead)
+    def _show_dead(self, result: ScanAnalysis) -> None:
+        dead, nearly = np.flatnonzero(result.dead), np.flatnonzero(result.nearly_dead)
         self.dead_label.setText(f"<b>Dead</b> (never fired): {len(dead)} — {unit_list(dead)}")
-        self.nearly_label.setText(f"<b>Nearly dead</b> (fire rate 0–{self.threshold:g}): {len(nearly)} — "
+        self.nearly_label.setText(f"<b>Nearly dead</b> (fire rate 0–{result.settings.threshold:g}): {len(nearly)} — "
                                   f"{unit_list(nearly)}")
-        self.copy_button.setEnabled(bool(len(listed)))
+        self.copy_button.setEnabled(bool(len(dead) + len(nearly)))
 
-    def _show_profile(self, stats: UnitStats) -> None:
-        unit = self.unit
+    def _show_profile(self, result: ScanAnalysis) -> None:
+        unit, stats = self.unit, result.stats
         axis = self.profile.getAxis("bottom")
-        if stats.class_mean is None or self.index is None or not 0 <= unit < stats.class_mean.shape[0]:
+        if stats.class_mean is None or not 0 <= unit < stats.class_mean.shape[0]:
             self.profile_bars.setOpts(x=[], height=[])
             axis.setTicks(None)
             self.profile_label.setText("The class profile needs a dataset with labels.")
             return
         means = np.nan_to_num(stats.class_mean[unit], nan=0.0)
         self.profile_bars.setOpts(x=np.arange(len(means)), height=means, width=0.8)
-        axis.setTicks([[(i, name) for i, name in enumerate(self.index.classes)]])
+        axis.setTicks([[(i, name) for i, name in enumerate(result.index.classes)]])
         self.profile.setXRange(-0.5, len(means) - 0.5, padding=0.02)
         self.profile.setYRange(min(0.0, float(means.min())), max(1e-6, float(means.max())), padding=0.05)
         selectivity = "" if stats.selectivity is None else f"; selectivity {stats.selectivity[unit]:.3f}"
@@ -183,9 +183,8 @@ class StatsView(QWidget):
 
     def _threshold_changed(self, value: float) -> None:
         settings_store.save_float(THRESHOLD_KEY, value)
-        self._show_dead()
 
     def _unit_picked(self, channel: int) -> None:
-        if self.index is not None:
-            self._show_profile(self.index.stats(self.layer))
+        if self.result is not None:
+            self._show_profile(self.result)
         self.unit_chosen.emit(channel)

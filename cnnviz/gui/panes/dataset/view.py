@@ -1,18 +1,21 @@
 """The view of a scan in the Dataset pane: the layer shown, the Fig. 2 page (:mod:`~.fig2`) under its heading,
 the enlarged unit (:mod:`~.detail`) and the unit statistics (:mod:`~.stats`).
 
-:class:`ScanView` shows one :class:`~cnnviz.core.per_dataset.scan.ScanIndex` and the Fig. 2 patches computed
-for it so far (``patches``, by (layer, channel)); it emits ``patches_wanted()`` when units without patches come
-on screen (the pane computes them and hands them back with :meth:`ScanView.add_patches`) and
+:class:`ScanView` lists the layers of one :class:`~cnnviz.core.per_dataset.scan.ScanIndex`, keeps the projected
+hits that came for it (``patches``, by (layer, channel)) and draws the scan analysis's result of what is shown
+(:class:`~cnnviz.analyses.scan.ScanAnalysis`: the page of units, their pictures, the statistics). It emits
+``result_wanted()`` when the layer or the page changes (the pane hands the result of what is shown back with
+:meth:`ScanView.show_result`), ``patches_wanted()`` when the enlarged unit has no projected hits yet, and
 ``hit_chosen(layer, channel, patch)`` when a hit of the enlarged unit is clicked.
 """
 
-from collections.abc import Callable
-
+import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QWidget
 
+from cnnviz.analyses import scan as scan_analysis
+from cnnviz.analyses.scan import ScanAnalysis
 from cnnviz.core.per_dataset.scan import ScanIndex
 from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.gui.panes.dataset.detail import UnitDetail
@@ -41,22 +44,23 @@ def offer_selectivity(combo: Control, labelled: bool) -> None:
 
 
 class ScanView(QWidget):
-    """See the module docstring. ``sort()`` gives the unit order chosen (a key of :data:`SORT_TITLES`);
-    ``input_size`` is the model's input (h, w) in pixels, ``dataset_name`` what the heading calls the dataset.
-    Widgets: ``layer_combo`` (in ``row``, the pane adds its own controls), ``fig2``, ``heading``, ``detail``,
-    ``stats`` and ``tabs`` (once :meth:`add_figure` placed the figure)."""
+    """See the module docstring. ``index``: the scan listed (None: none); ``result``: the result drawn (None:
+    none); ``selected``: the enlarged unit; ``input_size``: the model's input (h, w) in pixels. Widgets:
+    ``layer_combo`` (in ``row``, the pane adds its own controls), ``fig2``, ``heading``, ``detail``, ``stats``
+    and ``tabs`` (once :meth:`add_figure` placed the figure)."""
 
+    result_wanted = Signal()
     patches_wanted = Signal()
     hit_chosen = Signal(str, int, object)
 
-    def __init__(self, sort: Callable[[], str], parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.sort = sort
         self.index: ScanIndex | None = None
+        self.result: ScanAnalysis | None = None
         self.patches: dict[tuple[str, int], list[HitPatch]] = {}
         self.selected: int | None = None
         self.input_size: tuple[int, int] = (1, 1)
-        self.dataset_name = "none"
+        self._detail_drawn: tuple[str, int, bool] | None = None
         self.layer_combo = QComboBox()
         self.layer_combo.setToolTip("Layer of the scan shown")
         self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -71,7 +75,7 @@ class ScanView(QWidget):
         self.stats = StatsView()
         self.tabs = QTabWidget()
         self.layer_combo.activated.connect(lambda _i: self.show_layer())
-        self.fig2.page_changed.connect(self.show_page)
+        self.fig2.page_changed.connect(self.result_wanted.emit)
         self.fig2.unit_clicked.connect(self.select_unit)
         self.stats.unit_chosen.connect(self.select_unit)
         self.detail.hit_chosen.connect(self._hit_clicked)
@@ -88,7 +92,8 @@ class ScanView(QWidget):
         self.tabs.addTab(self.stats, "Unit statistics")
 
     def set_index(self, index: ScanIndex | None, waiting: str = "") -> None:
-        """Show ``index`` (None: ``waiting``, or a hint); forgets the patches of the previous one."""
+        """List the layers of ``index`` (None: show ``waiting``, or a hint) and show the layer chosen; forgets
+        the projected hits of the previous one."""
         self.index = index
         self.patches.clear()
         layer = self.view_layer
@@ -99,65 +104,49 @@ class ScanView(QWidget):
         self.show_layer(waiting)
 
     def show_layer(self, waiting: str = "") -> None:
-        """Show the layer chosen from its first page in the current order (nothing but ``waiting`` or a hint
-        without an index)."""
-        index, layer = self.index, self.view_layer
-        self.selected = None
+        """Show the layer chosen from its first page (the pane's result follows, ``result_wanted``); nothing
+        but ``waiting`` or a hint without an index."""
+        self.selected, self._detail_drawn = None, None
         self.detail.clear()
-        if index is None or not layer:
-            self.fig2.set_order([], waiting or "Scan a dataset to see what its units detect.")
+        if self.index is None or not self.view_layer:
+            self.show_result(None, waiting or "Scan a dataset to see what its units detect.")
+            return
+        self.fig2.first_page()
+        self.result_wanted.emit()
+
+    def show_result(self, result: ScanAnalysis | None, waiting: str = "") -> None:
+        """Draw ``result`` (the page of the layer shown, its statistics, the enlarged unit; None: ``waiting``)."""
+        self.result = result
+        self.fig2.show_result(result, waiting)
+        if result is None:
             self.stats.clear()
             self.heading.clear()
             return
-        self.stats.show_layer(index, layer)
-        self.fig2.set_order(index.order(layer, self.sort()))
-
-    def show_page(self) -> None:
-        """Fill the Fig. 2 page shown (the patches computed so far) and ask for the missing ones."""
-        index, layer = self.index, self.view_layer
-        if index is None or not layer:
-            return
-        order = SORT_TITLES[self.sort()].lower()
-        self.heading.setText(f"<b>{layer}</b> on {self.dataset_name}: each unit's {index.k} strongest images — "
-                             f"deconvnet projections (left) and image patches (right), sorted by {order}, "
-                             f"page {self.fig2.page}")
-        channels = self.fig2.page_channels()
-        shown = {c: self.patches[(layer, c)] for c in channels if (layer, c) in self.patches}
-        self.fig2.show_page(self.unit_captions(channels), shown, self.input_size)
-        self.patches_wanted.emit()
-
-    def unit_captions(self, channels: list[int]) -> dict[int, str]:
-        """The caption of each of ``channels`` of the layer shown: its number, largest score and fire rate."""
-        if self.index is None:
-            return {}
-        stats = self.index.stats(self.view_layer)
-        return {c: f"<b>unit {c}</b> · max {stats.max[c]:.3g} · fires {stats.fire_rate[c]:.0%}"
-                + ("" if (self.view_layer, c) in self.patches else " · projecting…") for c in channels}
+        order = SORT_TITLES[result.settings.sort].lower()
+        self.heading.setText(f"<b>{result.layer}</b> on {result.head.dataset}: each unit's {result.index.k} "
+                             f"strongest images — deconvnet projections (left) and image patches (right), sorted "
+                             f"by {order}, page {result.settings.page}")
+        self.stats.show_result(result)
+        self._show_detail()
 
     def missing_channels(self) -> tuple[int, ...]:
-        """The units on screen (the page and the enlarged one) whose patches are not computed yet."""
+        """The units on screen (the page and the enlarged one) without projected hits yet."""
         layer = self.view_layer
-        wanted = self.fig2.page_channels() + ([self.selected] if self.selected is not None else [])
-        return tuple(dict.fromkeys(c for c in wanted if (layer, c) not in self.patches))
+        page = self.result.channels.tolist() if self.result is not None else []
+        wanted = page + ([self.selected] if self.selected is not None else [])
+        return tuple(dict.fromkeys(int(c) for c in wanted if (layer, c) not in self.patches))
 
-    def add_patches(self, layer: str, found: dict[int, list[HitPatch]]) -> None:
-        """Keep the patches ``found`` (channel -> hits, best first) of ``layer`` and draw those on screen."""
+    def add_patches(self, layer: str, found: dict[int, list[HitPatch]]) -> list[int]:
+        """Keep the projected hits ``found`` (channel -> hits, best first) of ``layer``; returns the channels
+        that were new."""
         new = [c for c in found if (layer, c) not in self.patches]
         for channel in new:
             self.patches[(layer, channel)] = found[channel]
-        if layer != self.view_layer:
-            return
-        captions = self.unit_captions(new)
-        for channel in new:
-            cell = self.fig2.cell_of(channel)
-            if cell is not None:
-                cell.show_unit(channel, captions[channel], found[channel], self.input_size)
-        if self.selected in new:
-            self._show_detail()
+        return new
 
     def select_unit(self, channel: int) -> None:
         """Enlarge unit ``channel`` of the layer shown (and draw its class profile)."""
-        if self.index is None:
+        if self.result is None:
             return
         self.selected = channel
         self.stats.select_unit(channel)
@@ -165,15 +154,21 @@ class ScanView(QWidget):
         self.patches_wanted.emit()
 
     def _show_detail(self) -> None:
-        channel, layer = self.selected, self.view_layer
-        if channel is None or self.index is None:
+        channel, layer, result = self.selected, self.view_layer, self.result
+        if channel is None or result is None:
             return
         patches = self.patches.get((layer, channel))
+        drawn = (layer, channel, patches is not None)
+        if drawn == self._detail_drawn:
+            return
+        self._detail_drawn = drawn
         title = f"<b>{layer}</b> · unit {channel}"
         if patches is None:
             self.detail.clear(f"{title}: projecting…")
-        else:
-            self.detail.show_unit(title, patches, self.input_size)
+            return
+        projections, crops = scan_analysis.pictures({channel: patches}, np.asarray([channel]), result.index.k,
+                                                    self.input_size)
+        self.detail.show_unit(title, patches, projections[0], crops[0])
 
     def _hit_clicked(self, rank: int) -> None:
         layer, channel = self.view_layer, self.selected
