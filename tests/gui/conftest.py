@@ -96,14 +96,22 @@ def no_leaked_widgets(app: QApplication, request: pytest.FixtureRequest) -> Iter
         assert not leaked, f"top-level widgets left alive: {', '.join(leaked)}"
 
 
+WINDOW_SIZE = (1400, 900)
+"""Size of the windows tests make (without remembered geometry): the default window's size."""
+
+
 @pytest.fixture
 def make_window(app: QApplication, qtbot, no_leaked_widgets) -> Iterator:
-    """Factory of shown main windows, closed with their worker threads joined after the test."""
+    """Factory of shown main windows (:data:`WINDOW_SIZE` unless they remember a geometry), closed with their
+    worker threads joined after the test."""
     windows: list[MainWindow] = []
 
     def make(remember: bool = False) -> MainWindow:
         window = MainWindow(remember=remember)
         qtbot.addWidget(window)
+        if not remember:  # the offscreen screen is 800 px wide: give the window a desktop's size
+            window.resize(*WINDOW_SIZE)
+            window.fit_docks_to_width()
         window.show()
         windows.append(window)
         return window

@@ -18,8 +18,9 @@ from cnnviz.core.files.session_file import read_session
 from cnnviz.core.model import models
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.core.progress import ProgressFn
+from cnnviz.gui.app import settings
 from cnnviz.gui.app.application import create_application
-from cnnviz.gui.app.main_window import MainWindow
+from cnnviz.gui.app.main_window import MainWindow, screen_is_small
 from cnnviz.gui.app.registry import pane_keys
 from cnnviz.gui.app.startup import restore_session
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model, spec_from_text
@@ -258,6 +259,7 @@ def _screenshot(args: argparse.Namespace, image: tuple[Image.Image, str, Path] |
     window = MainWindow(remember=False)
     try:
         window.resize(*(args.size or DEFAULT_SCREENSHOT_SIZE))
+        window.fit_docks_to_width()
         window.controller.set_model(model, spec)
         window.controller.set_image(*image)
         target = window.capture_target(args.pane or "window")
@@ -283,10 +285,14 @@ def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] 
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # the Python side may outlive exec()
     if args.size:
         window.resize(*args.size)
+        window.fit_docks_to_width()
     if args.pane:
         target = window.capture_target(args.pane)
         target.raise_()
-    window.show()
+    if not args.size and screen_is_small(window) and settings.load_window()[0] is None:
+        window.showMaximized()
+    else:
+        window.show()
     if args.session is not None:
         window.sessions.open(args.session)
         return int(app.exec())

@@ -1,4 +1,4 @@
-"""One figure alone in the main window: a double-click on a figure, or F11, hides the docks, the tab bar
+"""One figure alone in the main window: a double-click on a figure, or F11, hides the docks, the tool column
 and the pane's controls, so the figure gets the whole window; F11, Esc or another double-click brings
 everything back.
 
@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
-    QTabWidget,
     QWidget,
 )
 
 from cnnviz.gui.widgets.figure_area import figure_of
+from cnnviz.gui.widgets.tool_navigator import ToolNavigator
 
 
 def tab_figure(tab: QWidget | None) -> QWidget | None:
@@ -45,7 +45,7 @@ def beside(figure: QWidget, top: QWidget) -> list[QWidget]:
 
 
 class FigureAlone(QObject):
-    """Shows one figure of ``window`` (whose central widget is a tab widget) alone and back;
+    """Shows one figure of ``window`` (whose central widget is a :class:`ToolNavigator`) alone and back;
     ``figure`` is the one shown alone (None: everything is shown)."""
 
     def __init__(self, window: QMainWindow) -> None:
@@ -54,7 +54,7 @@ class FigureAlone(QObject):
         self.figure: QWidget | None = None
         self._hidden: list[QWidget] = []
         tabs = window.centralWidget()
-        assert isinstance(tabs, QTabWidget)
+        assert isinstance(tabs, ToolNavigator)
         self.tabs = tabs
         tabs.currentChanged.connect(lambda _index: self.restore())
         app = QApplication.instance()

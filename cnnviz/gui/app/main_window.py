@@ -1,4 +1,12 @@
-"""The main window: tool tabs in the centre, docks for model, image, predictions, report and architecture.
+"""The main window: the tool list and the current tool's page in the centre, docks for model, image,
+predictions, report and architecture.
+
+The centre is a :class:`~cnnviz.gui.widgets.tool_navigator.ToolNavigator`: a narrow column with the model,
+image and target in a compact form (:class:`~cnnviz.gui.app.context_summary.ContextSummary`) above every tool
+under its group's heading, one click each, and the tool's page beside it (``window.tabs``, with the tab API).
+On a window narrower than :data:`WIDE_WINDOW` the Model, Image, Predictions and Report docks start hidden so
+that the figures get the width (the summary's buttons and the View menu bring them back); the first window
+fits the screen's available area (a small screen starts maximised).
 
 It is composed of parts in their own modules: the menus (:mod:`~cnnviz.gui.app.menus`: File, View, Help), the
 docks (:mod:`~cnnviz.gui.app.docks`), the status bar (:mod:`~cnnviz.gui.app.status_fields`), sessions
@@ -12,10 +20,11 @@ screen less than :data:`TALL_SCREEN` pixels high. Docks dropped on each other ar
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.app import settings
+from cnnviz.gui.app.context_summary import ContextSummary
 from cnnviz.gui.app.docks import add_dock, arrange_docks
 from cnnviz.gui.app.figure_alone import FigureAlone
 from cnnviz.gui.app.menus import build_menus
@@ -33,6 +42,7 @@ from cnnviz.gui.widgets.dock_title import DockTitle
 from cnnviz.gui.widgets.export_dialog import ExportDialog
 from cnnviz.gui.widgets.labels import window_title
 from cnnviz.gui.widgets.screenshot import save_png
+from cnnviz.gui.widgets.tool_navigator import ToolNavigator
 
 DEFAULT_SIZE = (1400, 900)
 STATUS_TIMEOUT_MS = 10_000
@@ -42,6 +52,10 @@ FOLDED_ON_SMALL_SCREENS = ("architecture",)
 """The docks that start folded to their title bars on a screen less than :data:`TALL_SCREEN` high."""
 CLOSE_WAIT_MS = 2500
 """Longest wait on closing for background jobs to stop; one that does not is left to its thread."""
+WIDE_WINDOW = 1600
+"""Least window width (pixels) at which the side docks start shown beside the figures."""
+HIDDEN_ON_NARROW = ("model", "image", "predictions", "report")
+"""The docks that start hidden in a window narrower than :data:`WIDE_WINDOW` (the tool column sums them up)."""
 
 
 def available_height(widget: QWidget) -> int:
@@ -49,6 +63,20 @@ def available_height(widget: QWidget) -> int:
     before it is shown)."""
     screen = widget.screen() or QGuiApplication.primaryScreen()
     return screen.availableGeometry().height() if screen is not None else TALL_SCREEN
+
+
+def first_size(widget: QWidget) -> tuple[int, int]:
+    """The first window's size: :data:`DEFAULT_SIZE`, never larger than the available screen area."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    area = screen.availableGeometry()
+    return min(DEFAULT_SIZE[0], area.width()), min(DEFAULT_SIZE[1], area.height())
+
+
+def screen_is_small(widget: QWidget) -> bool:
+    """True when the available screen area is smaller than :data:`DEFAULT_SIZE` (the window starts maximised)."""
+    return first_size(widget) != DEFAULT_SIZE
 
 
 class MainWindow(QMainWindow):
@@ -81,10 +109,11 @@ class MainWindow(QMainWindow):
         self.setObjectName("cnnviz_main_window")
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.resize(*DEFAULT_SIZE)
+        self.resize(*first_size(self))
 
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
+        self.tabs = ToolNavigator()
+        self.context_summary = ContextSummary(self.state, self.controller, self.bring_to_front)
+        self.tabs.set_header(self.context_summary)
         self.setCentralWidget(self.tabs)
         for pane in CENTRAL_PANES:
             self.add_central_pane(pane)
@@ -94,6 +123,8 @@ class MainWindow(QMainWindow):
         self._default_layout = self.saveState()
         self.sessions = Sessions(self)
         self._fold_for_screen()
+        self.fit_docks_to_width()
+        self.resize(*first_size(self))  # the docks built above may have widened it
         self.figure_alone = FigureAlone(self)
         build_menus(self)
         self.status_fields = StatusFields(self, self.state)
@@ -115,7 +146,7 @@ class MainWindow(QMainWindow):
         """Build ``pane`` and add it as a tab of the central area."""
         widget = pane.factory(self.context)
         widget.setObjectName(f"pane_{pane.key}")
-        self.tabs.addTab(widget, pane.title)
+        self.tabs.addTab(widget, pane.title, pane.group)
         self.panes[pane.key] = widget
         return widget
 
@@ -177,11 +208,26 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
 
     def reset_layout(self) -> None:
-        """Put every dock back where it starts, and show them all (folded as at the start)."""
+        """Put every dock back where it starts, shown or hidden for the window's width and folded as at the start."""
         self.restoreState(self._default_layout)
         for dock in self.docks.values():
             dock.show()
         self._fold_for_screen()
+        self.fit_docks_to_width()
+
+    def fit_docks_to_width(self) -> None:
+        """Hide :data:`HIDDEN_ON_NARROW` in a window narrower than :data:`WIDE_WINDOW` (show them otherwise). Done
+        when the window is made (a remembered layout then replaces it); call it again after resizing a window
+        that is not shown yet (before it is shown, so that the hidden docks do not widen it)."""
+        narrow = self.width() < WIDE_WINDOW
+        for key in HIDDEN_ON_NARROW:
+            if key in self.docks:
+                self.docks[key].setVisible(not narrow)
+        if not narrow and "predictions" in self.docks:
+            self.docks["predictions"].raise_()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the hidden docks no longer widen the window's least size
 
     def folded_docks(self) -> list[str]:
         """The keys of the docks folded to their title bars."""

@@ -1,9 +1,9 @@
 """The panes of the main window, registered in one place.
 
-A pane is a QWidget built by ``factory(context)`` from a
-:class:`~cnnviz.gui.panes.pane_context.PaneContext`. Central panes become tabs, in list order; dock panes
-go to the named side of the window. Adding a tool is one line in :data:`CENTRAL_PANES`, e.g.
-``Pane("filters", "Filters", FiltersPane)``. The keys are the names ``cnnviz --pane`` accepts.
+A pane is a QWidget built by ``factory(context)`` from a :class:`~cnnviz.gui.panes.pane_context.PaneContext`.
+Central panes become pages of the tool list, in list order under their group's heading; dock panes go to the
+named side of the window. Adding a tool is one line in :data:`CENTRAL_PANES`, e.g.
+``Pane("filters", "Filters", FiltersPane, group=IMAGE_TOOLS)``. The keys are the names ``cnnviz --pane`` accepts.
 """
 
 from collections.abc import Callable
@@ -34,25 +34,31 @@ Area = Literal["central", "left", "right", "bottom"]
 
 @dataclass(frozen=True)
 class Pane:
-    """A pane: ``key`` for the command line and object names, ``title`` for tabs, docks and menus."""
+    """A pane: ``key`` for the command line and object names, ``title`` for the tool list, docks and menus,
+    ``group`` the heading it is listed under (central panes)."""
 
     key: str
     title: str
     factory: Callable[[PaneContext], QWidget]
     area: Area = "central"
+    group: str = ""
+
+
+IMAGE_TOOLS = "This image"
+DATASET_TOOLS = "Dataset"
 
 
 CENTRAL_PANES: list[Pane] = [
-    Pane("input", "Input", InputPane),
-    Pane("filters", "Filters", FiltersPane),
-    Pane("activations", "Activations", ActivationsPane),
-    Pane("deconvnet", "Deconvnet", DeconvPane),
-    Pane("dream", "Deep dream", DreamPane),
-    Pane("occlusion", "Occlusion", OcclusionPane),
-    Pane("attribution", "Attribution", AttributionPane),
-    Pane("invariance", "Invariance", InvariancePane),
-    Pane("dataset", "Dataset", DatasetPane),
-    Pane("features", "Feature space", FeaturesPane),
+    Pane("input", "Input", InputPane, group=IMAGE_TOOLS),
+    Pane("filters", "Filters", FiltersPane, group=IMAGE_TOOLS),
+    Pane("activations", "Activations", ActivationsPane, group=IMAGE_TOOLS),
+    Pane("deconvnet", "Deconvnet", DeconvPane, group=IMAGE_TOOLS),
+    Pane("dream", "Deep dream", DreamPane, group=IMAGE_TOOLS),
+    Pane("occlusion", "Occlusion", OcclusionPane, group=IMAGE_TOOLS),
+    Pane("attribution", "Attribution", AttributionPane, group=IMAGE_TOOLS),
+    Pane("invariance", "Invariance", InvariancePane, group=IMAGE_TOOLS),
+    Pane("dataset", "Dataset", DatasetPane, group=DATASET_TOOLS),
+    Pane("features", "Feature space", FeaturesPane, group=DATASET_TOOLS),
 ]
 
 DOCK_PANES: list[Pane] = [

@@ -11,8 +11,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QCompleter,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.panes.pane_context import PaneContext
-from cnnviz.gui.runtime.app_state import Predictions
 from cnnviz.gui.runtime.controller import TOP_K
-from cnnviz.gui.widgets.labels import UNTRAINED, model_label
+from cnnviz.gui.widgets.class_search import ClassSearch
+from cnnviz.gui.widgets.labels import UNTRAINED, model_label, percent
 
 PROBABILITY_ROLE = Qt.ItemDataRole.UserRole + 1
 CLASS_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -38,19 +36,6 @@ TARGET_ROLE = Qt.ItemDataRole.UserRole + 3
 ROW_HEIGHT = 26
 BAR_COLOUR = QColor("#3d7ebf")
 TARGET_BAR_COLOUR = QColor("#e08a1e")
-
-
-def percent(probability: float) -> str:
-    """A probability as a percentage with sensible precision: ``97.3%``, ``0.42%``, ``<0.01%``;
-    ``n/a`` for a non-finite value (a model whose output is NaN or inf)."""
-    if not math.isfinite(probability):
-        return "n/a"
-    value = probability * 100
-    if value >= 10:
-        return f"{value:.1f}%"
-    if value >= 0.01:
-        return f"{value:.2f}%"
-    return "<0.01%"
 
 
 class ProbabilityBarDelegate(QStyledItemDelegate):
@@ -94,7 +79,6 @@ class PredictionsPane(QWidget):
         super().__init__(parent)
         self.state = context.state
         self.controller = context.controller
-        self._class_count = -1
         self._build_table()
         self._build_target()
         layout = QVBoxLayout(self)
@@ -129,16 +113,7 @@ class PredictionsPane(QWidget):
 
     def _build_target(self) -> None:
         """The class search, the Top-1 button and the target line."""
-        self.search = QComboBox()
-        self.search.setEditable(True)
-        self.search.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        line_edit, completer = self.search.lineEdit(), self.search.completer()
-        assert line_edit is not None and completer is not None  # an editable combo box has both
-        line_edit.setPlaceholderText("Search a class…")
-        self.search.setToolTip("Pick any class as the target")
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.search = ClassSearch()
         self.follow_button = QPushButton("Top-1")
         self.follow_button.setToolTip("Let the target follow the top prediction")
         self.target_label = QLabel()
@@ -153,7 +128,7 @@ class PredictionsPane(QWidget):
 
     def _connect(self) -> None:
         self.table.cellClicked.connect(self._row_clicked)
-        self.search.activated.connect(self._search_chosen)
+        self.search.chosen.connect(self.controller.choose_target)
         self.follow_button.clicked.connect(self.controller.follow_top_prediction)
         self.state.model_changed.connect(self._show_model)
         self.state.predictions_changed.connect(self._show_predictions)
@@ -169,7 +144,6 @@ class PredictionsPane(QWidget):
             self.model_label.setText(
                 f"<b>{escape(model.name)}</b> — <b style='color:#c62828'>{UNTRAINED}</b>: "
                 "its predictions are meaningless.")
-        self._class_count = -1
         self._show_predictions()
 
     def _show_predictions(self, *_args: object) -> None:
@@ -178,7 +152,7 @@ class PredictionsPane(QWidget):
         if predictions is None:
             self.target_label.setText("<i>Waiting for the forward pass…</i>" if self.state.model else "")
             return
-        self._fill_classes(predictions)
+        self.search.fill(self.state.model, len(predictions.probabilities))
         self.table.setRowCount(len(predictions.top))
         for row, (index, name, probability) in enumerate(predictions.top):
             label = QTableWidgetItem(name)
@@ -191,19 +165,6 @@ class PredictionsPane(QWidget):
             self.table.setItem(row, 0, label)
             self.table.setItem(row, 1, bar)
         self._show_target(self.state.target)
-
-    def _fill_classes(self, predictions: Predictions) -> None:
-        count = len(predictions.probabilities)
-        if count == self._class_count or self.state.model is None:
-            return
-        model = self.state.model
-        self.search.blockSignals(True)
-        self.search.clear()
-        for index in range(count):
-            self.search.addItem(model.class_name(index), index)
-        self.search.setCurrentIndex(-1)
-        self.search.blockSignals(False)
-        self._class_count = count
 
     def _show_target(self, target: int) -> None:
         bold = QFont(self.table.font())
@@ -227,18 +188,9 @@ class PredictionsPane(QWidget):
         name = model.class_name(target)
         probability = percent(predictions.probability(target)) if predictions is not None else "?"
         self.target_label.setText(f"target: <b>{escape(name)}</b> (class {target}, p = {escape(probability)})")
-        search_index = self.search.findData(target)
-        if search_index >= 0:
-            self.search.blockSignals(True)
-            self.search.setCurrentIndex(search_index)
-            self.search.blockSignals(False)
+        self.search.show_class(target)
 
     def _row_clicked(self, row: int, _column: int) -> None:
         item = self.table.item(row, 0)
         if item is not None:
             self.controller.choose_target(int(item.data(CLASS_ROLE)))
-
-    def _search_chosen(self, combo_index: int) -> None:
-        index = self.search.itemData(combo_index)
-        if index is not None:
-            self.controller.choose_target(int(index))

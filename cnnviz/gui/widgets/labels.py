@@ -1,5 +1,7 @@
 """Texts shown for models, inputs and sizes, the same in the title, status bar and panes."""
 
+import math
+
 from PIL import Image
 
 from cnnviz.core.model.models import LoadedModel
@@ -48,3 +50,16 @@ def format_bytes(count: int) -> str:
 def parameter_count(model: LoadedModel) -> int:
     """Number of parameters of the model's module."""
     return sum(p.numel() for p in model.module.parameters())
+
+
+def percent(probability: float) -> str:
+    """A probability as a percentage with sensible precision: ``97.3%``, ``0.42%``, ``<0.01%``;
+    ``n/a`` for a non-finite value (a model whose output is NaN or inf)."""
+    if not math.isfinite(probability):
+        return "n/a"
+    value = probability * 100
+    if value >= 10:
+        return f"{value:.1f}%"
+    if value >= 0.01:
+        return f"{value:.2f}%"
+    return "<0.01%"

@@ -131,7 +131,8 @@ def test_untrained_zoo_model_from_the_pane_is_labelled_everywhere(loaded_window,
     assert UNTRAINED in loaded_window.windowTitle()
     assert "alexnet" in loaded_window.windowTitle()
     assert UNTRAINED in loaded_window.model_status.text()
-    assert pane.untrained_badge.isVisible() and not pane.cached_badge.isVisible()
+    assert not pane.untrained_badge.isHidden() and pane.cached_badge.isHidden()  # in the Model dock, hidden at 1400 px
+    assert loaded_window.context_summary.untrained_label.isVisible()  # the tool column says so in view
     assert UNTRAINED in loaded_window.panes["predictions"].model_label.text()
     assert "224×224 RGB" in loaded_window.input_status.text()
     assert loaded_window.state.seen_image.size == (224, 224)

@@ -34,8 +34,12 @@ def test_model_and_image_are_saved_and_restored(make_window, qtbot, tmp_path, se
     settle(second)
     assert second.state.model.name == "alexnet" and not second.state.model.pretrained
     assert second.state.image_path == image_path
+    second.resize(1700, 1000)  # wide enough for the side docks
     second.reset_layout()
     assert second.docks["predictions"].isVisibleTo(second)
+    second.resize(1280, 800)
+    second.reset_layout()  # a narrow window leaves the figures the width
+    assert not second.docks["predictions"].isVisibleTo(second)
 
 
 def test_a_remembered_model_that_cannot_load_falls_back_without_a_dialog(make_window, qtbot, settle,

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from PIL import Image
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.data.images import ImageLoadError
+from cnnviz.gui.widgets.pixmaps import pixmap_of
 
 SIDE = 64
 """Longest side of a thumbnail, in pixels."""
@@ -43,16 +44,6 @@ def fit(picture: Image.Image, side: int = SIDE) -> Image.Image:
 def thumbnails(dataset: ImageDataset, images: Sequence[int], side: int = SIDE) -> list[Image.Image | None]:
     """:func:`thumbnail` of each of ``images`` (for a worker thread)."""
     return [thumbnail(dataset, int(i), side) for i in images]
-
-
-def pixmap_of(picture: Image.Image | None) -> QPixmap:
-    """An RGB PIL image as a QPixmap (an empty one for None)."""
-    if picture is None:
-        return QPixmap()
-    rgb = picture.convert("RGB")
-    data = rgb.tobytes()
-    qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimage.copy())
 
 
 class ThumbnailCache:
