@@ -5,7 +5,9 @@ and the ``--set`` values (checked by the dataclass: a bad one exits with status 
 naming the field), its ``run`` computes (progress on stderr with tqdm), its matplotlib ``figure`` is saved
 as PNG/SVG/PDF and its ``Result.export`` writes the arrays as ``.npy`` and CSV; a JSON sidecar records
 the arguments, the settings, the caption, the versions and the files. Arguments are checked before
-anything heavy starts (:mod:`cnnviz.run_args`); a failed analysis exits with status 1. Nothing here
+anything heavy starts (:mod:`cnnviz.run_args`); a failed analysis exits with status 1. A part of a result that
+failed while the others were computed (``Result.failures``: an attribution method) is printed on stderr and the
+outputs are written; the analysis fails when nothing else was computed. Nothing here
 imports PySide6, pyqtgraph or :mod:`cnnviz.gui` (an import contract checks it).
 """
 
@@ -100,6 +102,8 @@ def load_model(args: argparse.Namespace) -> models.LoadedModel:
         raise ArgumentError(f"--model {text}: {error} Pass --trust to load it anyway.") from None
     except models.UnknownArchitectureError as error:
         raise ArgumentError(f"--model {text}: {error} Name it with --arch.") from None
+    except models.WeightsDownloadError as error:
+        raise ArgumentError(f"--model {text}: {error.for_command_line()}") from None
     except models.ModelLoadError as error:
         raise ArgumentError(f"--model {text}: {error}") from None
 
@@ -219,6 +223,11 @@ class Run:
             raise RunFailure(str(error)) from None
         finally:
             bar.close()
+        failed = result.failures()
+        if failed and not result.arrays():
+            raise RunFailure("; ".join(failed))
+        for line in failed:
+            sys.stderr.write(f"cnnviz: {source.name}: {line}\n")
         written = self.write(result, stem)
         written.append(self.sidecar(result, chosen, input_path, stem, written))
 

@@ -12,10 +12,12 @@ A method's parameters are settings named ``<method>_<parameter>`` (``smoothgrad_
 Attribution pane names them; their defaults are the core's. Each map's caption entry (``map1``…) lists the
 parameters it used, so those settings themselves stay out of the caption. :func:`run` takes the maps computed
 before for the same model and input (``known``) and computes only what they lack, as the pane does when a setting
-changes.
+changes. A method that fails (a layer or setting it cannot work with, non-finite values) leaves a
+:meth:`Map.failure` saying why in its place, and the other maps are computed.
 """
 
 import dataclasses
+import functools
 import json
 import math
 import textwrap
@@ -40,6 +42,7 @@ from cnnviz.core.per_image.attribution.integrated import BASELINES, RULES
 from cnnviz.core.per_image.attribution.metrics import Curve, RandomisationStep
 from cnnviz.core.per_image.attribution.smooth import BASES
 from cnnviz.core.per_image.occlusion import FILLS
+from cnnviz.core.progress import Cancelled
 from cnnviz.core.tables import csv_text
 
 NAME = "attribution"
@@ -66,6 +69,8 @@ METRIC_COLUMNS = ("map", "method", "target", "class", "layer", "parameters", "de
 CURVE_COLUMNS = ("map", "method", "target", "curve", "x", "value", "layers")
 PARTS = ("map", "deletion", "insertion", "randomisation")
 """What is computed of a map (the :class:`Map` field of each but the first), in the order :func:`run` computes them."""
+FAILURE_CHARS = 120
+"""Longest failure message in a caption field or a figure's cell, in characters (longer ones end in "…")."""
 _CORE = {method: attribution.parameters(method) for method in METHODS}
 """Each method's parameters with the core's defaults."""
 
@@ -187,7 +192,8 @@ class Map:
     gradients' relative gap (None for other methods); ``unhandled``: nonlinearities a guided or deconvnet pass
     has no rule for. ``deletion``/``insertion``: its curves (None when not computed); ``randomisation``: the
     randomisation test's records, the loaded model first, then one per group of layers re-initialised (None when
-    not run). ``key``: what :func:`run` was asked for (:func:`map_key`; equal keys give equal maps)."""
+    not run). ``key``: what :func:`run` was asked for (:func:`map_key`; equal keys give equal maps). ``error``: why
+    the method failed (:meth:`failure`: ``values`` and ``raw`` then empty, no curves), "" for a computed map."""
 
     method: str
     target: int
@@ -201,12 +207,26 @@ class Map:
     insertion: Curve | None = None
     randomisation: tuple[RandomisationStep, ...] | None = None
     key: tuple[Any, ...] = ()
+    error: str = ""
 
     @classmethod
     def of(cls, result: attribution.Attribution) -> "Map":
         """The map of the core's ``result``, as numpy arrays."""
         return cls(result.method, result.target, result.layer, dict(result.params), result.map.numpy(),
                    result.raw.numpy(), result.completeness_gap, tuple(result.unhandled))
+
+    @classmethod
+    def failure(cls, key: tuple[Any, ...], error: str) -> "Map":
+        """The map asked for by ``key`` (:func:`map_key`) whose method failed with the message ``error``: no values
+        ([0, 0] and [0] arrays), no curves."""
+        method, target, layer, params = key
+        return cls(method, target, layer, dict(params), np.zeros((0, 0), np.float32), np.zeros(0, np.float32),
+                   key=key, error=error)
+
+    @property
+    def failed(self) -> bool:
+        """True when the method failed (:attr:`error` says why)."""
+        return bool(self.error)
 
     def described(self) -> str:
         """The method, its layer and parameters, e.g. ``"gradcam on features.pool3"``."""
@@ -238,7 +258,8 @@ def map_key(method: str, target: int, layer: str | None, params: dict[str, Any])
 class AttributionAnalysis(Result):
     """The ``maps`` computed (in order; fewer than ``planned`` while partial), ``planned``: (method, target) of
     every map asked for, the CAM ``layer`` (None when no CAM is shown), the input as shown (``image``: [H, W] or
-    [H, W, 3] uint8), its class ``probabilities`` [classes] in [0, 1] and the model's class names."""
+    [H, W, 3] uint8), its class ``probabilities`` [classes] in [0, 1] and the model's class names. A map whose method
+    failed (:attr:`Map.failed`) keeps its place among the ``maps`` but has no arrays, rows or curves."""
 
     analysis: ClassVar[str] = NAME
     maps: tuple[Map, ...]
@@ -249,24 +270,33 @@ class AttributionAnalysis(Result):
     classes: tuple[str, ...] = ()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Each map [H, W] as ``<n>-<method>-class<target>`` (``+`` written ``plus``, as the pane names them) and
-        its raw output as ``<n>-<method>-class<target>-raw``."""
+        """Each map [H, W] as ``<n>-<method>-class<target>`` (``+`` written ``plus``, as the pane names them; ``n``
+        its place among the maps, failed ones skipped) and its raw output as ``<n>-<method>-class<target>-raw``."""
         found: dict[str, np.ndarray] = {}
-        for number, item in enumerate(self.maps, 1):
+        for number, item in self._computed():
             stem = f"{number}-{item.method.replace('+', 'plus')}-class{item.target}"
             found[stem] = item.values
             found[f"{stem}-raw"] = item.raw
         return found
 
     def tables(self) -> dict[str, str]:
-        """``metrics`` (one row per map) and ``curves`` (one row per point of every curve)."""
-        if not self.maps:
+        """``metrics`` (one row per computed map) and ``curves`` (one row per point of every curve); none while no
+        map is computed."""
+        if not self._computed():
             return {}
         return {"metrics": self._metrics(), "curves": self._curves()}
 
+    def _computed(self) -> list[tuple[int, Map]]:
+        """(number from 1, map) of every map whose method did not fail."""
+        return [(number, m) for number, m in enumerate(self.maps, 1) if not m.failed]
+
+    def failures(self) -> list[str]:
+        """One line per map whose method failed: ``map 2 (occlusion) failed: <why>``."""
+        return [f"map {number} ({m.method}) failed: {m.error}" for number, m in enumerate(self.maps, 1) if m.failed]
+
     def _metrics(self) -> str:
         rows = []
-        for number, m in enumerate(self.maps, 1):
+        for number, m in self._computed():
             record = m.final_record
             rows.append([number, m.method, m.target, self.class_name(m.target), m.layer or "",
                          json.dumps(m.params, sort_keys=True, default=str), _auc(m.deletion), _auc(m.insertion),
@@ -280,17 +310,18 @@ class AttributionAnalysis(Result):
         (x: step, 0 for the loaded model; value: Spearman ρ or SSIM with the original map; the layers
         re-initialised so far)."""
         rows: list[list[Any]] = [[number, m.method, m.target, curve.kind, float(x), float(p), ""]
-                                 for number, m in enumerate(self.maps, 1) for curve in (m.deletion, m.insertion)
+                                 for number, m in self._computed() for curve in (m.deletion, m.insertion)
                                  if curve is not None for x, p in zip(curve.fractions, curve.probabilities)]
         rows += [[number, m.method, m.target, f"randomisation_{name}", step, float(getattr(record, name)),
                   " ".join(record.layers)]
-                 for number, m in enumerate(self.maps, 1) for step, record in enumerate(m.randomisation or ())
+                 for number, m in self._computed() for step, record in enumerate(m.randomisation or ())
                  for name in ("spearman", "ssim")]
         return csv_text(CURVE_COLUMNS, rows)
 
     def resolved(self) -> dict[str, Any]:
         """The target and its name (methods mode) or the classes compared and their names (classes mode), the
-        CAM layer used, and each map's method, layer and parameters (``map1``…)."""
+        CAM layer used, each map's method, layer and parameters (``map1``…) and, for a map whose method failed, the
+        method and why (``failed2``: ``occlusion: <why>``, shortened to :data:`FAILURE_CHARS`)."""
         targets = list(dict.fromkeys(target for _method, target in self.planned))
         if self.settings.mode == "methods":  # type: ignore[attr-defined]
             fields: dict[str, Any] = {"target": targets[0], "target_name": self.class_name(targets[0])}
@@ -298,7 +329,9 @@ class AttributionAnalysis(Result):
             fields = {"classes": targets, "class_names": [self.class_name(t) for t in targets]}
         if self.layer:
             fields["layer"] = self.layer
-        return fields | {f"map{number}": m.described() for number, m in enumerate(self.maps, 1)}
+        fields |= {f"map{number}": m.described() for number, m in enumerate(self.maps, 1)}
+        return fields | {f"failed{number}": f"{m.method}: {_short(m.error, FAILURE_CHARS)}"
+                         for number, m in enumerate(self.maps, 1) if m.failed}
 
     def class_name(self, index: int) -> str:
         """The name of class ``index``."""
@@ -375,7 +408,22 @@ def _trimmed(item: Map, parts: tuple[str, ...]) -> Map:
 
 
 def _has(item: Map | None, part: str) -> bool:
-    return item is not None and (part == "map" or getattr(item, part) is not None)
+    """True when ``part`` of ``item`` needs no computing: it is computed, or the map's method failed."""
+    return item is not None and (part == "map" or item.failed or getattr(item, part) is not None)
+
+
+def _reason(error: Exception) -> str:
+    """Why a method failed, in one line: the first line of ``error``'s message, else its type's name."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _made_map(value: attribution.Attribution, key: tuple[Any, ...]) -> Map:
+    """The map of the core's ``value`` for ``key``, or a :meth:`Map.failure` when its values are not all finite."""
+    item = dataclasses.replace(Map.of(value), key=key)
+    if not np.isfinite(item.values).all():
+        return Map.failure(key, "its map holds NaN or infinite values")
+    return item
 
 
 def _part_steps(model: LoadedModel, x: Any, settings: Settings, part: str, key: tuple[Any, ...],
@@ -394,6 +442,20 @@ def _part_steps(model: LoadedModel, x: Any, settings: Settings, part: str, key: 
     return steps(model, x, item.values, target=item.target)
 
 
+def _map_or_failure(steps: Callable[[], Generator[Any, None, Any]], key: tuple[Any, ...], progress: tuple[int, int],
+                    partial: Callable[[], AttributionAnalysis], message: str) -> Generator[Step, None, Map]:
+    """The map asked for by ``key``, computed by the core generator ``steps()`` (driven as :func:`_drive`, at
+    ``progress``: parts done, parts in all), or its :meth:`Map.failure` when the method raises (a cancel, a closed
+    generator and Ctrl-C still end the run) or gives non-finite values."""
+    try:
+        value = yield from _drive(steps(), *progress, partial, message)
+    except Cancelled:
+        raise
+    except Exception as error:  # one method failing (a layer it cannot use, memory) leaves the others
+        return Map.failure(key, _reason(error))
+    return _made_map(value, key)
+
+
 def _message(part: str, method: str, number: int) -> str:
     if part == "map":
         return f"{method} map"
@@ -406,7 +468,8 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None, *,
     every map's randomisation test; yields a :class:`Step` (``done`` of ``total`` parts) with the partial result
     after each step of the core. ``known``: maps computed before on this model and input; a planned map with the
     :attr:`Map.key` of one of them is taken from it with the parts it holds (those not asked for dropped), and
-    only what it lacks is computed."""
+    only what it lacks is computed. A method that raises (other than :class:`~cnnviz.core.progress.Cancelled`) or
+    gives non-finite values makes its map a :meth:`Map.failure` with no curves; the other maps go on."""
     settings = settings or Settings()
     x = source.input()
     probabilities = model.probabilities(x)[0].detach().cpu().numpy()
@@ -434,15 +497,15 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None, *,
             if _has(item, part):
                 continue
             message = _message(part, key[0], index + 1)
-            value = yield from _drive(_part_steps(model, x, settings, part, key, item), finished, total, result,
-                                      message)
+            steps = functools.partial(_part_steps, model, x, settings, part, key, item)
             if part == "map":
-                done[index] = dataclasses.replace(Map.of(value), key=key)
+                done[index] = yield from _map_or_failure(steps, key, (finished, total), result, message)
             else:
+                value = yield from _drive(steps(), finished, total, result, message)
                 assert item is not None
                 changes: dict[str, Any] = {part: tuple(value) if part == "randomisation" else value}
                 done[index] = dataclasses.replace(item, **changes)
-            finished += 1
+            finished += len(parts) if done[index].failed else 1  # a failed map's other parts are not computed
             yield Step(finished, total, result(), message)
     return result(partial=False)
 
@@ -530,6 +593,25 @@ def _map_panel(fig: Figure, ax: Axes, result: AttributionAnalysis, item: Map, co
     ax.set_xlabel(_detail(result, item, chars), fontsize=figures.MIN_FONT_PT, linespacing=1.15)
 
 
+def _failed_panel(ax: Axes, result: AttributionAnalysis, item: Map, colour: str, chars: int) -> None:
+    """A failed map's cell: its title over a blank box the input's shape holding why the method failed (wrapped to
+    ``chars`` characters, shortened to :data:`FAILURE_CHARS` and to the lines the box holds), its parameters under
+    it."""
+    height, width = result.image.shape[:2]
+    ax.imshow(np.ones((height, width)), cmap="gray", vmin=0.0, vmax=1.06, interpolation="nearest")
+    figures.plain(ax, _title(result, item))
+    for spine in ax.spines.values():
+        spine.set_color(colour)
+        spine.set_linewidth(1.5)
+    fits = max(2, int(chars * 0.6 * height / width / (1.15 * 1.25)))  # lines in a box about ``chars`` wide
+    lines = textwrap.wrap(f"Failed: {_short(item.error, FAILURE_CHARS)}", chars)
+    message = "\n".join(lines if len(lines) <= fits else [*lines[:fits - 1], _short(lines[fits - 1] + " …", chars)])
+    text = ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",
+                   fontsize=figures.MIN_FONT_PT, color="#8b1a1a", linespacing=1.15)
+    text.set_in_layout(False)  # wrapped to fit inside the box, which the layout sizes as a map's
+    ax.set_xlabel(_detail(result, item, chars), fontsize=figures.MIN_FONT_PT, linespacing=1.15)
+
+
 def _curve_plot(ax: Axes, result: AttributionAnalysis, kind: str, narrow: bool) -> None:
     for index, item in enumerate(result.maps):
         curve = getattr(item, kind)
@@ -570,9 +652,9 @@ def _balance_rows(fig: Figure, grid: Any, rows: list[Axes]) -> None:
 def figure(result: AttributionAnalysis, *, width_mm: float = figures.DEFAULT_WIDTH_MM,
            dpi: float = figures.DEFAULT_DPI, width_px: int | None = None, caption: bool = True) -> Figure:
     """The report figure: each map over the input (one row; two per row at one-column width) titled with its
-    method (methods mode) or class (classes mode), its parameters and AUCs under it and a colour bar beside it;
-    below, the deletion and insertion curves, one line per map in the colour of the map's frame, and their legend;
-    the caption."""
+    method (methods mode) or class (classes mode), its parameters and AUCs under it and a colour bar beside it (a
+    failed map: why, in a blank box); below, the deletion and insertion curves, one line per map in the colour of
+    the map's frame, and their legend; the caption."""
     count = max(len(result.planned), 1)
     has_curves = any(m.deletion is not None or m.insertion is not None for m in result.maps)
     with figures.report_style():
@@ -590,7 +672,9 @@ def figure(result: AttributionAnalysis, *, width_mm: float = figures.DEFAULT_WID
         for index in range(map_rows * per_row):
             row, column = divmod(index, per_row)
             ax = fig.add_subplot(grid[row, column * span:(column + 1) * span])
-            if index < len(result.maps):
+            if index < len(result.maps) and result.maps[index].failed:
+                _failed_panel(ax, result, result.maps[index], COLOURS[index % len(COLOURS)], chars)
+            elif index < len(result.maps):
                 _map_panel(fig, ax, result, result.maps[index], COLOURS[index % len(COLOURS)], chars)
             else:
                 figures.plain(ax, "computing…" if index < len(result.planned) else "")

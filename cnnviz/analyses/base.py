@@ -112,6 +112,11 @@ class Result:
         name; shown in the caption after the settings."""
         return {}
 
+    def failures(self) -> list[str]:
+        """One line per part that failed while the others were computed (an attribution method), for
+        ``cnnviz run`` to print; none here."""
+        return []
+
     def caption(self) -> Caption:
         """Model and weights checksum, image or dataset, every setting that shaped the result, what they
         resolved to, the version, and whether it is partial."""

@@ -20,6 +20,7 @@ from cnnviz.core.model import models
 from cnnviz.core.per_image import invariance, occlusion
 
 SAMPLE = "fmnist_bag"
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -159,6 +160,8 @@ def test_a_bad_image_in_a_folder_fails_that_image_only(capsys, tmp_path):
                                                   "target, window, stride, fill"),
     (["occlusion", "--set", "window=big"], "--set window: 'big' is not an integer"),
     (["occlusion", "--set", "window=5000"], "--set window: 5000 is outside 1…4096 px"),
+    (["occlusion", "--set", "window=29", "--image", str(SAMPLES)],
+     "--set window: the occluder (29 px) is larger than the model's input (28×28 px); give at most 28"),
     (["occlusion", "--set", "fill=purple"], "--set fill: 'purple' is not one of mean, black, blur, noise"),
     (["occlusion", "--layer", "no_such_layer"], "--layer 'no_such_layer' is not a layer of the occlusion analysis; "
                                                 "layers: features, features.conv1"),
@@ -173,6 +176,7 @@ def test_bad_arguments_exit_2_with_a_one_line_message(argv, message, capsys, tmp
     assert status == 2
     assert message in err and err.startswith("cnnviz: run: ")
     assert len([line for line in err.splitlines() if line.startswith("cnnviz")]) == 1
+    assert "failed" not in err  # arguments are checked before any image is analysed
     assert "Traceback" not in err
     assert not out.exists()
 
@@ -308,3 +312,18 @@ def test_a_dataset_analysis_runs_on_a_folder(capsys, tmp_path):
 def test_a_dataset_analysis_needs_data(capsys, tmp_path):
     status, _out, err = run(capsys, "scan", "--out", str(tmp_path / "out"))
     assert status == 2 and "--data is required for scan" in err
+
+
+def test_a_failing_attribution_method_is_reported_and_the_other_maps_are_written(capsys, tmp_path):
+    out = tmp_path / "out"
+    status, _out, err = run(capsys, "attribution", "--image", SAMPLE, "--out", str(out), "--set",
+                            "methods=gradcam,occlusion", "--set", "occlusion_window=100", "--set", "curves=false")
+    assert status == 0, err
+    message = "the occluder (100 px) is larger than the input (28×28)"
+    assert f"cnnviz: {SAMPLE}.png: map 2 (occlusion) failed: {message}" in err.splitlines()
+    stem = f"attribution-{SAMPLE}"
+    assert {p.name for p in out.glob("*.npy")} == {f"{stem}-1-gradcam-class8.npy", f"{stem}-1-gradcam-class8-raw.npy"}
+    assert sidecar(out, stem)["caption"]["fields"]["failed2"] == f"occlusion: {message}"
+    status, _out, err = run(capsys, "attribution", "--image", SAMPLE, "--out", str(tmp_path / "none"), "--set",
+                            "methods=occlusion", "--set", "occlusion_window=100")
+    assert status == 1 and err.strip() == f"cnnviz: run: map 1 (occlusion) failed: {message}"

@@ -1,13 +1,16 @@
 """The attribution analysis: its maps, curves and randomisation tests equal the core's, known maps are not computed
 again, its settings check themselves and name the pane's settings, its exports keep the pane's file names, its figure
-reads well."""
+reads well; a method that fails leaves the other maps and says why in its place."""
 
 import csv
+import dataclasses
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from figure_layout import assert_readable
 
 from cnnviz.analyses import Source, figures, registry
@@ -18,7 +21,7 @@ from cnnviz.core.data import images
 from cnnviz.core.model import models
 from cnnviz.core.per_image import attribution
 from cnnviz.core.per_image.attribution import metrics
-from cnnviz.core.progress import run_to_end
+from cnnviz.core.progress import Cancelled, run_to_end
 
 CHEAP = Settings(methods=("gradcam", "integrated_gradients", "gradient"), integrated_gradients_steps=4)
 SQUEEZENET = Path("/work/shared/models/squeezenet1_0_imagenet/model.py")
@@ -226,3 +229,106 @@ def test_known_maps_are_taken_with_their_parts_and_only_what_they_lack_is_comput
     l2 = CHEAP.replace(methods=("gradient",), gradient_reduce="l2")
     other = run_to_end(attribution_analysis.run(model, source, l2, known=first.maps), None)
     assert made[-1] == "gradient" and other.maps[0].params == {"reduce": "l2"}
+
+
+FAILING = CHEAP.replace(methods=("gradcam", "occlusion", "gradient"), occlusion_window=100)
+"""An occluder larger than the 28×28 input: occlusion cannot work, the other methods can."""
+OCCLUDER_TOO_LARGE = "the occluder (100 px) is larger than the input (28×28)"
+
+
+@pytest.fixture(scope="module")
+def failing_result(model, source):
+    return registry.get("attribution").compute(model, source, FAILING)
+
+
+def test_a_failing_method_leaves_the_other_maps_as_without_it(model, source, failing_result):
+    alone = registry.get("attribution").compute(model, source, CHEAP.replace(methods=("gradcam", "gradient")))
+    assert not failing_result.partial
+    assert [m.method for m in failing_result.maps] == ["gradcam", "occlusion", "gradient"]
+    failed = failing_result.maps[1]
+    assert failed.failed and failed.error == OCCLUDER_TOO_LARGE and failed.values.size == 0
+    assert failed.deletion is None and failed.insertion is None and failed.params["window"] == 100
+    for item, expected in zip(failing_result.maps[::2], alone.maps):
+        assert not item.failed and item.error == ""
+        np.testing.assert_array_equal(item.values, expected.values)
+        np.testing.assert_array_equal(item.deletion.probabilities, expected.deletion.probabilities)
+        assert item.insertion.auc == expected.insertion.auc
+    assert failing_result.failures() == [f"map 2 (occlusion) failed: {OCCLUDER_TOO_LARGE}"]
+    fields = failing_result.caption().fields
+    assert fields["failed2"] == f"occlusion: {OCCLUDER_TOO_LARGE}" and "failed1" not in fields
+    assert fields["map2"].startswith("occlusion (") and OCCLUDER_TOO_LARGE in failing_result.caption().text()
+
+
+def test_a_failed_map_has_no_arrays_rows_or_curves(failing_result, tmp_path):
+    assert set(failing_result.arrays()) == {"1-gradcam-class8", "1-gradcam-class8-raw", "3-gradient-class8",
+                                            "3-gradient-class8-raw"}
+    rows = list(csv.DictReader(io.StringIO(failing_result.tables()["metrics"])))
+    assert [(r["map"], r["method"]) for r in rows] == [("1", "gradcam"), ("3", "gradient")]
+    curves = list(csv.DictReader(io.StringIO(failing_result.tables()["curves"])))
+    assert {r["map"] for r in curves} == {"1", "3"} and len(curves) == 2 * 2 * 101
+    everything_failed = dataclasses.replace(failing_result, maps=failing_result.maps[1:2])
+    assert everything_failed.arrays() == {} and everything_failed.tables() == {}
+
+
+def test_steps_count_a_failed_maps_parts_as_done(model, source):
+    seen = list(registry.get("attribution").run(model, source, FAILING))
+    assert seen[-1].done == seen[-1].total == 9
+    assert [step.done for step in seen] == sorted(step.done for step in seen)
+
+
+@pytest.mark.parametrize("width_mm", [85, 170])
+def test_figure_shows_why_a_method_failed_in_its_cell(failing_result, width_mm):
+    fig = registry.get("attribution").figure(failing_result, width_mm=width_mm)
+    assert_readable(fig)
+    cell = next(ax for ax in fig.axes if ax.get_title() == "Occlusion")
+    message = " ".join(" ".join(text.get_text() for text in cell.texts).split())
+    assert message == f"Failed: {OCCLUDER_TOO_LARGE}"
+    assert not cell.child_axes and "window=100" in cell.get_xlabel().replace("\n", " ")
+    lines = [ax for ax in fig.axes if ax.get_title().startswith(("Deletion", "Insertion"))]
+    assert all(len(ax.get_lines()) == 2 for ax in lines)
+
+
+def test_a_long_failure_is_shortened_and_wrapped_without_overlaps(model, source, monkeypatch):
+    real = attribution.attribute_steps
+
+    def failing(*args, **kwargs):
+        if kwargs["method"] == "gradient":
+            raise RuntimeError("CUDA out of memory. " + "Tried to allocate a great many bytes. " * 20 + "\nsecond line")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attribution, "attribute_steps", failing)
+    found = registry.get("attribution").compute(model, source, CHEAP.replace(methods=("gradient", "gradcam"),
+                                                                             curves=False))
+    assert found.maps[0].failed and "second line" not in found.maps[0].error
+    assert len(found.caption().fields["failed1"]) <= len("gradient: ") + attribution_analysis.FAILURE_CHARS
+    for width_mm in (85, 170):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # constrained layout must not collapse
+            fig = registry.get("attribution").figure(found, width_mm=width_mm)
+        assert_readable(fig)
+        cell = next(ax for ax in fig.axes if ax.get_title() == "Gradient")
+        assert cell.texts[0].get_text().startswith("Failed: CUDA out") and cell.texts[0].get_text().endswith("…")
+
+
+def test_non_finite_maps_fail_and_a_cancel_still_ends_the_run(model, source, monkeypatch):
+    real = attribution.attribute_steps
+
+    def nan_gradient(*args, **kwargs):
+        value = yield from real(*args, **kwargs)
+        if kwargs["method"] != "gradient":
+            return value
+        return dataclasses.replace(value, map=torch.full_like(value.map, float("nan")))
+
+    monkeypatch.setattr(attribution, "attribute_steps", nan_gradient)
+    settings = CHEAP.replace(methods=("gradient", "gradcam"), curves=False)
+    found = registry.get("attribution").compute(model, source, settings)
+    assert found.maps[0].error == "its map holds NaN or infinite values" and not found.maps[1].failed
+    np.testing.assert_allclose(found.maps[1].values, attribution.attribute(model, source.x).map.numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+    def cancelled(*args, **kwargs):
+        raise Cancelled()
+
+    monkeypatch.setattr(attribution, "attribute_steps", cancelled)
+    with pytest.raises(Cancelled):
+        registry.get("attribution").compute(model, source, settings)

@@ -1,15 +1,19 @@
 """The invariance analysis: its curves equal the core's, its settings check themselves, its export keeps the
 command line's file names, its figure reads well."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from figure_layout import assert_readable
 
+from cnnviz.analyses import Source, registry
 from cnnviz.analyses import invariance as analysis
-from cnnviz.analyses import registry
+from cnnviz.analyses.base import about
 from cnnviz.analyses.invariance import Settings
 from cnnviz.analyses.settings import from_texts
+from cnnviz.core.data import images
 from cnnviz.core.per_image import invariance
 
 DEFAULT_LAYERS = ["features.relu1", "classifier.relu4"]
@@ -173,3 +177,112 @@ def test_figure_in_pixels_with_relative_distances_and_many_layers(model, source)
     assert "‖f(T(x)) − f(x)‖ / ‖f(x)‖" in {ax.get_ylabel() for ax in figure.axes}
     assert not [t for t in figure.texts if t.get_gid() == "caption"]
     assert_readable(figure)
+
+
+@pytest.fixture(scope="module")
+def several(model, source):
+    """The bag (its top-1 target), an ankle boot (its top-1 target) and the bag for target 3, combined."""
+    boot = Source.of_file(model, images.sample("fmnist_ankle_boot").path)
+    run = registry.get("invariance").compute
+    results = [run(model, source, SCALE), run(model, boot, SCALE), run(model, source, SCALE.replace(target=3))]
+    return [results[0], results[1], replace(results[2], name="bag for dress")]
+
+
+def old_pane_arrays(named):
+    """The Invariance pane's arrays export before the analysis held several images."""
+    return {f"image{k}-{name}": array for k, (_name, curves) in enumerate(named, 1)
+            for name, array in curves.arrays().items()}
+
+
+def test_combined_results_keep_every_image_s_curves_as_the_pane_exported_them(several):
+    both = analysis.combined(several)
+    named = [(r.name, r.curves) for r in several]
+    assert both.name == "fmnist_bag.png" and both.curves is several[0].curves and not both.partial
+    assert [(i.name, i.curves) for i in both.images()] == named
+    expected = old_pane_arrays(named)
+    assert list(both.arrays()) == list(expected) and len(expected) == 3 * 7
+    for name, array in expected.items():
+        np.testing.assert_array_equal(both.arrays()[name], array)
+    assert both.tables() == {"curves": invariance.curves_csv(named)}
+    assert both.tables()["curves"].count("\nbag for dress,") == 3
+    assert analysis.combined(several[:1]) == replace(several[0], more=())
+
+
+def test_combined_caption_names_each_image_with_its_target_and_partial_if_any(several, model, source):
+    both = analysis.combined(several)
+    fields = both.caption().fields
+    assert [r.curves.target for r in several] == [8, 9, 3] and fields["target"] == [8, 9, 3]
+    assert fields["image1"] == "fmnist_bag.png, target Bag (8)"
+    assert fields["image2"] == "fmnist_ankle_boot.png, target Ankle boot (9)"
+    assert fields["image3"] == "bag for dress, target Dress (3)" and "target_name" not in fields
+    assert fields["layers"] == DEFAULT_LAYERS and fields["values"] == 3
+    running = registry.get("invariance").run(model, source, SCALE.replace(stop=100, step=0.05))
+    partial = next(running).partial
+    running.close()
+    mixed = analysis.combined([several[0], partial])
+    assert partial.partial and mixed.partial and mixed.caption().partial and not several[0].partial
+    rotated = registry.get("invariance").compute(model, source, Settings(start=0, stop=10, step=10))
+    with pytest.raises(ValueError, match=r"different transforms \(scale, rotation\)"):
+        analysis.combined([several[0], rotated])
+    with pytest.raises(ValueError, match="no results"):
+        analysis.combined([])
+
+
+def titled(figure, title: str):
+    return next(ax for ax in figure.axes if title in (ax.get_title(), ax.get_title(loc="left")))
+
+
+@pytest.mark.parametrize("count", [2, 3])
+@pytest.mark.parametrize("width_mm", [85, 170, 250])
+def test_figure_of_several_images_draws_each_in_its_colour_and_reads_well(several, count, width_mm):
+    figure = registry.get("invariance").figure(analysis.combined(several[:count]), width_mm=width_mm)
+    assert_readable(figure)
+    assert round(figure.get_figwidth() * figure.dpi) == round(width_mm / 25.4 * 300)
+    colours = list(analysis.IMAGE_COLOURS[:count])
+    assert titled(figure, "(a) Transformed input of fmnist_bag.png").images
+    for title, curve in [("(b) p(target)", lambda r: r.curves.prob),
+                         ("(d) classifier.relu4", lambda r: r.curves.distance["classifier.relu4"])]:
+        lines = titled(figure, title).get_lines()
+        assert [line.get_color() for line in lines] == colours
+        for line, result in zip(lines, several):
+            np.testing.assert_array_equal(line.get_ydata(), curve(result))
+    strip = titled(figure, "(e) Most probable class")
+    names = ["fmnist_bag", "fmnist_ankl…", "bag for dre…"][:count]
+    assert [label.get_text() for label in strip.get_yticklabels()] == names
+    assert [label.get_color() for label in strip.get_yticklabels()] == colours
+    rows = [collection.get_offsets()[:, 1].tolist() for collection in strip.collections]
+    assert rows == [[row] * 3 for row in range(count)]
+    legends = [ax.get_legend() for ax in figure.axes if ax.get_legend() is not None]
+    images = next(legend for legend in legends if legend.get_title().get_text() == "image: target class")
+    entries = ["fmnist_bag.png: Bag", "fmnist_ankle_boot.png: Ankle boot", "bag for dress: Dress"][:count]
+    assert [text.get_text() for text in images.get_texts()] == entries
+    assert [line.get_color() for line in images.get_lines()] == colours
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_figure_without_transformed_inputs_leaves_panel_a_out(several, count):
+    first = replace(several[0], examples=np.zeros((0, 28, 28), np.uint8), example_values=np.zeros(0))
+    result = analysis.combined([first, *several[1:count]])
+    for width_mm in (85, 170, 250):
+        figure = registry.get("invariance").figure(result, width_mm=width_mm)
+        assert_readable(figure)
+        assert not [ax for ax in figure.axes if ax.images]
+        target = "Bag" if count == 1 else "target"
+        for title in (f"(a) p({target})", "(b) features.relu1", "(c) classifier.relu4", "(d) Most probable class"):
+            assert titled(figure, title)
+
+
+def test_curves_without_their_input_make_a_result_of_their_own_settings(model, result):
+    head = about("invariance", model, Source("restored"))
+    made = analysis.from_curves(result.curves, "restored", head, Settings(relative=True, start=-5, stop=5, step=1))
+    assert made.settings == Settings(kind="scale", start=0.5, stop=1.5, step=0.5, relative=True,
+                                     layers=tuple(DEFAULT_LAYERS), target=8)
+    assert made.value_range == (0.5, 1.5, 0.5) and made.examples.shape[0] == 0 and not made.partial
+    assert made.curves is result.curves and made.name == "restored"
+    assert made.caption().fields == result.caption().fields | {"relative": True, "target": 8}
+    assert made.caption().image == "restored" and made.caption().checksum == result.caption().checksum
+    one = replace(result.curves, values=np.array([2.0]), prob=np.array([np.nan]), top_class=np.array([-1]),
+                  distance={}, relative_distance={}, done=0, total=1)
+    lone = analysis.from_curves(one, "one", head)
+    assert lone.partial and lone.value_range == (2.0, 2.0, 0.0)
+    assert (lone.settings.start, lone.settings.stop, lone.settings.step, lone.settings.layers) == (2.0, 2.0, None, ())

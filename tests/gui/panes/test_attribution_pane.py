@@ -2,7 +2,8 @@
 one method for the top classes, live parameter and layer changes recompute only their maps (a stale run
 is cancelled, a cancelled one keeps its maps), the metrics row shows the core's numbers, guided passes
 warn about nonlinearities without a rule, exports hold the results, the settings are remembered, and the maps,
-curves and randomisation tests shown are the attribution analysis's result, whose report figure is the export."""
+curves and randomisation tests shown are the attribution analysis's result, whose report figure is the export; a
+method that fails says why in its cell while the others are computed."""
 
 import csv
 import io
@@ -395,3 +396,26 @@ def test_the_method_parameters_unfold_to_the_forms_of_the_methods_shown(loaded_w
     section.toggleButton().click()
     qtbot.waitUntil(lambda: section.content().isHidden() and section.height() == header, timeout=2000)
     assert not grown.isVisible()
+
+
+def test_a_failing_method_shows_why_in_its_cell_and_the_others_are_computed(loaded_window, show_pane, qtbot):
+    state = loaded_window.state
+    loaded_window.panes["attribution"].forms["occlusion"].set_value("occlusion_window", 100)  # > the 28×28 input
+    pane = prepared(loaded_window, show_pane, ["gradcam", "occlusion", "gradient"], curves=True)
+    results = computed(pane, qtbot, lambda ms: all(m.failed or m.insertion is not None for m in ms))
+    assert [m.method for m in results] == ["gradcam", "gradient", "occlusion"]  # the order of the checks
+    failed, column, good = results[2], pane.view.grid.columns[2], results[:2]
+    message = "the occluder (100 px) is larger than the input (28×28)"
+    assert failed.failed and failed.error == message and not pane.running
+    canvas = column.panel.canvas
+    assert column.values is None and canvas.overlay is None and not canvas.colorbar.isVisible()
+    assert "Failed:" in column.panel.detail.text() and message in column.panel.detail.text()
+    assert column.metrics.text() == "" and column.panel.detail.toolTip() == failed.described()
+    assert_maps_equal_the_cores(pane, state.model, state.input_tensor, good)
+    assert all(m.deletion is not None for m in good) and pane.view.curves.line_counts()[:2] == (2, 2)
+    result = pane.analysis_result()
+    assert result.failures() == [f"map 3 (occlusion) failed: {message}"]
+    assert pane.caption().fields["failed3"] == f"occlusion: {message}"
+    assert set(pane.export.data()) == {f"1-gradcam-class{state.target}", f"2-gradient-class{state.target}"}
+    assert pane.data_button.isEnabled() and not pane.run_button.isEnabled()
+    assert pane.partial_progress() == (9, 9)

@@ -1,5 +1,5 @@
 """The Filters pane: the filter grid of a conv layer, views, normalisation, hover and click; its result
-as the filters analysis's and the export drawn from it."""
+as the filters analysis's and the export drawn from it; the filters without an image."""
 
 import xml.etree.ElementTree as ET
 
@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from cnnviz.analyses import registry
 from cnnviz.analyses.base import Source
+from cnnviz.core.data import images
 from cnnviz.core.model import layers
 from cnnviz.core.per_image import filters
+from cnnviz.gui.panes.filters.pane import NO_IMAGE, NO_MODEL
 from cnnviz.gui.panes.filters.view import filter_text
+from cnnviz.gui.runtime.model_spec import ModelSpec
 from cnnviz.gui.widgets.figure_render import ExportOptions
 
 
@@ -195,3 +199,35 @@ def test_the_export_is_the_analysis_figure_of_what_is_shown(loaded_window, show_
     root = ET.parse(tmp_path / "x.svg").getroot()
     text = "\n".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("text"))
     assert result.caption().checksum in text and "filter=3" in text
+
+
+def test_without_an_image_the_filters_are_shown_and_nothing_waits_for_it(window, settle, qtbot):
+    pane = window.capture_target("filters")
+
+    def texts() -> str:
+        return " ".join(label.text() for label in pane.findChildren(QLabel))
+
+    assert NO_MODEL in pane.view.title.text() and "waiting for" not in texts()
+    window.controller.load_model(ModelSpec())
+    qtbot.waitUntil(lambda: window.state.model is not None and pane.settled and pane.grid is not None,
+                    timeout=60_000)
+    model = window.state.model
+    assert window.state.input_tensor is None and pane.layer == "features.conv1"
+    weights = filters.weights(model, pane.layer)
+    assert pane.view.atlas.atlas.count == weights.shape[0] == 32 and "32 filters of 1×5×5" in pane.view.title.text()
+    expected, _ = filters.filter_images(weights, "channel", 0, "filter")
+    for index in (0, 31):
+        np.testing.assert_array_equal(pane.view.atlas.tile_array(index), expected[index])
+    assert "waiting for" not in texts() and NO_MODEL not in texts()
+    assert pane.view.activation_panel.detail.text() == NO_IMAGE and pane.result.activation is None
+    assert pane.analysis_result() is None and not pane.export.action.isEnabled()
+    pick_layer(pane, "features.conv2")
+    qtbot.waitUntil(lambda: pane.settled and pane.result is not None and pane.result.layer == "features.conv2")
+    assert pane.view.atlas.atlas.count == 64 and "waiting for" not in texts()
+
+    window.controller.open_sample(images.default_sample())
+    settle(window)
+    qtbot.waitUntil(lambda: pane.settled and pane.result is not None and pane.result.activation is not None,
+                    timeout=60_000)
+    assert pane.analysis_result() is pane.result and pane.export.action.isEnabled()
+    assert pane.view.atlas.atlas.count == 64

@@ -61,9 +61,10 @@ def planned(request: AttributionRequest | None, probabilities: np.ndarray | None
 
 def parts_done(result: AttributionAnalysis) -> tuple[int, int]:
     """(parts computed, parts wanted) of ``result``: a map and each curve or test its settings ask for, of every
-    planned map."""
+    planned map (every part of a map whose method failed counts as done: none is computed)."""
     parts = wanted_parts(result.settings)  # type: ignore[arg-type]
-    done = sum(part == "map" or getattr(item, part) is not None for item in result.maps for part in parts)
+    done = sum(part == "map" or item.failed or getattr(item, part) is not None
+               for item in result.maps for part in parts)
     return done, len(result.planned) * len(parts)
 
 

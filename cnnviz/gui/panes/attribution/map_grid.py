@@ -35,7 +35,9 @@ def _auc(item: Map | None, part: str, text: str, wanted: bool) -> str:
 def metrics_text(item: Map | None, parts: tuple[str, ...]) -> str:
     """The metrics row of ``item`` (None: not computed yet) when ``parts`` are asked for: deletion and insertion
     AUCs (3 decimals; "…" while pending) and, once the randomisation test ran, the rank correlation and SSIM with
-    every layer re-initialised."""
+    every layer re-initialised; nothing for a map whose method failed."""
+    if item is not None and item.failed:
+        return ""
     texts = [_auc(item, "deletion", "deletion AUC", "deletion" in parts),
              _auc(item, "insertion", "insertion AUC", "insertion" in parts)]
     record = item.final_record if item is not None else None
@@ -88,8 +90,9 @@ class MapColumn(QWidget):
 
     def show_map(self, item: Map | None, title: str, pixels: np.ndarray | None, look: Look,
                  parts: tuple[str, ...], pending: str = "Computing…") -> None:
-        """Draw ``item`` (its map over the input ``pixels``, 8-bit [H, W] or [H, W, 3]; None: ``pending`` shows)
-        titled ``title`` with the metrics of ``parts``; nothing is redrawn when the same map is shown the same way."""
+        """Draw ``item`` (its map over the input ``pixels``, 8-bit [H, W] or [H, W, 3]; None: ``pending`` shows; a
+        failed map: why, over the bare input) titled ``title`` with the metrics of ``parts``; nothing is redrawn
+        when the same map is shown the same way."""
         shown = (item, pixels, title, look, parts, pending)
         before = self._shown
         if before is not None and before[0] is item and before[1] is pixels and before[2:] == shown[2:]:
@@ -100,10 +103,13 @@ class MapColumn(QWidget):
         self.panel.set_title(f"<span style='color:{self.colour}'>■</span> {escape(title)}")
         if pixels is not None:
             canvas.set_image(pixels, (0, 255))
-        if item is None:
+        if item is None or item.failed:
             self.values = None
             canvas.set_overlay(None)
-            self.panel.detail.setText(escape(pending))
+            if canvas.colorbar is not None:  # no scale without a map
+                canvas.colorbar.hide()
+            self.panel.detail.setText(escape(pending) if item is None else self._failure_text(item))
+            self.panel.detail.setToolTip("" if item is None else item.described())
         else:
             self.values = item.values
             drawn, low, high = shown_values(self.values, look.display)
@@ -116,6 +122,10 @@ class MapColumn(QWidget):
             self.panel.detail.setToolTip(item.described())
         self.metrics.setText(metrics_text(item, parts))
         self._show_flag(item)
+
+    def _failure_text(self, item: Map) -> str:
+        """Why ``item``'s method failed, in its cell in place of the map's details (HTML)."""
+        return f"<span style='color:#8b1a1a'><b>Failed:</b> {escape(item.error)}</span>"
 
     def _show_flag(self, item: Map | None) -> None:
         record = item.final_record if item is not None else None

@@ -250,7 +250,7 @@ class AttributionPane(RunPane):
                                    "Failed (see the status line)" if failed else "Computing…", self._note()))
         computed = result is not None and bool(result.maps)
         self.export.set_enabled(computed)
-        self.data_button.setEnabled(computed)
+        self.data_button.setEnabled(result is not None and any(not item.failed for item in result.maps))
         self.run_button.setEnabled(not self.running and request is not None and (result is None or result.partial))
         self.update_partial()
 

@@ -6,13 +6,16 @@ or the L2 norm over input channels. Filters are scaled to [0, 1] by their own mi
 layer's. The settings form is built from the filters analysis's ``Settings``; the filters are drawn by the
 analysis on the compute worker (:mod:`.grid`) and the enlarged filter's map comes from the shared activation
 store, so what the pane shows is the analysis's :class:`~cnnviz.analyses.filters.FiltersResult`
-(:meth:`FiltersPane.analysis_result`), drawn by :class:`~.view.FiltersView`.
+(:meth:`FiltersPane.analysis_result`), drawn by :class:`~.view.FiltersView`. The filters need no image: without
+one they are drawn (on the model's blank input) and the enlarged filter's map waits for an image; the export and
+the report, whose figure shows the input, wait for it too.
 """
 
 import dataclasses
 from typing import Any, cast
 
 import numpy as np
+import torch
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QSpinBox, QWidget
 
@@ -20,6 +23,7 @@ from cnnviz.analyses import filters as analysis
 from cnnviz.analyses import layer_rules
 from cnnviz.analyses.base import Source
 from cnnviz.analyses.settings import info
+from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.gui.panes.filters.grid import FilterGrid, filter_grid, grid_request
 from cnnviz.gui.panes.filters.view import FiltersView
 from cnnviz.gui.panes.pane_context import PaneContext
@@ -38,6 +42,10 @@ FIELDS = ("view", "in_channel", "scale", "colormap")
 """The analysis settings the form shows (the layer is the picker's, the filter the shared channel)."""
 MAX_LIMIT = int(cast(float, info(analysis.Settings, "limit").meta.high))  # the analysis bounds its limit
 """Most filters the analysis's figure can show (the grid on screen shows all of them)."""
+NO_MODEL = "Load a model to see its filters."
+"""What the pane says without a model."""
+NO_IMAGE = "open an image to see this filter's map"
+"""What the enlarged filter's map panel says without an image."""
 
 
 def settings_form() -> SettingsForm:
@@ -68,6 +76,7 @@ class FiltersPane(ToolPane):
         self.grid: FilterGrid | None = None
         self.result: analysis.FiltersResult | None = None
         self._requested: tuple | None = None
+        self._blank: tuple[LoadedModel, torch.Tensor] | None = None
         self._in_channels = 0
         self.form = settings_form()
         self.view = FiltersView()
@@ -109,22 +118,24 @@ class FiltersPane(ToolPane):
 
     def analysis_result(self) -> analysis.FiltersResult | None:
         """The grid and the enlarged filter shown: the filters analysis's result (every filter, up to the
-        analysis's limit; partial while the map is awaited); None while nothing is shown."""
-        return self.result
+        analysis's limit; partial while the map is awaited); None while nothing is shown or without an image (its
+        figure shows the input)."""
+        return self.result if self.state.input_tensor is not None else None
 
     def clear_views(self) -> None:
-        """Show nothing."""
+        """Show nothing (without a model: say to load one)."""
         self.grid = self.result = self._requested = None
-        self.view.clear()
+        self.view.clear("" if self.state.model is not None else NO_MODEL)
         self.export.set_enabled(False)
 
     def refresh(self) -> None:
         """Show the grid of the current layer and settings (drawing it if needed) and the selected filter."""
-        self._sync_controls()
-        model, x = self.state.model, self.state.input_tensor
-        if model is None or x is None:
-            self.view.clear("waiting for the image…")
+        model = self.state.model
+        if model is None:
+            self.clear_views()
             return
+        self._sync_controls()
+        x = self._input(model)
         settings = self.form.settings(layer=self.layer)
         request = grid_request(model, x, settings)
         if self.grid is not None and same_request(self.grid.request, request):
@@ -133,6 +144,16 @@ class FiltersPane(ToolPane):
             self._requested = request
             self.jobs.submit("grid", f"Drawing the filters of {self.layer}…", filter_grid, model,
                              Source(self.state.image_name, x), settings, done=self._grid_ready)
+
+    def _input(self, model: LoadedModel) -> torch.Tensor:
+        """The input the filters are drawn for: the current image's, else the model's blank input (made once per
+        model, so that the grid drawn for it is kept)."""
+        x = self.state.input_tensor
+        if x is not None:
+            return x
+        if self._blank is None or self._blank[0] is not model:
+            self._blank = (model, model.dummy_input())
+        return self._blank[1]
 
     def output_ready(self, output: LayerOutput) -> None:
         """The layer's output arrived: show the selected filter's activation map."""
@@ -174,20 +195,21 @@ class FiltersPane(ToolPane):
     def _show(self) -> None:
         """Show the grid drawn with the selected filter (the shared channel, else filter 0), the current
         colormap and, once captured, the filter's map (the grid's settings for the rest: a newer grid may be
-        on its way)."""
-        grid, x = self.grid, self.state.input_tensor
-        if grid is None or x is None or grid.request[1] is not x or grid.result.layer != self.layer:
+        on its way); without an image, no map."""
+        grid, model, x = self.grid, self.state.model, self.state.input_tensor
+        if grid is None or model is None or grid.request[1] is not self._input(model) \
+                or grid.result.layer != self.layer:
             return
         count = len(grid.stats)
         index = self.layer_binding.state_channel()
         index = index if index is not None and index < count else 0
         settings = dataclasses.replace(grid.result.settings, filter=index, limit=min(count, MAX_LIMIT),
                                        colormap=self.form.value("colormap"))
-        output = self.jobs.request_output(grid.result.layer)
+        output = self.jobs.request_output(grid.result.layer) if x is not None else None
         maps = output.values if output is not None and output.input is x else None
         self.result = analysis.enlarged(grid.result, settings, maps)
-        self.view.show_result(grid, self.result, self.state.image_name, "capturing…")
-        self.export.set_enabled(True)
+        self.view.show_result(grid, self.result, self.state.image_name, "capturing…" if x is not None else NO_IMAGE)
+        self.export.set_enabled(x is not None)
 
     def _step(self, delta: int) -> None:
         if self.grid is not None and self.selected is not None:

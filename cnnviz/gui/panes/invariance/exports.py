@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnviz.analyses.invariance import ImageCurves, image_arrays
 from cnnviz.core.per_image import invariance
 from cnnviz.gui.panes.invariance.plots import Curve
 
@@ -15,9 +16,8 @@ def export_name(kind: str) -> str:
 
 def curve_arrays(curves: list[Curve]) -> dict[str, np.ndarray]:
     """Each image's curves (:meth:`InvarianceResult.arrays`, each [n]) as ``image<k>-<name>``, k from 1 in the
-    legend's order."""
-    return {f"image{k}-{name}": array for k, curve in enumerate(curves, 1)
-            for name, array in curve.result.arrays().items()}
+    legend's order, as the invariance analysis's result names them (:func:`cnnviz.analyses.invariance.image_arrays`)."""
+    return image_arrays([ImageCurves(curve.name, curve.result) for curve in curves])
 
 
 def write_curves_csv(curves: list[Curve], path: Path) -> Path:

@@ -14,8 +14,8 @@ The settings are a form of the invariance analysis's :class:`~cnnviz.analyses.in
 (:mod:`~cnnviz.gui.panes.invariance.controls`); each image's curves are the analysis's
 :func:`~cnnviz.analyses.invariance.run` on the compute worker, with Run/Cancel, progress and PARTIAL from
 :class:`~cnnviz.gui.panes.run_pane.RunPane`, drawn by :class:`~cnnviz.gui.panes.invariance.view.InvarianceView`.
-Exports: with one image its analysis result's report figure (:meth:`InvariancePane.analysis_result`), with
-several the figure as shown (the analysis's result holds one image's curves), each image's curves as arrays
+Exports: the report figure of the analysis's result of every image shown (:meth:`InvariancePane.analysis_result`,
+the images' results combined by :func:`~cnnviz.analyses.invariance.combined`), each image's curves as arrays
 (.npy and CSV) and all curves in one CSV.
 """
 
@@ -28,7 +28,7 @@ import torch
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from cnnviz.analyses import invariance as analysis
-from cnnviz.analyses.base import Source
+from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.invariance import InvarianceAnalysis, Settings
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.models import LoadedModel
@@ -64,6 +64,16 @@ class InvarianceRequest:
     colour: str
 
 
+def result_of(curve: Curve, model: LoadedModel | None, base: Settings) -> InvarianceAnalysis:
+    """``curve`` as the analysis's result under its unique name: the run's, or for curves restored from a
+    session (their input is not saved) one built from the curves and the ``base`` settings (the form's)
+    (:func:`~cnnviz.analyses.invariance.from_curves`) on ``model``, without transformed inputs."""
+    if curve.shown is not None:
+        return replace(curve.shown, name=curve.name)
+    head = about(analysis.NAME, model, Source(curve.name))
+    return analysis.from_curves(curve.result, curve.name, head, base)
+
+
 def unique_name(name: str, taken: set[str]) -> str:
     """``name``, or ``name (2)``, ``name (3)``, … the first not in ``taken``."""
     if name not in taken:
@@ -86,7 +96,9 @@ class InvariancePane(RunPane):
         self.add_button = QPushButton("Add current image")
         self.add_button.setToolTip("Curves for the current image, keeping those shown")
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every image's curves from the plot")
         self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.setToolTip("Save every image's curves in one CSV file")
         self.form.add_widgets(self.csv_button, row=1)
         self.view = InvarianceView(self.partial_label, lambda: (self.state.model, self.state.input_tensor))
         self.make_figure(lambda: export_name(kind_of(self.curves, self.kind)), lambda: curve_arrays(self.curves),
@@ -196,8 +208,8 @@ class InvariancePane(RunPane):
                          "distance": "relative" if self.form.value("relative") else "absolute"}
 
     def caption(self) -> Caption:
-        """The caption of :meth:`analysis_result` (the image, its settings and the compared layers), else (no
-        curves, several images, or curves restored from a session) of :meth:`caption_fields`."""
+        """The caption of :meth:`analysis_result` (each image with its target, the settings and the compared
+        layers), else (no curves) of :meth:`caption_fields`."""
         result = self.analysis_result()
         return result.caption() if result is not None else super().caption()
 
@@ -212,13 +224,16 @@ class InvariancePane(RunPane):
 
     def analysis_result(self) -> InvarianceAnalysis | None:
         """The curves shown as the invariance analysis's result (as computed so far; distances relative as
-        shown): its report figure is the export. The analysis's result holds one image's curves, so this is None
-        when several images are shown (the figure as shown is exported then), without curves, and for curves
-        restored from a session (their input is not saved)."""
-        if len(self.curves) != 1 or self.curves[0].shown is None:
+        shown), every image's combined in legend order (:func:`~cnnviz.analyses.invariance.combined`): its
+        report figure is the export. None without curves."""
+        if not self.curves:
             return None
-        shown = self.curves[0].shown
-        return replace(shown, settings=shown.settings.replace(relative=bool(self.form.value("relative"))))
+        try:
+            base = self.form.settings()
+        except ValueError:
+            base = Settings()
+        result = analysis.combined([result_of(curve, self.state.model, base) for curve in self.curves])
+        return replace(result, settings=result.settings.replace(relative=bool(self.form.value("relative"))))
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
         """Save all curves as CSV (:func:`~cnnviz.gui.panes.invariance.exports.write_curves_csv`) at ``path``,

@@ -17,6 +17,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
+from cnnviz.analyses.invariance import IMAGE_COLOURS as IMAGE_COLOURS  # the screen draws in the report's colours
 from cnnviz.analyses.invariance import InvarianceAnalysis
 from cnnviz.core.model.models import class_name
 from cnnviz.core.per_image import invariance
@@ -32,8 +33,6 @@ LAYER_SAMPLES = ("━━━", "╍╍╍", "┅┅┅", "━·━")
 """A text sample of each :data:`LAYER_STYLES` pen, for the legend."""
 MARKER_PEN = "#444"
 """Outline of the top-1 class markers (their fill is the class colour)."""
-IMAGE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-"""Line colour of each image's curves, in the order the images were added (repeating)."""
 
 
 @dataclass(frozen=True)
