@@ -7,9 +7,12 @@ contract in ``pyproject.toml`` checks it):
 - :mod:`cnnviz.gui.app`: the application shell. :mod:`~cnnviz.gui.app.main_window` (tabs, docks,
   menus; composed of :mod:`~cnnviz.gui.app.menus`, :mod:`~cnnviz.gui.app.docks` and
   :mod:`~cnnviz.gui.app.status_fields`), :mod:`~cnnviz.gui.app.registry` (every pane, in one list:
-  adding a tool is one line),
+  adding a tool is one line), the Help dialogs (:mod:`~cnnviz.gui.app.help_guide`,
+  :mod:`~cnnviz.gui.app.shortcut_list`),
   :mod:`~cnnviz.gui.panes.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
-  :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.widgets.screenshot` (PNG of
+  :mod:`~cnnviz.gui.app.settings` (remembered settings), :mod:`~cnnviz.gui.app.report_autosave` (the
+  report kept between runs), :mod:`~cnnviz.gui.app.quit_guard` (the question before quitting with an unsaved
+  report), :mod:`~cnnviz.gui.widgets.screenshot` (PNG of
   a widget), :mod:`~cnnviz.gui.app.application` (the QApplication set-up) and
   :mod:`~cnnviz.gui.app.command_line` (the window's side of the ``cnnviz`` command).
 - :mod:`cnnviz.gui.runtime`: what runs behind the panes. :mod:`~cnnviz.gui.runtime.app_state` (the

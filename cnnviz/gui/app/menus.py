@@ -1,6 +1,6 @@
 """The window's menu bar: File (open/paste image, open model file, samples, sessions and recent files, export
 screenshot, the report's actions, quit), View (show or hide each dock, the figure alone, reset the layout) and
-Help (about). Each named entry is put in the window's ``menu_actions``."""
+Help (the user guide, the keyboard shortcuts, about). Each named entry is put in the window's ``menu_actions``."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -9,8 +9,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 import cnnviz
+from cnnviz.gui.app.help_guide import show_user_guide
 from cnnviz.gui.app.registry import DOCK_PANES
 from cnnviz.gui.app.report_actions import add_report_actions
+from cnnviz.gui.app.shortcut_list import show_shortcuts
 from cnnviz.gui.panes.image import ask_image_file, available_samples, paste_image
 from cnnviz.gui.panes.model import ask_model_file
 
@@ -36,7 +38,7 @@ def build_menus(window: "MainWindow") -> None:
     """Fill ``window``'s menu bar with the File, View and Help menus."""
     _file_menu(window, window.menuBar().addMenu("&File"))
     _view_menu(window, window.menuBar().addMenu("&View"))
-    add_action(window, "about", window.menuBar().addMenu("&Help"), "&About cnnviz", None, lambda: show_about(window))
+    _help_menu(window, window.menuBar().addMenu("&Help"))
 
 
 def show_about(parent: QWidget) -> None:
@@ -68,6 +70,16 @@ def _file_menu(window: "MainWindow", menu: QMenu) -> None:
     add_report_actions(window, menu)
     menu.addSeparator()
     add_action(window, "quit", menu, "&Quit", QKeySequence("Ctrl+Q"), window.close)
+
+
+def _help_menu(window: "MainWindow", menu: QMenu) -> None:
+    guide = add_action(window, "user_guide", menu, "&User guide…", QKeySequence.StandardKey.HelpContents,
+                       lambda: show_user_guide(window))
+    guide.setToolTip("The README inside the app, one section at a time, searchable")
+    add_action(window, "shortcuts", menu, "&Keyboard shortcuts…", QKeySequence("Ctrl+/"),
+               lambda: show_shortcuts(window))
+    menu.addSeparator()
+    add_action(window, "about", menu, "&About cnnviz", None, lambda: show_about(window))
 
 
 def _view_menu(window: "MainWindow", menu: QMenu) -> None:

@@ -166,8 +166,11 @@ class ArchitecturePane(QWidget):
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter layers by name or type…")
         self.filter.setClearButtonEnabled(True)
+        self.filter.setToolTip("Show only the layers whose name or type contains this text (the totals stay)")
         self.copy_csv = QPushButton("Copy as CSV")
+        self.copy_csv.setToolTip("Copy the layer table to the clipboard as CSV")
         self.copy_markdown = QPushButton("Copy as Markdown")
+        self.copy_markdown.setToolTip("Copy the layer table to the clipboard as a Markdown table")
         self.summary = QLabel()
 
         tools = QHBoxLayout()

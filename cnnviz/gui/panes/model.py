@@ -72,14 +72,17 @@ class ModelPane(QWidget):
 
     def _build_controls(self) -> None:
         self.model_combo = QComboBox()
+        self.model_combo.setToolTip("The network to load: the bundled model, a torchvision model or a model file")
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setMinimumContentsLength(16)
         self.pretrained = QCheckBox("Pretrained weights")
         self.pretrained.setChecked(True)
         self.pretrained.setToolTip("Unchecked: the architecture with random weights (no download)")
         self.device_combo = QComboBox()
+        self.device_combo.setToolTip("Where the model runs: the CPU, or a GPU (CUDA, MPS) where available")
         self.device_combo.addItems(models.available_devices())
         self.load_button = QPushButton("Load")
+        self.load_button.setToolTip("Load the chosen model on the chosen device")
         self.load_button.setDefault(True)
         self.name_label = QLabel()
         self.name_label.setWordWrap(True)

@@ -22,7 +22,9 @@ class LayerChecklist(QWidget):
         self.list = QListWidget()
         self.list.setToolTip("Layers the scan tracks (default: every convolution)")
         self.all_button = QPushButton("All")
+        self.all_button.setToolTip("Check every layer")
         self.none_button = QPushButton("None")
+        self.none_button.setToolTip("Uncheck every layer")
         self.list.setMinimumWidth(LIST_WIDTH)
         for button in (self.all_button, self.none_button):
             button.setMaximumWidth(BUTTON_WIDTH)

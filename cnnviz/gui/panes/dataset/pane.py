@@ -146,8 +146,8 @@ class DatasetPane(RunPane):
         self.view.result_wanted.connect(self.show_result)
         self.view.patches_wanted.connect(self._request_patches)
         self.view.hit_chosen.connect(self.open_hit)
-        add_shortcut(self, Qt.Key.Key_PageUp, lambda: self.view.fig2.step_page(-1))
-        add_shortcut(self, Qt.Key.Key_PageDown, lambda: self.view.fig2.step_page(1))
+        add_shortcut(self, Qt.Key.Key_PageUp, lambda: self.view.fig2.step_page(-1), "Previous page of units")
+        add_shortcut(self, Qt.Key.Key_PageDown, lambda: self.view.fig2.step_page(1), "Next page of units")
 
     def caption_fields(self) -> dict[str, object]:
         """The caption fields of :meth:`analysis_result` (the settings of the page shown and what they resolved

@@ -114,7 +114,7 @@ class DreamPane(RunPane):
         self.form.changed.connect(self.apply_config)
         self.state.target_changed.connect(self.form.set_target)
         self.state.image_changed.connect(lambda _image: self._forget(earlier=True))
-        add_shortcut(self, Qt.Key.Key_Space, self.toggle_pause)
+        add_shortcut(self, Qt.Key.Key_Space, self.toggle_pause, "Pause or resume the run")
 
     @property
     def paused(self) -> bool:

@@ -84,8 +84,8 @@ class RunControls(QObject):
         self.reset_progress()
         self.run_button.clicked.connect(run)
         self.cancel_button.clicked.connect(cancel)
-        add_shortcut(owner, QKeySequence(run_key), run)
-        add_shortcut(owner, QKeySequence(cancel_key), cancel)
+        add_shortcut(owner, QKeySequence(run_key), run, run_title)
+        add_shortcut(owner, QKeySequence(cancel_key), cancel, f"{cancel_title} the run")
 
     def started(self, planned: int | None = None) -> None:
         """A run started: the clock starts, the progress says "starting…" (with ``planned`` units when
