@@ -68,5 +68,6 @@ def grid_and_detail(grid: QWidget, detail: QWidget,
     splitter.addWidget(detail)
     splitter.setStretchFactor(0, 3)
     splitter.setStretchFactor(1, 2)
+    splitter.setSizes([3000, 2000])  # the split itself, not only the share of space beyond the size hints
     splitter.setChildrenCollapsible(False)
     return splitter

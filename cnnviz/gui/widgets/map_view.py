@@ -9,7 +9,7 @@ exactly on the input image.
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QWidget
 
 from cnnviz.gui.widgets.atlas_view import make_colorbar, safe_levels, selection_pen, show_colorbar
@@ -21,6 +21,10 @@ from cnnviz.gui.widgets.pointer import PointerReports
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in image pixels, bottom and right exclusive."""
+
+
+PREFERRED_SIZE = (220, 220)
+"""A map canvas's preferred size in pixels (width, height)."""
 
 
 class MapCanvas(PointerReports, pg.GraphicsLayoutWidget):
@@ -61,6 +65,11 @@ class MapCanvas(PointerReports, pg.GraphicsLayoutWidget):
         self.setMinimumSize(80, 80)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.track_pointer((-1, -1))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """:data:`PREFERRED_SIZE`: a figure's rows are laid out from it (pyqtgraph's own hint, 640×480, made a
+        two-row figure twice as high as a laptop's pane, so that it scrolled); the canvas still grows to fill."""
+        return QSize(*PREFERRED_SIZE)
 
     def set_image(self, array: np.ndarray, levels: tuple[float, float] = (0.0, 1.0),
                   colormap_name: str = "grey") -> None:

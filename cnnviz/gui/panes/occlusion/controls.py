@@ -15,8 +15,8 @@ from cnnviz.gui.widgets.colormaps import ColormapPicker
 from cnnviz.gui.widgets.control_values import Value
 from cnnviz.gui.widgets.settings_form import SettingsForm, widget_for
 
-OCCLUDER_FIELDS = ("fill", "seed", "batch_size", "window", "stride")
-"""The fields of the occluder form, in order (three to the first row)."""
+OCCLUDER_FIELDS = ("window", "stride", "fill", "seed", "batch_size")
+"""The fields of the occluder form, in order, on one row (a laptop's pane keeps its height for the maps)."""
 DISPLAY_FIELDS = ("colormap", "opacity")
 DEFAULT_COLORMAP = "inferno"
 """The maps' colormap on screen until one is chosen."""
@@ -31,9 +31,9 @@ def batch_spin() -> QSpinBox:
 
 
 def occluder_form() -> SettingsForm:
-    """Fill, noise seed and batch on one row, window and stride (px; optional: the model's default) on the next."""
+    """Window and stride (px; optional: the model's default), fill, noise seed and batch on one row."""
     form = SettingsForm(Settings, fields=OCCLUDER_FIELDS, overrides={"batch_size": batch_spin()},
-                        titles={"fill": FILL_TITLES}, per_row=3)
+                        titles={"fill": FILL_TITLES}, per_row=len(OCCLUDER_FIELDS))
     shrinkable(*(widget for name in OCCLUDER_FIELDS if isinstance(widget := form.widget(name), QSpinBox)))
     return form
 
