@@ -18,11 +18,12 @@ from matplotlib.figure import Figure
 from matplotlib.gridspec import SubplotSpec
 from matplotlib.lines import Line2D
 
-from cnnviz.analyses import figures, layer_rules
+from cnnviz.analyses import figures, layer_rules, map_cache
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.data.images import ImageLoadError
+from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset import embedding, feature_tables, features, retrieval
 from cnnviz.core.per_dataset.class_palette import PALETTE
@@ -44,6 +45,8 @@ MAX_LEGEND = 20
 """Most classes the map's legend names (the palette's length: colours repeat after it)."""
 MAX_BARS = 20
 """Most classes the AP chart shows (the best and the worst halves when there are more)."""
+TITLE_PAD = 3 + figures.MIN_FONT_PT / 2
+"""Gap under the map's and the AP chart's titles, in points: clear of a tick label at the top edge."""
 TILE_TEXT_IN = 0.3
 """Height of a strip tile's title and class name, in inches."""
 TICK, CROSS = "✓", "✗"
@@ -232,12 +235,48 @@ def with_query(result: FeatureSpaceResult, dataset: ImageDataset, query: int, k:
         match_pictures=tuple(_picture(dataset, m.image) for m in matches))
 
 
+def features_cached(model: LoadedModel, dataset: ImageDataset, settings: Settings, cache: Path) -> bool:
+    """True when the folder ``cache`` holds the features ``settings`` ask for (layer, pooling, p) of ``model``
+    over ``dataset``: :func:`run` then extracts none."""
+    layer = settings.layer or default_layer(model)
+    return features.cache_path(cache, model, dataset, layer, settings.pooling, settings.p).is_file()
+
+
+def _map_file(model: LoadedModel, dataset: ImageDataset, layer: str, settings: Settings, cache: Path | None,
+              iterations: tuple[int, int]) -> Path | None:
+    """Where the finished map of these settings is kept in the folder ``cache`` (None: not cached)."""
+    if cache is None:
+        return None
+    features_file = features.cache_path(cache, model, dataset, layer, settings.pooling, settings.p)
+    return map_cache.map_path(features_file, settings.method, settings.seed, settings.perplexity, iterations)
+
+
+def _mapped(f: Features, settings: Settings, head: Caption, iterations: tuple[int, int], offset: int, total: int
+            ) -> Generator[Step, None, Embedding]:
+    """The map of ``f``: a :class:`Step` (``offset`` + map iterations done, of ``total``) with the partial map after
+    each t-SNE chunk, returning the finished map."""
+    mapping = embedding.project_steps(f, settings.method, settings.seed, settings.perplexity, iterations=iterations)
+    try:
+        while True:
+            step = next(mapping)
+            partial = None if step.done == 0 else FeatureSpaceResult(
+                settings=settings, head=head, partial=True, features=f,
+                embedding=Embedding(step.partial, settings.method))
+            yield Step(offset + step.done, total, partial, f"{METHOD_TITLES[settings.method]} map")
+    except StopIteration as stop:
+        mapped: Embedding = stop.value
+    finally:
+        mapping.close()
+    return mapped
+
+
 def run(model: LoadedModel, source: Source, settings: Settings | None = None, *, cache: Path | None = None,
         iterations: tuple[int, int] = ITERATIONS) -> Generator[Step, None, FeatureSpaceResult]:
-    """Features image batch by image batch (read from and saved in the folder ``cache`` unless None), then the
-    map (a :class:`Step` with the partial map after each t-SNE chunk; ``iterations``: t-SNE's early-exaggeration
-    and normal iterations), then the retrieval scores and the query's nearest images. Steps count images, then map
-    iterations (one for PCA and UMAP)."""
+    """Features image batch by image batch, then the map (a :class:`Step` with the partial map after each t-SNE
+    chunk; ``iterations``: t-SNE's early-exaggeration and normal iterations), then the retrieval scores and the
+    query's nearest images. Steps count images, then map iterations (one for PCA and UMAP). With a folder
+    ``cache``, the features and the finished map are read from there when saved before (none extracted, no map
+    computed: :mod:`~cnnviz.analyses.map_cache`) and saved there after computing."""
     settings = settings or Settings()
     dataset = source.data()
     layer = settings.layer or default_layer(model)
@@ -247,18 +286,14 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None, *,
     count = len(dataset)
     total = count + (sum(iterations) if settings.method == "tsne" else 1)
     f = yield from cached_features(model, dataset, layer, settings.pooling, settings.p, cache, total=total)
-    mapping = embedding.project_steps(f, settings.method, settings.seed, settings.perplexity, iterations=iterations)
-    try:
-        while True:
-            step = next(mapping)
-            partial = None if step.done == 0 else FeatureSpaceResult(
-                settings=settings, head=head, partial=True, features=f,
-                embedding=Embedding(step.partial, settings.method))
-            yield Step(count + step.done, total, partial, f"{METHOD_TITLES[settings.method]} map")
-    except StopIteration as stop:
-        mapped: Embedding = stop.value
-    finally:
-        mapping.close()
+    saved = _map_file(model, dataset, layer, settings, cache, iterations)
+    mapped = map_cache.load_map(saved, len(f.images)) if saved is not None else None
+    if mapped is None:
+        mapped = yield from _mapped(f, settings, head, iterations, count, total)
+        if saved is not None:
+            map_cache.save_map(mapped, saved)
+    else:
+        yield Step(total, total, None, f"{METHOD_TITLES[settings.method]} map read from the cache")
     scores, note = _scores(f)
     result = FeatureSpaceResult(settings=settings, head=head, features=dataclasses.replace(f), embedding=mapped,
                                 scores=scores, scores_note=note)
@@ -301,7 +336,7 @@ def _draw_map(ax: Axes, result: FeatureSpaceResult, box_aspect: float) -> None:
         ax.scatter(xy[row, 0], xy[row, 1], s=70, marker="*", c="black", edgecolors="white", linewidths=0.5)
     _equal_scale(ax, xy, box_aspect)
     ax.tick_params(labelsize=figures.MIN_FONT_PT)
-    ax.set_title(_map_title(result), fontsize=figures.FONT_PT, pad=3)
+    ax.set_title(_map_title(result), fontsize=figures.FONT_PT, pad=TITLE_PAD)
     if f.labels is not None:
         _map_legend(ax, result, present)
 
@@ -362,7 +397,7 @@ def _draw_scores(ax: Axes, result: FeatureSpaceResult, box_aspect: float) -> Non
     ax.tick_params(labelsize=figures.MIN_FONT_PT)
     precision = ", ".join(f"P@{k} {v:.2f}" for k, v in scores.precision_at.items())
     ax.set_xlabel(f"AP (dashed: mAP {scores.mean_average_precision:.3f})\n{precision}", fontsize=figures.MIN_FONT_PT)
-    ax.set_title(title, fontsize=figures.FONT_PT, pad=3)
+    ax.set_title(title, fontsize=figures.FONT_PT, pad=TITLE_PAD)
 
 
 def _tile_chars(fig: Figure, cols: int) -> int:

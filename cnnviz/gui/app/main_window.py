@@ -4,9 +4,9 @@ predictions, report and architecture.
 The centre is a :class:`~cnnviz.gui.widgets.tool_navigator.ToolNavigator`: a narrow column with the model,
 image and target in a compact form (:class:`~cnnviz.gui.app.context_summary.ContextSummary`) above every tool
 under its group's heading, one click each, and the tool's page beside it (``window.tabs``, with the tab API).
-On a window narrower than :data:`WIDE_WINDOW` the Model, Image, Predictions and Report docks start hidden so
-that the figures get the width (the summary's buttons and the View menu bring them back); the first window
-fits the screen's available area (a small screen starts maximised).
+The Model and Image docks start hidden, and so do Predictions and Report on a window narrower than
+:data:`WIDE_WINDOW`, so that the figures get the width (the summary's buttons and the View menu bring them
+back); the first window fits the screen's available area (a small screen starts maximised).
 
 It is composed of parts in their own modules: the menus (:mod:`~cnnviz.gui.app.menus`: File, View, Help), the
 docks (:mod:`~cnnviz.gui.app.docks`), the status bar (:mod:`~cnnviz.gui.app.status_fields`), sessions
@@ -28,7 +28,9 @@ from cnnviz.gui.app.context_summary import ContextSummary
 from cnnviz.gui.app.docks import add_dock, arrange_docks
 from cnnviz.gui.app.figure_alone import FigureAlone
 from cnnviz.gui.app.menus import build_menus
+from cnnviz.gui.app.quit_guard import QuitGuard
 from cnnviz.gui.app.registry import CENTRAL_PANES, DOCK_PANES, Pane
+from cnnviz.gui.app.report_autosave import keep_autosaved
 from cnnviz.gui.app.sessions import Sessions
 from cnnviz.gui.app.status_fields import StatusFields
 from cnnviz.gui.panes.image import open_mime_data
@@ -37,6 +39,7 @@ from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.runtime.app_state import AppState
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_loader import ModelLoader
+from cnnviz.gui.runtime.settings_store import export_folder, remember_export_folder
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.dock_title import DockTitle
 from cnnviz.gui.widgets.export_dialog import ExportDialog
@@ -56,6 +59,8 @@ WIDE_WINDOW = 1600
 """Least window width (pixels) at which the side docks start shown beside the figures."""
 HIDDEN_ON_NARROW = ("model", "image", "predictions", "report")
 """The docks that start hidden in a window narrower than :data:`WIDE_WINDOW` (the tool column sums them up)."""
+SHOWN_WHEN_WIDE = ("predictions", "report")
+"""Those of :data:`HIDDEN_ON_NARROW` that start shown in a wider window (Model and Image stay in the column)."""
 
 
 def available_height(widget: QWidget) -> int:
@@ -87,8 +92,10 @@ class MainWindow(QMainWindow):
     ``panes`` maps every pane key to its widget; ``docks`` maps dock pane keys to their docks and
     ``dock_titles`` to their title bars (:class:`DockTitle`: fold and unfold); ``menu_actions`` maps
     names (open_image, paste_image, open_model, save_session, open_session, export, quit, figure_alone,
-    reset_layout, about) to the menu actions; ``sessions`` saves and opens sessions
-    (:class:`~cnnviz.gui.app.sessions.Sessions`); ``figure_alone`` shows the current figure alone
+    reset_layout, user_guide, shortcuts, about) to the menu actions; ``sessions`` saves and opens sessions
+    (:class:`~cnnviz.gui.app.sessions.Sessions`); ``quit_guard`` asks before closing with an unsaved report
+    (:class:`~cnnviz.gui.app.quit_guard.QuitGuard`; a window that remembers also autosaves its report,
+    :mod:`~cnnviz.gui.app.report_autosave`); ``figure_alone`` shows the current figure alone
     (:class:`~cnnviz.gui.app.figure_alone.FigureAlone`); ``status_fields`` is the status bar
     (:class:`~cnnviz.gui.app.status_fields.StatusFields`), whose labels are also ``model_status``,
     ``device_status``, ``input_status``, ``forward_status`` and ``busy_indicator``.
@@ -138,9 +145,11 @@ class MainWindow(QMainWindow):
         self.state.pane_requested.connect(self.bring_to_front)
         self.controller.image_failed.connect(self._image_failed)
         self._model_changed(self.state.model)
+        self.quit_guard = QuitGuard(self)
         if remember:
             self.restore_layout()
             self.restore_remembered()
+            keep_autosaved(self)
 
     def add_central_pane(self, pane: Pane) -> QWidget:
         """Build ``pane`` and add it as a tab of the central area."""
@@ -186,8 +195,9 @@ class MainWindow(QMainWindow):
         return choices
 
     def export_screenshot(self) -> ExportDialog:
-        """Open the Export screenshot dialog (window-modal); saving happens when it is accepted."""
-        dialog = ExportDialog(self.capture_choices(), "window", self)
+        """Open the Export screenshot dialog (window-modal, in the folder of the last export); saving happens when
+        it is accepted."""
+        dialog = ExportDialog(self.capture_choices(), "window", self, folder=export_folder())
         dialog.accepted.connect(lambda: self.save_screenshot(dialog.key(), dialog.path()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -200,6 +210,7 @@ class MainWindow(QMainWindow):
         except OSError as error:
             show_error(self, "Could not save the screenshot", str(error))
             return None
+        remember_export_folder(saved)
         self.show_status(f"Saved screenshot {saved}")
         return saved
 
@@ -209,20 +220,24 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """Put every dock back where it starts, shown or hidden for the window's width and folded as at the start."""
+        size = self.size()
         self.restoreState(self._default_layout)
-        for dock in self.docks.values():
-            dock.show()
-        self._fold_for_screen()
         self.fit_docks_to_width()
+        self.resize(size)  # the docks shown for a moment by the restored state may have widened it
+        for key, dock in self.docks.items():
+            if key not in HIDDEN_ON_NARROW:
+                dock.show()
+        self._fold_for_screen()
 
     def fit_docks_to_width(self) -> None:
-        """Hide :data:`HIDDEN_ON_NARROW` in a window narrower than :data:`WIDE_WINDOW` (show them otherwise). Done
+        """Hide :data:`HIDDEN_ON_NARROW` in a window narrower than :data:`WIDE_WINDOW` (show :data:`SHOWN_WHEN_WIDE`
+        otherwise). Done
         when the window is made (a remembered layout then replaces it); call it again after resizing a window
         that is not shown yet (before it is shown, so that the hidden docks do not widen it)."""
         narrow = self.width() < WIDE_WINDOW
         for key in HIDDEN_ON_NARROW:
             if key in self.docks:
-                self.docks[key].setVisible(not narrow)
+                self.docks[key].setVisible(not narrow and key in SHOWN_WHEN_WIDE)
         if not narrow and "predictions" in self.docks:
             self.docks["predictions"].raise_()
         layout = self.layout()
@@ -267,7 +282,10 @@ class MainWindow(QMainWindow):
         return next((key for key, pane in self.panes.items() if pane is self.tabs.currentWidget()), "")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Remember the layout and tab, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close."""
+        """Remember the layout and tab, stop background work (waiting at most :data:`CLOSE_WAIT_MS`), then close;
+        first ask about an unsaved report (:class:`~cnnviz.gui.app.quit_guard.QuitGuard`)."""
+        if self.quit_guard.holds(event):
+            return
         self.figure_alone.restore()  # remember the docks, not their hiding
         if self.remember:
             settings.save_window(self.saveGeometry(), self.saveState())

@@ -20,7 +20,9 @@ control's value travels in these settings through the pane's extra-settings hook
 and the Dataset pane's scan layers (``layers``). The session also keeps the dataset the dataset tools work on
 (reopened on the loader worker; a folder that is gone, or Fashion-MNIST where it is not installed, is named
 in the problems under ``dataset``) and the report's figures (:meth:`ReportPane.items
-<cnnviz.gui.panes.report.pane.ReportPane.items>`, replacing the report's when the session has them).
+<cnnviz.gui.panes.report.pane.ReportPane.items>`, replacing the report's when the session has them). Saving a
+session, or opening one with a report, marks the report's figures saved
+(:meth:`ReportPane.mark_saved <cnnviz.gui.panes.report.pane.ReportPane.mark_saved>`).
 """
 
 from functools import partial
@@ -64,6 +66,9 @@ PANE_ANALYSES = {"dataset": "scan", "deconvnet": "deconv"}
 """Pane key -> the analysis whose settings the pane shows, where the names differ."""
 DATASET_JOB = "dataset source"
 """What a restore waits for while the session's dataset opens (beside the pane keys)."""
+PANE_DATASET = "dataset"
+"""The pane setting naming the shared dataset (the Feature space pane's, for restarts); a session reopens its own
+``dataset`` record instead, once."""
 
 
 def settings_class(key: str) -> type | None:
@@ -188,6 +193,9 @@ class Sessions(QObject):
             show_error(self.window, "Could not save the session", str(error))
             return None
         self._add_recent("session", saved)
+        report = self.window.panes.get("report")
+        if isinstance(report, ReportPane):
+            report.mark_saved()
         self.window.show_status(f"Saved session {saved}")
         return saved
 
@@ -309,7 +317,7 @@ class Sessions(QObject):
     def _restore_report(self, session: Session) -> None:
         report = self.window.panes.get("report")
         if session.report is not None and isinstance(report, ReportPane):
-            report.set_items(list(session.report))
+            report.set_items(list(session.report), saved=True)
 
     def _restore_dataset(self, source: DatasetSource | None) -> None:
         """Open the session's dataset on the loader worker (unless it is the current one) and make it the
@@ -334,8 +342,9 @@ class Sessions(QObject):
             self._pane_done(DATASET_JOB, {})
 
     def _apply_panes(self, session: Session) -> None:
-        for key, values in session.pane_values().items():
+        for key, all_values in session.pane_values().items():
             pane = self.window.panes.get(key)
+            values = {k: v for k, v in all_values.items() if k != PANE_DATASET}  # restored once, as the session's
             if isinstance(pane, ToolPane):
                 kept, dropped = checked_settings(key, values)
                 if dropped:

@@ -23,16 +23,18 @@ def default_folder() -> Path:
 
 
 class ExportDialog(QDialog):
-    """Choose a capture target among ``targets`` (title -> key) and a file name."""
+    """Choose a capture target among ``targets`` (title -> key) and a file name, proposed in ``folder``
+    (default :func:`default_folder`)."""
 
-    def __init__(self, targets: dict[str, str], current: str, parent: QWidget | None = None) -> None:
+    def __init__(self, targets: dict[str, str], current: str, parent: QWidget | None = None, *,
+                 folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export screenshot")
         self.target = QComboBox()
         for title, key in targets.items():
             self.target.addItem(title, key)
         self.target.setCurrentIndex(max(0, self.target.findData(current)))
-        self.file = QLineEdit(str(default_folder() / f"cnnviz-{current}.png"))
+        self.file = QLineEdit(str((folder or default_folder()) / f"cnnviz-{current}.png"))
         self.file.setMinimumWidth(380)
         browse = QPushButton("Browse…")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save

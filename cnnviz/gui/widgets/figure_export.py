@@ -6,7 +6,9 @@ action in the context menu of its figure. The figure is rendered for the export
 no hover marks, a caption strip naming model, image and parameters), not grabbed from the screen.
 :meth:`FigureExport.write` writes every format asked for under one file stem; the dialog
 (:mod:`~cnnviz.gui.widgets.figure_export_dialog`) asks for the stem, formats and options, which are
-remembered (with the folder) in the ``memory`` the pane hands over. A pane may also write other files
+remembered (with the folder) in the ``memory`` the pane hands over: one value for every pane (the keys under
+:data:`MEMORY_KEY`), read again each time the dialog opens, so that an export from one pane proposes its folder,
+formats and options in every other; only the file name is the pane's own. A pane may also write other files
 beside the figure with the CSV data (the Dataset pane's hits).
 """
 
@@ -186,7 +188,9 @@ class FigureExport(QObject):
         return written
 
     def ask(self) -> ExportChoice | None:
-        """Ask where and how to export (the dialog); None if cancelled."""
+        """Ask where and how to export (the dialog, proposing the folder, formats and options last remembered
+        by any pane); None if cancelled."""
+        self._recall()
         offered = ("npy", "csv") if self.data() else ("csv",) if self.extra is not None else ()
         suggested = self.folder / f"cnnviz-{self.name()}.{self.formats[0] if self.formats else 'png'}"
         dialog = FigureExportDialog(suggested, self.formats, self.options, offered, self.figure.window())

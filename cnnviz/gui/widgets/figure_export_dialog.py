@@ -50,7 +50,8 @@ class ExportChoice:
 
 class FigureExportDialog(QDialog):
     """Asks where and how to export a figure. ``suggested``: the file proposed; ``formats``: the
-    formats checked at first; ``data_formats``: the data formats the pane offers (others disabled)."""
+    formats checked at first (PNG when none of them is offered); ``data_formats``: the data formats the pane
+    offers (others disabled)."""
 
     def __init__(self, suggested: Path, formats: tuple[str, ...], options: ExportOptions,
                  data_formats: tuple[str, ...] = DATA_FORMATS, parent: QWidget | None = None) -> None:
@@ -64,6 +65,8 @@ class FigureExportDialog(QDialog):
             offered = suffix not in DATA_FORMATS or suffix in data_formats
             check.setEnabled(offered)
             check.setChecked(offered and suffix in formats)
+        if not self.formats():
+            self.checks["png"].setChecked(True)
         self.width_spin = QDoubleSpinBox()
         self.unit_combo = QComboBox()
         self.unit_combo.addItems(["mm", "px"])

@@ -24,7 +24,7 @@ from cnnviz.core.per_image.attribution import metrics
 from cnnviz.core.progress import Cancelled, run_to_end
 
 CHEAP = Settings(methods=("gradcam", "integrated_gradients", "gradient"), integrated_gradients_steps=4)
-SQUEEZENET = Path("/work/shared/models/squeezenet1_0_imagenet/model.py")
+SQUEEZENET = Path(__file__).resolve().parents[4] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"
 
 
 @pytest.fixture(scope="module")

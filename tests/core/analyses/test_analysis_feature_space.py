@@ -1,6 +1,7 @@
 """The feature-space analysis: its map, scores and matches equal the core's, its steps carry partial maps,
 its settings check themselves, its exports and figure read well."""
 
+import dataclasses
 import os
 import shutil
 
@@ -213,3 +214,27 @@ def test_fashion_mnist_features_separate_the_classes(model):
     reference = features.extract(model, ds, layer="classifier.fc1")
     assert found.scores == retrieval.evaluate(reference) and found.scores.mean_average_precision > 0.5
     assert found.query_label == 9 and found.matches == tuple(retrieval.search(reference, 0, 15))
+
+
+def stretched_result(result, shape: tuple[float, float], scored: bool):
+    """``result`` with its map replaced by points spread ``shape`` (x range, y range) wide, with or without scores."""
+    rng = np.random.default_rng(2)
+    xy = (rng.uniform(0, 1, result.embedding.xy.shape) * shape).astype(np.float32)
+    return dataclasses.replace(result, embedding=embedding.Embedding(xy, "pca"),
+                               scores=result.scores if scored else None)
+
+
+@pytest.mark.parametrize("width_mm", [85, 170, 250])
+@pytest.mark.parametrize(("shape", "scored"), [((10.0, 1.0), True), ((1.0, 10.0), True), ((10.0, 1.0), False)])
+def test_the_map_has_equal_x_and_y_scales(result, width_mm, shape, scored):
+    stretched = stretched_result(result, shape, scored)
+    figure = registry.get("features").figure(stretched, width_mm=width_mm)
+    assert_readable(figure)
+    scatter = figure.axes[0]
+    origin, across, up = scatter.transData.transform([(0, 0), (1, 0), (0, 1)])
+    assert (across - origin)[0] == pytest.approx((up - origin)[1], rel=1e-6)  # display pixels per data unit
+    box = scatter.get_window_extent()
+    assert scatter.get_data_ratio() == pytest.approx(box.height / box.width, rel=1e-6)
+    (x0, x1), (y0, y1) = scatter.get_xlim(), scatter.get_ylim()
+    low, high = stretched.embedding.xy.min(axis=0), stretched.embedding.xy.max(axis=0)
+    assert x0 <= low[0] and high[0] <= x1 and y0 <= low[1] and high[1] <= y1

@@ -9,13 +9,14 @@ make it the current image, drag with Shift to select images (:mod:`~.browse`). "
 map shown on the left of the next one. The current image (also one from outside the dataset) is the retrieval
 query (:mod:`~.retrieval`); "Compare poolings" scores the layer's average, max, GeM and flatten features. A new
 model or dataset clears the maps. The figure's export is the analysis's report figure of the result shown
-(:meth:`FeaturesPane.analysis_result`).
+(:meth:`FeaturesPane.analysis_result`). Besides its controls, the dataset and the map shown are settings, and
+the layer is remembered across restarts (:mod:`~.saved`): a restored map is shown from the feature cache.
 """
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QWidget
 
 from cnnviz.analyses import feature_space
 from cnnviz.analyses.base import Source
@@ -29,6 +30,7 @@ from cnnviz.gui.panes.features.controls import map_form, size_text
 from cnnviz.gui.panes.features.exports import MapExports
 from cnnviz.gui.panes.features.maps_view import MapsView
 from cnnviz.gui.panes.features.retrieval import Retrieval
+from cnnviz.gui.panes.features.saved import SavedState
 from cnnviz.gui.panes.features.scatter import SELECT_MODES
 from cnnviz.gui.panes.features.side import SIDE_WIDTH, SidePanel
 from cnnviz.gui.panes.pane_context import PaneContext
@@ -49,7 +51,7 @@ class FeaturesPane(RunPane):
     ``comparison``: the pooling scores shown; ``cache_folder``: where features are cached (None: not cached);
     ``iterations``: t-SNE's (early exaggeration, normal) iterations. Parts: ``form``, ``maps_view`` (its
     ``views`` and ``legend``), ``side``, ``browser`` (hover, click, selection), ``retrieval`` (the query) and
-    ``exports`` (the CSV files)."""
+    ``exports`` (the CSV files) and ``saved`` (the dataset and map as settings, the remembered layer)."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(context, "features", layer_choices, parent, unit="steps", run_title="Compute")
@@ -67,9 +69,11 @@ class FeaturesPane(RunPane):
         self.retrieval = Retrieval(self.jobs, self.side.retrieval, lambda: self.current, self.browser.query_image,
                                    self)
         self.exports = MapExports(self, lambda: self.current, lambda: self.comparison, self.state.show_status)
+        self.saved = SavedState(self.jobs, self.layer_binding, self.controls, lambda: self.current, self.compute,
+                                lambda: self.cache_folder, self.run_controls.reset_progress, self)
         self._build()
         self._connect()
-        self.settings_binding.register(self.form, drag=self.select_combo)
+        self.settings_binding.register(self.form, drag=self.select_combo, **self.saved.controls())
         self._dataset_changed(self.state.dataset)
 
     def _build(self) -> None:
@@ -101,7 +105,7 @@ class FeaturesPane(RunPane):
                      layer_widgets=(self.size_label,), body=splitter)
 
     def _connect(self) -> None:
-        self.source.folder_requested.connect(self.ask_folder)
+        self.source.folder_requested.connect(lambda: self.saved.ask_folder(self))
         self.source.fashion_mnist_requested.connect(lambda: self.open_dataset(dataset_source.FASHION_MNIST))
         self.form.changed.connect(lambda name: self._show_size() if name == "pooling" else None)
         self.picker.layer_chosen.connect(lambda _name: self._show_size())
@@ -129,25 +133,19 @@ class FeaturesPane(RunPane):
         """The map retrieval uses: the latest one (the kept one while no later map is shown)."""
         return self.maps[1] or self.maps[0]
 
-    def ask_folder(self) -> None:
-        """Ask for an image folder (starting at the last one the dataset tools opened) and open it."""
-        start = settings_store.load_path(dataset_source.FOLDER_KEY) or Path.home()
-        chosen = QFileDialog.getExistingDirectory(self, "Open an image folder", str(start))
-        if chosen:
-            settings_store.save_path(dataset_source.FOLDER_KEY, Path(chosen))
-            self.open_dataset(dataset_source.FOLDER, Path(chosen))
-
     def open_dataset(self, kind: str, path: Path | None = None) -> None:
-        """Open a dataset (:func:`cnnviz.gui.runtime.dataset_source.open_source`) on the loader worker; it
-        becomes the shared dataset."""
-        self.jobs.submit("open", "Opening the dataset…", dataset_source.open_source, kind, path,
-                         worker=self.controller.loader, done=self.state.set_dataset)
+        """Open a dataset (``kind`` :data:`~cnnviz.gui.runtime.dataset_source.FOLDER` at ``path``, or
+        :data:`~cnnviz.gui.runtime.dataset_source.FASHION_MNIST`: its test set) on the loader worker; it becomes
+        the shared dataset."""
+        self.saved.open({"kind": kind, "path": str(path or "")} if kind == dataset_source.FOLDER
+                        else {"kind": dataset_source.FASHION_MNIST, "split": "test"})
 
     def _dataset_changed(self, ds: ImageDataset | None) -> None:
         self.cancel()
         self.browser.set_dataset(ds)
         self.source.show_dataset(ds)
         self.clear_maps()
+        self.saved.dataset_changed(ds)
 
     def refresh(self) -> None:
         """Show the layer's feature size and search with the current image."""
@@ -171,14 +169,23 @@ class FeaturesPane(RunPane):
         self.run_controls.reset_progress(IDLE_TEXT)
         self._sync_buttons()
         self.update_partial()
+        self.saved.map_changed.emit()
 
     def run(self) -> None:
         """Compute a map with the form's settings (replacing the current map; a kept one stays)."""
+        if self.state.model is not None and self.dataset is not None and self.layer:
+            self.compute(self.form.settings(layer=self.layer))
+        else:
+            self.jobs.show_error("Choose a dataset and a layer first." if self.state.model is not None
+                                 else "Load a model first.")
+
+    def compute(self, settings: feature_space.Settings) -> None:
+        """Compute the map of ``settings`` over the shared dataset (features and map read from the cache when
+        there), replacing the current map; a kept one stays."""
         model, ds = self.state.model, self.dataset
-        if model is None or ds is None or not self.layer:
-            self.jobs.show_error("Choose a dataset and a layer first." if model is not None else "Load a model first.")
+        if model is None or ds is None:
             return
-        request = job.MapRequest(model, ds, self.form.settings(layer=self.layer), self.iterations, self.cache_folder)
+        request = job.MapRequest(model, ds, settings, self.iterations, self.cache_folder)
         self._shown_progress = None
         self.start(feature_space.run, request, model, Source.of_dataset(ds), request.settings, cache=request.cache,
                    iterations=request.iterations, text="Computing the map…")
@@ -219,6 +226,7 @@ class FeaturesPane(RunPane):
         self.side.retrieval.show_scores(result.scores, result.scores_note)
         self._sync_buttons()
         self.retrieval.search()
+        self.saved.map_changed.emit()
 
     def on_ended(self) -> None:
         """Buttons follow the outcome."""
@@ -248,9 +256,11 @@ class FeaturesPane(RunPane):
         self.size_label.setText(size_text(self.layer_binding.choice, str(self.form.value("pooling"))))
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
-        """The analysis's default layer (:func:`cnnviz.analyses.feature_space.default_layer`: the first offered)."""
+        """The layer remembered from the last run of a window that remembers, else the analysis's default layer
+        (:func:`cnnviz.analyses.feature_space.default_layer`: the first offered)."""
         model = self.state.model
-        return feature_space.default_layer(model) if model is not None else choices[0].name
+        remembered = self.saved.remembered_layer(choices)
+        return remembered or (feature_space.default_layer(model) if model is not None else choices[0].name)
 
     def figure_partial(self) -> bool:
         """True while the map in the figure is a partial one (a running, cancelled or failed t-SNE)."""

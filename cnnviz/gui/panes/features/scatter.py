@@ -1,5 +1,6 @@
 """The map of the Feature space pane: every image as one point of a single pyqtgraph ScatterPlotItem
-(pixel-sized points, one brush per class, unlabelled images grey), with a caption above it.
+(pixel-sized points, one brush per class, unlabelled images grey), with a caption above it. The view keeps one
+data unit as many pixels across as up (its aspect is locked), fitting each new map and following resizes.
 
 Hovering looks up the nearest visible point (one vectorised distance over all points, in screen
 pixels) and emits ``hovered(row)``; a click on a point emits ``clicked(row)``; dragging with Shift, or
@@ -123,6 +124,7 @@ class MapView(QWidget):
         self.plot.setMinimumSize(120, 160)
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
+        self.box.setAspectLocked(True, ratio=1.0)  # one data unit as long across as up: clusters keep their shape
         self.scatter = pg.ScatterPlotItem(pxMode=True, size=POINT_SIZE, pen=None)
         self.marker = pg.ScatterPlotItem(pxMode=True, size=13, brush=None, pen=pg.mkPen("w", width=2))
         self.marker.setZValue(5)

@@ -78,7 +78,8 @@ class FigurePart(QObject):
         ``min_size`` (width, height) in pixels (:attr:`area`: lay this out, not the figure). Its export
         suggests the file name ``name()``, offers the raw arrays ``data()``, writes other files beside the
         figure's CSV by ``extra``, captions with ``caption()`` (default: :meth:`caption`; a pane that makes its
-        own caption passes it), draws :meth:`report_figure` and remembers its options in the settings."""
+        own caption passes it), draws :meth:`report_figure` and remembers its folder, formats and options in the
+        settings, one value shared by every pane's export (only the file name is the pane's own)."""
         figure = FigureWidget(min_size)
         stack(figure, parts, stretch)
         self.export = FigureExport(figure, name, data, self.state.show_status, self.owner, extra,

@@ -3,7 +3,12 @@
 Each entry shows a thumbnail of the figure, its title and its caption text. Entries are reordered with
 *Up*/*Down* or by dragging, their caption text is edited with *Edit caption…* (or a double-click) and
 they are removed with *Remove*. *Export report…* writes the report as one self-contained HTML file and
-a PDF beside it (:func:`export_files`).
+a PDF beside it (:func:`export_files`), starting in the folder of the last export (shared with the figure
+exports, :func:`~cnnviz.gui.runtime.settings_store.export_folder`).
+
+The pane knows whether its figures are saved (:attr:`ReportPane.is_saved`): every change makes them unsaved,
+:meth:`ReportPane.mark_saved` (a session saved with them, or an export) saved again; the window asks before
+quitting with unsaved figures (:mod:`cnnviz.gui.app.quit_guard`).
 """
 
 import dataclasses
@@ -30,8 +35,8 @@ from cnnviz.core.files.report import ReportItem, environment_info, write_html
 from cnnviz.core.files.report_pdf import write_pdf
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import shrinkable
+from cnnviz.gui.runtime import settings_store
 from cnnviz.gui.widgets.dialogs import show_error
-from cnnviz.gui.widgets.export_dialog import default_folder
 
 THUMBNAIL = QSize(120, 90)
 """Largest thumbnail of a figure in the list, in pixels."""
@@ -50,14 +55,17 @@ def export_files(items: list[ReportItem], path: str | Path, device: str) -> list
 
 class ReportPane(QWidget):
     """The collected figures (see the module docstring). ``changed`` is emitted after any addition,
-    removal, move or caption edit."""
+    removal, move or caption edit (the figures are then unsaved), ``marked_saved`` after
+    :meth:`mark_saved`."""
 
     changed = Signal()
+    marked_saved = Signal()
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = context.state
-        self.folder = default_folder()
+        self.folder = settings_store.export_folder()
+        self._saved = True
         self.list = QListWidget()
         self.list.setIconSize(THUMBNAIL)
         self.list.setWordWrap(True)
@@ -66,7 +74,7 @@ class ReportPane(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setToolTip("Figures added with Add to report (Ctrl+Shift+A); drag to reorder, "
                              "double-click to edit a caption")
-        self.list.model().rowsMoved.connect(lambda *_args: self.changed.emit())
+        self.list.model().rowsMoved.connect(lambda *_args: self._note_change())
         self.list.itemDoubleClicked.connect(lambda item: self.edit_caption(self.list.row(item)))
         self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
         self.add_button = QToolButton()
@@ -115,15 +123,27 @@ class ReportPane(QWidget):
     def add(self, item: ReportItem) -> None:
         """Append ``item`` to the report and select it."""
         self.list.setCurrentItem(self._append(item))
-        self.changed.emit()
+        self._note_change()
 
-    def set_items(self, items: list[ReportItem]) -> None:
-        """Replace the report's figures by ``items``, in order (a session's report), the first selected."""
+    def set_items(self, items: list[ReportItem], *, saved: bool = False) -> None:
+        """Replace the report's figures by ``items``, in order (a session's report), the first selected;
+        ``saved``: they are already saved (in the session they come from)."""
         self.list.clear()
         for item in items:
             self._append(item)
         self.list.setCurrentRow(0 if items else -1)
-        self.changed.emit()
+        self._note_change(saved)
+
+    @property
+    def is_saved(self) -> bool:
+        """True when the report is empty or its figures were saved in a session or exported since their
+        last change."""
+        return self._saved or not self.list.count()
+
+    def mark_saved(self) -> None:
+        """Note that the figures were just saved in a session or exported (emits ``marked_saved``)."""
+        self._saved = True
+        self.marked_saved.emit()
 
     def move_figure(self, row: int, offset: int) -> int:
         """Move the figure at ``row`` by ``offset`` places (clamped); returns its new row (-1: no such row)."""
@@ -134,20 +154,20 @@ class ReportPane(QWidget):
             entry = self.list.takeItem(row)
             self.list.insertItem(target, entry)
             self.list.setCurrentRow(target)
-            self.changed.emit()
+            self._note_change()
         return target
 
     def remove(self, row: int) -> None:
         """Remove the figure at ``row`` (nothing for no such row)."""
         if 0 <= row < self.list.count():
             self.list.takeItem(row)
-            self.changed.emit()
+            self._note_change()
 
     def set_text(self, row: int, text: str) -> None:
         """Replace the caption text of the figure at ``row``."""
         entry = self.list.item(row)
         self._show(entry, dataclasses.replace(entry.data(ITEM_ROLE), text=text))
-        self.changed.emit()
+        self._note_change()
 
     def edit_caption(self, row: int) -> bool:
         """Ask for a new caption text of the figure at ``row``; True if it was changed."""
@@ -162,10 +182,11 @@ class ReportPane(QWidget):
         return True
 
     def export_report(self) -> list[Path] | None:
-        """Ask for a file name and write the report as HTML and PDF; None if cancelled, empty or failed
-        (a failure is shown in a dialog)."""
+        """Ask for a file name (in the folder of the last export) and write the report as HTML and PDF; None
+        if cancelled, empty or failed (a failure is shown in a dialog). The figures are then saved."""
         if not self.list.count():
             return None
+        self.folder = settings_store.export_folder()
         suggested = str(self.folder / "cnnviz-report.html")
         path, _chosen = QFileDialog.getSaveFileName(self, "Export report", suggested, HTML_FILTER)
         if not path:
@@ -176,8 +197,14 @@ class ReportPane(QWidget):
             show_error(self, "Could not export the report", str(error))
             return None
         self.folder = written[0].parent
+        settings_store.remember_export_folder(written[0])
+        self.mark_saved()
         self.state.show_status(f"Saved report {written[0]} and {written[1].name}")
         return written
+
+    def _note_change(self, saved: bool = False) -> None:
+        self._saved = saved
+        self.changed.emit()
 
     def _append(self, item: ReportItem) -> QListWidgetItem:
         entry = QListWidgetItem()
