@@ -32,6 +32,7 @@ def test_every_pane_can_be_captured(loaded_window, tmp_path):
 
 
 def test_export_dialog_saves_the_chosen_pane(loaded_window, qtbot, tmp_path):
+    loaded_window.bring_to_front("predictions")  # hidden at the start in a window narrower than 1600 px
     dialog = loaded_window.export_screenshot()
     assert dialog.isVisible()
     titles = [dialog.target.itemText(i) for i in range(dialog.target.count())]
