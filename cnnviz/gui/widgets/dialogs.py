@@ -92,6 +92,8 @@ TRUST_FILE = "Load anyway (I trust this file)"
 def download_failed_dialog(parent: QWidget | None, error: WeightsDownloadError) -> ChoiceDialog:
     """The dialog for weights that could not be downloaded: ``"untrained"`` or ``""`` (cancel)."""
     dialog = ChoiceDialog(parent, "Pretrained weights not available", str(error))
+    dialog.add_action("Copy URL", lambda: copy_text(error.url)).setToolTip(
+        "Copy the weights' address, to download them on a machine with internet")
     dialog.add_action("Copy folder path", lambda: copy_text(str(error.folder)))
     dialog.add_action("Open folder", lambda: open_folder(error.folder))
     dialog.extras.addStretch(1)

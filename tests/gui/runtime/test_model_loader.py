@@ -35,6 +35,9 @@ def test_download_failure_offers_the_untrained_model(loaded_window, qtbot, monke
     assert models.zoo_weights("resnet18").url in message
     assert str(models.weights_cache_dir()) in message
     assert loaded_window.state.model.source == "default"
+    dialog.button("Copy URL").click()
+    assert dialog.isVisible()
+    assert QGuiApplication.clipboard().text() == models.zoo_weights("resnet18").url
     dialog.button("Copy folder path").click()
     assert dialog.isVisible()
     assert QGuiApplication.clipboard().text() == str(models.weights_cache_dir())
