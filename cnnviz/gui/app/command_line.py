@@ -91,8 +91,8 @@ def build_parser(pane_names: list[str]) -> argparse.ArgumentParser:
         help="load a torchvision model with random weights instead of downloading the pretrained ones")
     parser.add_argument(
         "--trust", action="store_true",
-        help="allow loading a whole pickled model from --model PATH; unpickling runs code from the "
-             "file, so only use it for files you trust")
+        help="allow loading a whole pickled model from --model PATH, or running the Python model file a "
+             "--session names without asking; both run code from the file, so only use it for files you trust")
     parser.add_argument(
         "--session", metavar="FILE", type=Path,
         help="open a session saved with File → Save session… (.cnnviz): its model, image, target, tab "
@@ -294,6 +294,7 @@ def _interactive(args: argparse.Namespace, image: tuple[Image.Image, str, Path] 
     else:
         window.show()
     if args.session is not None:
+        window.sessions.trust_code = args.trust  # without --trust, the window asks before running its model code
         window.sessions.open(args.session)
         return int(app.exec())
     restore_session(window.controller, model=args.model is None, image=image is None)

@@ -49,11 +49,14 @@ from cnnviz.core.files.session_file import (
 )
 from cnnviz.core.model import models
 from cnnviz.gui.app import settings
+from cnnviz.gui.app.recent_menu import RecentMenu
+from cnnviz.gui.app.session_consent import consent_question, resolved_model_path
 from cnnviz.gui.panes.report.pane import ReportPane
 from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.runtime import dataset_source, settings_store
-from cnnviz.gui.runtime.model_spec import ModelSpec, spec_from_text
-from cnnviz.gui.widgets.dialogs import show_error
+from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.runtime.trusted_files import fingerprint, is_trusted, runs_code
+from cnnviz.gui.widgets.dialogs import ChoiceDialog, show_error
 
 if TYPE_CHECKING:
     from cnnviz.gui.app.main_window import MainWindow
@@ -143,13 +146,17 @@ class Sessions(QObject):
         super().__init__(window)
         self.window = window
         self.state, self.controller = window.state, window.controller
-        self.recent_menu: QMenu | None = None
+        self.recent = RecentMenu(window, self.open)
         self._session: Session | None = None
         self._loading: ModelSpec | None = None
         self._waiting: set[str] = set()
         self._problems: Problems = {}
+        self.question: ChoiceDialog | None = None
+        """The open question whether to run the session's model code (:mod:`~cnnviz.gui.app.session_consent`)."""
+        self.trust_code = False
+        """True (``cnnviz --session FILE --trust``): a session's model code runs without a question."""
         window.model_loader.done.connect(self._model_loaded)
-        self.state.model_changed.connect(lambda _model: self._note_model_file())
+        self.state.model_changed.connect(lambda _model: self.recent.note_model(self.state.model_spec))
 
     @property
     def restoring(self) -> bool:
@@ -165,9 +172,7 @@ class Sessions(QObject):
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
             menu.addAction(action)
             self.window.menu_actions[name] = action
-        self.recent_menu = menu.addMenu("&Recent")
-        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
-        self.fill_recent_menu()
+        self.recent.add_to(menu)
 
     def capture(self) -> Session:
         """What the window shows now, as a session."""
@@ -192,7 +197,7 @@ class Sessions(QObject):
         except (OSError, ValueError) as error:
             show_error(self.window, "Could not save the session", str(error))
             return None
-        self._add_recent("session", saved)
+        self.recent.add("session", saved)
         report = self.window.panes.get("report")
         if isinstance(report, ReportPane):
             report.mark_saved()
@@ -208,21 +213,61 @@ class Sessions(QObject):
         except (OSError, ValueError) as error:
             show_error(self.window, "Could not open the session", f"{path}: {error}")
             return False
-        self._add_recent("session", path)
-        self.restore(session, path.name)
+        self.recent.add("session", path)
+        self.restore(session, path.name, folder=path.resolve().parent)
         return True
 
-    def restore(self, session: Session, name: str = "session") -> None:
-        """Bring the window back to ``session`` (see the module docstring)."""
+    def restore(self, session: Session, name: str = "session", *, folder: Path | None = None) -> None:
+        """Bring the window back to ``session`` (see the module docstring); a relative model path is taken
+        relative to ``folder`` (the session file's). A model file whose loading runs code asks first
+        (:meth:`_ask_to_run`)."""
         self._session, self._problems, self._waiting, self._name = session, {}, set(), name
         spec = session_spec(session.model, session.device)
+        if spec.source == "file":
+            spec = spec.with_changes(name=str(resolved_model_path(spec.name, folder)))
         if spec.source == "file" and not Path(spec.name).is_file():
             self._missing_model(spec)
         elif self._is_current(spec):
             self._restore_rest()
+        elif spec.source == "file" and runs_code(spec.name) and not self.trust_code:
+            self._ask_to_run(spec)
         else:
-            self._loading = spec
-            self.window.model_loader.load(spec)
+            self._load(spec)
+
+    def _load(self, spec: ModelSpec) -> None:
+        self._loading = spec
+        self.window.model_loader.load(spec)
+
+    def _ask_to_run(self, spec: ModelSpec) -> None:
+        """Load ``spec`` (a file that runs code) when the user chose to run these contents before, else ask;
+        without a yes, restore the rest on the current model."""
+        try:
+            print_ = fingerprint(spec.name)
+        except OSError as error:
+            self.window.show_status(f"{spec.name} cannot be read ({error}); restoring on the current model.")
+            self._keep_current_model(spec)
+            return
+        if is_trusted(print_):
+            self._load(spec)
+            return
+        self.question = consent_question(self.window, print_, self._name)
+        self.question.chosen.connect(lambda key: self._answered(key, spec))
+        self.question.open()
+
+    def _answered(self, key: str, spec: ModelSpec) -> None:
+        self.question = None
+        if key == "run":
+            self._load(spec)
+        else:
+            self._problems["model"] = {"": f"{spec.short_name} was not run (its code was not trusted); the rest is "
+                                          "restored on the current model"}
+            self._keep_current_model(spec)
+
+    def _keep_current_model(self, spec: ModelSpec) -> None:
+        if self.state.model is None:
+            self._load(ModelSpec(device=spec.device))
+        else:
+            self._restore_rest()
 
     def ask_save(self) -> Path | None:
         """Ask for a file (in the folder of the last session) and save the session there."""
@@ -239,32 +284,6 @@ class Sessions(QObject):
     def _folder(self) -> Path:
         recent = [path for kind, path in settings.load_recent() if kind == "session" and path.parent.is_dir()]
         return recent[0].parent if recent else settings_store.export_folder()
-
-    def fill_recent_menu(self) -> None:
-        """List the recent sessions and model files in the Recent menu."""
-        menu = self.recent_menu
-        if menu is None:
-            return
-        menu.clear()
-        entries = settings.load_recent()
-        for kind, path in entries:
-            action = menu.addAction(f"{'Session' if kind == 'session' else 'Model'}: {path.name}")
-            action.setToolTip(str(path))
-            action.setStatusTip(str(path))
-            action.triggered.connect(lambda _checked=False, k=kind, p=path: self.open_recent(k, p))
-        if entries:
-            menu.addSeparator()
-        menu.addAction("Clear recent").triggered.connect(lambda _checked=False: settings.clear_recent())
-        menu.setEnabled(self.window.remember)
-
-    def open_recent(self, kind: str, path: Path) -> None:
-        """Open a recent session, or load a recent model file."""
-        if not path.is_file():
-            self.window.show_status(f"{path} no longer exists.")
-        elif kind == "session":
-            self.open(path)
-        else:
-            self.window.model_loader.load(spec_from_text(str(path), device=self.state.device))
 
     def _is_current(self, spec: ModelSpec) -> bool:
         current = self.state.model_spec
@@ -380,13 +399,3 @@ class Sessions(QObject):
         if cached_checksum(model) != expected:
             self.window.show_status(f"The weights in {Path(spec.name).name} differ from the session's "
                                     f"(checksum {cached_checksum(model)}, saved {expected}).")
-
-    def _note_model_file(self) -> None:
-        spec = self.state.model_spec
-        if spec is not None and spec.source == "file":
-            self._add_recent("model", Path(spec.name))
-
-    def _add_recent(self, kind: settings.RecentKind, path: Path) -> None:
-        if self.window.remember:
-            settings.add_recent(kind, path)
-            self.fill_recent_menu()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QInputDialog, QProgressDialog, QWidget
 from cnnviz.core.model import models
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.runtime.trusted_files import trust_file
 from cnnviz.gui.runtime.worker import Task
 from cnnviz.gui.widgets.dialogs import (
     ChoiceDialog,
@@ -51,7 +52,7 @@ class ModelLoader(QObject):
         ident = task.ident
         self.controller.state.show_status(f"Loading {spec.short_name}…")
         task.progress.connect(lambda done, total: self._progress(ident, spec, done, total))
-        task.succeeded.connect(lambda model: self._succeeded(ident, model))
+        task.succeeded.connect(lambda model: self._succeeded(ident, model, spec))
         task.failed.connect(lambda error: self._failed(ident, spec, error))
         task.cancelled.connect(lambda: self._cancelled(ident, spec))
         return task
@@ -85,7 +86,9 @@ class ModelLoader(QObject):
             dialog.setRange(0, 0)
             dialog.setLabelText(f"{what}\n{format_bytes(done)}")
 
-    def _succeeded(self, ident: int, model: models.LoadedModel) -> None:
+    def _succeeded(self, ident: int, model: models.LoadedModel, spec: ModelSpec) -> None:
+        if spec.source == "file":
+            trust_file(spec.name)  # loading a file is the choice to run it: a session naming it won't ask
         if not self._is_current(ident):
             return
         self._finish(True, f"Loaded {model_label(model)} in {model.load_seconds:.1f} s")

@@ -242,12 +242,12 @@ def test_recent_lists_sessions_and_model_files(make_window, settle, qtbot, tmp_p
     settle(window)
     saved = window.sessions.save(tmp_path / "recent.cnnviz")
     assert settings.load_recent() == [("session", saved), ("model", model_file)]
-    window.sessions.fill_recent_menu()
-    texts = [action.text() for action in window.sessions.recent_menu.actions()]
+    window.sessions.recent.fill()
+    texts = [action.text() for action in window.sessions.recent.menu.actions()]
     assert texts[:2] == ["Session: recent.cnnviz", "Model: tiny.py"] and texts[-1] == "Clear recent"
     restored = []
     window.sessions.restored.connect(restored.append)
-    window.sessions.recent_menu.actions()[0].trigger()
+    window.sessions.recent.menu.actions()[0].trigger()
     qtbot.waitUntil(lambda: bool(restored), timeout=60_000)
     for index in range(12):
         settings.add_recent("session", tmp_path / f"s{index}.cnnviz")
