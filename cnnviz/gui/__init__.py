@@ -4,9 +4,11 @@ The package is grouped by role; a module imports only from its own group and the
 in this order: ``app`` → ``panes`` → ``runtime`` → ``widgets`` → ``compat`` (an import-linter
 contract in ``pyproject.toml`` checks it):
 
-- :mod:`cnnviz.gui.app`: the application shell. :mod:`~cnnviz.gui.app.main_window` (tabs, docks,
-  menus; composed of :mod:`~cnnviz.gui.app.menus`, :mod:`~cnnviz.gui.app.docks` and
-  :mod:`~cnnviz.gui.app.status_fields`), :mod:`~cnnviz.gui.app.registry` (every pane, in one list:
+- :mod:`cnnviz.gui.app`: the application shell. :mod:`~cnnviz.gui.app.main_window` (the tool column and
+  pages, docks, menus; composed of :mod:`~cnnviz.gui.app.context_summary` (model, image and target above the
+  tool list), :mod:`~cnnviz.gui.app.menus`, :mod:`~cnnviz.gui.app.docks`, :mod:`~cnnviz.gui.app.recent_menu`
+  and :mod:`~cnnviz.gui.app.status_fields`), :mod:`~cnnviz.gui.app.session_consent` (the question before a
+  session runs model code), :mod:`~cnnviz.gui.app.registry` (every pane, in one list:
   adding a tool is one line), the Help dialogs (:mod:`~cnnviz.gui.app.help_guide`,
   :mod:`~cnnviz.gui.app.shortcut_list`),
   :mod:`~cnnviz.gui.panes.pane_context` (what a pane is built from), :mod:`~cnnviz.gui.app.startup`,
