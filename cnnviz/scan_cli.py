@@ -30,7 +30,7 @@ MAX_WORKERS = 256
 
 EXAMPLES = """\
 examples:
-  cnnviz scan --data photos/ --out index.npz                         every conv layer, top 9 per unit
+  cnnviz scan --data photos/ --out index.npz                         every conv's ReLU, top 9 per unit
   cnnviz scan --model squeezenet1_0 --untrained --data photos/ --out index.npz --layers features.3
   cnnviz scan --fashion-mnist test --out fmnist.npz                  the installed Fashion-MNIST test set
   cnnviz scan --data photos/ --out part2.npz --shard 2/4             one of four parts (e.g. a SLURM array task)
@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="PATH.npz", type=Path, required=True, help="where to save the index")
     run.add_argument("--shard", metavar="I/N", type=parse_shard,
                      help="scan part I of N: the images whose index in the sorted file list %% N == I - 1")
-    run.add_argument("--layers", metavar="A,B", type=parse_layers, help="layers to track (default: every conv layer)")
+    run.add_argument("--layers", metavar="A,B", type=parse_layers,
+                     help="layers to track (default: the ReLU after each conv layer, else the conv)")
     run.add_argument("--k", type=bounded_int(1, MAX_K), help="top images kept per unit (default: 9)")
     run.add_argument("--batch-size", type=bounded_int(1, MAX_BATCH), default=64, help="images per batch (default: 64)")
     run.add_argument("--workers", type=bounded_int(0, MAX_WORKERS),
@@ -270,7 +271,7 @@ def check_layers(model: models.LoadedModel, names: list[str] | None) -> list[str
     known = model.layer_names()
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise UsageError(f"{', '.join(unknown)}: no such layer in {model.name}; its conv layers: "
+        raise UsageError(f"{', '.join(unknown)}: no such layer in {model.name}; its default layers: "
                          f"{', '.join(scan.default_layers(model))}")
     return names
 

@@ -22,6 +22,7 @@ from matplotlib.image import AxesImage
 
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
+from cnnviz.analyses.finite import check_finite
 from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model import layers
 from cnnviz.core.model.loaded_model import LoadedModel
@@ -151,9 +152,10 @@ def of_output(model: LoadedModel, source: Source, settings: Settings, choice: La
     """The result of ``values``: the output of layer ``choice`` ([C, H, W] or [C]) on ``source``'s image, captured
     by :func:`run` or elsewhere (a cache shared by several views), with its per-channel ``stats`` where they are
     computed already. ``settings.layer`` is taken to be ``choice``'s; raises ValueError naming the channel for
-    one the layer does not have."""
+    one the layer does not have, and (:func:`cnnviz.analyses.finite.check_finite`) for NaN or infinite values."""
     x = source.input()
     values = values.float().cpu()
+    check_finite(model, choice.name, values)
     stats = stats if stats is not None else activations.channel_stats(values)
     channel = _channel(settings.channel, stats, choice.name)
     overlay = None if values.dim() == 1 else activations.upsample(values[channel], (int(x.shape[-2]), int(x.shape[-1])))

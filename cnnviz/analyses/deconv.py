@@ -22,6 +22,7 @@ from matplotlib.patches import Rectangle
 
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
+from cnnviz.analyses.finite import check_finite
 from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import deconv
@@ -163,6 +164,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None
     yield Step(0, 1, None, f"projecting {layer} ({settings.method})")
     unit = deconv.project_unit(model, x, layer=layer, channel=settings.channel, position=position,
                                method=settings.method)
+    check_finite(model, layer, unit.activation, unit.image)
     return DeconvResult(settings=settings, head=about(NAME, model, source), projection=unit.image.numpy(),
                         display=display_array(unit.image, settings.display), image=np.asarray(model.deprocess(x)),
                         layer=layer, channel=unit.channel, position=unit.position, activation=unit.activation,

@@ -36,6 +36,7 @@ from cnnviz.core.per_dataset.atlas import make_atlas
 from cnnviz.core.per_dataset.scan_index import EMPTY, SORT_KEYS, ScanIndex, UnitStats
 from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.core.per_image import deconv
+from cnnviz.core.per_image.layer_choices import layer_choices
 
 NAME = "scan"
 BAR_COLOUR = "#4f8fd8"
@@ -51,8 +52,9 @@ class Settings(SettingsBase):
     """What to scan (layers, hits per unit) and which units to show (layer, order, page or channels)."""
 
     layers: tuple[str, ...] = setting((), label="Scanned layers",
-                                      help="Layers whose units the scan tracks; empty: every convolution (and the "
-                                           "layer shown, if it is not one).")
+                                      help="Layers whose units the scan tracks (convolutions, ReLUs, blocks: any layer "
+                                           "with [C, H, W] or [C] outputs); empty: each convolution's "
+                                           "rectified output (and the layer shown, if it is not one).")
     layer: str = setting("", label="Layer", help="Scanned layer whose units are shown; empty: the first scanned.")
     k: int = setting(9, label="Hits per unit", low=1, high=1000, unit="images",
                      help="How many of each unit's strongest images the scan keeps and the figure shows.")
@@ -145,7 +147,8 @@ class ScanAnalysis(Result):
 
 
 def scanned_layers(model: LoadedModel, settings: Settings) -> list[str]:
-    """The layers ``settings`` scan: its ``layers``, else every convolution plus ``layer`` if it is not one."""
+    """The layers ``settings`` scan: its ``layers``, else :func:`cnnviz.core.per_dataset.scan.default_layers` (the
+    ReLU after each convolution, where there is one; else the convolution) plus ``layer`` if it is not one."""
     if settings.layers:
         return list(settings.layers)
     layers = scan.default_layers(model)
@@ -153,7 +156,8 @@ def scanned_layers(model: LoadedModel, settings: Settings) -> list[str]:
 
 
 def defaults(model: LoadedModel) -> Settings:
-    """The settings with the scanned layers (every convolution) and the layer shown (the first) filled in."""
+    """The settings with the scanned layers (each convolution's rectified output) and the layer shown (the first)
+    filled in."""
     layers = scan.default_layers(model)
     return Settings(layers=tuple(layers), layer=layers[0] if layers else "")
 
@@ -234,10 +238,11 @@ def _checked(model: LoadedModel, dataset: ImageDataset, settings: Settings) -> t
     layers = scanned_layers(model, settings)
     if not layers:
         raise ValueError(f"layers: {model.name} has no convolution to scan; name the layers to scan")
-    missing = [name for name in layers if name not in dict(model.module.named_modules())]
+    offered = [choice.name for choice in layer_choices(model)]
+    missing = [name for name in layers if name not in offered]
     if missing:
-        raise ValueError(f"layers: no layer called {', '.join(map(repr, missing))} in {model.name}; layers: "
-                         f"{', '.join(model.layer_names()[:40])}")
+        raise ValueError(f"layers: no layer called {', '.join(map(repr, missing))} with [C, H, W] or [C] outputs in "
+                         f"{model.name}; layers: {', '.join(offered[:40])}" + (", …" if len(offered) > 40 else ""))
     if settings.sort == "selectivity" and dataset.labels is None:
         raise ValueError(NO_LABELS)
     return layers, settings.layer or layers[0]

@@ -18,6 +18,7 @@ from matplotlib.patches import Rectangle
 from cnnviz.analyses import deconv as single
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
+from cnnviz.analyses.finite import check_finite
 from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import deconv
@@ -103,6 +104,7 @@ def run(model: LoadedModel, source: Source, settings: Settings | None = None) ->
     choice = layer_rules.checked_layer(model, layer, NAME)
     yield Step(0, 1, None, f"projecting the {TOP_K} strongest channels of {layer} ({settings.method})")
     units = deconv.top_units(model, x, layer=layer, k=TOP_K, method=settings.method)
+    check_finite(model, layer, *(u.activation for u in units), *(u.image for u in units))
     image = np.asarray(model.deprocess(x))
     boxes = [u.box for u in units]
     projections = torch.stack([u.image for u in units]).numpy()

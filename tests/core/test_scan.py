@@ -87,10 +87,11 @@ def test_tree_is_labelled_by_class_folder(fashion_folder, tree_labels):
     assert fashion_folder.classes[0] == "0_tshirt" and len(fashion_folder.classes) == 10
 
 
-def test_default_layers_are_the_conv_layers_in_forward_order(scan_model):
+def test_default_layers_are_the_relus_after_the_convs_in_forward_order(scan_model):
     modules = dict(scan_model.module.named_modules())
     expected = [n for n in scan_model.layer_names() if isinstance(modules[n], nn.Conv2d)]
-    assert scan.default_layers(scan_model) == expected == ["features.conv1", "features.conv2", "features.conv3"]
+    assert scan.conv_layers(scan_model) == expected == ["features.conv1", "features.conv2", "features.conv3"]
+    assert scan.default_layers(scan_model) == ["features.relu1", "features.relu2", "features.relu3"]
 
 
 def test_index_describes_the_scan(full_index, scan_model, fashion_folder, reference):
@@ -353,8 +354,8 @@ def test_imagenet_squeezenet_hits_match_single_image_captures(shared_model, tmp_
         shutil.copyfile(sample.path, tmp_path / sample.path.name)
     ds = datasets.open_folder(tmp_path)
     assert ds.labels is None and len(ds) == len(images.samples())
-    convs = scan.default_layers(model)
-    chosen = [convs[0], convs[len(convs) // 2], convs[-1]]
+    convs = scan.conv_layers(model)
+    chosen = [convs[0], convs[len(convs) // 2], scan.default_layers(model)[-1]]
     index = scan.build(model, ds, layers=chosen, k=4, batch_size=4, workers=0)
     assert index.stats(chosen[0]).class_mean is None and index.stats(chosen[0]).selectivity is None
     captured = [layers.capture(model, model.preprocess(images.load_image(ds.path(i))), layers=chosen)

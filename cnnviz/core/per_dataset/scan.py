@@ -32,14 +32,14 @@ from torch import nn
 
 from cnnviz.core.data.datasets import Batch, ImageDataset, batches
 from cnnviz.core.model.forward import forward_to
-from cnnviz.core.model.layers import called_once
+from cnnviz.core.model.layers import LayerTrace, called_once, trace
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset import scan_file
 from cnnviz.core.per_dataset.scan_index import SORT_KEYS, Hit, ScanIndex, ScanMismatch, Tally, UnitStats
 from cnnviz.core.progress import Cancelled, ProgressFn, Step, report
 
 __all__ = ["SORT_KEYS", "Hit", "PartialScan", "ScanCancelled", "ScanIndex", "ScanMismatch", "UnitStats", "build",
-           "build_steps", "cache_path", "default_layers", "load", "merge", "read", "weights_checksum"]
+           "build_steps", "cache_path", "conv_layers", "default_layers", "load", "merge", "read", "weights_checksum"]
 
 
 class ScanCancelled(Cancelled):
@@ -59,10 +59,42 @@ class PartialScan:
     images_per_s: float
 
 
-def default_layers(model: LoadedModel) -> list[str]:
+RECTIFIERS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
+"""Layers that rectify a convolution's maps as Zeiler & Fergus's scans do (their outputs are the maps shown)."""
+BEFORE_RECTIFIER = (nn.BatchNorm2d,)
+"""Layers that may come between a convolution and its rectifier (conv → batch norm → ReLU)."""
+
+
+def conv_layers(model: LoadedModel) -> list[str]:
     """Every ``nn.Conv2d`` the model's forward pass calls, in the order it calls them."""
     modules = dict(model.module.named_modules())
     return [name for name in model.layer_names() if isinstance(modules.get(name), nn.Conv2d)]
+
+
+def default_layers(model: LoadedModel) -> list[str]:
+    """The rectified output of every ``nn.Conv2d`` the forward pass calls, in call order: the ReLU (ReLU6,
+    LeakyReLU) the pass calls next after the convolution (batch norm between allowed), where that ReLU is called
+    once (a shared ReLU's output is its last call, not this convolution's); else the convolution itself."""
+    modules = dict(model.module.named_modules())
+    traced = trace(model)
+    leaves = [n for n in traced if n in modules and not any(True for _ in modules[n].children())]
+    chosen = []
+    for at, name in enumerate(leaves):
+        if isinstance(modules[name], nn.Conv2d):
+            chosen.append(_rectifier_after(leaves[at + 1:], modules, traced) or name)
+    return list(dict.fromkeys(chosen))
+
+
+def _rectifier_after(following: list[str], modules: dict[str, nn.Module], traced: dict[str, LayerTrace]) -> str:
+    """The first of ``following`` (leaf layers in call order) if it is a once-called rectifier, after any batch
+    norms; "" otherwise."""
+    for name in following:
+        if isinstance(modules[name], BEFORE_RECTIFIER):
+            continue
+        entry = traced[name]
+        maps = entry.output_shape is not None and len(entry.output_shape) == 3
+        return name if isinstance(modules[name], RECTIFIERS) and entry.calls == 1 and maps else ""
+    return ""
 
 
 def weights_checksum(model: LoadedModel) -> str:
@@ -233,8 +265,8 @@ def build(model: LoadedModel, dataset: ImageDataset, *, layers: str | Sequence[s
           shard: tuple[int, int] | None = None, resume: ScanIndex | None = None) -> ScanIndex:
     """Scan ``dataset`` with ``model``: each unit's ``k`` best images and the unit statistics.
 
-    ``layers``: names (None: :func:`default_layers`, every conv layer), each with outputs [N, C, H, W]
-    or [N, C]; ``k`` ≥ 1 hits per unit; ``batch_size`` images per forward pass; ``workers`` decoding
+    ``layers``: names (None: :func:`default_layers`, each conv layer's rectified output), each with outputs
+    [N, C, H, W] or [N, C]; ``k`` ≥ 1 hits per unit; ``batch_size`` images per forward pass; ``workers`` decoding
     processes (None: :func:`~cnnviz.core.data.datasets.default_workers`); ``shard`` (i, n): only the images
     whose index % n == i - 1 (i from 1); ``resume``: a partial index of the same model and dataset to
     continue (its layers, k and shard are kept). ``progress(done, total)`` (images) returning False

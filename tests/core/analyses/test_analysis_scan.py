@@ -195,11 +195,11 @@ def test_chosen_channels_are_shown_in_their_order(model, dataset):
 
 
 def test_defaults_and_scanned_layers(model):
-    assert defaults(model).layers == tuple(scan.default_layers(model)) == ("features.conv1", "features.conv2",
-                                                                           "features.conv3")
-    assert defaults(model).layer == "features.conv1"
-    assert scanned_layers(model, Settings(layer="features.relu2"))[-1] == "features.relu2"
-    assert scanned_layers(model, Settings(layer="features.conv2")) == list(defaults(model).layers)
+    assert defaults(model).layers == tuple(scan.default_layers(model)) == ("features.relu1", "features.relu2",
+                                                                           "features.relu3")
+    assert defaults(model).layer == "features.relu1"
+    assert scanned_layers(model, Settings(layer="features.conv2"))[-1] == "features.conv2"
+    assert scanned_layers(model, Settings(layer="features.relu2")) == list(defaults(model).layers)
     assert registry.get("scan").input == "dataset"
 
 

@@ -120,6 +120,7 @@ def test_architecture_folded_on_small_screens(make_window, monkeypatch, height, 
 def test_folded_docks_are_remembered_and_figure_alone_is_not(make_window, monkeypatch):
     monkeypatch.setattr(main_window, "available_height", lambda _widget: 1080)
     monkeypatch.setattr(main_window, "WIDE_WINDOW", 0)  # every dock starts shown
+    monkeypatch.setattr(main_window, "SHOWN_WHEN_WIDE", main_window.HIDDEN_ON_NARROW)
     first = make_window(remember=True)
     first.dock_titles["model"].arrow.click()
     first.figure_alone.toggle()  # closed while the Input tab is alone: the docks are remembered shown

@@ -100,7 +100,9 @@ def test_scan_pages_and_cells_show_the_cores_patches(pane, image_folder, qtbot, 
     model, ds = pane.state.model, pane.dataset
     assert len(ds) == COUNT and ds.classes == sorted(CLASSES)
     assert pane.source.summary.text() == f"<b>images</b>: {COUNT} images, 3 classes"
-    assert pane.checklist.checked() == scan.default_layers(model)
+    assert pane.checklist.checked() == scan.default_layers(model) == ["features.relu1", "features.relu2",
+                                                                      "features.relu3"]
+    assert {"features", "features.conv2", "features.relu2", "classifier.relu4"} <= set(pane.checklist.layers())
     index = scanned(pane, qtbot)
     assert_same_index(index, scan.build(reference, datasets.open_folder(image_folder), workers=0))
     assert not pane.partial_label.isVisible()

@@ -148,14 +148,25 @@ class ActivationsPane(ToolPane):
         chosen = self.layer_binding.state_channel()
         settings = self.form.settings(layer=output.layer, channel=chosen if chosen is not None and chosen < count
                                       else None, limit=min(count, MAX_LIMIT))
-        self.result = analysis.of_output(output.model, Source(self.state.image_name, output.input), settings, choice,
-                                         output.values, output.stats)
+        try:
+            self.result = analysis.of_output(output.model, Source(self.state.image_name, output.input), settings,
+                                             choice, output.values, output.stats)
+        except ValueError as error:  # NaN or infinite values (a model whose output is not finite for this image)
+            self._show_failure(output.layer, str(error))
+            return
         for name in MAP_FIELDS:
             control = self.form.widget(name)
             assert isinstance(control, QWidget)
             control.setEnabled(not self.result.is_vector)
         self.view.show_result(self.result, self.state.image_name, output)
         self.export.set_enabled(True)
+
+    def _show_failure(self, layer: str, message: str) -> None:
+        """Show no maps, and ``message`` (why ``layer`` cannot be shown) in red on the info line."""
+        self.result = None
+        self.view.clear(f"<b>{escape(layer)}</b>: not shown")
+        self.export.set_enabled(False)
+        self.jobs.show_error(message)
 
     def _step(self, delta: int) -> None:
         """Select the channel ``delta`` places away in the shown order."""

@@ -20,7 +20,8 @@ class LayerChecklist(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
-        self.list.setToolTip("Layers the scan tracks (default: every convolution)")
+        self.list.setToolTip("Layers the scan tracks (default: the ReLU after each "
+                                "convolution, else the convolution)")
         self.all_button = QPushButton("All")
         self.all_button.setToolTip("Check every layer")
         self.none_button = QPushButton("None")

@@ -163,7 +163,7 @@ class DatasetPane(RunPane):
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The first layer a scan tracks by default (:func:`cnnviz.analyses.scan.defaults`: the first
-        convolution), else the first listed."""
+        convolution's rectified output), else the first listed."""
         model = self.state.model
         return (scan_analysis.defaults(model).layer if model is not None else "") or choices[0].name
 

@@ -1,7 +1,7 @@
 """The layers a scan of the Dataset pane tracks, as the scan analysis's ``layers`` setting: the
-:class:`~cnnviz.gui.panes.dataset.controls.LayerChecklist` of the current model (the default layers, every
-convolution, ticked once they are listed on the compute worker) and the names settings gave before the list
-showed the model's layers."""
+:class:`~cnnviz.gui.panes.dataset.controls.LayerChecklist` of the current model (the default layers, each
+convolution's rectified output, ticked once they are listed on the compute worker) and the names settings gave
+before the list showed the model's layers."""
 
 from collections.abc import Callable
 
@@ -39,7 +39,7 @@ class ScanLayers(QObject):
         if self._listed_for is model:
             return
         self._listed_for = model
-        self.jobs.submit("defaults", "Listing the convolutions…", scan.default_layers, model,
+        self.jobs.submit("defaults", "Listing the rectified convolutions…", scan.default_layers, model,
                          done=lambda names: self._listed(model, names))
 
     def clear(self) -> None:

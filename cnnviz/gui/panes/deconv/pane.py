@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSpinBox, QStacked
 
 from cnnviz.analyses import deconv as unit_analysis
 from cnnviz.analyses import layer_rules, top9
+from cnnviz.analyses.finite import is_finite, non_finite_message
 from cnnviz.analyses.settings import info
 from cnnviz.core.per_image import deconv
 from cnnviz.gui.panes.deconv.job import TOP_K, Projected, project_job, top_job
@@ -268,6 +269,11 @@ class DeconvPane(ToolPane):
         if output is None or choice is None or output.layer != self.layer:
             return
         if output.input is not self.state.input_tensor:
+            return
+        if not is_finite(output.values):
+            self.unit_view.clear()
+            self.export.set_enabled(False)
+            self.jobs.show_error(non_finite_message(output.model, self.layer))
             return
         values, channel, position = output.values, self.unit.channel, self.unit.position
         strongest = channel is None

@@ -1,16 +1,22 @@
-"""The layers the Invariance pane compares: their list (shown with each layer's pen style), *Add layer* and
-*Remove layer* for the picker's layer, *Default layers*, and the list as a setting."""
+"""The layers the Invariance pane compares, its one layer control: their list (shown with each layer's pen style),
+an *Add layer…* menu of the model's other layers, a *Remove layer…* menu of the compared ones, *Default layers*,
+and the list as a setting."""
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.core.per_image import invariance
+from cnnviz.core.per_image.layer_choices import LayerChoice
 from cnnviz.gui.panes.invariance.plots import style_name
 from cnnviz.gui.panes.parts.job_runner import JobRunner
 from cnnviz.gui.runtime.app_state import AppState
 from cnnviz.gui.runtime.control_state import Value
+
+ADD_TEXT, REMOVE_TEXT = "Add layer…", "Remove layer…"
+"""The titles the two menus show when closed."""
 
 
 def layer_names(value: Value) -> list[str] | None:
@@ -23,33 +29,75 @@ def layer_names(value: Value) -> list[str] | None:
     return list(dict.fromkeys(value))
 
 
-class CompareLayers:
-    """The compared layers ``names`` (in order; each layer's pen style by its place), shown in ``label``; the
-    buttons act on ``layer()``, the picker's layer; default layers are listed on the compute worker of
-    ``jobs`` for the model of ``state``; ``known(name)`` says whether the model has layer ``name``."""
+class LayerMenu(QComboBox):
+    """A menu titled ``title`` of the (label, layer name) pairs ``entries()`` gives, listed afresh each time it
+    opens (and by :meth:`fill`); choosing one emits ``chosen(name)`` and shows the title again."""
 
-    def __init__(self, state: AppState, jobs: JobRunner, layer: Callable[[], str],
+    chosen = Signal(str)
+
+    def __init__(self, title: str, entries: Callable[[], list[tuple[str, str]]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title, self._entries = title, entries
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(len(title))
+        self.activated.connect(self._activated)
+        self.fill()
+
+    def fill(self) -> None:
+        """List the title, then the entries."""
+        self.blockSignals(True)
+        self.clear()
+        self.addItem(self.title, "")
+        for label, name in self._entries():
+            self.addItem(label, name)
+        self.setCurrentIndex(0)
+        self.blockSignals(False)
+
+    def names(self) -> list[str]:
+        """The layer names listed, in order."""
+        return [self.itemData(i) for i in range(1, self.count())]
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt API
+        """List the entries as they are now, then open."""
+        self.fill()
+        super().showPopup()
+
+    def _activated(self, index: int) -> None:
+        name = self.itemData(index)
+        self.setCurrentIndex(0)
+        if name:
+            self.chosen.emit(name)
+
+
+class CompareLayers:
+    """The compared layers ``names`` (in order; each layer's pen style by its place), shown in ``label``, chosen
+    with ``add_menu`` (the model's layers, ``choices()``, not compared yet), ``remove_menu`` (the compared ones)
+    and ``default_button``; default layers are listed on the compute worker of ``jobs`` for the model of
+    ``state``; ``known(name)`` says whether the model has layer ``name``."""
+
+    def __init__(self, state: AppState, jobs: JobRunner, choices: Callable[[], list[LayerChoice]],
                  known: Callable[[str], bool]) -> None:
         self.state, self.jobs, self.known = state, jobs, known
         self.names: list[str] = []
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.add_button = QPushButton("Add layer")
-        self.add_button.setToolTip("Also plot the feature distance at the layer chosen in the picker")
-        self.remove_button = QPushButton("Remove layer")
-        self.remove_button.setToolTip("Stop plotting the feature distance at the layer chosen in the picker")
+        self.add_menu = LayerMenu(ADD_TEXT, lambda: [(c.label, c.name) for c in choices() if c.name not in self.names])
+        self.add_menu.setToolTip("Also plot the feature distance at a layer of the model")
+        self.remove_menu = LayerMenu(REMOVE_TEXT, lambda: [(name, name) for name in self.names])
+        self.remove_menu.setToolTip("Stop plotting the feature distance at one of the compared layers")
         self.default_button = QPushButton("Default layers")
         self.default_button.setToolTip("The first conv block and the penultimate layer (the paper's layers 1 and 7)")
-        self.add_button.clicked.connect(lambda: self.add(layer()))
-        self.remove_button.clicked.connect(lambda: self.remove(layer()))
+        self.add_menu.chosen.connect(self.add)
+        self.remove_menu.chosen.connect(self.remove)
         self.default_button.clicked.connect(lambda: self.use_defaults())
         self.show_names()
 
-    def row(self) -> QHBoxLayout:
-        """The list beside *Default layers*."""
+    def row(self, *widgets: QWidget) -> QHBoxLayout:
+        """The list, the menus, *Default layers* and ``widgets``."""
         row = QHBoxLayout()
         row.addWidget(self.label, 1)
-        row.addWidget(self.default_button)
+        for widget in (self.add_menu, self.remove_menu, self.default_button, *widgets):
+            row.addWidget(widget)
         return row
 
     def add(self, name: str) -> None:
@@ -94,7 +142,9 @@ class CompareLayers:
         return ""
 
     def show_names(self) -> None:
-        """Show the list with each layer's pen style."""
+        """Show the list with each layer's pen style (and list it in the menus)."""
+        self.add_menu.fill()
+        self.remove_menu.fill()
         if not self.names:
             self.label.setText("Compared layers: none chosen (a run compares the default layers)")
             return

@@ -1,14 +1,14 @@
 """The Invariance pane: how outputs and features change under rotation, translation and scale
 (Zeiler & Fergus 2014, Fig. 5).
 
-Choose a transform kind and its range (reset to the paper's defaults for the input size), optionally
-a centre crop, and the layers whose feature vectors are compared (default: the first conv block and
-the penultimate layer). "Run" plots, one point per value, the target-class probability, the top-1
-class (a strip of coloured markers, with a legend) and the distance ‖f(T(x)) − f(x)‖ per layer
-(or relative to ‖f(x)‖). "Add current image" keeps the curves shown and adds one for the current
-image (one colour per image, as the paper's five images). The legends sit beside the plots, never
-over the curves: each image with its own target class, each layer with its pen style. Hovering a
-plot shows the values there and the transformed input.
+Choose a transform kind and its range (reset to the paper's defaults for the input size), optionally a centre crop,
+and the layers whose feature vectors are compared (the pane's one layer control: their list with *Add layer…* and
+*Remove layer…* menus; default: the first conv block and the penultimate layer). "Run" plots, one point per value,
+the target-class probability, the top-1 class (a strip of coloured markers, with a legend) and the distance
+‖f(T(x)) − f(x)‖ per layer (or relative to ‖f(x)‖). "Add current image" keeps the curves shown and adds one for
+the current image (one colour per image, as the paper's five images). The legends sit beside the plots, never over
+the curves: each image with its own target class, each layer with its pen style. Hovering a plot shows the values
+there and the transformed input.
 
 The settings are a form of the invariance analysis's :class:`~cnnviz.analyses.invariance.Settings`
 (:mod:`~cnnviz.gui.panes.invariance.controls`); each image's curves are the analysis's
@@ -87,11 +87,12 @@ class InvariancePane(RunPane):
     :class:`Curve` per image, in the legend's order)."""
 
     def __init__(self, context: PaneContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, "invariance", layer_choices, parent, unit="values", share_layer=False)
+        super().__init__(context, "invariance", layer_choices, parent, unit="values", share_layer=False,
+                         layer_keys=False)
         self.run_button.setToolTip("Curves for the current image, replacing those shown (Ctrl+R)")
         self.ranges = RangeForm(partial(input_size, self.state))
         self.form = self.ranges.form
-        self.compared = CompareLayers(self.state, self.jobs, lambda: self.layer,
+        self.compared = CompareLayers(self.state, self.jobs, lambda: list(self.picker.choices),
                                       lambda name: not self.picker.choices or self.picker.choice(name) is not None)
         self.add_button = QPushButton("Add current image")
         self.add_button.setToolTip("Curves for the current image, keeping those shown")
@@ -104,8 +105,8 @@ class InvariancePane(RunPane):
         self.make_figure(lambda: export_name(kind_of(self.curves, self.kind)), lambda: curve_arrays(self.curves),
                          self.view, extra=lambda png: list(filter(None, [
                              self.export_csv(png.with_name(f"{png.stem}-curves.csv"))])))
-        self.arrange(self.form, self.compared.row(), self.run_controls.row(self.add_button, self.clear_button),
-                     layer_widgets=(self.compared.add_button, self.compared.remove_button))
+        self.arrange(self.compared.row(self.export.button), self.form,
+                     self.run_controls.row(self.add_button, self.clear_button), with_layer_row=False)
         self.curves: list[Curve] = []
         self._open_curve = False
         self._connect()
@@ -215,8 +216,8 @@ class InvariancePane(RunPane):
 
     def default_layer(self, choices: list[LayerChoice]) -> str:
         """The first of the layers the analysis compares by default
-        (:func:`cnnviz.core.per_image.invariance.default_layers`;
-        the picker only chooses the layer that *Add layer* and *Remove layer* act on)."""
+        (:func:`cnnviz.core.per_image.invariance.default_layers`). The picker is not shown: the compared layers
+        (:class:`~cnnviz.gui.panes.invariance.layers.CompareLayers`) are this pane's one layer control."""
         model = self.state.model
         names = {choice.name for choice in choices}
         first = next((n for n in invariance.default_layers(model) if n in names), None) if model is not None else None
