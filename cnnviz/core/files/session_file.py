@@ -31,11 +31,14 @@ from PIL import Image
 import cnnviz
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.files.report import ReportItem
+from cnnviz.core.files.zip_members import read_json, read_member
 
 FORMAT = "cnnviz-session"
 VERSION = 2
 SUFFIX = ".cnnviz"
 JSON_NAME = "session.json"
+NOT_SESSION = "not a cnnviz session: "
+"""What a missing member's message starts with."""
 IMAGE_NAME = "image.png"
 REPORT_FOLDER = "report"
 MAX_JSON_BYTES = 64 * 2**20
@@ -170,21 +173,8 @@ def read_session(path: str | Path) -> Session:
     return _session(document, image, report)
 
 
-def _member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise ValueError(f"not a cnnviz session: {name} is missing") from None
-    if info.file_size > limit:
-        raise ValueError(f"{name} is too large ({info.file_size} bytes)")
-    return archive.read(info)
-
-
 def _document(archive: zipfile.ZipFile) -> dict[str, Any]:
-    try:
-        document = json.loads(_member(archive, JSON_NAME, MAX_JSON_BYTES).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{JSON_NAME} is not valid JSON: {error}") from None
+    document = read_json(archive, JSON_NAME, MAX_JSON_BYTES, missing=NOT_SESSION)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError("not a cnnviz session (no cnnviz-session format in session.json)")
     version = document.get("format_version")
@@ -197,7 +187,7 @@ def _document(archive: zipfile.ZipFile) -> dict[str, Any]:
 
 
 def _image(archive: zipfile.ZipFile) -> Image.Image:
-    return _decoded(_member(archive, IMAGE_NAME, MAX_IMAGE_BYTES), IMAGE_NAME)
+    return _decoded(read_member(archive, IMAGE_NAME, MAX_IMAGE_BYTES, missing=NOT_SESSION), IMAGE_NAME)
 
 
 def _decoded(data: bytes, name: str) -> Image.Image:
@@ -227,7 +217,7 @@ def _report(archive: zipfile.ZipFile, document: dict[str, Any]) -> tuple[ReportI
         name = _get(entry, "file", str, "")
         if not name:
             raise ValueError(f"session.json: {where} names no file")
-        png = _member(archive, name, MAX_FIGURE_BYTES)
+        png = read_member(archive, name, MAX_FIGURE_BYTES, missing=NOT_SESSION)
         total += len(png)
         if total > MAX_REPORT_BYTES:
             raise ValueError(f"the report's figures are too large (over {MAX_REPORT_BYTES} bytes)")

@@ -28,6 +28,7 @@ from PIL import Image
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.files.report import ReportItem, png_size
 from cnnviz.core.files.session_file import MAX_FIGURE_BYTES, MAX_JSON_BYTES, MAX_REPORT_BYTES, MAX_REPORT_ITEMS
+from cnnviz.core.files.zip_members import read_json, read_member
 from cnnviz.gui.panes.report.pane import ReportPane
 from cnnviz.gui.runtime import settings_store
 
@@ -103,21 +104,8 @@ def read_report(path: str | Path) -> tuple[list[ReportItem], bool]:
     return items, document["saved"] is True
 
 
-def _member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise ValueError(f"{name} is missing") from None
-    if info.file_size > limit:
-        raise ValueError(f"{name} is too large ({info.file_size} bytes)")
-    return archive.read(info)
-
-
 def _document(archive: zipfile.ZipFile) -> dict[str, Any]:
-    try:
-        document = json.loads(_member(archive, JSON_NAME, MAX_JSON_BYTES).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{JSON_NAME} is not valid JSON: {error}") from None
+    document = read_json(archive, JSON_NAME, MAX_JSON_BYTES)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{JSON_NAME} is not a cnnviz report autosave")
     if document.get("format_version") != VERSION:
@@ -134,7 +122,7 @@ def _item(archive: zipfile.ZipFile, entry: Any, number: int) -> ReportItem:
     title, text, name = entry.get("title"), entry.get("text"), entry.get("file")
     if not isinstance(title, str) or not isinstance(text, str) or not isinstance(name, str):
         raise ValueError(f"figure {number}: 'title', 'text' and 'file' should be text")
-    png = _member(archive, name, MAX_FIGURE_BYTES)
+    png = read_member(archive, name, MAX_FIGURE_BYTES)
     _check_png(png, name)
     try:
         caption = Caption.from_dict(entry.get("caption"))
