@@ -244,3 +244,25 @@ def test_undecodable_images_are_left_out_and_rows_name_their_images(bundled, tmp
     assert {s.path for s in dataset.skipped} == {name for name, kind in kinds.items() if kind != "good"}
     # a flat folder has no labels: features without labels and without classes
     assert got.labels is None and got.classes == []
+
+
+def test_gem_of_real_fashion_mnist_images_equals_the_hand_written_formula(bundled, fashion_test_split):
+    """GeM (p = 3) at ``features.relu3`` [N, 128, 7, 7] of 200 Fashion-MNIST test images, as ``extract``
+    makes it batch by batch, equals ``(x.clamp(min=ε) ** p).mean((-2, -1)) ** (1 / p)`` on the hooked
+    outputs of the same images to 1e-5 relative."""
+    ds = datasets.fashion_mnist("test", limit=200)
+    got = features.extract(bundled, ds, layer="features.relu3", pooling="gem", p=3.0, batch_size=64, workers=0)
+    captured: list[torch.Tensor] = []
+    handle = bundled.module.get_submodule("features.relu3").register_forward_hook(
+        lambda _module, _inputs, output: captured.append(output.detach().clone()))
+    try:
+        with torch.no_grad():
+            for batch in datasets.batches(ds, bundled.preprocessor(), range(len(ds)), batch_size=50, workers=0):
+                bundled.module(batch.x)
+    finally:
+        handle.remove()
+    x = torch.cat(captured).double()
+    expected = (x.clamp(min=features.GEM_EPSILON) ** 3.0).mean((-2, -1)) ** (1 / 3.0)
+    assert got.values.shape == (200, 128) and got.pooling == "gem"
+    np.testing.assert_array_equal(got.images, np.arange(200))
+    np.testing.assert_allclose(got.values, expected.numpy(), rtol=1e-5, atol=0)
