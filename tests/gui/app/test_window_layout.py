@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QWidget
 
 from cnnviz.gui.app.registry import CENTRAL_PANES
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from tests.gui.app.test_layout import window_rect
 
 SQUEEZENET = Path(__file__).resolve().parents[4] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"
 PHOTO = Path(__file__).resolve().parents[3] / "resources" / "samples" / "chelsea.jpg"
@@ -26,18 +27,6 @@ STILL_SMALL = {(1280, "attribution")}
 their colour bars share about 1060 px, 177 px each; they need to wrap or slimmer colour bars)."""
 
 
-def visible_rect(widget: QWidget) -> QRect:
-    """The part of ``widget`` inside every one of its parents (a scroll area's viewport clips what it holds),
-    in its window's coordinates."""
-    window = widget.window()
-    rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
-    parent = widget.parentWidget()
-    while parent is not None and parent is not window:
-        rect = rect.intersected(QRect(parent.mapTo(window, QPoint(0, 0)), parent.size()))
-        parent = parent.parentWidget()
-    return rect
-
-
 def map_sides(pane: QWidget) -> list[tuple[int, str]]:
     """The shorter side in pixels of the part of each visible map's plotting box that can be seen without
     scrolling (colour bars and titles excluded), with a name for messages."""
@@ -48,7 +37,7 @@ def map_sides(pane: QWidget) -> list[tuple[int, str]]:
             continue
         scene = box.sceneBoundingRect()
         shown = canvas.mapFromScene(scene).boundingRect()
-        rect = QRect(canvas.mapTo(canvas.window(), shown.topLeft()), shown.size()).intersected(visible_rect(canvas))
+        rect = QRect(canvas.mapTo(canvas.window(), shown.topLeft()), shown.size()).intersected(window_rect(canvas))
         sides.append((min(rect.width(), rect.height()), f"{type(canvas).__name__} {canvas.objectName()}"))
     return sides
 
