@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from cnnviz.core.progress import Step
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.parts.layer_binding import ListLayers
 from cnnviz.gui.panes.parts.run_controls import RunControls
@@ -66,21 +67,24 @@ class RunPane(ToolPane):
         raise NotImplementedError
 
     def start(self, task: Callable[..., Any], request: Any, *args: Any, text: str = "Running…",
-              planned: int | None = None, **kwargs: Any) -> int:
+              planned: int | None = None, on_copy: bool = False, **kwargs: Any) -> int:
         """Run ``task(*args, **kwargs)`` (a generator of :class:`~cnnviz.core.progress.Step` or a plain call)
         on the compute worker as the pane's run for ``request``, replacing a running one; returns the
         run's ident. Its steps go to :meth:`on_partial`, its outcome to the other hooks. ``planned``:
-        how many units the run will count, when known before it starts (shown until the first report)."""
+        how many units the run will count, when known before it starts (shown until the first report).
+        ``on_copy``: a long dataset job whose first argument is the model, run on the dataset worker with
+        a copy of the model, so the other tools keep working (see
+        :mod:`~cnnviz.gui.runtime.model_sharing`; what it says while it waits shows in the progress bar)."""
         self.run_request = request
         self.outcome = "running"
         self.run_controls.started(planned)
-        job = functools.partial(task, *args, **kwargs)
-        handle = self.jobs.submit(RUN_JOB, text, job,
+        job = functools.partial(task, **kwargs)
+        handle = self.jobs.submit(RUN_JOB, text, job, *args, on_copy=on_copy,
                                   done=lambda result: self._if_current(ident, self.on_done, result))
         ident = handle.ident
         self._run_ident = ident
         handle.progress.connect(lambda done, total: self._if_current(ident, self.run_controls.progressed, done, total))
-        handle.partial.connect(lambda item: self._if_current(ident, self.on_partial, item))
+        handle.partial.connect(lambda item: self._if_current(ident, self._stepped, item))
         handle.failed.connect(lambda error: self._if_current(ident, self._failed, error))
         handle.cancelled.connect(lambda: self._if_current(ident, self._cancelled))
         handle.finished.connect(lambda: self._if_current(ident, self._ended))
@@ -126,6 +130,12 @@ class RunPane(ToolPane):
     def _if_current(self, ident: int, hook: Callable[..., None], *args: Any) -> None:
         if ident == self._run_ident:
             hook(*args)
+
+    def _stepped(self, item: Any) -> None:
+        if isinstance(item, Step) and item.total == 0 and item.partial is None and item.message:
+            self.run_controls.say(item.message)
+        else:
+            self.on_partial(item)
 
     def _failed(self, error: Exception) -> None:
         self.outcome = "failed"

@@ -1,17 +1,21 @@
 """Starting the core work the panes ask for, off the GUI thread, and storing the results in the state.
 
-The :class:`Controller` owns two workers: ``loader`` (loading models and decoding images; these touch
-nothing shared) and ``compute`` (one thread: everything that runs the current model, so hooks of one
-task never see another task's forward pass), and the ``activations`` store that captures and caches
+The :class:`Controller` owns three workers: ``loader`` (loading models and decoding images; these touch
+nothing shared), ``compute`` (one thread: everything that runs the current model, so hooks of one
+task never see another task's forward pass; each task holds ``model_lock``) and ``dataset`` (one thread:
+long dataset jobs on a copy of the model, :meth:`Controller.submit_dataset_job`, so the per-image tools
+keep working meanwhile), and the ``activations`` store that captures and caches
 layer outputs of the current input on ``compute`` for the tool panes. It keeps
 :class:`~cnnviz.gui.runtime.app_state.AppState` up to date: a new model or image is followed by a fresh
 input, predictions and, for a new model, the layer table.
 """
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,6 +28,7 @@ from cnnviz.core.model import layers
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.gui.runtime.activation_store import ActivationStore
 from cnnviz.gui.runtime.app_state import AppState, Predictions
+from cnnviz.gui.runtime.model_sharing import on_own_copy
 from cnnviz.gui.runtime.model_spec import ModelSpec, load_model
 from cnnviz.gui.runtime.worker import Task, Worker
 
@@ -109,10 +114,12 @@ class Controller(QObject):
         super().__init__(parent)
         self.state = state
         self.loader = Worker("loader", threads=2, parent=self)
-        self.compute = Worker("compute", threads=1, parent=self)
+        self.model_lock = threading.Lock()
+        self.compute = Worker("compute", threads=1, parent=self, hold=self.model_lock)
+        self.dataset = Worker("dataset", threads=1, parent=self)
         self.activations = ActivationStore(state, self.compute, self)
         self._follow_top1 = True
-        for worker in (self.loader, self.compute):
+        for worker in self.workers:
             worker.busy_changed.connect(self._update_busy)
         state.model_changed.connect(self._on_model_changed)
         state.image_changed.connect(self._on_image_changed)
@@ -120,7 +127,12 @@ class Controller(QObject):
     @property
     def busy(self) -> bool:
         """True while any background task is running or waiting."""
-        return self.loader.busy or self.compute.busy
+        return any(worker.busy for worker in self.workers)
+
+    @property
+    def workers(self) -> tuple[Worker, ...]:
+        """The loader, compute and dataset workers."""
+        return self.loader, self.compute, self.dataset
 
     @property
     def settled(self) -> bool:
@@ -212,15 +224,21 @@ class Controller(QObject):
         task.failed.connect(lambda error: self.state.show_status(f"Layer table failed: {error}"))
         return task
 
+    def submit_dataset_job(self, function: Callable[..., object], model: LoadedModel, *args: object,
+                           key: str, **kwargs: Any) -> Task:
+        """Run ``function(copy, *args, **kwargs)`` on the dataset worker with a copy of ``model`` (see
+        :func:`~cnnviz.gui.runtime.model_sharing.on_own_copy`) as the task of ``key``."""
+        return self.dataset.submit(on_own_copy, self.model_lock, function, model, *args, key=key, **kwargs)
+
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel all background work and wait at most ``timeout_ms`` in all for it; True if every
         job returned in time (one stuck in user code is left to its daemon thread)."""
         deadline = time.monotonic() + timeout_ms / 1000.0
-        for worker in (self.loader, self.compute):
+        for worker in self.workers:
             worker.shutdown(0)
         self.activations.reset()
         done = True
-        for worker in (self.loader, self.compute):
+        for worker in self.workers:
             left_ms = max(0, int((deadline - time.monotonic()) * 1000))
             done = worker.wait(left_ms) and done
         return done

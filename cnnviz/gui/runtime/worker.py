@@ -130,11 +130,12 @@ class _Job:
 
 
 class _Pool:
-    """Up to ``size`` daemon threads running queued jobs in order; threads start on demand and end
-    when idle for :data:`IDLE_EXIT_S` or when :meth:`close` asks them to."""
+    """Up to ``size`` daemon threads running queued jobs in order, each job while holding ``hold`` when
+    given; threads start on demand and end when idle for :data:`IDLE_EXIT_S` or when :meth:`close` asks
+    them to."""
 
-    def __init__(self, name: str, size: int) -> None:
-        self.name, self.size = name, size
+    def __init__(self, name: str, size: int, hold: "threading.Lock | None" = None) -> None:
+        self.name, self.size, self.hold = name, size, hold
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Condition()
         self._threads = 0
@@ -164,7 +165,11 @@ class _Pool:
         while (job := self._next()) is not None:
             _count_running(1)
             try:
-                job.run()
+                if self.hold is None:
+                    job.run()
+                else:
+                    with self.hold:
+                        job.run()
             finally:
                 _count_running(-1)
                 with self._lock:
@@ -235,16 +240,18 @@ class Worker(QObject):
     """A thread pool for core work whose tasks report back on the GUI thread.
 
     ``threads`` is the most tasks run at once; use 1 for tasks that share a model, since hooks put
-    on a module by one task would see the forward passes of another.
+    on a module by one task would see the forward passes of another. ``hold``: a lock each task holds
+    while it runs (the model lock of :mod:`~cnnviz.gui.runtime.model_sharing`).
     Signal ``busy_changed(bool)``: the first task started, or the last one ended.
     """
 
     busy_changed = Signal(bool)
 
-    def __init__(self, name: str, threads: int = 1, parent: QObject | None = None) -> None:
+    def __init__(self, name: str, threads: int = 1, parent: QObject | None = None, *,
+                 hold: "threading.Lock | None" = None) -> None:
         super().__init__(parent)
         self.name = name
-        self._pool = _Pool(name, threads)
+        self._pool = _Pool(name, threads, hold)
         self._relay = _Relay(self)
         queued = Qt.ConnectionType.QueuedConnection
         self._relay.progress.connect(self._on_progress, queued)

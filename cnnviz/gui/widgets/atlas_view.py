@@ -22,7 +22,8 @@ from cnnviz.gui.widgets.pointer import PointerReports
 SELECTION_COLOUR = "#ff9800"
 PADDING = 0.01
 """Fraction of the grid's size left around it when fitted."""
-COLORBAR_WIDTH = 14
+COLORBAR_WIDTH = 10
+"""Width in pixels of a colour bar's colour strip (its tick labels come beside it)."""
 
 
 def make_colorbar() -> pg.ColorBarItem:

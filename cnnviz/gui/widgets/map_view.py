@@ -25,6 +25,11 @@ Box = tuple[int, int, int, int]
 
 PREFERRED_SIZE = (220, 220)
 """A map canvas's preferred size in pixels (width, height)."""
+MARGINS = (2, 6, 2, 6)
+"""Pixels left around a canvas's map and colour bar (left, top, right, bottom): room for the colour bar's end
+labels, not pyqtgraph's 9 px on every side."""
+SPACING = 3
+"""Pixels between the map and its colour bar."""
 
 
 class MapCanvas(PointerReports, pg.GraphicsLayoutWidget):
@@ -41,6 +46,8 @@ class MapCanvas(PointerReports, pg.GraphicsLayoutWidget):
     def __init__(self, colorbar: bool = False, zoomable: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground(BACKGROUND)
+        self.ci.layout.setContentsMargins(*MARGINS)
+        self.ci.layout.setSpacing(SPACING)
         self.view_box = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False,
                                         enableMouse=zoomable, defaultPadding=0.0)
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -175,6 +182,8 @@ class MapPanel(QWidget):
         self.hint.setVisible(False)
         mark_transient(self.hint)
         stack(self, self.title, self.canvas, self.detail, self.hint, spacing=2)
+        # the room a layout has left goes to the map, not to the lines of text beside the panel
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.set_title(title)
 
     def set_title(self, text: str) -> None:

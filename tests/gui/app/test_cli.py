@@ -1,7 +1,6 @@
 """The cnnviz command: --help, errors, --screenshot in a subprocess, and the real xcb window under Xvfb."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
+from xvfb import xvfb_display
 
 from cnnviz import cli
 from cnnviz.core.model import models, zoo
@@ -96,26 +96,13 @@ def test_screenshot_subprocess_offscreen(tmp_path):
 
 
 def test_real_window_under_xvfb(tmp_path):
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24",
-                               "-nolisten", "tcp"], pass_fds=(write_fd,),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as stream:
-            display = stream.readline().strip()
-        assert display.isdigit(), "Xvfb did not report a display number"
+    with xvfb_display(1600, 1000) as display:
         out = tmp_path / "xcb.png"
-        env = child_env(tmp_path, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+        env = child_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb")
         result = subprocess.run([sys.executable, "-m", "cnnviz", "--screenshot", str(out)],
                                 env=env, capture_output=True, text=True, timeout=180)
-        assert result.returncode == 0, result.stderr
-        assert_non_blank_png(out, command_line.DEFAULT_SCREENSHOT_SIZE)
-    finally:
-        server.terminate()
-        server.wait(10)
+    assert result.returncode == 0, result.stderr
+    assert_non_blank_png(out, command_line.DEFAULT_SCREENSHOT_SIZE)
 
 
 def test_interactive_run_opens_the_requested_model_and_image(app, qtbot):

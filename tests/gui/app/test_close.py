@@ -23,7 +23,7 @@ from torch import nn
 def build():
     QMetaObject.invokeMethod(QApplication.instance(), "closeAllWindows", Qt.ConnectionType.QueuedConnection)
     Path({mark!r}).write_text(repr(time.time()))
-    time.sleep(30)
+    time.sleep(90)
     return nn.Linear(2, 2)
 """
 
@@ -89,8 +89,9 @@ def test_command_exits_soon_after_close_while_build_sleeps(tmp_path: Path):
     model.write_text(SLEEPY_MODEL.format(mark=str(mark)))
     result = subprocess.run([sys.executable, "-m", "cnnviz", "--model", str(model)],
                             env=child_env(tmp_path, QT_QPA_PLATFORM="offscreen"), capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=150)
     exited = time.time()
     assert result.returncode == 0, result.stderr
     assert mark.exists(), result.stderr
-    assert exited - float(mark.read_text()) < 4.0
+    # Far below the build's 90 s sleep: the command does not wait for it (a loaded CI machine needs seconds to exit).
+    assert exited - float(mark.read_text()) < 20.0

@@ -8,20 +8,9 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from cnnviz.gui.app import main_window
 from cnnviz.gui.app.registry import CENTRAL_PANES
+from tests.gui.app.layout_probe import window_rect
 
 SIZE = (1280, 800)
-
-
-def window_rect(widget: QWidget) -> QRect:
-    """The part of ``widget`` inside every one of its parents (a scroll area's viewport clips what it
-    holds), in its window's coordinates."""
-    window = widget.window()
-    rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
-    parent = widget.parentWidget()
-    while parent is not None and parent is not window:
-        rect = rect.intersected(QRect(parent.mapTo(window, QPoint(0, 0)), parent.size()))
-        parent = parent.parentWidget()
-    return rect
 
 
 def views_in(pane: QWidget) -> list[pg.GraphicsView]:

@@ -63,8 +63,8 @@ def assert_maps_equal_the_cores(pane, model, x, maps) -> None:
         np.testing.assert_array_equal(column.values, item.values)
         signed = pane.display_row.display == "signed"
         np.testing.assert_array_equal(column.panel.canvas.overlay, column.values if signed else np.abs(column.values))
-        assert column.panel.detail.toolTip() == item.described()
-        assert all(f"{name} {value}" in column.panel.detail.text() for name, value in item.params.items())
+        assert column.params.toolTip() == item.described() and column.params.isVisible()
+        assert all(f"{name} {value}" in column.params.text() for name, value in item.params.items())
 
 
 def prepared(window, show_pane, methods=None, curves: bool = False):
@@ -104,7 +104,7 @@ def test_methods_side_by_side_equal_the_core_and_follow_the_target(loaded_window
     assert_maps_equal_the_cores(pane, model, x, results)
     assert "Sandal" in pane.view.summary.text()
     gap = results[1].completeness_gap
-    assert f"completeness gap {gap:.2%}" in pane.view.grid.columns[1].panel.detail.text()
+    assert f"completeness gap {gap:.2%}" in pane.view.grid.columns[1].params.text()
 
     ig, smooth = pane.forms["integrated_gradients"], pane.forms["smoothgrad"]
     assert not smooth.widget("smoothgrad_steps").isEnabled() and smooth.widget("smoothgrad_sigma").isEnabled()

@@ -356,3 +356,33 @@ def test_a_dataset_chosen_elsewhere_becomes_the_panes_and_scans(pane, image_fold
                     timeout=TIMEOUT_MS)
     index = scanned(pane, qtbot)
     assert index.total == COUNT and index.files == ds.files
+
+
+def test_per_image_work_goes_on_while_a_scan_runs_on_a_copy_of_the_model(pane, image_folder, qtbot, monkeypatch,
+                                                                         reference):
+    open_folder(pane, image_folder, qtbot)
+    gate, scanned_models = threading.Event(), []
+    real = scan_analysis.scan_steps
+
+    def gated(model, *args, **kwargs):
+        scanned_models.append(model)
+        steps = real(model, *args, **kwargs)
+        yield next(steps)
+        gate.wait(30)
+        return (yield from steps)
+
+    monkeypatch.setattr(scan_analysis, "scan_steps", gated)
+    pane.run_button.click()
+    try:
+        qtbot.waitUntil(lambda: pane.partial_progress() == (8, COUNT), timeout=TIMEOUT_MS)
+        predicted = []
+        task = pane.controller.refresh_input()
+        task.succeeded.connect(lambda result: predicted.append(result.predictions.top[0]))
+        qtbot.waitUntil(lambda: bool(predicted), timeout=10_000)
+        assert pane.running
+    finally:
+        gate.set()
+    model = pane.state.model
+    assert scanned_models[0] is not model and scanned_models[0].module is not model.module
+    qtbot.waitUntil(lambda: pane.outcome == "done" and not pane.running, timeout=TIMEOUT_MS)
+    assert_same_index(pane.index, scan.build(reference, datasets.open_folder(image_folder), workers=0))

@@ -58,7 +58,10 @@ def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_point
     method = pane.form.widget("method")
     assert method.model().item(method.findData("umap")).isEnabled() == umap_available()
     assert not pane.form.widget("p").isEnabled() and pane.form.widget("perplexity").isEnabled()
+    view = pane.views[1]
+    assert view.stack.currentWidget() is view.placeholder and "Compute" in view.placeholder.text()  # no black box
     result = compute(pane, qtbot, "classifier.relu4")
+    assert view.stack.currentWidget() is view.plot and view.plot.isVisible()
     assert pane.size_label.text() == "128"
     f = core_features(pane, "classifier.relu4")
     np.testing.assert_allclose(result.features.values, f.values, rtol=1e-5, atol=1e-6)
@@ -275,6 +278,7 @@ def test_cancel_keeps_a_partial_map_and_a_new_model_clears_the_maps(pane, qtbot,
     pane.run()
     qtbot.waitUntil(lambda: pane.views[1].count == 2000 and pane.partial_progress() is not None
                     and pane.partial_progress()[0] > 2000, timeout=60_000)
+    assert pane.controller.dataset.busy and not pane.controller.compute.busy  # the other tools stay free
     pane.cancel_button.click()
     qtbot.waitUntil(lambda: not pane.running, timeout=30_000)
     done, total = pane.partial_progress()

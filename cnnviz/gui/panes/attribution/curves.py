@@ -1,6 +1,8 @@
 """The curves plot of the Attribution pane: deletion and insertion curves (target probability against
 the share of pixels changed) and, once computed, the randomisation curve (rank correlation with the
-original map against the layers re-initialised from the top), one line per map in its column's colour."""
+original map against the layers re-initialised from the top), one line per map in its column's colour. The
+plots have no legend drawn over the lines: the colours are those of the squares before the maps' titles, and
+each map's areas under the curves are written under it."""
 
 from typing import Any
 
@@ -23,8 +25,6 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
     plot.showGrid(x=True, y=True, alpha=0.25)
-    plot.addLegend(offset=(-4, 4), labelTextColor="#222", labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200),
-                   verSpacing=-8)
     plot.setMinimumHeight(140)
     return plot
 

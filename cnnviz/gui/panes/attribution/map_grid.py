@@ -9,18 +9,24 @@ or signed around 0); :func:`metrics_text` writes a map's metrics as the analysis
 from html import escape
 
 import numpy as np
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from superqt import QElidingLabel
 
 from cnnviz.analyses.attribution import COLOURS, Map, method_title, shown_values
 from cnnviz.gui.panes.attribution.controls import MAX_PANELS, Look
 from cnnviz.gui.widgets.layouts import stack, wrapped_label
-from cnnviz.gui.widgets.map_view import MapPanel
+from cnnviz.gui.widgets.map_view import MARGINS, SPACING, MapPanel
+
+QWIDGETSIZE_MAX = (1 << 24) - 1
+"""Qt's largest widget size: no maximum."""
 
 COLUMN_WIDTH = 140
 """Least width of one map's column, in pixels (the colour bar and a readable map); the figure scrolls
 rather than squeeze them."""
+COLUMN_GAP = 3
+"""Pixels between two columns (the canvases' dark backgrounds already set the maps apart)."""
 WARNING_STYLE = ("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c068; "
                  "border-radius: 3px; padding: 3px 6px; }")
 
@@ -50,12 +56,19 @@ def metrics_text(item: Map | None, parts: tuple[str, ...]) -> str:
 
 class MapColumn(QWidget):
     """One map over the input, titled, with its caption, metrics row and randomisation warning;
-    ``values`` is the map drawn ([H, W], None while there is none) and ``label`` its title."""
+    ``values`` is the map drawn ([H, W], None while there is none) and ``label`` its title. A computed map's
+    layer and parameters take one line (``params``, cut short with "…"; all of them in its tooltip), so that
+    the maps keep their height; the panel's wrapped ``detail`` line says what is pending or why a method
+    failed."""
 
     def __init__(self, colour: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.colour = colour
         self.panel = MapPanel(colorbar=True)
+        self.params = QElidingLabel()
+        self.params.setElideMode(Qt.TextElideMode.ElideRight)
+        self.params.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.params.hide()
         self.metrics = QLabel()
         self.metrics.setWordWrap(True)
         self.flag = wrapped_label()
@@ -64,18 +77,28 @@ class MapColumn(QWidget):
         self.values: np.ndarray | None = None
         self.label = ""
         self._shown: tuple | None = None
-        stack(self, self.panel, self.metrics, self.flag, spacing=2)
+        stack(self, self.panel, self.params, self.metrics, self.flag, stretch=(0,), spacing=2)
         self.setMinimumWidth(COLUMN_WIDTH)
 
     def least_height(self, width: int) -> int:
         """The least height in pixels at ``width`` that shows the map and every wrapped line of its labels."""
-        labels = [w for w in (self.panel.title, self.panel.detail, self.metrics, self.flag)
+        labels = [w for w in (self.panel.title, self.panel.detail, self.params, self.metrics, self.flag)
                   if not w.isHidden() and w.text()]
         layout, panel_layout = self.layout(), self.panel.layout()
         assert layout is not None and panel_layout is not None  # both are laid out in their __init__
         spacing = layout.spacing() + panel_layout.spacing()
-        return (self.panel.canvas.minimumHeight() + sum(label.heightForWidth(width) for label in labels)
-                + spacing * (len(labels) + 1))
+        heights = [label.heightForWidth(width) if label.wordWrap() else label.sizeHint().height() for label in labels]
+        return self.panel.canvas.minimumHeight() + sum(heights) + spacing * (len(labels) + 1)
+
+    def spare_height(self) -> int:
+        """Pixels of the canvas's height its map does not use when the map is as wide as the canvas lets it be
+        (negative: the height is what limits the map)."""
+        canvas = self.panel.canvas
+        left, top, right, bottom = MARGINS
+        width = canvas.width() - left - right
+        if canvas.colorbar is not None and canvas.colorbar.isVisible():
+            width -= SPACING + int(canvas.colorbar.geometry().width())
+        return canvas.height() - (width + top + bottom)
 
     def clear(self) -> None:
         """Show nothing."""
@@ -85,6 +108,8 @@ class MapColumn(QWidget):
         self.panel.canvas.clear_image()
         self.panel.set_title("")
         self.panel.detail.clear()
+        self.params.clear()
+        self.params.hide()
         self.metrics.clear()
         self.flag.hide()
 
@@ -110,6 +135,8 @@ class MapColumn(QWidget):
                 canvas.colorbar.hide()
             self.panel.detail.setText(escape(pending) if item is None else self._failure_text(item))
             self.panel.detail.setToolTip("" if item is None else item.described())
+            self.panel.detail.show()
+            self.params.hide()
         else:
             self.values = item.values
             drawn, low, high = shown_values(self.values, look.display)
@@ -118,8 +145,11 @@ class MapColumn(QWidget):
             gap = f" · completeness gap {item.completeness_gap:.2%}" if item.completeness_gap is not None else ""
             # the title names the method: the detail line lists the layer and the parameters, short
             details = ([f"on {item.layer}"] if item.layer else []) + [f"{k} {v}" for k, v in item.params.items()]
-            self.panel.detail.setText(escape(" · ".join(details)) + gap)
-            self.panel.detail.setToolTip(item.described())
+            self.params.setText(" · ".join(details) + gap)
+            self.params.setToolTip(item.described())
+            self.params.show()
+            self.panel.detail.clear()
+            self.panel.detail.hide()
         self.metrics.setText(metrics_text(item, parts))
         self._show_flag(item)
 
@@ -138,13 +168,17 @@ class MapColumn(QWidget):
 
 
 class MapGrid(QWidget):
-    """:data:`MAX_PANELS` columns side by side; only as many as there are maps are shown."""
+    """:data:`MAX_PANELS` columns side by side; only as many as there are maps are shown. While maps are shown,
+    the grid is no higher than square maps need (:meth:`fit_height`), so that a splitter gives the height their
+    width leaves unused to the curves below."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._fit_pending = False
         self.columns = [MapColumn(colour) for colour in COLOURS[:MAX_PANELS]]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(COLUMN_GAP)
         for column in self.columns:
             layout.addWidget(column, 1)
 
@@ -160,6 +194,22 @@ class MapGrid(QWidget):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self.updateGeometry()
+        self.fit_height()
+
+    def fit_height(self) -> None:
+        """Cap the grid's height where its shown maps are square, once the layouts in progress are done (no cap
+        while no map is shown)."""
+        if not self._fit_pending:
+            self._fit_pending = True
+            QTimer.singleShot(0, self._fit_now)
+
+    def _fit_now(self) -> None:
+        self._fit_pending = False
+        spares = [column.spare_height() for column in self.columns if column.isVisible() and column.values is not None]
+        if not spares:
+            self.setMaximumHeight(QWIDGETSIZE_MAX)
+            return
+        self.setMaximumHeight(max(self.minimumSizeHint().height(), self.height() - min(spares)))
 
     def set_count(self, count: int) -> None:
         """Show the first ``count`` columns (the others cleared and hidden)."""

@@ -104,6 +104,7 @@ class AttributionView(QWidget):
             column.show_map(item, title, scene.pixels, scene.look, scene.parts, scene.pending)
             lines.append((title, column.colour, item))
         self.curves.show_maps(lines)
+        self.grid.fit_height()
         self._show_summary(scene)
         self._show_warning(scene)
 

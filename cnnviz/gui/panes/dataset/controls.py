@@ -12,6 +12,10 @@ from cnnviz.gui.widgets.layer_picker import LayerChoice
 LIST_WIDTH = 120
 BUTTON_WIDTH = 48
 """Least width of the layer list and width of its All/None buttons, in pixels."""
+WIDEST_LIST = 300
+"""Widest the layer list grows, in pixels, for its longest entry (a longer one scrolls)."""
+ROW_EXTRA = 48
+"""Pixels a row takes beside its text: the check box, the frame and the vertical scroll bar."""
 
 
 class LayerChecklist(QWidget):
@@ -42,14 +46,19 @@ class LayerChecklist(QWidget):
         self.none_button.clicked.connect(lambda: self.check_all(False))
 
     def set_layers(self, choices: Sequence[LayerChoice], checked: Sequence[str]) -> None:
-        """List ``choices``, those named in ``checked`` ticked."""
+        """List ``choices`` (name and type; the output shape in the tooltip), those named in ``checked`` ticked; the
+        list widens to show the longest entry (up to :data:`WIDEST_LIST`)."""
         self.list.clear()
         for choice in choices:
-            item = QListWidgetItem(f"{choice.name}  ·  {choice.type}  ·  {choice.shape_text}")
+            item = QListWidgetItem(f"{choice.name} · {choice.type}")
+            item.setToolTip(f"{choice.name}  ·  {choice.type}  ·  output {choice.shape_text}")
             item.setData(Qt.ItemDataRole.UserRole, choice.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if choice.name in checked else Qt.CheckState.Unchecked)
             self.list.addItem(item)
+        metrics = self.list.fontMetrics()
+        widest = max((metrics.horizontalAdvance(self.list.item(i).text()) for i in range(self.list.count())), default=0)
+        self.list.setMinimumWidth(max(LIST_WIDTH, min(WIDEST_LIST, widest + ROW_EXTRA)))
 
     def layers(self) -> list[str]:
         """Every listed layer, in order."""

@@ -300,7 +300,7 @@ class DatasetPane(RunPane):
                                  workers=self.loader_workers)
         self._scanned = resume
         self.start(scan_analysis.scan_steps, request, model, Source.of_dataset(ds), settings,
-                   text=f"Scanning {ds.name}…", resume=resume)
+                   text=f"Scanning {ds.name}…", on_copy=True, resume=resume)
         self.set_index(None)
 
     def _sync_buttons(self) -> None:

@@ -240,12 +240,14 @@ class DreamControls(QWidget):
         return sections
 
     def _pair_rows(self) -> None:
-        """The layer and class rows in the objective section, and the check boxes and the octave scale beside
-        the controls they go with, so that the common settings fit a laptop's height."""
+        """The layer and class rows in the objective section (the class alone on its row, its squared-logit check
+        box under it), and the best-match check box and the octave scale beside the controls they go with, so that
+        the common settings fit a laptop's height."""
         rows = cast(QFormLayout, self.forms["Objective"].layout())
         rows.insertRow(0, "Layer", self.picker)
         _row, squared, _label = _take(rows, self.widget("squared"))
-        rows.insertRow(_row_of(rows, self.widget("guide")), "Class", _side_by_side(self.target, squared))
+        rows.insertRow(_row_of(rows, self.widget("guide")), "Class", self.target)  # class names are long
+        rows.insertRow(_row_of(rows, self.widget("guide")), "", squared)
         _row, best_match, _label = _take(rows, self.widget("best_match"))
         rows.insertRow(_row_of(rows, self.widget("guide")) + 1, "", _side_by_side(self.open_guide, best_match))
         short = self.forms["Objective"].label("prob_every")

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 
 from cnnviz.gui.widgets.layouts import grid_and_detail
 
-CONTROLS_WIDTH = 280
-"""Width of the settings column, in pixels."""
+CONTROLS_WIDTH = 340
+"""Width of the settings column, in pixels: the layer, class and guide image names fit their boxes."""
 
 
 def button(title: str, tip: str) -> QPushButton:

@@ -188,7 +188,7 @@ class FeaturesPane(RunPane):
         request = job.MapRequest(model, ds, settings, self.iterations, self.cache_folder)
         self._shown_progress = None
         self.start(feature_space.run, request, model, Source.of_dataset(ds), request.settings, cache=request.cache,
-                   iterations=request.iterations, text="Computing the map…")
+                   iterations=request.iterations, text="Computing the map…", on_copy=True)
 
     def compare_poolings(self) -> None:
         """Score the current map's layer with each pooling of :data:`job.COMPARED` (as a run, with progress)."""
@@ -198,7 +198,7 @@ class FeaturesPane(RunPane):
             return
         layer, p = result.features.layer, result.settings.p
         self.start(job.compare_job, ("compare", model, ds, layer), model, ds, layer, p, self.cache_folder,
-                   text="Comparing poolings…")
+                   text="Comparing poolings…", on_copy=True)
 
     def on_partial(self, item: Step) -> None:
         """A partial map of the latest run: show it in the current map's place."""

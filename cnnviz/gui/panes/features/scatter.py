@@ -12,11 +12,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPolygonF
-from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.class_colours import class_colour
 from cnnviz.gui.widgets.figure_render import mark_transient
+from cnnviz.gui.widgets.image_view import BACKGROUND
 
 POINT_SIZE = 5
 HOVER_RADIUS = 8
@@ -24,6 +25,10 @@ HOVER_RADIUS = 8
 UNLABELLED = -1
 UNLABELLED_COLOUR = QColor(150, 150, 150)
 SELECT_MODES = ("", "rect", "lasso")
+EMPTY_TEXT = ("The map shows each image of the dataset as a point, placed by the features of the chosen layer: "
+              "choose a dataset and a layer, then Compute (Ctrl+R).")
+"""What an empty map's place says."""
+EMPTY_STYLE = f"QLabel {{ background: {BACKGROUND}; color: #d8d8d8; padding: 24px; }}"
 
 
 def colour_of(label: int) -> QColor:
@@ -107,7 +112,8 @@ class SelectBox(pg.ViewBox):
 
 
 class MapView(QWidget):
-    """A caption above a scatter plot of one map; see the module docstring."""
+    """A caption above a scatter plot of one map (without points, ``placeholder`` says what shows there); see the
+    module docstring."""
 
     hovered = Signal(int)
     clicked = Signal(int)
@@ -134,8 +140,16 @@ class MapView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        self.placeholder = QLabel(EMPTY_TEXT)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet(EMPTY_STYLE)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.plot)
+        self.stack.addWidget(self.placeholder)
+        self.stack.setCurrentWidget(self.placeholder)
         layout.addWidget(self.caption)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.stack, 1)
         self.xy = np.zeros((0, 2), np.float64)
         self.labels = np.zeros(0, np.int64)
         self.hidden: frozenset[int] = frozenset()
@@ -164,6 +178,7 @@ class MapView(QWidget):
         """Move the points to ``xy`` [N, 2] (e.g. a later partial t-SNE map), keeping colours, hiding and,
         unless ``autorange``, the zoom the user chose (an unzoomed view follows the points)."""
         self.xy = np.asarray(xy, dtype=np.float64)
+        self.stack.setCurrentWidget(self.plot if len(self.xy) else self.placeholder)
         self.scatter.setData(pos=self.xy, brush=self._brushes)
         self._apply_hidden()
         if autorange:

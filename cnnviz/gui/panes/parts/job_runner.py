@@ -41,6 +41,7 @@ class JobRunner(QObject):
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._jobs: dict[str, str] = {}
         self._job_idents: dict[str, int] = {}
+        self._workers: dict[str, Worker] = {}
         self._waiting_for = ""
         self._showing_error = False
         state.image_changed.connect(self._image_changed)
@@ -58,16 +59,26 @@ class JobRunner(QObject):
         return self.info.text() if self._showing_error else ""
 
     def submit(self, job: str, text: str, function: Callable[..., Any], *args: Any,
-               done: Callable[[Any], None], worker: Worker | None = None) -> Task:
+               done: Callable[[Any], None], worker: Worker | None = None, on_copy: bool = False) -> Task:
         """Run ``function(*args)`` on the compute worker (or ``worker``, e.g. the controller's loader for
         work that does not touch the model) as the pane's ``job`` (a newer one of the same job replaces
-        it); ``done(result)`` runs on success. ``text`` shows while it runs; a failure shows on the info
-        line until the next job starts."""
+        it); ``done(result)`` runs on success. ``on_copy``: a long dataset job whose first argument is the
+        model, run on the dataset worker with a copy of it
+        (:meth:`~cnnviz.gui.runtime.controller.Controller.submit_dataset_job`). ``text`` shows while it
+        runs; a failure shows on the info line until the next job starts."""
         if self._showing_error:
             self.show_info("")
         self._jobs[job] = text
         self._update_busy()
-        task = (worker or self.controller.compute).submit(function, *args, key=f"{self.key}:{job}")
+        key = f"{self.key}:{job}"
+        self.cancel(job)
+        if on_copy:
+            worker = self.controller.dataset
+            task = self.controller.submit_dataset_job(function, *args, key=key)
+        else:
+            worker = worker or self.controller.compute
+            task = worker.submit(function, *args, key=key)
+        self._workers[job] = worker
         ident = task.ident
         task.succeeded.connect(done)
         task.failed.connect(lambda error: self.show_error(f"{text.rstrip('…')} failed: {error}"))
@@ -80,8 +91,8 @@ class JobRunner(QObject):
         return job in self._jobs
 
     def cancel(self, job: str) -> None:
-        """Cancel the pane's ``job`` on the compute worker (it ends cancelled; nothing if none runs)."""
-        self.controller.compute.cancel(f"{self.key}:{job}")
+        """Cancel the pane's ``job`` on the worker it runs on (it ends cancelled; nothing if none runs)."""
+        self._workers.get(job, self.controller.compute).cancel(f"{self.key}:{job}")
 
     def show_error(self, message: str) -> None:
         """Show ``message`` in red on the info line."""

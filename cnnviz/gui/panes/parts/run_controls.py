@@ -97,11 +97,18 @@ class RunControls(QObject):
         self.cancel_button.setEnabled(True)
 
     def progressed(self, done: int, total: int) -> None:
-        """The run reported ``done`` of ``total`` units: show them with the elapsed and remaining time."""
+        """The run reported ``done`` of ``total`` units: show them with the elapsed and remaining time
+        (nothing before it counts any: ``total`` 0)."""
+        if total <= 0:
+            return
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(done, max(1, total)))
         self.progress.setFormat(progress_text(done, total, self.unit, time.monotonic() - self._started_at,
                                               self.rate))
+
+    def say(self, text: str) -> None:
+        """Show ``text`` in the progress bar (what the run waits for before it counts anything)."""
+        self.progress.setFormat(text)
 
     def ended(self) -> None:
         """The run ended: Cancel is disabled (the progress keeps its last report)."""
