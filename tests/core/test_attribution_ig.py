@@ -84,10 +84,26 @@ def test_completeness_gap_is_small_and_as_defined(bundled, boot):
     logits = bundled.logits(torch.cat([boot, start]))[:, a.target].double()
     difference = float(logits[0] - logits[1])
     assert abs(difference) > 1
-    assert a.completeness_gap == pytest.approx(abs(float(a.raw.double().sum()) - difference) / abs(difference))
+    # f(x) and f(x') come from the path's batched passes: equal to this pass of two images to float32 rounding
+    assert a.completeness_gap == pytest.approx(abs(float(a.raw.double().sum()) - difference) / abs(difference),
+                                               rel=1e-4)
     assert a.completeness_gap < 0.05
     coarse = attribute(bundled, boot, method="integrated_gradients", steps=2, rule="riemann_left")
     assert coarse.completeness_gap > a.completeness_gap
+
+
+def test_a_second_run_passes_only_the_paths_points(bundled, boot):
+    """The batch-size probe is paid once per model and input size, and f(x), f(x') of the completeness gap come
+    from the path's own passes (the trapezoid rule has both ends)."""
+    first = attribute(bundled, boot, method="integrated_gradients", steps=64)
+    items = []
+    handle = bundled.module.register_forward_pre_hook(lambda _module, args: items.append(len(args[0])))
+    try:
+        again = attribute(bundled, boot, method="integrated_gradients", steps=64, target=first.target)
+    finally:
+        handle.remove()
+    assert sum(items) == 64
+    assert again.completeness_gap == pytest.approx(first.completeness_gap, rel=1e-9)
 
 
 def test_baseline_values(bundled, boot, resnet):

@@ -41,7 +41,9 @@ def test_batch_cap_keeps_a_batch_within_the_target_time():
     assert batching.batch_cap(batching.ItemCost(1, 10.0), available=10**12) == 1
 
 
-def test_a_job_smaller_than_the_probe_is_not_probed(bundled, boot, monkeypatch):
+def test_a_job_smaller_than_the_probe_is_not_probed_and_a_larger_one_once(bundled, boot, monkeypatch):
+    for key in [key for key in bundled.cache if key[0] == "item_cost"]:
+        del bundled.cache[key]  # probed by an earlier test of the module
     probes = []
     original = batching.item_cost
     monkeypatch.setattr(batching, "item_cost", lambda model, x: probes.append(1) or original(model, x))
@@ -49,6 +51,7 @@ def test_a_job_smaller_than_the_probe_is_not_probed(bundled, boot, monkeypatch):
     assert batching.job_cap(bundled, boot, batching.PROBE_ITEMS + 1) >= 1 and probes == [1]
     result = occlusion.occlude(bundled, boot, window=14, stride=14)
     assert probes == [1] and result.complete and result.prob.shape == (2, 2)
+    assert batching.job_cap(bundled, boot, 100) >= 1 and probes == [1]  # once per model and input size
 
 
 def test_occlusion_clamps_the_batch_to_the_memory_it_needs(bundled, boot, monkeypatch):

@@ -3,7 +3,8 @@
 :func:`forward_batch` runs one batch and keeps, besides the class probabilities, a reduced view of
 chosen layers' outputs (e.g. one channel's sum); :func:`in_batches` walks a range of items in
 batches that start large and halve when memory runs out. :func:`batch_cap` bounds a batch by what
-one item costs (:func:`item_cost`): its memory against the RAM available, and its time against
+one item costs (:func:`item_cost`, probed once per model and input size: :func:`known_item_cost`): its memory
+against the RAM available, and its time against
 :data:`TARGET_BATCH_S`; a batch that still takes longer shrinks the next ones, so a cancel between
 batches is never held up for long. :func:`job_cap` skips that probe for jobs smaller than it.
 """
@@ -26,14 +27,17 @@ DEFAULT_BATCH = 64
 MEMORY_FRACTION = 0.25
 """Share of the available RAM one batch may take (its estimated activation memory)."""
 
-TARGET_BATCH_S = 0.25
-"""Seconds one batch should take at most; a slower batch shrinks the next ones to fit."""
+TARGET_BATCH_S = 0.35
+"""Seconds one batch should take at most (a cancel is seen between batches, so it waits less than 0.5 s); a
+slower batch shrinks the next ones to fit."""
 
 PROBE_ITEMS = 8
 """Items in the pass that times one item (:func:`item_cost`)."""
 
-TIME_MARGIN = 4.0
-"""Factor on the probed time per item: on CPU a large batch costs more per item than a small one."""
+TIME_MARGIN = 1.25
+"""Factor on the probed time per item, for a batch larger than the probe's (on a 2-core CPU AlexNet's time per
+item at 224 px is the same in batches of 8 and 64; the batches after a slower one shrink anyway). A larger margin
+made batches of two items, whose fixed costs doubled the time of an occlusion map."""
 
 LAYERS_LISTED = 8
 """How many layer names an unknown-layer message lists."""
@@ -91,11 +95,21 @@ def item_cost(model: LoadedModel, x: torch.Tensor) -> ItemCost:
     return ItemCost(total[0], min(times) / PROBE_ITEMS * TIME_MARGIN)
 
 
+def known_item_cost(model: LoadedModel, x: torch.Tensor) -> ItemCost:
+    """:func:`item_cost` of ``x``, probed once per model, item shape, dtype and device and kept in the model's
+    cache (a job like the last one starts at once; a batch slower than planned still shrinks the next ones)."""
+    key = ("item_cost", tuple(x.shape[1:]), str(x.dtype), str(model.device))
+    cost = model.cache.get(key)
+    if not isinstance(cost, ItemCost):
+        cost = model.cache[key] = item_cost(model, x)
+    return cost
+
+
 def job_cap(model: LoadedModel, x: torch.Tensor, count: int) -> int:
     """The batch cap for a job of ``count`` items like ``x`` [1, C, H, W]: :func:`batch_cap` of
-    :func:`item_cost`, or ``count`` itself for a job of at most :data:`PROBE_ITEMS` items, which
+    :func:`known_item_cost`, or ``count`` itself for a job of at most :data:`PROBE_ITEMS` items, which
     the probe would cost more than (and which it would run at once itself)."""
-    return count if count <= PROBE_ITEMS else batch_cap(item_cost(model, x))
+    return count if count <= PROBE_ITEMS else batch_cap(known_item_cost(model, x))
 
 
 def batch_cap(cost: ItemCost, available: int | None = None, *, target_s: float | None = None) -> int:

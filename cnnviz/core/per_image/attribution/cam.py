@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.model.batching import check_layer, in_batches, item_cost
+from cnnviz.core.model.batching import check_layer, in_batches, known_item_cost
 from cnnviz.core.model.forward import first_tensor, forward_to
 from cnnviz.core.model.hooks import HookSet, eval_and_frozen
 from cnnviz.core.model.layers import trace
@@ -179,7 +179,7 @@ def scorecam_steps(model: LoadedModel, x: torch.Tensor, *, target: int, layer: s
         masks = score_masks(activation[start:stop], size)
         scores[start:stop] = logits_of(model, source * masks[:, None].to(source.dtype))[:, target].float()
 
-    cap, target_s = batch_plan(item_cost(model, source), batch_size)
+    cap, target_s = batch_plan(known_item_cost(model, source), batch_size)
     for done in in_batches(count, batch_size, run, cap=cap, target_s=target_s):
         yield Step(done, count)
     cam = _weighted(torch.softmax(scores, dim=0), activation)

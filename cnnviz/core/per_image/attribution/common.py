@@ -26,12 +26,17 @@ def logits_of(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
 
 
 def resolve_target(model: LoadedModel, x: torch.Tensor, target: int | None) -> int:
-    """``target`` checked against the model's outputs, or the most probable class of ``x`` [1, C, H, W]."""
+    """``target`` checked against the model's outputs, or the most probable class of ``x`` [1, C, H, W]. The
+    number of outputs is kept in the model's cache per input size, so that a given target costs no forward pass
+    after the first."""
     one_image(x, "an attribution")
-    logits = logits_of(model, x)
-    classes = logits.shape[1]
-    if target is None:
-        return int(logits[0].argmax())
+    key = ("class_count", tuple(x.shape[1:]))
+    classes = model.cache.get(key)
+    if target is None or not isinstance(classes, int):
+        logits = logits_of(model, x)
+        classes = model.cache[key] = int(logits.shape[1])
+        if target is None:
+            return int(logits[0].argmax())
     if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < classes:
         raise ValueError(f"target must be a class index from 0 to {classes - 1}, not {target!r}")
     return target

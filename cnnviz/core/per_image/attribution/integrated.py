@@ -16,7 +16,7 @@ import torch
 
 from cnnviz.core.data.inputs import one_image
 from cnnviz.core.data.smoothing import gaussian_blur
-from cnnviz.core.model.batching import ItemCost, in_batches, item_cost
+from cnnviz.core.model.batching import ItemCost, in_batches, known_item_cost
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image.attribution.common import batch_plan, class_gradient, logits_of
 from cnnviz.core.per_image.attribution.result import REDUCTIONS, Attribution, finished, reduce_channels
@@ -104,25 +104,31 @@ def path_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
 def gradient_cap(model: LoadedModel, x: torch.Tensor, batch_size: int | None = None) -> tuple[int, float]:
     """(cap, time target) of :func:`~cnnviz.core.per_image.attribution.common.batch_plan` for inputs like ``x``
     [1, C, H, W] with gradients, counting :data:`GRADIENT_COST` forward passes per item."""
-    cost = item_cost(model, x)
+    cost = known_item_cost(model, x)
     return batch_plan(ItemCost(cost.bytes * GRADIENT_COST, cost.seconds * GRADIENT_COST), batch_size)
 
 
 def path_gradient_steps(model: LoadedModel, x: torch.Tensor, start: torch.Tensor, target: int,
                         alphas: torch.Tensor, weights: torch.Tensor, *, batch_size: int | None = None,
                         plan: tuple[int, float] | None = None, offset: int = 0,
-                        overall: int | None = None) -> Generator[Step, None, torch.Tensor]:
+                        overall: int | None = None,
+                        ends: dict[float, float] | None = None) -> Generator[Step, None, torch.Tensor]:
     """Σ_k w_k ∂f(start + α_k (x − start)) / ∂x for the target logit f, over the points in batches of
     up to ``batch_size`` (None: adaptive) within ``plan`` (cap, seconds) of :func:`gradient_cap`;
     yields ``(offset + points done, overall)`` after each batch (``overall`` defaults to the number
-    of points) and returns the weighted gradient [C, H, W] (float64, on the model's device)."""
+    of points) and returns the weighted gradient [C, H, W] (float64, on the model's device). ``ends``
+    receives f at α = 0 and α = 1 where the path has those points (the passes compute it anyway)."""
     x, start = x.to(model.device), start.to(model.device)
     total = torch.zeros(x.shape[1:], dtype=torch.float64, device=model.device)
     shape = (-1, 1, 1, 1)
 
     def run(low: int, high: int) -> None:
         alpha = alphas[low:high].to(model.device, x.dtype).view(shape)
-        gradient, _ = class_gradient(model, start + alpha * (x - start), target)
+        gradient, logits = class_gradient(model, torch.lerp(start, x, alpha), target)  # exactly x at α = 1
+        if ends is not None:
+            for k, value in zip(alphas[low:high].tolist(), logits.double().tolist()):
+                if k in (0.0, 1.0):
+                    ends[k] = value
         weight = weights[low:high].to(model.device).view(shape)
         total.add_((weight * gradient.double()).sum(0))
 
@@ -145,11 +151,16 @@ def integrated_raw(model: LoadedModel, x: torch.Tensor, target: int, start: torc
 
 
 def completeness_gap(model: LoadedModel, x: torch.Tensor, start: torch.Tensor, target: int,
-                     raw: torch.Tensor) -> float:
+                     raw: torch.Tensor, ends: dict[float, float] | None = None) -> float:
     """|Σ raw − (f(x) − f(start))| / |f(x) − f(start)| for the target logit f (0 is exact; inf when
-    the difference is 0 but the attributions are not, 0 when both are)."""
-    logits = logits_of(model, torch.cat([x, start.to(x.device)]))[:, target].double()
-    difference = float(logits[0] - logits[1])
+    the difference is 0 but the attributions are not, 0 when both are). ``ends``: f(start) at key 0.0 and
+    f(x) at key 1.0 where already known (the others are computed)."""
+    known = dict(ends or {})
+    wanted = [alpha for alpha in (1.0, 0.0) if alpha not in known]
+    if wanted:
+        points = torch.cat([(x if alpha == 1.0 else start).to(x.device) for alpha in wanted])
+        known |= dict(zip(wanted, logits_of(model, points)[:, target].double().tolist()))
+    difference = known[1.0] - known[0.0]
     missing = abs(float(raw.double().sum()) - difference)
     if difference == 0:
         return 0.0 if missing == 0 else math.inf
@@ -183,8 +194,9 @@ def integrated_gradients_steps(model: LoadedModel, x: torch.Tensor, *, target: i
     check_batch_size(batch_size)
     alphas, weights = path_rule(rule, steps)
     start = baseline_of(model, x, baseline, seed=seed, blur_sigma=blur_sigma)
+    ends: dict[float, float] = {}
     walk = path_gradient_steps(model, x, start, target, alphas, weights, batch_size=batch_size,
-                               plan=gradient_cap(model, x, batch_size))
+                               plan=gradient_cap(model, x, batch_size), ends=ends)
     gradient = yield from walk
     raw = ((x - start)[0].double() * gradient).float()
     params: dict[str, Any] = {"baseline": baseline, "steps": steps, "rule": rule, "reduce": reduce}
@@ -193,7 +205,7 @@ def integrated_gradients_steps(model: LoadedModel, x: torch.Tensor, *, target: i
     if baseline == "noise":
         params["seed"] = seed
     return finished(reduce_channels(raw, reduce), raw, "integrated_gradients", target, params=params,
-                    completeness_gap=completeness_gap(model, x, start, target, raw))
+                    completeness_gap=completeness_gap(model, x, start, target, raw, ends))
 
 
 STEPS = {

@@ -21,7 +21,7 @@ import torch
 
 from cnnviz.core.data.inputs import one_image
 from cnnviz.core.data.smoothing import gaussian_blur
-from cnnviz.core.model.batching import ItemCost, forward_batch, in_batches, item_cost
+from cnnviz.core.model.batching import forward_batch, in_batches, known_item_cost
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image.attribution.common import batch_plan, resolve_target
 from cnnviz.core.per_image.attribution.randomisation import (
@@ -107,15 +107,6 @@ def fill_image(model: LoadedModel, x: torch.Tensor, *, fill: str, blur_sigma: fl
     raise ValueError(f"fill must be one of {', '.join(FILLS)}, not {fill!r}")
 
 
-def _item_cost(model: LoadedModel, x: torch.Tensor) -> ItemCost:
-    """:func:`~cnnviz.core.model.batching.item_cost` of ``x``, kept in the model's cache per input shape and
-    device (the probe takes 17 forward passes; a curve often needs only a few more)."""
-    key = ("item_cost", tuple(x.shape), str(x.device), x.dtype)
-    if key not in model.cache:
-        model.cache[key] = item_cost(model, x)
-    return model.cache[key]
-
-
 def _map_and_target(attribution: MapSource, target: int | None,
                     size: tuple[int, int]) -> tuple[torch.Tensor, int]:
     if isinstance(attribution, Attribution):
@@ -156,7 +147,7 @@ def _curve_steps(model: LoadedModel, x: torch.Tensor, attribution: MapSource, *,
         probs, _ = forward_batch(model, batch)
         probabilities[first:stop] = probs[:, target].double().cpu().numpy()
 
-    cap, target_s = batch_plan(_item_cost(model, x), batch_size)
+    cap, target_s = batch_plan(known_item_cost(model, x), batch_size)
     for done in in_batches(steps + 1, batch_size, run, cap=cap, target_s=target_s):
         yield Step(done, steps + 1)
     fractions = bounds / order.size
