@@ -117,6 +117,7 @@ class Controller(QObject):
         self.model_lock = threading.Lock()
         self.compute = Worker("compute", threads=1, parent=self, hold=self.model_lock)
         self.dataset = Worker("dataset", threads=1, parent=self)
+        self.workers = (self.loader, self.compute, self.dataset)
         self.activations = ActivationStore(state, self.compute, self)
         self._follow_top1 = True
         for worker in self.workers:
@@ -128,11 +129,6 @@ class Controller(QObject):
     def busy(self) -> bool:
         """True while any background task is running or waiting."""
         return any(worker.busy for worker in self.workers)
-
-    @property
-    def workers(self) -> tuple[Worker, ...]:
-        """The loader, compute and dataset workers."""
-        return self.loader, self.compute, self.dataset
 
     @property
     def settled(self) -> bool:
