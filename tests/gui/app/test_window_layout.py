@@ -5,6 +5,7 @@ stay in view, every map of every tool is at least 200 px on its shorter side wit
 progress bar or status field cuts its text, and no list scrolls sideways."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,8 @@ def probed(tmp_path: Path, size: tuple[int, int]) -> dict:
 
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
 def test_the_figures_get_the_room_on_every_tool(tmp_path, size):
+    if os.environ.get("CI") and size[0] > 1600:
+        pytest.skip("the 1920×1080 probe (about 2 minutes of a worker) runs outside CI, whose budget is 20 minutes")
     probe = probed(tmp_path, size)
     assert probe["loaded"] and probe["model_name"] == "squeezenet1_0_imagenet"
     measured = probe["sizes"][0]
