@@ -31,13 +31,10 @@ SETTLE_MS = 60_000
 @pytest.fixture(scope="session", autouse=True)
 def app(qapp: QApplication) -> QApplication:
     """The QApplication, set up as the cnnviz command sets it up (for every test: garbage is then
-    collected on the GUI thread only). What exists by now (the modules imported, Qt's and torch's
-    objects) is frozen out of the collector's reach, so that the full collections each test's cleanup
-    makes look only at what tests created (about a tenth of the time)."""
-    application = create_application()
-    gc.collect()
-    gc.freeze()
-    return application
+    collected on the GUI thread only, and what exists by now, the modules imported with Qt's and
+    torch's objects, is frozen out of the collector's reach, so that the full collections each test's
+    cleanup makes look only at what tests created)."""
+    return create_application()
 
 
 @pytest.fixture(autouse=True)

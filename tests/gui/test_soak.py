@@ -3,8 +3,9 @@ reloads, Run/Cancel of the run panes and one window close and reopen, offscreen.
 
 Asserts that no exception reached a hook and Qt logged no error-like message, that no hook is left on
 the model once everything settled, that every closed window's model was freed, and that the GUI
-thread never stalled over :data:`STALL_LIMIT_S` after start-up (measured from the first settle of
-each window: a 50 ms timer records the longest gap between its ticks).
+thread never stalled after start-up (measured from the first settle of each window: a 50 ms timer
+records the longest gap between its ticks, in GUI-thread CPU time against :data:`STALL_CPU_S` and in
+wall-clock time against :data:`STALL_WALL_S`).
 """
 
 import gc
@@ -28,7 +29,11 @@ from cnnviz.gui.runtime.model_spec import ModelSpec
 SEED = 9
 ACTIONS = 100
 REOPEN_AT = 50
-STALL_LIMIT_S = 0.5
+STALL_CPU_S = 0.5
+"""The most GUI-thread CPU time between two passes of the event loop."""
+STALL_WALL_S = 1.5
+"""The longest wall-clock gap allowed: the CPU bound plus room for other processes (CI runs two test
+workers on two cores) and for waiting on the GIL."""
 TICK_MS = 50
 SETTLE_MS = 60_000
 ERROR_WORDS = ("error", "exception", "traceback", "cannot", "failed", "invalid", "destroyed while")
@@ -36,17 +41,23 @@ ERROR_WORDS = ("error", "exception", "traceback", "cannot", "failed", "invalid",
 
 
 class StallMeter:
-    """The longest gap in seconds between ticks of a :data:`TICK_MS` timer while started."""
+    """The longest gaps between ticks of a :data:`TICK_MS` timer while started: in wall-clock
+    seconds (``worst``) and in seconds of the GUI thread's own CPU time (``worst_cpu``: work done
+    on the GUI thread in one go, whatever else the machine runs)."""
 
     def __init__(self) -> None:
-        self.worst = 0.0
-        self._last: float | None = None
+        self.worst = self.worst_cpu = 0.0
+        self.doing = "start-up"
+        """What the test was doing, set before each action."""
+        self.long: list[tuple[float, float, str]] = []
+        """Every wall-clock gap over a quarter of the CPU limit: (wall, CPU, what the test did)."""
+        self._last: tuple[float, float] | None = None
         self._timer = QTimer()
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
-        self._last = time.monotonic()
+        self._last = (time.monotonic(), time.thread_time())
         self._timer.start()
 
     def stop(self) -> None:
@@ -55,10 +66,18 @@ class StallMeter:
         self._last = None
 
     def _tick(self) -> None:
-        now = time.monotonic()
+        now = (time.monotonic(), time.thread_time())
         if self._last is not None:
-            self.worst = max(self.worst, now - self._last)
+            wall, cpu = now[0] - self._last[0], now[1] - self._last[1]
+            if wall > STALL_CPU_S / 4:
+                self.long.append((round(wall, 3), round(cpu, 3), self.doing))
+            self.worst, self.worst_cpu = max(self.worst, wall), max(self.worst_cpu, cpu)
         self._last = now
+
+    def report(self) -> str:
+        """The longest gaps, longest first, for a failure message."""
+        return "; ".join(f"{wall * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU) {doing}"
+                         for wall, cpu, doing in sorted(self.long, reverse=True)[:8])
 
 
 @pytest.fixture
@@ -152,7 +171,16 @@ def settle_all(qtbot, window: MainWindow) -> None:
         timeout=SETTLE_MS)
 
 
-def test_random_actions_raise_nothing_leave_no_hook_and_never_stall(qtbot, errors):
+@pytest.fixture
+def fresh_heap(app) -> None:
+    """The collector's state of a freshly started application: what earlier tests left alive is
+    frozen with the start-up objects (``create_application`` freezes those once per process), so
+    full collections visit only what this test's windows make."""
+    gc.collect()
+    gc.freeze()
+
+
+def test_random_actions_raise_nothing_leave_no_hook_and_never_stall(qtbot, errors, fresh_heap):
     rng = random.Random(SEED)
     meter = StallMeter()
     window = open_window(qtbot, meter)
@@ -166,7 +194,10 @@ def test_random_actions_raise_nothing_leave_no_hook_and_never_stall(qtbot, error
             del window
             qtbot.wait(50)
             window = open_window(qtbot, meter)
-        actions(qtbot, window, rng, clicks)[rng.choices(names, [WEIGHTS[name] for name in names])[0]]()
+        name = rng.choices(names, [WEIGHTS[name] for name in names])[0]
+        meter.doing = f"during action {index}: {name} (on {window.tabs.tabText(window.tabs.currentIndex())})"
+        actions(qtbot, window, rng, clicks)[name]()
+        meter.doing = f"after action {index}: {name} (on {window.tabs.tabText(window.tabs.currentIndex())})"
         qtbot.wait(rng.randrange(10, 250))
     settle_all(qtbot, window)
     meter.stop()
@@ -179,4 +210,4 @@ def test_random_actions_raise_nothing_leave_no_hook_and_never_stall(qtbot, error
     assert errors == []
     for key in ("occlusion", "invariance", "dream"):
         assert clicks[f"{key}.run_button"] >= 2 and clicks[f"{key}.cancel_button"] >= 1, clicks
-    assert meter.worst < STALL_LIMIT_S, f"the GUI thread stalled for {meter.worst * 1000:.0f} ms"
+    assert meter.worst_cpu < STALL_CPU_S and meter.worst < STALL_WALL_S, meter.report()

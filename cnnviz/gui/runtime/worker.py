@@ -7,7 +7,9 @@ A :class:`Worker` owns a thread pool. :meth:`Worker.submit` runs a callable ther
   ints, so byte counts beyond 2**31 pass);
 - ``partial(step)``: for a generator job, the latest :class:`~cnnviz.core.progress.Step` it yielded,
   sent along with the progress it carries and throttled the same way, so a step's ``partial`` should
-  hold a whole partial result rather than an increment;
+  hold a whole partial result rather than an increment. Reports that arrive faster than the GUI
+  thread handles them are coalesced there: each pass of the event loop delivers only a task's latest
+  progress and latest partial, so a slow redraw never builds a backlog that freezes the window;
 - ``succeeded(result)``, ``failed(exception)`` or ``cancelled()``: exactly one of them;
 - ``finished()``: always, last.
 
@@ -35,7 +37,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from cnnviz.core.progress import Cancelled, Step
 
@@ -259,6 +261,12 @@ class Worker(QObject):
         self._tasks: dict[int, Task] = {}
         self._keyed: dict[str, int] = {}
         self._closed = False
+        # Progress received and not yet delivered, by task: (done, total, latest partial or None).
+        self._pending: dict[int, tuple[int, int, object]] = {}
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(0)  # a timer, so it fires after the queued reports already posted
+        self._flush.timeout.connect(self._deliver_pending)
 
     @property
     def busy(self) -> bool:
@@ -312,6 +320,19 @@ class Worker(QObject):
 
     @Slot(int, object, object, object)
     def _on_progress(self, ident: int, done: int, total: int, item: object) -> None:
+        earlier = self._pending.get(ident)
+        if item is None and earlier is not None:
+            item = earlier[2]
+        self._pending[ident] = (done, total, item)
+        if not self._flush.isActive():
+            self._flush.start()
+
+    def _deliver_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for ident, report in pending.items():
+            self._deliver_progress(ident, *report)
+
+    def _deliver_progress(self, ident: int, done: int, total: int, item: object) -> None:
         task = self._tasks.get(ident)
         if task is not None and not task.is_cancelled:
             task.progress.emit(done, total)
@@ -320,6 +341,9 @@ class Worker(QObject):
 
     @Slot(int, str, object)
     def _on_outcome(self, ident: int, kind: str, payload: object) -> None:
+        report = self._pending.pop(ident, None)
+        if report is not None:
+            self._deliver_progress(ident, *report)
         task = self._tasks.get(ident)
         if task is None:
             return

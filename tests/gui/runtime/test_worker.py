@@ -198,3 +198,24 @@ def test_idle_threads_end_and_a_later_job_starts_a_new_one(app, qtbot, monkeypat
         assert blocker.args == [value * 10]
         qtbot.waitUntil(lambda: not threads(), timeout=5000)
     assert worker.shutdown(1000)
+
+
+def test_reports_queued_while_the_gui_thread_is_busy_arrive_as_one_before_the_outcome(app, worker, qtbot,
+                                                                                    monkeypatch):
+    monkeypatch.setattr(worker_module, "PROGRESS_INTERVAL_S", 0.0)  # every step is sent
+    all_sent = threading.Event()
+
+    def steps():
+        for i in range(1, 41):
+            yield Step(i, 40, {"rows": i})
+        all_sent.set()
+        return "done"
+
+    events = []
+    task = worker.submit(steps)
+    task.progress.connect(lambda done, total: events.append(("progress", done)))
+    task.partial.connect(lambda step: events.append(("partial", step.partial["rows"])))
+    task.succeeded.connect(lambda value: events.append(("succeeded", value)))
+    assert all_sent.wait(5)  # the GUI thread was busy meanwhile: 40 reports and the outcome queued
+    qtbot.waitUntil(lambda: task.done, timeout=5000)
+    assert events == [("progress", 40), ("partial", 40), ("succeeded", "done")]
