@@ -27,8 +27,9 @@ import torchvision
 from tqdm import tqdm
 
 import cnnviz
-from cnnviz.analyses import Source, figures, registry, settings
+from cnnviz.analyses import Source, figures, registry
 from cnnviz.analyses.base import FIGURE_FORMATS, Analysis, compute
+from cnnviz.core import settings
 from cnnviz.core.data import images
 from cnnviz.core.model import models
 from cnnviz.core.progress import Cancelled

@@ -1,7 +1,7 @@
 """The analysis layer: every analysis of cnnviz as a Qt-free object.
 
 An analysis module (``occlusion``, ``attribution``, ``scan``…) defines a frozen ``Settings`` dataclass whose
-fields carry their label, help, unit and range or choices (:mod:`settings`), a ``run(model, source,
+fields carry their label, help, unit and range or choices (:mod:`cnnviz.core.settings`), a ``run(model, source,
 settings)`` generator yielding :class:`~base.Step` and returning a ``Result`` (arrays, ``caption()``,
 ``export()``), a matplotlib report figure ``figure(result, width_mm=170, dpi=300)`` and its registry entry
 ``ANALYSIS``. :mod:`registry` lists them by name for the GUI, ``cnnviz run``, sessions and the report;

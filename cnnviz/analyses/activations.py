@@ -23,12 +23,12 @@ from matplotlib.image import AxesImage
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.finite import check_finite
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model import layers
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import activations
 from cnnviz.core.per_image.activations import ChannelStats
 from cnnviz.core.per_image.layer_choices import LayerChoice
+from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.tables import csv_text
 
 NAME = "activations"

@@ -33,7 +33,6 @@ from matplotlib.figure import Figure
 
 from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import attribution
 from cnnviz.core.per_image.attribution import LAYER_METHODS, METHODS, REDUCTIONS, metrics
@@ -43,6 +42,7 @@ from cnnviz.core.per_image.attribution.metrics import Curve, RandomisationStep
 from cnnviz.core.per_image.attribution.smooth import BASES
 from cnnviz.core.per_image.occlusion import FILLS
 from cnnviz.core.progress import Cancelled
+from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.tables import csv_text
 
 NAME = "attribution"

@@ -2,7 +2,7 @@
 (:class:`Step`: the core's one step type, :class:`cnnviz.core.progress.Step`, re-exported), the base of
 its result (:class:`Result`) and its entry in the registry (:class:`Analysis`).
 
-An analysis module defines ``Settings`` (a frozen dataclass, see :mod:`cnnviz.analyses.settings`), a
+An analysis module defines ``Settings`` (a frozen dataclass, see :mod:`cnnviz.core.settings`), a
 ``run(model, source, settings)`` generator that yields :class:`Step` and returns its ``Result``, and a
 ``figure(result, *, width_mm=170, dpi=300, width_px=None)`` that draws the report figure with
 matplotlib. :func:`compute` runs a generator to its end.
@@ -20,13 +20,13 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from cnnviz.analyses.layer_rules import checked_layer
-from cnnviz.analyses.settings import SettingsBase
 from cnnviz.core.data import images
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.files import caption as captions
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.progress import ProgressFn, Step, run_to_end
+from cnnviz.core.settings import SettingsBase
 from cnnviz.core.tables import array_csv
 
 FIGURE_FORMATS = ("png", "svg", "pdf")

@@ -23,10 +23,10 @@ from matplotlib.patches import Rectangle
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.finite import check_finite
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import deconv
 from cnnviz.core.per_image.layer_choices import LayerChoice
+from cnnviz.core.settings import SettingsBase, setting
 
 NAME = "deconv"
 METHOD_TITLES = {"deconvnet": "Deconvnet", "guided": "Guided backprop", "gradient": "Gradient"}

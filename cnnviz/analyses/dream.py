@@ -22,12 +22,12 @@ from PIL import Image
 
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.data import images
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import dream
 from cnnviz.core.per_image.dream import OBJECTIVES, STARTS, DreamConfig, DreamStep
+from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.tables import csv_text
 
 NAME = "dream"

@@ -20,7 +20,6 @@ from matplotlib.lines import Line2D
 
 from cnnviz.analyses import figures, layer_rules, map_cache
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.data.images import ImageLoadError
 from cnnviz.core.files.caption import Caption
@@ -31,6 +30,7 @@ from cnnviz.core.per_dataset.embedding import Embedding
 from cnnviz.core.per_dataset.features import Features
 from cnnviz.core.per_dataset.retrieval import Match, RetrievalScores
 from cnnviz.core.per_image.layer_choices import layer_choices
+from cnnviz.core.settings import SettingsBase, setting
 
 NAME = "features"
 METHOD_TITLES = {"tsne": "t-SNE", "pca": "PCA", "umap": "UMAP"}

@@ -28,11 +28,11 @@ from cnnviz.analyses.activations import (
     wrapped,
 )
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model import layers
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import activations, filters
 from cnnviz.core.per_image.layer_choices import conv_choices
+from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.tables import csv_text
 
 NAME = "filters"

@@ -23,13 +23,13 @@ from matplotlib.lines import Line2D
 
 from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset.class_palette import order_of_appearance
 from cnnviz.core.per_image import invariance
 from cnnviz.core.per_image.invariance import KINDS, UNITS, InvarianceResult
 from cnnviz.core.per_image.layer_choices import layer_choices
+from cnnviz.core.settings import SettingsBase, setting
 
 NAME = "invariance"
 IMAGE = "image1"

@@ -14,11 +14,11 @@ from matplotlib.patches import Patch, Rectangle
 
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset.class_palette import order_of_appearance
 from cnnviz.core.per_image import deconv, occlusion
 from cnnviz.core.per_image.occlusion import FILLS, OcclusionResult
+from cnnviz.core.settings import SettingsBase, setting
 
 NAME = "occlusion"
 COLORMAPS = tuple(figures.COLORMAPS)

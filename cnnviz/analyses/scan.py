@@ -27,7 +27,6 @@ from matplotlib.ticker import MaxNLocator
 
 from cnnviz.analyses import figures
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.files.caption import Caption
 from cnnviz.core.model.loaded_model import LoadedModel
@@ -37,6 +36,7 @@ from cnnviz.core.per_dataset.scan_index import EMPTY, SORT_KEYS, ScanIndex, Unit
 from cnnviz.core.per_dataset.top_patches import HitPatch
 from cnnviz.core.per_image import deconv
 from cnnviz.core.per_image.layer_choices import layer_choices
+from cnnviz.core.settings import SettingsBase, setting
 
 NAME = "scan"
 BAR_COLOUR = "#4f8fd8"

@@ -19,9 +19,9 @@ from cnnviz.analyses import deconv as single
 from cnnviz.analyses import figures, layer_rules
 from cnnviz.analyses.base import Analysis, Result, Source, Step, about
 from cnnviz.analyses.finite import check_finite
-from cnnviz.analyses.settings import SettingsBase, setting
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_image import deconv
+from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.tables import csv_text
 
 NAME = "top9"

@@ -15,16 +15,19 @@ The modules are grouped by role; each group imports only the groups below it (an
 contract in ``pyproject.toml``), top to bottom:
 
 - :mod:`~cnnviz.core.files`: captions, the HTML/PDF reports and session files;
+- :mod:`~cnnviz.core.training`: training a copy of a model (probe, fine-tune, from scratch), layer probes;
 - :mod:`~cnnviz.core.per_dataset`: the activation scan, features, embedding, retrieval, atlas, top patches;
 - :mod:`~cnnviz.core.per_image`: activations, filters, deconvnet, occlusion, invariance, dream, attribution;
 - :mod:`~cnnviz.core.model`: model loading and wrapping, forward passes and hooks, layer table, receptive fields;
 - :mod:`~cnnviz.core.data`: images, inputs, datasets, Fashion-MNIST, bundled resources.
 
-Two shared leaves, :mod:`~cnnviz.core.progress` (steps, progress callbacks, cancelling) and
-:mod:`~cnnviz.core.tables` (CSV text), may be imported by every group and import none. The names below are
+Three shared leaves, :mod:`~cnnviz.core.progress` (steps, progress callbacks, cancelling),
+:mod:`~cnnviz.core.tables` (CSV text) and :mod:`~cnnviz.core.settings` (frozen settings with their labels,
+help and ranges), may be imported by every group and import none. The names below are
 re-exported here so that scripts write ``from cnnviz.core import occlusion`` whatever group a module is in.
 """
 
+from cnnviz.core import settings, training
 from cnnviz.core.data import datasets, images
 from cnnviz.core.model import forward, layers, models
 from cnnviz.core.model.loaded_model import LoadedModel, wrap
@@ -35,5 +38,5 @@ from cnnviz.core.progress import Cancelled, ProgressFn
 __all__ = [
     "Cancelled", "LoadedModel", "ProgressFn", "attribution", "datasets", "deconv", "dream", "embedding", "features",
     "filters", "forward", "images", "invariance", "layers", "models", "occlusion", "retrieval", "scan",
-    "top_patches", "wrap",
+    "settings", "top_patches", "training", "wrap",
 ]

@@ -1,5 +1,5 @@
 """Every Python code block of the README runs as written, in a folder holding the files it names
-(``boot.png``, a ``photos/`` folder with one subfolder per class)."""
+(``boot.png``, a ``photos/`` folder with one subfolder per class, four images in each)."""
 
 import re
 import shutil
@@ -20,7 +20,7 @@ def example_folder(tmp_path, monkeypatch):
     shutil.copy(images.sample("fmnist_ankle_boot").path, tmp_path / "boot.png")
     for label, sample in PHOTOS.items():
         (tmp_path / "photos" / label).mkdir(parents=True)
-        for copy in range(2):
+        for copy in range(4):
             shutil.copy(images.sample(sample).path, tmp_path / "photos" / label / f"{sample}-{copy}.png")
     monkeypatch.chdir(tmp_path)
     return tmp_path

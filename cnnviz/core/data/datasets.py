@@ -56,7 +56,8 @@ class ImageDataset:
 
     ``files`` are posix paths relative to ``root``, sorted; ``labels[i]`` indexes ``classes`` (None:
     unlabelled). ``kind`` is ``"folder"`` or ``"fashion-mnist"``; for the latter ``pixels`` holds
-    the images (uint8 [N, 28, 28]) and the paths are virtual names, not files.
+    the images (uint8 [N, 28, 28]) and the paths are virtual names, not files. ``splits``: the
+    indices of each split (``"train"``, ``"val"``, ``"test"``) of a folder that came split.
     """
 
     name: str
@@ -67,6 +68,7 @@ class ImageDataset:
     kind: str = "folder"
     skipped: list[Skipped] = field(default_factory=list)
     pixels: np.ndarray | None = field(default=None, repr=False)
+    splits: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -96,6 +98,13 @@ class ImageDataset:
         if entry.path not in {s.path for s in self.skipped}:
             self.skipped.append(entry)
 
+    def subset(self, indices: Sequence[int], name: str) -> "ImageDataset":
+        """The images ``indices`` (in that order) as a dataset called ``name``, with the same classes."""
+        chosen = [int(i) for i in indices]
+        return ImageDataset(name, self.root, [self.files[i] for i in chosen],
+                            None if self.labels is None else [self.labels[i] for i in chosen], list(self.classes),
+                            self.kind, [], None if self.pixels is None else self.pixels[chosen])
+
     def identity(self) -> dict[str, Any]:
         """What identifies the collection, JSON-able: kind, name, root and the file list."""
         return {"kind": self.kind, "name": self.name, "root": str(self.root), "files": list(self.files)}
@@ -106,7 +115,9 @@ def open_folder(path: str | Path, *, verify: bool = True) -> ImageDataset:
     folders left out), in sorted order.
 
     When every image lies in a first-level subfolder, those folders are the classes (sorted by name)
-    and each image's label is its folder's; otherwise the dataset has no labels. With ``verify``
+    and each image's label is its folder's; otherwise the dataset has no labels. A root whose folders
+    are ``train`` and some of ``val`` and ``test``, each with one folder per class, is read as those
+    splits (:attr:`~ImageDataset.splits`; the classes are the second-level folders). With ``verify``
     each file's header is read (not its pixels): empty files and files that are not images go to
     :attr:`~ImageDataset.skipped` instead of :attr:`~ImageDataset.files`. Raises FileNotFoundError
     or NotADirectoryError for a bad ``path`` and ValueError when no readable image is left.
@@ -124,8 +135,23 @@ def open_folder(path: str | Path, *, verify: bool = True) -> ImageDataset:
     if not files:
         detail = f"; {len(skipped)} file(s) could not be read" if skipped else ""
         raise ValueError(f"{root} holds no readable image ({', '.join(IMAGE_EXTENSIONS[:8])}, …){detail}")
-    labels, classes = _folder_labels(files)
-    return ImageDataset(root.name or str(root), root, files, labels, classes, "folder", skipped)
+    splits = _split_folders(files)
+    labels, classes = _folder_labels([name.split("/", 1)[1] for name in files] if splits else files)
+    return ImageDataset(root.name or str(root), root, files, labels, classes, "folder", skipped, splits=splits)
+
+
+SPLIT_FOLDERS = ("train", "val", "test")
+"""First-level folder names of a dataset that comes split."""
+
+
+def _split_folders(files: list[str]) -> dict[str, list[int]]:
+    """The indices of each split when ``files`` lie in ``train/CLASS/``, ``val/CLASS/`` and ``test/CLASS/``
+    (train needed, the others optional), else an empty dict."""
+    parts = [name.split("/") for name in files]
+    if any(len(p) < 3 or p[0] not in SPLIT_FOLDERS for p in parts) or not any(p[0] == "train" for p in parts):
+        return {}
+    return {split: [i for i, p in enumerate(parts) if p[0] == split]
+            for split in SPLIT_FOLDERS if any(p[0] == split for p in parts)}
 
 
 def _image_files(root: Path) -> list[str]:

@@ -8,11 +8,15 @@ public names of :mod:`~cnnviz.core.model.loaded_model`, :mod:`~cnnviz.core.model
 
 import json
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import torch
 
 from cnnviz.core.data.resources import resource_path
+from cnnviz.core.model import checkpoint_files
 from cnnviz.core.model.bundled_net import build_bundled_net
+from cnnviz.core.model.heads import replace_head
 from cnnviz.core.model.loaded_model import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -43,7 +47,7 @@ from cnnviz.core.progress import ProgressFn
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "ZOO", "LoadedModel", "ModelLoadError", "UnknownArchitectureError",
     "UntrustedFileError", "WeightsDownloadError", "available_devices", "class_name", "default_stats",
-    "download_weights", "guess_arch", "is_cached", "load", "load_default", "load_file", "load_zoo",
+    "download_weights", "guess_arch", "is_cached", "load", "load_checkpoint", "load_default", "load_file", "load_zoo",
     "output_logits", "weights_cache_dir", "weights_path", "wrap", "zoo_names", "zoo_title", "zoo_weights",
 ]
 
@@ -65,10 +69,41 @@ def load_default() -> LoadedModel:
 
 def load(spec: str, *, pretrained: bool = True, progress: ProgressFn | None = None,
          trust: bool = False, device: str = "cpu", arch: str | None = None) -> LoadedModel:
-    """Load by a command-line style ``spec``: ``"default"``, a zoo name, or a file path (``arch``: the zoo
-    architecture of a state_dict file, None to guess it)."""
+    """Load by a command-line style ``spec``: ``"default"``, a zoo name, a checkpoint folder written by
+    training (:func:`load_checkpoint`) or a file path (``arch``: the zoo architecture of a state_dict
+    file, None to guess it)."""
     if spec == "default":
         return load_default().to(device)
     if spec in ZOO:
         return load_zoo(spec, pretrained=pretrained, progress=progress, device=device)
+    if checkpoint_files.is_checkpoint(spec):
+        return load_checkpoint(spec, trust=trust, device=device)
     return load_file(spec, arch=arch, trust=trust, device=device)
+
+
+def load_checkpoint(folder: str | Path, *, trust: bool = False, device: str = "cpu") -> LoadedModel:
+    """The model saved in checkpoint ``folder`` (:mod:`~cnnviz.core.model.checkpoint_files`): its base
+    model rebuilt from the spec it records (without pretrained weights: a zoo model downloads
+    nothing; a ``.py`` base runs that file's code), its head given the trained classes, and the
+    trained weights loaded strictly. Raises :class:`~cnnviz.core.model.checkpoint_files.CheckpointError`
+    when the folder cannot be read or its base cannot be rebuilt."""
+    start = time.perf_counter()
+    meta = checkpoint_files.read_meta(folder)
+    base = meta.get("base") or {}
+    if not base.get("spec"):
+        raise checkpoint_files.CheckpointError(
+            f"{folder}: its base model was given as a Python object, not a file or a zoo name, so it cannot be "
+            "rebuilt; build the module and load model.safetensors into it (safetensors.torch.load_file)")
+    model = load(str(base["spec"]), pretrained=False, trust=trust, arch=base.get("arch"))
+    classes = [str(name) for name in meta["classes"]]
+    if meta.get("head"):
+        replace_head(model.module, str(meta["head"]), len(classes))
+    try:
+        model.module.load_state_dict(checkpoint_files.read_tensors(folder), strict=True)
+    except RuntimeError as error:
+        raise checkpoint_files.CheckpointError(f"{folder}: the weights do not fit {base['spec']}: {error}") from None
+    settle(model.module)
+    loaded = replace(model, name=str(meta.get("name") or Path(folder).name), categories=classes, pretrained=True,
+                     source="checkpoint", path=Path(folder).resolve(), cache={})
+    loaded.load_seconds = time.perf_counter() - start
+    return loaded.to(device)

@@ -34,7 +34,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from cnnviz.analyses import registry
-from cnnviz.analyses import settings as analysis_settings
+from cnnviz.core import settings as analysis_settings
 from cnnviz.core.data import datasets
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.files.caption import cached_checksum

@@ -1,5 +1,5 @@
 """A form built from an analysis's frozen ``Settings`` dataclass: one control per field, chosen by the
-field's type and :class:`~cnnviz.analyses.settings.Meta`, that reads back typed, checked settings.
+field's type and :class:`~cnnviz.core.settings.Meta`, that reads back typed, checked settings.
 
 :func:`widget_for` gives a field's control: a check box for a bool; a spin box for a number (range from
 ``low``/``high``, suffix from ``unit``; an optional number shows ``Meta.none`` as the special value text
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.analyses.settings import Info, checked, info, infos, parse_text
+from cnnviz.core.settings import Info, checked, info, infos, parse_text
 from cnnviz.gui.widgets.control_values import Control, Custom, Value, changed_signal, read, write
 
 INT_LIMIT = 2**31 - 1

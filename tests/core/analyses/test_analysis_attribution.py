@@ -16,12 +16,12 @@ from figure_layout import assert_readable
 from cnnviz.analyses import Source, figures, registry
 from cnnviz.analyses import attribution as attribution_analysis
 from cnnviz.analyses.attribution import Map, Settings, planned_maps, shown_values
-from cnnviz.analyses.settings import from_texts, infos
 from cnnviz.core.data import images
 from cnnviz.core.model import models
 from cnnviz.core.per_image import attribution
 from cnnviz.core.per_image.attribution import metrics
 from cnnviz.core.progress import Cancelled, run_to_end
+from cnnviz.core.settings import from_texts, infos
 
 CHEAP = Settings(methods=("gradcam", "integrated_gradients", "gradient"), integrated_gradients_steps=4)
 SQUEEZENET = Path(__file__).resolve().parents[4] / "shared" / "models" / "squeezenet1_0_imagenet" / "model.py"

@@ -7,8 +7,8 @@ import torch
 from figure_layout import assert_readable
 
 from cnnviz.analyses import figures, registry
-from cnnviz.analyses import settings as analysis_settings
 from cnnviz.analyses.deconv import Settings, defaults
+from cnnviz.core import settings as analysis_settings
 from cnnviz.core.per_image import deconv
 
 

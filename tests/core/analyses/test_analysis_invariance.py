@@ -12,9 +12,9 @@ from cnnviz.analyses import Source, registry
 from cnnviz.analyses import invariance as analysis
 from cnnviz.analyses.base import about
 from cnnviz.analyses.invariance import Settings
-from cnnviz.analyses.settings import from_texts
 from cnnviz.core.data import images
 from cnnviz.core.per_image import invariance
+from cnnviz.core.settings import from_texts
 
 DEFAULT_LAYERS = ["features.relu1", "classifier.relu4"]
 SCALE = Settings(kind="scale", start=0.5, stop=1.5, step=0.5)

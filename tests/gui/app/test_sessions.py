@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from cnnviz import cli
 from cnnviz.analyses import registry
-from cnnviz.analyses import settings as analysis_settings
+from cnnviz.core import settings as analysis_settings
 from cnnviz.core.data import images
 from cnnviz.core.files import session_file
 from cnnviz.core.files.session_file import FORMAT, JSON_NAME, read_session

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.analyses import attribution, deconv, dream, invariance, occlusion, registry
-from cnnviz.analyses.settings import Info, info, infos
+from cnnviz.core.settings import Info, info, infos
 from cnnviz.gui.runtime.control_state import Controls, Custom
 from cnnviz.gui.widgets.settings_form import SettingsForm, widget_for
 

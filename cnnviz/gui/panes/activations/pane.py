@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QWidget
 from cnnviz.analyses import activations as analysis
 from cnnviz.analyses import layer_rules
 from cnnviz.analyses.base import Source
-from cnnviz.analyses.settings import info
+from cnnviz.core.settings import info
 from cnnviz.gui.panes.activations.view import ActivationsView
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.tool_pane import ToolPane, shrinkable

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QWidget
 from cnnviz.analyses import attribution as analysis
 from cnnviz.analyses.attribution import AttributionAnalysis, Settings, defaults, wanted_parts
 from cnnviz.analyses.base import Source
-from cnnviz.analyses.settings import info
 from cnnviz.core.progress import Step
+from cnnviz.core.settings import info
 from cnnviz.gui.panes.attribution import exports
 from cnnviz.gui.panes.attribution.controls import CompareControls, DisplayRow
 from cnnviz.gui.panes.attribution.jobs import (

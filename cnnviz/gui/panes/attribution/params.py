@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtWidgets import QAbstractButton, QDoubleSpinBox, QLabel, QVBoxLayout, QWidget
 
 from cnnviz.analyses.attribution import Settings, method_title
-from cnnviz.analyses.settings import infos
 from cnnviz.core.per_image import attribution
+from cnnviz.core.settings import infos
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.collapsible import Section
 from cnnviz.gui.widgets.settings_form import SettingsForm

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject
 
 from cnnviz.analyses import scan as scan_analysis
-from cnnviz.analyses.settings import from_json
 from cnnviz.core.model.models import LoadedModel
 from cnnviz.core.per_dataset import scan
+from cnnviz.core.settings import from_json
 from cnnviz.gui.panes.dataset.controls import LayerChecklist
 from cnnviz.gui.panes.parts.job_runner import JobRunner
 from cnnviz.gui.runtime.control_state import Value

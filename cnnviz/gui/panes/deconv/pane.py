@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSpinBox, QStacked
 from cnnviz.analyses import deconv as unit_analysis
 from cnnviz.analyses import layer_rules, top9
 from cnnviz.analyses.finite import is_finite, non_finite_message
-from cnnviz.analyses.settings import info
 from cnnviz.core.per_image import deconv
+from cnnviz.core.settings import info
 from cnnviz.gui.panes.deconv.job import TOP_K, Projected, project_job, top_job
 from cnnviz.gui.panes.deconv.unit import UnitChoice
 from cnnviz.gui.panes.deconv.views import DISPLAYS, METHODS, Remarks, TopView, UnitView

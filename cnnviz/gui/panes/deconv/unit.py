@@ -10,7 +10,7 @@ place of the shared selection until that changes.
 from collections.abc import Callable
 
 from cnnviz.analyses import deconv as unit_analysis
-from cnnviz.analyses.settings import from_json
+from cnnviz.core.settings import from_json
 from cnnviz.gui.panes.parts.layer_binding import LayerBinding
 from cnnviz.gui.panes.parts.settings_binding import ApplyExtraSettings
 from cnnviz.gui.panes.tool_pane import same_request

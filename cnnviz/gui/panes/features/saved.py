@@ -18,8 +18,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from cnnviz.analyses import feature_space
-from cnnviz.analyses import settings as analysis_settings
 from cnnviz.analyses.feature_space import FeatureSpaceResult, Settings
+from cnnviz.core import settings as analysis_settings
 from cnnviz.core.data import datasets
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.gui.panes.parts.job_runner import JobRunner

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QComboBox, QSpinBox, QWidget
 from cnnviz.analyses import filters as analysis
 from cnnviz.analyses import layer_rules
 from cnnviz.analyses.base import Source
-from cnnviz.analyses.settings import info
 from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.settings import info
 from cnnviz.gui.panes.filters.grid import FilterGrid, filter_grid, grid_request
 from cnnviz.gui.panes.filters.view import FiltersView
 from cnnviz.gui.panes.pane_context import PaneContext

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QSlider, QSpinBox, QWidget
 
 from cnnviz.analyses.occlusion import Settings
-from cnnviz.analyses.settings import info
+from cnnviz.core.settings import info
 from cnnviz.gui.panes.occlusion.view import FILL_TITLES
 from cnnviz.gui.panes.tool_pane import shrinkable
 from cnnviz.gui.widgets.colormaps import ColormapPicker

@@ -1,5 +1,5 @@
-"""Settings of an analysis: a frozen dataclass whose fields carry what a form, ``cnnviz run --set`` /
-``--help``, a session and a caption need to know of them.
+"""Settings of an analysis or a training run: a frozen dataclass whose fields carry what a form,
+``cnnviz run --set`` / ``--help``, a session and a caption need to know of them.
 
 Each field is declared with :func:`setting`, which stores a :class:`Meta` (label, help text, unit,
 range or choices) in the field's metadata. A settings class derives from :class:`SettingsBase`, whose
