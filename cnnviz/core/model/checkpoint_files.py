@@ -23,6 +23,8 @@ from safetensors.torch import load_file, save_file
 WEIGHTS = "model.safetensors"
 OPTIMIZER = "optimizer.safetensors"
 META = "checkpoint.json"
+FILES = (WEIGHTS, OPTIMIZER, META)
+"""The files of a checkpoint folder."""
 FORMAT = "cnnviz-checkpoint/1"
 """The ``format`` entry of :data:`META`."""
 

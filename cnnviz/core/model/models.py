@@ -44,11 +44,15 @@ from cnnviz.core.model.zoo import (
 )
 from cnnviz.core.progress import ProgressFn
 
+MAX_CHECKPOINT_DEPTH = 16
+"""Most checkpoints followed to the model file a chain of them was trained from."""
+
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "ZOO", "LoadedModel", "ModelLoadError", "UnknownArchitectureError",
-    "UntrustedFileError", "WeightsDownloadError", "available_devices", "class_name", "default_stats",
-    "download_weights", "guess_arch", "is_cached", "load", "load_checkpoint", "load_default", "load_file", "load_zoo",
-    "output_logits", "weights_cache_dir", "weights_path", "wrap", "zoo_names", "zoo_title", "zoo_weights",
+    "UntrustedFileError", "WeightsDownloadError", "available_devices", "checkpoint_folder", "class_name", "code_to_run",
+    "default_stats", "download_weights", "guess_arch", "is_cached", "load", "load_checkpoint", "load_default",
+    "load_file", "load_zoo", "output_logits", "weights_cache_dir", "weights_path", "wrap", "zoo_names", "zoo_title",
+    "zoo_weights",
 ]
 
 
@@ -76,18 +80,49 @@ def load(spec: str, *, pretrained: bool = True, progress: ProgressFn | None = No
         return load_default().to(device)
     if spec in ZOO:
         return load_zoo(spec, pretrained=pretrained, progress=progress, device=device)
-    if checkpoint_files.is_checkpoint(spec):
+    if checkpoint_folder(spec) is not None:
         return load_checkpoint(spec, trust=trust, device=device)
     return load_file(spec, arch=arch, trust=trust, device=device)
 
 
+def checkpoint_folder(path: str | Path) -> Path | None:
+    """The checkpoint folder ``path`` names: the folder itself, or the folder of one of its files
+    (``checkpoint.json``, ``model.safetensors``); None when it is not a checkpoint."""
+    path = Path(path)
+    for folder in (path, path.parent):
+        if checkpoint_files.is_checkpoint(folder) and (folder == path or path.name in checkpoint_files.FILES):
+            return folder
+    return None
+
+
+def code_to_run(spec: str | Path) -> Path | None:
+    """The Python file whose code loading ``spec`` runs: a ``.py`` itself, or the ``.py`` that builds a
+    checkpoint's base model (through checkpoints of checkpoints); None when loading runs no code from a
+    file or the checkpoint cannot be read (a pickled whole model asks for trust on its own)."""
+    path = Path(spec)
+    for _ in range(MAX_CHECKPOINT_DEPTH):
+        folder = checkpoint_folder(path)
+        if folder is None:
+            break
+        try:
+            base = (checkpoint_files.read_meta(folder).get("base") or {}).get("spec")
+        except checkpoint_files.CheckpointError:
+            return None
+        if not base:
+            return None
+        path = Path(str(base))
+    return path.resolve() if path.suffix.lower() == ".py" else None
+
+
 def load_checkpoint(folder: str | Path, *, trust: bool = False, device: str = "cpu") -> LoadedModel:
-    """The model saved in checkpoint ``folder`` (:mod:`~cnnviz.core.model.checkpoint_files`): its base
+    """The model saved in checkpoint ``folder`` (or in the folder of one of its files;
+    :mod:`~cnnviz.core.model.checkpoint_files`): its base
     model rebuilt from the spec it records (without pretrained weights: a zoo model downloads
     nothing; a ``.py`` base runs that file's code), its head given the trained classes, and the
     trained weights loaded strictly. Raises :class:`~cnnviz.core.model.checkpoint_files.CheckpointError`
     when the folder cannot be read or its base cannot be rebuilt."""
     start = time.perf_counter()
+    folder = checkpoint_folder(folder) or Path(folder)
     meta = checkpoint_files.read_meta(folder)
     base = meta.get("base") or {}
     if not base.get("spec"):

@@ -23,7 +23,7 @@ from cnnviz.gui.app.application import create_application
 from cnnviz.gui.app.main_window import MainWindow, screen_is_small
 from cnnviz.gui.app.registry import pane_keys
 from cnnviz.gui.app.startup import restore_session
-from cnnviz.gui.runtime.model_spec import ModelSpec, load_model, spec_from_text
+from cnnviz.gui.runtime.model_spec import ModelSpec, load_model, model_file_exists, spec_from_text
 from cnnviz.gui.runtime.worker import running_jobs
 from cnnviz.gui.widgets.labels import format_bytes
 from cnnviz.gui.widgets.screenshot import save_png
@@ -180,8 +180,9 @@ def _session_problem(args: argparse.Namespace) -> str:
 
 
 def model_exists(text: str) -> bool:
-    """True if ``text`` names a model: 'default', a torchvision model or an existing file."""
-    return text == "default" or text in models.zoo_names() or Path(text).expanduser().is_file()
+    """True if ``text`` names a model: 'default', a torchvision model, an existing file or a training
+    checkpoint."""
+    return text == "default" or text in models.zoo_names() or model_file_exists(text)
 
 
 def load_image_arg(text: str) -> tuple[Image.Image, str, Path]:

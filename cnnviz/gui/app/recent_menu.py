@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMenu
 
 from cnnviz.gui.app import settings
-from cnnviz.gui.runtime.model_spec import ModelSpec, spec_from_text
+from cnnviz.gui.runtime.model_spec import ModelSpec, model_file_exists, spec_from_text
 
 if TYPE_CHECKING:
     from cnnviz.gui.app.main_window import MainWindow
@@ -47,7 +47,7 @@ class RecentMenu:
 
     def open(self, kind: str, path: Path) -> None:
         """Open a recent session, or load a recent model file."""
-        if not path.is_file():
+        if not (path.is_file() if kind == "session" else model_file_exists(path)):
             self.window.show_status(f"{path} no longer exists.")
         elif kind == "session":
             self.open_session(path)

@@ -54,8 +54,8 @@ from cnnviz.gui.app.session_consent import consent_question, resolved_model_path
 from cnnviz.gui.panes.report.pane import ReportPane
 from cnnviz.gui.panes.tool_pane import ToolPane
 from cnnviz.gui.runtime import dataset_source, settings_store
-from cnnviz.gui.runtime.model_spec import ModelSpec
-from cnnviz.gui.runtime.trusted_files import fingerprint, is_trusted, runs_code
+from cnnviz.gui.runtime.model_spec import ModelSpec, model_file_exists
+from cnnviz.gui.runtime.trusted_files import code_fingerprint, is_trusted, runs_code
 from cnnviz.gui.widgets.dialogs import ChoiceDialog, show_error
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ class Sessions(QObject):
         spec = session_spec(session.model, session.device)
         if spec.source == "file":
             spec = spec.with_changes(name=str(resolved_model_path(spec.name, folder)))
-        if spec.source == "file" and not Path(spec.name).is_file():
+        if spec.source == "file" and not model_file_exists(spec.name):
             self._missing_model(spec)
         elif self._is_current(spec):
             self._restore_rest()
@@ -242,7 +242,7 @@ class Sessions(QObject):
         """Load ``spec`` (a file that runs code) when the user chose to run these contents before, else ask;
         without a yes, restore the rest on the current model."""
         try:
-            print_ = fingerprint(spec.name)
+            print_ = code_fingerprint(spec.name)
         except OSError as error:
             self.window.show_status(f"{spec.name} cannot be read ({error}); restoring on the current model.")
             self._keep_current_model(spec)

@@ -26,7 +26,8 @@ from cnnviz.gui.widgets.labels import UNTRAINED, input_description, parameter_co
 OPEN_FILE = "Open file…"
 FILE_ENTRY = "file"
 """Picker data of the entry for the model file loaded last."""
-MODEL_FILE_FILTER = "Model files (*.pth *.pt *.py);;All files (*)"
+MODEL_FILE_FILTER = ("Model files (*.pth *.pt *.py checkpoint.json);;Training checkpoints (checkpoint.json);;"
+                     "All files (*)")
 _BADGE = "QLabel {{ background: {background}; color: white; border-radius: 3px; padding: 1px 6px; font-weight: bold; }}"
 
 

@@ -64,6 +64,12 @@ def spec_from_text(text: str, pretrained: bool = True, arch: str | None = None, 
                      device=device)
 
 
+def model_file_exists(path: str | Path) -> bool:
+    """True when ``path`` is a model file or a training checkpoint (its folder or one of its files)."""
+    path = Path(path).expanduser()
+    return path.is_file() or models.checkpoint_folder(path) is not None
+
+
 def load_model(spec: ModelSpec, progress: ProgressFn | None = None) -> models.LoadedModel:
     """Load the model ``spec`` describes; ``progress(bytes, total)`` follows a weights download.
 
@@ -75,6 +81,8 @@ def load_model(spec: ModelSpec, progress: ProgressFn | None = None) -> models.Lo
     if spec.source == "zoo":
         return models.load_zoo(spec.name, pretrained=spec.pretrained, progress=progress,
                                device=spec.device)
+    if models.checkpoint_folder(spec.name) is not None:
+        return models.load_checkpoint(spec.name, trust=spec.trust, device=spec.device)
     return models.load_file(spec.name, arch=spec.arch, trust=spec.trust, device=spec.device)
 
 

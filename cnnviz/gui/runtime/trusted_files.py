@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnviz.core.model import models
 from cnnviz.gui.runtime.settings_store import open_settings
 
 TRUSTED_KEY = "trusted_model_files"
@@ -39,8 +40,15 @@ def fingerprint(path: str | Path) -> Fingerprint:
 
 
 def runs_code(path: str | Path) -> bool:
-    """True for a file whose loading executes Python code from it: Python source (``.py`` in any case)."""
-    return Path(path).suffix.lower() == ".py"
+    """True for a model whose loading executes Python code from a file: Python source (``.py`` in any
+    case), or a training checkpoint whose base model is one (:func:`~cnnviz.core.model.models.code_to_run`)."""
+    return models.code_to_run(path) is not None
+
+
+def code_fingerprint(path: str | Path) -> Fingerprint:
+    """The :class:`Fingerprint` of the Python file loading the model at ``path`` runs (the file itself
+    when it runs none); raises OSError."""
+    return fingerprint(models.code_to_run(path) or path)
 
 
 def _trusted() -> list[str]:
@@ -65,6 +73,6 @@ def trust_file(path: str | Path) -> None:
     if not runs_code(path):
         return
     try:
-        trust(fingerprint(path))
+        trust(code_fingerprint(path))
     except OSError:
         return

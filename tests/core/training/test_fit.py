@@ -72,6 +72,8 @@ def test_the_best_checkpoint_is_the_model_and_loads_like_any_model(bundled, fmni
     folder = tmp_path / f"epoch-{run.best_epoch:03d}"
     loaded = models.load(str(folder))
     assert loaded.categories == train.classes and loaded.source == "checkpoint"
+    assert models.load(str(folder / "checkpoint.json")).path == folder.resolve()  # the file an open dialog picks
+    assert models.code_to_run(folder) is None  # the bundled base runs no file's code
     x = torch.randn(4, 1, 28, 28)
     assert torch.equal(loaded.logits(x), run.model.logits(x))
     meta = checkpoint_files.read_meta(folder)

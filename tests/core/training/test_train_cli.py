@@ -1,5 +1,5 @@
-"""``cnnviz train`` and ``cnnviz probe`` as a user runs them (subprocesses), and the data-parallel run
-of two processes under ``torchrun`` on CPU (gloo)."""
+"""``cnnviz train`` and ``cnnviz probe`` as a user runs them (in this process: the command's ``main``),
+and the data-parallel run of two processes under ``torchrun`` on CPU (gloo)."""
 
 import csv
 import json
@@ -14,7 +14,8 @@ from cnnviz.core.data import fashion_mnist
 pytestmark = pytest.mark.skipif(not fashion_mnist.available(), reason="Fashion-MNIST is not installed")
 
 
-def cnnviz(*args, launcher=(sys.executable, "-m", "cnnviz"), timeout=300):
+def torchrun(*args, timeout=300):
+    launcher = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "cnnviz")
     return subprocess.run([*launcher, *args], capture_output=True, text=True, timeout=timeout)
 
 
@@ -23,15 +24,16 @@ def table(path):
         return list(csv.DictReader(stream))
 
 
-def test_train_writes_the_course_table_and_a_checkpoint_per_epoch(tmp_path):
+def test_train_writes_the_course_table_and_a_checkpoint_per_epoch(tmp_path, capsys):
     out = tmp_path / "run"
-    done = cnnviz("train", "--fashion-mnist", "--limit", "200", "--mode", "probe", "--epochs", "2",
-                  "--workers", "0", "--set", "lr=0.05", "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    status = train_cli.main("train", ["--fashion-mnist", "--limit", "200", "--mode", "probe", "--epochs", "2",
+                                      "--workers", "0", "--set", "lr=0.05", "--out", str(out)])
+    done = capsys.readouterr()
+    assert status == 0, done.err
     rows = table(out / "results.csv")
     assert [(r["split"], r["images"]) for r in rows] == [("train", "200"), ("val", "22"), ("test", "200")]
     assert all(0 < float(r["top-1"]) <= float(r["top-3"]) <= 1 for r in rows)
-    assert "epoch 2/2: train loss" in done.stderr and "test " in done.stdout
+    assert "epoch 2/2: train loss" in done.err and "test " in done.out
     summary = json.loads((out / "results.json").read_text())
     assert [h["split"] for h in summary["history"]] == ["train", "val", "train", "val"]
     assert sorted(p.name for p in out.glob("epoch-*")) == ["epoch-001", "epoch-002"]
@@ -59,10 +61,8 @@ def test_probe_writes_one_row_per_layer(tmp_path, capsys):
 
 def test_two_processes_train_data_parallel_and_only_rank_0_writes(tmp_path):
     out = tmp_path / "ddp"
-    launcher = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                "-m", "cnnviz")
-    done = cnnviz("train", "--fashion-mnist", "--limit", "201", "--mode", "finetune", "--epochs", "1",
-                  "--workers", "0", "--set", "lr=0.02", "--set", "batch_size=25", "--out", str(out), launcher=launcher)
+    done = torchrun("train", "--fashion-mnist", "--limit", "201", "--mode", "finetune", "--epochs", "1",
+                    "--workers", "0", "--set", "lr=0.02", "--set", "batch_size=25", "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((out / "results.json").read_text())
     train_row = summary["history"][0]

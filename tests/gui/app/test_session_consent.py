@@ -116,3 +116,24 @@ def test_opening_a_model_file_by_hand_trusts_it(consent_window, qtbot, tmp_path)
     window.model_loader.load(ModelSpec("file", str(model)))
     qtbot.waitUntil(lambda: window.state.model.source == "file", timeout=60_000)
     assert trusted_files.is_trusted(trusted_files.fingerprint(model))
+
+
+def test_a_checkpoint_trained_from_a_python_file_asks_to_run_that_file(consent_window, qtbot, tmp_path):
+    from cnnviz.core.model import checkpoint_files, models
+
+    window = consent_window
+    marker = tmp_path / "marker"
+    code = marker_model(tmp_path / "shared", marker)
+    module = models.load(str(code)).module
+    marker.unlink()
+    folder = checkpoint_files.write(tmp_path / "shared" / "run" / "epoch-001",
+                                    {"base": {"spec": str(code)}, "classes": ["a", "b", "c"], "head": ""},
+                                    module.state_dict())
+    assert models.code_to_run(folder / "checkpoint.json") == code.resolve()
+    window.sessions.open(session_naming(tmp_path / "shared" / "study.cnnviz", str(folder)))
+    qtbot.waitUntil(lambda: window.sessions.question is not None and window.sessions.question.isVisible(),
+                    timeout=10_000)
+    assert str(code.resolve()) in window.sessions.question.message.text()
+    window.sessions.question.button(KEEP_MODEL).click()
+    qtbot.waitUntil(lambda: bool(window.restored), timeout=30_000)
+    assert not marker.exists() and window.state.model.source == "default"
