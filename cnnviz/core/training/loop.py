@@ -137,23 +137,25 @@ class _Trainer:
         return EpochMetrics(epoch, split, metrics.loss, metrics.top1, metrics.top3,
                             time.perf_counter() - began, lr, metrics.count)
 
-    def validate(self, epoch: int, lr: float) -> EpochMetrics | None:
+    def validate(self, epoch: int, lr: float) -> Generator[Step, None, EpochMetrics | None]:
+        """Score the validation images after ``epoch`` (steps of batches, so a cancel is not held up)."""
         if self.val is None:
             return None
-        began = time.perf_counter()
-        tally = Tally(len(self.train.classes))
-        module = self.prepared.module
+        began, tally = time.perf_counter(), Tally(len(self.train.classes))
+        module, device = self.prepared.module, self.prepared.model.device
         module.eval()
         order = shard(torch.arange(len(self.val)), distributed.rank(), distributed.world())
         cache = self.cache.get("val")
-        with torch.no_grad():
-            if cache is not None:
-                for h, y in cached_batches(cache, order, self.config.batch_size):
-                    tally.add(run_tail(module, self.tail, h.to(self.prepared.model.device)), y)
-            else:
-                for x, y in labelled_batches(self.val, self.prepared.model.preprocessor(), order.tolist(),
-                                             batch_size=self.config.batch_size, workers=self.config.workers, seed=0):
-                    tally.add(output_logits(module(x.to(self.prepared.model.device))), y)
+        batches: Iterator[tuple[torch.Tensor, torch.Tensor]] = (
+            cached_batches(cache, order, self.config.batch_size) if cache is not None else labelled_batches(
+                self.val, self.prepared.model.preprocessor(), order.tolist(), batch_size=self.config.batch_size,
+                workers=self.config.workers, seed=0))
+        for x, y in batches:
+            with torch.no_grad():
+                inputs = x.to(device)
+                scores = run_tail(module, self.tail, inputs) if cache is not None else output_logits(module(inputs))
+            tally.add(scores, y)
+            yield Step(tally.count, len(order), message=f"validating epoch {epoch}")
         return self.row(epoch, "val", distributed.reduce_tally(tally).metrics(), began, lr)
 
     # Probe cache ---------------------------------------------------------------------------------
@@ -277,7 +279,7 @@ def fit_steps(model: LoadedModel, train: ImageDataset, *, config: TrainConfig | 
                 finished = True
                 break
             trainer.history.append(train_row)
-            val_row = trainer.validate(epoch, train_row.lr)
+            val_row = yield from trainer.validate(epoch, train_row.lr)
             if val_row is not None:
                 trainer.history.append(val_row)
             trainer.remember_best(epoch)

@@ -7,7 +7,7 @@ scores on the first batch and when it fits in :data:`CACHE_LIMIT_BYTES`; otherwi
 the network.
 """
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -93,7 +93,8 @@ def _replays(module: nn.Module, names: list[str], seen: list[torch.Tensor], scor
                                                                   rtol=TAIL_TOLERANCE))
 
 
-def cached_batches(cache: FeatureCache, order: torch.Tensor, batch_size: int):
+def cached_batches(cache: FeatureCache, order: torch.Tensor, batch_size: int
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches ``(inputs, labels)`` of ``cache`` in ``order``."""
     for start in range(0, len(order), batch_size):
         chosen = order[start:start + batch_size]

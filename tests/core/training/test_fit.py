@@ -155,3 +155,49 @@ def test_heads_and_layers_that_do_not_fit_are_named(bundled, fmnist_small):
         training.fit(bundled, train, config=TrainConfig(head_layer="features.relu1", epochs=1, **FAST))
     with pytest.raises(ValueError, match=r"'features\.conv9' is not a layer the forward pass calls"):
         training.fit(bundled, train, config=TrainConfig(unfreeze_from="features.conv9", epochs=1, **FAST))
+
+
+def test_early_stop_ends_after_patience_epochs_without_a_better_validation_loss(bundled, fmnist_small, monkeypatch):
+    train, val, _ = fmnist_small
+    from cnnviz.core.training import loop
+
+    losses = iter([1.0, 0.9, 0.95, 0.97, 0.99, 0.5])
+
+    def scripted(self, epoch, lr):
+        yield from ()
+        return training.EpochMetrics(epoch, "val", next(losses), 0.5, 0.8, 0.0, lr, len(self.val))
+
+    monkeypatch.setattr(loop._Trainer, "validate", scripted)
+    run = training.fit(bundled, train.subset(range(100), "fm 100"), val=val,
+                       config=TrainConfig(mode="probe", epochs=6, early_stop=2, lr=0.01, **FAST))
+    assert [row.epoch for row in run.rows("val")] == [1, 2, 3, 4] and run.best_epoch == 2
+    assert "has not improved for 2 epochs (best: epoch 2)" in run.stopped and not run.diverged
+
+
+def test_unfreeze_from_trains_that_layer_and_the_later_ones_only(bundled, fmnist_small):
+    train, _, _ = fmnist_small
+    run = training.fit(bundled, train.subset(range(100), "fm 100"),
+                       config=TrainConfig(mode="finetune", unfreeze_from="features.conv3", epochs=1, lr=0.05, **FAST))
+    trained, loaded = run.model.module.state_dict(), bundled.module.state_dict()
+    changed = {name.rsplit(".", 1)[0] for name in trained if not torch.equal(trained[name], loaded[name])}
+    assert changed == {"features.conv3", "classifier.fc1", "classifier.fc2"}
+
+
+def test_reinit_from_starts_that_layer_and_the_later_ones_afresh_and_keeps_the_rest():
+    from cnnviz.core.training.prepare import prepare
+
+    model = models.load_default()
+    prepared = prepare(model, [f"c{i}" for i in range(4)], TrainConfig(reinit_from="classifier.fc1", head_init="zeros"))
+    mine, loaded = prepared.module.state_dict(), model.module.state_dict()
+    assert all(torch.equal(mine[name], loaded[name]) for name in loaded if name.startswith("features."))
+    assert not mine["classifier.fc1.weight"].any() and mine["classifier.fc2.weight"].shape == (4, 128)
+    assert prepared.head == "classifier.fc2" and prepared.replaced
+
+
+def test_the_schedules_give_the_learning_rate_of_each_epoch():
+    from cnnviz.core.training.optimisers import lr_at
+
+    cosine = TrainConfig(lr=0.1, epochs=4, schedule="cosine")
+    assert [lr_at(cosine, e) for e in (1, 2, 3, 4)] == pytest.approx([0.1, 0.0853553, 0.05, 0.0146447], abs=1e-6)
+    step = TrainConfig(lr=0.1, schedule="step", step_every=2, step_factor=0.1)
+    assert [lr_at(step, e) for e in (1, 2, 3, 5)] == pytest.approx([0.1, 0.1, 0.01, 0.001])

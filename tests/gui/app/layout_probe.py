@@ -117,6 +117,7 @@ def wait(app: QApplication, done, seconds: float) -> bool:
 
 def measure_tool(app: QApplication, window: MainWindow, key: str) -> dict:
     """What the layout test checks for tool ``key``, brought to the front and settled."""
+    began = time.monotonic()
     pane = window.capture_target(key)
     settled = wait(app, lambda: window.controller.settled and getattr(pane, "settled", True), SETTLE_S)
     for _ in range(3):
@@ -125,6 +126,7 @@ def measure_tool(app: QApplication, window: MainWindow, key: str) -> dict:
     item = window.tabs.item_of(window.tabs.indexOf(pane))
     return {
         "settled": settled,
+        "seconds": round(time.monotonic() - began, 2),
         "stack_width": window.tabs.stack.width(),
         "tools_scroll": tools.verticalScrollBar().isVisible(),
         "tool_in_view": item is not None and tools.viewport().rect().contains(tools.visualItemRect(item)),
