@@ -10,6 +10,7 @@ import torch
 
 from cnnviz.core.model import checkpoint_files
 from cnnviz.core.model.loaded_model import LoadedModel
+from cnnviz.core.per_dataset.scan import weights_checksum
 from cnnviz.core.training.metrics import EpochMetrics
 
 EPOCH_FOLDER = re.compile(r"epoch-(\d{3,})$")
@@ -31,7 +32,8 @@ def whole_epochs(out: Path) -> list[tuple[int, Path]]:
 
 def base_spec(model: LoadedModel) -> dict[str, Any]:
     """What rebuilds ``model``'s architecture: its ``spec`` for :func:`~cnnviz.core.model.models.load`
-    (None for a module given as a Python object), ``arch`` and ``source``."""
+    (None for a module given as a Python object), ``arch``, ``source``, ``name`` and the SHA-256
+    ``checksum`` of its weights before training (:func:`~cnnviz.core.per_dataset.scan.weights_checksum`)."""
     spec: str | None = None
     if model.source == "default":
         spec = "default"
@@ -39,7 +41,8 @@ def base_spec(model: LoadedModel) -> dict[str, Any]:
         spec = model.arch
     elif model.source in ("file", "checkpoint") and model.path is not None:
         spec = str(Path(model.path).resolve())
-    return {"spec": spec, "arch": model.arch, "source": model.source, "name": model.name}
+    return {"spec": spec, "arch": model.arch, "source": model.source, "name": model.name,
+            "checksum": weights_checksum(model)}
 
 
 def optimizer_parts(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

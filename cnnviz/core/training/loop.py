@@ -73,6 +73,7 @@ class _Trainer:
     def __init__(self, model: LoadedModel, train: ImageDataset, config: TrainConfig, val: ImageDataset | None,
                  out: Path | None) -> None:
         self.base, self.train, self.config, self.val, self.out = model, train, config, val, out
+        self.base_spec = checkpoints.base_spec(model) if out is not None else {}
         self.prepared: Prepared = prepare(model, list(train.classes), config)
         self.module = distributed.wrap(self.prepared.module)
         self.optimizer = optimisers.optimizer(self.prepared.module, config)
@@ -179,7 +180,7 @@ class _Trainer:
         tensors, rest = checkpoints.optimizer_parts(self.optimizer)
         del tensors
         return {
-            "name": f"{self.base.name} · {self.train.name} epoch {epoch}", "base": checkpoints.base_spec(self.base),
+            "name": f"{self.base.name} · {self.train.name} epoch {epoch}", "base": self.base_spec,
             "classes": list(self.train.classes), "head": self.prepared.head if self.prepared.replaced else "",
             "config": self.config.values(), "epoch": epoch, "history": [row.to_json() for row in self.history],
             "best_epoch": self.best[1] if self.best else epoch, "optimizer": rest,

@@ -9,6 +9,7 @@ import torch
 from cnnviz.core import Cancelled, models, training
 from cnnviz.core.model import checkpoint_files
 from cnnviz.core.model.hooks import hook_count
+from cnnviz.core.per_dataset.scan import weights_checksum
 from cnnviz.core.training import TrainConfig
 
 FAST = {"batch_size": 50, "workers": 0}
@@ -78,6 +79,7 @@ def test_the_best_checkpoint_is_the_model_and_loads_like_any_model(bundled, fmni
     assert torch.equal(loaded.logits(x), run.model.logits(x))
     meta = checkpoint_files.read_meta(folder)
     assert meta["config"]["mode"] == "probe" and meta["head"] == "classifier.fc2"
+    assert meta["base"]["spec"] == "default" and meta["base"]["checksum"] == weights_checksum(bundled)
     assert len(meta["history"]) == 2 * run.best_epoch
     scores = training.evaluate(loaded, test)
     assert scores.count == 200 and scores.confusion.sum() == 200 and scores.top1 > 0.6
