@@ -39,29 +39,36 @@ exit status: 0 on success, 2 for a bad argument (nothing is computed), 1 when an
 """
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """An argument parser that raises :class:`ArgumentError` instead of printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
         raise ArgumentError(message)
 
 
+def add_model_arguments(parser: argparse.ArgumentParser, device_help: str) -> None:
+    """``--model``, ``--arch``, ``--trust`` and ``--device`` (described by ``device_help``)."""
+    add = parser.add_argument
+    add("--model", metavar="NAME|PATH", default="default",
+        help="'default' (the bundled Fashion-MNIST network, the default), a torchvision model, a model file or a "
+             "training checkpoint")
+    add("--arch", metavar="NAME", choices=models.zoo_names(), help="the architecture of a .pth state_dict")
+    add("--trust", action="store_true", help="allow loading a whole pickled model file (runs its code)")
+    add("--device", choices=("cpu", "cuda", "mps"), default="cpu", help=f"{device_help} (default: cpu)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``cnnviz run``'s arguments (help is handled by the caller: ``-h`` only sets ``help``)."""
     listing = "\n".join(f"  {name:<12} {registry.get(name).summary}" for name in registry.names())
-    parser = _Parser(prog="cnnviz run", add_help=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = Parser(prog="cnnviz run", add_help=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Run one analysis on an image, on every image of a folder or on a dataset, "
                                  "saving its report\nfigure, its data and a JSON sidecar; no window is opened.",
                      epilog=EPILOG.format(analyses=listing))
     add = parser.add_argument
     add("analysis", nargs="?", metavar="ANALYSIS", help=f"one of: {', '.join(registry.names())}")
     add("-h", "--help", action="store_true", help="show this help (with ANALYSIS: its parameters) and exit")
-    add("--model", metavar="NAME|PATH", default="default",
-        help="'default' (the bundled Fashion-MNIST network, the default), a torchvision model or a model file")
-    add("--arch", metavar="NAME", choices=models.zoo_names(), help="the architecture of a .pth state_dict")
+    add_model_arguments(parser, "where the model runs")
     add("--untrained", action="store_true", help="random weights (seeded: every run gets the same ones)")
-    add("--trust", action="store_true", help="allow loading a whole pickled model file (runs its code)")
-    add("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="where the model runs (default: cpu)")
     add("--image", metavar="PATH|DIR", help="an image file, a bundled sample's name, or a folder of images")
     add("--data", metavar="DIR", help="the dataset of a dataset analysis (scan, features): an image folder "
         "(one subfolder per class, or flat) or fashion-mnist:test / fashion-mnist:train")

@@ -17,7 +17,6 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -31,7 +30,7 @@ from cnnviz.core.training.config import MODES, TrainConfig
 from cnnviz.core.training.layer_probes import probe_layers
 from cnnviz.core.training.loop import TrainingProgress, TrainingRun, fit_steps
 from cnnviz.core.training.metrics import Metrics, evaluate
-from cnnviz.run_args import ArgumentError, parse_sets
+from cnnviz.run_args import ArgumentError, Parser, add_model_arguments, parse_sets
 from cnnviz.run_cli import fail, load_model
 
 FASHION_MNIST_VAL = 0.1
@@ -50,18 +49,9 @@ exit status: 0 on success, 2 for a bad argument (nothing is computed), 1 when tr
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ArgumentError(message)
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser, "where to train")
     add = parser.add_argument
-    add("--model", metavar="NAME|PATH", default="default",
-        help="'default', a torchvision model, a model file or a checkpoint folder")
-    add("--arch", metavar="NAME", help="the architecture of a .pth state_dict")
-    add("--trust", action="store_true", help="allow loading a whole pickled model file (runs its code)")
-    add("--device", choices=("cpu", "cuda", "mps"), default="cpu", help="where to train (default: cpu)")
     add("--data", metavar="DIR", help="a labelled image folder (one subfolder per class, or train/ val/ test/)")
     add("--fashion-mnist", action="store_true", help="Fashion-MNIST: its train split (less a tenth for "
         "validation) and its test split")
@@ -76,7 +66,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(command: str) -> argparse.ArgumentParser:
     """The parser of ``cnnviz train`` or ``cnnviz probe``."""
-    parser = _Parser(prog=f"cnnviz {command}", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+    parser = Parser(prog=f"cnnviz {command}", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                      description="Train a copy of a model on labelled images, with a checkpoint per epoch."
                      if command == "train" else "Score a linear classifier on each layer's frozen features.")
     _common(parser)
