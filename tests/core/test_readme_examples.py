@@ -2,15 +2,19 @@
 (``boot.png``, a ``photos/`` folder with one subfolder per class, four images in each)."""
 
 import re
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
 
+from cnnviz import train_cli
 from cnnviz.core.data import datasets, images
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+COMMANDS = [line for block in re.findall(r"```shell\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+            for line in block.splitlines() if line.startswith(("cnnviz train ", "cnnviz probe "))]
 PHOTOS = {"bag": "fmnist_bag", "dress": "fmnist_dress", "sneaker": "fmnist_sneaker", "trouser": "fmnist_trouser"}
 
 
@@ -37,3 +41,20 @@ def test_readme_block_runs(number, example_folder, capsys):
         pytest.skip("Debian's dataset-fashion-mnist is not installed")
     exec(compile(code, f"README.md python block {number + 1}", "exec"), {"__name__": "readme_example"})
     assert capsys.readouterr().out.strip(), "every example prints what it computed"
+
+
+def test_the_readme_has_training_commands():
+    assert len(COMMANDS) >= 3
+
+
+@pytest.mark.parametrize("number", range(len(COMMANDS)))
+def test_readme_training_command_runs(number, example_folder, capsys):
+    words = shlex.split(COMMANDS[number])
+    if "--fashion-mnist" in words and not datasets.fashion_mnist_available():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    status = train_cli.main(words[1], [*words[2:], "--workers", "0"])
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    out = example_folder / words[words.index("--out") + 1]
+    assert out.is_file() if words[1] == "probe" else (out / "results.csv").is_file()
+    assert "top-1" in printed.out
