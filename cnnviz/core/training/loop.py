@@ -264,8 +264,10 @@ def fit_steps(model: LoadedModel, train: ImageDataset, *, config: TrainConfig | 
               val: ImageDataset | None = None, out: str | Path | None = None,
               resume: bool = False) -> Generator[Step, None, TrainingRun]:
     """Train a copy of ``model`` on ``train`` (see the module docstring) as steps: ``done`` of
-    ``total`` batches of the current epoch with a :class:`TrainingProgress`. Raises ValueError for
-    data or settings that cannot work, before anything is written."""
+    ``total`` batches of the current epoch with a :class:`TrainingProgress` (validation and the probe's
+    feature cache yield steps of images without one). Raises ValueError for data or settings that cannot
+    work, before anything is written. Each epoch seeds torch's global generator (dropout and the
+    augmentation draw from it) from ``config.seed`` and the epoch, which makes the history reproducible."""
     config = config or TrainConfig()
     _check_data(train, val)
     trainer = _Trainer(model, train, config, val, Path(out) if out is not None else None)

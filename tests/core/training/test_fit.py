@@ -203,3 +203,11 @@ def test_the_schedules_give_the_learning_rate_of_each_epoch():
     assert [lr_at(cosine, e) for e in (1, 2, 3, 4)] == pytest.approx([0.1, 0.0853553, 0.05, 0.0146447], abs=1e-6)
     step = TrainConfig(lr=0.1, schedule="step", step_every=2, step_factor=0.1)
     assert [lr_at(step, e) for e in (1, 2, 3, 5)] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+
+
+def test_mixed_precision_and_channels_last_are_cuda_only_and_change_nothing_on_the_cpu(bundled, fmnist_small):
+    train = fmnist_small[0].subset(range(100), "fm 100")
+    config = TrainConfig(mode="finetune", epochs=1, lr=0.01, **FAST)
+    plain = training.fit(bundled, train, config=config)
+    flagged = training.fit(bundled, train, config=config.replace(amp=True, channels_last=True))
+    assert rows(flagged) == rows(plain)
