@@ -35,6 +35,7 @@ from cnnviz.core.model import models
 from cnnviz.core.progress import Cancelled
 from cnnviz.run_args import ArgumentError, build_parser, check, data_name, open_data
 
+tqdm.monitor_interval = 0  # no monitor thread: a second thread makes DataLoader workers start by "spawn"
 UNTRAINED_SEED = 0
 """Seed of the random weights of ``--untrained``, so that identical arguments give identical results."""
 

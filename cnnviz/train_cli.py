@@ -33,6 +33,7 @@ from cnnviz.core.training.metrics import Metrics, evaluate
 from cnnviz.run_args import ArgumentError, Parser, add_model_arguments, parse_sets
 from cnnviz.run_cli import fail, load_model
 
+tqdm.monitor_interval = 0  # no monitor thread: a second thread makes DataLoader workers start by "spawn"
 FASHION_MNIST_VAL = 0.1
 """Share of the Fashion-MNIST training images kept for validation by ``--fashion-mnist``."""
 EPILOG = """examples:
