@@ -8,12 +8,15 @@ noise of STD in pixel units of 0…1, added after the model's preprocessing) and
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
-from torchvision.transforms import v2
 
 from cnnviz.core.model.loaded_model import Preprocessor
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
 
 LIMITS: dict[str, tuple[float, float] | None] = {
     "hflip": None, "rotate": (0.0, 180.0), "crop": (0.01, 1.0), "noise": (0.0, 1.0), "colour": (0.0, 1.0),
@@ -57,17 +60,22 @@ class Augmented:
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         parsed = dict(parse(item) for item in self.items)
-        steps = self._image_steps(parsed, image)
-        if steps:
-            image = v2.Compose(steps)(image)
+        transform = self._image_transform(parsed, image)
+        if transform is not None:
+            image = transform(image)
         x = self.preprocess(image)
         if parsed.get("noise"):
             std = torch.tensor(self.preprocess.std, dtype=x.dtype).view(-1, 1, 1)
             x = x + torch.randn_like(x) * (parsed["noise"] / std)
         return x
 
-    def _image_steps(self, parsed: dict[str, float], image: Image.Image) -> list[v2.Transform]:
-        steps: list[v2.Transform] = []
+    def _image_transform(self, parsed: dict[str, float], image: Image.Image) -> "v2.Compose | None":
+        """The changes to the PIL image, or None; torchvision (seconds to import) only when there are some."""
+        if not parsed.keys() & {"crop", "hflip", "rotate", "colour"}:
+            return None
+        from torchvision.transforms import v2
+
+        steps: list[Any] = []
         if "crop" in parsed:
             steps.append(v2.RandomResizedCrop((image.height, image.width), scale=(parsed["crop"], 1.0),
                                               antialias=True))
@@ -80,4 +88,4 @@ class Augmented:
             amount = parsed["colour"]
             colour = image.mode not in ("L", "I", "F", "1")
             steps.append(v2.ColorJitter(brightness=amount, contrast=amount, saturation=amount if colour else None))
-        return steps
+        return v2.Compose(steps)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from cnnviz.core.data.datasets import ImageDataset, batches
 from cnnviz.core.model.forward import forward_to
@@ -75,6 +73,9 @@ def _labels(dataset: ImageDataset, count: int) -> np.ndarray:
 def score_layer(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
                 seed: int = 0) -> ProbeScore:
     """A standardised multinomial logistic regression fitted on ``train_x`` [N, D] and scored on ``test_x``."""
+    from sklearn.linear_model import LogisticRegression  # imported here: a second and a half, wanted rarely
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(train_x)
     classifier = LogisticRegression(max_iter=MAX_ITER, random_state=seed)
     classifier.fit(scaler.transform(train_x), train_y)
