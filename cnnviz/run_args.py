@@ -32,6 +32,10 @@ every parameter of an analysis, with its default: cnnviz run ANALYSIS --help
 examples:
   cnnviz run occlusion --image cat.jpg --out results --set window=32 --set stride=8
   cnnviz run top9 --model resnet18 --image photos/ --layer layer3 --out results --format png,svg,npy
+  cnnviz run curves --runs runs/relu,runs/tanh --out results
+  cnnviz run confusion --runs runs/photos --set epoch=7 --format png,npy,csv --out results
+  cnnviz run probe --model squeezenet1_0 --data photos/train --test photos/test --layers features.3,features.12 \
+                   --out results
 
 Each image gives <analysis>-<image stem>.<format> files and a JSON sidecar <analysis>-<image stem>.json
 with every setting, the caption (model, weights checksum, image, layer…), the versions and the files.
@@ -70,10 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(parser, "where the model runs")
     add("--untrained", action="store_true", help="random weights (seeded: every run gets the same ones)")
     add("--image", metavar="PATH|DIR", help="an image file, a bundled sample's name, or a folder of images")
-    add("--data", metavar="DIR", help="the dataset of a dataset analysis (scan, features): an image folder "
-        "(one subfolder per class, or flat) or fashion-mnist:test / fashion-mnist:train")
-    add("--limit", metavar="N", type=int, help="use only the first N images of --data")
+    add("--data", metavar="DIR", help="the dataset of a dataset analysis (scan, features; probe's training images) "
+        "or the images confusion scores: an image folder (one subfolder per class, or flat) or fashion-mnist:test / "
+        "fashion-mnist:train")
+    add("--test", metavar="DIR", help="the test images of a probe: an image folder (one subfolder per class) or "
+        "fashion-mnist:test")
+    add("--runs", metavar="RUN1,RUN2", help="training run folders (cnnviz train --out) for curves and confusion")
+    add("--limit", metavar="N", type=int, help="use only the first N images of --data (and of --test)")
     add("--layer", metavar="L", help="the layer to analyse (default: the pane's choice for the model)")
+    add("--layers", metavar="A,B", help="the layers of an analysis that takes several (probe)")
     add("--target", metavar="N", type=int, help="the target class index (default: the top-1 class)")
     add("--width-mm", metavar="MM", type=float, default=170.0, help="the figure's width in mm (default: 170)")
     add("--dpi", metavar="DPI", type=float, default=300.0, help="the figure's resolution (default: 300)")
@@ -157,11 +166,17 @@ def check(args: argparse.Namespace) -> None:
     args.settings = parse_sets(args.sets)
     if args.layer is not None:
         args.settings = {"layer": args.layer} | args.settings
+    if args.layers is not None:
+        args.settings = {"layers": args.layers} | args.settings
     if args.out is None:
         raise ArgumentError("--out is required: the folder the outputs go to")
     if args.out.exists() and not args.out.is_dir():
         raise ArgumentError(f"--out {args.out}: exists and is not a folder")
-    if registry.get(args.analysis).input == "dataset":
+    kind = registry.get(args.analysis).input
+    if kind == "runs":
+        _check_runs(args)
+        return
+    if kind == "dataset":
         _check_data(args)
         return
     if not args.image:
@@ -173,12 +188,41 @@ def check(args: argparse.Namespace) -> None:
 def _check_data(args: argparse.Namespace) -> None:
     if not args.data:
         raise ArgumentError(f"--data is required for {args.analysis}: an image folder or fashion-mnist:test")
-    if args.limit is not None and args.limit < 1:
-        raise ArgumentError(f"--limit {args.limit}: give a positive number of images")
-    if not args.data.startswith("fashion-mnist:") and not Path(args.data).expanduser().is_dir():
-        raise ArgumentError(f"--data {args.data}: no such folder")
+    _check_folder("data", args.data, args.limit)
+    if args.analysis == "probe" and not args.test:
+        raise ArgumentError("--test is required for probe: the labelled images the probes are scored on")
+    if args.test:
+        _check_folder("test", args.test, args.limit)
     args.images = []
     args.stems = [args.out / f"{args.analysis}-{data_name(args.data)}"]
+
+
+def _check_folder(option: str, text: str, limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise ArgumentError(f"--limit {limit}: give a positive number of images")
+    if not text.startswith("fashion-mnist:") and not Path(text).expanduser().is_dir():
+        raise ArgumentError(f"--{option} {text}: no such folder")
+
+
+def run_folders(text: str | None) -> list[Path]:
+    """The folders ``--runs`` names (comma-separated), each checked to exist."""
+    folders = [Path(part.strip()).expanduser() for part in (text or "").split(",") if part.strip()]
+    if not folders:
+        raise ArgumentError("--runs is required: the training run folders (comma-separated)")
+    for folder in folders:
+        if not folder.is_dir():
+            raise ArgumentError(f"--runs {folder}: no such folder")
+    return folders
+
+
+def _check_runs(args: argparse.Namespace) -> None:
+    args.run_folders = run_folders(args.runs)
+    if args.data:
+        _check_folder("data", args.data, args.limit)
+    args.images = []
+    stem = args.run_folders[0].resolve().name + (f"-and-{len(args.run_folders) - 1}-more"
+                                                  if len(args.run_folders) > 1 else "")
+    args.stems = [args.out / f"{args.analysis}-{stem}"]
 
 
 def data_name(text: str) -> str:

@@ -149,14 +149,15 @@ class Run:
         """Load the model, check the settings, then analyse every image (or the dataset); returns the exit
         status."""
         args = self.args
-        model = load_model(args)
+        model = None if self.analysis.input == "runs" else load_model(args)
         chosen = self.settings(model)
         args.out.mkdir(parents=True, exist_ok=True)
-        if self.analysis.input == "dataset":
-            source = Source.of_dataset(open_data(args.data, args.limit), data_name(args.data))
-            self.analyse(model, source, chosen, args.stems[0], Path(args.data))
+        if self.analysis.input in ("dataset", "runs"):
+            self.analyse(model, self.whole_source(), chosen, args.stems[0],
+                         Path(args.data or args.run_folders[0]))
             sys.stdout.write(f"saved 1 output set in {args.out}\n")
             return 0
+        assert model is not None
         failures = 0
         for index, path in enumerate(args.images):
             started = time.monotonic()
@@ -174,7 +175,17 @@ class Run:
         sys.stdout.write(f"saved {done} output set{'s' if done != 1 else ''} in {args.out}\n")
         return 1 if failures else 0
 
-    def settings(self, model: models.LoadedModel) -> Any:
+    def whole_source(self) -> Source:
+        """The dataset (with ``--test``) or the runs (with ``--data``) of an analysis that takes no image."""
+        args = self.args
+        data = open_data(args.data, args.limit) if args.data else None
+        if self.analysis.input == "runs":
+            return Source.of_runs(args.run_folders, data)
+        assert data is not None
+        test = open_data(args.test, args.limit) if args.test else None
+        return Source(data_name(args.data), dataset=data, test=test)
+
+    def settings(self, model: models.LoadedModel | None) -> Any:
         """The analysis's settings for the model with ``--layer``, ``--target`` and ``--set`` applied; an
         unknown name or a bad value is an :class:`ArgumentError`."""
         texts = dict(self.args.settings)
@@ -190,7 +201,7 @@ class Run:
             if name == "layer" and self.args.layer is not None:
                 raise ArgumentError(f"--layer {rest}") from None
             raise ArgumentError(f"--set {error}") from None
-        if self.args.target is not None and self.args.target >= len(model.categories):
+        if self.args.target is not None and model is not None and self.args.target >= len(model.categories):
             raise ArgumentError(f"--target {self.args.target}: the model has {len(model.categories)} classes "
                                 f"(0…{len(model.categories) - 1})")
         return chosen
@@ -206,7 +217,8 @@ class Run:
                 raise ArgumentError(f"--image: {error}") from None
             raise RunFailure(str(error)) from None
 
-    def analyse(self, model: models.LoadedModel, source: Source, chosen: Any, stem: Path, input_path: Path) -> None:
+    def analyse(self, model: models.LoadedModel | None, source: Source, chosen: Any, stem: Path,
+                input_path: Path) -> None:
         """Compute the analysis on ``source`` and write its figure, data and sidecar beside ``stem``."""
         bar = tqdm(desc=f"{self.analysis.name} {source.name}", file=sys.stderr, leave=False, unit="step",
                    disable=not sys.stderr.isatty())
@@ -251,9 +263,10 @@ class Run:
         caption = result.caption()
         resolved = result.resolved()
         sidecar = {
-            "analysis": args.analysis, "image": "" if self.analysis.input == "dataset" else str(source.resolve()),
-            "data": args.data or "", "model": {"name": args.model, "untrained": args.untrained, "arch": args.arch,
-                                               "device": args.device},
+            "analysis": args.analysis, "image": "" if self.analysis.input != "image" else str(source.resolve()),
+            "data": args.data or "", "test": getattr(args, "test", None) or "",
+            "runs": [str(folder.resolve()) for folder in getattr(args, "run_folders", [])],
+            "model": {"name": args.model, "untrained": args.untrained, "arch": args.arch, "device": args.device},
             "target": resolved.get("target", args.target),
             "arguments": {"layer": args.layer, "target": args.target, "set": args.settings,
                           "formats": list(args.formats)},

@@ -167,9 +167,9 @@ def epoch_line(run_rows: Sequence, epoch: int, epochs: int, began: float, images
 
 
 def train_with_progress(model, train: ImageDataset, val: ImageDataset | None, config: TrainConfig, out: Path,
-                        resume: bool) -> TrainingRun:
+                        resume: bool, test: ImageDataset | None = None) -> TrainingRun:
     """Run :func:`~cnnviz.core.training.fit_steps`, a batch bar and a line per epoch on stderr (rank 0)."""
-    steps = fit_steps(model, train, config=config, val=val, out=out, resume=resume)
+    steps = fit_steps(model, train, config=config, val=val, out=out, resume=resume, test=test)
     began, shown, bar, bar_epoch = time.monotonic(), 0, None, 0
     try:
         while True:
@@ -235,7 +235,7 @@ def train(args: argparse.Namespace) -> int:
     try:
         model = load_model(argparse.Namespace(untrained=False, model=args.model, trust=args.trust, device="cpu",
                                               arch=args.arch))
-        run = train_with_progress(model, train_set, val, config, args.out, args.resume)
+        run = train_with_progress(model, train_set, val, config, args.out, args.resume, test)
         if distributed.rank() == 0:
             rows = results_table(run, {"train": train_set, "val": val, "test": test}, config.workers)
             write_results(run, rows, args.out)

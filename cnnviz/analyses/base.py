@@ -36,13 +36,16 @@ DATA_FORMATS = ("npy", "csv")
 @dataclass(frozen=True)
 class Source:
     """What an analysis looks at: one image (``x``, preprocessed [1, C, H, W] on the model's device, and the
-    ``image`` it was made from) or a ``dataset``; ``name`` names it in captions (a file name, a dataset's
-    name)."""
+    ``image`` it was made from), a ``dataset`` (with the ``test`` images of a probe), or training ``runs``
+    (their folders; with a ``dataset`` to score instead of a run's own test split); ``name`` names it in
+    captions (a file name, a dataset's name, the runs' folders)."""
 
     name: str
     x: torch.Tensor | None = None
     image: Image.Image | None = None
     dataset: ImageDataset | None = None
+    test: ImageDataset | None = None
+    runs: tuple[Path, ...] = ()
 
     @classmethod
     def of_image(cls, model: LoadedModel, image: Image.Image, name: str = "image") -> "Source":
@@ -60,11 +63,23 @@ class Source:
         """A dataset, named ``name`` (default: the dataset's own name)."""
         return cls(name or dataset.name, dataset=dataset)
 
+    @classmethod
+    def of_runs(cls, folders: Sequence[str | Path], dataset: ImageDataset | None = None) -> "Source":
+        """Training run folders (and optionally the images to score them on), named by the folders."""
+        paths = tuple(Path(folder) for folder in folders)
+        return cls(", ".join(path.name for path in paths), dataset=dataset, runs=paths)
+
     def input(self) -> torch.Tensor:
         """``x``; ValueError for a dataset source."""
         if self.x is None:
             raise ValueError(f"{self.name}: this analysis needs an image, not a dataset")
         return self.x
+
+    def run_folders(self) -> tuple[Path, ...]:
+        """``runs``; ValueError when none are given."""
+        if not self.runs:
+            raise ValueError(f"{self.name}: this analysis needs training runs (their folders)")
+        return self.runs
 
     def data(self) -> ImageDataset:
         """``dataset``; ValueError for an image source."""
@@ -82,7 +97,9 @@ def compute(steps: Generator[Step, None, Any], progress: ProgressFn | None = Non
 
 def about(analysis: str, model: LoadedModel | None, source: Source) -> Caption:
     """The caption head of a result of ``analysis`` on ``model`` and ``source``: model, weights,
-    checksum, and the image (or the dataset); no fields yet."""
+    checksum, and the image (or the dataset, or the runs); no fields yet."""
+    if source.runs:
+        return captions.for_model(analysis, model, "", {}, dataset=source.dataset.name if source.dataset else "")
     if source.dataset is not None:
         return captions.for_model(analysis, model, "", {}, dataset=source.name)
     return captions.for_model(analysis, model, source.name, {})
@@ -167,14 +184,16 @@ class Analysis:
     figure: FigureFn
     input: str = "image"
     defaults: Callable[[LoadedModel], Any] | None = field(default=None)
-    check: Callable[[LoadedModel, Any], None] | None = field(default=None)
+    check: Callable[[Any, Any], None] | None = field(default=None)
 
-    def check_for(self, model: LoadedModel, settings: Any) -> None:
+    def check_for(self, model: LoadedModel | None, settings: Any) -> None:
         """Check ``settings`` against ``model`` before anything is computed (the analysis's own ``check``;
         by default: ``layer`` and ``layers`` name layers the analysis can use); raises ValueError naming the
         field."""
         if self.check is not None:
             self.check(model, settings)
+            return
+        if model is None:
             return
         named = [getattr(settings, "layer", "")] + list(getattr(settings, "layers", ()))
         for layer in filter(None, named):

@@ -256,6 +256,21 @@ def legend_outside(ax: Axes, **kwargs: Any) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
+def legend_row(ax: Axes, handles: Sequence[Any], labels: Sequence[str], *, ncols: int = 2, title: str = "") -> None:
+    """Turn ``ax`` (a row of the layout kept below the plots) into a frameless legend of ``handles``, so the
+    legend takes room of its own and never overlaps the plots or the caption band."""
+    ax.axis("off")
+    if handles:
+        ax.legend(handles, labels, loc="upper center", ncols=ncols, title=title or None, title_fontsize=MIN_FONT_PT,
+                  borderaxespad=0.0)
+
+
+def legend_height(entries: int, ncols: int, title: bool = False) -> float:
+    """The height (inches) a :func:`legend_row` of ``entries`` in ``ncols`` columns needs."""
+    rows = -(-entries // max(ncols, 1)) + (1 if title else 0)
+    return rows * MIN_FONT_PT * 1.45 / 72 + 0.05
+
+
 def save(figure: Figure, path: str | Path) -> Path:
     """Write ``figure`` to ``path`` in the format of its suffix (``.png``, ``.svg``, ``.pdf``) at the
     figure's DPI, text as text in SVG and PDF; returns the path. Raises OSError."""

@@ -19,12 +19,17 @@ MODULES: dict[str, str] = {
     "attribution": "cnnviz.analyses.attribution",
     "scan": "cnnviz.analyses.scan",
     "features": "cnnviz.analyses.feature_space",
+    "curves": "cnnviz.analyses.curves",
+    "confusion": "cnnviz.analyses.confusion",
+    "evolution": "cnnviz.analyses.evolution",
+    "probe": "cnnviz.analyses.probe",
 }
 """Analysis name -> the module whose ``ANALYSIS`` it is, in the order menus and help list them."""
 
 
 def names(input: str | None = None) -> list[str]:
-    """The analyses' names, in order; ``input`` (``"image"`` or ``"dataset"``) keeps those that take it."""
+    """The analyses' names, in order; ``input`` (``"image"``, ``"dataset"`` or ``"runs"``) keeps those that
+    take it."""
     return [n for n in MODULES if input is None or get(n).input == input]
 
 

@@ -121,3 +121,25 @@ def fashion_features(scan_model, fashion_test_split):
 
     dataset = datasets.fashion_mnist("test", limit=FEATURE_IMAGES)
     return features.extract(scan_model, dataset, layer=FEATURE_LAYER, batch_size=100, workers=0)
+
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory):
+    """Two 2-epoch runs of the bundled model on Fashion-MNIST (200 train, 60 val, 100 test images), alike
+    but for the learning rate (0.01, 0.05): their folders, with the splits recorded."""
+    from cnnviz.core import datasets, models, training
+    from cnnviz.core.data import fashion_mnist
+
+    if not fashion_mnist.available():
+        pytest.skip("Fashion-MNIST is not installed")
+    whole = datasets.fashion_mnist("train", limit=260)
+    train, val = whole.subset(range(200), "fm train"), whole.subset(range(200, 260), "fm val")
+    test = datasets.fashion_mnist("test", limit=100)
+    root = tmp_path_factory.mktemp("runs")
+    model = models.load_default()
+    folders = []
+    for lr in (0.01, 0.05):
+        config = training.TrainConfig(mode="finetune", epochs=2, lr=lr, workers=0, batch_size=50)
+        training.fit(model, train, val=val, test=test, config=config, out=root / f"lr{lr}")
+        folders.append(root / f"lr{lr}")
+    return folders

@@ -17,10 +17,12 @@ from cnnviz.core.training.augment import FORMS as AUGMENTATIONS
 from cnnviz.core.training.config import MODES, TrainConfig
 from cnnviz.core.training.layer_probes import ProbeScore, probe_layers
 from cnnviz.core.training.loop import TrainingProgress, TrainingRun, fit, fit_steps
-from cnnviz.core.training.metrics import EpochMetrics, Metrics, evaluate, evaluate_steps
+from cnnviz.core.training.metrics import EpochMetrics, Metrics, Predictions, evaluate, evaluate_steps, predict_steps
+from cnnviz.core.training.runs import RunRecord, open_run, read_splits, run_labels
 from cnnviz.core.training.splits import split
 
 __all__ = [
-    "AUGMENTATIONS", "MODES", "EpochMetrics", "Metrics", "ProbeScore", "TrainConfig", "TrainingProgress",
-    "TrainingRun", "evaluate", "evaluate_steps", "fit", "fit_steps", "probe_layers", "split",
+    "AUGMENTATIONS", "MODES", "EpochMetrics", "Metrics", "Predictions", "ProbeScore", "RunRecord", "TrainConfig",
+    "TrainingProgress", "TrainingRun", "evaluate", "evaluate_steps", "fit", "fit_steps", "open_run", "predict_steps",
+    "probe_layers", "read_splits", "run_labels", "split",
 ]

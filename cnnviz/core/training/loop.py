@@ -23,7 +23,7 @@ from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.model import checkpoint_files
 from cnnviz.core.model.loaded_model import LoadedModel, output_logits
 from cnnviz.core.progress import ProgressFn, Step, run_to_end
-from cnnviz.core.training import checkpoints, distributed, optimisers
+from cnnviz.core.training import checkpoints, distributed, optimisers, runs
 from cnnviz.core.training.augment import Augmented
 from cnnviz.core.training.config import TrainConfig
 from cnnviz.core.training.loaders import epoch_order, epoch_seed, labelled_batches, shard
@@ -180,13 +180,18 @@ class _Trainer:
         tensors, rest = checkpoints.optimizer_parts(self.optimizer)
         del tensors
         return {
-            "name": f"{self.base.name} · {self.train.name} epoch {epoch}", "base": self.base_spec,
+            "name": self.model_name(epoch), "base": self.base_spec,
             "classes": list(self.train.classes), "head": self.prepared.head if self.prepared.replaced else "",
             "config": self.config.values(), "epoch": epoch, "history": [row.to_json() for row in self.history],
             "best_epoch": self.best[1] if self.best else epoch, "optimizer": rest,
             "data": {"train": self.train.name, "train_images": len(self.train),
                      "val": self.val.name if self.val is not None else None},
         }
+
+    def model_name(self, epoch: int | None) -> str:
+        """What the trained model is called: "SqueezeNet → fine-tuned on photos · train, epoch 7"."""
+        done = {"probe": "probed", "finetune": "fine-tuned", "scratch": "trained from scratch"}[self.config.mode]
+        return f"{self.base.name} → {done} on {self.train.name}" + (f", epoch {epoch}" if epoch else "")
 
     def save(self, epoch: int, partial: bool = False) -> None:
         if self.out is None or distributed.rank() != 0:
@@ -236,7 +241,7 @@ class _Trainer:
         if self.best is not None:
             module.load_state_dict(self.best[2])
         module.eval().requires_grad_(False)
-        name = f"{self.base.name} · {self.train.name}" + (f" epoch {self.best[1]}" if self.best else "")
+        name = self.model_name(self.best[1] if self.best else None)
         saved = self.out is not None and self.best is not None and bool(self.written)
         path = checkpoints.epoch_folder(self.out, self.best[1]) if saved and self.out and self.best else self.base.path
         model = replace(self.prepared.model, name=name, source="checkpoint" if saved else self.base.source, path=path,
@@ -261,17 +266,21 @@ def _check_data(train: ImageDataset, val: ImageDataset | None) -> None:
 
 
 def fit_steps(model: LoadedModel, train: ImageDataset, *, config: TrainConfig | None = None,
-              val: ImageDataset | None = None, out: str | Path | None = None,
-              resume: bool = False) -> Generator[Step, None, TrainingRun]:
+              val: ImageDataset | None = None, out: str | Path | None = None, resume: bool = False,
+              test: ImageDataset | None = None) -> Generator[Step, None, TrainingRun]:
     """Train a copy of ``model`` on ``train`` (see the module docstring) as steps: ``done`` of
     ``total`` batches of the current epoch with a :class:`TrainingProgress` (validation and the probe's
     feature cache yield steps of images without one). Raises ValueError for data or settings that cannot
-    work, before anything is written. Each epoch seeds torch's global generator (dropout and the
+    work, before anything is written. With ``out``, the splits (``train``, ``val`` and the ``test``
+    images the run is to be scored on) are recorded there (:func:`~cnnviz.core.training.runs.write_splits`).
+    Each epoch seeds torch's global generator (dropout and the
     augmentation draw from it) from ``config.seed`` and the epoch, which makes the history reproducible."""
     config = config or TrainConfig()
     _check_data(train, val)
     trainer = _Trainer(model, train, config, val, Path(out) if out is not None else None)
     first = trainer.resume() if resume else 1
+    if out is not None and distributed.rank() == 0:
+        runs.write_splits(out, {"train": train, "val": val, "test": test})
     yield from trainer.cache_features()
     epoch, finished = first - 1, True
     try:
@@ -298,7 +307,7 @@ def fit_steps(model: LoadedModel, train: ImageDataset, *, config: TrainConfig | 
 
 def fit(model: LoadedModel, train: ImageDataset, *, config: TrainConfig | None = None,
         val: ImageDataset | None = None, out: str | Path | None = None, resume: bool = False,
-        progress: ProgressFn | None = None) -> TrainingRun:
+        test: ImageDataset | None = None, progress: ProgressFn | None = None) -> TrainingRun:
     """:func:`fit_steps` run to its end; ``progress(done, total)`` returning False cancels
     (:class:`~cnnviz.core.Cancelled`, after writing the partial checkpoint)."""
-    return run_to_end(fit_steps(model, train, config=config, val=val, out=out, resume=resume), progress)
+    return run_to_end(fit_steps(model, train, config=config, val=val, out=out, resume=resume, test=test), progress)

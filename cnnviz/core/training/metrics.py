@@ -88,17 +88,48 @@ def labels_of(dataset: ImageDataset, indices: torch.Tensor) -> torch.Tensor:
     return torch.tensor([dataset.labels[int(i)] for i in indices], dtype=torch.int64)
 
 
-def evaluate_steps(model: LoadedModel, dataset: ImageDataset, *, batch_size: int = 64,
-                   workers: int | None = None) -> Generator[Step, None, Metrics]:
-    """:func:`evaluate` as steps (images done of all), for cancelling between batches."""
+@dataclass(frozen=True)
+class Predictions:
+    """What a classifier said of each readable image: its ``indices`` [N] in the dataset, the true
+    ``labels`` [N], the ``top`` classes [N, k] (k = min(3, classes), best first) and their softmax
+    ``probabilities`` [N, k] (0…1)."""
+
+    indices: np.ndarray
+    labels: np.ndarray
+    top: np.ndarray
+    probabilities: np.ndarray
+
+    def predicted(self) -> np.ndarray:
+        """The top-1 class of each image [N]."""
+        return self.top[:, 0]
+
+
+def predict_steps(model: LoadedModel, dataset: ImageDataset, *, batch_size: int = 64,
+                  workers: int | None = None) -> Generator[Step, None, tuple[Metrics, Predictions]]:
+    """:func:`evaluate` as steps (images done of all), also returning each image's :class:`Predictions`."""
     check_labelled(dataset, "test", list(model.categories) if len(model.categories) else None)
     tally = Tally(len(dataset.classes))
+    parts: list[tuple[np.ndarray, ...]] = []
     for batch in datasets.batches(dataset, model.preprocessor(), range(len(dataset)), batch_size=batch_size,
                                   workers=workers):
         if len(batch.indices):
-            tally.add(model.logits(batch.x), labels_of(dataset, batch.indices))
+            logits, labels = model.logits(batch.x).float(), labels_of(dataset, batch.indices)
+            tally.add(logits, labels)
+            best = F.softmax(logits, dim=1).topk(min(TOP_K, logits.shape[1]), dim=1)
+            parts.append((np.asarray(batch.indices), labels.numpy(), best.indices.cpu().numpy(),
+                          best.values.cpu().numpy()))
         yield Step(tally.count, len(dataset))
-    return tally.metrics()
+    k = min(TOP_K, len(dataset.classes))
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, k), np.int64), np.zeros((0, k), np.float32))
+    joined = [np.concatenate([part[i] for part in parts]) if parts else empty[i] for i in range(4)]
+    return tally.metrics(), Predictions(*joined)
+
+
+def evaluate_steps(model: LoadedModel, dataset: ImageDataset, *, batch_size: int = 64,
+                   workers: int | None = None) -> Generator[Step, None, Metrics]:
+    """:func:`evaluate` as steps (images done of all), for cancelling between batches."""
+    metrics, _ = yield from predict_steps(model, dataset, batch_size=batch_size, workers=workers)
+    return metrics
 
 
 def evaluate(model: LoadedModel, dataset: ImageDataset, *, batch_size: int = 64, workers: int | None = None,

@@ -112,7 +112,7 @@ def test_a_loss_that_stops_being_finite_ends_the_run_and_keeps_the_last_finite_c
     run = training.fit(bundled, train, config=TrainConfig(epochs=3, lr=0.01, **FAST), val=val, out=tmp_path)
     assert run.diverged and "became nan in epoch 2, batch 3" in run.stopped
     assert [p.name for p in run.checkpoints] == ["epoch-001"] and run.best_epoch == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-001", "splits.json"]
 
 
 def test_cancelling_stops_between_batches_and_writes_the_partial_checkpoint(bundled, fmnist_small, tmp_path):
@@ -128,7 +128,7 @@ def test_cancelling_stops_between_batches_and_writes_the_partial_checkpoint(bund
     with pytest.raises(Cancelled):
         training.fit(bundled, train, config=TrainConfig(epochs=2, lr=0.01, **FAST), out=tmp_path, progress=progress)
     assert time.monotonic() - asked[0] < 0.5
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-001-partial"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-001-partial", "splits.json"]
     assert checkpoint_files.read_meta(tmp_path / "epoch-001-partial")["history"] == []
 
 
