@@ -154,8 +154,11 @@ def check(args: argparse.Namespace) -> None:
     if args.device not in models.available_devices():
         raise ArgumentError(f"--device {args.device} is not available here; available: "
                             f"{', '.join(models.available_devices())}")
-    if not (args.model == "default" or args.model in models.zoo_names() or Path(args.model).expanduser().is_file()):
-        raise ArgumentError(f"--model {args.model!r} is neither 'default', a torchvision model nor an existing file")
+    path = Path(args.model).expanduser()
+    if not (args.model == "default" or args.model in models.zoo_names() or path.is_file()
+            or models.checkpoint_folder(path) is not None):
+        raise ArgumentError(f"--model {args.model!r} is neither 'default', a torchvision model, an existing file nor "
+                            "a training checkpoint")
     if args.target is not None and args.target < 0:
         raise ArgumentError(f"--target {args.target}: a class index is 0 or more")
     if args.timeout <= 0:

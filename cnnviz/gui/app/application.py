@@ -9,13 +9,15 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz.core.data.resources import resource_path
 from cnnviz.gui.app.settings import APPLICATION, ORGANISATION
-from cnnviz.gui.compat import gui_thread_gc
+from cnnviz.gui.compat import gui_thread_gc, pyqtgraph_menus
 from cnnviz.gui.widgets import wheel_guard
 
 
 def configure_pyqtgraph() -> None:
-    """Options every cnnviz image view relies on: row-major image arrays ([H, W(, C)])."""
+    """Options every cnnviz image view relies on: row-major image arrays ([H, W(, C)]); view boxes build
+    their context menus when first opened (:mod:`~cnnviz.gui.compat.pyqtgraph_menus`)."""
     pg.setConfigOptions(imageAxisOrder="row-major")
+    pyqtgraph_menus.lazy_view_box_menus()
 
 
 def app_icon() -> QIcon | None:
