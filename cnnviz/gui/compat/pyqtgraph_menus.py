@@ -22,7 +22,7 @@ def lazy_view_box_menus() -> bool:
     original = ViewBox.__init__
     signature = inspect.signature(original)
 
-    def __init__(self: ViewBox, *args: Any, **kwargs: Any) -> None:
+    def init_without_menu(self: ViewBox, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         wanted = bound.arguments["enableMenu"]
@@ -39,8 +39,8 @@ def lazy_view_box_menus() -> bool:
         menu = self.getMenu(event)
         return menu.actions() if menu is not None and self.menuEnabled() else []
 
-    ViewBox.__init__ = __init__  # type: ignore[method-assign]
-    ViewBox.getMenu = getMenu  # type: ignore[method-assign]
-    ViewBox.getContextMenus = getContextMenus  # type: ignore[method-assign]
+    ViewBox.__init__ = init_without_menu
+    ViewBox.getMenu = getMenu
+    ViewBox.getContextMenus = getContextMenus
     setattr(ViewBox, _MARK, True)
     return True
