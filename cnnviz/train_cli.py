@@ -11,7 +11,6 @@ that is not finite.
 """
 
 import argparse
-import json
 import sys
 import time
 import traceback
@@ -30,6 +29,7 @@ from cnnviz.core.training.config import MODES, TrainConfig
 from cnnviz.core.training.layer_probes import probe_layers
 from cnnviz.core.training.loop import TrainingProgress, TrainingRun, fit_steps
 from cnnviz.core.training.metrics import Metrics, evaluate
+from cnnviz.core.training.results import write_results
 from cnnviz.run_args import ArgumentError, Parser, add_model_arguments, parse_sets
 from cnnviz.run_cli import fail, load_model
 
@@ -209,18 +209,8 @@ def results_table(run: TrainingRun, splits: dict[str, ImageDataset | None], work
     return rows
 
 
-def write_results(run: TrainingRun, rows: list[list], out: Path) -> None:
-    """``results.csv``, ``results.json`` and ``history.csv`` in ``out``; the table printed on stdout."""
-    header = ["split", "images", "log-loss", "top-1", "top-3"]
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.csv").write_text(csv_text(header, rows), encoding="utf-8")
-    history = [row.to_json() for row in run.history]
-    (out / "history.csv").write_text(csv_text(list(history[0]) if history else [],
-                                              [list(row.values()) for row in history]), encoding="utf-8")
-    summary = {"model": run.model.name, "best_epoch": run.best_epoch, "stopped": run.stopped,
-               "config": run.config.values(), "results": [dict(zip(header, row)) for row in rows],
-               "history": history, "checkpoints": [str(path) for path in run.checkpoints]}
-    (out / "results.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+def print_results(rows: list[list]) -> None:
+    """The course table on stdout."""
     width = max(len(str(row[0])) for row in rows) if rows else 5
     lines = [f"{'split':<{width}}  images  log-loss  top-1   top-3"]
     lines += [f"{row[0]:<{width}}  {row[1]:>6}  {row[2]:>8.4f}  {row[3]:.4f}  {row[4]:.4f}" for row in rows]
@@ -239,6 +229,7 @@ def train(args: argparse.Namespace) -> int:
         if distributed.rank() == 0:
             rows = results_table(run, {"train": train_set, "val": val, "test": test}, config.workers)
             write_results(run, rows, args.out)
+            print_results(rows)
     finally:
         distributed.stop()
     if run.diverged:

@@ -64,17 +64,17 @@ class CurvesResult(Result):
         return {"runs": [run.folder.name for run in self.runs], "labels": list(self.labels)}
 
 
-RUN_HEADER = ["run", "folder", "model", "mode", "epochs", "best epoch", "best val top-1", "test log-loss",
-              "test top-1", "test top-3", "seconds"]
+RUN_HEADER = ["run", "best val top-1", "test top-1", "test top-3", "test log-loss", "epochs", "best epoch", "model",
+              "mode", "seconds", "folder"]
 
 
 def run_row(label: str, run: RunRecord) -> list[Any]:
     """The run list's row of ``run`` (:data:`RUN_HEADER`); NaN for scores that were not written."""
     test = run.result("test") or {}
     nan = float("nan")
-    return [label, run.folder.name, run.base.get("name", ""), run.config.get("mode", ""), len(run.epochs),
-            run.best_epoch, run.best_val_top1(), test.get("log-loss", nan), test.get("top-1", nan),
-            test.get("top-3", nan), run.seconds()]
+    return [label, run.best_val_top1(), test.get("top-1", nan), test.get("top-3", nan), test.get("log-loss", nan),
+            len(run.epochs), run.best_epoch, run.base.get("name", ""), run.config.get("mode", ""), run.seconds(),
+            run.folder.name]
 
 
 def read_runs(source: Source) -> tuple[tuple[RunRecord, ...], tuple[str, ...]]:

@@ -179,6 +179,16 @@ def _results(folder: Path) -> list[dict[str, Any]]:
     return [row for row in rows if isinstance(row, dict)]
 
 
+def list_runs(root: str | Path) -> list[Path]:
+    """The run folders directly inside ``root`` (those holding an ``epoch-NNN`` checkpoint), newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [folder for folder in root.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+             and any(checkpoint_files.is_checkpoint(p) for p in folder.glob("epoch-*"))]
+    return sorted(found, key=lambda folder: folder.stat().st_mtime, reverse=True)
+
+
 def run_labels(records: list[RunRecord]) -> list[str]:
     """A short name for each run saying what differs from the others: the base model (with the mode)
     when the models differ, then each setting that differs as ``name=value``; a lone run is named by

@@ -1,11 +1,47 @@
 """Training, validation and test splits of a labelled dataset: stratified and seeded, or the splits a
 folder came with; and the checks a split must pass before training on it."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from cnnviz.core.data.datasets import ImageDataset
+from cnnviz.core.settings import SettingsBase, setting
 
 SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitSettings(SettingsBase):
+    """How a dataset that did not come split is split for training (:func:`split`)."""
+
+    train_share: float = setting(0.7, label="Train", low=0.01, high=1.0,
+                                 help="Share of each class's images trained on.")
+    val_share: float = setting(0.2, label="Validation", low=0.0, high=0.99,
+                               help="Share of each class's images scored after every epoch (0: none).")
+    test_share: float = setting(0.1, label="Test", low=0.0, high=0.99,
+                                help="Share of each class's images kept for the final scores (0: none).")
+    split_seed: int = setting(0, label="Split seed", low=0, high=2**31 - 1,
+                              help="Seeds which images go to which split.")
+
+    def check(self) -> None:
+        try:
+            _checked_fractions(self.fractions())
+        except ValueError as error:
+            raise ValueError(f"train_share: {str(error).partition(': ')[2]}") from None
+
+    def fractions(self) -> tuple[float, float, float]:
+        """(train, val, test) shares."""
+        return self.train_share, self.val_share, self.test_share
+
+
+def class_counts(parts: dict[str, ImageDataset | None], classes: list[str]) -> np.ndarray:
+    """Images of each class [classes, splits] in each of ``parts`` (in order; 0 for a split that is None)."""
+    counts = np.zeros((len(classes), len(parts)), dtype=np.int64)
+    for column, part in enumerate(parts.values()):
+        if part is not None and part.labels is not None:
+            counts[:, column] = np.bincount(np.asarray(part.labels, dtype=np.int64), minlength=len(classes))
+    return counts
 
 
 def split(dataset: ImageDataset, fractions: tuple[float, ...] = (0.7, 0.2, 0.1), *,

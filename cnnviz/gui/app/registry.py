@@ -28,6 +28,7 @@ from cnnviz.gui.panes.occlusion import OcclusionPane
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.predictions import PredictionsPane
 from cnnviz.gui.panes.report.pane import ReportPane
+from cnnviz.gui.panes.training.pane import TrainingPane
 
 Area = Literal["central", "left", "right", "bottom"]
 
@@ -46,6 +47,7 @@ class Pane:
 
 IMAGE_TOOLS = "This image"
 DATASET_TOOLS = "Dataset"
+TRAINING_TOOLS = "Training"
 
 
 CENTRAL_PANES: list[Pane] = [
@@ -59,6 +61,7 @@ CENTRAL_PANES: list[Pane] = [
     Pane("invariance", "Invariance", InvariancePane, group=IMAGE_TOOLS),
     Pane("dataset", "Dataset", DatasetPane, group=DATASET_TOOLS),
     Pane("features", "Feature space", FeaturesPane, group=DATASET_TOOLS),
+    Pane("training", "Training", TrainingPane, group=TRAINING_TOOLS),
 ]
 
 DOCK_PANES: list[Pane] = [

@@ -220,7 +220,9 @@ class ModelPane(QWidget):
         self.cached_badge.setVisible(model.source == "zoo" and model.pretrained)
         self.untrained_badge.setVisible(not model.pretrained)
         source = {"default": "bundled with cnnviz", "zoo": "torchvision",
-                  "file": str(model.path) if model.path else "file"}[model.source]
+                  "file": str(model.path) if model.path else "file",
+                  "checkpoint": f"training checkpoint {model.path}" if model.path else "training checkpoint",
+                  }.get(model.source, model.source)
         self.details.setText(
             f"Source: {escape(source)}<br>Input: {input_description(model)}<br>"
             f"Classes: {len(model.categories):,} · Parameters: {parameter_count(model):,}")

@@ -25,6 +25,10 @@ COLUMN_WIDTH = 200
 """Width of the navigation column in pixels."""
 PAGE_ROLE = Qt.ItemDataRole.UserRole + 1
 """Item data: the page's index in the stack (absent on group headings)."""
+ITEM_HEIGHT = 24
+HEADING_HEIGHT = 20
+"""Heights of a page's row and of a group heading (px): every tool stays in view with the Architecture dock
+open on a 1280×800 screen."""
 
 
 class ToolNavigator(QWidget):
@@ -72,7 +76,7 @@ class ToolNavigator(QWidget):
         self._titles.append(title)
         item = QListWidgetItem(title)
         item.setData(PAGE_ROLE, index)
-        item.setSizeHint(QSize(0, 26))
+        item.setSizeHint(QSize(0, ITEM_HEIGHT))
         self.list.addItem(item)
         self._fit_list()
         if index == 0:
@@ -86,7 +90,7 @@ class ToolNavigator(QWidget):
         font.setBold(True)
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         heading.setFont(font)
-        heading.setSizeHint(QSize(0, 24))
+        heading.setSizeHint(QSize(0, HEADING_HEIGHT))
         self.list.addItem(heading)
 
     def _fit_list(self) -> None:

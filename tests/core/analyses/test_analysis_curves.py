@@ -45,7 +45,11 @@ def test_the_exported_tables_hold_every_row_and_the_run_list(result, tmp_path, t
     assert history[0] == "run,folder,epoch,split,loss,top1,top3,lr,seconds" and len(history) == 1 + 2 * 4
     runs = [line for line in (tmp_path / "c-runs.csv").read_text().splitlines() if not line.startswith("#")]
     record = training.open_run(two_runs[0])
-    assert runs[1].startswith(f"lr=0.01,lr0.01,{record.base['name']},finetune,2,{record.best_epoch},")
+    assert runs[0] == ("run,best val top-1,test top-1,test top-3,test log-loss,epochs,best epoch,model,mode,seconds,"
+                       "folder")
+    assert runs[1].startswith(f"lr=0.01,{record.best_val_top1()},nan,nan,nan,2,{record.best_epoch},"
+                              f"{record.base['name']},finetune,")
+    assert runs[1].endswith(",lr0.01")
     assert result.caption().fields["runs"] == ["lr0.01", "lr0.05"]
 
 

@@ -435,7 +435,10 @@ def test_a_session_stores_each_analysis_settings_apart_from_display_values(loade
 
     saved = read_session(loaded_window.sessions.save(tmp_path / "split.cnnviz"))
     assert set(saved.panes) == {"filters", "activations", "deconvnet", "dream", "occlusion", "attribution",
-                                "invariance", "dataset", "features"}
+                                "invariance", "dataset", "features", "training"}
+    training = saved.panes.pop("training")
+    assert {"mode", "lr", "train_share", "split_seed", "runs_shown"} <= set(training)
+    assert settings_class("training") is None
     for key, values in saved.panes.items():
         fields = {entry.name for entry in analysis_settings.infos(settings_class(key))}
         assert values and set(values) <= fields, key

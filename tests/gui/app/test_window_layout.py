@@ -25,7 +25,7 @@ LEAST_MAP = 200
 FIGURE_SHARE = 0.7
 """Least share of the window's width the tool pages get."""
 TOOL_ENTRIES = ["THIS IMAGE", "Input", "Filters", "Activations", "Deconvnet", "Deep dream", "Occlusion", "Attribution",
-                "Invariance", "DATASET", "Dataset", "Feature space"]
+                "Invariance", "DATASET", "Dataset", "Feature space", "TRAINING", "Training"]
 
 
 @pytest.fixture
