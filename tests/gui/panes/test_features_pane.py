@@ -20,11 +20,11 @@ from cnnviz.analyses.base import Source
 from cnnviz.analyses.feature_space import Settings
 from cnnviz.core.data import datasets
 from cnnviz.core.per_dataset import embedding, features, retrieval
-from cnnviz.gui.panes.features import thumbs
 from cnnviz.gui.panes.features.controls import umap_available
 from cnnviz.gui.panes.features.scatter import UNLABELLED, UNLABELLED_COLOUR, inside
 from cnnviz.gui.runtime import dataset_source
 from cnnviz.gui.runtime.model_spec import ModelSpec
+from cnnviz.gui.widgets import thumbnails
 from cnnviz.gui.widgets.class_colours import class_colour
 from cnnviz.gui.widgets.figure_render import ExportOptions
 
@@ -77,7 +77,7 @@ def test_a_pca_map_shows_every_image_in_its_class_colour_and_reacts_to_the_point
     mouse.hover(view.plot, lambda: view.scene_pos(row))
     assert pane.side.hover_label.text() == f"<b>{f.paths[row]}</b><br>{f.classes[f.labels[row]]}"
     qtbot.waitUntil(lambda: not pane.side.thumbnail.pixmap().isNull(), timeout=10_000)
-    assert pane.side.thumbnail.pixmap().width() == thumbs.SIDE and len(pane.browser.thumbs) == 1
+    assert pane.side.thumbnail.pixmap().width() == thumbnails.SIDE and len(pane.browser.thumbs) == 1
     mouse.click(view.plot, lambda: view.scene_pos(row))
     qtbot.waitUntil(lambda: pane.state.image_name == Path(f.paths[row]).name, timeout=10_000)
     np.testing.assert_array_equal(np.asarray(pane.state.image), np.asarray(pane.state.dataset.image(row)))

@@ -152,3 +152,27 @@ def test_the_runs_folder_and_the_runs_shown_are_settings(pane, qtbot):
     assert [shown.folder for shown in pane.shown_records()] == [record.folder]
     gone = values | {"runs_folder": str(record.folder / "nowhere")}
     assert "no longer exists" in pane.apply_settings(gone)["runs_folder"]
+
+
+def test_the_confusion_tab_shows_evaluate_of_the_checkpoint_and_a_cells_images(pane, qtbot):
+    record = train(pane, qtbot)
+    pane.views.setCurrentWidget(pane.confusion.widget)
+    pane.run_list.epoch_combo.setCurrentIndex(pane.run_list.epoch_combo.findData(1))
+    pane.confusion.compute_button.click()
+    qtbot.waitUntil(lambda: pane.confusion.result is not None, timeout=60_000)
+    result = pane.confusion.result
+    test = training.read_splits(record.folder)["test"]
+    reference = training.evaluate(models.load(str(record.folder / "epoch-001")), test, workers=0)
+    assert np.array_equal(result.counts(), reference.confusion) and result.epoch == 1
+    assert np.array_equal(pane.confusion.view.image.image, result.counts().astype(float))
+    shown = [(round(t.pos().y() - 0.5), round(t.pos().x() - 0.5), t.toPlainText()) for t in pane.confusion.view.texts]
+    assert all(text == str(result.counts()[i, j]) for i, j, text in shown) and len(shown) == 100
+    true, predicted = np.unravel_index(np.argmax(result.counts()), result.counts().shape)
+    pane.confusion.view.cell_clicked.emit(int(true), int(predicted))
+    qtbot.waitUntil(lambda: pane.confusion.view.cells.count() == result.counts()[true, predicted], timeout=30_000)
+    expected = [int(result.predictions.indices[slot]) for slot in result.cell(int(true), int(predicted))]
+    assert pane.confusion.view.cells.images() == expected
+    assert pane.analysis_result().analysis == "confusion" and pane._export_name() == "training-confusion"
+    pane.confusion.show_combo.setCurrentIndex(1)
+    assert np.allclose(pane.confusion.view.image.image, np.nan_to_num(result.normalised()))
+    assert pane.analysis_result().settings.show == "row-normalised"

@@ -15,8 +15,8 @@ from cnnviz.analyses.feature_space import FeatureSpaceResult
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.per_dataset import feature_tables
 from cnnviz.gui.panes.features.side import SidePanel
-from cnnviz.gui.panes.features.thumbs import ThumbnailCache, Tile, thumbnail, thumbnails
 from cnnviz.gui.panes.parts.job_runner import JobRunner
+from cnnviz.gui.widgets.thumbnails import ThumbnailCache, Tile, thumbnail, thumbnails
 
 MAX_SELECTION = 200
 """Most thumbnails the selection grid shows."""

@@ -19,7 +19,7 @@ from cnnviz.core.per_dataset import features, retrieval
 from cnnviz.core.per_dataset.features import Features
 from cnnviz.core.per_dataset.retrieval import Match, PoolingScore
 from cnnviz.core.progress import Step
-from cnnviz.gui.panes.features.thumbs import fit, thumbnails
+from cnnviz.gui.widgets.thumbnails import fit, thumbnails
 
 COMPARED = ("avg", "max", "gem", "flatten")
 """The poolings "Compare poolings" scores."""

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core.per_dataset.features import Features
 from cnnviz.core.per_dataset.retrieval import Match, PoolingScore, RetrievalScores
-from cnnviz.gui.panes.features.thumbs import ThumbGrid, Tile
 from cnnviz.gui.widgets.layouts import wrapped_label
+from cnnviz.gui.widgets.thumbnails import ThumbGrid, Tile
 
 TICK, CROSS = "✓", "✗"
 

@@ -6,8 +6,8 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from cnnviz.gui.panes.features.retrieval_view import RetrievalView
-from cnnviz.gui.panes.features.thumbs import SIDE, ThumbGrid
 from cnnviz.gui.widgets.layouts import wrapped_label
+from cnnviz.gui.widgets.thumbnails import SIDE, ThumbGrid
 
 SIDE_WIDTH = 220
 """Least width of the side panel, in pixels."""

@@ -13,6 +13,7 @@ the curves analysis's report figure of the runs ticked (:func:`cnnviz.analyses.c
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,14 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from cnnviz.analyses import curves
 from cnnviz.analyses.base import Source, about
+from cnnviz.analyses.confusion import ConfusionResult
 from cnnviz.analyses.curves import CurvesResult
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.progress import Step
@@ -43,6 +46,7 @@ from cnnviz.core.training.splits import SplitSettings, class_counts, split
 from cnnviz.gui.panes.pane_context import PaneContext
 from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.training import jobs
+from cnnviz.gui.panes.training.confusion_part import ConfusionPart
 from cnnviz.gui.panes.training.curves_view import CurvesView
 from cnnviz.gui.panes.training.run_actions import RunActions
 from cnnviz.gui.panes.training.run_list import RunList
@@ -86,7 +90,12 @@ class TrainingPane(RunPane):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Wait between batches (press again to go on)")
-        self.make_figure(lambda: "training-curves", self._export_data, self.curves_view)
+        self.confusion = ConfusionPart(self, self.jobs, self.controller.loader, self.run_list.selected,
+                                       self.run_list.chosen_epoch)
+        self.views = QTabWidget()
+        self.views.addTab(self.curves_view, "Curves")
+        self.views.addTab(self.confusion.widget, "Confusion")
+        self.make_figure(self._export_name, self._export_data, self.views)
         self.runs = RunActions(self, self.run_list, self.state, self.jobs, context.model_loader, self.draw,
                                   lambda: self.running)
         self._build()
@@ -249,12 +258,18 @@ class TrainingPane(RunPane):
             self.curves_view.show_live(label, history, (np.asarray(xs), np.asarray(ys)))
         else:
             self.curves_view.clear_live()
-        self.export.set_enabled(bool(shown))
+        self.export.set_enabled(self.analysis_result() is not None)
 
     # Figure -------------------------------------------------------------------------------------
 
-    def analysis_result(self) -> CurvesResult | None:
-        """The ticked runs as the curves analysis's result (its report figure is the export)."""
+    def analysis_result(self) -> CurvesResult | ConfusionResult | None:
+        """The view shown as its analysis's result (whose report figure is the export): the confusion matrix on
+        the Confusion tab, else the ticked runs' curves."""
+        if self.views.currentWidget() is self.confusion.widget:
+            result = self.confusion.result
+            return None if result is None else replace(
+                result, settings=replace(result.settings, show="row-normalised" if self.confusion.normalised()
+                                         else "counts"))
         shown = self.run_list.shown()
         if not shown:
             return None
@@ -266,6 +281,9 @@ class TrainingPane(RunPane):
         """The runs drawn."""
         shown = self.run_list.shown()
         return {"runs": [record.folder.name for record in shown]} if shown else {}
+
+    def _export_name(self) -> str:
+        return "training-confusion" if self.views.currentWidget() is self.confusion.widget else "training-curves"
 
     def _export_data(self) -> dict[str, np.ndarray]:
         result = self.analysis_result()

@@ -1,5 +1,6 @@
 """Thumbnails of dataset images: decoding and shrinking (for a worker), a small cache of the hovered
-ones, and a grid of captioned thumbnails (a selection of the map, the nearest images of a query).
+ones, and a grid of captioned thumbnails (a selection of a map, the nearest images of a query, the images of a
+confusion matrix cell).
 """
 
 from collections import OrderedDict
