@@ -127,11 +127,51 @@ def filter_mosaic(weights: np.ndarray) -> np.ndarray:
     return make_atlas(scaled.astype(np.float32), pad=1).image
 
 
-def _show(ax: Any, picture: np.ndarray) -> None:
+def rgba(picture: np.ndarray) -> np.ndarray:
+    """``picture`` ([H, W], [H, W, 1] or [H, W, 3] in [0, 1], NaN blank) as RGBA [H, W, 4] float32 (blank:
+    transparent)."""
     rgb = picture if picture.ndim == 3 and picture.shape[2] == 3 else np.repeat(
         (picture[..., 0] if picture.ndim == 3 else picture)[..., None], 3, axis=2)
     alpha = (~np.isnan(rgb).any(axis=2)).astype(np.float32)
-    ax.imshow(np.concatenate([np.nan_to_num(np.clip(rgb, 0, 1)), alpha[..., None]], axis=2), interpolation="nearest")
+    return np.concatenate([np.nan_to_num(np.clip(rgb, 0, 1)), alpha[..., None]], axis=2).astype(np.float32)
+
+
+def grid_picture(result: EvolutionResult, gap: int = 4) -> tuple[np.ndarray, list[float], list[float]]:
+    """The whole grid as one RGBA picture [H, W, 4] (rows: epochs; columns: units, then the first filters when
+    the settings show them; cells as :func:`cell_picture`, the filters scaled to a cell's height), and the
+    centres of its columns and rows in pixels (for labels)."""
+    grid = result.evolution
+    size = (max(c.patch.shape[0] for row in grid.cells for c in row),
+            max(c.patch.shape[1] for row in grid.cells for c in row))
+    rows = []
+    for e in range(len(grid.epochs)):
+        cells = [rgba(cell_picture(cell.projection, cell.patch, size)) for cell in grid.cells[e]]
+        if result.settings.filters and grid.filters:
+            cells.append(_to_height(rgba(filter_mosaic(grid.filters[e])), cells[0].shape[0]))
+        rows.append(cells)
+    widths = [max(row[j].shape[1] for row in rows) for j in range(len(rows[0]))]
+    height = rows[0][0].shape[0]
+    picture = np.zeros((len(rows) * (height + gap) - gap, sum(widths) + gap * (len(widths) - 1), 4), np.float32)
+    lefts = np.cumsum([0, *[w + gap for w in widths[:-1]]])
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            top = i * (height + gap)
+            picture[top:top + cell.shape[0], lefts[j]:lefts[j] + cell.shape[1]] = cell
+    return picture, [float(left + w / 2) for left, w in zip(lefts, widths)], [
+        float(i * (height + gap) + height / 2) for i in range(len(rows))]
+
+
+def _to_height(picture: np.ndarray, height: int) -> np.ndarray:
+    """``picture`` resized (nearest neighbour) to ``height`` rows, keeping its aspect."""
+    scale = height / picture.shape[0]
+    width = max(1, round(picture.shape[1] * scale))
+    rows = np.minimum((np.arange(height) / scale).astype(int), picture.shape[0] - 1)
+    columns = np.minimum((np.arange(width) / scale).astype(int), picture.shape[1] - 1)
+    return picture[rows][:, columns]
+
+
+def _show(ax: Any, picture: np.ndarray) -> None:
+    ax.imshow(rgba(picture), interpolation="nearest")
     figures.plain(ax)
 
 

@@ -75,3 +75,17 @@ def test_named_units_and_epochs_and_bad_ones(two_runs):
         compute(evolution.run(None, Source.of_runs(two_runs[:1]), evolution.Settings(images=80, units=(9999,))))
     with pytest.raises(ValueError, match="no checkpoint of epoch 7"):
         compute(evolution.run(None, Source.of_runs(two_runs[:1]), evolution.Settings(images=80, epochs=(7,))))
+
+
+def test_the_grid_picture_holds_every_cell_where_its_labels_point(result):
+    picture, columns, rows = evolution.grid_picture(result)
+    grid = result.evolution
+    size = (max(c.patch.shape[0] for row in grid.cells for c in row),
+            max(c.patch.shape[1] for row in grid.cells for c in row))
+    assert len(columns) == len(grid.units) + 1 and len(rows) == len(grid.epochs)
+    for e in range(len(grid.epochs)):
+        for u in range(len(grid.units)):
+            cell = evolution.rgba(evolution.cell_picture(grid.cells[e][u].projection, grid.cells[e][u].patch, size))
+            top, left = round(rows[e] - cell.shape[0] / 2), round(columns[u] - cell.shape[1] / 2)
+            assert np.array_equal(picture[top:top + cell.shape[0], left:left + cell.shape[1]], cell)
+    assert picture.shape[2] == 4 and picture[..., 3].max() == 1.0

@@ -176,3 +176,25 @@ def test_the_confusion_tab_shows_evaluate_of_the_checkpoint_and_a_cells_images(p
     pane.confusion.show_combo.setCurrentIndex(1)
     assert np.allclose(pane.confusion.view.image.image, np.nan_to_num(result.normalised()))
     assert pane.analysis_result().settings.show == "row-normalised"
+
+
+def test_the_evolution_tab_shows_the_analysis_grid_of_the_selected_run(pane, qtbot):
+    from cnnviz.analyses import Source, evolution
+    from cnnviz.analyses.base import compute
+
+    record = train(pane, qtbot)
+    pane.views.setCurrentWidget(pane.evolution.widget)
+    pane.evolution.images_spin.setValue(40)
+    pane.evolution.units_edit.setText("3, 1")
+    pane.evolution.compute_button.click()
+    qtbot.waitUntil(lambda: pane.evolution.result is not None, timeout=60_000)
+    shown = pane.evolution.result.evolution
+    expected = compute(evolution.run(None, Source.of_runs([record.folder]), pane.evolution.settings())).evolution
+    assert shown.units == (3, 1) and shown.epochs == (1, 2)
+    assert np.array_equal(shown.activations(), expected.activations())
+    picture, columns, rows = evolution.grid_picture(pane.evolution.result)
+    assert pane.evolution.image.image.shape == picture.shape and len(columns) == 3 and len(rows) == 2
+    assert pane.analysis_result() is pane.evolution.result and pane.export.button.isEnabled()
+    pane.evolution.units_edit.setText("three")
+    pane.evolution.compute_button.click()
+    assert "units:" in pane.info.text()

@@ -23,11 +23,13 @@ JOB = "confusion"
 class ConfusionPart(QObject):
     """``widget`` (the tab: controls above the ``view``); ``compute_button`` scores the run
     ``selected()`` gives at ``epoch()`` (None: its best) on the split chosen in ``split_combo``; ``result``:
-    the result shown."""
+    the result shown (``updated()`` follows each new one)."""
 
     def __init__(self, owner: QWidget, jobs_runner: JobRunner, loader_worker: Worker,
-                 selected: Callable[[], RunRecord | None], epoch: Callable[[], int | None]) -> None:
+                 selected: Callable[[], RunRecord | None], epoch: Callable[[], int | None],
+                 updated: Callable[[], None] = lambda: None) -> None:
         super().__init__(owner)
+        self.updated = updated
         self.jobs, self.loader_worker = jobs_runner, loader_worker
         self.selected, self.epoch = selected, epoch
         self.result: ConfusionResult | None = None
@@ -72,6 +74,7 @@ class ConfusionPart(QObject):
     def _done(self, result: ConfusionResult) -> None:
         self.result = result
         self.view.show_result(result, self.normalised())
+        self.updated()
 
     def show_cell(self, true: int, predicted: int) -> None:
         """List the images of cell (``true``, ``predicted``), decoded on the loader worker."""

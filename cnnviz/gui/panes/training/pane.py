@@ -8,7 +8,9 @@ working; Pause waits between batches, Stop (Esc) ends the run and keeps its part
 with the selected run on its recorded splits. The curves (:mod:`~.curves_view`) follow every batch and epoch;
 the runs of the runs folder are listed (:mod:`~.run_list`), ticked ones drawn beside the run in progress, and
 *Use this model* makes a checkpoint the model of every pane (*Previous model* goes back). The figure's export is
-the curves analysis's report figure of the runs ticked (:func:`cnnviz.analyses.curves.figure`).
+the report figure of the tab shown: the curves of the runs ticked (:func:`cnnviz.analyses.curves.figure`), the
+confusion matrix of a run's checkpoint with a cell's images on a click (:mod:`~.confusion_part`), or the feature
+evolution of a run's units over its epochs (Zeiler & Fergus Fig. 4, :mod:`~.evolution_part`).
 """
 
 import re
@@ -36,6 +38,7 @@ from cnnviz.analyses import curves
 from cnnviz.analyses.base import Source, about
 from cnnviz.analyses.confusion import ConfusionResult
 from cnnviz.analyses.curves import CurvesResult
+from cnnviz.analyses.evolution import EvolutionResult
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.progress import Step
 from cnnviz.core.settings import infos
@@ -48,6 +51,7 @@ from cnnviz.gui.panes.run_pane import RunPane
 from cnnviz.gui.panes.training import jobs
 from cnnviz.gui.panes.training.confusion_part import ConfusionPart
 from cnnviz.gui.panes.training.curves_view import CurvesView
+from cnnviz.gui.panes.training.evolution_part import EvolutionPart
 from cnnviz.gui.panes.training.run_actions import RunActions
 from cnnviz.gui.panes.training.run_list import RunList
 from cnnviz.gui.runtime import dataset_source, settings_store
@@ -91,10 +95,13 @@ class TrainingPane(RunPane):
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Wait between batches (press again to go on)")
         self.confusion = ConfusionPart(self, self.jobs, self.controller.loader, self.run_list.selected,
-                                       self.run_list.chosen_epoch)
+                                       self.run_list.chosen_epoch, self._update_export)
+        self.evolution = EvolutionPart(self, self.jobs, self.controller.dataset, self.run_list.selected,
+                                       self._update_export)
         self.views = QTabWidget()
         self.views.addTab(self.curves_view, "Curves")
         self.views.addTab(self.confusion.widget, "Confusion")
+        self.views.addTab(self.evolution.widget, "Evolution")
         self.make_figure(self._export_name, self._export_data, self.views)
         self.runs = RunActions(self, self.run_list, self.state, self.jobs, context.model_loader, self.draw,
                                   lambda: self.running)
@@ -134,6 +141,7 @@ class TrainingPane(RunPane):
         self.pause_button.toggled.connect(self._paused)
         self.run_list.shown_changed.connect(self.draw)
         self.run_list.resume_button.clicked.connect(self.resume)
+        self.views.currentChanged.connect(lambda _index: self._update_export())
 
     # Dataset and splits -------------------------------------------------------------------------
 
@@ -258,11 +266,11 @@ class TrainingPane(RunPane):
             self.curves_view.show_live(label, history, (np.asarray(xs), np.asarray(ys)))
         else:
             self.curves_view.clear_live()
-        self.export.set_enabled(self.analysis_result() is not None)
+        self._update_export()
 
     # Figure -------------------------------------------------------------------------------------
 
-    def analysis_result(self) -> CurvesResult | ConfusionResult | None:
+    def analysis_result(self) -> CurvesResult | ConfusionResult | EvolutionResult | None:
         """The view shown as its analysis's result (whose report figure is the export): the confusion matrix on
         the Confusion tab, else the ticked runs' curves."""
         if self.views.currentWidget() is self.confusion.widget:
@@ -270,6 +278,8 @@ class TrainingPane(RunPane):
             return None if result is None else replace(
                 result, settings=replace(result.settings, show="row-normalised" if self.confusion.normalised()
                                          else "counts"))
+        if self.views.currentWidget() is self.evolution.widget:
+            return self.evolution.result
         shown = self.run_list.shown()
         if not shown:
             return None
@@ -282,8 +292,13 @@ class TrainingPane(RunPane):
         shown = self.run_list.shown()
         return {"runs": [record.folder.name for record in shown]} if shown else {}
 
+    def _update_export(self) -> None:
+        self.export.set_enabled(self.analysis_result() is not None)
+
     def _export_name(self) -> str:
-        return "training-confusion" if self.views.currentWidget() is self.confusion.widget else "training-curves"
+        current = self.views.currentWidget()
+        return {self.confusion.widget: "training-confusion", self.evolution.widget: "training-evolution"}.get(
+            current, "training-curves")
 
     def _export_data(self) -> dict[str, np.ndarray]:
         result = self.analysis_result()
