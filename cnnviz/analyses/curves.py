@@ -22,6 +22,8 @@ ACCURACY = ("top-1 and top-3", "top-1", "top-3")
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
                "#bcbd22")
 """One colour per run, in the run list's order (colour-blind-safe first pairs)."""
+COLOUR_NAMES = ("blue", "red", "green", "purple", "orange", "cyan", "brown", "pink", "grey", "olive")
+"""The names of :data:`RUN_COLOURS`, for text that refers to them."""
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,16 @@ class Settings(SettingsBase):
 
 @dataclass(frozen=True, kw_only=True)
 class ProbeResult(Result):
-    """The ``scores`` of each probed layer (in order) and the ``model`` name; ``test``: the test images' name."""
+    """The ``scores`` of each probed layer (in order) and the ``model`` name; ``test``: the test images' name;
+    ``others``: other models' probes on the same images, drawn beside (a base model and its fine-tuned
+    checkpoint)."""
 
     analysis: ClassVar[str] = NAME
     settings: Settings
     scores: dict[str, ProbeScore]
     model: str
     test: str
+    others: tuple["ProbeResult", ...] = ()
 
     def layers(self) -> list[str]:
         """The layers probed, in order."""
@@ -57,7 +60,12 @@ class ProbeResult(Result):
     def tables(self) -> dict[str, str]:
         """``scores``: a header and one row per layer (layer, features, test top-1, test top-3, train top-1)."""
         rows = [[layer, s.dims, s.top1, s.top3, s.train_top1] for layer, s in self.scores.items()]
-        return {"scores": csv_text(["layer", "features", "top1", "top3", "train_top1"], rows)}
+        tables = {"scores": csv_text(["layer", "features", "top1", "top3", "train_top1"], rows)}
+        if self.others:
+            rows = [[probe.model, layer, s.dims, s.top1, s.top3, s.train_top1] for probe in (self, *self.others)
+                    for layer, s in probe.scores.items()]
+            tables["compared"] = csv_text(["model", "layer", "features", "top1", "top3", "train_top1"], rows)
+        return tables
 
     def resolved(self) -> dict[str, Any]:
         """The layers probed and the test images."""
@@ -111,11 +119,11 @@ def draw(ax: Any, results: Sequence[ProbeResult]) -> None:
 
 def figure(result: ProbeResult, *, width_mm: float = figures.DEFAULT_WIDTH_MM, dpi: float = figures.DEFAULT_DPI,
            width_px: int | None = None, caption: bool = True, others: Sequence[ProbeResult] = ()) -> Figure:
-    """The report figure: probe accuracy by layer for ``result`` and, side by side, ``others`` (other models on
-    the same layers); a legend below and the caption."""
+    """The report figure: probe accuracy by layer for ``result`` and, side by side, its ``others`` and ``others``
+    (other models on the same layers); a legend below and the caption."""
     with figures.report_style():
         fig = figures.report_figure(width_mm, dpi, width_px, aspect=0.45)
-        shown = [result, *others]
+        shown = [result, *result.others, *others]
         legend = figures.legend_height(2 * len(shown), 2)
         plot = fig.get_figwidth() * 0.4
         grid = fig.add_gridspec(2, 1, height_ratios=[plot, legend])

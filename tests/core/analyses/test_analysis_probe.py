@@ -56,3 +56,15 @@ def test_a_probe_without_test_images_or_with_an_unknown_layer_is_refused(splits)
     with pytest.raises(ValueError, match="layer"):
         probe.check(models.load_default(), probe.Settings(layers=("nope",)))
     assert probe.defaults(models.load_default()).layers
+
+
+def test_a_result_carries_its_comparisons_into_the_figure_and_the_tables(result):
+    other = probe.ProbeResult(settings=result.settings, head=result.head, model="tuned", test=result.test,
+                              scores={layer: training.ProbeScore(0.25, 0.5, 0.3, 4) for layer in LAYERS})
+    joined = probe.ProbeResult(settings=result.settings, head=result.head, model=result.model, test=result.test,
+                               scores=result.scores, others=(other,))
+    heights = [patch.get_height() for patch in probe.figure(joined, width_mm=170, dpi=100).axes[0].patches]
+    assert heights[-4:] == [0.5, 0.5, 0.25, 0.25]
+    lines = [line for line in joined.tables()["compared"].splitlines() if not line.startswith("#")]
+    assert lines[0] == "model,layer,features,top1,top3,train_top1" and len(lines) == 1 + 2 * len(LAYERS)
+    assert lines[-1].startswith(f"tuned,{LAYERS[-1]},4,0.25,0.5")

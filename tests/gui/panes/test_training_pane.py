@@ -198,3 +198,25 @@ def test_the_evolution_tab_shows_the_analysis_grid_of_the_selected_run(pane, qtb
     pane.evolution.units_edit.setText("three")
     pane.evolution.compute_button.click()
     assert "units:" in pane.info.text()
+
+
+def test_the_layer_probes_tab_shows_the_current_model_beside_the_runs_checkpoint(pane, qtbot):
+    from cnnviz.core.training.evolution import sample
+
+    record = train(pane, qtbot)
+    pane.views.setCurrentWidget(pane.probes.widget)
+    pane.probes.layers_edit.setText("features.conv1, classifier.fc1")
+    pane.probes.images_spin.setValue(120)
+    pane.probes.compute_button.click()
+    qtbot.waitUntil(lambda: pane.probes.result is not None, timeout=120_000)
+    result = pane.probes.result
+    splits = training.read_splits(record.folder)
+    layers = ["features.conv1", "classifier.fc1"]
+    base = training.probe_layers(pane.state.model, sample(splits["train"], 120), splits["test"], layers=layers,
+                                 workers=0)
+    tuned = training.probe_layers(models.load(str(record.checkpoint())), sample(splits["train"], 120),
+                                  splits["test"], layers=layers, workers=0)
+    assert result.scores == base and result.others[0].scores == tuned
+    heights = [bar.opts["height"] for bar in pane.probes.bars]
+    assert list(heights[1]) == [s.top1 for s in base.values()] and list(heights[3]) == [s.top1 for s in tuned.values()]
+    assert pane.analysis_result() is result and "compared" in result.tables()

@@ -9,8 +9,9 @@ with the selected run on its recorded splits. The curves (:mod:`~.curves_view`) 
 the runs of the runs folder are listed (:mod:`~.run_list`), ticked ones drawn beside the run in progress, and
 *Use this model* makes a checkpoint the model of every pane (*Previous model* goes back). The figure's export is
 the report figure of the tab shown: the curves of the runs ticked (:func:`cnnviz.analyses.curves.figure`), the
-confusion matrix of a run's checkpoint with a cell's images on a click (:mod:`~.confusion_part`), or the feature
-evolution of a run's units over its epochs (Zeiler & Fergus Fig. 4, :mod:`~.evolution_part`).
+confusion matrix of a run's checkpoint with a cell's images on a click (:mod:`~.confusion_part`), the feature
+evolution of a run's units over its epochs (Zeiler & Fergus Fig. 4, :mod:`~.evolution_part`), or the layer-wise
+linear probes of the current model beside the run's checkpoint (:mod:`~.probe_part`).
 """
 
 import re
@@ -35,10 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.analyses import curves
-from cnnviz.analyses.base import Source, about
-from cnnviz.analyses.confusion import ConfusionResult
+from cnnviz.analyses.base import Result, Source, about
 from cnnviz.analyses.curves import CurvesResult
-from cnnviz.analyses.evolution import EvolutionResult
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.progress import Step
 from cnnviz.core.settings import infos
@@ -52,6 +51,7 @@ from cnnviz.gui.panes.training import jobs
 from cnnviz.gui.panes.training.confusion_part import ConfusionPart
 from cnnviz.gui.panes.training.curves_view import CurvesView
 from cnnviz.gui.panes.training.evolution_part import EvolutionPart
+from cnnviz.gui.panes.training.probe_part import ProbePart
 from cnnviz.gui.panes.training.run_actions import RunActions
 from cnnviz.gui.panes.training.run_list import RunList
 from cnnviz.gui.runtime import dataset_source, settings_store
@@ -102,6 +102,9 @@ class TrainingPane(RunPane):
         self.views.addTab(self.curves_view, "Curves")
         self.views.addTab(self.confusion.widget, "Confusion")
         self.views.addTab(self.evolution.widget, "Evolution")
+        self.probes = ProbePart(self, self.jobs, lambda: self.state.model, self.run_list.selected,
+                                self.run_list.chosen_epoch, self._update_export)
+        self.views.addTab(self.probes.widget, "Layer probes")
         self.make_figure(self._export_name, self._export_data, self.views)
         self.runs = RunActions(self, self.run_list, self.state, self.jobs, context.model_loader, self.draw,
                                   lambda: self.running)
@@ -270,7 +273,7 @@ class TrainingPane(RunPane):
 
     # Figure -------------------------------------------------------------------------------------
 
-    def analysis_result(self) -> CurvesResult | ConfusionResult | EvolutionResult | None:
+    def analysis_result(self) -> Result | None:
         """The view shown as its analysis's result (whose report figure is the export): the confusion matrix on
         the Confusion tab, else the ticked runs' curves."""
         if self.views.currentWidget() is self.confusion.widget:
@@ -280,6 +283,8 @@ class TrainingPane(RunPane):
                                          else "counts"))
         if self.views.currentWidget() is self.evolution.widget:
             return self.evolution.result
+        if self.views.currentWidget() is self.probes.widget:
+            return self.probes.result
         shown = self.run_list.shown()
         if not shown:
             return None
@@ -297,8 +302,8 @@ class TrainingPane(RunPane):
 
     def _export_name(self) -> str:
         current = self.views.currentWidget()
-        return {self.confusion.widget: "training-confusion", self.evolution.widget: "training-evolution"}.get(
-            current, "training-curves")
+        return {self.confusion.widget: "training-confusion", self.evolution.widget: "training-evolution",
+                self.probes.widget: "training-probes"}.get(current, "training-curves")
 
     def _export_data(self) -> dict[str, np.ndarray]:
         result = self.analysis_result()
