@@ -293,3 +293,25 @@ def test_cancel_keeps_a_partial_map_and_a_new_model_clears_the_maps(pane, qtbot,
     pane.controller.load_model(ModelSpec())
     settle(pane.window())
     assert pane.maps == [None, None] and pane.views[1].count == 0 and pane.side.retrieval.matches.count() == 0
+
+
+def test_a_kept_map_stays_across_a_new_model_for_before_and_after(pane, qtbot, settle, tmp_path):
+    from cnnviz.core import training
+
+    base = compute(pane, qtbot, "classifier.relu4")
+    pane.keep_button.click()
+    data = pane.state.dataset
+    run = training.fit(pane.state.model, data, config=training.TrainConfig(epochs=1, batch_size=20, workers=0),
+                       out=tmp_path / "run")
+    pane.controller.load_model(ModelSpec("file", str(run.checkpoints[0])))
+    settle(pane.window())
+    assert "fine-tuned" in pane.state.model.name and pane.maps == [base, None] and pane.views[0].isVisible()
+    assert pane.current is base
+    pane.retrieval.search()
+    assert "not the current model" in pane.side.retrieval.query_label.text()
+    tuned = compute(pane, qtbot, "classifier.relu4")
+    assert pane.maps == [base, tuned] and tuned.head.model == pane.state.model.name
+    assert base.head.model in pane.views[0].caption.text() and tuned.head.model in pane.views[1].caption.text()
+    f = core_features(pane, "classifier.relu4")
+    assert tuned.scores.mean_average_precision == pytest.approx(retrieval.evaluate(f).mean_average_precision,
+                                                                abs=1e-6)

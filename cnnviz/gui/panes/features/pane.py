@@ -6,7 +6,7 @@ form of the feature space analysis's settings (``form``), the pooling and the me
 analysis (:func:`cnnviz.analyses.feature_space.run`, features cached in the data folder) on the compute worker,
 its partial t-SNE maps shown as they come (:mod:`~.maps_view`). Hover a point to see its image, click it to
 make it the current image, drag with Shift to select images (:mod:`~.browse`). "Keep for comparison" keeps the
-map shown on the left of the next one. The current image (also one from outside the dataset) is the retrieval
+map shown on the left of the next one, also across a new model (a base model beside its fine-tuned checkpoint). The current image (also one from outside the dataset) is the retrieval
 query (:mod:`~.retrieval`); "Compare poolings" scores the layer's average, max, GeM and flatten features. A new
 model or dataset clears the maps. The figure's export is the analysis's report figure of the result shown
 (:meth:`FeaturesPane.analysis_result`). Besides its controls, the dataset and the map shown are settings, and
@@ -153,9 +153,15 @@ class FeaturesPane(RunPane):
         self.retrieval.search()
 
     def clear_views(self) -> None:
-        """Forget the maps (a new model)."""
+        """A new model: forget the current map; a kept map stays beside the next one (its caption names its
+        model: before and after fine-tuning, on the same dataset)."""
         self.cancel()
+        kept = self.maps[0]
         self.clear_maps()
+        if kept is not None:
+            self.maps = [kept, None]
+            self.maps_view.keep(kept)
+            self._sync_buttons()
 
     def clear_maps(self) -> None:
         """Show no map, retrieval or comparison."""

@@ -8,6 +8,7 @@ from html import escape
 from PySide6.QtCore import QObject
 
 from cnnviz.analyses.feature_space import FeatureSpaceResult
+from cnnviz.core.files.caption import cached_checksum
 from cnnviz.gui.panes.features import job
 from cnnviz.gui.panes.features.retrieval_view import RetrievalView
 from cnnviz.gui.panes.parts.job_runner import JobRunner
@@ -38,6 +39,10 @@ class Retrieval(QObject):
         if image is not None and result.features.row_of(image) is None:
             image = None
         if image is None and x is None:
+            return
+        if image is None and result.head.checksum != cached_checksum(model):
+            self.view.show_matches(None, [], None, [], f"This map was made with {escape(result.head.model)}, not the "
+                                   "current model: open an image of the dataset to search it.")
             return
         key = (result, image, x if image is None else None)
         if self._asked is not None and all(a is b for a, b in zip(key, self._asked)):
