@@ -6,9 +6,10 @@ form of the feature space analysis's settings (``form``), the pooling and the me
 analysis (:func:`cnnviz.analyses.feature_space.run`, features cached in the data folder) on the compute worker,
 its partial t-SNE maps shown as they come (:mod:`~.maps_view`). Hover a point to see its image, click it to
 make it the current image, drag with Shift to select images (:mod:`~.browse`). "Keep for comparison" keeps the
-map shown on the left of the next one, also across a new model (a base model beside its fine-tuned checkpoint). The current image (also one from outside the dataset) is the retrieval
-query (:mod:`~.retrieval`); "Compare poolings" scores the layer's average, max, GeM and flatten features. A new
-model or dataset clears the maps. The figure's export is the analysis's report figure of the result shown
+map shown on the left of the next one, also across a new model (a base model beside its fine-tuned checkpoint).
+The current image (also one from outside the dataset) is the retrieval query (:mod:`~.retrieval`); "Compare
+poolings" scores the layer's average, max, GeM and flatten features. A new dataset clears the maps, a new model
+all but the kept one. The figure's export is the analysis's report figure of the result shown
 (:meth:`FeaturesPane.analysis_result`). Besides its controls, the dataset and the map shown are settings, and
 the layer is remembered across restarts (:mod:`~.saved`): a restored map is shown from the feature cache.
 """
