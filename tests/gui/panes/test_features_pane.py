@@ -315,3 +315,10 @@ def test_a_kept_map_stays_across_a_new_model_for_before_and_after(pane, qtbot, s
     f = core_features(pane, "classifier.relu4")
     assert tuned.scores.mean_average_precision == pytest.approx(retrieval.evaluate(f).mean_average_precision,
                                                                 abs=1e-6)
+    pane.browser.open_image(4)
+    qtbot.waitUntil(lambda: pane.retrieval.kept_query is not None and pane.retrieval.query is not None
+                    and pane.retrieval.query.image == 4, timeout=20_000)
+    before = [m.image for m in retrieval.search(base.features, 4)]
+    after = [m.image for m in retrieval.search(tuned.features, 4)]
+    assert pane.side.retrieval.kept_matches.images() == before and pane.side.retrieval.matches.images() == after
+    assert pane.side.retrieval.kept_matches.isVisible() and base.head.model in pane.side.retrieval.kept_label.text()

@@ -68,7 +68,7 @@ class FeaturesPane(RunPane):
         self.views, self.legend = self.maps_view.views, self.maps_view.legend
         self.browser = PointBrowser(self.jobs, self.side, lambda slot: self.maps[slot], self)
         self.retrieval = Retrieval(self.jobs, self.side.retrieval, lambda: self.current, self.browser.query_image,
-                                   self)
+                                   self, kept=lambda: self.maps[0] if self.maps[1] is not None else None)
         self.exports = MapExports(self, lambda: self.current, lambda: self.comparison, self.state.show_status)
         self.saved = SavedState(self.jobs, self.layer_binding, self.controls, lambda: self.current, self.compute,
                                 lambda: self.cache_folder, self.run_controls.reset_progress, self)

@@ -71,6 +71,10 @@ class RetrievalView(QWidget):
         self.query_label = wrapped_label()
         self.matches = ThumbGrid()
         self.matches.setMinimumHeight(80)
+        self.kept_label = wrapped_label()
+        self.kept_matches = ThumbGrid()
+        self.kept_matches.setMinimumHeight(80)
+        self.kept_matches.setToolTip("The same query in the kept map (another model or layer): before and after")
         self.scores_table = make_table(("Retrieval score", "Value"))
         self.scores_table.setToolTip("Every labelled image as a query against all the others")
         self.compare_button = QPushButton("Compare poolings")
@@ -90,6 +94,8 @@ class RetrievalView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.query_label)
         layout.addWidget(self.matches, 2)
+        layout.addWidget(self.kept_label)
+        layout.addWidget(self.kept_matches, 2)
         layout.addWidget(self.scores_table, 2)
         layout.addLayout(buttons)
         layout.addWidget(self.compare_table, 1)
@@ -107,6 +113,16 @@ class RetrievalView(QWidget):
         self.matches.show_tiles([Tile(m.image, picture, match_caption(m, query_label), match_tip(features, m))
                                  for m, picture in zip(matches, pictures)])
 
+    def show_kept(self, features: Features | None, matches: Sequence[Match], query_label: int | None,
+                  pictures: Sequence, query: str) -> None:
+        """Show the same query's ``matches`` in the kept map (hidden when ``features`` is None)."""
+        self.kept_label.setText(query)
+        self.kept_label.setVisible(features is not None)
+        self.kept_matches.setVisible(features is not None)
+        self.kept_matches.show_tiles([] if features is None else [
+            Tile(m.image, picture, match_caption(m, query_label), match_tip(features, m))
+            for m, picture in zip(matches, pictures)])
+
     def show_scores(self, scores: RetrievalScores | None, note: str = "") -> None:
         """Show ``scores`` (None: ``note`` says why there are none)."""
         fill_table(self.scores_table, score_rows(scores) if scores is not None else [("—", note)])
@@ -121,5 +137,6 @@ class RetrievalView(QWidget):
     def clear(self) -> None:
         """Show nothing."""
         self.show_matches(None, [], None, [], "")
+        self.show_kept(None, [], None, [], "")
         self.show_scores(None, "Compute a map to see the retrieval scores.")
         self.show_comparison([])
