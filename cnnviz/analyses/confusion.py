@@ -161,8 +161,25 @@ def figure(result: ConfusionResult, *, width_mm: float = figures.DEFAULT_WIDTH_M
     """The report figure: the confusion matrix at equal aspect with its colour bar, the scores above, the caption."""
     with figures.report_style():
         fig = figures.report_figure(width_mm, dpi, width_px, aspect=0.85)
-        draw(fig, fig.subplots(), result)
-        return figures.finish(fig, result.caption() if caption else None)
+        ax = fig.subplots()
+        draw(fig, ax, result)
+        fit_height(fig, ax)
+        return figures.finish(fig, result.caption() if caption else None, trim=False)
+
+
+def fit_height(fig: Figure, ax: Any, passes: int = 3) -> None:
+    """Make ``fig`` as tall as its square matrix ``ax`` (as wide as the layout lets it be) and the labels above
+    and below it need (the general trim swings between a box held by the height and one held by the width)."""
+    for _ in range(passes):
+        fig.draw_without_rendering()
+        height = fig.get_figheight()
+        box = ax.get_position()
+        content = figures.content_box(fig, draw=False)
+        above, below = content.y1 - box.y1 * height, box.y0 * height - content.y0
+        wanted = box.width * fig.get_figwidth() + above + below + 2 * figures.PAD_IN
+        if abs(wanted - height) < 0.01:
+            return
+        fig.set_figheight(wanted)
 
 
 ANALYSIS = Analysis(NAME, "confusion matrix of a training run's checkpoint on its test split or given images",

@@ -169,10 +169,12 @@ def caption_text(caption: Caption, width_in: float, size: float = CAPTION_PT) ->
     return "\n".join(lines)
 
 
-def finish(figure: Figure, caption: Caption | None = None) -> Figure:
-    """Trim ``figure``'s height to its content and, with a ``caption``, add it as figure text in a band
-    below the axes (the layout keeps the axes above the band). Returns ``figure``."""
-    trim_height(figure)
+def finish(figure: Figure, caption: Caption | None = None, *, trim: bool = True) -> Figure:
+    """Trim ``figure``'s height to its content (unless ``trim`` is False: the caller sized it) and, with a
+    ``caption``, add it as figure text in a band below the axes (the layout keeps the axes above the band).
+    Returns ``figure``."""
+    if trim:
+        trim_height(figure)
     if caption is None:
         return figure
     text = caption_text(caption, figure.get_figwidth() - 2 * PAD_IN)
