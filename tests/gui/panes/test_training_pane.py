@@ -73,6 +73,8 @@ def test_pause_holds_the_run_and_stop_keeps_a_partial_checkpoint_that_resume_con
     pane.main_form.set_values({"epochs": 3, "batch_size": 5})
     pane.run_button.click()
     qtbot.waitUntil(lambda: pane.live is not None and len(pane.live[2]) >= 2, timeout=60_000)
+    assert pane.controller.dataset.busy and not pane.controller.compute.busy  # the other tools stay free
+    qtbot.waitUntil(lambda: "images/s" in pane.info.text(), timeout=30_000)
     pane.pause_button.click()
     assert pane.gate.paused and pane.pause_button.text() == "Continue"
     qtbot.wait(300)

@@ -85,6 +85,7 @@ class TrainingPane(RunPane):
         self.cancel_button.setToolTip("Stop the run: the epoch reached is kept as a partial checkpoint (Esc)")
         self.gate = jobs.PauseGate()
         self.live: tuple[str, tuple, list[float], list[float]] | None = None
+        self._pace: tuple[float, int, int] = (0.0, 1, 0)
         self.split_form = SettingsForm(SplitSettings, per_row=4)
         self.main_form = SettingsForm(TrainConfig, fields=MAIN_FIELDS, per_row=4)
         self.more_form = SettingsForm(TrainConfig, fields=[e.name for e in infos(TrainConfig)
@@ -204,7 +205,7 @@ class TrainingPane(RunPane):
         config = TrainConfig(**(self.main_form.values() | self.more_form.values()))
         folder = self.runs.runs_root / run_folder_name(model.name, dataset.name, config.mode)
         plan = jobs.RunPlan(dataset, self.split_form.settings(), config, folder)
-        self._start(jobs.train_job, plan, f"{model.name} {config.mode}", config.epochs, plan)
+        self._start(jobs.train_job, plan, f"{model.name} {config.mode}", (config.epochs, config.batch_size), plan)
 
     def resume(self) -> None:
         """Go on with the selected run (see the module docstring) up to the epochs set in the form."""
@@ -212,15 +213,18 @@ class TrainingPane(RunPane):
         if record is None or self.state.model is None:
             return
         epochs = int(self.main_form.value("epochs"))
-        self._start(jobs.resume_job, record, f"{record.folder.name} resumed", epochs, record, epochs)
+        batch = int(record.config.get("batch_size", 1))
+        self._start(jobs.resume_job, record, f"{record.folder.name} resumed", (epochs, batch), record, epochs)
 
-    def _start(self, job: Any, request: Any, label: str, epochs: int, *args: Any) -> None:
+    def _start(self, job: Any, request: Any, label: str, size: tuple[int, int], *args: Any) -> None:
+        """Start ``job`` for ``request`` training ``size`` (epochs, batch size)."""
         self.gate.set(False)
         self.pause_button.setChecked(False)
         self.live = (label, (), [], [])
+        self._pace = (time.monotonic(), size[1], 0)
         model = self.state.model
         self.start(job, request, model, *args, self.gate, text="Training…", on_copy=True)
-        self.jobs.show_info(f"Training {label} for {epochs} epochs…")
+        self.jobs.show_info(f"Training {label} for {size[0]} epochs…")
 
     def on_partial(self, item: Any) -> None:
         """A batch: the live curves and the info line follow."""
@@ -233,9 +237,14 @@ class TrainingPane(RunPane):
             xs.append(progress.epoch - 1 + progress.batch / progress.batches)
             ys.append(progress.loss)
         self.live = (label, progress.history, xs, ys)
+        began, batch_size, first = self._pace
+        if not first:
+            self._pace = began, batch_size, first = (time.monotonic(), batch_size, item.done)  # after the cache
+        spent = time.monotonic() - began
+        rate = f" · {(item.done - first) * batch_size / spent:.0f} images/s" if spent > 0 and item.done > first else ""
         paused_text = " · paused" if paused else ""
         self.jobs.show_info(f"Epoch {progress.epoch}/{progress.epochs}, batch {progress.batch}/{progress.batches}: "
-                            f"training loss {progress.loss:.4f} (running mean){paused_text}")
+                            f"training loss {progress.loss:.4f} (running mean){rate}{paused_text}")
         self.draw()
 
     def on_done(self, result: TrainingRun) -> None:
