@@ -8,6 +8,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.analyses.confusion import ConfusionResult
+from cnnviz.gui.widgets.axes import plain_axes
 from cnnviz.gui.widgets.colormaps import lookup_table
 from cnnviz.gui.widgets.thumbnails import ThumbGrid, Tile
 
@@ -42,6 +43,7 @@ class ConfusionView(QWidget):
         self.normalised = False
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
+        plain_axes(self.plot)
         self.plot.setMinimumSize(240, 160)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from cnnviz.analyses.curves import RUN_COLOURS
 from cnnviz.core.training.metrics import EpochMetrics
 from cnnviz.core.training.runs import METRICS, SPLITS, RunRecord
+from cnnviz.gui.widgets.axes import plain_axes
 
 LIVE_COLOUR = "#000000"
 """The run in progress."""
@@ -39,6 +40,7 @@ class CurvesView(QWidget):
         for plot, title, label in ((self.loss_plot, "Loss", "cross-entropy (nats per image)"),
                                    (self.accuracy_plot, "Accuracy (top-1; top-3 thin)", "accuracy")):
             plot.setBackground("w")
+            plain_axes(plot)
             item = plot.getPlotItem()
             item.setTitle(title, color="k")
             item.setLabel("bottom", "epoch")

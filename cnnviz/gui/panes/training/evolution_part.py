@@ -26,6 +26,7 @@ from cnnviz.analyses.evolution import EvolutionResult, grid_picture
 from cnnviz.core.training.runs import RunRecord
 from cnnviz.gui.panes.parts.job_runner import JobRunner
 from cnnviz.gui.runtime.worker import Worker
+from cnnviz.gui.widgets.axes import plain_axes
 
 JOB = "evolution"
 
@@ -74,6 +75,7 @@ class EvolutionPart(QObject):
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
+        plain_axes(self.plot)
         self.plot.setMinimumSize(240, 160)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)

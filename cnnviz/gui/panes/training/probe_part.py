@@ -30,6 +30,7 @@ from cnnviz.core.progress import Step
 from cnnviz.core.training.evolution import sample
 from cnnviz.core.training.runs import RunRecord, read_splits
 from cnnviz.gui.panes.parts.job_runner import JobRunner
+from cnnviz.gui.widgets.axes import plain_axes
 
 JOB = "probe"
 
@@ -82,6 +83,7 @@ class ProbePart(QObject):
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
+        plain_axes(self.plot)
         self.plot.setMinimumSize(240, 160)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.getPlotItem().setLabel("left", "test accuracy of a linear probe")
