@@ -40,6 +40,7 @@ from cnnviz.gui.runtime.app_state import AppState
 from cnnviz.gui.runtime.controller import Controller
 from cnnviz.gui.runtime.model_loader import ModelLoader
 from cnnviz.gui.runtime.settings_store import export_folder, remember_export_folder
+from cnnviz.gui.widgets import wheel_guard
 from cnnviz.gui.widgets.dialogs import show_error
 from cnnviz.gui.widgets.dock_title import DockTitle
 from cnnviz.gui.widgets.export_dialog import ExportDialog
@@ -122,10 +123,11 @@ class MainWindow(QMainWindow):
         self.context_summary = ContextSummary(self.state, self.controller, self.bring_to_front)
         self.tabs.set_header(self.context_summary)
         self.setCentralWidget(self.tabs)
-        for pane in CENTRAL_PANES:
-            self.add_central_pane(pane)
-        for pane in DOCK_PANES:
-            add_dock(self, pane)
+        with wheel_guard.paused():
+            for pane in CENTRAL_PANES:
+                self.add_central_pane(pane)
+            for pane in DOCK_PANES:
+                add_dock(self, pane)
         arrange_docks(self)
         self._default_layout = self.saveState()
         self.sessions = Sessions(self)

@@ -10,6 +10,8 @@ every such control ``Qt.StrongFocus`` instead of ``Qt.WheelFocus`` when it is po
 it the turn.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeGuard, cast
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
@@ -98,3 +100,23 @@ def install(app: QApplication) -> WheelGuard:
             if is_guarded(widget):
                 _strong_focus(widget)
     return guard
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Leave the events alone while the block runs (a window building its thousands of widgets: each event would
+    pass through this Python filter), then filter again and give the controls made meanwhile the focus policy
+    their Polish events would have given them."""
+    app = QCoreApplication.instance()
+    guard = app.findChild(WheelGuard, GUARD_NAME) if app is not None else None
+    if app is None or guard is None:
+        yield
+        return
+    app.removeEventFilter(guard)
+    try:
+        yield
+    finally:
+        app.installEventFilter(guard)
+        for widget in QApplication.allWidgets():
+            if is_guarded(widget):
+                _strong_focus(widget)

@@ -158,25 +158,25 @@ def test_the_runs_folder_and_the_runs_shown_are_settings(pane, qtbot):
 
 def test_the_confusion_tab_shows_evaluate_of_the_checkpoint_and_a_cells_images(pane, qtbot):
     record = train(pane, qtbot)
-    pane.views.setCurrentWidget(pane.confusion.widget)
+    confusion = pane.views.show_view("confusion")
     pane.run_list.epoch_combo.setCurrentIndex(pane.run_list.epoch_combo.findData(1))
-    pane.confusion.compute_button.click()
-    qtbot.waitUntil(lambda: pane.confusion.result is not None, timeout=60_000)
-    result = pane.confusion.result
+    confusion.compute_button.click()
+    qtbot.waitUntil(lambda: confusion.result is not None, timeout=60_000)
+    result = confusion.result
     test = training.read_splits(record.folder)["test"]
     reference = training.evaluate(models.load(str(record.folder / "epoch-001")), test, workers=0)
     assert np.array_equal(result.counts(), reference.confusion) and result.epoch == 1
-    assert np.array_equal(pane.confusion.view.image.image, result.counts().astype(float))
-    shown = [(round(t.pos().y() - 0.5), round(t.pos().x() - 0.5), t.toPlainText()) for t in pane.confusion.view.texts]
+    assert np.array_equal(confusion.view.image.image, result.counts().astype(float))
+    shown = [(round(t.pos().y() - 0.5), round(t.pos().x() - 0.5), t.toPlainText()) for t in confusion.view.texts]
     assert all(text == str(result.counts()[i, j]) for i, j, text in shown) and len(shown) == 100
     true, predicted = np.unravel_index(np.argmax(result.counts()), result.counts().shape)
-    pane.confusion.view.cell_clicked.emit(int(true), int(predicted))
-    qtbot.waitUntil(lambda: pane.confusion.view.cells.count() == result.counts()[true, predicted], timeout=30_000)
+    confusion.view.cell_clicked.emit(int(true), int(predicted))
+    qtbot.waitUntil(lambda: confusion.view.cells.count() == result.counts()[true, predicted], timeout=30_000)
     expected = [int(result.predictions.indices[slot]) for slot in result.cell(int(true), int(predicted))]
-    assert pane.confusion.view.cells.images() == expected
-    assert pane.analysis_result().analysis == "confusion" and pane._export_name() == "training-confusion"
-    pane.confusion.show_combo.setCurrentIndex(1)
-    assert np.allclose(pane.confusion.view.image.image, np.nan_to_num(result.normalised()))
+    assert confusion.view.cells.images() == expected
+    assert pane.analysis_result().analysis == "confusion" and pane.views.export_name() == "training-confusion"
+    confusion.show_combo.setCurrentIndex(1)
+    assert np.allclose(confusion.view.image.image, np.nan_to_num(result.normalised()))
     assert pane.analysis_result().settings.show == "row-normalised"
 
 
@@ -185,20 +185,20 @@ def test_the_evolution_tab_shows_the_analysis_grid_of_the_selected_run(pane, qtb
     from cnnviz.analyses.base import compute
 
     record = train(pane, qtbot)
-    pane.views.setCurrentWidget(pane.evolution.widget)
-    pane.evolution.images_spin.setValue(40)
-    pane.evolution.units_edit.setText("3, 1")
-    pane.evolution.compute_button.click()
-    qtbot.waitUntil(lambda: pane.evolution.result is not None, timeout=60_000)
-    shown = pane.evolution.result.evolution
-    expected = compute(evolution.run(None, Source.of_runs([record.folder]), pane.evolution.settings())).evolution
+    evolution_tab = pane.views.show_view("evolution")
+    evolution_tab.images_spin.setValue(40)
+    evolution_tab.units_edit.setText("3, 1")
+    evolution_tab.compute_button.click()
+    qtbot.waitUntil(lambda: evolution_tab.result is not None, timeout=60_000)
+    shown = evolution_tab.result.evolution
+    expected = compute(evolution.run(None, Source.of_runs([record.folder]), evolution_tab.settings())).evolution
     assert shown.units == (3, 1) and shown.epochs == (1, 2)
     assert np.array_equal(shown.activations(), expected.activations())
-    picture, columns, rows = evolution.grid_picture(pane.evolution.result)
-    assert pane.evolution.image.image.shape == picture.shape and len(columns) == 3 and len(rows) == 2
-    assert pane.analysis_result() is pane.evolution.result and pane.export.button.isEnabled()
-    pane.evolution.units_edit.setText("three")
-    pane.evolution.compute_button.click()
+    picture, columns, rows = evolution.grid_picture(evolution_tab.result)
+    assert evolution_tab.image.image.shape == picture.shape and len(columns) == 3 and len(rows) == 2
+    assert pane.analysis_result() is evolution_tab.result and pane.export.button.isEnabled()
+    evolution_tab.units_edit.setText("three")
+    evolution_tab.compute_button.click()
     assert "units:" in pane.info.text()
 
 
@@ -206,12 +206,12 @@ def test_the_layer_probes_tab_shows_the_current_model_beside_the_runs_checkpoint
     from cnnviz.core.training.evolution import sample
 
     record = train(pane, qtbot)
-    pane.views.setCurrentWidget(pane.probes.widget)
-    pane.probes.layers_edit.setText("features.conv1, classifier.fc1")
-    pane.probes.images_spin.setValue(120)
-    pane.probes.compute_button.click()
-    qtbot.waitUntil(lambda: pane.probes.result is not None, timeout=120_000)
-    result = pane.probes.result
+    probes = pane.views.show_view("probes")
+    probes.layers_edit.setText("features.conv1, classifier.fc1")
+    probes.images_spin.setValue(120)
+    probes.compute_button.click()
+    qtbot.waitUntil(lambda: probes.result is not None, timeout=120_000)
+    result = probes.result
     splits = training.read_splits(record.folder)
     layers = ["features.conv1", "classifier.fc1"]
     base = training.probe_layers(pane.state.model, sample(splits["train"], 120), splits["test"], layers=layers,
@@ -219,6 +219,6 @@ def test_the_layer_probes_tab_shows_the_current_model_beside_the_runs_checkpoint
     tuned = training.probe_layers(models.load(str(record.checkpoint())), sample(splits["train"], 120),
                                   splits["test"], layers=layers, workers=0)
     assert result.scores == base and result.others[0].scores == tuned
-    heights = [bar.opts["height"] for bar in pane.probes.bars]
+    heights = [bar.opts["height"] for bar in probes.bars]
     assert list(heights[1]) == [s.top1 for s in base.values()] and list(heights[3]) == [s.top1 for s in tuned.values()]
     assert pane.analysis_result() is result and "compared" in result.tables()

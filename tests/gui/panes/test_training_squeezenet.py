@@ -45,12 +45,12 @@ def test_a_squeezenet_probe_on_photos(window, settle, show_pane, qtbot, tmp_path
     qtbot.waitUntil(lambda: not pane.running and pane.outcome == "done", timeout=300_000)
     record = pane.run_list.selected()
     assert record.epochs == (1, 2) and record.config["mode"] == "probe"
-    pane.views.setCurrentWidget(pane.confusion.widget)
-    pane.confusion.compute_button.click()
-    qtbot.waitUntil(lambda: pane.confusion.result is not None, timeout=120_000)
+    confusion = pane.views.show_view("confusion")
+    confusion.compute_button.click()
+    qtbot.waitUntil(lambda: confusion.result is not None, timeout=120_000)
     test = training.read_splits(record.folder)["test"]
     reference = training.evaluate(models.load(str(record.checkpoint())), test, workers=0)
-    assert np.array_equal(pane.confusion.result.counts(), reference.confusion) and reference.count == 2
+    assert np.array_equal(confusion.result.counts(), reference.confusion) and reference.count == 2
     pane.run_list.use_button.click()
     qtbot.waitUntil(lambda: "probed on photos" in window.state.model.name, timeout=120_000)
     settle(window)

@@ -3,7 +3,7 @@ scroll area of the app (the filter is installed once, by create_application) and
 pane's settings column."""
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -122,3 +122,21 @@ def test_the_dream_settings_column_scrolls_under_the_wheel(loaded_window, show_p
     position = bar.value()
     turn(prob_every, -1)
     assert prob_every.value() == probability + 1 and bar.value() == position
+
+
+def test_while_a_window_builds_the_guard_waits_and_then_guards_every_control(make_window, app):
+    window = make_window()
+    controls = [w for w in window.findChildren(QWidget) if wheel_guard.is_guarded(w)]
+    assert len(controls) > 50
+    assert all(c.focusPolicy() != Qt.FocusPolicy.WheelFocus for c in controls)
+    guard = app.findChild(wheel_guard.WheelGuard, wheel_guard.GUARD_NAME)
+    with wheel_guard.paused():
+        spin = QSpinBox()
+        spin.ensurePolished()
+        assert spin.focusPolicy() == Qt.FocusPolicy.WheelFocus  # not guarded while paused
+    assert spin.focusPolicy() == Qt.FocusPolicy.StrongFocus and guard is not None
+    other = QSpinBox()
+    QCoreApplication.sendEvent(other, QEvent(QEvent.Type.Polish))
+    assert other.focusPolicy() == Qt.FocusPolicy.StrongFocus  # guarding again
+    spin.deleteLater()
+    other.deleteLater()

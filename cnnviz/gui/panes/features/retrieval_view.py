@@ -99,6 +99,7 @@ class RetrievalView(QWidget):
         layout.addWidget(self.scores_table, 2)
         layout.addLayout(buttons)
         layout.addWidget(self.compare_table, 1)
+        self.show_kept(None, [], None, [], "")
         self.show_scores(None)
         self.show_comparison([])
 

@@ -16,7 +16,6 @@ linear probes of the current model beside the run's checkpoint (:mod:`~.probe_pa
 
 import re
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +52,7 @@ from cnnviz.gui.panes.training.evolution_part import EvolutionPart
 from cnnviz.gui.panes.training.probe_part import ProbePart
 from cnnviz.gui.panes.training.run_actions import RunActions
 from cnnviz.gui.panes.training.run_list import RunList
+from cnnviz.gui.panes.training.views import TrainingViews
 from cnnviz.gui.runtime import dataset_source, settings_store
 from cnnviz.gui.widgets.collapsible import Section
 from cnnviz.gui.widgets.dataset_source import SourceRow
@@ -95,18 +94,14 @@ class TrainingPane(RunPane):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Wait between batches (press again to go on)")
-        self.confusion = ConfusionPart(self, self.jobs, self.controller.loader, self.run_list.selected,
-                                       self.run_list.chosen_epoch, self._update_export)
-        self.evolution = EvolutionPart(self, self.jobs, self.controller.dataset, self.run_list.selected,
-                                       self._update_export)
-        self.views = QTabWidget()
-        self.views.addTab(self.curves_view, "Curves")
-        self.views.addTab(self.confusion.widget, "Confusion")
-        self.views.addTab(self.evolution.widget, "Evolution")
-        self.probes = ProbePart(self, self.jobs, lambda: self.state.model, self.run_list.selected,
-                                self.run_list.chosen_epoch, self._update_export)
-        self.views.addTab(self.probes.widget, "Layer probes")
-        self.make_figure(self._export_name, self._export_data, self.views)
+        runner, selected, epoch = self.jobs, self.run_list.selected, self.run_list.chosen_epoch
+        done = self._update_export
+        self.views = TrainingViews(self.curves_view, {
+            "confusion": lambda: ConfusionPart(self, runner, self.controller.loader, selected, epoch, done),
+            "evolution": lambda: EvolutionPart(self, runner, self.controller.dataset, selected, done),
+            "probes": lambda: ProbePart(self, runner, lambda: self.state.model, selected, epoch, done),
+        }, self._curves_result, done)
+        self.make_figure(self.views.export_name, self._export_data, self.views)
         self.runs = RunActions(self, self.run_list, self.state, self.jobs, context.model_loader, self.draw,
                                   lambda: self.running)
         self._build()
@@ -145,7 +140,6 @@ class TrainingPane(RunPane):
         self.pause_button.toggled.connect(self._paused)
         self.run_list.shown_changed.connect(self.draw)
         self.run_list.resume_button.clicked.connect(self.resume)
-        self.views.currentChanged.connect(lambda _index: self._update_export())
 
     # Dataset and splits -------------------------------------------------------------------------
 
@@ -283,17 +277,10 @@ class TrainingPane(RunPane):
     # Figure -------------------------------------------------------------------------------------
 
     def analysis_result(self) -> Result | None:
-        """The view shown as its analysis's result (whose report figure is the export): the confusion matrix on
-        the Confusion tab, else the ticked runs' curves."""
-        if self.views.currentWidget() is self.confusion.widget:
-            result = self.confusion.result
-            return None if result is None else replace(
-                result, settings=replace(result.settings, show="row-normalised" if self.confusion.normalised()
-                                         else "counts"))
-        if self.views.currentWidget() is self.evolution.widget:
-            return self.evolution.result
-        if self.views.currentWidget() is self.probes.widget:
-            return self.probes.result
+        """The analysis result of the tab shown (whose report figure is the export; :meth:`TrainingViews.result`)."""
+        return self.views.result()
+
+    def _curves_result(self) -> CurvesResult | None:
         shown = self.run_list.shown()
         if not shown:
             return None
@@ -308,11 +295,6 @@ class TrainingPane(RunPane):
 
     def _update_export(self) -> None:
         self.export.set_enabled(self.analysis_result() is not None)
-
-    def _export_name(self) -> str:
-        current = self.views.currentWidget()
-        return {self.confusion.widget: "training-confusion", self.evolution.widget: "training-evolution",
-                self.probes.widget: "training-probes"}.get(current, "training-curves")
 
     def _export_data(self) -> dict[str, np.ndarray]:
         result = self.analysis_result()
