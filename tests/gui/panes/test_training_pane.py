@@ -222,3 +222,18 @@ def test_the_layer_probes_tab_shows_the_current_model_beside_the_runs_checkpoint
     heights = [bar.opts["height"] for bar in probes.bars]
     assert list(heights[1]) == [s.top1 for s in base.values()] and list(heights[3]) == [s.top1 for s in tuned.values()]
     assert pane.analysis_result() is result and "compared" in result.tables()
+
+
+def test_each_tab_joins_the_report_with_its_analysis_figure(pane, qtbot):
+    record = train(pane, qtbot)
+    report = pane.window().panes["report"]
+    pane.report_action.trigger()
+    qtbot.waitUntil(lambda: len(report.items()) == 1, timeout=30_000)
+    assert report.items()[0].caption.fields["runs"] == [record.folder.name]
+    confusion = pane.views.show_view("confusion")
+    confusion.compute_button.click()
+    qtbot.waitUntil(lambda: confusion.result is not None, timeout=60_000)
+    pane.report_action.trigger()
+    qtbot.waitUntil(lambda: len(report.items()) == 2, timeout=30_000)
+    fields = report.items()[1].caption.fields
+    assert fields["run"] == record.folder.name and fields["epoch"] == record.best_epoch and fields["split"] == "test"

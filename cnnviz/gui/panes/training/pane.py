@@ -289,9 +289,9 @@ class TrainingPane(RunPane):
                             labels=tuple(run_labels(shown)))
 
     def caption_fields(self) -> dict[str, Any]:
-        """The runs drawn."""
-        shown = self.run_list.shown()
-        return {"runs": [record.folder.name for record in shown]} if shown else {}
+        """The fields of the shown tab's result (the runs drawn, the checkpoint and split scored, …)."""
+        result = self.analysis_result()
+        return dict(result.caption().fields) if result is not None else {}
 
     def _update_export(self) -> None:
         self.export.set_enabled(self.analysis_result() is not None)

@@ -1,6 +1,6 @@
 """The Training pane's run list: one row per run folder of the runs folder (model, mode, epochs, best validation
-top-1, test log-loss / top-1 / top-3, seconds), sortable by any column; a row's check box shows or hides its
-curves. Below it: the epoch of the selected run that *Use this model* loads, and the buttons."""
+top-1, test log-loss / top-1 / top-3, seconds; every setting in the tooltip), sortable by any column; a row's check
+box shows or hides its curves. Below it: the epoch of the selected run that *Use this model* loads, and the buttons."""
 
 import math
 from collections.abc import Sequence
@@ -54,6 +54,12 @@ def cell(column: str, value: Any) -> QTableWidgetItem:
         item = QTableWidgetItem(str(value))
     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
     return item
+
+
+def settings_tip(record: RunRecord) -> str:
+    """A row's tooltip: the run's folder and every training setting."""
+    settings = ", ".join(f"{name}={value}" for name, value in sorted(record.config.items()))
+    return f"{record.folder}\n{record.name}\n{settings}"
 
 
 def swatch(colour: str, size: int = 12) -> QIcon:
@@ -122,7 +128,7 @@ class RunList(QWidget):
             for column, (name, value) in enumerate(zip(RUN_HEADER, run_row(label, record))):
                 item = cell(name, value)
                 item.setData(RECORD_ROLE, row)
-                item.setToolTip(str(record.folder))
+                item.setToolTip(settings_tip(record))
                 if column == 0:
                     item.setIcon(swatch(self.colour(record)))
                     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
