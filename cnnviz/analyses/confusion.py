@@ -18,7 +18,7 @@ from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.tables import csv_text
 from cnnviz.core.training.metrics import Metrics, Predictions, predict_steps
-from cnnviz.core.training.runs import open_run, recorded_split
+from cnnviz.core.training.runs import open_one, recorded_split
 
 NAME = "confusion"
 SPLIT_CHOICES = ("test", "val", "train")
@@ -97,10 +97,7 @@ def run(model: LoadedModel | None, source: Source, settings: Settings | None = N
         ) -> Generator[Step, None, ConfusionResult]:
     """Load the run's checkpoint (on ``model``'s device when one is given) and score the images batch by batch."""
     settings = settings or Settings()
-    folders = source.run_folders()
-    if len(folders) != 1:
-        raise ValueError(f"runs: a confusion matrix is of one run, not {len(folders)}")
-    record = open_run(folders[0])
+    record = open_one(source.run_folders(), "a confusion matrix")
     checkpoint = record.checkpoint(settings.epoch)
     scorer = models.load_checkpoint(checkpoint, device=str(model.device) if model is not None else "cpu")
     images = source.dataset if source.dataset is not None else recorded_split(record.folder, settings.split)

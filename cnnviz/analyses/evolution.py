@@ -17,7 +17,7 @@ from cnnviz.core.per_dataset.atlas import make_atlas
 from cnnviz.core.settings import SettingsBase, setting
 from cnnviz.core.training import evolution
 from cnnviz.core.training.evolution import Evolution
-from cnnviz.core.training.runs import open_run, recorded_split
+from cnnviz.core.training.runs import open_one, recorded_split
 
 NAME = "evolution"
 SPLIT_CHOICES = ("train", "val", "test")
@@ -89,10 +89,7 @@ def run(model: LoadedModel | None, source: Source, settings: Settings | None = N
         ) -> Generator[Step, None, EvolutionResult]:
     """Scan a sample with each chosen epoch's checkpoint (on ``model``'s device when given), then project."""
     settings = settings or Settings()
-    folders = source.run_folders()
-    if len(folders) != 1:
-        raise ValueError(f"runs: feature evolution is of one run, not {len(folders)}")
-    record = open_run(folders[0])
+    record = open_one(source.run_folders(), "feature evolution")
     pool = source.dataset if source.dataset is not None else recorded_split(record.folder, settings.split)
     images = evolution.sample(pool, settings.images, settings.seed)
     device = str(model.device) if model is not None else "cpu"

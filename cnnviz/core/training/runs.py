@@ -10,6 +10,7 @@ the split being drawn again.
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,13 @@ def open_run(folder: str | Path) -> RunRecord:
     return RunRecord(folder.resolve(), f"{model} · {data}" if data else model, base, dict(meta.get("config", {})),
                      tuple(meta.get("classes", ())), tuple(checkpoints.history_from(meta)), epochs, best,
                      tuple(_results(folder)), latest.name.endswith("-partial"))
+
+
+def open_one(folders: Sequence[str | Path], what: str) -> RunRecord:
+    """The one run of ``folders`` (:func:`open_run`); ValueError naming ``what`` needs one run for another count."""
+    if len(folders) != 1:
+        raise ValueError(f"runs: {what} is of one run, not {len(folders)}")
+    return open_run(folders[0])
 
 
 def _latest(whole: list[tuple[int, Path]], partial: list[Path]) -> Path | None:

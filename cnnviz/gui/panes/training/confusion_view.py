@@ -5,10 +5,10 @@ its images, most confident first, as thumbnails captioned with their predicted c
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.analyses.confusion import ConfusionResult
-from cnnviz.gui.widgets.axes import plain_axes
+from cnnviz.gui.panes.training.plots import tab_plot, title_label
 from cnnviz.gui.widgets.colormaps import lookup_table
 from cnnviz.gui.widgets.thumbnails import ThumbGrid, Tile
 
@@ -41,22 +41,14 @@ class ConfusionView(QWidget):
         super().__init__(parent)
         self.result: ConfusionResult | None = None
         self.normalised = False
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground("w")
-        plain_axes(self.plot)
-        self.plot.setMinimumSize(240, 160)
+        self.plot, image = tab_plot(picture=True)
+        assert image is not None
+        self.image = image
         item = self.plot.getPlotItem()
-        item.setMenuEnabled(False)
-        item.getViewBox().setAspectLocked(True)
-        item.getViewBox().invertY(True)
         item.setLabel("bottom", "predicted (top-1), by class number")
         item.setLabel("left", "true class")
-        self.image = pg.ImageItem()
-        item.addItem(self.image)
         self.texts: list[pg.TextItem] = []
-        self.title = QLabel("Choose a run in the list, then Confusion.")
-        self.title.setMinimumWidth(100)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title = title_label("Choose a run in the list, then Confusion.")
         self.cells = ThumbGrid()
         self.cells.setToolTip("The images of the cell clicked, most confident first")
         self.cells.setMinimumHeight(100)

@@ -6,7 +6,6 @@ cell the unit's deconvnet projection left of its strongest patch), the first fil
 from collections.abc import Callable
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -25,8 +23,8 @@ from cnnviz.analyses.base import Source
 from cnnviz.analyses.evolution import EvolutionResult, grid_picture
 from cnnviz.core.training.runs import RunRecord
 from cnnviz.gui.panes.parts.job_runner import JobRunner
+from cnnviz.gui.panes.training.plots import tab_plot, title_label
 from cnnviz.gui.runtime.worker import Worker
-from cnnviz.gui.widgets.axes import plain_axes
 
 JOB = "evolution"
 
@@ -71,18 +69,10 @@ class EvolutionPart(QObject):
         self.compute_button = QPushButton("Evolution of the selected run")
         self.compute_button.setToolTip("Scan a sample with each epoch's checkpoint and show the units' strongest "
                                        "patches by epoch (Zeiler & Fergus Fig. 4)")
-        self.title = QLabel("Choose a run in the list, then Evolution.")
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground("w")
-        plain_axes(self.plot)
-        self.plot.setMinimumSize(240, 160)
-        item = self.plot.getPlotItem()
-        item.setMenuEnabled(False)
-        item.getViewBox().setAspectLocked(True)
-        item.getViewBox().invertY(True)
-        self.image = pg.ImageItem()
-        item.addItem(self.image)
+        self.title = title_label("Choose a run in the list, then Evolution.")
+        self.plot, image = tab_plot(picture=True)
+        assert image is not None
+        self.image = image
         self.widget = QWidget()
         self._lay_out()
         self.compute_button.clicked.connect(self.compute)

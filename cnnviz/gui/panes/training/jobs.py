@@ -4,7 +4,7 @@ folder."""
 
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,41 +42,47 @@ class PauseGate:
             self._paused.clear()
 
 
-def pausable(steps: Generator[Step, None, Any], gate: PauseGate) -> Generator[Step, None, Any]:
-    """``steps`` passed on, waiting after each while ``gate`` is paused (yielding a "paused" step every
-    :data:`PAUSE_TICK_S`, so that a Stop is not held up); returns what ``steps`` returns."""
+def relayed(steps: Generator[Step, None, Any], each: Callable[[Step], Iterator[Step]]) -> Generator[Step, None, Any]:
+    """The steps ``each(step)`` gives for every step of ``steps``; returns what ``steps`` returns (closed at the
+    end, or when this generator is)."""
     try:
         while True:
             try:
                 step = next(steps)
             except StopIteration as stop:
                 return stop.value
-            yield step
-            while gate.paused:
-                time.sleep(PAUSE_TICK_S)
-                yield Step(step.done, step.total, step.partial, "paused")
+            yield from each(step)
     finally:
         steps.close()
+
+
+def pausable(steps: Generator[Step, None, Any], gate: PauseGate) -> Generator[Step, None, Any]:
+    """``steps`` passed on, waiting after each while ``gate`` is paused (yielding a "paused" step every
+    :data:`PAUSE_TICK_S`, so that a Stop is not held up); returns what ``steps`` returns."""
+
+    def then_wait(step: Step) -> Iterator[Step]:
+        yield step
+        while gate.paused:
+            time.sleep(PAUSE_TICK_S)
+            yield Step(step.done, step.total, step.partial, "paused")
+
+    return (yield from relayed(steps, then_wait))
 
 
 def overall(steps: Generator[Step, None, Any]) -> Generator[Step, None, Any]:
     """``steps`` of a run counted over the whole run: a batch step becomes batches done of all the run's
     batches (with its :class:`~cnnviz.core.training.TrainingProgress`); the other steps (validation, scores,
     the probe's feature cache) only say what is happening."""
-    try:
-        while True:
-            try:
-                step = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            progress = step.partial
-            if isinstance(progress, TrainingProgress):
-                done = (progress.epoch - 1) * progress.batches + progress.batch
-                yield Step(done, progress.epochs * progress.batches, progress, step.message)
-            else:
-                yield Step(0, 0, None, step.message or "scoring")
-    finally:
-        steps.close()
+
+    def counted(step: Step) -> Iterator[Step]:
+        progress = step.partial
+        if isinstance(progress, TrainingProgress):
+            done = (progress.epoch - 1) * progress.batches + progress.batch
+            yield Step(done, progress.epochs * progress.batches, progress, step.message)
+        else:
+            yield Step(0, 0, None, step.message or "scoring")
+
+    return (yield from relayed(steps, counted))
 
 
 @dataclass(frozen=True, eq=False)

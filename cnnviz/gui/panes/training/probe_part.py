@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -30,7 +29,7 @@ from cnnviz.core.progress import Step
 from cnnviz.core.training.evolution import sample
 from cnnviz.core.training.runs import RunRecord, read_splits
 from cnnviz.gui.panes.parts.job_runner import JobRunner
-from cnnviz.gui.widgets.axes import plain_axes
+from cnnviz.gui.panes.training.plots import tab_plot, title_label
 
 JOB = "probe"
 
@@ -79,13 +78,8 @@ class ProbePart(QObject):
         self.compute_button = QPushButton("Probe layers")
         self.compute_button.setToolTip("Fit a linear probe on each layer's frozen features, on the selected run's "
                                        "splits")
-        self.title = QLabel("Choose a run in the list: its splits are probed.")
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground("w")
-        plain_axes(self.plot)
-        self.plot.setMinimumSize(240, 160)
-        self.plot.getPlotItem().setMenuEnabled(False)
+        self.title = title_label("Choose a run in the list: its splits are probed.")
+        self.plot, _ = tab_plot()
         self.plot.getPlotItem().setLabel("left", "test accuracy of a linear probe")
         self.plot.setYRange(0, 1.0)
         self.bars: list[pg.BarGraphItem] = []
