@@ -40,18 +40,22 @@ contract in ``pyproject.toml`` checks it):
   patch fetcher, requests and cached index), :mod:`cnnviz.gui.panes.attribution` (the Attribution pane:
   compare, display and per-method parameter forms of the analysis's settings, view of the analysis's result
   with a map grid, metrics rows and curves plot, CSV and .npy exports, remembered settings, run request and
-  map cache) and :mod:`cnnviz.gui.panes.features` (the Feature space
+  map cache), :mod:`cnnviz.gui.panes.features` (the Feature space
   pane: settings, one-item scatter maps with a class legend, hover/selection side panel with thumbnails,
-  retrieval view, CSV exports, worker jobs).
+  retrieval view, CSV exports, worker jobs) and :mod:`cnnviz.gui.panes.training` (the Training pane: forms,
+  pausable run jobs, live curves, run list and its actions, and the Confusion, Evolution and Layer probes tabs
+  built when first shown).
 - :mod:`cnnviz.gui.widgets`: reusable widgets. Image, map, atlas (many maps as one image) and vector
-  views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), colormaps, class colours,
+  views with shared pointer handling (:mod:`~cnnviz.gui.widgets.pointer`), thumbnails of dataset images and
+  their captioned grid, colormaps, class colours,
   plot axes whose ticks give the values (:mod:`~cnnviz.gui.widgets.axes`), layer picker, log-scale spin
   box and slider, the wheel guard (wheel turns over unfocused controls scroll their column), busy
   indicator, dialogs, layout builders, figure export, screenshots
   (:mod:`~cnnviz.gui.widgets.screenshot`), shortcuts and labels.
 - :mod:`cnnviz.gui.compat`: work-arounds for binding bugs (:mod:`~cnnviz.gui.compat.pyside_fixes`,
   applied when this package loads) and garbage collection on the GUI thread only
-  (:mod:`~cnnviz.gui.compat.gui_thread_gc`).
+  (:mod:`~cnnviz.gui.compat.gui_thread_gc`), and pyqtgraph's view-box menus built on first use
+  (:mod:`~cnnviz.gui.compat.pyqtgraph_menus`).
 """
 
 from cnnviz.gui.compat.pyside_fixes import protect_singletons

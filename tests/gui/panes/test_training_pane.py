@@ -237,3 +237,16 @@ def test_each_tab_joins_the_report_with_its_analysis_figure(pane, qtbot):
     qtbot.waitUntil(lambda: len(report.items()) == 2, timeout=30_000)
     fields = report.items()[1].caption.fields
     assert fields["run"] == record.folder.name and fields["epoch"] == record.best_epoch and fields["split"] == "test"
+
+
+def test_a_new_run_never_reuses_a_folder(tmp_path):
+    from cnnviz.gui.panes.training.pane import run_folder_name, unique_folder
+
+    name = run_folder_name("ZFNet-mini (Fashion-MNIST)", "photos · train", "finetune", when=0)
+    assert name.endswith("-ZFNet-mini-Fashion-MNIST-photos-train-finetune") and "/" not in name
+    first = tmp_path / name
+    assert unique_folder(first) == first
+    first.mkdir()
+    assert unique_folder(first) == tmp_path / f"{name}-2"
+    (tmp_path / f"{name}-2").mkdir()
+    assert unique_folder(first) == tmp_path / f"{name}-3"

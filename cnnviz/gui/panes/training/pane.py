@@ -71,6 +71,15 @@ def run_folder_name(model: str, dataset: str, mode: str, when: float | None = No
     return f"{stamp}-{slug}"
 
 
+def unique_folder(folder: Path) -> Path:
+    """``folder``, or ``folder-2``, ``folder-3``, … when it exists (two runs started within a second)."""
+    candidate, number = folder, 1
+    while candidate.exists():
+        number += 1
+        candidate = folder.with_name(f"{folder.name}-{number}")
+    return candidate
+
+
 class TrainingPane(RunPane):
     """See the module docstring. Parts: ``source`` (dataset), ``split_form``, ``main_form`` and ``more_form``
     (the run's settings), ``split_table``, ``curves_view``, ``run_list`` and ``runs`` (its actions and the runs
@@ -197,7 +206,7 @@ class TrainingPane(RunPane):
         if model is None or dataset is None or not self.run_button.isEnabled():
             return
         config = TrainConfig(**(self.main_form.values() | self.more_form.values()))
-        folder = self.runs.runs_root / run_folder_name(model.name, dataset.name, config.mode)
+        folder = unique_folder(self.runs.runs_root / run_folder_name(model.name, dataset.name, config.mode))
         plan = jobs.RunPlan(dataset, self.split_form.settings(), config, folder)
         self._start(jobs.train_job, plan, f"{model.name} {config.mode}", (config.epochs, config.batch_size), plan)
 
