@@ -28,7 +28,7 @@ class Settings(SettingsBase):
     """The layer, units, epochs and sample of the grid."""
 
     layer: str = setting("", label="Layer", help="The layer whose units are shown; empty: the last rectified "
-                         "convolution.")
+                         "convolution before the head.")
     units: tuple[int, ...] = setting((), label="Units", low=0, help=(
         "The units shown, in order (empty: the 6 strongest of the last epoch)."))
     count: int = setting(evolution.DEFAULT_UNITS, label="Strongest units", low=1, high=64, unit="units",

@@ -15,6 +15,7 @@ import numpy as np
 
 from cnnviz.core.data.datasets import ImageDataset
 from cnnviz.core.model import models
+from cnnviz.core.model.heads import head_name
 from cnnviz.core.model.loaded_model import LoadedModel
 from cnnviz.core.per_dataset import scan
 from cnnviz.core.per_dataset.scan_index import ScanIndex
@@ -90,6 +91,19 @@ def checkpoint_scan_steps(model: LoadedModel, images: ImageDataset, layer: str, 
     return index
 
 
+def default_layer(model: LoadedModel) -> str:
+    """The last rectified convolution before the head: a 1×1 convolution head (SqueezeNet's) has as many units as
+    classes, which says little about what the network learned."""
+    layers, convs = scan.default_layers(model), scan.conv_layers(model)
+    try:
+        head = head_name(model)
+    except ValueError:
+        head = ""
+    if len(layers) > 1 and len(layers) == len(convs) and convs[-1] == head:
+        return layers[-2]
+    return layers[-1]
+
+
 def first_conv_weights(model: LoadedModel) -> tuple[str, np.ndarray | None]:
     """The first convolution's name and weights [out, in, kH, kW] (("", None) without one)."""
     convs = filters.conv_layers(model)
@@ -101,7 +115,7 @@ def evolution_steps(run: RunRecord, images: ImageDataset, *, layer: str = "", un
                     device: str = "cpu", batch_size: int = 64,
                     workers: int | None = None) -> Generator[Step, None, Evolution]:
     """:class:`Evolution` of ``run`` on ``images`` (see the module docstring) as steps (images scanned of
-    all checkpoints' images). ``layer``: "" for the model's last rectified convolution; ``units``: () for the
+    all checkpoints' images). ``layer``: "" for :func:`default_layer`; ``units``: () for the
     ``count`` strongest of the last epoch; ``epochs``: () for every whole epoch. Raises ValueError for an
     epoch without a checkpoint or a unit out of range."""
     chosen = tuple(epochs) or run.epochs
@@ -115,7 +129,7 @@ def evolution_steps(run: RunRecord, images: ImageDataset, *, layer: str = "", un
     first: dict[int, tuple[str, np.ndarray | None]] = {}
     for number, at in enumerate([len(chosen) - 1, *range(len(chosen) - 1)]):  # the last epoch picks the units
         model = models.load_checkpoint(folders[at], device=device)
-        layer = layer or scan.default_layers(model)[-1]
+        layer = layer or default_layer(model)
         steps = checkpoint_scan_steps(model, images, layer, cache_folder, batch_size=batch_size, workers=workers)
         try:
             while True:

@@ -80,6 +80,8 @@ def score_layer(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, te
     classifier = LogisticRegression(max_iter=MAX_ITER, random_state=seed)
     classifier.fit(scaler.transform(train_x), train_y)
     scores = classifier.decision_function(scaler.transform(test_x))
+    if scores.ndim == 1:  # two classes: one score, for classes_[1]
+        scores = np.column_stack([-scores, scores])
     top = np.argsort(-scores, axis=1)[:, :3]
     picked = classifier.classes_[top]
     train_top1 = float(classifier.score(scaler.transform(train_x), train_y))

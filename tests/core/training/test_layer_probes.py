@@ -1,6 +1,7 @@
 """Layer-wise linear probes: the scores match scikit-learn on features taken independently, and on the
 bundled model they rise from the first conv block to the last hidden layer."""
 
+import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -39,3 +40,14 @@ def test_probe_scores_equal_scikit_learn_and_rise_with_depth(fmnist_small):
     expected = reference.score(independent_features(model, test, "features.conv2"), test.labels)
     assert abs(scores["features.conv2"].top1 - expected) < 0.006  # lbfgs stops within its tolerance
     assert scores["features.conv2"].dims == 64 and scores["classifier.fc1"].top3 >= scores["classifier.fc1"].top1
+
+
+def test_two_classes_are_probed_too():
+    from cnnviz.core.training.layer_probes import score_layer
+
+    rng = np.random.default_rng(0)
+    train_x = rng.normal(size=(40, 3)) + np.repeat([[0, 0, 0], [3, 0, 0]], 20, axis=0)
+    train_y = np.repeat([0, 1], 20)
+    test_x = np.array([[0.0, 0, 0], [3.0, 0, 0], [-1.0, 0, 0]])
+    score = score_layer(train_x, train_y, test_x, np.array([0, 1, 0]))
+    assert score.top1 == 1.0 and score.top3 == 1.0 and score.dims == 3

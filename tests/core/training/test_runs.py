@@ -81,3 +81,15 @@ def test_predictions_agree_with_evaluate(two_runs):
     assert np.array_equal(recount, metrics.confusion)
     assert np.all(np.diff(predictions.probabilities, axis=1) <= 0)
     assert json.loads(json.dumps(predictions.indices.tolist())) == list(range(100))
+
+
+def test_evolution_leaves_out_a_convolution_head():
+    from torch import nn
+
+    from cnnviz.core import wrap
+    from cnnviz.core.training.evolution import default_layer
+
+    body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Conv2d(8, 2, 1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    model = wrap(body, input_size=(16, 16), categories=["a", "b"])
+    assert default_layer(model) == "3"
